@@ -1,0 +1,9 @@
+"""The known science of the projectile: drag laws and exact, differentiable motion.
+
+This room imports nothing else of hybridlab.
+"""
+
+from hybridlab.physics.drag import LinearDrag, NoDrag, QuadraticDrag
+from hybridlab.physics.projectile import Projectile
+
+__all__ = ["LinearDrag", "NoDrag", "Projectile", "QuadraticDrag"]

@@ -1,0 +1,139 @@
+"""Motion under linear (Stokes) drag F = −k v: closed-form trajectory, flight time by Newton.
+
+With b = k/m (1/s), u = v sin θ and the functions
+φ₁(z) = (1 − e^{−z})/z and φ₂(z) = (z − 1 + e^{−z})/z²  (φ₁(0) = 1, φ₂(0) = ½),
+the trajectory is
+x(t) = v cos θ · t φ₁(bt),   y(t) = h + u t φ₁(bt) − g t² φ₂(bt).
+Written this way every term is well scaled for all b ≥ 0: at b = 0 it *is* the parabola, and
+the usual form (u + g/b)(1 − e^{−bt})/b − g t/b, which cancels all its digits as b → 0, never
+appears. The flight time T solves y(T) = 0; it has the Lambert-W form
+bT = a + η + W₀(−a e^{−a−η}) (a = 1 + bu/g, η = h b²/g), which is ill-conditioned near the
+branch point (small drag), so T is found by Newton's method on y(t) itself, from a starting
+point where the iteration is monotone (see :func:`_newton_start`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import optimistix as optx
+
+# Below |z| = 1 the closed forms of φ₁, φ₂ lose digits to cancellation; their Taylor series
+# (φ₂(z) = Σ (−z)ⁿ/(n+2)!) converge to machine precision there within 18 terms.
+_SERIES_TERMS = 18
+_PHI1_SERIES = [(-1) ** n / math.factorial(n + 1) for n in range(_SERIES_TERMS)]
+_PHI2_SERIES = [(-1) ** n / math.factorial(n + 2) for n in range(_SERIES_TERMS)]
+_NEWTON = optx.Newton(rtol=1e-14, atol=1e-14)
+
+
+def _horner(coefficients, z):
+    result = jnp.zeros_like(z)
+    for c in reversed(coefficients):
+        result = result * z + c
+    return result
+
+
+def phi1(z):
+    """φ₁(z) = (1 − e^{−z})/z = ∫₀¹ e^{−zs} ds, accurate to machine precision for z ≥ 0."""
+    small = jnp.abs(z) < 1
+    zs = jnp.where(small, 1.0, z)
+    return jnp.where(small, _horner(_PHI1_SERIES, z), -jnp.expm1(-zs) / zs)
+
+
+def phi2(z):
+    """φ₂(z) = (z − 1 + e^{−z})/z², accurate to machine precision for z ≥ 0."""
+    small = jnp.abs(z) < 1
+    zs = jnp.where(small, 1.0, z)
+    return jnp.where(small, _horner(_PHI2_SERIES, z), (zs + jnp.expm1(-zs)) / zs**2)
+
+
+def _rate(p):
+    """b = k/m in 1/s."""
+    return p.drag.k / p.mass
+
+
+def trajectory(p, speed, angle, t):
+    """Position (x, y) in m at time t (s)."""
+    b = _rate(p)
+    f1, f2 = phi1(b * t), phi2(b * t)
+    x = speed * jnp.cos(angle) * t * f1
+    return x, p.height + speed * jnp.sin(angle) * t * f1 - p.g * t**2 * f2
+
+
+def _height(t, p, u):
+    """y(t) − 0 for the vertical motion alone (m)."""
+    b = _rate(p)
+    return p.height + u * t * phi1(b * t) - p.g * t**2 * phi2(b * t)
+
+
+def _upper_bound(p, u):
+    """A time T̄ ≥ T at which the shot is surely below ground.
+
+    Two bounds, both from y(t) ≤ h + u⁺ t φ₁ − g t² φ₂: with φ₁ ≤ 1 and φ₂(z) ≥ 1/(2 + z)
+    (the Padé bound e^{−z} ≥ (2 − z)/(2 + z)), y < 0 beyond the positive root of
+    (g − b u⁺) t² − (2u⁺ + b h) t − 2h (sharp for weak drag); and since the vertical speed
+    never exceeds u⁺ e^{−bt} − g t φ₁(bt), y < 0 beyond h b/g + u⁺/g + 1/b (sharp for strong drag).
+    """
+    b, g, h = _rate(p), p.g, p.height
+    up = jnp.maximum(u, 0.0)
+    a = g - b * up
+    c1 = 2 * up + b * h
+    valid = a > 0
+    a_safe = jnp.where(valid, a, 1.0)
+    weak = jnp.where(valid, (c1 + jnp.sqrt(c1**2 + 8 * h * a_safe)) / (2 * a_safe), jnp.inf)
+    b_safe = jnp.where(b > 0, b, 1.0)
+    strong = jnp.where(b > 0, h * b / g + up / g + 1 / b_safe, jnp.inf)
+    return jnp.minimum(weak, strong)
+
+
+def _newton_start(p, u):
+    """Where Newton's iteration on y(t) = 0 converges monotonically to the landing time.
+
+    y''(t) = −(b u + g) e^{−bt}. If b u + g > 0, y is concave and the root lies past the apex,
+    so Newton from any point beyond the root (the upper bound) descends monotonically onto it,
+    never onto the trivial root t = 0 of a ground launch. Otherwise (a downward throw faster
+    than the terminal speed g/b) y is convex and decreasing, and Newton from t = 0 climbs
+    monotonically onto the root.
+    """
+    concave = _rate(p) * u + p.g > 0
+    return jnp.where(concave, 1.0, 0.0)
+
+
+def flight_time(p, speed, angle):
+    """T (s) with y(T) = 0, T > 0; T = 0 for a shot from the ground that does not rise."""
+    u = speed * jnp.sin(angle)
+    grounded = (p.height == 0) & (u <= 0)
+    bound = jnp.where(grounded, 1.0, _upper_bound(p, u))
+
+    def residual(tau, args):
+        # In units of the bound, so that Newton's tolerances are relative ones.
+        p, bound, u = args
+        scale = p.height + jnp.abs(u) * bound + p.g * bound**2 * phi2(_rate(p) * bound)
+        return _height(tau * bound, p, u) / scale
+
+    solution = optx.root_find(
+        residual, _NEWTON, _newton_start(p, u), args=(p, bound, u), max_steps=256
+    )
+    return jnp.where(grounded, 0.0, solution.value * bound)
+
+
+def landing(p, speed, angle):
+    """(T, x, vx, vy) when the shot reaches y = 0: flight time (s), range (m), velocity (m/s)."""
+    time = flight_time(p, speed, angle)
+    z = _rate(p) * time
+    decay = jnp.exp(-z)
+    vx0, u = speed * jnp.cos(angle), speed * jnp.sin(angle)
+    return time, vx0 * time * phi1(z), vx0 * decay, u * decay - p.g * time * phi1(z)
+
+
+def apex(p, speed, angle):
+    """Highest point (x, y) in m, reached at t = ln(1 + ε)/b = (u/g)·ln(1 + ε)/ε, ε = b u/g.
+
+    The launch point when u ≤ 0.
+    """
+    u = jnp.maximum(speed * jnp.sin(angle), 0.0)
+    eps = _rate(p) * u / p.g
+    eps_safe = jnp.where(eps > 0, eps, 1.0)
+    ratio = jnp.where(eps > 0, jnp.log1p(eps_safe) / eps_safe, 1.0)
+    return trajectory(p, speed, angle, u / p.g * ratio)

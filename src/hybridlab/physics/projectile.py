@@ -1,0 +1,103 @@
+"""The projectile: a point mass launched from a height, under gravity and a drag law."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from hybridlab.physics import ballistic, linear, numerical
+from hybridlab.physics.drag import LinearDrag, NoDrag
+from hybridlab.physics.validation import as_float, check, is_traced, parameter
+
+
+def _motion(drag):
+    """The module that solves the motion for this drag law: a closed form where one exists."""
+    if isinstance(drag, NoDrag):
+        return ballistic
+    if isinstance(drag, LinearDrag):
+        return linear
+    return numerical
+
+
+class Projectile(eqx.Module):
+    """A point mass launched at speed v (m/s) and angle θ (rad above the horizontal) from
+    height ``height`` (m) above level ground, under gravity g (m/s²) and a drag law.
+
+    Equations of motion: m d²r/dt² = F_drag(dr/dt) − m g ŷ, r(0) = (0, h),
+    dr/dt(0) = v (cos θ, sin θ). Every physical parameter is a PyTree leaf, so ``jax.grad``
+    works with respect to mass, g, height and the drag law's parameters.
+
+    Every method broadcasts its array arguments against each other, is jit-able and
+    differentiable with respect to speed, angle and every parameter. Domain: speed ≥ 0;
+    θ ∈ [0, π/2] from the ground (h = 0) and θ ∈ [−π/2, π/2] from a height (h > 0).
+    """
+
+    drag: eqx.Module
+    mass: jax.Array
+    g: jax.Array
+    height: jax.Array
+
+    def __init__(self, drag=None, mass=1.0, g=9.81, height=0.0):
+        if drag is None:
+            drag = NoDrag()
+        if not callable(getattr(drag, "force", None)):
+            raise ValueError(f"drag must be a drag law with a force(vx, vy) method, got {drag!r}")
+        self.drag = drag
+        self.mass = parameter("mass", mass, positive=True)
+        self.g = parameter("g", g, positive=True)
+        self.height = parameter("height", height, positive=False)
+
+    def _shots(self, speed, angle, *more):
+        """Checked float64 speed and angle (and extra arrays), broadcast to one shape."""
+        speed = as_float("speed", speed)
+        angle = as_float("angle", angle)
+        more = [as_float("t", m) for m in more]
+        if not is_traced(speed, angle, *more):
+            jnp.broadcast_shapes(*(jnp.shape(a) for a in (speed, angle, *more)))
+        speed = check("speed", speed, ~jnp.isfinite(speed) | (speed < 0), "finite and >= 0")
+        lowest = jnp.where(self.height > 0, -jnp.pi / 2, 0.0)
+        requirement = "in [0, pi/2] rad from the ground (height = 0), in [-pi/2, pi/2] from a height"
+        angle = check("angle", angle, ~(jnp.isfinite(angle) & (angle >= lowest) & (angle <= jnp.pi / 2)), requirement)
+        more = [check("t", m, ~jnp.isfinite(m) | (m < 0), "finite and >= 0") for m in more]
+        return jnp.broadcast_arrays(speed, angle, *more)
+
+    def _per_shot(self, function, *arrays):
+        """Apply a per-shot scalar function over broadcast arrays (one vmap, one solve)."""
+        shape = arrays[0].shape
+        flat = [a.reshape(-1) for a in arrays]
+        result = jax.vmap(lambda *xs: function(self, *xs))(*flat)
+        return jax.tree.map(lambda r: r.reshape(shape), result)
+
+    def trajectory(
+        self, speed: ArrayLike, angle: ArrayLike, t: ArrayLike
+    ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+        """Position (x, y) in m at time t ≥ 0 (s) of free flight (not stopped at the ground)."""
+        arrays = self._shots(speed, angle, t)
+        return self._per_shot(_motion(self.drag).trajectory, *arrays)
+
+    def _landing(self, speed, angle):
+        return self._per_shot(_motion(self.drag).landing, *self._shots(speed, angle))
+
+    def flight_time(self, speed: ArrayLike, angle: ArrayLike) -> Float[Array, "..."]:
+        """Time T (s) at which the shot reaches the ground, y(T) = 0."""
+        return self._landing(speed, angle)[0]
+
+    def range(self, speed: ArrayLike, angle: ArrayLike) -> Float[Array, "..."]:
+        """Horizontal distance D = x(T) (m) from the launch point to the landing point."""
+        return self._landing(speed, angle)[1]
+
+    def apex(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+        """Highest point (x, y) in m, where v_y = 0; the launch point (0, h) when θ ≤ 0."""
+        return self._per_shot(_motion(self.drag).apex, *self._shots(speed, angle))
+
+    def impact(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+        """Speed (m/s) and angle (rad below the horizontal, ≥ 0) at which the shot lands."""
+        _, _, vx, vy = self._landing(speed, angle)
+        squared = vx**2 + vy**2
+        positive = squared > 0
+        landing_speed = jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
+        # atan2 has no gradient at (0, 0) (a shot at rest on the ground): guard it.
+        landing_angle = jnp.where(positive, jnp.arctan2(-vy, jnp.where(positive, vx, 1.0)), 0.0)
+        return landing_speed, landing_angle

@@ -1,0 +1,63 @@
+"""Checks of physical parameters and launch conditions.
+
+Concrete values are checked eagerly and raise ``ValueError`` naming the parameter (and, for
+arrays, the first offending index) and the value. Traced values (inside ``jit``, ``grad``,
+``vmap``) cannot be inspected, so they are guarded with Equinox runtime checks
+(``eqx.error_if``), which raise when the compiled function runs.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_traced(*values) -> bool:
+    """True when any value is a JAX tracer (we are inside a transformation)."""
+    return any(isinstance(v, jax.core.Tracer) for v in values)
+
+
+def as_float(name: str, value) -> jax.Array:
+    """``value`` as a float64 array; a ``ValueError`` naming ``name`` if it is not real."""
+    if is_traced(value):
+        return jnp.asarray(value, dtype=jnp.float64)
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    return jnp.asarray(array)
+
+
+def _describe(name: str, array: np.ndarray, bad: np.ndarray) -> str:
+    """``name = value`` for a scalar, ``name[i, j] = value`` for the first bad element."""
+    if array.ndim == 0:
+        return f"{name} = {array.item()!r}"
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = ", ".join(map(str, index))
+    return f"{name}[{where}] = {array[index].item()!r}"
+
+
+def check(name: str, value: jax.Array, bad, requirement: str) -> jax.Array:
+    """Raise (concrete) or guard (traced) when ``bad`` holds anywhere in ``value``.
+
+    ``bad`` is an array of the broadcast shape of ``value``; the message says
+    ``"<name>[index] = <value>: must be <requirement>"``.
+    """
+    if is_traced(value, bad):
+        return eqx.error_if(value, bad, f"{name} must be {requirement}")
+    bad = np.broadcast_to(np.asarray(bad), np.shape(value))
+    if bad.any():
+        raise ValueError(f"{_describe(name, np.asarray(value), bad)}: must be {requirement}")
+    return value
+
+
+def parameter(name: str, value, *, positive: bool) -> jax.Array:
+    """A scalar physical parameter as float64, checked finite and ``> 0`` or ``>= 0``."""
+    x = as_float(name, value)
+    if not is_traced(x) and x.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got an array of shape {x.shape}")
+    if positive:
+        return check(name, x, ~jnp.isfinite(x) | (x <= 0), "finite and > 0")
+    return check(name, x, ~jnp.isfinite(x) | (x < 0), "finite and >= 0")
