@@ -100,20 +100,25 @@ def _newton_start(p, u):
     return jnp.where(concave, 1.0, 0.0)
 
 
+def _scaled_height(tau, args):
+    """y(τ T̄) over the size of its terms: in units of the bound T̄, so that Newton's tolerances
+    are relative ones."""
+    p, bound, u = args
+    scale = p.height + jnp.abs(u) * bound + p.g * bound**2 * phi2(_rate(p) * bound)
+    return _height(tau * bound, p, u) / scale
+
+
 def flight_time(p, speed, angle):
     """T (s) with y(T) = 0, T > 0; T = 0 for a shot from the ground that does not rise."""
     u = speed * jnp.sin(angle)
     grounded = (p.height == 0) & (u <= 0)
-    bound = jnp.where(grounded, 1.0, _upper_bound(p, u))
-
-    def residual(tau, args):
-        # In units of the bound, so that Newton's tolerances are relative ones.
-        p, bound, u = args
-        scale = p.height + jnp.abs(u) * bound + p.g * bound**2 * phi2(_rate(p) * bound)
-        return _height(tau * bound, p, u) / scale
+    # Such a shot's only root is the double root t = 0, where implicit differentiation
+    # divides by y'(0) = 0; it solves a rising shot instead, discarded below.
+    u = jnp.where(grounded, 1.0, u)
+    bound = _upper_bound(p, u)
 
     solution = optx.root_find(
-        residual, _NEWTON, _newton_start(p, u), args=(p, bound, u), max_steps=256
+        _scaled_height, _NEWTON, _newton_start(p, u), args=(p, bound, u), max_steps=256
     )
     return jnp.where(grounded, 0.0, solution.value * bound)
 

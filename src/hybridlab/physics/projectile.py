@@ -21,6 +21,19 @@ def _motion(drag):
     return numerical
 
 
+@eqx.filter_jit
+def _vectorised(function, projectile, *arrays):
+    """``function(projectile, *scalars)`` mapped over equally shaped arrays.
+
+    Compiled once per (function, drag law type, shape): later projectiles with other parameter
+    values reuse the compiled program.
+    """
+    shape = arrays[0].shape
+    flat = [a.reshape(-1) for a in arrays]
+    result = jax.vmap(lambda *xs: function(projectile, *xs))(*flat)
+    return jax.tree.map(lambda r: r.reshape(shape), result)
+
+
 class Projectile(eqx.Module):
     """A point mass launched at speed v (m/s) and angle θ (rad above the horizontal) from
     height ``height`` (m) above level ground, under gravity g (m/s²) and a drag law.
@@ -54,8 +67,12 @@ class Projectile(eqx.Module):
         speed = as_float("speed", speed)
         angle = as_float("angle", angle)
         more = [as_float("t", m) for m in more]
-        if not is_traced(speed, angle, *more):
-            jnp.broadcast_shapes(*(jnp.shape(a) for a in (speed, angle, *more)))
+        shapes = [jnp.shape(a) for a in (speed, angle, *more)]
+        try:
+            jnp.broadcast_shapes(*shapes)
+        except ValueError:
+            names = "speed, angle and t" if more else "speed and angle"
+            raise ValueError(f"{names} must broadcast together, got shapes {shapes}") from None
         speed = check("speed", speed, ~jnp.isfinite(speed) | (speed < 0), "finite and >= 0")
         lowest = jnp.where(self.height > 0, -jnp.pi / 2, 0.0)
         requirement = "in [0, pi/2] rad from the ground (height = 0), in [-pi/2, pi/2] from a height"
@@ -65,10 +82,7 @@ class Projectile(eqx.Module):
 
     def _per_shot(self, function, *arrays):
         """Apply a per-shot scalar function over broadcast arrays (one vmap, one solve)."""
-        shape = arrays[0].shape
-        flat = [a.reshape(-1) for a in arrays]
-        result = jax.vmap(lambda *xs: function(self, *xs))(*flat)
-        return jax.tree.map(lambda r: r.reshape(shape), result)
+        return _vectorised(function, self, *arrays)
 
     def trajectory(
         self, speed: ArrayLike, angle: ArrayLike, t: ArrayLike
