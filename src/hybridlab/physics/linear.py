@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import optimistix as optx
 
@@ -61,12 +62,6 @@ def trajectory(p, speed, angle, t):
     return x, p.height + speed * jnp.sin(angle) * t * f1 - p.g * t**2 * f2
 
 
-def _height(t, p, u):
-    """y(t) − 0 for the vertical motion alone (m)."""
-    b = _rate(p)
-    return p.height + u * t * phi1(b * t) - p.g * t**2 * phi2(b * t)
-
-
 def _upper_bound(p, u):
     """A time T̄ ≥ T at which the shot is surely below ground.
 
@@ -81,7 +76,8 @@ def _upper_bound(p, u):
     c1 = 2 * up + b * h
     valid = a > 0
     a_safe = jnp.where(valid, a, 1.0)
-    weak = jnp.where(valid, (c1 + jnp.sqrt(c1**2 + 8 * h * a_safe)) / (2 * a_safe), jnp.inf)
+    # hypot, not √(c1² + …): c1² underflows for a shot launched at 1e-200 m/s.
+    weak = jnp.where(valid, (c1 + jnp.hypot(c1, jnp.sqrt(8 * h * a_safe))) / (2 * a_safe), jnp.inf)
     b_safe = jnp.where(b > 0, b, 1.0)
     strong = jnp.where(b > 0, h * b / g + up / g + 1 / b_safe, jnp.inf)
     return jnp.minimum(weak, strong)
@@ -101,11 +97,13 @@ def _newton_start(p, u):
 
 
 def _scaled_height(tau, args):
-    """y(τ T̄) over the size of its terms: in units of the bound T̄, so that Newton's tolerances
-    are relative ones."""
+    """y(τ T̄) over the size of its terms, τ in units of the bound T̄: Newton's tolerances are
+    then relative ones. Written without T̄², which underflows for the tiniest shots."""
     p, bound, u = args
-    scale = p.height + jnp.abs(u) * bound + p.g * bound**2 * phi2(_rate(p) * bound)
-    return _height(tau * bound, p, u) / scale
+    b, g, h = _rate(p), p.g, p.height
+    t = tau * bound
+    per_bound = h / bound + u * tau * phi1(b * t) - g * bound * tau**2 * phi2(b * t)
+    return per_bound / (h / bound + jnp.abs(u) + g * bound * phi2(b * bound))
 
 
 def flight_time(p, speed, angle):
@@ -115,7 +113,9 @@ def flight_time(p, speed, angle):
     # Such a shot's only root is the double root t = 0, where implicit differentiation
     # divides by y'(0) = 0; it solves a rising shot instead, discarded below.
     u = jnp.where(grounded, 1.0, u)
-    bound = _upper_bound(p, u)
+    # T does not depend on the bound (a unit of time for Newton), so no derivative flows
+    # through it: the implicit-function theorem on y(T) = 0 gives dT alone.
+    bound = jax.lax.stop_gradient(_upper_bound(p, u))
 
     solution = optx.root_find(
         _scaled_height, _NEWTON, _newton_start(p, u), args=(p, bound, u), max_steps=256

@@ -1,0 +1,60 @@
+"""Bad input gets a clear ValueError (concrete) or an Equinox runtime error (traced)."""
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+
+from hybridlab import LinearDrag, Projectile, QuadraticDrag
+
+
+@pytest.mark.parametrize(
+    "build,message",
+    [
+        (lambda: LinearDrag(k=-1.0), r"k = -1\.0: must be finite and >= 0"),
+        (lambda: QuadraticDrag(c=float("nan")), r"c = nan"),
+        (lambda: LinearDrag(k="abc"), r"k must be a real number, got 'abc'"),
+        (lambda: Projectile(mass=0.0), r"mass = 0\.0: must be finite and > 0"),
+        (lambda: Projectile(g=-9.81), r"g = -9\.81"),
+        (lambda: Projectile(height=-2.0), r"height = -2\.0"),
+        (lambda: Projectile(mass=[1.0, 2.0]), r"mass must be a scalar"),
+        (lambda: Projectile(drag="linear"), r"drag must be a drag law"),
+    ],
+)
+def test_invalid_parameters_name_themselves(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_invalid_launch_arrays_name_the_first_offender():
+    p = Projectile(LinearDrag(k=1.8), mass=7.26)
+    with pytest.raises(ValueError, match=r"speed\[2\] = -3\.0"):
+        p.range(np.array([1.0, 2.0, -3.0, -4.0]), 0.5)
+    with pytest.raises(ValueError, match=r"angle\[1, 0\] = -0\.1: must be in \[0, pi/2\]"):
+        p.range(10.0, np.array([[0.1], [-0.1]]))
+    with pytest.raises(ValueError, match=r"angle = 2\.0"):
+        p.range(10.0, 2.0)
+    with pytest.raises(ValueError, match=r"t\[1\] = -1\.0"):
+        p.trajectory(10.0, 0.5, np.array([0.0, -1.0]))
+    with pytest.raises(ValueError, match=r"speed = inf"):
+        p.flight_time(np.inf, 0.5)
+    with pytest.raises(ValueError, match=r"must broadcast together"):
+        p.range(np.ones(3), np.ones(2))
+    # Downward throws are fine from a height.
+    assert float(Projectile(height=2.0).range(10.0, -0.5)) > 0
+
+
+def test_traced_input_is_checked_at_run_time():
+    p = Projectile(LinearDrag(k=1.8), mass=7.26)
+    # Under jax.jit the error surfaces as a JAX runtime error carrying the message; under
+    # eqx.filter_jit as an EquinoxRuntimeError.
+    ranged = jax.jit(lambda speed, angle: p.range(speed, angle))
+    assert np.isfinite(float(ranged(10.0, 0.5)))
+    with pytest.raises(Exception, match="speed must be finite and >= 0"):
+        ranged(-10.0, 0.5)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="angle must be in"):
+        eqx.filter_jit(p.range)(10.0, -0.5)
+    built_inside = jax.jit(lambda k: Projectile(LinearDrag(k=k), mass=7.26).range(10.0, 0.5))
+    assert np.isfinite(float(built_inside(1.8)))
+    with pytest.raises(Exception, match="k must be finite and >= 0"):
+        built_inside(-1.8)
