@@ -1,0 +1,165 @@
+"""The ``hybridlab`` command: parse, call the library, print. Angles are degrees here.
+
+Every error a user can cause (a bad number, an invalid parameter) ends in one line on stderr
+and exit status 2, with no traceback and no partial output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+LAUNCH_HELP = "Units: speed in m/s, angle in degrees above the horizontal, mass in kg, g in m/s², height in m."
+
+
+class UsageError(Exception):
+    """A command-line mistake: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _physics_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("physics (SI units)")
+    group.add_argument("--mass", type=float, default=1.0, help="mass in kg (default 1)")
+    group.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
+    group.add_argument("--height", type=float, default=0.0, help="launch height above the ground in m (default 0)")
+    group.add_argument(
+        "--drag", choices=("none", "linear", "quadratic"), default="none", help="drag law (default none)"
+    )
+    group.add_argument("--k", type=float, default=None, help="linear drag F = -k v, k in kg/s")
+    group.add_argument("--c", type=float, default=None, help="quadratic drag F = -c |v| v, c in kg/m")
+
+
+def _launch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speed", type=float, required=True, help="launch speed in m/s")
+    parser.add_argument("--angle", type=float, required=True, help="launch angle in degrees above the horizontal")
+
+
+def _projectile(args):
+    from hybridlab.physics import LinearDrag, NoDrag, Projectile, QuadraticDrag
+
+    coefficient = {"linear": ("k", args.k), "quadratic": ("c", args.c)}.get(args.drag)
+    for name, given in (("k", args.k), ("c", args.c)):
+        if given is not None and (coefficient is None or coefficient[0] != name):
+            raise UsageError(f"--{name} does not apply to --drag {args.drag}")
+    if coefficient is not None and coefficient[1] is None:
+        raise UsageError(f"--drag {args.drag} needs --{coefficient[0]}")
+    drag = {"none": NoDrag, "linear": LinearDrag, "quadratic": QuadraticDrag}[args.drag]
+    law = drag() if coefficient is None else drag(coefficient[1])
+    return Projectile(law, mass=args.mass, g=args.g, height=args.height)
+
+
+def _range(args) -> None:
+    p, angle = _projectile(args), np.deg2rad(args.angle)
+    distance = float(p.range(args.speed, angle))
+    if not args.json:
+        print(f"{distance:.15g}")
+        return
+    apex_x, apex_y = p.apex(args.speed, angle)
+    impact_speed, impact_angle = p.impact(args.speed, angle)
+    summary = {
+        "range": distance,
+        "flight_time": float(p.flight_time(args.speed, angle)),
+        "apex": {"x": float(apex_x), "y": float(apex_y)},
+        "impact": {"speed": float(impact_speed), "angle": float(np.rad2deg(impact_angle))},
+    }
+    print(json.dumps(summary))
+
+
+def _trajectory(args) -> None:
+    from hybridlab.data import write_csv
+
+    if args.points < 2:
+        raise UsageError(f"--points {args.points}: must be at least 2")
+    p, angle = _projectile(args), np.deg2rad(args.angle)
+    t = np.linspace(0.0, float(p.flight_time(args.speed, angle)), args.points)
+    x, y = p.trajectory(args.speed, angle, t)
+    write_csv(args.out, {"t": t, "x": x, "y": y})
+
+
+def _simulate(args) -> None:
+    import jax
+
+    from hybridlab.data import simulate_shots, write_csv
+
+    shots = simulate_shots(
+        _projectile(args),
+        args.n,
+        tuple(args.speed),
+        tuple(np.deg2rad(args.angle)),
+        args.noise,
+        jax.random.key(args.seed),
+    )
+    shots["angle"] = np.rad2deg(shots["angle"])
+    write_csv(args.out, shots)
+
+
+def _demo(args) -> None:
+    from hybridlab.experiments.demo import demo
+
+    print(demo())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hybridlab", description="Hybrid scientific machine learning on the projectile.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub = commands.add_parser("range", help="range of one shot", description="Range of one shot in m. " + LAUNCH_HELP)
+    _launch_options(sub)
+    _physics_options(sub)
+    sub.add_argument(
+        "--json", action="store_true",
+        help="print range (m), flight_time (s), apex x, y (m), impact speed (m/s) and angle (degrees below the horizontal)",
+    )
+    sub.set_defaults(run=_range)
+
+    sub = commands.add_parser(
+        "trajectory", help="trajectory of one shot as CSV",
+        description="Write t (s), x (m), y (m) from launch to landing. " + LAUNCH_HELP,
+    )
+    _launch_options(sub)
+    _physics_options(sub)
+    sub.add_argument("--points", type=int, default=200, help="number of equally spaced times (default 200)")
+    sub.add_argument("--out", required=True, help="CSV file to write (columns t,x,y)")
+    sub.set_defaults(run=_trajectory)
+
+    sub = commands.add_parser(
+        "simulate", help="a noisy shots dataset as CSV",
+        description="Write n random shots: columns speed (m/s), angle (degrees), distance (m), with additive "
+        "Gaussian noise on the distance, clipped at 0. The same seed gives the same file. " + LAUNCH_HELP,
+    )
+    sub.add_argument("--n", type=int, default=1000, help="number of shots (default 1000)")
+    sub.add_argument("--speed", type=float, nargs=2, default=(5.0, 85.0), metavar=("LOW", "HIGH"),
+                     help="speed range in m/s (default 5 85)")
+    sub.add_argument("--angle", type=float, nargs=2, default=(5.0, 85.0), metavar=("LOW", "HIGH"),
+                     help="angle range in degrees (default 5 85)")
+    sub.add_argument("--noise", type=float, default=0.01, help="noise standard deviation in m (default 0.01)")
+    sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _physics_options(sub)
+    sub.add_argument("--out", required=True, help="CSV file to write (columns speed,angle,distance)")
+    sub.set_defaults(run=_simulate)
+
+    sub = commands.add_parser("demo", help="the lecture's shot put: range tables and timing")
+    sub.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        args.run(args)
+    except (UsageError, ValueError, OSError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"hybridlab: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

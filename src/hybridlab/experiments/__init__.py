@@ -1,0 +1,1 @@
+"""Named scenarios and the jobs the command line runs."""

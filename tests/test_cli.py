@@ -1,0 +1,116 @@
+"""The command line: outputs against the library and the lecture, errors as one line + exit 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hybridlab import LinearDrag, Projectile
+from hybridlab.cli import main
+
+SHOT_PUT = ["--mass", "7.26", "--drag", "linear", "--k", "0.45"]
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_range_prints_the_lecture_value(capsys):
+    status, out, err = run(capsys, "range", "--speed", "15", "--angle", "60", *SHOT_PUT)
+    assert status == 0 and err == ""
+    assert out.strip() == "17.8800198525094"
+
+
+def test_range_json(capsys):
+    status, out, _ = run(capsys, "range", "--speed", "15", "--angle", "60", *SHOT_PUT, "--height", "2", "--json")
+    summary = json.loads(out)
+    assert set(summary) == {"range", "flight_time", "apex", "impact"}
+    p, angle = Projectile(LinearDrag(0.45), mass=7.26, height=2.0), np.deg2rad(60.0)
+    assert summary["flight_time"] == pytest.approx(float(p.flight_time(15.0, angle)), rel=1e-15)
+    assert summary["apex"]["y"] == pytest.approx(float(p.apex(15.0, angle)[1]), rel=1e-15)
+    # The impact angle is in degrees at this edge.
+    assert summary["impact"]["angle"] == pytest.approx(np.rad2deg(float(p.impact(15.0, angle)[1])), rel=1e-15)
+    assert 0 < summary["impact"]["angle"] < 90
+
+
+def test_trajectory_csv(tmp_path, capsys):
+    out = tmp_path / "traj.csv"
+    status, _, _ = run(capsys, "trajectory", "--speed", "20", "--angle", "45", "--height", "1.5",
+                       "--points", "200", "--out", str(out))
+    assert status == 0
+    assert out.read_text().splitlines()[0] == "t,x,y"
+    t, x, y = np.loadtxt(out, delimiter=",", skiprows=1).T
+    assert len(t) == 200 and t[0] == 0 and x[0] == 0 and y[0] == 1.5
+    # No drag: the parabola, landing at the end.
+    np.testing.assert_allclose(y, 1.5 + 20 * np.sin(np.pi / 4) * t - 9.81 / 2 * t**2, rtol=1e-13, atol=1e-12)
+    assert abs(y[-1]) < 1e-12
+
+
+def test_simulate_is_reproducible_and_clipped(tmp_path, capsys):
+    args = ["simulate", "--n", "300", "--speed", "0", "10", "--angle", "0", "90", "--noise", "0.5"]
+    paths = [tmp_path / name for name in ("a.csv", "b.csv", "c.csv")]
+    for path, seed in zip(paths, ("0", "0", "1")):
+        assert run(capsys, *args, "--seed", seed, "--out", str(path))[0] == 0
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert paths[0].read_bytes() != paths[2].read_bytes()
+    assert paths[0].read_text().splitlines()[0] == "speed,angle,distance"
+    speed, angle, distance = np.loadtxt(paths[0], delimiter=",", skiprows=1).T
+    assert len(speed) == 300 and distance.min() == 0.0 and (distance == 0).sum() > 5
+    assert 0 <= angle.min() and angle.max() <= 90
+    # Noise is additive N(0, 0.5²) on the no-drag range v² sin 2θ / g (where unclipped).
+    residual = distance - speed**2 * np.sin(2 * np.deg2rad(angle)) / 9.81
+    kept = distance > 0
+    assert abs(residual[kept].std() - 0.5) < 0.1 and abs(residual[kept].mean()) < 0.15
+
+
+def test_simulate_without_noise_is_the_physics(tmp_path, capsys):
+    out = tmp_path / "shots.csv"
+    assert run(capsys, "simulate", "--n", "20", "--noise", "0", *SHOT_PUT, "--out", str(out))[0] == 0
+    speed, angle, distance = np.loadtxt(out, delimiter=",", skiprows=1).T
+    expected = Projectile(LinearDrag(0.45), mass=7.26).range(speed, np.deg2rad(angle))
+    np.testing.assert_allclose(distance, expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["range", "--speed", "-1", "--angle", "30"], "speed = -1.0"),
+        (["range", "--speed", "10", "--angle", "120"], "angle = "),
+        (["range", "--speed", "10", "--angle", "30", "--mass", "0"], "mass = 0.0"),
+        (["range", "--speed", "10", "--angle", "30", "--drag", "linear"], "needs --k"),
+        (["range", "--speed", "10", "--angle", "30", "--k", "1"], "--k does not apply"),
+        (["range", "--speed", "ten", "--angle", "30"], "invalid float value"),
+        (["simulate", "--n", "0", "--out", "OUT"], "n = 0"),
+        (["simulate", "--drag", "quadratic", "--c", "-1", "--out", "OUT"], "c = -1.0"),
+        (["trajectory", "--speed", "10", "--angle", "-5", "--out", "OUT"], "angle = "),
+    ],
+)
+def test_errors_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "out.csv"
+    argv = [str(out) if a == "OUT" else a for a in argv]
+    status, stdout, stderr = run(capsys, *argv)
+    assert status == 2 and stdout == ""
+    assert len(stderr.strip().splitlines()) == 1 and message in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_process_exit_status_and_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "hybridlab.cli", "trajectory", "--speed", "10", "--angle", "30",
+         "--out", str(tmp_path / "missing" / "t.csv")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "no directory" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["range", "trajectory", "simulate"])
+def test_help_states_units(capsys, command):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert exit_.value.code == 0 and "m/s" in text and "degrees" in text and "kg" in text
