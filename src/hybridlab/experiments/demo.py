@@ -48,7 +48,7 @@ def demo() -> str:
             "",
             f"Lecture's test vector (k = 0.45 kg/s, v = 15 m/s, θ = 60°): {float(check):.13f} m"
             " (lecture: 17.880019852509413)",
-            f"The lecture's 100 × 100 grid, exact to ~1e-15: {seconds * 1e3:.2f} ms"
+            f"The lecture's 100 × 100 grid (v, θ ∈ [5, 85]), jitted and warm: {seconds * 1e3:.2f} ms"
             f" ({1e4 / seconds:,.0f} ranges/s), longest {longest:.3f} m",
         ]
     )
