@@ -15,8 +15,8 @@ import jax.numpy as jnp
 from hybridlab.physics.validation import parameter
 
 
-def _norm(vx, vy):
-    """|v|, with a zero (not NaN) gradient at v = 0: a dropped ball starts at rest."""
+def speed_of(vx, vy):
+    """|v| = √(vx² + vy²), with a zero (not NaN) gradient at v = 0: a dropped ball starts at rest."""
     squared = vx**2 + vy**2
     positive = squared > 0
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
@@ -53,5 +53,5 @@ class QuadraticDrag(eqx.Module):
 
     def force(self, vx, vy):
         """F = -c |v| (vx, vy) N."""
-        speed = _norm(vx, vy)
+        speed = speed_of(vx, vy)
         return -self.c * speed * vx, -self.c * speed * vy

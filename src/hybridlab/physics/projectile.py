@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from hybridlab.physics import ballistic, linear, numerical
-from hybridlab.physics.drag import LinearDrag, NoDrag
+from hybridlab.physics.drag import LinearDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, is_traced, parameter
 
 
@@ -109,9 +109,8 @@ class Projectile(eqx.Module):
     def impact(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
         """Speed (m/s) and angle (rad below the horizontal, ≥ 0) at which the shot lands."""
         _, _, vx, vy = self._landing(speed, angle)
-        squared = vx**2 + vy**2
-        positive = squared > 0
-        landing_speed = jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
+        landing_speed = speed_of(vx, vy)
         # atan2 has no gradient at (0, 0) (a shot at rest on the ground): guard it.
-        landing_angle = jnp.where(positive, jnp.arctan2(-vy, jnp.where(positive, vx, 1.0)), 0.0)
+        moving = landing_speed > 0
+        landing_angle = jnp.where(moving, jnp.arctan2(-vy, jnp.where(moving, vx, 1.0)), 0.0)
         return landing_speed, landing_angle
