@@ -132,3 +132,15 @@ def test_broadcasting_shapes():
     assert float(p.range(speed[2, 0], angle[0, 1])) == grid[2, 1]
     x, y = p.trajectory(20.0, 0.5, np.zeros((2, 5)))
     assert x.shape == y.shape == (2, 5)
+
+
+@pytest.mark.parametrize(
+    "height,rate,speed,angle",
+    [(1.0, 1e3, 997.98, -1.5514), (1.0, 100.0, 100.8, -1.3957), (1e4, 1e4, 1000.0, -np.pi / 2)],
+)
+def test_fast_downward_throw_under_strong_drag(height, rate, speed, angle):
+    # Faster than the terminal speed g/b, downwards: y is convex and Newton climbs from t = 0.
+    p = Projectile(LinearDrag(k=rate * 2.0), mass=2.0, height=height)
+    ref = linear_drag(speed, angle, float(p.drag.k), 2.0, 9.81, height)
+    assert rel_err(p.flight_time(speed, angle), ref["flight_time"]) < 1e-12
+    assert rel_err(p.range(speed, angle), ref["range"]) < 1e-12
