@@ -57,10 +57,7 @@ def _rate(p):
 
 def trajectory(p, speed, angle, t):
     """Position (x, y) in m at time t (s)."""
-    b = _rate(p)
-    f1, f2 = phi1(b * t), phi2(b * t)
-    x = speed * jnp.cos(angle) * t * f1
-    return x, p.height + speed * jnp.sin(angle) * t * f1 - p.g * t**2 * f2
+    return speed * jnp.cos(angle) * t * phi1(_rate(p) * t), _height(t, p, speed * jnp.sin(angle))
 
 
 def _upper_bound(p, u):

@@ -9,7 +9,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from hybridlab.physics import ballistic, linear, numerical
 from hybridlab.physics.drag import LinearDrag, NoDrag, speed_of
-from hybridlab.physics.validation import as_float, check, is_traced, parameter
+from hybridlab.physics.validation import as_float, check, parameter
 
 
 def _motion(drag):
