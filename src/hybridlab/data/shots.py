@@ -1,10 +1,6 @@
-"""Shot datasets: launches (speed, angle) and the measured distance, simulated or from files."""
+"""Shot datasets: launches (speed, angle) and the measured distance, simulated."""
 
 from __future__ import annotations
-
-import os
-import tempfile
-from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -43,24 +39,3 @@ def simulate_shots(
         "angle": np.asarray(theta),
         "distance": np.asarray(jnp.maximum(distance, 0.0)),
     }
-
-
-def write_csv(path: str | os.PathLike, columns: Mapping[str, np.ndarray]) -> None:
-    """Write equal-length columns to a CSV file atomically (a temporary file, then a rename).
-
-    Numbers are written with 17 significant digits, so they read back bit for bit.
-    """
-    names = list(columns)
-    table = np.column_stack([np.asarray(columns[name], dtype=np.float64) for name in names])
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(f"cannot write {os.fspath(path)!r}: no directory {directory!r}")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".csv")
-    try:
-        with os.fdopen(handle, "w", newline="") as file:
-            file.write(",".join(names) + "\n")
-            np.savetxt(file, table, delimiter=",", fmt="%.17g")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

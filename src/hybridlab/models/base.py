@@ -1,0 +1,192 @@
+"""The estimator contract every rung of the ladder keeps, and its file format.
+
+``fit(X, y) -> self``, ``predict(X) -> y``, ``save(dir)``, ``load(dir)``, ``summary() -> dict``.
+X is an (n, d) array of launch conditions (for a shot: speed in m/s, angle in rad), y the n
+observed outputs (distance in m). A saved model is ``model.json`` (the class name, its
+hyperparameters and fitted metadata) plus ``arrays.eqx`` (Equinox-serialised arrays, read with
+``numpy.load(allow_pickle=False)``): loading never unpickles or executes anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+FORMAT_VERSION = 1
+_REGISTRY: dict[str, type[Regressor]] = {}
+
+
+def check_inputs(X, n_features: int | None = None) -> np.ndarray:
+    """X as a finite float64 (n, d) array; a ValueError names what is wrong."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 1:
+        raise ValueError(f"X must be a non-empty 2-D array (n, d), got shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} columns, the model was fitted on {n_features}")
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        row, column = bad[0]
+        raise ValueError(f"X[{row}, {column}] = {X[row, column]}: must be finite")
+    return X
+
+
+def check_targets(y, n: int) -> np.ndarray:
+    """y as a finite float64 vector of length n."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise ValueError(f"y[{bad[0]}] = {y[bad[0]]}: must be finite")
+    return y
+
+
+class Scaler(eqx.Module):
+    """Affine standardisation z = (x − mean) / scale, column by column.
+
+    Learners work in standardised units so that every input and the output are O(1): the
+    lecture's point that unscaled inputs make gradient descent crawl.
+    """
+
+    mean: jax.Array
+    scale: jax.Array
+
+    @classmethod
+    def fit(cls, values) -> Scaler:
+        values = np.asarray(values, dtype=np.float64)
+        scale = values.std(axis=0)
+        # A constant column carries no information; keep it finite rather than divide by 0.
+        scale = np.where(scale > 0, scale, 1.0)
+        return cls(jnp.asarray(values.mean(axis=0)), jnp.asarray(scale))
+
+    @classmethod
+    def like(cls, n: int | None) -> Scaler:
+        """A placeholder of the right shape for loading (n columns; None for a scalar)."""
+        shape = () if n is None else (n,)
+        return cls(jnp.zeros(shape), jnp.ones(shape))
+
+    def forward(self, x):
+        return (x - self.mean) / self.scale
+
+    def inverse(self, z):
+        return z * self.scale + self.mean
+
+
+class Regressor:
+    """Base class of every rung: validation, persistence and the summary's common part.
+
+    A subclass sets ``name`` (its key in files and on the command line) and implements
+    ``config()`` (JSON-able hyperparameters, the keyword arguments of ``__init__``), ``_fit``,
+    ``_predict``, ``_arrays()`` / ``_arrays_like()`` (the fitted PyTree and a placeholder of the
+    same structure) and ``_metadata()`` / ``_set_metadata()`` (fitted JSON-able facts).
+    """
+
+    name: ClassVar[str]
+    #: Called as ``progress(done, total)`` during long fits; set by a runner, not saved.
+    progress: Callable[[int, int], None] | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            _REGISTRY[cls.name] = cls
+
+    # The contract ---------------------------------------------------------------------------
+    def fit(self, X, y) -> Regressor:
+        """Fit to launches X (n, d) and observations y (n,); returns self."""
+        X = check_inputs(X)
+        y = check_targets(y, X.shape[0])
+        self.n_features_ = X.shape[1]
+        self._fit(X, y)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted observations (n,) for launches X (n, d), float64."""
+        self._check_fitted()
+        X = check_inputs(X, self.n_features_)
+        return np.asarray(self._predict(X), dtype=np.float64)
+
+    def summary(self) -> dict[str, Any]:
+        """Facts about the fitted model: ``model``, ``n_params``, ``formula``, ``physics``,
+        ``diagnostics`` (and rung-specific keys)."""
+        self._check_fitted()
+        return {"model": self.name, "config": self.config(), "n_params": self.n_params(),
+                "formula": None, "physics": None, "diagnostics": None}
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write ``model.json`` and ``arrays.eqx`` into ``directory`` (created if needed)."""
+        self._check_fitted()
+        os.makedirs(directory, exist_ok=True)
+        record = {"format": FORMAT_VERSION, "model": self.name, "config": self.config(),
+                  "n_features": self.n_features_, "fitted": self._metadata()}
+        _atomic_write(os.path.join(directory, "arrays.eqx"),
+                      lambda f: eqx.tree_serialise_leaves(f, self._arrays()))
+        _atomic_write(os.path.join(directory, "model.json"),
+                      lambda f: f.write(json.dumps(record, indent=1).encode()))
+
+    def n_params(self) -> int:
+        """Number of fitted numbers (for a model-less rung: the numbers it stores)."""
+        leaves = jax.tree.leaves(eqx.filter(self._arrays(), eqx.is_array))
+        return int(sum(np.size(leaf) for leaf in leaves))
+
+    # For subclasses -------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _metadata(self) -> dict[str, Any]:
+        return {}
+
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+        del metadata
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_features_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first")
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+def load(directory: str | os.PathLike) -> Regressor:
+    """The model saved in ``directory`` by ``save``. Reads JSON and arrays only."""
+    path = os.path.join(directory, "model.json")
+    try:
+        with open(path) as file:
+            record = json.load(file)
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a saved hybridlab model ({error})") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path}: unknown model file format")
+    cls = _REGISTRY.get(record.get("model"))
+    if cls is None:
+        raise ValueError(f"{path}: unknown model {record.get('model')!r}; known: {sorted(_REGISTRY)}")
+    model = cls(**record["config"])
+    model.n_features_ = int(record["n_features"])
+    model._set_metadata(record["fitted"])
+    like = model._arrays_like()
+    arrays = eqx.tree_deserialise_leaves(os.path.join(directory, "arrays.eqx"), like)
+    for got, want in zip(jax.tree.leaves(arrays), jax.tree.leaves(like)):
+        if np.shape(got) != np.shape(want):
+            raise ValueError(f"{directory}: arrays.eqx does not match model.json")
+    model._set_arrays(arrays)
+    return model
+
+
+def _atomic_write(path: str, write: Callable[[Any], Any]) -> None:
+    """Write a file through a temporary one in the same directory, then rename it."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

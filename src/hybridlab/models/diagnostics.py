@@ -1,0 +1,79 @@
+"""The autograd lecture's diagnostics: the Hessian of the training loss at the optimum.
+
+Zero eigenvalues are directions in parameter space along which the loss does not change: the
+parameters are not identifiable there, the model has more freedom than the data fix, and any
+method that needs the inverse Hessian fails.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+#: An eigenvalue λ counts as (near) zero when |λ| ≤ NEAR_ZERO · max|λ|. The lecture prints
+#: eigenvalues to 3 decimals with the largest ≈ 533, so its "0." entries are below ≈ 1e-6 of it.
+NEAR_ZERO = 1e-6
+#: Above this many parameters the dense Hessian (n² numbers, n³ to diagonalise) is skipped.
+MAX_PARAMS = 2000
+
+
+def hessian_report(loss, params, mode: str = "forward-over-reverse") -> dict:
+    """Eigen-analysis of ∇²L at ``params`` for the scalar loss ``L(params)``.
+
+    Returns ``n_params``, ``near_zero`` (count of |λ| ≤ NEAR_ZERO·max|λ|), ``tolerance``,
+    ``largest`` and ``smallest`` (up to 5 each), ``eigenvalues`` (all, when there are ≤ 20), and
+    ``condition`` (max|λ| / min|λ|). ``mode="gradient-differences"`` takes central differences
+    (step 1e-5) of the exact reverse-mode gradient instead of forward-over-reverse: for losses
+    through a Diffrax solve, whose custom VJP admits neither forward mode nor a second
+    reverse pass.
+    Skipped (``{"skipped": reason}``) above MAX_PARAMS parameters.
+    """
+    flat, unravel = ravel_pytree(params)
+    n = int(flat.size)
+    if n > MAX_PARAMS:
+        return {"n_params": n, "skipped": f"{n} parameters > {MAX_PARAMS}: dense Hessian not computed"}
+
+    def flat_loss(f):
+        return loss(unravel(f))
+
+    if mode == "forward-over-reverse":
+        H = np.asarray(jax.jit(jax.hessian(flat_loss))(flat), dtype=np.float64)
+    else:
+        H = _gradient_differences(jax.jit(jax.grad(flat_loss)), flat)
+    eigenvalues = np.sort(np.linalg.eigvalsh(0.5 * (H + H.T)))[::-1]
+    magnitude = np.abs(eigenvalues)
+    near_zero = int(np.sum(magnitude <= NEAR_ZERO * magnitude.max())) if magnitude.max() > 0 else n
+    report = {
+        "n_params": n,
+        "near_zero": near_zero,
+        "tolerance": NEAR_ZERO,
+        "largest": eigenvalues[:5].tolist(),
+        "smallest": eigenvalues[-5:].tolist(),
+        "mode": mode,
+        "condition": float(magnitude.max() / magnitude.min()) if magnitude.min() > 0 else float("inf"),
+    }
+    if n <= 20:
+        report["eigenvalues"] = eigenvalues.tolist()
+    return report
+
+
+def _gradient_differences(gradient, flat, step: float = 1e-5) -> np.ndarray:
+    """H[:, j] ≈ (∇L(p + h e_j) − ∇L(p − h e_j)) / 2h."""
+    columns = []
+    for j in range(flat.size):
+        shift = np.zeros(flat.size)
+        shift[j] = step
+        columns.append((np.asarray(gradient(flat + shift)) - np.asarray(gradient(flat - shift))) / (2 * step))
+    return np.column_stack(columns)
+
+
+def restart_report(losses, parameters) -> dict:
+    """How restarts from different seeds compare: their final losses, and how far apart their
+    parameter vectors are, max_i ‖p_i − p_best‖ / ‖p_best‖ (best = lowest loss)."""
+    losses = np.asarray(losses, dtype=np.float64)
+    best = int(np.argmin(losses))
+    vectors = [np.asarray(ravel_pytree(p)[0]) for p in parameters]
+    reference = vectors[best]
+    spread = max(np.linalg.norm(v - reference) for v in vectors) / max(np.linalg.norm(reference), 1e-300)
+    return {"losses": losses.tolist(), "best": best, "parameter_spread": float(spread)}

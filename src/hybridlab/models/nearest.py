@@ -1,0 +1,58 @@
+"""Rung 1, "the data is the model": answer with the closest recorded shot."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from scipy.spatial import cKDTree
+
+from hybridlab.models.base import Regressor, Scaler
+
+
+class NearestNeighbour(Regressor):
+    """ŷ(x) = mean of y over the ``k`` recorded shots nearest to x in standardised inputs
+    (Euclidean distance in (x − μ)/σ, so that m/s and rad weigh alike), found with a KD-tree.
+
+    No parameters are fitted; the model stores the whole training set, which is what its
+    parameter count reports.
+    """
+
+    name = "nearest"
+
+    def __init__(self, k: int = 1):
+        if int(k) != k or k < 1:
+            raise ValueError(f"k = {k!r}: must be a positive integer")
+        self.k = int(k)
+
+    def config(self):
+        return {"k": self.k}
+
+    def _fit(self, X, y):
+        if self.k > X.shape[0]:
+            raise ValueError(f"k = {self.k}: more neighbours than the {X.shape[0]} training shots")
+        self.scaler_, self.X_, self.y_ = Scaler.fit(X), jnp.asarray(X), jnp.asarray(y)
+        self._build()
+
+    def _build(self):
+        self.tree_ = cKDTree(np.asarray(self.scaler_.forward(self.X_)))
+
+    def _predict(self, X):
+        _, index = self.tree_.query(np.asarray(self.scaler_.forward(jnp.asarray(X))), k=self.k)
+        return np.asarray(self.y_)[index.reshape(len(X), self.k)].mean(axis=1)
+
+    def _arrays(self):
+        return {"scaler": self.scaler_, "X": self.X_, "y": self.y_}
+
+    def _arrays_like(self):
+        n = self.n_train_
+        return {"scaler": Scaler.like(self.n_features_), "X": jnp.zeros((n, self.n_features_)), "y": jnp.zeros(n)}
+
+    def _set_arrays(self, arrays):
+        self.scaler_, self.X_, self.y_ = arrays["scaler"], arrays["X"], arrays["y"]
+        self._build()
+
+    def _metadata(self):
+        return {"n_train": int(self.X_.shape[0])}
+
+    def _set_metadata(self, metadata):
+        self.n_train_ = int(metadata["n_train"])

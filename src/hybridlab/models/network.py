@@ -1,0 +1,59 @@
+"""A fully connected network with any widths: the learnable function of the MLP and Hybrid."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+ACTIVATIONS = {
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "relu": jax.nn.relu,
+    "gelu": jax.nn.gelu,
+    "softplus": jax.nn.softplus,
+}
+INITS = ("default", "glorot", "zero-last")
+
+
+class Network(eqx.Module):
+    """x ↦ W_L σ(… σ(W_1 x + b_1) …) + b_L, a scalar output for each row of x.
+
+    ``init``: "default" is Equinox's (uniform ±1/√fan_in); "glorot" draws every weight from
+    the Glorot (Xavier) uniform distribution with zero biases, as the shot-put lecture does;
+    "zero-last" is the default with a zero last layer, so the network starts as the constant 0
+    (a hybrid's correction starts at the prior).
+    """
+
+    layers: tuple[eqx.nn.Linear, ...]
+    activation: str = eqx.field(static=True)
+
+    def __init__(self, n_in: int, widths, activation: str, init: str, key, dtype=jnp.float64):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation = {activation!r}: must be one of {sorted(ACTIVATIONS)}")
+        if init not in INITS:
+            raise ValueError(f"init = {init!r}: must be one of {INITS}")
+        sizes = [n_in, *widths, 1]
+        keys = jax.random.split(key, len(sizes) - 1)
+        layers = [eqx.nn.Linear(a, b, key=k, dtype=dtype) for a, b, k in zip(sizes[:-1], sizes[1:], keys)]
+        if init == "glorot":
+            glorot = jax.nn.initializers.glorot_uniform()
+            layers = [
+                eqx.tree_at(lambda l: (l.weight, l.bias), layer,
+                            (glorot(k, layer.weight.shape, dtype), jnp.zeros_like(layer.bias)))
+                for layer, k in zip(layers, jax.random.split(keys[0], len(layers)))
+            ]
+        if init == "zero-last":
+            last = layers[-1]
+            layers[-1] = eqx.tree_at(lambda l: (l.weight, l.bias), last,
+                                     (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)))
+        self.layers = tuple(layers)
+        self.activation = activation
+
+    def __call__(self, x):
+        """Outputs (n,) for inputs x (n, n_in)."""
+        sigma = ACTIVATIONS[self.activation]
+        for layer in self.layers[:-1]:
+            x = sigma(x @ layer.weight.T + layer.bias)
+        last = self.layers[-1]
+        return (x @ last.weight.T + last.bias)[:, 0]

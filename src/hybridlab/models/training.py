@@ -1,0 +1,98 @@
+"""Training loops shared by the learned rungs: first-order (Optax) with early stopping,
+an L-BFGS polish (Optax) and Levenberg–Marquardt (Optimistix).
+
+Every loop minimises a loss ``loss(params, data)`` over a PyTree ``params`` of arrays, with
+``data`` a tuple of arrays; none knows which model it trains.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import optimistix as optx
+
+#: Epochs compiled into one scan between early-stopping checks and progress reports.
+CHUNK = 100
+
+
+def first_order(params, loss, train, validation, optimiser, epochs: int, patience: int | None, progress=None):
+    """Full-batch steps of an Optax ``optimiser`` for up to ``epochs`` epochs.
+
+    With ``validation`` data, the parameters with the lowest validation loss are kept and the
+    run stops once ``patience`` epochs pass without improvement (early stopping).
+    Returns (params, epochs run).
+    """
+    state = optimiser.init(params)
+    best, best_loss, since, done = params, np.inf, 0, 0
+    while done < epochs:
+        steps = min(CHUNK, epochs - done)
+        params, state = _chunk(params, state, loss, train, optimiser, steps)
+        done += steps
+        if progress is not None:
+            progress(done, epochs)
+        if validation is None:
+            continue
+        current = float(loss(params, validation))
+        if current < best_loss:
+            best, best_loss, since = params, current, 0
+        else:
+            since += steps
+            if patience is not None and since >= patience:
+                break
+    return (params if validation is None else best), done
+
+
+@eqx.filter_jit
+def _chunk(params, state, loss, data, optimiser, steps):
+    def step(carry, _):
+        params, state = carry
+        grads = jax.grad(loss)(params, data)
+        updates, state = optimiser.update(grads, state, params)
+        return (optax.apply_updates(params, updates), state), None
+
+    (params, state), _ = jax.lax.scan(step, (params, state), None, length=steps)
+    return params, state
+
+
+@eqx.filter_jit
+def lbfgs(params, loss, data, steps: int):
+    """``steps`` iterations of L-BFGS with Optax's zoom line search on ``loss(·, data)``."""
+    solver = optax.lbfgs()
+    objective = lambda p: loss(p, data)  # noqa: E731
+    value_and_grad = optax.value_and_grad_from_state(objective)
+
+    def step(carry, _):
+        params, state = carry
+        value, grad = value_and_grad(params, state=state)
+        updates, state = solver.update(grad, state, params, value=value, grad=grad, value_fn=objective)
+        return (optax.apply_updates(params, updates), state), None
+
+    (params, _), _ = jax.lax.scan(step, (params, solver.init(params)), None, length=steps)
+    return params
+
+
+def least_squares(params, residuals, data, steps: int, jac: str = "fwd"):
+    """Levenberg–Marquardt on Σ r(params, data)² (Optimistix), up to ``steps`` steps.
+
+    ``jac="bwd"`` builds the Jacobian in reverse mode, needed when the residuals go through a
+    Diffrax solve (forward mode cannot differentiate its custom VJP). Returns the parameters
+    reached: a run that stops at the step limit is kept (the lecture's fit is, too) and
+    reported by ``converged``.
+    """
+    solution = _lm(params, residuals, data, steps, jac)
+    return solution.value, bool(solution.result == optx.RESULTS.successful)
+
+
+@eqx.filter_jit
+def _lm(params, residuals, data, steps, jac):
+    solver = optx.LevenbergMarquardt(rtol=1e-12, atol=1e-12)
+    return optx.least_squares(residuals, solver, params, data, options={"jac": jac},
+                              max_steps=steps, throw=False)
+
+
+def mean_squared(prediction, target):
+    """The training loss of every learner: the mean of (prediction − target)²."""
+    return jnp.mean((prediction - target) ** 2)

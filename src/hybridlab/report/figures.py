@@ -1,0 +1,286 @@
+"""Figures of a run directory, drawn from its results files alone.
+
+Every figure is a :class:`matplotlib.figure.Figure` on its own Agg canvas, never pyplot's global
+state, so making a report opens no window and leaves the backend of a user's session alone.
+Axes carry the input and output names with the units from ``metrics.json`` (SI; angles in
+degrees, as in the CSV files).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator, NullFormatter
+
+REQUIRED_METRICS = ("scenario", "inputs", "output", "models")
+TRUTH_STYLE = {"color": "black", "linewidth": 2.4, "label": "true"}
+TRAIN_OUTLINE = {"fill": False, "edgecolor": "black", "linestyle": "--", "linewidth": 1.4}
+DPI = 110
+
+
+def load_metrics(run_dir: str | os.PathLike) -> dict:
+    """The run's ``metrics.json`` as a dict; ValueError naming the path if missing or malformed."""
+    path = os.path.join(os.fspath(run_dir), "metrics.json")
+    if not os.path.isfile(path):
+        raise ValueError(f"no metrics.json in the run directory: {path}")
+    with open(path, encoding="utf-8") as handle:
+        try:
+            metrics = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from error
+    missing = [key for key in REQUIRED_METRICS if key not in metrics]
+    if missing:
+        raise ValueError(f"{path} lacks the key(s) {', '.join(missing)}")
+    return metrics
+
+
+def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """A CSV file as columns: ``split`` as strings, every other column as float64 (empty → NaN)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) < 2:
+        raise ValueError(f"{os.fspath(path)} has no data rows")
+    header, body = rows[0], rows[1:]
+    return {
+        name: np.array(values, dtype=str) if name == "split" else np.array([_number(v) for v in values])
+        for name, values in zip(header, zip(*body, strict=True), strict=True)
+    }
+
+
+def _number(text: str) -> float:
+    return float(text) if text.strip() else math.nan
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write bytes to ``path`` through a temporary file in the same directory and a rename."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a report is meant to be shared
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _save(fig: Figure, directory: str, name: str) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    path = os.path.join(directory, name)
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def _panels(n: int, width: float = 4.2, height: float = 3.4, ncols: int = 3) -> tuple[Figure, list]:
+    """A constrained-layout figure with n axes on a grid of at most ``ncols`` columns."""
+    ncols = min(n, ncols)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    return fig, axes[:n]
+
+
+def _unit(metrics: dict, name: str) -> str:
+    """The unit metrics.json gives for an input or output, or ''."""
+    return str((metrics.get("units") or {}).get(name) or "")
+
+
+def _label(metrics: dict, name: str) -> str:
+    """``name (unit)``, or the bare name where metrics.json gives no unit."""
+    unit = _unit(metrics, name)
+    return f"{name} ({unit})" if unit else name
+
+
+def _models(metrics: dict, table: dict) -> list[str]:
+    """The models of metrics.json that have a column in the table, in metrics.json's order."""
+    return [name for name in metrics["models"] if name in table]
+
+
+def _colour(metrics: dict, name: str) -> str:
+    """One colour per model, the same in every figure."""
+    return f"C{list(metrics['models']).index(name) % 10}"
+
+
+def _on_grid(grid: dict, inputs: list[str], column: str) -> tuple[np.ndarray, np.ndarray, np.ma.MaskedArray]:
+    """Unique values u0, u1 of the two inputs and the column as a masked (len u0, len u1) array."""
+    u0, i0 = np.unique(grid[inputs[0]], return_inverse=True)
+    u1, i1 = np.unique(grid[inputs[1]], return_inverse=True)
+    values = np.full((u0.size, u1.size), np.nan)
+    values[i0, i1] = grid[column]
+    return u0, u1, np.ma.masked_invalid(values)
+
+
+def _outline_training(ax, metrics: dict) -> None:
+    """Dashed rectangle around the training region of the two inputs."""
+    region, (first, second) = metrics.get("train_region") or {}, metrics["inputs"]
+    if first in region and second in region:
+        (lo0, hi0), (lo1, hi1) = region[first], region[second]
+        ax.add_patch(Rectangle((lo0, lo1), hi0 - lo0, hi1 - lo1, **TRAIN_OUTLINE))
+
+
+def _map_axes(ax, metrics: dict, title: str) -> None:
+    _outline_training(ax, metrics)
+    ax.set_title(title)
+    ax.set_xlabel(_label(metrics, metrics["inputs"][0]))
+    ax.set_ylabel(_label(metrics, metrics["inputs"][1]))
+
+
+def plot_maps(metrics: dict, grid: dict) -> Figure:
+    """Filled contours of the output (e.g. distance in m) over the two inputs: the truth, then each
+    model, all on the truth's colour scale (values beyond it saturate); training region dashed."""
+    inputs, models = metrics["inputs"], _models(metrics, grid)
+    u0, u1, truth = _on_grid(grid, inputs, "true")
+    lo, hi = float(truth.min()), float(truth.max())
+    levels = MaxNLocator(20).tick_values(lo, hi if hi > lo else lo + 1.0)  # round numbers on the bar
+    fig, axes = _panels(1 + len(models))
+    for ax, name in zip(axes, ["true", *models]):
+        values = _on_grid(grid, inputs, name)[2]
+        filled = ax.contourf(u0, u1, values.T, levels=levels, cmap="viridis", extend="both")
+        _map_axes(ax, metrics, name)
+    rows = math.ceil(len(axes) / 3)  # one bar spans every row; keep its width that of one row's
+    fig.colorbar(filled, ax=axes, aspect=20 * rows, label=_label(metrics, metrics["output"]))
+    fig.suptitle(f"{metrics['output']} over the inputs (dashed: training region)")
+    return fig
+
+
+def plot_errors(metrics: dict, grid: dict) -> Figure:
+    """Each model's error (model − true, in the output's unit) over the two inputs, on a diverging
+    colour scale symmetric about 0 reaching that model's largest |error|; training region dashed."""
+    inputs, models = metrics["inputs"], _models(metrics, grid)
+    u0, u1, truth = _on_grid(grid, inputs, "true")
+    unit = _unit(metrics, metrics["output"])
+    fig, axes = _panels(len(models))
+    for ax, name in zip(axes, models):
+        error = _on_grid(grid, inputs, name)[2] - truth
+        limit = float(np.abs(error).max()) if error.count() else 0.0
+        limit = limit if math.isfinite(limit) and limit > 0 else 1.0
+        levels = MaxNLocator(20, symmetric=True).tick_values(-limit, limit)
+        filled = ax.contourf(u0, u1, error.T, levels=levels, cmap="RdBu_r", extend="both")
+        fig.colorbar(filled, ax=ax, label=f"error ({unit})" if unit else "error")
+        _map_axes(ax, metrics, f"{name} − true")
+    fig.suptitle(f"error in {metrics['output']} (dashed: training region)")
+    return fig
+
+
+def _curve_limits(truth: np.ndarray, curves: list[np.ndarray]) -> tuple[float, float]:
+    """y-limits around the truth, widened for the models by at most half the truth's span, so one
+    model that runs away outside the training range does not flatten every other curve."""
+    lo, hi = float(np.nanmin(truth)), float(np.nanmax(truth))
+    margin = 0.5 * (hi - lo) or 1.0
+    finite = np.concatenate([c[np.isfinite(c)] for c in [truth, *curves]])
+    pad = 0.05 * margin
+    return max(float(finite.min()), lo - margin) - pad, min(float(finite.max()), hi + margin) + pad
+
+
+def _curve_panels(metrics: dict, curves: dict) -> list[tuple[str, np.ndarray]]:
+    """(title, row mask) per panel: one per fixed value of the second input, or one for 1-input."""
+    inputs = metrics["inputs"]
+    if len(inputs) < 2:
+        return [("", np.ones(curves[inputs[0]].size, dtype=bool))]
+    second, unit = curves[inputs[1]], _unit(metrics, inputs[1])
+    return [(f"{inputs[1]} = {v:g} {unit}".strip(), second == v) for v in np.unique(second)]
+
+
+def plot_curves(metrics: dict, curves: dict, observed: tuple[np.ndarray, ...] | None = None) -> Figure:
+    """The output (e.g. distance in m) against the first input, one panel per fixed value of the
+    second input: the truth (black), every model, the training range of the first input shaded, and
+    for 1-input scenarios the ``observed`` (x, y) training measurements as dots."""
+    first, models = metrics["inputs"][0], _models(metrics, curves)
+    train = (metrics.get("train_region") or {}).get(first)
+    panels = _curve_panels(metrics, curves)
+    fig, axes = _panels(len(panels), width=4.4 if len(panels) > 1 else 6.0, height=3.4)
+    for ax, (title, mask) in zip(axes, panels):
+        order = np.argsort(curves[first][mask])
+        x = curves[first][mask][order]
+        if train:
+            ax.axvspan(*train, color="0.88", label="training range")
+        if observed is not None:
+            ax.plot(*observed, "o", color="0.4", markersize=3, label="training data")
+        ax.plot(x, curves["true"][mask][order], **TRUTH_STYLE)
+        ys = [curves[name][mask][order] for name in models]
+        for name, y in zip(models, ys):
+            ax.plot(x, y, color=_colour(metrics, name), linewidth=1.4, label=name)
+        ax.set_ylim(*_curve_limits(curves["true"][mask], ys))
+        ax.set(title=title, xlabel=_label(metrics, first), ylabel=_label(metrics, metrics["output"]))
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
+    return fig
+
+
+def _rmse(metrics: dict, key: str) -> list[float]:
+    values = [metrics["models"][name].get(key) for name in metrics["models"]]
+    return [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan for v in values]
+
+
+def _decades(values: list[float]) -> tuple[float, float]:
+    """Whole decades around the positive values, at least one apart, with room for the bar labels
+    above, so a log axis always shows labelled powers of ten."""
+    positive = [v for v in values if math.isfinite(v) and v > 0] or [1.0]
+    lo, hi = math.floor(math.log10(min(positive))), math.ceil(math.log10(2 * max(positive)))
+    return 10.0**lo, 10.0 ** max(hi, lo + 1)
+
+
+def plot_rmse(metrics: dict) -> Figure:
+    """Bars of each model's RMSE (output's unit, log scale) inside (interpolation) and outside
+    (extrapolation) the training region, each bar labelled with its value."""
+    models = list(metrics["models"])
+    x, width = np.arange(len(models)), 0.4
+    fig, (ax,) = _panels(1, width=max(5.0, 1.0 * len(models) + 2.0), height=3.8)
+    for offset, key, label in [(-0.5, "rmse_interp", "interpolation"), (0.5, "rmse_extrap", "extrapolation")]:
+        heights = _rmse(metrics, key)
+        bars = ax.bar(x + offset * width, heights, width, label=label)
+        ax.bar_label(bars, labels=[f"{h:.2g}" if math.isfinite(h) else "" for h in heights], fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylim(*_decades(_rmse(metrics, "rmse_interp") + _rmse(metrics, "rmse_extrap")))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(x, models)
+    ax.set_ylabel(f"RMSE of {_label(metrics, metrics['output'])}")
+    ax.set_title("error inside and outside the training region")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _observed(run_dir: str, metrics: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """(input, measured output) of the training rows of predictions.csv, if it exists."""
+    path = os.path.join(run_dir, "predictions.csv")
+    if not os.path.isfile(path):
+        return None
+    table, (first, output) = read_table(path), (metrics["inputs"][0], metrics["output"])
+    if first not in table or output not in table:
+        return None
+    train = table["split"] == "train" if "split" in table else slice(None)
+    return table[first][train], table[output][train]
+
+
+def make_figures(run_dir: str | os.PathLike, metrics: dict | None = None) -> list[str]:
+    """Write maps.png and errors.png (2-input runs with a grid.csv), curves.png (with a curves.csv)
+    and rmse.png into ``<run_dir>/figures/``; return the paths written."""
+    run_dir = os.fspath(run_dir)
+    metrics = metrics if metrics is not None else load_metrics(run_dir)
+    out = os.path.join(run_dir, "figures")
+    os.makedirs(out, exist_ok=True)
+    written = []
+    grid_path, curves_path = os.path.join(run_dir, "grid.csv"), os.path.join(run_dir, "curves.csv")
+    if len(metrics["inputs"]) == 2 and os.path.isfile(grid_path):
+        grid = read_table(grid_path)
+        written.append(_save(plot_maps(metrics, grid), out, "maps.png"))
+        if _models(metrics, grid):
+            written.append(_save(plot_errors(metrics, grid), out, "errors.png"))
+    if os.path.isfile(curves_path):
+        observed = _observed(run_dir, metrics) if len(metrics["inputs"]) == 1 else None
+        written.append(_save(plot_curves(metrics, read_table(curves_path), observed), out, "curves.png"))
+    if metrics["models"]:
+        written.append(_save(plot_rmse(metrics), out, "rmse.png"))
+    return written

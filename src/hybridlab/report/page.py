@@ -1,0 +1,175 @@
+"""The HTML report of a run directory: one self-contained page built from its results files alone.
+
+Every string read from the files is passed through :func:`html.escape`, and the page forbids
+scripts and every external resource (Content-Security-Policy), so a run directory from elsewhere
+cannot make the page do anything but show itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+
+from hybridlab.report.figures import load_metrics, make_figures, write_atomic
+
+CAPTIONS = {
+    "maps.png": "The true map beside each model's, on one colour scale; dashed: training region.",
+    "errors.png": "Each model's error (model − true) on its own scale; red above the truth, blue below;"
+    " dashed: training region.",
+    "curves.png": "The output against the first input; shaded: its training range.",
+    "rmse.png": "Root-mean-square error inside (interpolation) and outside (extrapolation) the"
+    " training region.",
+}
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 80rem; margin: 2rem auto; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; vertical-align: top; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 2rem 0; }
+img { max-width: 100%; }
+code { white-space: pre-wrap; }
+"""
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+MISSING = "—"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _num(value, spec: str = ".4g") -> str:
+    """A number formatted by ``spec``; anything else (null, a string) escaped, or a dash."""
+    if _is_number(value):
+        return format(value, spec)
+    return MISSING if value is None else html.escape(str(value))
+
+
+def _plus_minus(name: str, fit) -> str:
+    """``k = 1.801 ± 0.004``: the value to the decimal place of the standard error's first digit."""
+    value, stderr = (fit or {}).get("value"), (fit or {}).get("stderr")
+    if _is_number(value) and _is_number(stderr) and stderr > 0:
+        decimals = min(max(0, -math.floor(math.log10(stderr))), 15)
+        text = f"{value:.{decimals}f} ± {stderr:.{decimals}f}"
+    else:
+        text = f"{_num(value)} ± {_num(stderr)}" if stderr is not None else _num(value)
+    return f"{html.escape(name)} = {text}"
+
+
+def _equation(model: dict) -> str:
+    """The model's formula and/or its fitted physical parameters, escaped, or a dash."""
+    parts = []
+    if model.get("formula"):
+        parts.append(f"<code>{html.escape(str(model['formula']))}</code>")
+    if isinstance(model.get("physics"), dict):
+        parts.extend(_plus_minus(str(name), fit) for name, fit in model["physics"].items())
+    return "<br>".join(parts) or MISSING
+
+
+def _ratio(model: dict) -> str:
+    interp, extrap = model.get("rmse_interp"), model.get("rmse_extrap")
+    return f"{extrap / interp:.3g}" if _is_number(interp) and _is_number(extrap) and interp > 0 else MISSING
+
+
+def _count(value) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _num(value)
+
+
+def _model_row(name: str, model: dict) -> str:
+    prior = html.escape(str(model["prior"])) if model.get("prior") else MISSING
+    numbers = [
+        _num(model.get("rmse_interp")),
+        _num(model.get("rmse_extrap")),
+        _ratio(model),
+        _num(model.get("max_abs_err_interp")),
+        _num(model.get("fit_seconds"), ".3g"),
+        _count(model.get("n_params")),
+    ]
+    cells = [
+        f"<td>{html.escape(str(name))}</td><td>{prior}</td>",
+        *(f'<td class="num">{text}</td>' for text in numbers),
+        f"<td>{_equation(model)}</td>",
+        f'<td class="num">{_count(model.get("hessian_near_zero"))}</td>',
+    ]
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _models_table(metrics: dict) -> str:
+    """One row per model; errors in the output's unit."""
+    unit = (metrics.get("units") or {}).get(metrics["output"])
+    u = f" ({html.escape(str(unit))})" if unit else ""
+    heads = ["model", "prior", f"RMSE interp{u}", f"RMSE extrap{u}", "extrap / interp",
+             f"max |err| interp{u}", "fit (s)", "parameters", "formula / fitted physics", "Hessian ≈ 0"]
+    rows = [_model_row(name, model or {}) for name, model in metrics["models"].items()]
+    return "<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>"
+
+
+def _interval(region: dict | None, name: str) -> str:
+    bounds = (region or {}).get(name)
+    if isinstance(bounds, list) and len(bounds) == 2:
+        return f"[{_num(bounds[0])}, {_num(bounds[1])}]"
+    return MISSING
+
+
+def _regions_table(metrics: dict) -> str:
+    """Training and extrapolation interval of every input, in the input's unit."""
+    units = metrics.get("units") or {}
+    rows = [
+        f"<tr><td>{html.escape(str(name))}</td><td>{html.escape(str(units.get(name, '')))}</td>"
+        f'<td class="num">{_interval(metrics.get("train_region"), name)}</td>'
+        f'<td class="num">{_interval(metrics.get("extrap_region"), name)}</td></tr>'
+        for name in metrics["inputs"]
+    ]
+    head = "<tr><th>input</th><th>unit</th><th>training region</th><th>extrapolation region</th></tr>"
+    return "<table>" + head + "".join(rows) + "</table>"
+
+
+def _figure(path: str) -> str:
+    """The PNG at ``path`` inlined as a base64 data URI, with its caption."""
+    with open(path, "rb") as handle:
+        data = base64.b64encode(handle.read()).decode("ascii")
+    caption = html.escape(CAPTIONS.get(os.path.basename(path), os.path.basename(path)))
+    image = f'<img src="data:image/png;base64,{data}" alt="{caption}">'
+    return f"<figure>{image}<figcaption>{caption}</figcaption></figure>"
+
+
+def render(metrics: dict, figures: list[str]) -> str:
+    """The report page as a string: title, description, regions, models table, inlined figures."""
+    title = html.escape(f"{metrics['scenario']} — seed {metrics.get('seed', '?')}")
+    quick = " (quick run)" if metrics.get("quick") else ""
+    output = html.escape(str(metrics["output"]))
+    inputs = html.escape(", ".join(map(str, metrics["inputs"])))
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+            f"<title>{title}</title><style>{STYLE}</style></head><body>",
+            f"<h1>{title}{quick}</h1>",
+            f"<p>{html.escape(str(metrics.get('description', '')))}</p>",
+            f"<p>Output <b>{output}</b> from inputs <b>{inputs}</b>.</p>",
+            "<h2>Regions</h2>",
+            _regions_table(metrics),
+            "<h2>Models</h2>",
+            _models_table(metrics),
+            "<h2>Figures</h2>",
+            *(_figure(path) for path in figures),
+            "</body></html>",
+        ]
+    )
+
+
+def build_report(run_dir: str | os.PathLike) -> str:
+    """Make the figures and write ``<run_dir>/report.html`` (atomically); return its path.
+
+    Raises ValueError naming the path if ``metrics.json`` is missing; a missing grid.csv or
+    curves.csv only leaves out the figures drawn from it.
+    """
+    run_dir = os.fspath(run_dir)
+    metrics = load_metrics(run_dir)
+    page = render(metrics, make_figures(run_dir, metrics))
+    path = os.path.join(run_dir, "report.html")
+    write_atomic(path, page.encode("utf-8"))
+    return path
