@@ -1,6 +1,7 @@
-"""What is measured: shot datasets, their simulation and their files."""
+"""What is measured: shot designs, simulated measurements, splits and files."""
 
-from hybridlab.data.files import read_shots, write_csv, write_shots
-from hybridlab.data.shots import simulate_shots
+from hybridlab.data.files import read_shots, to_file_units, write_csv, write_shots
+from hybridlab.data.shots import grid_design, holdout, measure, simulate_shots, uniform_design
 
-__all__ = ["read_shots", "simulate_shots", "write_csv", "write_shots"]
+__all__ = ["grid_design", "holdout", "measure", "read_shots", "simulate_shots", "to_file_units",
+           "uniform_design", "write_csv", "write_shots"]

@@ -38,6 +38,14 @@ def _angle_from_file(angle: np.ndarray) -> np.ndarray:
     return np.deg2rad(angle)
 
 
+def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
+    """The columns as a file holds them: a copy with ``angle`` (if any) in degrees."""
+    columns = dict(columns)
+    if "angle" in columns:
+        columns["angle"] = _angle_to_file(np.asarray(columns["angle"], dtype=np.float64))
+    return columns
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -71,8 +79,7 @@ def write_shots(path: str | os.PathLike, shots: Mapping[str, ArrayLike]) -> None
     kind = _format(path)
     columns = {name: _float_column(path, name, values) for name, values in shots.items()}
     _check_lengths(path, {name: len(values) for name, values in columns.items()})
-    if "angle" in columns:
-        columns["angle"] = _angle_to_file(columns["angle"])
+    columns = to_file_units(columns)
     _validate(_Table.from_columns(f"cannot write {os.fspath(path)}", columns), SHOT_COLUMNS)
     if kind == "csv":
         write_csv(path, columns)

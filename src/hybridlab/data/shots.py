@@ -1,4 +1,4 @@
-"""Shot datasets: launches (speed, angle) and the measured distance, simulated."""
+"""Shot datasets: launch designs (where to shoot), measurement (range plus noise) and splits."""
 
 from __future__ import annotations
 
@@ -9,33 +9,64 @@ import numpy as np
 from hybridlab.physics import Projectile
 
 
-def simulate_shots(
-    projectile: Projectile,
-    n: int,
-    speed: tuple[float, float],
-    angle: tuple[float, float],
-    noise: float,
-    key: jax.Array,
-) -> dict[str, np.ndarray]:
-    """``n`` shots, uniformly random in speed (m/s) and angle (rad), as the blog post samples them.
+def _check_interval(name: str, interval) -> tuple[float, float]:
+    low, high = (float(x) for x in interval)
+    if not low <= high:
+        raise ValueError(f"{name} range = ({low}, {high}): the lower end must not exceed the upper")
+    return low, high
 
-    distance = max(D(v, θ) + ε, 0) with ε ~ N(0, noise²) in m: additive Gaussian noise, clipped
-    at 0 as a tape measure would. Returns float64 arrays ``speed``, ``angle`` (rad), ``distance``.
-    The same key gives the same numbers.
-    """
+
+def uniform_design(n: int, speed, angle, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` launches uniformly random in speed (m/s) and angle (rad), as the blog post draws them."""
     if int(n) != n or n < 1:
         raise ValueError(f"n = {n!r}: must be a positive integer")
-    for name, (low, high) in (("speed", speed), ("angle", angle)):
-        if not low <= high:
-            raise ValueError(f"{name} range = ({low}, {high}): the lower end must not exceed the upper")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise = {noise!r}: must be finite and >= 0")
-    k_speed, k_angle, k_noise = jax.random.split(key, 3)
-    v = jax.random.uniform(k_speed, (n,), jnp.float64, speed[0], speed[1])
-    theta = jax.random.uniform(k_angle, (n,), jnp.float64, angle[0], angle[1])
-    distance = projectile.range(v, theta) + noise * jax.random.normal(k_noise, (n,), jnp.float64)
-    return {
-        "speed": np.asarray(v),
-        "angle": np.asarray(theta),
-        "distance": np.asarray(jnp.maximum(distance, 0.0)),
-    }
+    (v0, v1), (a0, a1) = _check_interval("speed", speed), _check_interval("angle", angle)
+    k_speed, k_angle = jax.random.split(key)
+    v = jax.random.uniform(k_speed, (int(n),), jnp.float64, v0, v1)
+    theta = jax.random.uniform(k_angle, (int(n),), jnp.float64, a0, a1)
+    return np.asarray(v), np.asarray(theta)
+
+
+def grid_design(speed, angle, n_speed: int, n_angle: int) -> tuple[np.ndarray, np.ndarray]:
+    """The regular n_speed × n_angle grid (the lecture's 100 × 100), speed varying slowest."""
+    for name, n in (("n_speed", n_speed), ("n_angle", n_angle)):
+        if int(n) != n or n < 1:
+            raise ValueError(f"{name} = {n!r}: must be a positive integer")
+    v, theta = np.meshgrid(np.linspace(*_check_interval("speed", speed), int(n_speed)),
+                           np.linspace(*_check_interval("angle", angle), int(n_angle)), indexing="ij")
+    return v.ravel(), theta.ravel()
+
+
+def measure(projectile: Projectile, speed, angle, noise: float, key: jax.Array, relative: float = 0.0) -> np.ndarray:
+    """Measured distances d = max(D(v, θ)·(1 + ε_r) + ε, 0) in m, with ε ~ N(0, noise²) additive
+    (m) and ε_r ~ N(0, relative²) relative noise; clipped at 0 as a tape measure would be."""
+    for name, value in (("noise", noise), ("relative", relative)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} = {value!r}: must be finite and >= 0")
+    k_additive, k_relative = jax.random.split(key)
+    distance = projectile.range(speed, angle)
+    shape = jnp.shape(distance)
+    distance = distance * (1 + relative * jax.random.normal(k_relative, shape, jnp.float64))
+    distance = distance + noise * jax.random.normal(k_additive, shape, jnp.float64)
+    return np.asarray(jnp.maximum(distance, 0.0))
+
+
+def simulate_shots(projectile: Projectile, n: int, speed, angle, noise: float, key: jax.Array,
+                   relative: float = 0.0) -> dict[str, np.ndarray]:
+    """``n`` uniformly random shots (speed m/s, angle rad) and their measured distances (m).
+
+    Returns float64 arrays ``speed``, ``angle`` (rad), ``distance``. The same key gives the
+    same numbers.
+    """
+    k_design, k_noise = jax.random.split(key)
+    v, theta = uniform_design(n, speed, angle, k_design)
+    return {"speed": v, "angle": theta, "distance": measure(projectile, v, theta, noise, k_noise, relative)}
+
+
+def holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (kept, held out) of a seeded random split holding out round(fraction·n) of n."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction = {fraction!r}: must be in (0, 1)")
+    order = np.random.default_rng(seed).permutation(n)
+    held = int(round(fraction * n))
+    return np.sort(order[held:]), np.sort(order[:held])

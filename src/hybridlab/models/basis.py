@@ -13,19 +13,10 @@ import numpy as np
 
 from hybridlab.models.base import Regressor
 from hybridlab.models.diagnostics import hessian_report
+from hybridlab.models.linear_terms import format_formula, standardised_loss
 
 #: Candidate thresholds (relative coefficient size, see ``stlsq``) tried by cross-validation.
 THRESHOLDS = np.geomspace(1e-4, 0.5, 40)
-
-
-def format_formula(coefficients, names, digits: int = 6) -> str:
-    """``c1*t1 + c2*t2 - …`` as Python (the term "1" is written as the bare constant)."""
-    parts = []
-    for c, name in zip(coefficients, names):
-        magnitude = f"{abs(c):.{digits}g}" + ("" if name == "1" else f"*{name}")
-        parts.append(("- " if c < 0 else "+ ") + magnitude)
-    text = " ".join(parts) if parts else "+ 0"
-    return text[2:] if text.startswith("+ ") else "-" + text[2:]
 
 
 def _factor(values, name, kind, order):
@@ -120,8 +111,7 @@ class BasisRegression(Regressor):
         covariance = np.sum(residual**2) / dof * np.linalg.pinv(design.T @ design)
         self.stderr_ = dict(zip([self.names_[i] for i in kept], np.sqrt(np.diag(covariance)).tolist()))
         self.rmse_ = float(np.sqrt(np.mean(residual**2)))
-        self.hessian_ = hessian_report(lambda c: jnp.mean((design @ c - y) ** 2) / np.var(y),
-                                       jnp.asarray(self.coefficients_)[kept])
+        self.hessian_ = hessian_report(standardised_loss, jnp.asarray(self.coefficients_)[kept], (design, y))
 
     def terms(self) -> dict[str, float]:
         """The kept terms and their coefficients, {"v**2*sin(2*theta)": 0.1019, …}."""

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.models.basis import format_formula
+from hybridlab.models.linear_terms import format_formula, standardised_loss
 from hybridlab.models.diagnostics import hessian_report
 
 
@@ -37,7 +37,7 @@ class LinearRegression(Regressor):
         self.coefficients_ = jnp.asarray(np.concatenate([[intercept], weights]))
         residual = Z @ solution - y
         # The loss in standardised units, mean((Zw − y)²)/var(y), is quadratic: ∇² = 2ZᵀZ/(n var y).
-        self.hessian_ = hessian_report(lambda w: jnp.mean((Z @ w - y) ** 2) / np.var(y), jnp.asarray(solution))
+        self.hessian_ = hessian_report(standardised_loss, jnp.asarray(solution), (Z, y))
         self.rmse_ = float(np.sqrt(np.mean(residual**2)))
 
     def _predict(self, X):

@@ -109,7 +109,7 @@ class MLP(Regressor):
         self.network_, self.epochs_run_ = fits[best]
         self.restarts_ = restart_report(losses, [network for network, _ in fits]) if self.restarts > 1 else None
         self.train_loss_ = float(self._loss(self.network_, train))
-        self.hessian_ = hessian_report(lambda network: self._loss(network, train), self.network_)
+        self.hessian_ = hessian_report(self._loss, self.network_, train)
 
     def _split(self, data):
         """Training and validation parts (a seeded shuffle) of the standardised data."""

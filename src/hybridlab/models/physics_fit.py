@@ -64,11 +64,14 @@ class PhysicsFit(Regressor):
         self.values_ = p0 * jnp.exp(u)
         self._uncertainty(X, y)
         mode = "forward-over-reverse" if self._jacobian_mode() == "fwd" else "gradient-differences"
-        self.hessian_ = hessian_report(lambda u: jnp.mean(self._residuals(u, data) ** 2), u, mode=mode)
+        self.hessian_ = hessian_report(self._loss, u, data, mode=mode)
 
     def _residuals(self, u, data):
         X, y, p0, scale = data
         return (self._range(p0 * jnp.exp(u), X) - y) / scale
+
+    def _loss(self, u, data):
+        return jnp.mean(self._residuals(u, data) ** 2)
 
     def _uncertainty(self, X, y):
         X = jnp.asarray(X)

@@ -1,0 +1,156 @@
+"""The protocol: fit every rung on the same data, evaluate it in and out of the training
+region, and write the run directory (metrics, models, predictions, figures, report).
+
+The run directory is written under a temporary name and renamed when complete, so a failed
+or interrupted run leaves nothing behind at ``out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from hybridlab.data import to_file_units, write_csv
+from hybridlab.experiments.progress import ProgressBar
+from hybridlab.experiments.scenarios import SCENARIOS, truth_label
+from hybridlab.report import build_report
+
+
+def rmse(prediction, target) -> float:
+    """Root-mean-square error √(mean((ŷ − y)²)), in the output's unit."""
+    return float(np.sqrt(np.mean((np.asarray(prediction) - np.asarray(target)) ** 2)))
+
+
+def select(ladder: dict, names) -> dict:
+    """The rungs named in ``names`` (all when None), in ladder order; ValueError for an unknown name."""
+    if names is None:
+        return ladder
+    unknown = [name for name in names if name not in ladder]
+    if unknown:
+        raise ValueError(f"--models: unknown model {unknown[0]!r}; this scenario has {', '.join(ladder)}")
+    return {name: model for name, model in ladder.items() if name in names}
+
+
+def evaluate(name, model, splits, fit_seconds) -> dict:
+    """The metrics.json entry of one fitted model. RMSEs are against the held-out
+    measurements (what a user can check); the ``*_true`` ones against the noise-free truth."""
+    summary = model.summary()
+    hessian = (summary.get("diagnostics") or {}).get("hessian") or {}
+    interp, extrap = (model.predict(splits[s].X) for s in ("interp", "extrap"))
+    return {
+        "rmse_interp": rmse(interp, splits["interp"].y),
+        "rmse_extrap": rmse(extrap, splits["extrap"].y),
+        "max_abs_err_interp": float(np.max(np.abs(interp - splits["interp"].y))),
+        "rmse_interp_true": rmse(interp, splits["interp"].true),
+        "rmse_extrap_true": rmse(extrap, splits["extrap"].true),
+        "rmse_train": rmse(model.predict(splits["train"].X), splits["train"].y),
+        "fit_seconds": fit_seconds,
+        "n_params": int(summary["n_params"]),
+        "formula": summary["formula"],
+        "physics": summary["physics"],
+        "hessian_near_zero": hessian.get("near_zero"),
+        "prior": summary.get("prior"),
+    }
+
+
+def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick: bool = False,
+        models=None, progress: bool = True, echo=print) -> dict:
+    """Fit and evaluate every rung of ``scenario``; write the run directory ``out``
+    (default ``runs/<scenario>-<time>``). Returns the metrics dict; ``echo`` gets status lines."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"--scenario {scenario!r}: choose from {', '.join(SCENARIOS)}")
+    spec = SCENARIOS[scenario]
+    out = out or os.path.join("runs", f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if os.path.exists(out):
+        raise ValueError(f"--out {out}: already exists; choose a new directory")
+    ladder = select(spec.ladder(quick, seed), models)
+    parent = os.path.dirname(os.path.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(out)}.partial-")
+    try:
+        metrics = _run_into(work, spec, ladder, seed, quick, ProgressBar(progress), echo)
+        os.replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return metrics
+
+
+def _run_into(work, spec, ladder, seed, quick, bar, echo) -> dict:
+    splits = spec.splits(seed, quick)
+    grid, curves = spec.grid(quick), spec.curves(quick)
+    train_region, extrap_region = spec.regions()
+    metrics = {"scenario": spec.name, "seed": seed, "quick": quick, "description": spec.description,
+               "truth": truth_label(spec), "inputs": list(spec.inputs), "output": spec.output,
+               "units": spec.units, "train_region": train_region, "extrap_region": extrap_region,
+               "n": {name: int(len(s.y)) for name, s in splits.items()}, "models": {}}
+    tables = {"predictions": _table(spec, splits), "curves": _inputs_table(spec, curves)}
+    if grid is not None:
+        tables["grid"] = _inputs_table(spec, grid)
+    for name, model in ladder.items():
+        model.progress = bar.bar(name)
+        start = time.perf_counter()
+        model.fit(splits["train"].X, splits["train"].y)
+        seconds = time.perf_counter() - start
+        bar.clear()
+        metrics["models"][name] = evaluate(name, model, splits, seconds)
+        echo(f"  {name:<14} fitted in {seconds:6.1f} s")
+        model.save(os.path.join(work, "models", name))
+        tables["predictions"][name] = np.concatenate([model.predict(splits[s].X) for s in ("train", "interp", "extrap")])
+        tables["curves"][name] = model.predict(curves)
+        if grid is not None:
+            tables["grid"][name] = model.predict(grid)
+    for file, columns in tables.items():
+        write_csv(os.path.join(work, f"{file}.csv"), columns)
+    _write_json(os.path.join(work, "metrics.json"), metrics)
+    build_report(work)
+    return metrics
+
+
+def _inputs_table(spec, X) -> dict:
+    """File columns (angle in degrees) of launches X and the truth there."""
+    columns = to_file_units(dict(zip(spec.inputs, X.T)))
+    columns["true"] = spec.true(X)
+    return columns
+
+
+def _table(spec, splits) -> dict:
+    order = ("train", "interp", "extrap")
+    columns = {"split": np.concatenate([[s] * len(splits[s].y) for s in order])}
+    X = np.concatenate([splits[s].X for s in order])
+    columns.update(to_file_units(dict(zip(spec.inputs, X.T))))
+    columns[spec.output] = np.concatenate([splits[s].y for s in order])
+    columns["true"] = np.concatenate([splits[s].true for s in order])
+    return columns
+
+
+def _write_json(path, value) -> None:
+    with open(path, "w") as file:
+        json.dump(value, file, indent=1, allow_nan=True)
+
+
+def table(metrics: dict) -> str:
+    """The run's results as a text table: one line per model."""
+    header = (f"{'model':<14}{'RMSE interp':>12}{'RMSE extrap':>13}{'max err':>10}{'fit s':>8}{'params':>8}"
+              "  formula / fitted physics / prior")
+    lines = [header, "-" * len(header)]
+    for name, m in metrics["models"].items():
+        lines.append(f"{name:<14}{m['rmse_interp']:>12.4g}{m['rmse_extrap']:>13.4g}{m['max_abs_err_interp']:>10.3g}"
+                     f"{m['fit_seconds']:>8.1f}{m['n_params']:>8}  {describe_model(m)}")
+    return "\n".join(lines)
+
+
+def describe_model(m: dict, width: int = 70) -> str:
+    """The table's last column: fitted physics with errors, else the prior, else the formula."""
+    if m["physics"]:
+        text = ", ".join(f"{k} = {v['value']:.6g} ± {v['stderr']:.2g}" for k, v in m["physics"].items())
+    elif m["prior"]:
+        text = f"prior: {m['prior']}"
+    else:
+        text = m["formula"] or ""
+    return text if len(text) <= width else text[: width - 1] + "…"
