@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(VENV)/bin/hybridlab demo
+	$(VENV)/bin/hybridlab run
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest

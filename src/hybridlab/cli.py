@@ -86,7 +86,7 @@ def _trajectory(args) -> None:
 def _simulate(args) -> None:
     import jax
 
-    from hybridlab.data import simulate_shots, write_csv
+    from hybridlab.data import simulate_shots, write_shots
 
     shots = simulate_shots(
         _projectile(args),
@@ -96,8 +96,84 @@ def _simulate(args) -> None:
         args.noise,
         jax.random.key(args.seed),
     )
-    shots["angle"] = np.rad2deg(shots["angle"])
-    write_csv(args.out, shots)
+    write_shots(args.out, shots)
+
+
+def _run(args) -> None:
+    from hybridlab.experiments.runner import run, table
+
+    models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
+    metrics = run(args.scenario, args.seed, args.out, args.quick, models, progress=not args.quiet,
+                  echo=(lambda line: None) if args.quiet else print)
+    print(f"scenario {metrics['scenario']} (seed {metrics['seed']}{', quick' if args.quick else ''}): "
+          f"{metrics['truth']}")
+    print(table(metrics))
+    print(f"written: {metrics['directory']}/report.html")
+
+
+def _rung(args):
+    """The model named by --model, built from the physics options where it needs physics."""
+    from hybridlab.models import RUNGS, BasisRegression, Hybrid, MLP, PhysicsFit
+
+    if args.model not in RUNGS:
+        raise UsageError(f"--model {args.model!r}: choose from {', '.join(RUNGS)}")
+    if args.model == "physics":
+        unknown = [name.strip() for name in args.unknown.split(",") if name.strip()]
+        return PhysicsFit(_physics_spec(args, unknown), unknown)
+    if args.model == "hybrid":
+        return Hybrid(_physics_spec(args, []), seed=args.seed)
+    if args.model in ("mlp", "basis"):
+        return {"mlp": MLP, "basis": BasisRegression}[args.model](seed=args.seed)
+    return RUNGS[args.model]()
+
+
+#: Starting guesses for an unknown drag coefficient the user did not give (SI units).
+DRAG_START = {"k": 1.0, "c": 1e-3}
+
+
+def _physics_spec(args, unknown) -> dict:
+    """The physics options as a JSON description; an unknown coefficient may be left out."""
+    spec = {"drag": args.drag, "mass": args.mass, "g": args.g, "height": args.height}
+    name = {"linear": "k", "quadratic": "c"}.get(args.drag)
+    for other in ("k", "c"):
+        if getattr(args, other) is not None and other != name:
+            raise UsageError(f"--{other} does not apply to --drag {args.drag}")
+    if name is not None:
+        value = getattr(args, name)
+        if value is None and name not in unknown:
+            raise UsageError(f"--drag {args.drag} needs --{name} (or --unknown {name})")
+        spec[name] = DRAG_START[name] if value is None else value
+    return spec
+
+
+def _fit(args) -> None:
+    from hybridlab.data import read_shots
+    from hybridlab.models.base import save_new
+
+    shots = read_shots(args.shots)
+    model = _rung(args)
+    model.fit(np.column_stack([shots["speed"], shots["angle"]]), shots["distance"])
+    save_new(model, args.out)
+    summary = model.summary()
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print(f"{args.model} fitted on {len(shots['distance'])} shots from {args.shots}; saved in {args.out}")
+    print(f"parameters: {summary['n_params']}")
+    for name, estimate in (summary["physics"] or {}).items():
+        print(f"{name} = {estimate['value']:.6g} ± {estimate['stderr']:.2g}")
+    if summary["formula"]:
+        print(f"formula: {summary['formula']}")
+
+
+def _predict(args) -> None:
+    from hybridlab.data import read_shots, write_shots
+    from hybridlab.models import load
+
+    model = load(args.model_dir)
+    shots = read_shots(args.shots, require=("speed", "angle"))
+    shots["predicted"] = model.predict(np.column_stack([shots["speed"], shots["angle"]]))
+    write_shots(args.out, shots)
 
 
 def _demo(args) -> None:
@@ -144,6 +220,43 @@ def build_parser() -> argparse.ArgumentParser:
     _physics_options(sub)
     sub.add_argument("--out", required=True, help="CSV file to write (columns speed,angle,distance)")
     sub.set_defaults(run=_simulate)
+
+    sub = commands.add_parser(
+        "run", help="fit every rung of a scenario, evaluate, write a report",
+        description="Fit every model of the ladder on one scenario's data, evaluate in the training region and "
+        "outside it, print a table and write metrics.json, models/, predictions.csv, figures/ and report.html.",
+    )
+    sub.add_argument("--scenario", default="shotput", help="cannon, shotput (default), baseball or cuberoot")
+    sub.add_argument("--models", default=None, help="comma-separated model names (default: all of the scenario's)")
+    sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sub.add_argument("--out", default=None, help="run directory to create (default runs/<scenario>-<time>)")
+    sub.add_argument("--quick", action="store_true", help="smaller data and shorter training (under a minute)")
+    sub.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+    sub.set_defaults(run=_run)
+
+    sub = commands.add_parser(
+        "fit", help="fit one model to your shots (CSV/Parquet: speed,angle,distance)",
+        description="Fit one rung to measured shots (columns speed in m/s, angle in degrees, distance in m), "
+        "save it in --out and print its summary. " + LAUNCH_HELP,
+    )
+    sub.add_argument("shots", help="CSV or Parquet file of shots")
+    sub.add_argument("--model", required=True, help="nearest, linear, mlp, basis, physics or hybrid")
+    sub.add_argument("--unknown", default="k", help="physics: comma-separated parameters to fit, of k, c, g, mass, "
+                     "height (default k); the given values are the starting guesses")
+    sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sub.add_argument("--out", required=True, help="directory to save the model in (must not exist)")
+    sub.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _physics_options(sub)
+    sub.set_defaults(run=_fit)
+
+    sub = commands.add_parser(
+        "predict", help="predict distances for shots with a saved model",
+        description="Write the input shots with a 'predicted' column (m).",
+    )
+    sub.add_argument("model_dir", help="directory written by 'hybridlab fit' or a run's models/<name>")
+    sub.add_argument("shots", help="CSV or Parquet file with columns speed (m/s), angle (degrees)")
+    sub.add_argument("--out", required=True, help="CSV or Parquet file to write")
+    sub.set_defaults(run=_predict)
 
     sub = commands.add_parser("demo", help="the lecture's shot put: range tables and timing")
     sub.set_defaults(run=_demo)

@@ -75,6 +75,7 @@ def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick:
     try:
         metrics = _run_into(work, spec, ladder, seed, quick, ProgressBar(progress), echo)
         os.replace(work, out)
+        metrics["directory"] = out
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -178,6 +179,24 @@ def load(directory: str | os.PathLike) -> Regressor:
             raise ValueError(f"{directory}: arrays.eqx does not match model.json")
     model._set_arrays(arrays)
     return model
+
+
+def save_new(model: Regressor, directory: str | os.PathLike) -> None:
+    """Save ``model`` into a new ``directory``: written under a temporary name, then renamed,
+    so that a failure leaves nothing behind. ValueError if ``directory`` exists."""
+    directory = os.path.abspath(directory)
+    if os.path.exists(directory):
+        raise ValueError(f"--out {directory}: already exists; choose a new directory")
+    parent = os.path.dirname(directory)
+    if not os.path.isdir(parent):
+        raise ValueError(f"--out {directory}: no directory {parent}")
+    temporary = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
+    try:
+        model.save(temporary)
+        os.replace(temporary, directory)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
 
 
 def _atomic_write(path: str, write: Callable[[Any], Any]) -> None:

@@ -52,6 +52,7 @@ def label(spec: dict[str, Any]) -> str:
     parts = [f"{name}={spec[name]:g} {PARAMETERS[name][1]}" for name in ("k", "c") if name in spec]
     parts += [f"m={spec['mass']:g} kg"] if "mass" in spec else []
     parts += [f"h={spec['height']:g} m"] if spec.get("height") else []
+    parts += [f"g={spec['g']:g} m/s²"] if spec.get("g", 9.81) != 9.81 else []
     return f"{drag} " + ", ".join(parts) if parts else drag
 
 

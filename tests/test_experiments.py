@@ -1,0 +1,138 @@
+"""The runner and the claims of the model ladder, at --quick sizes with fixed seeds.
+
+References: 1/g for the cannon's formula (the no-drag range v² sin 2θ / g), the true drag
+coefficient k = 1.8 kg/s of the simulated shot put, the autograd lecture's Hessian finding.
+"""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from hybridlab.cli import main
+from hybridlab.experiments.runner import run
+from hybridlab.models import load
+
+G = 9.81
+
+
+@pytest.fixture(scope="module")
+def shotput(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "shotput"
+    return out, run("shotput", 0, str(out), quick=True, models=["physics", "mlp", "hybrid"], progress=False,
+                    echo=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def cuberoot(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "cuberoot"
+    return out, run("cuberoot", 0, str(out), quick=True, models=["linear", "mlp-lm"], progress=False,
+                    echo=lambda line: None)
+
+
+def test_run_directory_holds_every_result_file(shotput):
+    out, metrics = shotput
+    for name in ("metrics.json", "predictions.csv", "grid.csv", "curves.csv", "report.html",
+                 "figures/maps.png", "figures/errors.png", "figures/curves.png", "figures/rmse.png"):
+        assert (out / name).is_file(), name
+    assert sorted(os.listdir(out / "models")) == ["hybrid", "mlp", "physics"]
+    assert not [p for p in os.listdir(out.parent) if ".partial-" in p]
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk["scenario"] == "shotput" and on_disk["seed"] == 0
+    keys = {"rmse_interp", "rmse_extrap", "max_abs_err_interp", "fit_seconds", "n_params", "formula",
+            "physics", "hessian_near_zero"}
+    for entry in on_disk["models"].values():
+        assert keys <= set(entry)
+
+
+def test_saved_models_reproduce_the_predictions_file(shotput):
+    out, _ = shotput
+    with open(out / "predictions.csv") as file:
+        rows = list(csv.DictReader(file))
+    X = np.array([[float(r["speed"]), np.deg2rad(float(r["angle"]))] for r in rows])
+    for name in ("physics", "hybrid"):
+        saved = np.array([float(r[name]) for r in rows])
+        np.testing.assert_allclose(load(out / "models" / name).predict(X), saved, rtol=1e-12)
+
+
+def test_rmse_matches_an_independent_computation(shotput):
+    out, metrics = shotput
+    with open(out / "predictions.csv") as file:
+        rows = [r for r in csv.DictReader(file) if r["split"] == "extrap"]
+    error = np.array([float(r["mlp"]) - float(r["distance"]) for r in rows])
+    assert metrics["models"]["mlp"]["rmse_extrap"] == pytest.approx(np.sqrt(np.mean(error**2)), rel=1e-12)
+
+
+def test_shotput_physics_fit_recovers_k_and_extrapolates(shotput):
+    _, metrics = shotput
+    physics = metrics["models"]["physics"]
+    k = physics["physics"]["k"]
+    assert abs(k["value"] - 1.8) < 0.01 * 1.8
+    assert abs(k["value"] - 1.8) < 4 * k["stderr"]  # the standard error is consistent with the true error
+    assert physics["rmse_extrap"] < 2 * physics["rmse_interp"]
+
+
+def test_shotput_hybrid_beats_the_black_box_in_extrapolation(shotput):
+    _, metrics = shotput
+    assert metrics["models"]["hybrid"]["prior"] == "no drag m=7.26 kg"
+    assert metrics["models"]["hybrid"]["rmse_extrap"] < metrics["models"]["mlp"]["rmse_extrap"]
+
+
+def test_cannon_basis_recovers_the_range_formula(tmp_path):
+    metrics = run("cannon", 0, str(tmp_path / "cannon"), quick=True, models=["basis"], progress=False,
+                  echo=lambda line: None)
+    summary = load(tmp_path / "cannon" / "models" / "basis").summary()
+    assert list(summary["terms"]) == ["v**2*sin(2*theta)"]
+    assert summary["terms"]["v**2*sin(2*theta)"] == pytest.approx(1 / G, rel=0.005)
+    assert metrics["models"]["basis"]["formula"].endswith("*v**2*sin(2*theta)")
+
+
+def test_cuberoot_hessian_has_unidentifiable_directions(cuberoot):
+    out, metrics = cuberoot
+    assert metrics["models"]["mlp-lm"]["hessian_near_zero"] >= 4
+    assert metrics["models"]["linear"]["hessian_near_zero"] == 0
+    restarts = load(out / "models" / "mlp-lm").summary()["diagnostics"]["restarts"]
+    losses = np.array(restarts["losses"])
+    assert losses.max() < 1.5 * losses.min()  # equal fits …
+    assert restarts["parameter_spread"] > 0.1  # … with different parameters
+
+
+def test_run_rejects_bad_requests_and_leaves_nothing(tmp_path, capsys):
+    assert main(["run", "--scenario", "moon", "--out", str(tmp_path / "a")]) == 2
+    assert main(["run", "--scenario", "cannon", "--models", "basis,oracle", "--out", str(tmp_path / "b")]) == 2
+    (tmp_path / "c").mkdir()
+    assert main(["run", "--scenario", "cannon", "--out", str(tmp_path / "c"), "--quick"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and "moon" in errors[0] and "oracle" in errors[1] and "exists" in errors[2]
+    assert sorted(os.listdir(tmp_path)) == ["c"] and os.listdir(tmp_path / "c") == []
+
+
+def test_cli_fit_and_predict_round_trip(tmp_path, capsys):
+    shots = tmp_path / "shots.csv"
+    assert main(["simulate", "--n", "200", "--drag", "linear", "--k", "1.8", "--mass", "7.26", "--noise", "0.1",
+                 "--seed", "3", "--out", str(shots)]) == 0
+    assert main(["fit", str(shots), "--model", "physics", "--drag", "linear", "--mass", "7.26",
+                 "--unknown", "k", "--out", str(tmp_path / "model"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    k = summary["physics"]["k"]
+    assert abs(k["value"] - 1.8) < 4 * k["stderr"] and k["stderr"] < 0.01
+    assert main(["predict", str(tmp_path / "model"), str(shots), "--out", str(tmp_path / "p.csv")]) == 0
+    with open(tmp_path / "p.csv") as file:
+        rows = list(csv.DictReader(file))
+    from hybridlab import LinearDrag, Projectile
+
+    true = Projectile(LinearDrag(1.8), mass=7.26).range(
+        np.array([float(r["speed"]) for r in rows]), np.deg2rad([float(r["angle"]) for r in rows]))
+    predicted = np.array([float(r["predicted"]) for r in rows])
+    assert np.max(np.abs(predicted - np.asarray(true))) < 0.1
+
+
+def test_cli_fit_reports_the_bad_cell(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("speed,angle,distance\n10,45,3\n12,abc,4\n")
+    assert main(["fit", str(bad), "--model", "linear", "--out", str(tmp_path / "m")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "bad.csv" in error and "line 3" in error and "'angle'" in error and "\n" not in error
+    assert sorted(os.listdir(tmp_path)) == ["bad.csv"]
