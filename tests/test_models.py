@@ -23,7 +23,16 @@ from jax.flatten_util import ravel_pytree
 import hybridlab  # noqa: F401  (float64)
 from hybridlab import LinearDrag, Projectile
 from hybridlab.data import simulate_shots
-from hybridlab.models import RUNGS, MLP, BasisRegression, Hybrid, LinearRegression, NearestNeighbour, PhysicsFit, load
+from hybridlab.models import (
+    MLP,
+    RUNGS,
+    BasisRegression,
+    Hybrid,
+    LinearRegression,
+    NearestNeighbour,
+    PhysicsFit,
+    load,
+)
 from hybridlab.models.network import Network
 
 G = 9.81
@@ -262,7 +271,9 @@ def test_physics_fit_recovers_the_drag_coefficient(physics_model, shot_put):
 def test_physics_fit_recovers_gravity():
     d = simulate_shots(Projectile(), 200, (5.0, 50.0), SHOT_PUT_ANGLE, 0.01, jax.random.key(6))
     model = PhysicsFit({"drag": "none", "g": 5.0}, unknown=("g",)).fit(columns(d), d["distance"])
-    np.testing.assert_allclose(model.summary()["physics"]["g"]["value"], G, rtol=5e-3)
+    estimate = model.summary()["physics"]["g"]
+    np.testing.assert_allclose(estimate["value"], G, rtol=5e-3)
+    assert abs(estimate["value"] - G) < 4 * estimate["stderr"]
 
 
 @pytest.mark.parametrize("physics,unknown,name", [
@@ -275,8 +286,6 @@ def test_physics_fit_rejects_parameters_that_do_not_apply(physics, unknown, name
         PhysicsFit(physics, unknown=unknown)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the start-guess check uses get(name, 1.0) but height defaults to 0, "
-                                       "and a log-scale fit from 0 can never move")
 def test_physics_fit_rejects_a_zero_starting_height():
     with pytest.raises(ValueError, match="height"):
         PhysicsFit({"drag": "none"}, unknown=("height",))
@@ -286,7 +295,7 @@ def test_physics_fit_rejects_a_zero_starting_height():
 def dense_count(widths, n_in=2):
     """Weights and biases of n_in → widths → 1, counted by hand."""
     sizes = [n_in, *widths, 1]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b + b for a, b in itertools.pairwise(sizes))
 
 
 def test_mlp_recipes_match_their_sources():
@@ -302,10 +311,20 @@ def test_mlp_recipes_match_their_sources():
     assert dense_count((250, 500, 500, 250)) == 2 * 250 + 250 + 250 * 500 + 500 + 500 * 500 + 500 + 500 * 250 + 250 + 251
 
 
-def test_mlp_blog_network_size(smooth):
+@pytest.fixture(scope="module")
+def blog_fits(smooth):
+    """The blog's network for 20 epochs on 20 points, with seeds 0, 0 and 1 (its dense Hessian
+    is skipped, so a fit costs little more than its compilation)."""
     X, y, _, _ = smooth
-    model = MLP(**{**MLP.blog().config(), "epochs": 1}).fit(X[:20], y[:20])
-    assert model.n_params() == 66_817
+    config = {**MLP.blog().config(), "epochs": 20}
+    return [MLP(**{**config, "seed": seed}).fit(X[:20], y[:20]) for seed in (0, 0, 1)]
+
+
+def test_mlp_blog_network_size(blog_fits):
+    model = blog_fits[0]
+    assert model.n_params() == 66_817 == dense_count((256, 256))
+    assert [leaf.shape for leaf in jax.tree.leaves(model.network_)] == [(256, 2), (256,), (256, 256), (256,),
+                                                                       (1, 256), (1,)]
     assert "skipped" in model.summary()["diagnostics"]["hessian"]  # above the dense-Hessian limit
 
 
@@ -329,12 +348,9 @@ def test_mlp_default_fits_a_smooth_function(mlp_model, smooth):
     assert mlp_model.n_params() == dense_count((32, 32))
 
 
-def test_mlp_same_seed_same_predictions(smooth):
-    X, y, X_test, _ = smooth
-    options = dict(widths=(16, 16), epochs=100, polish=0)  # the hybrid's shapes: no new compiles
-    first = MLP(seed=7, **options).fit(X[:60], y[:60]).predict(X_test)
-    again = MLP(seed=7, **options).fit(X[:60], y[:60]).predict(X_test)
-    other = MLP(seed=8, **options).fit(X[:60], y[:60]).predict(X_test)
+def test_mlp_same_seed_same_predictions(blog_fits, smooth):
+    _, _, X_test, _ = smooth
+    first, again, other = (model.predict(X_test) for model in blog_fits)
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other)  # the seed does matter, so equality above means something
 
@@ -353,10 +369,11 @@ def test_cuberoot_lm_fit_and_its_flat_directions(cuberoot_model, cuberoot_data):
     assert restarts["parameter_spread"] > 0.1  # equally good fits, far apart: not identifiable
 
 
-def test_cuberoot_hessian_matches_finite_differences(cuberoot_model, cuberoot_data):
+def test_cuberoot_hessian_matches_finite_differences(cuberoot_model, cuberoot_data, tmp_path):
     x, y = cuberoot_data
     z, target = (x - x.mean()) / x.std(), (y - y.mean()) / y.std()
-    layers = [(layer.weight, layer.bias) for layer in cuberoot_model.network_.layers]
+    cuberoot_model.save(tmp_path)
+    layers = [(layer.weight, layer.bias) for layer in load(tmp_path).network_.layers]
     flat, unravel = ravel_pytree(layers)
 
     def loss(flat):  # the standardised training loss, through a forward pass written here
@@ -374,15 +391,26 @@ def test_cuberoot_hessian_matches_finite_differences(cuberoot_model, cuberoot_da
 
 
 # 6. Hybrid ---------------------------------------------------------------------------------------
-def test_hybrid_is_exactly_zero_at_zero_speed(hybrid_model, cannon):
-    # Speed 0 at every angle, and flat shots from the ground (they land at once).
-    half = N_SHOTS // 2
-    X = np.column_stack([np.r_[np.zeros(half), np.linspace(1, 85, N_SHOTS - half)],
-                         np.r_[np.linspace(0, np.pi / 2, half), np.zeros(N_SHOTS - half)]])
-    assert np.all(hybrid_model.predict(X) == 0)
-    X_cannon, y_cannon = cannon
-    vacuum = Hybrid(prior=None, epochs=100, polish=0).fit(X_cannon, y_cannon)
-    assert np.all(vacuum.predict(X) == 0)
+@pytest.mark.parametrize("prior", [None, {"drag": "none"}, {"drag": "linear", "k": 3.0, "mass": 2.0},
+                                   {"drag": "none", "height": 2.0}])
+def test_hybrid_is_exactly_zero_at_zero_speed(hybrid_model, prior, tmp_path):
+    """ŷ = D_prior·(1 + N): zero wherever the prior's range is, whatever the network learned."""
+    model = hybrid_model
+    if prior is not None:  # the trained network under another prior, through the saved files
+        hybrid_model.save(tmp_path)
+        record = json.loads((tmp_path / "model.json").read_text())
+        record["config"]["prior"] = prior
+        (tmp_path / "model.json").write_text(json.dumps(record))
+        model = load(tmp_path)
+        assert model.summary()["config"]["prior"] == prior
+    # Speed 0 at every angle; flat shots from the ground, which land at once.
+    at_rest = np.column_stack([np.zeros(N_SHOTS), np.linspace(0, np.pi / 2, N_SHOTS)])
+    flat = np.column_stack([np.linspace(1, 85, N_SHOTS), np.zeros(N_SHOTS)])
+    assert np.all(model.predict(at_rest) == 0)
+    from_ground = prior is None or not prior.get("height")
+    assert np.all(model.predict(flat) == 0) == from_ground
+    # ... and not zero elsewhere, so the zeros above are the prior's and not a dead model's.
+    assert np.all(model.predict(np.column_stack([np.full(N_SHOTS, 20.0), at_rest[:, 1]]))[1:-1] > 0)
 
 
 def test_hybrid_with_a_zero_network_is_its_prior(hybrid_model, shot_put):
@@ -402,7 +430,7 @@ def test_hybrid_beats_its_wrong_prior(hybrid_model, shot_put):
     prior = np.asarray(Projectile(LinearDrag(0.45), mass=7.26).range(X[:, 0], X[:, 1]))
     rmse_prior = np.sqrt(np.mean((prior - y) ** 2))
     rmse_hybrid = np.sqrt(np.mean((hybrid_model.predict(X) - y) ** 2))
-    assert rmse_hybrid < 0.1 * rmse_prior
+    assert rmse_hybrid < 0.02 * rmse_prior  # about 80 m for the prior, under 1 m for the hybrid
 
 
 # 7. Persistence ----------------------------------------------------------------------------------
@@ -460,8 +488,6 @@ def test_load_rejects_a_corrupted_model_json(saved_linear, text):
     pytest.param(lambda r: r.update(config={"bogus": 1}), id="unknown-option"),
     pytest.param(lambda r: r.update(model=["linear"]), id="model-not-a-string"),
 ])
-@pytest.mark.xfail(strict=True, raises=(KeyError, TypeError),
-                   reason="bug: a well-formed JSON with a damaged record escapes as KeyError/TypeError")
 def test_load_rejects_a_damaged_record(saved_linear, damage):
     record = json.loads((saved_linear / "model.json").read_text())
     damage(record)
@@ -470,9 +496,6 @@ def test_load_rejects_a_damaged_record(saved_linear, damage):
         load(saved_linear)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="bug: Equinox's deserialiser raises RuntimeError on the shape mismatch before "
-                          "load's own check can turn it into ValueError")
 def test_load_rejects_arrays_of_the_wrong_shape(saved_linear):
     eqx.tree_serialise_leaves(saved_linear / "arrays.eqx", {"coefficients": jnp.zeros(5)})
     with pytest.raises(ValueError):

@@ -166,17 +166,27 @@ def load(directory: str | os.PathLike) -> Regressor:
         raise ValueError(f"{path}: not a saved hybridlab model ({error})") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: unknown model file format")
-    cls = _REGISTRY.get(record.get("model"))
+    name, config = record.get("model"), record.get("config")
+    cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"{path}: unknown model {record.get('model')!r}; known: {sorted(_REGISTRY)}")
-    model = cls(**record["config"])
-    model.n_features_ = int(record["n_features"])
-    model._set_metadata(record["fitted"])
+        raise ValueError(f"{path}: unknown model {name!r}; known: {sorted(_REGISTRY)}")
+    if not isinstance(config, dict) or not isinstance(record.get("fitted"), dict):
+        raise ValueError(f"{path}: 'config' and 'fitted' must be JSON objects")
+    try:
+        model = cls(**config)
+        model.n_features_ = int(record["n_features"])
+        model._set_metadata(record["fitted"])
+    except (KeyError, TypeError) as error:  # a record written by hand or by another version
+        raise ValueError(f"{path}: damaged model record ({type(error).__name__}: {error})") from None
     like = model._arrays_like()
-    arrays = eqx.tree_deserialise_leaves(os.path.join(directory, "arrays.eqx"), like)
+    arrays_path = os.path.join(directory, "arrays.eqx")
+    try:
+        arrays = eqx.tree_deserialise_leaves(arrays_path, like)
+    except (OSError, RuntimeError, ValueError) as error:  # Equinox reports a shape mismatch as RuntimeError
+        raise ValueError(f"{arrays_path}: does not match model.json ({error})") from None
     for got, want in zip(jax.tree.leaves(arrays), jax.tree.leaves(like)):
         if np.shape(got) != np.shape(want):
-            raise ValueError(f"{directory}: arrays.eqx does not match model.json")
+            raise ValueError(f"{arrays_path}: does not match model.json")
     model._set_arrays(arrays)
     return model
 

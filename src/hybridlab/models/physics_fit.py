@@ -30,12 +30,14 @@ class PhysicsFit(Regressor):
     def __init__(self, physics=None, unknown=("k",), steps=200):
         physics = {"drag": "linear", "k": 1.0} if physics is None else physics
         self.physics = describe(physics) if isinstance(physics, Projectile) else dict(physics)
-        projectile_from(self.physics)  # validates the description now, not at fit time
+        start = projectile_from(self.physics)  # validates the description now, not at fit time
         self.unknown = check_unknown(self.physics, unknown)
         self.steps = int(steps)
         for name in self.unknown:
-            if not self.physics.get(name, 1.0) > 0:
-                raise ValueError(f"starting guess {name} = {self.physics[name]}: must be > 0 (fitted in log scale)")
+            # The projectile's value, not the description's: an omitted height defaults to 0.
+            value = float(PARAMETERS[name][0](start))
+            if not value > 0:
+                raise ValueError(f"starting guess {name} = {value:g}: must be > 0 (fitted in log scale)")
 
     def config(self):
         return {"physics": self.physics, "unknown": list(self.unknown), "steps": self.steps}
