@@ -21,7 +21,7 @@ import scipy.linalg
 from jax.flatten_util import ravel_pytree
 
 import hybridlab  # noqa: F401  (float64)
-from hybridlab import LinearDrag, Projectile
+from hybridlab import LinearDrag, Projectile, QuadraticDrag
 from hybridlab.data import simulate_shots
 from hybridlab.models import (
     MLP,
@@ -276,6 +276,22 @@ def test_physics_fit_recovers_gravity():
     assert abs(estimate["value"] - G) < 4 * estimate["stderr"]
 
 
+def test_physics_fit_through_the_ode_solve():
+    """Quadratic drag (a Diffrax solve): the fit's Jacobian is built from per-shot gradients,
+    checked here against central differences of the range in c."""
+    truth = Projectile(QuadraticDrag(9e-4), mass=0.145)
+    d = simulate_shots(truth, 40, (10.0, 45.0), (np.deg2rad(5), np.deg2rad(60)), 0.01, jax.random.key(8))
+    X, y = columns(d), d["distance"]
+    model = PhysicsFit({"drag": "quadratic", "c": 5e-4, "mass": 0.145}, unknown=("c",)).fit(X, y)
+    estimate = model.summary()["physics"]["c"]
+    np.testing.assert_allclose(estimate["value"], 9e-4, rtol=1e-2)
+    assert abs(estimate["value"] - 9e-4) < 4 * estimate["stderr"]
+    c, step = estimate["value"], 1e-9
+    J = np.asarray(jax.jacfwd(model._range)(jnp.array([c]), jnp.asarray(X)))[:, 0]
+    up, down = (np.asarray(Projectile(QuadraticDrag(c + s), mass=0.145).range(X[:, 0], X[:, 1])) for s in (step, -step))
+    np.testing.assert_allclose(J, (up - down) / (2 * step), rtol=1e-5)
+
+
 @pytest.mark.parametrize("physics,unknown,name", [
     ({"drag": "linear", "k": 1.0}, ("c",), "'c'"),
     ({"drag": "none"}, ("k",), "'k'"),
@@ -306,6 +322,7 @@ def test_mlp_recipes_match_their_sources():
     assert (lecture["widths"], lecture["activation"], lecture["init"], lecture["optimiser"],
             lecture["learning_rate"], lecture["epochs"], lecture["schedule"]) == (
         [250, 500, 500, 250], "tanh", "glorot", "gd", 1e-4, 50_000, "constant")
+    assert lecture["scale_output"] is False and blog["scale_output"] is True  # the lecture trains on metres
     # Hand counts: 2·256 + 256 + 256·256 + 256 + 256 + 1, and the same for 2-250-500-500-250-1.
     assert dense_count((256, 256)) == 66_817
     assert dense_count((250, 500, 500, 250)) == 2 * 250 + 250 + 250 * 500 + 500 + 500 * 500 + 500 + 500 * 250 + 250 + 251

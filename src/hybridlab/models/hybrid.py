@@ -29,11 +29,13 @@ class Hybrid(MLP):
         prior = {"drag": "none"} if prior is None else prior
         self.prior = describe(prior) if isinstance(prior, Projectile) else dict(prior)
         self._prior = projectile_from(self.prior)
-        options.pop("init", None)
+        options.pop("init", None)  # fixed by the construction (and its output scaling, below)
+        options.pop("scale_output", None)
         super().__init__(widths=widths, init="zero-last", **options)
 
     def config(self):
-        return {"prior": self.prior, **{k: v for k, v in super().config().items() if k != "init"}}
+        fixed = ("init", "scale_output")
+        return {"prior": self.prior, **{k: v for k, v in super().config().items() if k not in fixed}}
 
     def _auxiliary(self, X):
         if X.shape[1] != 2:

@@ -74,23 +74,20 @@ def lbfgs(params, loss, data, steps: int):
     return params
 
 
-def least_squares(params, residuals, data, steps: int, jac: str = "fwd"):
-    """Levenberg–Marquardt on Σ r(params, data)² (Optimistix), up to ``steps`` steps.
-
-    ``jac="bwd"`` builds the Jacobian in reverse mode, needed when the residuals go through a
-    Diffrax solve (forward mode cannot differentiate its custom VJP). Returns the parameters
+def least_squares(params, residuals, data, steps: int):
+    """Levenberg–Marquardt on Σ r(params, data)² (Optimistix), up to ``steps`` steps, with a
+    forward-mode Jacobian (fewer parameters than residuals, the usual case). Returns the parameters
     reached: a run that stops at the step limit is kept (the lecture's fit is, too) and
     reported by ``converged``.
     """
-    solution = _lm(params, residuals, data, steps, jac)
+    solution = _lm(params, residuals, data, steps)
     return solution.value, bool(solution.result == optx.RESULTS.successful)
 
 
 @eqx.filter_jit
-def _lm(params, residuals, data, steps, jac):
+def _lm(params, residuals, data, steps):
     solver = optx.LevenbergMarquardt(rtol=1e-12, atol=1e-12)
-    return optx.least_squares(residuals, solver, params, data, options={"jac": jac},
-                              max_steps=steps, throw=False)
+    return optx.least_squares(residuals, solver, params, data, max_steps=steps, throw=False)
 
 
 def mean_squared(prediction, target):
