@@ -36,19 +36,20 @@ def select(ladder: dict, names) -> dict:
     return {name: model for name, model in ladder.items() if name in names}
 
 
-def evaluate(name, model, splits, fit_seconds) -> dict:
-    """The metrics.json entry of one fitted model. RMSEs are against the held-out
-    measurements (what a user can check); the ``*_true`` ones against the noise-free truth."""
+def evaluate(model, splits, predicted, fit_seconds) -> dict:
+    """The metrics.json entry of one fitted model, from its predictions ``predicted[split]``.
+    RMSEs are against the held-out measurements (what a user can check); the ``*_true`` ones
+    against the noise-free truth."""
     summary = model.summary()
     hessian = (summary.get("diagnostics") or {}).get("hessian") or {}
-    interp, extrap = (model.predict(splits[s].X) for s in ("interp", "extrap"))
+    interp, extrap = predicted["interp"], predicted["extrap"]
     return {
         "rmse_interp": rmse(interp, splits["interp"].y),
         "rmse_extrap": rmse(extrap, splits["extrap"].y),
         "max_abs_err_interp": float(np.max(np.abs(interp - splits["interp"].y))),
         "rmse_interp_true": rmse(interp, splits["interp"].true),
         "rmse_extrap_true": rmse(extrap, splits["extrap"].true),
-        "rmse_train": rmse(model.predict(splits["train"].X), splits["train"].y),
+        "rmse_train": rmse(predicted["train"], splits["train"].y),
         "fit_seconds": fit_seconds,
         "n_params": int(summary["n_params"]),
         "formula": summary["formula"],
@@ -91,26 +92,37 @@ def _run_into(work, spec, ladder, seed, quick, bar, echo) -> dict:
                "units": spec.units, "train_region": train_region, "extrap_region": extrap_region,
                "n": {name: int(len(s.y)) for name, s in splits.items()}, "models": {}}
     tables = {"predictions": _table(spec, splits), "curves": _inputs_table(spec, curves)}
+    inputs = {name: split.X for name, split in splits.items()} | {"curves": curves}
     if grid is not None:
         tables["grid"] = _inputs_table(spec, grid)
+        inputs["grid"] = grid
     for name, model in ladder.items():
         model.progress = bar.bar(name)
         start = time.perf_counter()
         model.fit(splits["train"].X, splits["train"].y)
         seconds = time.perf_counter() - start
         bar.clear()
-        metrics["models"][name] = evaluate(name, model, splits, seconds)
         echo(f"  {name:<14} fitted in {seconds:6.1f} s")
+        predicted = predict_all(model, inputs)
+        metrics["models"][name] = evaluate(model, splits, predicted, seconds)
         model.save(os.path.join(work, "models", name))
-        tables["predictions"][name] = np.concatenate([model.predict(splits[s].X) for s in ("train", "interp", "extrap")])
-        tables["curves"][name] = model.predict(curves)
-        if grid is not None:
-            tables["grid"][name] = model.predict(grid)
+        tables["predictions"][name] = np.concatenate([predicted[s] for s in ("train", "interp", "extrap")])
+        for table in ("curves", "grid"):
+            if table in tables:
+                tables[table][name] = predicted[table]
     for file, columns in tables.items():
         write_csv(os.path.join(work, f"{file}.csv"), columns)
     _write_json(os.path.join(work, "metrics.json"), metrics)
     build_report(work)
     return metrics
+
+
+def predict_all(model, inputs: dict) -> dict:
+    """``model.predict`` of every array in ``inputs``, in one call: a model whose prediction
+    compiles per input shape (an ODE solve) compiles once instead of once per array."""
+    ends = np.cumsum([len(X) for X in inputs.values()])
+    predicted = np.asarray(model.predict(np.concatenate(list(inputs.values()))))
+    return dict(zip(inputs, np.split(predicted, ends[:-1])))
 
 
 def _inputs_table(spec, X) -> dict:

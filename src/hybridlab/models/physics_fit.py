@@ -79,9 +79,9 @@ class PhysicsFit(Regressor):
         return jnp.mean(self._residuals(u, data) ** 2)
 
     def _uncertainty(self, X, y):
-        X = jnp.asarray(X)
-        J = np.asarray(jax.jacfwd(self._range)(self.values_, X))
-        residual = np.asarray(self._range(self.values_, X)) - y
+        # One compiled pass for both: run eagerly, the ODE path retraces its solve per call.
+        value, J = jax.jit(lambda p, X: (self._range(p, X), jax.jacfwd(self._range)(p, X)))(self.values_, X)
+        residual, J = np.asarray(value) - y, np.asarray(J)
         dof = max(len(y) - len(self.unknown), 1)
         covariance = np.sum(residual**2) / dof * np.linalg.pinv(J.T @ J)
         self.stderr_ = np.sqrt(np.diag(covariance))
