@@ -7,11 +7,16 @@ coefficient k = 1.8 kg/s of the simulated shot put, the autograd lecture's Hessi
 import csv
 import json
 import os
+import stat
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from hybridlab import Projectile
 from hybridlab.cli import main
+from hybridlab.data import read_shots
 from hybridlab.experiments.runner import run
 from hybridlab.models import load
 
@@ -136,3 +141,63 @@ def test_cli_fit_reports_the_bad_cell(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert "bad.csv" in error and "line 3" in error and "'angle'" in error and "\n" not in error
     assert sorted(os.listdir(tmp_path)) == ["bad.csv"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_cli_predict_needs_only_speed_and_angle_and_passes_cells_through(tmp_path, capsys, suffix):
+    train = tmp_path / "train.csv"
+    train.write_text("speed,angle,distance\n" + "".join(
+        f"{v},{a},{float(Projectile(mass=1.0).range(v, np.deg2rad(a)))!r}\n"
+        for v in (5, 10, 15) for a in (20, 45, 70)))
+    assert main(["fit", str(train), "--model", "physics", "--unknown", "g", "--out", str(tmp_path / "m")]) == 0
+    launches = tmp_path / f"launches{suffix}"
+    if suffix == ".csv":
+        launches.write_text("speed,angle\n10,30\n12.5,45.123\n")
+    else:
+        pq.write_table(pa.table({"speed": [10.0, 12.5], "angle": [30.0, 45.123]}), launches)
+    out = tmp_path / f"predicted{suffix}"
+    assert main(["predict", str(tmp_path / "m"), str(launches), "--out", str(out)]) == 0
+    got = read_shots(out, require=("speed", "angle"), file_units=True)
+    assert got["speed"].tolist() == [10.0, 12.5] and got["angle"].tolist() == [30.0, 45.123]  # untouched
+    # A fit of g on exact no-drag ranges: the prediction is the closed form v² sin 2θ / g.
+    closed_form = np.array([10.0, 12.5]) ** 2 * np.sin(np.deg2rad([60.0, 90.246])) / 9.81
+    np.testing.assert_allclose(got["predicted"], closed_form, rtol=1e-9)
+    if suffix == ".csv":
+        predicted = [repr(float(p)) for p in got["predicted"]]
+        assert out.read_text().splitlines()[1:] == [f"10,30,{predicted[0]}", f"12.5,45.123,{predicted[1]}"]
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["fit", "HEIGHTS", "--model", "linear", "--out", "M"], "data row 2, column 'height': 2 m, but --height is 0 m"),
+        (["fit", "SHOTS", "--model", "linear", "--out", "EXISTS"], "already exists"),
+        (["fit", "SHOTS", "--model", "linear", "--out", "NOPARENT"], "no directory"),
+        (["simulate", "--seed", "99999999999999999999", "--out", "M"], "--seed: 99999999999999999999 is outside"),
+        (["simulate", "--seed", "-1", "--out", "M"], "--seed: -1 is outside"),
+        (["run", "--models", ",", "--out", "M"], "--models: no model named"),
+    ],
+)
+def test_cli_fit_and_run_reject_bad_requests_before_working(tmp_path, capsys, argv, message):
+    (tmp_path / "heights.csv").write_text("speed,angle,distance,height\n10,45,3,0\n12,-10,2,2\n")
+    (tmp_path / "shots.csv").write_text("speed,angle,distance\n10,45,3\n12,30,4\n")
+    (tmp_path / "exists").mkdir()
+    names = {"HEIGHTS": "heights.csv", "SHOTS": "shots.csv", "EXISTS": "exists", "M": "m", "NOPARENT": "no/m"}
+    before = sorted(os.listdir(tmp_path))
+    assert main([str(tmp_path / names[a]) if a in names else a for a in argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and message in err
+    assert sorted(os.listdir(tmp_path)) == before and os.listdir(tmp_path / "exists") == []
+
+
+def test_saved_files_have_the_usual_permissions(tmp_path, capsys):
+    mask = os.umask(0o022)
+    try:
+        shots = tmp_path / "shots.csv"
+        assert main(["simulate", "--n", "20", "--out", str(shots)]) == 0
+        assert main(["fit", str(shots), "--model", "linear", "--out", str(tmp_path / "m")]) == 0
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(os.stat(shots).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(tmp_path / "m").st_mode) == 0o755
+    assert {stat.S_IMODE(os.stat(p).st_mode) for p in (tmp_path / "m").iterdir()} == {0o644}

@@ -290,7 +290,7 @@ def test_write_csv_strings_and_numbers(tmp_path):
     path = tmp_path / "results.csv"
     write_csv(path, {"model": ["mlp", "ude (k fitted)", ""], "rmse": [0.1, 1e-300, 3], "n": np.arange(3)})
     lines = path.read_text().splitlines()
-    assert lines == ["model,rmse,n", "mlp,0.10000000000000001,0", "ude (k fitted),1e-300,1", ",3,2"]
+    assert lines == ["model,rmse,n", "mlp,0.1,0", "ude (k fitted),1e-300,1", ",3,2"]
     with open(path, newline="") as file:
         rows = list(csv.DictReader(file))
     assert [float(row["rmse"]) for row in rows] == [0.1, 1e-300, 3.0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -36,23 +37,26 @@ def _physics_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--c", type=float, default=None, help="quadratic drag F = -c |v| v, c in kg/m")
 
 
+def _seed(text: str) -> int:
+    """A --seed: an integer in [0, 2**63) (what a JAX key and NumPy's generators accept)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= seed < 2**63:
+        raise argparse.ArgumentTypeError(f"{seed} is outside [0, 2**63)")
+    return seed
+
+
 def _launch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, required=True, help="launch speed in m/s")
     parser.add_argument("--angle", type=float, required=True, help="launch angle in degrees above the horizontal")
 
 
 def _projectile(args):
-    from hybridlab.physics import LinearDrag, NoDrag, Projectile, QuadraticDrag
+    from hybridlab.models.priors import projectile_from
 
-    coefficient = {"linear": ("k", args.k), "quadratic": ("c", args.c)}.get(args.drag)
-    for name, given in (("k", args.k), ("c", args.c)):
-        if given is not None and (coefficient is None or coefficient[0] != name):
-            raise UsageError(f"--{name} does not apply to --drag {args.drag}")
-    if coefficient is not None and coefficient[1] is None:
-        raise UsageError(f"--drag {args.drag} needs --{coefficient[0]}")
-    drag = {"none": NoDrag, "linear": LinearDrag, "quadratic": QuadraticDrag}[args.drag]
-    law = drag() if coefficient is None else drag(coefficient[1])
-    return Projectile(law, mass=args.mass, g=args.g, height=args.height)
+    return projectile_from(_physics_spec(args))
 
 
 def _range(args) -> None:
@@ -131,8 +135,9 @@ def _rung(args):
 DRAG_START = {"k": 1.0, "c": 1e-3}
 
 
-def _physics_spec(args, unknown) -> dict:
-    """The physics options as a JSON description; an unknown coefficient may be left out."""
+def _physics_spec(args, unknown=None) -> dict:
+    """The physics options as a JSON description. ``unknown`` (for a fit): parameters to be
+    fitted, whose values are starting guesses, so an unknown drag coefficient may be left out."""
     spec = {"drag": args.drag, "mass": args.mass, "g": args.g, "height": args.height}
     name = {"linear": "k", "quadratic": "c"}.get(args.drag)
     for other in ("k", "c"):
@@ -140,23 +145,26 @@ def _physics_spec(args, unknown) -> dict:
             raise UsageError(f"--{other} does not apply to --drag {args.drag}")
     if name is not None:
         value = getattr(args, name)
-        if value is None and name not in unknown:
-            raise UsageError(f"--drag {args.drag} needs --{name} (or --unknown {name})")
+        if value is None and name not in (unknown or ()):
+            hint = "" if unknown is None else f" (or --unknown {name})"
+            raise UsageError(f"--drag {args.drag} needs --{name}{hint}")
         spec[name] = DRAG_START[name] if value is None else value
     return spec
 
 
 def _fit(args) -> None:
-    from hybridlab.data import read_shots
+    from hybridlab.data import read_shots, to_json
     from hybridlab.models.base import save_new
 
+    _check_new_directory(args.out)  # before a fit that may take minutes
     shots = read_shots(args.shots)
+    _check_heights(args, shots)
     model = _rung(args)
     model.fit(np.column_stack([shots["speed"], shots["angle"]]), shots["distance"])
     save_new(model, args.out)
     summary = model.summary()
     if args.json:
-        print(json.dumps(summary))
+        print(to_json(summary))
         return
     print(f"{args.model} fitted on {len(shots['distance'])} shots from {args.shots}; saved in {args.out}")
     print(f"parameters: {summary['n_params']}")
@@ -166,14 +174,36 @@ def _fit(args) -> None:
         print(f"formula: {summary['formula']}")
 
 
+def _check_new_directory(path: str) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path):
+        raise UsageError(f"--out {path}: already exists; choose a new directory")
+    if not os.path.isdir(parent):
+        raise UsageError(f"--out {path}: no directory {parent}")
+
+
+def _check_heights(args, shots) -> None:
+    """Every rung models shots from one launch height, --height: a file's height column must
+    agree with it (a model of speed and angle cannot tell shots from other heights apart)."""
+    if "height" not in shots:
+        return
+    other = np.flatnonzero(shots["height"] != args.height)
+    if other.size:
+        row = int(other[0])
+        raise UsageError(f"{args.shots}, data row {row + 1}, column 'height': {shots['height'][row]:g} m, but "
+                         f"--height is {args.height:g} m; fit the shots of one launch height, given by --height")
+
+
 def _predict(args) -> None:
-    from hybridlab.data import read_shots, write_shots
+    from hybridlab.data import from_file_units, read_shots, write_shots
     from hybridlab.models import load
 
     model = load(args.model_dir)
-    shots = read_shots(args.shots, require=("speed", "angle"))
-    shots["predicted"] = model.predict(np.column_stack([shots["speed"], shots["angle"]]))
-    write_shots(args.out, shots)
+    # The input's cells pass through to the output untouched (angle stays in degrees).
+    shots = read_shots(args.shots, require=("speed", "angle"), file_units=True)
+    launches = from_file_units(shots)
+    shots["predicted"] = model.predict(np.column_stack([launches["speed"], launches["angle"]]))
+    write_shots(args.out, shots, require=("speed", "angle"), file_units=True)
 
 
 def _demo(args) -> None:
@@ -216,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--angle", type=float, nargs=2, default=(5.0, 85.0), metavar=("LOW", "HIGH"),
                      help="angle range in degrees (default 5 85)")
     sub.add_argument("--noise", type=float, default=0.01, help="noise standard deviation in m (default 0.01)")
-    sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     _physics_options(sub)
     sub.add_argument("--out", required=True, help="CSV file to write (columns speed,angle,distance)")
     sub.set_defaults(run=_simulate)
@@ -228,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--scenario", default="shotput", help="cannon, shotput (default), baseball or cuberoot")
     sub.add_argument("--models", default=None, help="comma-separated model names (default: all of the scenario's)")
-    sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     sub.add_argument("--out", default=None, help="run directory to create (default runs/<scenario>-<time>)")
     sub.add_argument("--quick", action="store_true", help="smaller data and shorter training (under a minute)")
     sub.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
@@ -243,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--model", required=True, help="nearest, linear, mlp, basis, physics or hybrid")
     sub.add_argument("--unknown", default="k", help="physics: comma-separated parameters to fit, of k, c, g, mass, "
                      "height (default k); the given values are the starting guesses")
-    sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     sub.add_argument("--out", required=True, help="directory to save the model in (must not exist)")
     sub.add_argument("--json", action="store_true", help="print the summary as JSON")
     _physics_options(sub)
@@ -267,7 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
-    except (UsageError, ValueError, OSError) as error:
+    except (UsageError, ValueError, OSError, ArithmeticError, RuntimeError) as error:
+        # RuntimeError: a check that fired inside a compiled solve (Equinox), ArithmeticError: an
+        # overflow; the user still gets one line, and every writer has left nothing behind.
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"hybridlab: error: {message}", file=sys.stderr)
         return 2

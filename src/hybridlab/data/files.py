@@ -12,10 +12,13 @@ the file, read back bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,14 +49,22 @@ def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
     return columns
 
 
+def from_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
+    """The columns as the library uses them: a copy with ``angle`` (if any) in radians."""
+    columns = dict(columns)
+    if "angle" in columns:
+        columns["angle"] = _angle_from_file(np.asarray(columns["angle"], dtype=np.float64))
+    return columns
+
+
 # --- writing ---------------------------------------------------------------------------------
 
 
 def write_csv(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None:
     """Write equal-length columns of numbers or strings to a CSV file atomically.
 
-    A header row of the column names comes first. Numbers are written with 17 significant
-    digits, so float64 values read back bit for bit; units are whatever the caller's are.
+    A header row of the column names comes first. Numbers are written in the shortest form
+    that reads back as the same float64 (Python's ``repr``), bit for bit; units are whatever the caller's are.
     Strings are written as they are, so they must not hold a comma, a quote or a line break.
     Raises ValueError (and writes nothing) for such a string, unequal lengths, or a missing
     directory.
@@ -65,27 +76,59 @@ def write_csv(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None
     _check_lengths(path, {name: len(column) for name, column in cells.items()})
     rows = [",".join(_text(where[name], name) for name in cells)]
     rows.extend(",".join(row) for row in zip(*cells.values()))
-    _replace_atomically(path, lambda temporary: _write_text(temporary, "\n".join(rows) + "\n"))
+    replace_atomically(path, lambda temporary: _write_text(temporary, "\n".join(rows) + "\n"))
 
 
-def write_shots(path: str | os.PathLike, shots: Mapping[str, ArrayLike]) -> None:
+def write_shots(
+    path: str | os.PathLike, shots: Mapping[str, ArrayLike], require: Sequence[str] = SHOT_COLUMNS,
+    file_units: bool = False,
+) -> None:
     """Write shots to CSV or Parquet, chosen by the suffix (``.csv``, ``.parquet``, ``.pq``).
 
     ``shots`` maps column names to equal-length float arrays: ``speed`` (m/s), ``angle`` (rad),
-    ``distance`` (m), optionally ``height`` (m) and any other numeric columns. The file holds the
-    angle in degrees. The shots must pass the checks :func:`read_shots` makes, so every file
-    written can be read back; otherwise ValueError, and nothing is written.
+    ``distance`` (m), optionally ``height`` (m) and any other numeric columns; the columns in
+    ``require`` must be there. The file holds the angle in degrees. The shots must pass the
+    checks :func:`read_shots` makes, so every file written can be read back; otherwise
+    ValueError, and nothing is written. ``file_units=True``: ``angle`` is in degrees already
+    (as :func:`read_shots` with ``file_units=True`` gives it), so a file's cells pass through.
     """
     kind = _format(path)
     columns = {name: _float_column(path, name, values) for name, values in shots.items()}
     _check_lengths(path, {name: len(values) for name, values in columns.items()})
-    columns = to_file_units(columns)
-    _validate(_Table.from_columns(f"cannot write {os.fspath(path)}", columns), SHOT_COLUMNS)
+    columns = columns if file_units else to_file_units(columns)
+    _validate(_Table.from_columns(f"cannot write {os.fspath(path)}", columns), require)
     if kind == "csv":
         write_csv(path, columns)
     else:
         table = pa.table({name: pa.array(values, pa.float64()) for name, values in columns.items()})
-        _replace_atomically(path, lambda temporary: pq.write_table(table, temporary))
+        replace_atomically(path, lambda temporary: pq.write_table(table, temporary))
+
+
+def to_json(value, indent: int | None = None) -> str:
+    """``value`` as JSON text, with every NaN or infinite float written as ``null``
+    (JSON has neither; Python's ``json`` would write the non-standard ``NaN``/``Infinity``)."""
+    return json.dumps(_finite(value), indent=indent, allow_nan=False)
+
+
+def write_json(path: str | os.PathLike, value) -> None:
+    """Write :func:`to_json` of ``value`` (indented) to ``path`` atomically."""
+    text = to_json(value, indent=1) + "\n"
+    replace_atomically(path, lambda temporary: _write_text(temporary, text))
+
+
+def _finite(value):
+    """A copy of a JSON-able value with non-finite floats (NumPy ones too) replaced by None."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def _format(path: str | os.PathLike) -> str:
@@ -97,7 +140,7 @@ def _format(path: str | os.PathLike) -> str:
 
 
 def _column_cells(where: str, values: ArrayLike) -> list[str]:
-    """The CSV text of each value of one column: numbers as ``%.17g``, strings as they are.
+    """The CSV text of each value of one column: numbers by :func:`_number_text`, strings as they are.
 
     ``where`` (the file and column) starts any error message.
     """
@@ -105,8 +148,14 @@ def _column_cells(where: str, values: ArrayLike) -> list[str]:
     if array.ndim != 1:
         raise ValueError(f"{where}: expected a 1-D array, got shape {array.shape}")
     if array.dtype.kind in "biuf":
-        return [f"{value:.17g}" for value in array.astype(np.float64).tolist()]
+        return [_number_text(value) for value in array.astype(np.float64).tolist()]
     return [_cell(where, value) for value in array.tolist()]
+
+
+def _number_text(value: float) -> str:
+    """The shortest text that reads back as ``value`` exactly (``repr``), without a bare ``.0``."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _cell(where: str, value: object) -> str:
@@ -114,7 +163,7 @@ def _cell(where: str, value: object) -> str:
     if isinstance(value, str):
         return _text(where, value)
     try:
-        return f"{float(value):.17g}"
+        return _number_text(float(value))
     except (TypeError, ValueError):
         raise ValueError(f"{where}: {value!r} is neither a number nor a string") from None
 
@@ -151,11 +200,12 @@ def _write_text(path: str, text: str) -> None:
         file.write(text)
 
 
-def _replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Call ``write(temporary)`` on a new file beside ``path``, then rename it onto ``path``.
 
     The rename is atomic, so a reader sees the old file or the whole new one, never a part;
-    on any error the temporary file is removed and ``path`` is left as it was.
+    on any error the temporary file is removed and ``path`` is left as it was. The file gets
+    the permissions a plain ``open`` would give (mkstemp's are owner-only).
     """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
@@ -165,17 +215,48 @@ def _replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) -
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
 
 
+@contextlib.contextmanager
+def new_directory(path: str | os.PathLike) -> Iterator[str]:
+    """``with new_directory(path) as work:`` fill the temporary directory ``work``; on success
+    it is renamed to ``path``, on any error removed, so ``path`` appears whole or not at all.
+
+    ValueError if ``path`` exists or its parent directory does not.
+    """
+    path = os.path.abspath(path)
+    if os.path.exists(path):
+        raise ValueError(f"{path}: already exists; choose a new directory")
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise ValueError(f"cannot write {path}: no directory {parent}")
+    work = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}.partial-")
+    try:
+        yield work
+        os.chmod(work, 0o777 & ~_umask())
+        os.replace(work, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so set it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
 def read_shots(
-    path: str | os.PathLike, require: Sequence[str] = SHOT_COLUMNS
+    path: str | os.PathLike, require: Sequence[str] = SHOT_COLUMNS, file_units: bool = False
 ) -> dict[str, np.ndarray]:
     """Read and validate shots from CSV or Parquet, chosen by the suffix.
 
@@ -186,13 +267,12 @@ def read_shots(
     angle in [0, 90] degrees, or in [-90, 90] for a shot with height > 0. ValueError names
     the file, the place of the first bad value in file order (CSV: ``line N`` counting the
     header as line 1; Parquet: ``row N`` counting data rows from 1) and its column.
+    ``file_units=True`` leaves ``angle`` in degrees, as the file holds it.
     """
     table = _read_csv(path) if _format(path) == "csv" else _read_parquet(path)
     _validate(table, require)
     shots = {name: np.ascontiguousarray(table.values[:, j]) for j, name in enumerate(table.columns)}
-    if "angle" in shots:
-        shots["angle"] = _angle_from_file(shots["angle"])
-    return shots
+    return shots if file_units else from_file_units(shots)
 
 
 @dataclass(frozen=True)

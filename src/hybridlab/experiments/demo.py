@@ -1,4 +1,4 @@
-"""The demonstration that ``make run`` shows until the model ladder lands: the lecture's shot put."""
+"""``hybridlab demo``: the lecture's shot put, its range table and the time for its 100 × 100 grid."""
 
 from __future__ import annotations
 

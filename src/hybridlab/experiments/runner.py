@@ -7,15 +7,12 @@ or interrupted run leaves nothing behind at ``out``.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 import time
 
 import numpy as np
 
-from hybridlab.data import to_file_units, write_csv
+from hybridlab.data import new_directory, to_file_units, write_csv, write_json
 from hybridlab.experiments.progress import ProgressBar
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
 from hybridlab.report import build_report
@@ -30,6 +27,8 @@ def select(ladder: dict, names) -> dict:
     """The rungs named in ``names`` (all when None), in ladder order; ValueError for an unknown name."""
     if names is None:
         return ladder
+    if not names:
+        raise ValueError(f"--models: no model named; this scenario has {', '.join(ladder)}")
     unknown = [name for name in names if name not in ladder]
     if unknown:
         raise ValueError(f"--models: unknown model {unknown[0]!r}; this scenario has {', '.join(ladder)}")
@@ -61,25 +60,18 @@ def evaluate(model, splits, predicted, fit_seconds) -> dict:
 
 def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick: bool = False,
         models=None, progress: bool = True, echo=print) -> dict:
-    """Fit and evaluate every rung of ``scenario``; write the run directory ``out``
-    (default ``runs/<scenario>-<time>``). Returns the metrics dict; ``echo`` gets status lines."""
+    """Fit and evaluate every rung of ``scenario``; write the run directory ``out`` (its parent
+    must exist; default ``runs/<scenario>-<time>``, ``runs`` created if needed). Returns the metrics dict; ``echo`` gets status lines."""
     if scenario not in SCENARIOS:
         raise ValueError(f"--scenario {scenario!r}: choose from {', '.join(SCENARIOS)}")
     spec = SCENARIOS[scenario]
-    out = out or os.path.join("runs", f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if os.path.exists(out):
-        raise ValueError(f"--out {out}: already exists; choose a new directory")
     ladder = select(spec.ladder(quick, seed), models)
-    parent = os.path.dirname(os.path.abspath(out))
-    os.makedirs(parent, exist_ok=True)
-    work = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(out)}.partial-")
-    try:
+    if out is None:
+        os.makedirs("runs", exist_ok=True)
+        out = os.path.join("runs", f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    with new_directory(out) as work:
         metrics = _run_into(work, spec, ladder, seed, quick, ProgressBar(progress), echo)
-        os.replace(work, out)
-        metrics["directory"] = out
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    metrics["directory"] = out
     return metrics
 
 
@@ -112,7 +104,7 @@ def _run_into(work, spec, ladder, seed, quick, bar, echo) -> dict:
                 tables[table][name] = predicted[table]
     for file, columns in tables.items():
         write_csv(os.path.join(work, f"{file}.csv"), columns)
-    _write_json(os.path.join(work, "metrics.json"), metrics)
+    write_json(os.path.join(work, "metrics.json"), metrics)
     build_report(work)
     return metrics
 
@@ -140,11 +132,6 @@ def _table(spec, splits) -> dict:
     columns[spec.output] = np.concatenate([splits[s].y for s in order])
     columns["true"] = np.concatenate([splits[s].true for s in order])
     return columns
-
-
-def _write_json(path, value) -> None:
-    with open(path, "w") as file:
-        json.dump(value, file, indent=1, allow_nan=True)
 
 
 def table(metrics: dict) -> str:

@@ -1,7 +1,8 @@
 """Named scenarios: the sources' experiments, each with its truth, data, splits and rungs.
 
 A scenario says what is true, how the data are drawn (training region, noise), where the
-extrapolation test lies, and which models climb the ladder on it. Angles are radians here.
+extrapolation test lies, and which models climb the ladder on it. Regions and curve angles are
+given in degrees, as the sources give them; the launches X handed to the models hold radians.
 """
 
 from __future__ import annotations

@@ -3,16 +3,15 @@
 ``fit(X, y) -> self``, ``predict(X) -> y``, ``save(dir)``, ``load(dir)``, ``summary() -> dict``.
 X is an (n, d) array of launch conditions (for a shot: speed in m/s, angle in rad), y the n
 observed outputs (distance in m). A saved model is ``model.json`` (the class name, its
-hyperparameters and fitted metadata) plus ``arrays.eqx`` (Equinox-serialised arrays, read with
-``numpy.load(allow_pickle=False)``): loading never unpickles or executes anything.
+hyperparameters and fitted metadata, standard JSON) plus ``arrays.eqx`` (Equinox-serialised
+arrays, which Equinox reads with ``numpy.load``, whose ``allow_pickle`` is False): loading never
+unpickles or executes anything.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -20,6 +19,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from hybridlab.data import new_directory, replace_atomically, write_json
 
 FORMAT_VERSION = 1
 _REGISTRY: dict[str, type[Regressor]] = {}
@@ -105,7 +106,11 @@ class Regressor:
         X = check_inputs(X)
         y = check_targets(y, X.shape[0])
         self.n_features_ = X.shape[1]
-        self._fit(X, y)
+        try:
+            self._fit(X, y)
+        except BaseException:
+            del self.n_features_  # a failed fit may have overwritten part of the state: unfitted
+            raise
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -127,10 +132,9 @@ class Regressor:
         os.makedirs(directory, exist_ok=True)
         record = {"format": FORMAT_VERSION, "model": self.name, "config": self.config(),
                   "n_features": self.n_features_, "fitted": self._metadata()}
-        _atomic_write(os.path.join(directory, "arrays.eqx"),
-                      lambda f: eqx.tree_serialise_leaves(f, self._arrays()))
-        _atomic_write(os.path.join(directory, "model.json"),
-                      lambda f: f.write(json.dumps(record, indent=1).encode()))
+        replace_atomically(os.path.join(directory, "arrays.eqx"),
+                           lambda path: eqx.tree_serialise_leaves(path, self._arrays()))
+        write_json(os.path.join(directory, "model.json"), record)
 
     def n_params(self) -> int:
         """Number of fitted numbers (for a model-less rung: the numbers it stores)."""
@@ -176,9 +180,9 @@ def load(directory: str | os.PathLike) -> Regressor:
         model = cls(**config)
         model.n_features_ = int(record["n_features"])
         model._set_metadata(record["fitted"])
-    except (KeyError, TypeError) as error:  # a record written by hand or by another version
+        like = model._arrays_like()
+    except (KeyError, TypeError, ValueError) as error:  # a record written by hand or by another version
         raise ValueError(f"{path}: damaged model record ({type(error).__name__}: {error})") from None
-    like = model._arrays_like()
     arrays_path = os.path.join(directory, "arrays.eqx")
     try:
         arrays = eqx.tree_deserialise_leaves(arrays_path, like)
@@ -194,28 +198,5 @@ def load(directory: str | os.PathLike) -> Regressor:
 def save_new(model: Regressor, directory: str | os.PathLike) -> None:
     """Save ``model`` into a new ``directory``: written under a temporary name, then renamed,
     so that a failure leaves nothing behind. ValueError if ``directory`` exists."""
-    directory = os.path.abspath(directory)
-    if os.path.exists(directory):
-        raise ValueError(f"--out {directory}: already exists; choose a new directory")
-    parent = os.path.dirname(directory)
-    if not os.path.isdir(parent):
-        raise ValueError(f"--out {directory}: no directory {parent}")
-    temporary = tempfile.mkdtemp(dir=parent, prefix=".tmp-model-")
-    try:
-        model.save(temporary)
-        os.replace(temporary, directory)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-
-
-def _atomic_write(path: str, write: Callable[[Any], Any]) -> None:
-    """Write a file through a temporary one in the same directory, then rename it."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with new_directory(directory) as work:
+        model.save(work)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor
-from hybridlab.models.diagnostics import hessian_report
+from hybridlab.models.diagnostics import hessian_report, standard_errors
 from hybridlab.models.linear_terms import format_formula, standardised_loss
 
 #: Candidate thresholds (relative coefficient size, see ``stlsq``) tried by cross-validation.
@@ -84,10 +84,13 @@ class BasisRegression(Regressor):
         self.threshold_, self.cv_ = (self.threshold, None) if self.threshold is not None else self._cross_validate(A, b)
         xi = stlsq(A, b, self.threshold_)
         self.coefficients_ = jnp.asarray(xi * y_scale / column_scale)
-        self._diagnose(library, y)
+        self._diagnose(library, y, column_scale)
 
     def _cross_validate(self, A, b):
         """λ by k-fold CV and the one-standard-error rule; returns (λ, CV curve)."""
+        if len(b) < self.folds:
+            raise ValueError(f"folds = {self.folds}: cross-validation needs at least {self.folds} shots, "
+                             f"got {len(b)} (or give a threshold)")
         folds = np.array_split(np.random.default_rng(self.seed).permutation(len(b)), self.folds)
         errors = np.empty((len(THRESHOLDS), self.folds))
         for j, held in enumerate(folds):
@@ -101,17 +104,18 @@ class BasisRegression(Regressor):
         curve = {"thresholds": THRESHOLDS.tolist(), "cv_mse": mean.tolist(), "cv_se": se.tolist()}
         return float(THRESHOLDS[chosen]), curve
 
-    def _diagnose(self, library, y):
+    def _diagnose(self, library, y, column_scale):
         """Standard errors of the kept coefficients (ordinary least squares on them) and the
-        Hessian of the standardised loss with respect to them."""
+        Hessian of the standardised loss with respect to them, in units of the columns' RMS
+        (so that it does not depend on the units of X)."""
         kept = np.flatnonzero(np.asarray(self.coefficients_))
         design = library[:, kept]
-        residual = design @ np.asarray(self.coefficients_)[kept] - y
-        dof = max(len(y) - len(kept), 1)
-        covariance = np.sum(residual**2) / dof * np.linalg.pinv(design.T @ design)
-        self.stderr_ = dict(zip([self.names_[i] for i in kept], np.sqrt(np.diag(covariance)).tolist()))
+        coefficients = np.asarray(self.coefficients_)[kept]
+        residual = design @ coefficients - y
+        self.stderr_ = dict(zip([self.names_[i] for i in kept], standard_errors(design, residual).tolist()))
         self.rmse_ = float(np.sqrt(np.mean(residual**2)))
-        self.hessian_ = hessian_report(standardised_loss, jnp.asarray(self.coefficients_)[kept], (design, y))
+        scale = column_scale[kept]
+        self.hessian_ = hessian_report(standardised_loss, jnp.asarray(coefficients * scale), (design / scale, y))
 
     def terms(self) -> dict[str, float]:
         """The kept terms and their coefficients, {"v**2*sin(2*theta)": 0.1019, …}."""
@@ -143,7 +147,9 @@ class BasisRegression(Regressor):
 
     def _set_metadata(self, metadata):
         self.names_, self.threshold_, self.cv_ = metadata["names"], metadata["threshold"], metadata["cv"]
-        self.stderr_, self.rmse_, self.hessian_ = metadata["stderr"], metadata["train_rmse"], metadata["hessian"]
+        # JSON has no infinity: an undetermined coefficient's stderr is saved as null.
+        self.stderr_ = {name: np.inf if e is None else e for name, e in metadata["stderr"].items()}
+        self.rmse_, self.hessian_ = metadata["train_rmse"], metadata["hessian"]
 
     def summary(self):
         out = super().summary()

@@ -31,6 +31,8 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse") ->
     """
     flat, unravel = ravel_pytree(params)
     n = int(flat.size)
+    if n == 0:
+        return {"n_params": 0, "near_zero": 0, "tolerance": NEAR_ZERO, "eigenvalues": []}
     if n > MAX_PARAMS:
         return {"n_params": n, "skipped": f"{n} parameters > {MAX_PARAMS}: dense Hessian not computed"}
 
@@ -59,6 +61,23 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse") ->
     if n <= 20:
         report["eigenvalues"] = eigenvalues.tolist()
     return report
+
+
+def standard_errors(J, residual, n_params: int | None = None) -> np.ndarray:
+    """Standard errors of least-squares estimates from the Jacobian J (n, q) of the model at the
+    optimum and the residuals r there: Cov = s² (JᵀJ)⁻¹ with s² = Σr²/(n − q).
+
+    A parameter the data cannot determine (a component along a null direction of JᵀJ, that is
+    an eigenvalue ≤ 1e-12 of the largest) gets ``inf``, not the 0 a pseudo-inverse would give.
+    """
+    J = np.asarray(J, dtype=np.float64)
+    q = J.shape[1] if n_params is None else n_params
+    s2 = np.sum(np.asarray(residual, dtype=np.float64) ** 2) / max(len(residual) - q, 1)
+    eigenvalues, V = np.linalg.eigh(J.T @ J)
+    null = eigenvalues <= 1e-12 * max(eigenvalues.max(initial=0.0), np.finfo(float).tiny)
+    variance = s2 * np.sum(V[:, ~null] ** 2 / eigenvalues[~null], axis=1)
+    undetermined = np.sum(V[:, null] ** 2, axis=1) > 1e-12
+    return np.where(undetermined, np.inf, np.sqrt(variance))
 
 
 def _gradient_differences(gradient, flat, step: float = 1e-5) -> np.ndarray:

@@ -29,8 +29,9 @@ class Hybrid(MLP):
         prior = {"drag": "none"} if prior is None else prior
         self.prior = describe(prior) if isinstance(prior, Projectile) else dict(prior)
         self._prior = projectile_from(self.prior)
-        options.pop("init", None)  # fixed by the construction (and its output scaling, below)
-        options.pop("scale_output", None)
+        for fixed in ("init", "scale_output"):  # fixed by the construction (see the class docstring)
+            if fixed in options:
+                raise ValueError(f"{fixed} = {options[fixed]!r}: a Hybrid fixes its {fixed}; leave it out")
         super().__init__(widths=widths, init="zero-last", **options)
 
     def config(self):

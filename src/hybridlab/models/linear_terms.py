@@ -6,9 +6,11 @@ import jax.numpy as jnp
 
 
 def standardised_loss(w, data):
-    """mean((Zw − y)²)/var(y): the least-squares loss in units of the output's variance."""
+    """mean((Zw − y)²)/var(y): the least-squares loss in units of the output's variance
+    (var(y) taken as 1 for a constant output, which has no variance to be a unit)."""
     Z, y = data
-    return jnp.mean((Z @ w - y) ** 2) / jnp.var(y)
+    variance = jnp.var(y)
+    return jnp.mean((Z @ w - y) ** 2) / jnp.where(variance > 0, variance, 1.0)
 
 
 def format_formula(coefficients, names, digits: int = 6) -> str:

@@ -109,10 +109,11 @@ class MLP(Regressor):
         fits = [self._fit_once(jax.random.fold_in(jax.random.key(self.seed), r), train, validation)
                 for r in range(self.restarts)]
         self.train_seconds_ = time.perf_counter() - start
-        losses = [float(self._loss(network, validation if validation is not None else train)) for network, _ in fits]
+        networks = [network for network, _, _ in fits]
+        losses = [float(self._loss(network, validation if validation is not None else train)) for network in networks]
         best = int(np.argmin(losses))
-        self.network_, self.epochs_run_ = fits[best]
-        self.restarts_ = restart_report(losses, [network for network, _ in fits]) if self.restarts > 1 else None
+        self.network_, self.epochs_run_, self.converged_ = fits[best]
+        self.restarts_ = restart_report(losses, networks) if self.restarts > 1 else None
         self.train_loss_ = float(self._loss(self.network_, train))
         self.hessian_ = hessian_report(self._loss, self.network_, train)
 
@@ -135,10 +136,12 @@ class MLP(Regressor):
         return self._standardised_output(network, z, auxiliary) - target
 
     def _fit_once(self, key, train, validation):
+        """(network, epochs run, converged): converged is Levenberg–Marquardt's verdict, None
+        for a first-order run (which stops by early stopping or at its epoch count)."""
         network = self._new_network(key)
         if self.optimiser == "lm":
-            network, self.converged_ = training.least_squares(network, self._residuals, train, self.lm_steps)
-            return network, 0
+            network, converged = training.least_squares(network, self._residuals, train, self.lm_steps)
+            return network, 0, converged
         network, epochs = training.first_order(network, self._loss, train, validation, self._optax(),
                                                self.epochs, self.patience, self.progress)
         if self.polish:
@@ -146,13 +149,10 @@ class MLP(Regressor):
             check = validation if validation is not None else train
             if float(self._loss(polished, check)) < float(self._loss(network, check)):
                 network = polished
-        return network, epochs
+        return network, epochs, None
 
     def _new_network(self, key):
-        return Network(self.n_features_, self.widths, self.activation, self._init(), key, DTYPES[self.dtype])
-
-    def _init(self):
-        return self.init
+        return Network(self.n_features_, self.widths, self.activation, self.init, key, DTYPES[self.dtype])
 
     def _optax(self):
         rate = self.learning_rate
@@ -183,15 +183,15 @@ class MLP(Regressor):
 
     def _metadata(self):
         return {"epochs_run": self.epochs_run_, "train_loss": self.train_loss_, "hessian": self.hessian_,
-                "restarts": self.restarts_, "train_seconds": self.train_seconds_}
+                "restarts": self.restarts_, "train_seconds": self.train_seconds_, "converged": self.converged_}
 
     def _set_metadata(self, metadata):
         self.epochs_run_, self.train_loss_ = metadata["epochs_run"], metadata["train_loss"]
         self.hessian_, self.restarts_ = metadata["hessian"], metadata["restarts"]
-        self.train_seconds_ = metadata["train_seconds"]
+        self.train_seconds_, self.converged_ = metadata["train_seconds"], metadata.get("converged")
 
     def summary(self):
         out = super().summary()
         out["diagnostics"] = {"train_loss": self.train_loss_, "epochs_run": self.epochs_run_,
-                              "hessian": self.hessian_, "restarts": self.restarts_}
+                              "converged": self.converged_, "hessian": self.hessian_, "restarts": self.restarts_}
         return out

@@ -8,7 +8,7 @@ import numpy as np
 
 from hybridlab.models import training
 from hybridlab.models.base import Regressor
-from hybridlab.models.diagnostics import hessian_report
+from hybridlab.models.diagnostics import hessian_report, standard_errors
 from hybridlab.models.priors import PARAMETERS, check_unknown, describe, label, projectile_from, with_parameters
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
 
@@ -81,10 +81,8 @@ class PhysicsFit(Regressor):
     def _uncertainty(self, X, y):
         # One compiled pass for both: run eagerly, the ODE path retraces its solve per call.
         value, J = jax.jit(lambda p, X: (self._range(p, X), jax.jacfwd(self._range)(p, X)))(self.values_, X)
-        residual, J = np.asarray(value) - y, np.asarray(J)
-        dof = max(len(y) - len(self.unknown), 1)
-        covariance = np.sum(residual**2) / dof * np.linalg.pinv(J.T @ J)
-        self.stderr_ = np.sqrt(np.diag(covariance))
+        residual = np.asarray(value) - y
+        self.stderr_ = standard_errors(J, residual)
         self.rmse_ = float(np.sqrt(np.mean(residual**2)))
 
     def _predict(self, X):
@@ -114,7 +112,9 @@ class PhysicsFit(Regressor):
                 "hessian": self.hessian_}
 
     def _set_metadata(self, metadata):
-        self.stderr_, self.rmse_ = np.asarray(metadata["stderr"]), metadata["train_rmse"]
+        # JSON has no infinity: an undetermined parameter's stderr is saved as null.
+        self.stderr_ = np.array([np.inf if e is None else e for e in metadata["stderr"]], dtype=float)
+        self.rmse_ = metadata["train_rmse"]
         self.converged_, self.hessian_ = metadata["converged"], metadata["hessian"]
 
     def summary(self):

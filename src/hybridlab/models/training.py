@@ -22,7 +22,9 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
     """Full-batch steps of an Optax ``optimiser`` for up to ``epochs`` epochs.
 
     With ``validation`` data, the parameters with the lowest validation loss are kept and the
-    run stops once ``patience`` epochs pass without improvement (early stopping).
+    run stops once ``patience`` epochs pass without improvement (early stopping). The steps run
+    compiled in chunks of CHUNK epochs, and the validation loss is looked at between chunks, so
+    the best parameters are those at the end of a chunk and patience counts whole chunks.
     Returns (params, epochs run).
     """
     state = optimiser.init(params)

@@ -13,13 +13,14 @@ import io
 import json
 import math
 import os
-import tempfile
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, NullFormatter
+
+from hybridlab.data.files import replace_atomically
 
 REQUIRED_METRICS = ("scenario", "inputs", "output", "models")
 TRUTH_STYLE = {"color": "black", "linewidth": 2.4, "label": "true"}
@@ -61,16 +62,13 @@ def _number(text: str) -> float:
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file in the same directory and a rename."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as file:
+    """Write bytes to ``path`` whole or not at all (a temporary file, then a rename)."""
+
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as file:
             file.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a report is meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+
+    replace_atomically(path, write)
 
 
 def _save(fig: Figure, directory: str, name: str) -> str:
