@@ -114,3 +114,14 @@ def test_help_states_units(capsys, command):
         main([command, "--help"])
     text = capsys.readouterr().out
     assert exit_.value.code == 0 and "m/s" in text and "degrees" in text and "kg" in text
+
+
+def test_simulate_relative_noise(tmp_path, capsys):
+    out = tmp_path / "shots.csv"
+    assert run(capsys, "simulate", "--n", "4000", "--speed", "30", "30", "--angle", "40", "40", "--noise", "0",
+               "--relative", "0.05", "--out", str(out))[0] == 0
+    distance = np.loadtxt(out, delimiter=",", skiprows=1)[:, 2]
+    true = 30.0**2 * np.sin(np.deg2rad(80.0)) / 9.81
+    assert np.std(distance / true - 1, ddof=1) == pytest.approx(0.05, rel=0.06)
+    assert run(capsys, "simulate", "--relative", "-1", "--out", str(tmp_path / "x.csv"))[0] == 2
+    assert not (tmp_path / "x.csv").exists()

@@ -99,6 +99,7 @@ def _simulate(args) -> None:
         tuple(np.deg2rad(args.angle)),
         args.noise,
         jax.random.key(args.seed),
+        args.relative,
     )
     write_shots(args.out, shots)
 
@@ -238,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "simulate", help="a noisy shots dataset as CSV",
         description="Write n random shots: columns speed (m/s), angle (degrees), distance (m), with additive "
-        "Gaussian noise on the distance, clipped at 0. The same seed gives the same file. " + LAUNCH_HELP,
+        "(and optionally relative) Gaussian noise on the distance, clipped at 0. The same seed gives the same file. " + LAUNCH_HELP,
     )
     sub.add_argument("--n", type=int, default=1000, help="number of shots (default 1000)")
     sub.add_argument("--speed", type=float, nargs=2, default=(5.0, 85.0), metavar=("LOW", "HIGH"),
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--angle", type=float, nargs=2, default=(5.0, 85.0), metavar=("LOW", "HIGH"),
                      help="angle range in degrees (default 5 85)")
     sub.add_argument("--noise", type=float, default=0.01, help="noise standard deviation in m (default 0.01)")
+    sub.add_argument("--relative", type=float, default=0.0,
+                     help="relative noise: the distance is also multiplied by 1 + N(0, r²) (default 0)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     _physics_options(sub)
     sub.add_argument("--out", required=True, help="CSV file to write (columns speed,angle,distance)")
