@@ -125,3 +125,23 @@ def test_simulate_relative_noise(tmp_path, capsys):
     assert np.std(distance / true - 1, ddof=1) == pytest.approx(0.05, rel=0.06)
     assert run(capsys, "simulate", "--relative", "-1", "--out", str(tmp_path / "x.csv"))[0] == 2
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_shots_from_a_height_carry_it_and_fit_from_it(tmp_path, capsys):
+    shots = tmp_path / "bridge.csv"
+    assert run(capsys, "simulate", "--n", "60", "--speed", "2", "20", "--angle", "-30", "60", "--height", "12",
+               "--noise", "0", "--out", str(shots))[0] == 0
+    header = shots.read_text().splitlines()[0]
+    assert header == "speed,angle,distance,height"
+    data = np.loadtxt(shots, delimiter=",", skiprows=1)
+    assert np.all(data[:, 3] == 12) and data[:, 1].min() < 0
+    # From 12 m without drag: x = v cos θ · (v sin θ + √(v² sin² θ + 2 g h)) / g.
+    v, theta = data[:, 0], np.deg2rad(data[:, 1])
+    closed = v * np.cos(theta) * (v * np.sin(theta) + np.sqrt((v * np.sin(theta)) ** 2 + 2 * 9.81 * 12)) / 9.81
+    np.testing.assert_allclose(data[:, 2], closed, rtol=1e-12)
+    status, out, _ = run(capsys, "fit", str(shots), "--model", "physics", "--unknown", "g", "--height", "12",
+                         "--out", str(tmp_path / "m"), "--json")
+    g = json.loads(out)["physics"]["g"]["value"]
+    assert g == pytest.approx(9.81, rel=1e-9)
+    status, _, err = run(capsys, "fit", str(shots), "--model", "physics", "--unknown", "g", "--out", str(tmp_path / "n"))
+    assert status == 2 and "column 'height': 12 m, but --height is 0 m" in err and not (tmp_path / "n").exists()

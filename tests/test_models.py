@@ -639,3 +639,18 @@ def test_hybrid_rejects_the_options_it_fixes():
         Hybrid(init="glorot")
     with pytest.raises(ValueError, match="scale_output = False"):
         Hybrid(scale_output=False)
+
+
+def test_physics_fit_restarts_agree_when_identifiable_and_not_otherwise():
+    X = np.column_stack([np.linspace(2, 10, 40), np.linspace(0.2, 1.3, 40)])
+    y = np.asarray(Projectile().range(X[:, 0], X[:, 1])) + np.random.default_rng(2).normal(0, 0.01, 40)
+    g_only = PhysicsFit({"drag": "none", "g": 5.0}, unknown=["g"], restarts=4, seed=1).fit(X, y)
+    report = g_only.summary()["diagnostics"]["restarts"]
+    assert len(report["losses"]) == 4 and report["parameter_spread"] < 1e-8
+    # The closed-form least-squares g for y = (v² sin 2θ)/g: 1/g = Σ f y / Σ f², f = v² sin 2θ.
+    f = X[:, 0] ** 2 * np.sin(2 * X[:, 1])
+    assert g_only.physics_estimates()["g"]["value"] == pytest.approx(np.sum(f * f) / np.sum(f * y), rel=1e-9)
+    # The mass does not enter a no-drag range: every start keeps its own mass at the same loss.
+    with_mass = PhysicsFit({"drag": "none", "g": 5.0, "mass": 2.0}, unknown=["g", "mass"], restarts=4, seed=1)
+    report = with_mass.fit(X, y).summary()["diagnostics"]["restarts"]
+    assert np.ptp(report["losses"]) <= 1e-9 * np.min(report["losses"]) and report["parameter_spread"] > 0.01

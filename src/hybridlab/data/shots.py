@@ -55,12 +55,15 @@ def simulate_shots(projectile: Projectile, n: int, speed, angle, noise: float, k
                    relative: float = 0.0) -> dict[str, np.ndarray]:
     """``n`` uniformly random shots (speed m/s, angle rad) and their measured distances (m).
 
-    Returns float64 arrays ``speed``, ``angle`` (rad), ``distance``. The same key gives the
-    same numbers.
+    Returns float64 arrays ``speed``, ``angle`` (rad), ``distance``, and ``height`` (m) when the
+    projectile is launched from above the ground. The same key gives the same numbers.
     """
     k_design, k_noise = jax.random.split(key)
     v, theta = uniform_design(n, speed, angle, k_design)
-    return {"speed": v, "angle": theta, "distance": measure(projectile, v, theta, noise, k_noise, relative)}
+    shots = {"speed": v, "angle": theta, "distance": measure(projectile, v, theta, noise, k_noise, relative)}
+    if float(projectile.height) > 0:
+        shots["height"] = np.full(len(v), float(projectile.height))
+    return shots
 
 
 def holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

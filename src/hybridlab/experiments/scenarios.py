@@ -202,8 +202,8 @@ SCENARIOS = {
         extrap_angle=(0.0, 90.0), noise=0.01, ladder=_cannon_ladder),
     "shotput": ProjectileScenario(
         name="shotput",
-        description="The lecture's shot put: linear (Stokes) drag k = 1.8 kg/s, m = 7.26 kg, 1000 shots with v in "
-        "[5, 85] m/s and angle in [5, 85] deg, noise 0.1 m; extrapolation to v in [85, 120] m/s.",
+        description="The lecture's shot put: linear (Stokes) drag k = 1.8 kg/s (its code's 4 × 0.45), m = 7.26 kg, "
+        "1000 shots with v in [5, 85] m/s and angle in [5, 85] deg, noise 0.1 m; extrapolation to v in [85, 120] m/s.",
         truth={"drag": "linear", "k": 1.8, "mass": SHOTPUT_MASS}, speed=(5.0, 85.0), angle=(5.0, 85.0),
         extrap_speed=(85.0, 120.0), extrap_angle=(5.0, 85.0), noise=0.1, ladder=_shotput_ladder),
     "baseball": ProjectileScenario(

@@ -8,7 +8,7 @@ import numpy as np
 
 from hybridlab.models import training
 from hybridlab.models.base import Regressor
-from hybridlab.models.diagnostics import hessian_report, standard_errors
+from hybridlab.models.diagnostics import hessian_report, restart_report, standard_errors
 from hybridlab.models.priors import PARAMETERS, check_unknown, describe, label, projectile_from, with_parameters
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
 
@@ -22,17 +22,22 @@ class PhysicsFit(Regressor):
     (a Projectile or its JSON description). The fit works in standardised units: residuals
     r_i = (D_i − y_i)/σ_y and log-parameters u = log(p/p₀), which keeps p > 0 and makes every
     unknown O(1). Standard errors come from the Jacobian J = ∂D/∂p at the optimum:
-    Cov(p) = s² (JᵀJ)⁻¹ with s² = Σ(D_i − y_i)²/(n − q) for q unknowns.
+    Cov(p) = s² (JᵀJ)⁻¹ with s² = Σ(D_i − y_i)²/(n − q) for q unknowns (infinite for a
+    parameter the data cannot determine). ``restarts`` > 1 also starts from u ~ N(0, 1) (each
+    guess scaled by e^±1 or so, from ``seed``) and keeps the lowest loss; the restart report
+    shows whether the starts agree (an identifiable fit) or reach equal loss apart.
     """
 
     name = "physics"
 
-    def __init__(self, physics=None, unknown=("k",), steps=200):
+    def __init__(self, physics=None, unknown=("k",), steps=200, restarts=1, seed=0):
         physics = {"drag": "linear", "k": 1.0} if physics is None else physics
         self.physics = describe(physics) if isinstance(physics, Projectile) else dict(physics)
         start = projectile_from(self.physics)  # validates the description now, not at fit time
         self.unknown = check_unknown(self.physics, unknown)
-        self.steps = int(steps)
+        self.steps, self.restarts, self.seed = int(steps), int(restarts), int(seed)
+        if self.restarts < 1:
+            raise ValueError(f"restarts = {restarts}: must be >= 1")
         for name in self.unknown:
             # The projectile's value, not the description's: an omitted height defaults to 0.
             value = float(PARAMETERS[name][0](start))
@@ -40,7 +45,8 @@ class PhysicsFit(Regressor):
                 raise ValueError(f"starting guess {name} = {value:g}: must be > 0 (fitted in log scale)")
 
     def config(self):
-        return {"physics": self.physics, "unknown": list(self.unknown), "steps": self.steps}
+        return {"physics": self.physics, "unknown": list(self.unknown), "steps": self.steps,
+                "restarts": self.restarts, "seed": self.seed}
 
     def _start(self) -> tuple[Projectile, jnp.ndarray]:
         start = projectile_from(self.physics)
@@ -64,12 +70,22 @@ class PhysicsFit(Regressor):
         _, p0 = self._start()
         scale = float(np.std(y)) or 1.0
         data = (jnp.asarray(X), jnp.asarray(y), p0, scale)
-        u, self.converged_ = training.least_squares(jnp.zeros(len(self.unknown)), self._residuals, data,
-                                                    self.steps)
+        fits = [training.least_squares(u0, self._residuals, data, self.steps) for u0 in self._starts()]
+        losses = [float(self._loss(u, data)) for u, _ in fits]
+        best = int(np.argmin(losses))
+        u, self.converged_ = fits[best]
         self.values_ = p0 * jnp.exp(u)
+        self.restarts_ = (restart_report(losses, [p0 * jnp.exp(u) for u, _ in fits])
+                          if self.restarts > 1 else None)
         self._uncertainty(X, y)
         mode = "forward-over-reverse" if self._closed_form() else "gradient-differences"
         self.hessian_ = hessian_report(self._loss, u, data, mode=mode)
+
+    def _starts(self):
+        """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
+        q = len(self.unknown)
+        draws = np.random.default_rng(self.seed).normal(size=(self.restarts - 1, q))
+        return [jnp.zeros(q)] + [jnp.asarray(u) for u in draws]
 
     def _residuals(self, u, data):
         X, y, p0, scale = data
@@ -109,20 +125,22 @@ class PhysicsFit(Regressor):
 
     def _metadata(self):
         return {"stderr": self.stderr_.tolist(), "train_rmse": self.rmse_, "converged": self.converged_,
-                "hessian": self.hessian_}
+                "hessian": self.hessian_, "restarts": self.restarts_}
 
     def _set_metadata(self, metadata):
         # JSON has no infinity: an undetermined parameter's stderr is saved as null.
         self.stderr_ = np.array([np.inf if e is None else e for e in metadata["stderr"]], dtype=float)
         self.rmse_ = metadata["train_rmse"]
         self.converged_, self.hessian_ = metadata["converged"], metadata["hessian"]
+        self.restarts_ = metadata.get("restarts")
 
     def summary(self):
         out = super().summary()
         fitted = describe(self.fitted())
         out["physics"] = self.physics_estimates()
         out["formula"] = f"range of {label(fitted)}"
-        out["diagnostics"] = {"train_rmse": self.rmse_, "converged": self.converged_, "hessian": self.hessian_}
+        out["diagnostics"] = {"train_rmse": self.rmse_, "converged": self.converged_, "hessian": self.hessian_,
+                              "restarts": self.restarts_}
         return out
 
 
