@@ -323,9 +323,6 @@ def test_mlp_recipes_match_their_sources():
             lecture["learning_rate"], lecture["epochs"], lecture["schedule"]) == (
         [250, 500, 500, 250], "tanh", "glorot", "gd", 1e-4, 50_000, "constant")
     assert lecture["scale_output"] is False and blog["scale_output"] is True  # the lecture trains on metres
-    # Hand counts: 2·256 + 256 + 256·256 + 256 + 256 + 1, and the same for 2-250-500-500-250-1.
-    assert dense_count((256, 256)) == 66_817
-    assert dense_count((250, 500, 500, 250)) == 2 * 250 + 250 + 250 * 500 + 500 + 500 * 500 + 500 + 500 * 250 + 250 + 251
 
 
 @pytest.fixture(scope="module")
@@ -506,6 +503,8 @@ def test_load_rejects_a_corrupted_model_json(saved_linear, text):
     pytest.param(lambda r: r.update(model=["linear"]), id="model-not-a-string"),
     pytest.param(lambda r: r.update(n_features="abc"), id="n-features-not-a-number"),
     pytest.param(lambda r: r.update(n_features=None), id="n-features-null"),
+    # 8 GB of coefficients described, 32 bytes stored: refused before anything is allocated.
+    pytest.param(lambda r: r.update(n_features=10**9), id="n-features-huge"),
 ])
 def test_load_rejects_a_damaged_record(saved_linear, damage):
     record = json.loads((saved_linear / "model.json").read_text())

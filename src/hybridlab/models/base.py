@@ -180,10 +180,12 @@ def load(directory: str | os.PathLike) -> Regressor:
         model = cls(**config)
         model.n_features_ = int(record["n_features"])
         model._set_metadata(record["fitted"])
-        like = model._arrays_like()
+        shapes = eqx.filter_eval_shape(model._arrays_like)  # what model.json promises, nothing allocated
     except (KeyError, TypeError, ValueError) as error:  # a record written by hand or by another version
         raise ValueError(f"{path}: damaged model record ({type(error).__name__}: {error})") from None
     arrays_path = os.path.join(directory, "arrays.eqx")
+    _check_size(arrays_path, shapes)
+    like = model._arrays_like()
     try:
         arrays = eqx.tree_deserialise_leaves(arrays_path, like)
     except (OSError, RuntimeError, ValueError) as error:  # Equinox reports a shape mismatch as RuntimeError
@@ -193,6 +195,20 @@ def load(directory: str | os.PathLike) -> Regressor:
             raise ValueError(f"{arrays_path}: does not match model.json")
     model._set_arrays(arrays)
     return model
+
+
+def _check_size(arrays_path: str, shapes) -> None:
+    """ValueError unless the arrays file is large enough for the arrays model.json describes:
+    a damaged or hostile model.json must not make the loader allocate gigabytes."""
+    needed = sum(np.prod(leaf.shape, dtype=np.int64) * leaf.dtype.itemsize
+                 for leaf in jax.tree.leaves(shapes) if hasattr(leaf, "shape"))
+    try:
+        size = os.path.getsize(arrays_path)
+    except OSError as error:
+        raise ValueError(f"{arrays_path}: cannot read ({error})") from None
+    if needed > size:
+        raise ValueError(f"{arrays_path}: does not match model.json ({needed} bytes of arrays described, "
+                         f"the file has {size})")
 
 
 def save_new(model: Regressor, directory: str | os.PathLike) -> None:
