@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 import numpy as np
+from equinox import EquinoxRuntimeError
 
 LAUNCH_HELP = "Units: speed in m/s, angle in degrees above the horizontal, mass in kg, g in m/s², height in m."
 
@@ -126,7 +126,7 @@ def _rung(args):
         unknown = [name.strip() for name in args.unknown.split(",") if name.strip()]
         return PhysicsFit(_physics_spec(args, unknown), unknown)
     if args.model == "hybrid":
-        return Hybrid(_physics_spec(args, []), seed=args.seed)
+        return Hybrid(_physics_spec(args), seed=args.seed)
     if args.model in ("mlp", "basis"):
         return {"mlp": MLP, "basis": BasisRegression}[args.model](seed=args.seed)
     return RUNGS[args.model]()
@@ -154,10 +154,10 @@ def _physics_spec(args, unknown=None) -> dict:
 
 
 def _fit(args) -> None:
-    from hybridlab.data import read_shots, to_json
+    from hybridlab.data import check_new_directory, read_shots, to_json
     from hybridlab.models.base import save_new
 
-    _check_new_directory(args.out)  # before a fit that may take minutes
+    check_new_directory(args.out, "--out")  # before a fit that may take minutes
     shots = read_shots(args.shots)
     _check_heights(args, shots)
     model = _rung(args)
@@ -175,20 +175,12 @@ def _fit(args) -> None:
         print(f"formula: {summary['formula']}")
 
 
-def _check_new_directory(path: str) -> None:
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(path):
-        raise UsageError(f"--out {path}: already exists; choose a new directory")
-    if not os.path.isdir(parent):
-        raise UsageError(f"--out {path}: no directory {parent}")
-
-
 def _check_heights(args, shots) -> None:
     """Every rung models shots from one launch height, --height: a file's height column must
     agree with it (a model of speed and angle cannot tell shots from other heights apart)."""
     if "height" not in shots:
         return
-    other = np.flatnonzero(shots["height"] != args.height)
+    other = np.flatnonzero(~np.isclose(shots["height"], args.height, rtol=1e-6, atol=1e-9))  # float32 files
     if other.size:
         row = int(other[0])
         raise UsageError(f"{args.shots}, data row {row + 1}, column 'height': {shots['height'][row]:g} m, but "
@@ -200,7 +192,7 @@ def _predict(args) -> None:
     from hybridlab.models import load
 
     model = load(args.model_dir)
-    # The input's cells pass through to the output untouched (angle stays in degrees).
+    # The input's values pass through to the output unchanged (angle stays in degrees).
     shots = read_shots(args.shots, require=("speed", "angle"), file_units=True)
     launches = from_file_units(shots)
     shots["predicted"] = model.predict(np.column_stack([launches["speed"], launches["angle"]]))
@@ -239,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "simulate", help="a noisy shots dataset as CSV",
         description="Write n random shots: columns speed (m/s), angle (degrees), distance (m), with additive "
-        "(and optionally relative) Gaussian noise on the distance, clipped at 0. The same seed gives the same file. " + LAUNCH_HELP,
+        "(and optionally relative) Gaussian noise on the distance, clipped at 0; from --height > 0 also a height "
+        "column (m). The same seed gives the same file. " + LAUNCH_HELP,
     )
     sub.add_argument("--n", type=int, default=1000, help="number of shots (default 1000)")
     sub.add_argument("--speed", type=float, nargs=2, default=(5.0, 85.0), metavar=("LOW", "HIGH"),
@@ -251,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="relative noise: the distance is also multiplied by 1 + N(0, r²) (default 0)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     _physics_options(sub)
-    sub.add_argument("--out", required=True, help="CSV file to write (columns speed,angle,distance)")
+    sub.add_argument("--out", required=True, help="CSV or Parquet file to write (columns speed,angle,distance[,height])")
     sub.set_defaults(run=_simulate)
 
     sub = commands.add_parser(
@@ -300,9 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
-    except (UsageError, ValueError, OSError, ArithmeticError, RuntimeError) as error:
-        # RuntimeError: a check that fired inside a compiled solve (Equinox), ArithmeticError: an
-        # overflow; the user still gets one line, and every writer has left nothing behind.
+    except (UsageError, ValueError, OSError, EquinoxRuntimeError) as error:
+        # EquinoxRuntimeError: a check that fired inside a compiled solve (a bad value met
+        # mid-fit); the user still gets one line, and every writer has left nothing behind.
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"hybridlab: error: {message}", file=sys.stderr)
         return 2

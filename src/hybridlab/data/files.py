@@ -16,8 +16,8 @@ import contextlib
 import csv
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -90,7 +90,8 @@ def write_shots(
     ``require`` must be there. The file holds the angle in degrees. The shots must pass the
     checks :func:`read_shots` makes, so every file written can be read back; otherwise
     ValueError, and nothing is written. ``file_units=True``: ``angle`` is in degrees already
-    (as :func:`read_shots` with ``file_units=True`` gives it), so a file's cells pass through.
+    (as :func:`read_shots` with ``file_units=True`` gives it), so a file's values pass through
+    unchanged.
     """
     kind = _format(path)
     columns = {name: _float_column(path, name, values) for name, values in shots.items()}
@@ -205,21 +206,29 @@ def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) ->
 
     The rename is atomic, so a reader sees the old file or the whole new one, never a part;
     on any error the temporary file is removed and ``path`` is left as it was. The file gets
-    the permissions a plain ``open`` would give (mkstemp's are owner-only).
+    the permissions a plain ``open`` would give (the process's umask applies).
     """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write {os.fspath(path)}: no directory {directory}")
     suffix = os.path.splitext(os.fspath(path))[1]
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-    os.close(handle)
+    temporary = _new_name(directory, ".tmp-", suffix, lambda name: os.close(os.open(name, _EXCLUSIVE, 0o666)))
     try:
         write(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def check_new_directory(path: str | os.PathLike, what: str = "directory", parent: bool = True) -> None:
+    """ValueError unless ``path`` does not exist yet (and, with ``parent``, its parent directory
+    does); ``what`` names it in the message (``--out``)."""
+    if os.path.exists(path):
+        raise ValueError(f"{what} {os.fspath(path)}: already exists; choose a new directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    if parent and not os.path.isdir(directory):
+        raise ValueError(f"{what} {os.fspath(path)}: no directory {directory}")
 
 
 @contextlib.contextmanager
@@ -229,27 +238,32 @@ def new_directory(path: str | os.PathLike) -> Iterator[str]:
 
     ValueError if ``path`` exists or its parent directory does not.
     """
+    check_new_directory(path)
     path = os.path.abspath(path)
-    if os.path.exists(path):
-        raise ValueError(f"{path}: already exists; choose a new directory")
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        raise ValueError(f"cannot write {path}: no directory {parent}")
-    work = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}.partial-")
+    work = _new_name(os.path.dirname(path), f".{os.path.basename(path)}.partial-", "", lambda name: os.mkdir(name, 0o777))
     try:
         yield work
-        os.chmod(work, 0o777 & ~_umask())
         os.replace(work, path)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
 
 
-def _umask() -> int:
-    """The process's file-creation mask (reading it means setting it, so set it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+_EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
+def _new_name(directory: str, prefix: str, suffix: str, create: Callable[[str], None]) -> str:
+    """Create a new file or directory (``create(name)`` must fail if ``name`` exists) under a
+    random name in ``directory`` and return its path. Unlike ``tempfile``, whose files are
+    owner-only, this leaves the permissions to the umask, as ``open`` and ``mkdir`` do."""
+    for _ in range(100):
+        name = os.path.join(directory, f"{prefix}{secrets.token_hex(6)}{suffix}")
+        try:
+            create(name)
+            return name
+        except FileExistsError:
+            continue
+    raise ValueError(f"cannot write in {directory}: no free temporary name")
 
 
 # --- reading ---------------------------------------------------------------------------------

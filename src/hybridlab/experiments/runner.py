@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from hybridlab.data import new_directory, to_file_units, write_csv, write_json
+from hybridlab.data import check_new_directory, new_directory, to_file_units, write_csv, write_json
 from hybridlab.experiments.progress import ProgressBar
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
 from hybridlab.report import build_report
@@ -60,15 +60,15 @@ def evaluate(model, splits, predicted, fit_seconds) -> dict:
 
 def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick: bool = False,
         models=None, progress: bool = True, echo=print) -> dict:
-    """Fit and evaluate every rung of ``scenario``; write the run directory ``out`` (its parent
-    must exist; default ``runs/<scenario>-<time>``, ``runs`` created if needed). Returns the metrics dict; ``echo`` gets status lines."""
+    """Fit and evaluate every rung of ``scenario``; write the run directory ``out`` (default
+    ``runs/<scenario>-<time>``; missing parent directories are created). Returns the metrics dict; ``echo`` gets status lines."""
     if scenario not in SCENARIOS:
         raise ValueError(f"--scenario {scenario!r}: choose from {', '.join(SCENARIOS)}")
     spec = SCENARIOS[scenario]
     ladder = select(spec.ladder(quick, seed), models)
-    if out is None:
-        os.makedirs("runs", exist_ok=True)
-        out = os.path.join("runs", f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = out or os.path.join("runs", f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    check_new_directory(out, "--out", parent=False)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with new_directory(out) as work:
         metrics = _run_into(work, spec, ladder, seed, quick, ProgressBar(progress), echo)
     metrics["directory"] = out

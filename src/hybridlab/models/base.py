@@ -11,6 +11,7 @@ unpickles or executes anything.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -181,7 +182,7 @@ def load(directory: str | os.PathLike) -> Regressor:
         model.n_features_ = int(record["n_features"])
         model._set_metadata(record["fitted"])
         shapes = eqx.filter_eval_shape(model._arrays_like)  # what model.json promises, nothing allocated
-    except (KeyError, TypeError, ValueError) as error:  # a record written by hand or by another version
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:  # written by hand or elsewhere
         raise ValueError(f"{path}: damaged model record ({type(error).__name__}: {error})") from None
     arrays_path = os.path.join(directory, "arrays.eqx")
     _check_size(arrays_path, shapes)
@@ -200,7 +201,7 @@ def load(directory: str | os.PathLike) -> Regressor:
 def _check_size(arrays_path: str, shapes) -> None:
     """ValueError unless the arrays file is large enough for the arrays model.json describes:
     a damaged or hostile model.json must not make the loader allocate gigabytes."""
-    needed = sum(np.prod(leaf.shape, dtype=np.int64) * leaf.dtype.itemsize
+    needed = sum(math.prod(leaf.shape) * leaf.dtype.itemsize  # Python integers: no overflow
                  for leaf in jax.tree.leaves(shapes) if hasattr(leaf, "shape"))
     try:
         size = os.path.getsize(arrays_path)

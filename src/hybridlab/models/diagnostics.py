@@ -31,8 +31,9 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse") ->
     """
     flat, unravel = ravel_pytree(params)
     n = int(flat.size)
-    if n == 0:
-        return {"n_params": 0, "near_zero": 0, "tolerance": NEAR_ZERO, "eigenvalues": []}
+    if n == 0:  # nothing fitted (e.g. every basis term thresholded away): no directions at all
+        return {"n_params": 0, "near_zero": 0, "tolerance": NEAR_ZERO, "largest": [], "smallest": [],
+                "mode": mode, "condition": None, "eigenvalues": []}
     if n > MAX_PARAMS:
         return {"n_params": n, "skipped": f"{n} parameters > {MAX_PARAMS}: dense Hessian not computed"}
 
@@ -73,11 +74,14 @@ def standard_errors(J, residual, n_params: int | None = None) -> np.ndarray:
     J = np.asarray(J, dtype=np.float64)
     q = J.shape[1] if n_params is None else n_params
     s2 = np.sum(np.asarray(residual, dtype=np.float64) ** 2) / max(len(residual) - q, 1)
-    eigenvalues, V = np.linalg.eigh(J.T @ J)
+    # Unit columns first: the null test must not depend on the parameters' units (v³ next to 1).
+    norms = np.linalg.norm(J, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    eigenvalues, V = np.linalg.eigh((J / norms).T @ (J / norms))
     null = eigenvalues <= 1e-12 * max(eigenvalues.max(initial=0.0), np.finfo(float).tiny)
     variance = s2 * np.sum(V[:, ~null] ** 2 / eigenvalues[~null], axis=1)
     undetermined = np.sum(V[:, null] ** 2, axis=1) > 1e-12
-    return np.where(undetermined, np.inf, np.sqrt(variance))
+    return np.where(undetermined, np.inf, np.sqrt(variance) / norms)
 
 
 def _gradient_differences(gradient, flat, step: float = 1e-5) -> np.ndarray:
@@ -90,11 +94,16 @@ def _gradient_differences(gradient, flat, step: float = 1e-5) -> np.ndarray:
     return np.column_stack(columns)
 
 
+def lowest(losses) -> int:
+    """Index of the lowest loss; a NaN loss (a diverged run) counts as the worst, not the best."""
+    return int(np.argmin(np.nan_to_num(np.asarray(losses, dtype=np.float64), nan=np.inf)))
+
+
 def restart_report(losses, parameters) -> dict:
     """How restarts from different seeds compare: their final losses, and how far apart their
     parameter vectors are, max_i ‖p_i − p_best‖ / ‖p_best‖ (best = lowest loss)."""
     losses = np.asarray(losses, dtype=np.float64)
-    best = int(np.argmin(losses))
+    best = lowest(losses)
     vectors = [np.asarray(ravel_pytree(p)[0]) for p in parameters]
     reference = vectors[best]
     spread = max(np.linalg.norm(v - reference) for v in vectors) / max(np.linalg.norm(reference), 1e-300)

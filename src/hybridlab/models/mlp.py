@@ -11,7 +11,7 @@ import optax
 
 from hybridlab.models import training
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.models.diagnostics import hessian_report, restart_report
+from hybridlab.models.diagnostics import hessian_report, lowest, restart_report
 from hybridlab.models.network import Network
 
 OPTIMISERS = ("adam", "gd", "lm")
@@ -111,7 +111,7 @@ class MLP(Regressor):
         self.train_seconds_ = time.perf_counter() - start
         networks = [network for network, _, _ in fits]
         losses = [float(self._loss(network, validation if validation is not None else train)) for network in networks]
-        best = int(np.argmin(losses))
+        best = lowest(losses)
         self.network_, self.epochs_run_, self.converged_ = fits[best]
         self.restarts_ = restart_report(losses, networks) if self.restarts > 1 else None
         self.train_loss_ = float(self._loss(self.network_, train))

@@ -8,7 +8,7 @@ import numpy as np
 
 from hybridlab.models import training
 from hybridlab.models.base import Regressor
-from hybridlab.models.diagnostics import hessian_report, restart_report, standard_errors
+from hybridlab.models.diagnostics import hessian_report, lowest, restart_report, standard_errors
 from hybridlab.models.priors import PARAMETERS, check_unknown, describe, label, projectile_from, with_parameters
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
 
@@ -71,12 +71,13 @@ class PhysicsFit(Regressor):
         scale = float(np.std(y)) or 1.0
         data = (jnp.asarray(X), jnp.asarray(y), p0, scale)
         fits = [training.least_squares(u0, self._residuals, data, self.steps) for u0 in self._starts()]
-        losses = [float(self._loss(u, data)) for u, _ in fits]
-        best = int(np.argmin(losses))
-        u, self.converged_ = fits[best]
+        self.restarts_ = None
+        if self.restarts > 1:
+            losses = [float(self._loss(u, data)) for u, _ in fits]
+            self.restarts_ = restart_report(losses, [p0 * jnp.exp(u) for u, _ in fits])
+            fits = [fits[lowest(losses)]]
+        u, self.converged_ = fits[0]
         self.values_ = p0 * jnp.exp(u)
-        self.restarts_ = (restart_report(losses, [p0 * jnp.exp(u) for u, _ in fits])
-                          if self.restarts > 1 else None)
         self._uncertainty(X, y)
         mode = "forward-over-reverse" if self._closed_form() else "gradient-differences"
         self.hessian_ = hessian_report(self._loss, u, data, mode=mode)

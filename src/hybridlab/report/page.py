@@ -48,13 +48,17 @@ def _num(value, spec: str = ".4g") -> str:
 
 
 def _plus_minus(name: str, fit) -> str:
-    """``k = 1.801 ± 0.004``: the value to the decimal place of the standard error's first digit."""
+    """``k = 1.801 ± 0.004``: the value to the decimal place of the standard error's first digit.
+    A null standard error is an infinite one (JSON has no infinity): the data do not determine
+    the parameter."""
     value, stderr = (fit or {}).get("value"), (fit or {}).get("stderr")
     if _is_number(value) and _is_number(stderr) and stderr > 0:
         decimals = min(max(0, -math.floor(math.log10(stderr))), 15)
         text = f"{value:.{decimals}f} ± {stderr:.{decimals}f}"
+    elif stderr is None:
+        text = f"{_num(value)} ± ∞ (not determined by the data)"
     else:
-        text = f"{_num(value)} ± {_num(stderr)}" if stderr is not None else _num(value)
+        text = f"{_num(value)} ± {_num(stderr)}"
     return f"{html.escape(name)} = {text}"
 
 
