@@ -298,6 +298,19 @@ def test_physics_fit_through_the_ode_solve():
     J = np.asarray(jax.jacfwd(model._range)(jnp.array([c]), jnp.asarray(X)))[:, 0]
     up, down = (np.asarray(Projectile(QuadraticDrag(c + s), mass=0.145).range(X[:, 0], X[:, 1])) for s in (step, -step))
     np.testing.assert_allclose(J, (up - down) / (2 * step), rtol=1e-5)
+    # The standard error from that finite-difference Jacobian: s / ‖J‖ with s² = Σr² / (n − 1).
+    residual = np.asarray(Projectile(QuadraticDrag(c), mass=0.145).range(X[:, 0], X[:, 1])) - y
+    fd = (up - down) / (2 * step)
+    np.testing.assert_allclose(estimate["stderr"], np.sqrt(np.sum(residual**2) / 39) / np.linalg.norm(fd), rtol=1e-4)
+    # The Hessian of the fit's loss L(u) = mean(((D(c₀ eᵘ) − y)/σ_y)²), u = log(c/c₀), against a
+    # second central difference of that loss computed here with Projectile.range.
+    def loss(u):
+        D = np.asarray(Projectile(QuadraticDrag(5e-4 * np.exp(u)), mass=0.145).range(X[:, 0], X[:, 1]))
+        return np.mean(((D - y) / np.std(y)) ** 2)
+
+    u, h = np.log(c / 5e-4), 1e-4
+    second = (loss(u + h) - 2 * loss(u) + loss(u - h)) / h**2
+    np.testing.assert_allclose(model.summary()["diagnostics"]["hessian"]["eigenvalues"], [second], rtol=1e-4)
 
 
 @pytest.mark.parametrize("physics,unknown,name", [

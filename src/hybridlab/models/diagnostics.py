@@ -18,7 +18,7 @@ NEAR_ZERO = 1e-6
 MAX_PARAMS = 2000
 
 
-def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse") -> dict:
+def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse", gradient=None) -> dict:
     """Eigen-analysis of ∇²L at ``params`` for the scalar loss ``L(params, data)``.
 
     Returns ``n_params``, ``near_zero`` (count of |λ| ≤ NEAR_ZERO·max|λ|), ``tolerance``,
@@ -26,7 +26,8 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse") ->
     ``condition`` (max|λ| / min|λ|). ``mode="gradient-differences"`` takes central differences
     (step 1e-5) of the exact reverse-mode gradient instead of forward-over-reverse: for losses
     through a Diffrax solve, whose custom VJP admits neither forward mode nor a second
-    reverse pass.
+    reverse pass; ``gradient(flat_params)``, if given, is the gradient to difference (one the
+    caller has compiled already), else ``jax.grad`` of the loss.
     Skipped (``{"skipped": reason}``) above MAX_PARAMS parameters.
     """
     flat, unravel = ravel_pytree(params)
@@ -45,8 +46,10 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse") ->
     if mode == "forward-over-reverse":
         H = np.asarray(jax.jit(jax.hessian(flat_loss))(flat, data), dtype=np.float64)
     else:
-        gradient = jax.jit(jax.grad(flat_loss))
-        H = _gradient_differences(lambda f: gradient(f, data), flat)
+        if gradient is None:
+            compiled = jax.jit(jax.grad(flat_loss))
+            gradient = lambda f: compiled(f, data)  # noqa: E731
+        H = _gradient_differences(gradient, flat)
     eigenvalues = np.sort(np.linalg.eigvalsh(0.5 * (H + H.T)))[::-1]
     magnitude = np.abs(eigenvalues)
     near_zero = int(np.sum(magnitude <= NEAR_ZERO * magnitude.max())) if magnitude.max() > 0 else n

@@ -78,9 +78,15 @@ class PhysicsFit(Regressor):
             fits = [fits[lowest(losses)]]
         u, self.converged_ = fits[0]
         self.values_ = p0 * jnp.exp(u)
-        self._uncertainty(X, y)
-        mode = "forward-over-reverse" if self._closed_form() else "gradient-differences"
-        self.hessian_ = hessian_report(self._loss, u, data, mode=mode)
+        linearised = jax.jit(self._linearised)
+        r, J_u = linearised(u, data)
+        # Back to SI units: D − y = σ_y r and ∂D/∂p = σ_y (∂r/∂u) / p, as u = log(p/p₀).
+        self._uncertainty(scale * np.asarray(r), scale * np.asarray(J_u) / np.asarray(self.values_))
+        if self._closed_form():
+            self.hessian_ = hessian_report(self._loss, u, data)
+        else:  # ∇L = (2/n) Jᵀr from the compiled Jacobian: no second compile of the ODE's gradients
+            gradient = lambda u: 2 / len(y) * (lambda r, J: J.T @ r)(*linearised(u, data))  # noqa: E731
+            self.hessian_ = hessian_report(self._loss, u, data, mode="gradient-differences", gradient=gradient)
 
     def _starts(self):
         """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
@@ -95,10 +101,12 @@ class PhysicsFit(Regressor):
     def _loss(self, u, data):
         return jnp.mean(self._residuals(u, data) ** 2)
 
-    def _uncertainty(self, X, y):
-        # One compiled pass for both: run eagerly, the ODE path retraces its solve per call.
-        value, J = jax.jit(lambda p, X: (self._range(p, X), jax.jacfwd(self._range)(p, X)))(self.values_, X)
-        residual = np.asarray(value) - y
+    def _linearised(self, u, data):
+        """The residuals r(u) and their Jacobian ∂r/∂u, in one pass (forward mode)."""
+        return self._residuals(u, data), jax.jacfwd(self._residuals)(u, data)
+
+    def _uncertainty(self, residual, J):
+        """Standard errors and training RMSE from D − y and ∂D/∂p at the optimum (SI units)."""
         self.stderr_ = standard_errors(J, residual)
         self.rmse_ = float(np.sqrt(np.mean(residual**2)))
 
