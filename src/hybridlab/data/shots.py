@@ -38,13 +38,19 @@ def grid_design(speed, angle, n_speed: int, n_angle: int) -> tuple[np.ndarray, n
 
 
 def measure(projectile: Projectile, speed, angle, noise: float, key: jax.Array, relative: float = 0.0) -> np.ndarray:
-    """Measured distances d = max(D(v, θ)·(1 + ε_r) + ε, 0) in m, with ε ~ N(0, noise²) additive
+    """Measured distances d = max(D(v, θ)·(1 + ε_r) + ε, 0) in m of the projectile's shots:
+    :func:`add_noise` applied to its range D(v, θ)."""
+    return add_noise(projectile.range(speed, angle), noise, key, relative)
+
+
+def add_noise(distance, noise: float, key: jax.Array, relative: float = 0.0) -> np.ndarray:
+    """d = max(D·(1 + ε_r) + ε, 0) in m for true distances D, with ε ~ N(0, noise²) additive
     (m) and ε_r ~ N(0, relative²) relative noise; clipped at 0 as a tape measure would be."""
     for name, value in (("noise", noise), ("relative", relative)):
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} = {value!r}: must be finite and >= 0")
     k_additive, k_relative = jax.random.split(key)
-    distance = projectile.range(speed, angle)
+    distance = jnp.asarray(distance, jnp.float64)
     shape = jnp.shape(distance)
     distance = distance * (1 + relative * jax.random.normal(k_relative, shape, jnp.float64))
     distance = distance + noise * jax.random.normal(k_additive, shape, jnp.float64)

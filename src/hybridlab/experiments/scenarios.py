@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
-from hybridlab.data import grid_design, holdout, measure, uniform_design
+from hybridlab.data import add_noise, grid_design, holdout, uniform_design
 from hybridlab.models import (MLP, BasisRegression, Hybrid, LinearRegression, NearestNeighbour, PhysicsFit,
                               Regressor)
 from hybridlab.models.priors import describe, label, projectile_from
 
 INTERP_FRACTION = 0.2  # of the shots drawn in the training region, held out for the interpolation test
+TRUTH_BLOCK = 512  # shots per compiled block of the true range (see ProjectileScenario.true)
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,17 @@ class ProjectileScenario:
         return projectile_from(self.truth)
 
     def _region(self, speed, angle, n, key, noise_key):
-        v, theta = uniform_design(n, speed, np.deg2rad(angle), key)
-        X = np.column_stack([v, theta])
-        return Split(X, measure(self.projectile(), v, theta, self.noise, noise_key), self.true(X))
+        X = np.column_stack(uniform_design(n, speed, np.deg2rad(angle), key))
+        true = self.true(X)
+        return Split(X, add_noise(true, self.noise, noise_key), true)
 
     def true(self, X) -> np.ndarray:
-        return np.asarray(self.projectile().range(X[:, 0], X[:, 1]))
+        """The noise-free range (m) of launches X. The launches are padded to a multiple of
+        TRUTH_BLOCK shots, so that the splits, curves and grid of a run share one compiled
+        solve instead of compiling one per array size (seconds each for an ODE)."""
+        n = len(X)
+        padded = np.concatenate([X, np.repeat(X[-1:], -n % TRUTH_BLOCK, axis=0)])
+        return np.asarray(self.projectile().range(padded[:, 0], padded[:, 1]))[:n]
 
     def splits(self, seed: int, quick: bool) -> dict[str, Split]:
         """train, interp (held out of the same draw) and extrap, from one seed."""
