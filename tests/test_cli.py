@@ -143,5 +143,6 @@ def test_shots_from_a_height_carry_it_and_fit_from_it(tmp_path, capsys):
                          "--out", str(tmp_path / "m"), "--json")
     g = json.loads(out)["physics"]["g"]["value"]
     assert g == pytest.approx(9.81, rel=1e-9)
-    status, _, err = run(capsys, "fit", str(shots), "--model", "physics", "--unknown", "g", "--out", str(tmp_path / "n"))
+    status, _, err = run(capsys, "fit", str(shots), "--model", "physics", "--unknown", "g",
+                         "--out", str(tmp_path / "n"))
     assert status == 2 and "column 'height': 12 m, but --height is 0 m" in err and not (tmp_path / "n").exists()

@@ -170,7 +170,8 @@ def test_cli_predict_needs_only_speed_and_angle_and_passes_cells_through(tmp_pat
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["fit", "HEIGHTS", "--model", "linear", "--out", "M"], "data row 2, column 'height': 2 m, but --height is 0 m"),
+        (["fit", "HEIGHTS", "--model", "linear", "--out", "M"],
+         "data row 2, column 'height': 2 m, but --height is 0 m"),
         (["fit", "SHOTS", "--model", "linear", "--out", "EXISTS"], "already exists"),
         (["fit", "SHOTS", "--model", "linear", "--out", "NOPARENT"], "no directory"),
         (["simulate", "--seed", "99999999999999999999", "--out", "M"], "--seed: 99999999999999999999 is outside"),

@@ -129,7 +129,8 @@ def test_two_input_report(run_2d):
     assert "cannonball — seed 7" in page
     assert "Synthetic cannonball &amp; &lt;run&gt;." in page
     for text in ["physics", "mlp", "0.0021", "0.0034", "1.62", "0.1234", "5.678", "46", "0.4321", "0.0123",
-                 "1201", "k = 1.801 ± 0.004", "mass = 2 ± ∞ (not determined by the data)", "drag law", "[5, 30]", "[30, 45]", "[20, 60]", "[10, 80]"]:
+                 "1201", "k = 1.801 ± 0.004", "mass = 2 ± ∞ (not determined by the data)", "drag law",
+                 "[5, 30]", "[30, 45]", "[20, 60]", "[10, 80]"]:
         assert text in page, text
     pngs = inlined_pngs(page)
     assert len(pngs) == 4 and all(png.startswith(PNG_MAGIC) for png in pngs)

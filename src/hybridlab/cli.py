@@ -244,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="relative noise: the distance is also multiplied by 1 + N(0, r²) (default 0)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     _physics_options(sub)
-    sub.add_argument("--out", required=True, help="CSV or Parquet file to write (columns speed,angle,distance[,height])")
+    sub.add_argument("--out", required=True,
+                     help="CSV or Parquet file to write (columns speed,angle,distance[,height])")
     sub.set_defaults(run=_simulate)
 
     sub = commands.add_parser(

@@ -63,8 +63,8 @@ def from_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
 def write_csv(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None:
     """Write equal-length columns of numbers or strings to a CSV file atomically.
 
-    A header row of the column names comes first. Numbers are written in the shortest form
-    that reads back as the same float64 (Python's ``repr``), bit for bit; units are whatever the caller's are.
+    A header row of the column names comes first. Numbers are written in the shortest form that
+    reads back as the same float64 (Python's ``repr``); units are whatever the caller's are.
     Strings are written as they are, so they must not hold a comma, a quote or a line break.
     Raises ValueError (and writes nothing) for such a string, unequal lengths, or a missing
     directory.
@@ -240,7 +240,8 @@ def new_directory(path: str | os.PathLike) -> Iterator[str]:
     """
     check_new_directory(path)
     path = os.path.abspath(path)
-    work = _new_name(os.path.dirname(path), f".{os.path.basename(path)}.partial-", "", lambda name: os.mkdir(name, 0o777))
+    prefix = f".{os.path.basename(path)}.partial-"
+    work = _new_name(os.path.dirname(path), prefix, "", lambda name: os.mkdir(name, 0o777))
     try:
         yield work
         os.replace(work, path)

@@ -61,7 +61,8 @@ def evaluate(model, splits, predicted, fit_seconds) -> dict:
 def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick: bool = False,
         models=None, progress: bool = True, echo=print) -> dict:
     """Fit and evaluate every rung of ``scenario``; write the run directory ``out`` (default
-    ``runs/<scenario>-<time>``; missing parent directories are created). Returns the metrics dict; ``echo`` gets status lines."""
+    ``runs/<scenario>-<time>``; missing parent directories are created). Returns the metrics
+    dict; ``echo`` gets status lines."""
     if scenario not in SCENARIOS:
         raise ValueError(f"--scenario {scenario!r}: choose from {', '.join(SCENARIOS)}")
     spec = SCENARIOS[scenario]

@@ -67,7 +67,7 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse", gr
     return report
 
 
-def standard_errors(J, residual, n_params: int | None = None) -> np.ndarray:
+def standard_errors(J, residual) -> np.ndarray:
     """Standard errors of least-squares estimates from the Jacobian J (n, q) of the model at the
     optimum and the residuals r there: Cov = s² (JᵀJ)⁻¹ with s² = Σr²/(n − q).
 
@@ -75,8 +75,7 @@ def standard_errors(J, residual, n_params: int | None = None) -> np.ndarray:
     an eigenvalue ≤ 1e-12 of the largest) gets ``inf``, not the 0 a pseudo-inverse would give.
     """
     J = np.asarray(J, dtype=np.float64)
-    q = J.shape[1] if n_params is None else n_params
-    s2 = np.sum(np.asarray(residual, dtype=np.float64) ** 2) / max(len(residual) - q, 1)
+    s2 = np.sum(np.asarray(residual, dtype=np.float64) ** 2) / max(len(residual) - J.shape[1], 1)
     # Unit columns first: the null test must not depend on the parameters' units (v³ next to 1).
     norms = np.linalg.norm(J, axis=0)
     norms = np.where(norms > 0, norms, 1.0)

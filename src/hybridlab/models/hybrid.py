@@ -11,6 +11,10 @@ from hybridlab.models.priors import describe, label, projectile_from
 from hybridlab.physics import Projectile
 
 
+#: MLP options a Hybrid's construction fixes (see the class docstring): not options of its own.
+FIXED = ("init", "scale_output")
+
+
 class Hybrid(MLP):
     """ŷ(v, θ) = D_prior(v, θ) · (1 + N((x − μ)/σ)): the range of a (possibly wrong or
     incomplete) physical model, corrected by a small network N trained end to end.
@@ -29,14 +33,13 @@ class Hybrid(MLP):
         prior = {"drag": "none"} if prior is None else prior
         self.prior = describe(prior) if isinstance(prior, Projectile) else dict(prior)
         self._prior = projectile_from(self.prior)
-        for fixed in ("init", "scale_output"):  # fixed by the construction (see the class docstring)
+        for fixed in FIXED:
             if fixed in options:
                 raise ValueError(f"{fixed} = {options[fixed]!r}: a Hybrid fixes its {fixed}; leave it out")
         super().__init__(widths=widths, init="zero-last", **options)
 
     def config(self):
-        fixed = ("init", "scale_output")
-        return {"prior": self.prior, **{k: v for k, v in super().config().items() if k not in fixed}}
+        return {"prior": self.prior, **{k: v for k, v in super().config().items() if k not in FIXED}}
 
     def _auxiliary(self, X):
         if X.shape[1] != 2:

@@ -84,8 +84,11 @@ class PhysicsFit(Regressor):
         self._uncertainty(scale * np.asarray(r), scale * np.asarray(J_u) / np.asarray(self.values_))
         if self._closed_form():
             self.hessian_ = hessian_report(self._loss, u, data)
-        else:  # ∇L = (2/n) Jᵀr from the compiled Jacobian: no second compile of the ODE's gradients
-            gradient = lambda u: 2 / len(y) * (lambda r, J: J.T @ r)(*linearised(u, data))  # noqa: E731
+        else:
+            def gradient(u):  # ∇L = (2/n) Jᵀr from the compiled Jacobian: no second compile of the ODE's
+                r, J = linearised(u, data)
+                return 2 / len(y) * J.T @ r
+
             self.hessian_ = hessian_report(self._loss, u, data, mode="gradient-differences", gradient=gradient)
 
     def _starts(self):
@@ -160,7 +163,8 @@ def _shotwise(range_one):
     Why: a Diffrax solve has a custom VJP, so forward mode cannot go through it, and a
     reverse-mode Jacobian of the batched solve costs one backward pass over all n shots per
     row, n² work in all. The shots are independent, so n per-shot gradients (one vmapped
-    backward pass) give the same Jacobian; measured 240x faster for 800 baseball shots.
+    backward pass) give the same Jacobian: 222x faster for 800 baseball shots
+    (benchmarks/physics_fit_jacobian.py).
     """
     value_and_grads = jax.vmap(jax.value_and_grad(range_one, argnums=(0, 1)), in_axes=(None, 0))
 

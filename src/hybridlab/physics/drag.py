@@ -31,7 +31,8 @@ class NoDrag(eqx.Module):
 
 
 class LinearDrag(eqx.Module):
-    """Stokes (viscous) drag F = -k·v, with k in kg/s (the lecture's shot put: k = 0.45 in its text, 4 × 0.45 = 1.8 in its code)."""
+    """Stokes (viscous) drag F = -k·v, with k in kg/s (the lecture's shot put: k = 0.45 in its
+    text, 4 × 0.45 = 1.8 in its code)."""
 
     k: jax.Array
 
