@@ -24,6 +24,7 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed-dev
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/range_throughput.py
 
 clean:

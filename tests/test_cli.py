@@ -78,14 +78,14 @@ def test_simulate_without_noise_is_the_physics(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["range", "--speed", "-1", "--angle", "30"], "speed = -1.0"),
+        (["range", "--speed", "-1", "--angle", "30"], "--speed -1.0: must be"),
         (["range", "--speed", "10", "--angle", "120"], "angle = "),
-        (["range", "--speed", "10", "--angle", "30", "--mass", "0"], "mass = 0.0"),
+        (["range", "--speed", "10", "--angle", "30", "--mass", "0"], "--mass 0.0: must be"),
         (["range", "--speed", "10", "--angle", "30", "--drag", "linear"], "needs --k"),
-        (["range", "--speed", "10", "--angle", "30", "--k", "1"], "--k does not apply"),
+        (["range", "--speed", "10", "--angle", "30", "--k", "1"], "--k does not apply to --drag none"),
         (["range", "--speed", "ten", "--angle", "30"], "invalid float value"),
-        (["simulate", "--n", "0", "--out", "OUT"], "n = 0"),
-        (["simulate", "--drag", "quadratic", "--c", "-1", "--out", "OUT"], "c = -1.0"),
+        (["simulate", "--n", "0", "--out", "OUT"], "--n 0: must be"),
+        (["simulate", "--drag", "quadratic", "--c", "-1", "--out", "OUT"], "--c -1.0: must be"),
         (["trajectory", "--speed", "10", "--angle", "-5", "--out", "OUT"], "angle = "),
     ],
 )

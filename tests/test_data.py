@@ -1,23 +1,32 @@
 """Designs, measurement noise, splits and scenarios against their definitions.
 
 References: SciPy's Kolmogorov–Smirnov test for the uniform design, NumPy's linspace grid,
-the closed-form no-drag range, the chi-square interval of a sample standard deviation.
+the closed-form no-drag range, the chi-square interval of a sample standard deviation, and for
+the scenarios' truth the solves of tests/reference.py (mpmath, SciPy).
 """
-
-import io
 
 import jax
 import numpy as np
 import pytest
 import scipy.stats
+from reference import linear_drag, quadratic_scipy
 
 import hybridlab  # noqa: F401  (float64)
 from hybridlab import LinearDrag, Projectile
 from hybridlab.data import grid_design, holdout, measure, simulate_shots, uniform_design
-from hybridlab.experiments.progress import ProgressBar
 from hybridlab.experiments.scenarios import SCENARIOS
 
 G = 9.81
+
+#: The range (m) for speed (m/s) and angle (rad) of each scenario's projectile, from the
+#: constants its description states: the closed form without drag, mpmath's Lambert-W solution
+#: for linear drag (shot put: k = 1.8 kg/s, m = 7.26 kg), SciPy's DOP853 for quadratic drag
+#: (baseball: c = 9e-4 kg/m, m = 0.145 kg).
+REFERENCE_RANGE = {
+    "cannon": lambda speed, angle: speed**2 * np.sin(2 * angle) / G,
+    "shotput": lambda speed, angle: float(linear_drag(speed, angle, 1.8, 7.26)["range"]),
+    "baseball": lambda speed, angle: quadratic_scipy(speed, angle, 9e-4, 0.145)[1],
+}
 
 
 def test_uniform_design_is_uniform_in_its_box_and_seeded():
@@ -98,25 +107,9 @@ def test_scenario_splits_lie_where_they_say(name):
         assert speed[0] <= X[:, 0].min() and X[:, 0].max() <= speed[1]
         assert np.deg2rad(angle[0]) <= X[:, 1].min() and X[:, 1].max() <= np.deg2rad(angle[1])
     assert extrap[:, 0].min() >= train[:, 0].max()  # outside the training region: faster shots
-    # The noise-free truth is the scenario's physics.
-    np.testing.assert_allclose(splits["train"].true, np.asarray(spec.projectile().range(train[:, 0], train[:, 1])))
+    # The noise-free truth is the physics the scenario's description states, solved independently.
+    for split in ("train", "extrap"):
+        X, true = splits[split].X[:4], splits[split].true[:4]
+        reference = [REFERENCE_RANGE[name](speed, angle) for speed, angle in X]
+        np.testing.assert_allclose(true, reference, rtol=1e-9, atol=1e-12)
     assert np.std(splits["train"].y - splits["train"].true) == pytest.approx(spec.noise, rel=0.2)
-
-
-class _Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_progress_bar_draws_only_on_a_terminal():
-    terminal, pipe = _Terminal(), io.StringIO()
-    for stream in (terminal, pipe):
-        bar = ProgressBar(True, stream)
-        callback = bar.bar("mlp")
-        if callback is not None:
-            callback(50, 100)
-        bar.clear()
-    assert "50/100" in terminal.getvalue() and "#" * 15 in terminal.getvalue()
-    assert pipe.getvalue() == ""
-    quiet = ProgressBar(False, _Terminal())
-    assert quiet.bar("mlp") is None

@@ -26,14 +26,14 @@ G = 9.81
 @pytest.fixture(scope="module")
 def shotput(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "shotput"
-    return out, run("shotput", 0, str(out), quick=True, models=["physics", "mlp", "hybrid"], progress=False,
+    return out, run("shotput", 0, str(out), quick=True, models=["physics", "mlp", "hybrid"],
                     echo=lambda line: None)
 
 
 @pytest.fixture(scope="module")
 def cuberoot(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "cuberoot"
-    return out, run("cuberoot", 0, str(out), quick=True, models=["linear", "mlp-lm"], progress=False,
+    return out, run("cuberoot", 0, str(out), quick=True, models=["linear", "mlp-lm"],
                     echo=lambda line: None)
 
 
@@ -86,7 +86,7 @@ def test_shotput_hybrid_beats_the_black_box_in_extrapolation(shotput):
 
 
 def test_cannon_basis_recovers_the_range_formula(tmp_path):
-    metrics = run("cannon", 0, str(tmp_path / "cannon"), quick=True, models=["basis"], progress=False,
+    metrics = run("cannon", 0, str(tmp_path / "cannon"), quick=True, models=["basis"],
                   echo=lambda line: None)
     summary = load(tmp_path / "cannon" / "models" / "basis").summary()
     assert list(summary["terms"]) == ["v**2*sin(2*theta)"]
@@ -206,5 +206,5 @@ def test_saved_files_have_the_usual_permissions(tmp_path, capsys):
 
 def test_run_creates_missing_parent_directories(tmp_path):
     out = tmp_path / "runs" / "nested" / "cuberoot"
-    metrics = run("cuberoot", 0, str(out), quick=True, models=["linear"], progress=False, echo=lambda line: None)
+    metrics = run("cuberoot", 0, str(out), quick=True, models=["linear"], echo=lambda line: None)
     assert metrics["directory"] == str(out) and (out / "metrics.json").is_file() and (out / "report.html").is_file()

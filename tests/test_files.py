@@ -1,6 +1,9 @@
-"""Shot files: exact round trips, degrees in the file, one-line errors that say where, atomic writes."""
+"""Shot files and tables: exact round trips, degrees in the file, quoted text, one-line errors
+that say where; the ground floor's atomic writes, new directories and JSON."""
 
 import csv
+import json
+import os
 import re
 
 import numpy as np
@@ -8,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hybridlab.data import read_shots, write_csv, write_shots
+from hybridlab.data import read_csv, read_shots, write_csv, write_shots
+from hybridlab.files import new_directory, to_json, write_bytes, write_json
 
 HEADER = "speed,angle,distance,height,predicted"
 
@@ -256,10 +260,6 @@ FAILING_WRITES = {
         lambda d: write_shots(d / "s.csv", {**random_shots(1), "note": ["x"]}), "column 'note': not numbers"
     ),
     "2-D column": (lambda d: write_csv(d / "t.csv", {"a": np.ones((2, 2))}), "1-D"),
-    "comma in a string": (lambda d: write_csv(d / "t.csv", {"who": ["Smith, J."]}), "column 'who': 'Smith, J.'"),
-    "quote in a string": (lambda d: write_csv(d / "t.csv", {"who": ['say "hi"']}), "column 'who'"),
-    "newline in a string": (lambda d: write_csv(d / "t.csv", {"who": ["a\nb"]}), "line break"),
-    "comma in a name": (lambda d: write_csv(d / "t.csv", {"a,b": [1.0]}), "column 'a,b'"),
     "not a string or number": (lambda d: write_csv(d / "t.csv", {"a": [None, 1.0]}), "neither a number nor a string"),
 }
 
@@ -301,3 +301,117 @@ def test_write_csv_replaces_an_existing_file(tmp_path):
     path.write_text("old\n")
     write_csv(path, {"t": np.array([0.5])})
     assert path.read_text() == "t\n0.5\n" and list(tmp_path.iterdir()) == [path]
+
+
+TRICKY_TEXT = ["Smith, J.", 'say "hi"', "two\nlines", "a lone\rreturn", "crlf\r\n", "", " padded ", "1.5",
+               '","', "naïve ☂"]
+
+
+def test_write_csv_quotes_text_that_reads_back_as_written(tmp_path):
+    path = tmp_path / "notes.csv"
+    n = len(TRICKY_TEXT)
+    write_csv(path, {"note": TRICKY_TEXT, "a,b": np.arange(n), 'say "x"': np.linspace(0, 1, n)})
+    back = read_csv(path, text=("note",))
+    assert list(back) == ["note", "a,b", 'say "x"']
+    assert back["note"].tolist() == TRICKY_TEXT
+    assert np.array_equal(back["a,b"], np.arange(n)) and np.array_equal(back['say "x"'], np.linspace(0, 1, n))
+    with open(path, newline="", encoding="utf-8") as file:  # any CSV reader sees the same
+        assert [row[0] for row in csv.reader(file)] == ["note", *TRICKY_TEXT]
+
+
+def test_write_csv_quotes_only_what_needs_it(tmp_path):
+    path = tmp_path / "t.csv"
+    write_csv(path, {"who": ["Smith, J.", "plain", 'a "b"'], "x": [0.5, 2.0, 1e-300]})
+    assert path.read_text().splitlines() == ["who,x", '"Smith, J.",0.5', "plain,2", '"a ""b""",1e-300']
+
+
+def test_a_single_empty_text_cell_is_not_a_blank_line(tmp_path):
+    path = tmp_path / "t.csv"
+    write_csv(path, {"note": ["", "x", ""]})
+    assert read_csv(path, text=("note",))["note"].tolist() == ["", "x", ""]
+
+
+def test_numbers_round_trip_exactly_through_read_csv(tmp_path):
+    shots = random_shots()
+    path = tmp_path / "t.csv"
+    write_csv(path, shots)
+    back = read_csv(path)
+    assert list(back) == list(shots)
+    assert all(back[name].dtype == np.float64 and np.array_equal(back[name], shots[name]) for name in shots)
+    assert not any(cell.endswith(".0") for line in path.read_text().splitlines() for cell in line.split(","))
+
+
+def test_read_csv_reads_predictions_with_their_split(tmp_path):
+    """predictions.csv as the runner writes it: a text column ``split``, angle in degrees."""
+    path = tmp_path / "predictions.csv"
+    split = np.array(["train", "train", "interp", "extrap"])
+    columns = {"split": split, "speed": [5.0, 10.5, 20.0, 90.0], "angle": [5.0, 45.0, 30.25, 85.0],
+               "distance": [1.25, 10.0, 30.0, 200.0], "true": [1.2, 10.1, 29.9, 201.0],
+               "mlp": [1.0, np.nan, 30.5, np.inf]}
+    write_csv(path, columns)
+    table = read_csv(path, text=("split",))
+    assert list(table) == list(columns)
+    assert table["split"].tolist() == split.tolist() and table["split"].dtype.kind == "U"
+    assert table["speed"][table["split"] == "train"].tolist() == [5.0, 10.5]
+    for name in ("speed", "angle", "distance", "true", "mlp"):
+        assert table[name].dtype == np.float64
+        np.testing.assert_array_equal(table[name], columns[name])  # NaN where NaN; angle still degrees
+    with pytest.raises(ValueError, match=f"^{where(path, 2, 'split')}: 'train' is not a number"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("text,line,column,reason", [
+    ("split,x\ntrain,1\ntest,\n", 3, "x", "'' is not a number"),
+    ("split,x\ntrain,1\ntest\n", 3, "x", "no value; the row has 1 fields where the header has 2"),
+    ("split,x,split\ntrain,1,2\n", 1, "split", "the column name appears more than once"),
+    ("split,x\n", 1, None, "no data rows"),
+])
+def test_read_csv_errors_say_where(tmp_path, text, line, column, reason):
+    path = tmp_path / "table.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"^{where(path, line, column)}: {re.escape(reason)}"):
+        read_csv(path, text=("split",))
+
+
+# --- the ground floor: hybridlab.files ---------------------------------------------------------
+
+
+def test_json_writes_non_finite_numbers_as_null(tmp_path):
+    value = {"a": [np.float32(1.5), np.nan, float("inf")], "b": {"c": -np.inf, "n": np.int64(3), "t": np.bool_(True)}}
+    assert json.loads(to_json(value)) == {"a": [1.5, None, None], "b": {"c": None, "n": 3, "t": True}}
+    path = tmp_path / "v.json"
+    write_json(path, value)
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text and json.loads(text)["a"] == [1.5, None, None]
+
+
+def test_write_bytes_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
+    path = tmp_path / "page.html"
+    write_bytes(path, b"old")
+    write_bytes(path, b"new")
+    assert path.read_bytes() == b"new" and os.listdir(tmp_path) == ["page.html"]
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_bytes(path, b"newer")
+    assert path.read_bytes() == b"new" and os.listdir(tmp_path) == ["page.html"]
+    with pytest.raises(ValueError, match="no directory"):
+        write_bytes(tmp_path / "missing" / "x.png", b"")
+
+
+def test_new_directory_appears_whole_or_not_at_all(tmp_path):
+    with new_directory(tmp_path / "run") as work:
+        (tmp_path / work / "a.txt").write_text("a")
+        assert os.listdir(tmp_path) == [os.path.basename(work)]
+    assert os.listdir(tmp_path) == ["run"] and (tmp_path / "run" / "a.txt").read_text() == "a"
+    with pytest.raises(RuntimeError, match="interrupted"), new_directory(tmp_path / "failed") as work:
+        (tmp_path / work / "a.txt").write_text("a")
+        raise RuntimeError("interrupted")
+    assert os.listdir(tmp_path) == ["run"]
+    with pytest.raises(ValueError, match="already exists"), new_directory(tmp_path / "run"):
+        pass
+    with pytest.raises(ValueError, match="no directory"), new_directory(tmp_path / "missing" / "run"):
+        pass

@@ -25,7 +25,7 @@ from hybridlab import LinearDrag, Projectile, QuadraticDrag
 from hybridlab.data import simulate_shots
 from hybridlab.models import (
     MLP,
-    RUNGS,
+    REGISTRY,
     BasisRegression,
     Hybrid,
     LinearRegression,
@@ -34,6 +34,7 @@ from hybridlab.models import (
     load,
 )
 from hybridlab.models.network import Network
+from hybridlab.models.physics_fit import _range_one, _shotwise
 
 G = 9.81
 SHOT_PUT = Projectile(LinearDrag(1.8), mass=7.26)
@@ -107,7 +108,7 @@ def basis_model(cannon):
 @pytest.fixture(scope="module")
 def physics_model(shot_put):
     X, y, _, _ = shot_put
-    return PhysicsFit({"drag": "linear", "k": 1.0, "mass": 7.26}, unknown=("k",)).fit(X, y)
+    return PhysicsFit({"drag": {"law": "linear", "k": 1.0}, "mass": 7.26}, unknown=("k",)).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,7 @@ def cuberoot_model(cuberoot_data):
 @pytest.fixture(scope="module")
 def hybrid_model(shot_put):
     X, y, _, _ = shot_put
-    return Hybrid(prior={"drag": "linear", "k": 0.45, "mass": 7.26}, polish=0).fit(X, y)
+    return Hybrid(prior={"drag": {"law": "linear", "k": 0.45}, "mass": 7.26}, network=MLP(widths=(16, 16), polish=0)).fit(X, y)
 
 
 # 1. Nearest neighbour ----------------------------------------------------------------------------
@@ -290,12 +291,13 @@ def test_physics_fit_through_the_ode_solve():
     truth = Projectile(QuadraticDrag(9e-4), mass=0.145)
     d = simulate_shots(truth, 40, (10.0, 45.0), (np.deg2rad(5), np.deg2rad(60)), 0.01, jax.random.key(8))
     X, y = columns(d), d["distance"]
-    model = PhysicsFit({"drag": "quadratic", "c": 5e-4, "mass": 0.145}, unknown=("c",)).fit(X, y)
+    model = PhysicsFit({"drag": {"law": "quadratic", "c": 5e-4}, "mass": 0.145}, unknown=("c",)).fit(X, y)
     estimate = model.summary()["physics"]["c"]
     np.testing.assert_allclose(estimate["value"], 9e-4, rtol=1e-2)
     assert abs(estimate["value"] - 9e-4) < 4 * estimate["stderr"] < 1e-5
     c, step = estimate["value"], 1e-9
-    J = np.asarray(jax.jacfwd(model._range)(jnp.array([c]), jnp.asarray(X)))[:, 0]
+    batched = _shotwise(_range_one)  # the fit's forward-mode Jacobian through the solve
+    J = np.asarray(jax.jacfwd(lambda v: batched(v, jnp.asarray(X), model.start(), ("c",)))(jnp.array([c])))[:, 0]
     up, down = (np.asarray(Projectile(QuadraticDrag(c + s), mass=0.145).range(X[:, 0], X[:, 1])) for s in (step, -step))
     np.testing.assert_allclose(J, (up - down) / (2 * step), rtol=1e-5)
     # The standard error from that finite-difference Jacobian: s / ‖J‖ with s² = Σr² / (n − 1).
@@ -314,7 +316,7 @@ def test_physics_fit_through_the_ode_solve():
 
 
 @pytest.mark.parametrize("physics,unknown,name", [
-    ({"drag": "linear", "k": 1.0}, ("c",), "'c'"),
+    ({"drag": {"law": "linear", "k": 1.0}}, ("c",), "'c'"),
     ({"drag": "none"}, ("k",), "'k'"),
     ({"drag": "quadratic"}, ("c", "k"), "'k'"),
 ])
@@ -335,15 +337,55 @@ def dense_count(widths, n_in=2):
     return sum(a * b + b for a, b in itertools.pairwise(sizes))
 
 
-def test_mlp_recipes_match_their_sources():
-    blog = MLP.blog().config()
-    assert (blog["widths"], blog["activation"], blog["optimiser"], blog["learning_rate"], blog["epochs"],
-            blog["schedule"]) == ([256, 256], "sigmoid", "adam", 0.01, 1000, "constant")
-    lecture = MLP.lecture().config()
-    assert (lecture["widths"], lecture["activation"], lecture["init"], lecture["optimiser"],
-            lecture["learning_rate"], lecture["epochs"], lecture["schedule"]) == (
-        [250, 500, 500, 250], "tanh", "glorot", "gd", 1e-4, 50_000, "constant")
-    assert lecture["scale_output"] is False and blog["scale_output"] is True  # the lecture trains on metres
+# The sources' numbers, quoted. Blog post (000): "Linear(2,256) → Sigmoid → Linear(256,256) →
+# Sigmoid → Linear(256,1)", "torch.optim.Adam(model.parameters(), lr=0.01)", "num_epochs = 1000".
+# Shot-put lecture (002): 2-250-500-500-250-1, tanh, Glorot-uniform weights, plain gradient descent
+# with η = 1e-4 for 50 000 epochs on targets in metres.
+BLOG = {"widths": [256, 256], "lr": 0.01, "epochs": 1000}
+LECTURE = {"widths": [250, 500, 500, 250], "lr": 1e-4, "epochs": 50_000}
+
+
+def _one_step(recipe, X, y, z_target):
+    """The network after one epoch of ``recipe`` (widths 8 so the test is cheap), and the same
+    step by hand: the recipe's optimiser on mean((N(z) − target)²) from the same start."""
+    model = MLP(**{**recipe.get_params(), "widths": (8,), "epochs": 1}).fit(X, y)
+    z = (X - X.mean(axis=0)) / X.std(axis=0)
+    start = model.new_network(2, jax.random.fold_in(jax.random.key(recipe.seed), 0))
+    grad = jax.grad(lambda n: jnp.mean((n(jnp.asarray(z)) - z_target) ** 2))(start)
+    return model.network_, start, grad
+
+
+def test_mlp_blog_recipe_does_what_the_blog_does(smooth):
+    recipe = MLP.blog()
+    assert recipe.widths == tuple(BLOG["widths"]) and recipe.epochs == BLOG["epochs"]
+    X, y, _, _ = smooth
+    trained, start, grad = _one_step(recipe, X[:30], y[:30], jnp.asarray((y[:30] - y[:30].mean()) / y[:30].std()))
+    # Sigmoid hidden units: N(z) = W₂ σ(W₁ z + b₁) + b₂ with σ the logistic function.
+    z = np.array([[0.3, -0.7]])
+    hidden = 1 / (1 + np.exp(-(z @ np.asarray(start.layers[0].weight).T + np.asarray(start.layers[0].bias))))
+    by_hand = hidden @ np.asarray(start.layers[1].weight).T + np.asarray(start.layers[1].bias)
+    np.testing.assert_allclose(np.asarray(start(jnp.asarray(z))), by_hand[:, 0], rtol=1e-12)
+    # Adam's first step moves every weight by lr·sign(g) (m̂/√v̂ = g/|g|).
+    expected = jax.tree.map(lambda p, g: p - BLOG["lr"] * jnp.sign(g), start, grad)
+    for got, want in zip(jax.tree.leaves(trained), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-9)
+
+
+def test_mlp_lecture_recipe_does_what_the_lecture_does(smooth):
+    recipe = MLP.lecture()
+    assert recipe.widths == tuple(LECTURE["widths"]) and recipe.epochs == LECTURE["epochs"]
+    X, y, _, _ = smooth
+    y = 100 * y[:30]  # in metres: the lecture's targets are not standardised
+    trained, start, grad = _one_step(recipe, X[:30], y, jnp.asarray(y, jnp.float32))
+    # Glorot-uniform weights (|w| ≤ √(6/(fan_in + fan_out))) and zero biases.
+    for layer in start.layers:
+        fan_out, fan_in = layer.weight.shape
+        assert np.abs(np.asarray(layer.weight)).max() <= np.sqrt(6 / (fan_in + fan_out))
+        assert not np.any(np.asarray(layer.bias))
+    # Plain gradient descent: θ₁ = θ₀ − η ∇L, with L in m².
+    expected = jax.tree.map(lambda p, g: p - LECTURE["lr"] * g, start, grad)
+    for got, want in zip(jax.tree.leaves(trained), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -351,8 +393,7 @@ def blog_fits(smooth):
     """The blog's network for 20 epochs on 20 points, with seeds 0, 0 and 1 (its dense Hessian
     is skipped, so a fit costs little more than its compilation)."""
     X, y, _, _ = smooth
-    config = {**MLP.blog().config(), "epochs": 20}
-    return [MLP(**{**config, "seed": seed}).fit(X[:20], y[:20]) for seed in (0, 0, 1)]
+    return [MLP.blog(seed=seed, epochs=20).fit(X[:20], y[:20]) for seed in (0, 0, 1)]
 
 
 def test_mlp_blog_network_size(blog_fits):
@@ -366,7 +407,7 @@ def test_mlp_blog_network_size(blog_fits):
 def test_mlp_lecture_network_size():
     # The shapes only (eqx.filter_eval_shape): initialising 502 251 weights eagerly compiles
     # a random draw per layer shape, seconds that say nothing more.
-    config = MLP.lecture().config()
+    config = MLP.lecture().get_params()
     network = eqx.filter_eval_shape(Network, 2, config["widths"], config["activation"], config["init"],
                                     jax.random.key(0), jnp.float32)
     leaves = jax.tree.leaves(network)
@@ -426,18 +467,19 @@ def test_cuberoot_hessian_matches_finite_differences(cuberoot_model, cuberoot_da
 
 
 # 6. Hybrid ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("prior", [None, {"drag": "none"}, {"drag": "linear", "k": 3.0, "mass": 2.0},
-                                   {"drag": "none", "height": 2.0}])
+@pytest.mark.parametrize("prior", [None, {"drag": {"law": "none"}, "mass": 1.0, "g": 9.81, "height": 0.0},
+                                   {"drag": {"law": "linear", "k": 3.0}, "mass": 2.0, "g": 9.81, "height": 0.0},
+                                   {"drag": {"law": "none"}, "mass": 1.0, "g": 9.81, "height": 2.0}])
 def test_hybrid_is_exactly_zero_at_zero_speed(hybrid_model, prior, tmp_path):
     """ŷ = D_prior·(1 + N): zero wherever the prior's range is, whatever the network learned."""
     model = hybrid_model
     if prior is not None:  # the trained network under another prior, through the saved files
         hybrid_model.save(tmp_path)
         record = json.loads((tmp_path / "model.json").read_text())
-        record["config"]["prior"] = prior
+        record["params"]["prior"] = prior
         (tmp_path / "model.json").write_text(json.dumps(record))
         model = load(tmp_path)
-        assert model.summary()["config"]["prior"] == prior
+        assert model.summary()["params"]["prior"] == prior
     # Speed 0 at every angle; flat shots from the ground, which land at once.
     at_rest = np.column_stack([np.zeros(N_SHOTS), np.linspace(0, np.pi / 2, N_SHOTS)])
     flat = np.column_stack([np.linspace(1, 85, N_SHOTS), np.zeros(N_SHOTS)])
@@ -494,7 +536,7 @@ def test_save_load_round_trip(fitted, tmp_path):
 
 
 def test_every_rung_is_covered_by_the_round_trip():
-    assert set(FITTED.values()) == set(RUNGS) == {"nearest", "linear", "mlp", "basis", "physics", "hybrid"}
+    assert set(FITTED.values()) == set(REGISTRY) == {"nearest", "linear", "mlp", "basis", "physics", "hybrid"}
 
 
 @pytest.fixture
@@ -519,8 +561,8 @@ def test_load_rejects_a_corrupted_model_json(saved_linear, text):
 
 
 @pytest.mark.parametrize("damage", [
-    pytest.param(lambda r: r.pop("config"), id="no-config"),
-    pytest.param(lambda r: r.update(config={"bogus": 1}), id="unknown-option"),
+    pytest.param(lambda r: r.pop("params"), id="no-params"),
+    pytest.param(lambda r: r.update(params={"bogus": 1}), id="unknown-option"),
     pytest.param(lambda r: r.update(model=["linear"]), id="model-not-a-string"),
     pytest.param(lambda r: r.update(n_features="abc"), id="n-features-not-a-number"),
     pytest.param(lambda r: r.update(n_features=None), id="n-features-null"),
@@ -565,22 +607,22 @@ def test_load_never_unpickles(saved_linear, tmp_path_factory):
 
 
 # 8. Validation -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(RUNGS))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_fit_rejects_non_finite_inputs_naming_the_entry(name):
     X = np.column_stack([np.linspace(1, 10, 8), np.full(8, 0.5)])
     X[5, 1] = np.nan
     with pytest.raises(ValueError, match=r"X\[5, 1\] = nan"):
-        RUNGS[name]().fit(X, np.ones(8))
+        REGISTRY[name]().fit(X, np.ones(8))
     X[5, 1] = 0.5
     with pytest.raises(ValueError, match=r"y must have shape \(8,\)"):
-        RUNGS[name]().fit(X, np.ones(7))
+        REGISTRY[name]().fit(X, np.ones(7))
     with pytest.raises(ValueError, match=r"y\[2\] = inf"):
-        RUNGS[name]().fit(X, np.where(np.arange(8) == 2, np.inf, 1.0))
+        REGISTRY[name]().fit(X, np.where(np.arange(8) == 2, np.inf, 1.0))
 
 
-@pytest.mark.parametrize("name", sorted(RUNGS))
+@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_predict_before_fit(name, tmp_path):
-    model = RUNGS[name]()
+    model = REGISTRY[name]()
     for call in (lambda: model.predict(np.ones((2, 2))), model.summary, lambda: model.save(tmp_path)):
         with pytest.raises(ValueError, match="not fitted"):
             call()
@@ -627,7 +669,7 @@ def test_physics_fit_reports_an_undetermined_parameter_as_infinite(tmp_path):
 @pytest.mark.parametrize("name", ["linear", "basis"])
 def test_a_constant_target_is_fitted_exactly(name):
     X = np.column_stack([np.linspace(1, 10, 20), np.linspace(0.1, 1.4, 20)])
-    model = RUNGS[name]().fit(X, np.zeros(20))
+    model = REGISTRY[name]().fit(X, np.zeros(20))
     assert np.all(model.predict(X) == 0)
     assert np.isfinite(model.summary()["diagnostics"]["train_rmse"])
 
@@ -654,11 +696,41 @@ def test_a_failed_fit_leaves_the_model_unfitted(cannon):
         model.predict(X)
 
 
-def test_hybrid_rejects_the_options_it_fixes():
-    with pytest.raises(ValueError, match="init = 'glorot'"):
-        Hybrid(init="glorot")
-    with pytest.raises(ValueError, match="scale_output = False"):
-        Hybrid(scale_output=False)
+@pytest.mark.parametrize("arguments,message", [
+    ({"correction": "divisive"}, "correction = 'divisive'"),
+    ({"network": "big"}, "network = 'big'"),
+    ({"prior": {"drag": "cubic"}}, "drag = 'cubic'"),
+])
+def test_hybrid_rejects_bad_arguments_at_construction(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        Hybrid(**arguments)
+
+
+@pytest.mark.parametrize("cls,arguments,message", [
+    (MLP, {"activation": "bogus"}, "activation = 'bogus'"),
+    (MLP, {"widths": (-3,)}, "widths = "),
+    (MLP, {"widths": 5}, "widths = 5"),
+    (MLP, {"init": "ones"}, "init = 'ones'"),
+    (MLP, {"learning_rate": float("nan")}, "learning_rate = nan"),
+    (MLP, {"patience": 0}, "patience = 0"),
+    (NearestNeighbour, {"k": 1.5}, "k = 1.5"),
+    (BasisRegression, {"angles": ("phi",)}, "angles = "),
+    (BasisRegression, {"degree": -1}, "degree = -1"),
+    (LinearRegression, {"variables": "v"}, "variables = 'v'"),
+    (PhysicsFit, {"steps": 0}, "steps = 0"),
+    (PhysicsFit, {"unknown": "k"}, "unknown = 'k'"),
+])
+def test_constructors_validate_their_arguments(cls, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        cls(**arguments)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_get_params_rebuilds_the_same_model(name):
+    model = REGISTRY[name]()
+    params = model.get_params()
+    assert json.loads(json.dumps(params)) == params  # plain JSON
+    assert REGISTRY[name](**params).get_params() == params
 
 
 def test_physics_fit_restarts_agree_when_identifiable_and_not_otherwise():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 import numpy as np
@@ -26,15 +27,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _physics_options(parser: argparse.ArgumentParser) -> None:
+    from hybridlab.physics import DRAG_LAWS
+
     group = parser.add_argument_group("physics (SI units)")
     group.add_argument("--mass", type=float, default=1.0, help="mass in kg (default 1)")
     group.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
     group.add_argument("--height", type=float, default=0.0, help="launch height above the ground in m (default 0)")
-    group.add_argument(
-        "--drag", choices=("none", "linear", "quadratic"), default="none", help="drag law (default none)"
-    )
-    group.add_argument("--k", type=float, default=None, help="linear drag F = -k v, k in kg/s")
-    group.add_argument("--c", type=float, default=None, help="quadratic drag F = -c |v| v, c in kg/m")
+    group.add_argument("--drag", choices=sorted(DRAG_LAWS), default="none", help="drag law (default none)")
+    for law in DRAG_LAWS.values():
+        for name, coefficient in law.coefficients.items():
+            group.add_argument(f"--{name}", type=float, default=None,
+                               help=f"{law.title}: {name} in {coefficient.unit} (see {law.__name__})")
 
 
 def _seed(text: str) -> int:
@@ -53,62 +56,52 @@ def _launch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--angle", type=float, required=True, help="launch angle in degrees above the horizontal")
 
 
-def _projectile(args):
-    from hybridlab.models.priors import projectile_from
+def _physics(args) -> dict:
+    """The physics options as :func:`~hybridlab.experiments.jobs.physics_spec` takes them."""
+    from hybridlab.physics import DRAG_LAWS
 
-    return projectile_from(_physics_spec(args))
+    names = {name for law in DRAG_LAWS.values() for name in law.coefficients}
+    return {"drag": args.drag, "coefficients": {name: getattr(args, name) for name in names}, "mass": args.mass,
+            "g": args.g, "height": args.height}
+
+
+def _spec(args) -> dict:
+    from hybridlab.experiments.jobs import physics_spec
+
+    return physics_spec(**_physics(args))
 
 
 def _range(args) -> None:
-    p, angle = _projectile(args), np.deg2rad(args.angle)
-    distance = float(p.range(args.speed, angle))
+    from hybridlab.experiments.jobs import shot_summary
+
+    summary = shot_summary(_spec(args), args.speed, np.deg2rad(args.angle))
     if not args.json:
-        print(f"{distance:.15g}")
+        print(f"{summary['range']:.15g}")
         return
-    apex_x, apex_y = p.apex(args.speed, angle)
-    impact_speed, impact_angle = p.impact(args.speed, angle)
-    summary = {
-        "range": distance,
-        "flight_time": float(p.flight_time(args.speed, angle)),
-        "apex": {"x": float(apex_x), "y": float(apex_y)},
-        "impact": {"speed": float(impact_speed), "angle": float(np.rad2deg(impact_angle))},
-    }
+    summary["impact"]["angle"] = float(np.rad2deg(summary["impact"]["angle"]))
     print(json.dumps(summary))
 
 
 def _trajectory(args) -> None:
-    from hybridlab.data import write_csv
+    from hybridlab.experiments.jobs import write_trajectory
 
-    if args.points < 2:
-        raise UsageError(f"--points {args.points}: must be at least 2")
-    p, angle = _projectile(args), np.deg2rad(args.angle)
-    t = np.linspace(0.0, float(p.flight_time(args.speed, angle)), args.points)
-    x, y = p.trajectory(args.speed, angle, t)
-    write_csv(args.out, {"t": t, "x": x, "y": y})
+    write_trajectory(_spec(args), args.speed, np.deg2rad(args.angle), args.points, args.out)
 
 
 def _simulate(args) -> None:
-    import jax
+    from hybridlab.experiments.jobs import write_simulated
 
-    from hybridlab.data import simulate_shots, write_shots
-
-    shots = simulate_shots(
-        _projectile(args),
-        args.n,
-        tuple(args.speed),
-        tuple(np.deg2rad(args.angle)),
-        args.noise,
-        jax.random.key(args.seed),
-        args.relative,
-    )
-    write_shots(args.out, shots)
+    write_simulated(_spec(args), args.n, args.speed, np.deg2rad(args.angle), args.noise, args.seed, args.relative,
+                    args.out)
 
 
 def _run(args) -> None:
+    from hybridlab.experiments.jobs import progress_meter
     from hybridlab.experiments.runner import run, table
 
     models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
-    metrics = run(args.scenario, args.seed, args.out, args.quick, models, progress=not args.quiet,
+    metrics = run(args.scenario, args.seed, args.out, args.quick, models,
+                  progress=progress_meter(args.quiet),
                   echo=(lambda line: None) if args.quiet else print)
     print(f"scenario {metrics['scenario']} (seed {metrics['seed']}{', quick' if args.quick else ''}): "
           f"{metrics['truth']}")
@@ -116,58 +109,17 @@ def _run(args) -> None:
     print(f"written: {metrics['directory']}/report.html")
 
 
-def _rung(args):
-    """The model named by --model, built from the physics options where it needs physics."""
-    from hybridlab.models import RUNGS, BasisRegression, Hybrid, MLP, PhysicsFit
-
-    if args.model not in RUNGS:
-        raise UsageError(f"--model {args.model!r}: choose from {', '.join(RUNGS)}")
-    if args.model == "physics":
-        unknown = [name.strip() for name in args.unknown.split(",") if name.strip()]
-        return PhysicsFit(_physics_spec(args, unknown), unknown)
-    if args.model == "hybrid":
-        return Hybrid(_physics_spec(args), seed=args.seed)
-    if args.model in ("mlp", "basis"):
-        return {"mlp": MLP, "basis": BasisRegression}[args.model](seed=args.seed)
-    return RUNGS[args.model]()
-
-
-#: Starting guesses for an unknown drag coefficient the user did not give (SI units).
-DRAG_START = {"k": 1.0, "c": 1e-3}
-
-
-def _physics_spec(args, unknown=None) -> dict:
-    """The physics options as a JSON description. ``unknown`` (for a fit): parameters to be
-    fitted, whose values are starting guesses, so an unknown drag coefficient may be left out."""
-    spec = {"drag": args.drag, "mass": args.mass, "g": args.g, "height": args.height}
-    name = {"linear": "k", "quadratic": "c"}.get(args.drag)
-    for other in ("k", "c"):
-        if getattr(args, other) is not None and other != name:
-            raise UsageError(f"--{other} does not apply to --drag {args.drag}")
-    if name is not None:
-        value = getattr(args, name)
-        if value is None and name not in (unknown or ()):
-            hint = "" if unknown is None else f" (or --unknown {name})"
-            raise UsageError(f"--drag {args.drag} needs --{name}{hint}")
-        spec[name] = DRAG_START[name] if value is None else value
-    return spec
-
-
 def _fit(args) -> None:
-    from hybridlab.data import check_new_directory, read_shots, to_json
-    from hybridlab.models.base import save_new
+    from hybridlab.experiments.jobs import build_model, fit_file
+    from hybridlab.files import to_json
 
-    check_new_directory(args.out, "--out")  # before a fit that may take minutes
-    shots = read_shots(args.shots)
-    _check_heights(args, shots)
-    model = _rung(args)
-    model.fit(np.column_stack([shots["speed"], shots["angle"]]), shots["distance"])
-    save_new(model, args.out)
-    summary = model.summary()
+    unknown = [name.strip() for name in args.unknown.split(",") if name.strip()]
+    model = build_model(args.model, _physics(args), unknown, args.seed)
+    summary, n = fit_file(args.shots, model, args.out, args.height)
     if args.json:
         print(to_json(summary))
         return
-    print(f"{args.model} fitted on {len(shots['distance'])} shots from {args.shots}; saved in {args.out}")
+    print(f"{args.model} fitted on {n} shots from {args.shots}; saved in {args.out}")
     print(f"parameters: {summary['n_params']}")
     for name, estimate in (summary["physics"] or {}).items():
         print(f"{name} = {estimate['value']:.6g} ± {estimate['stderr']:.2g}")
@@ -175,34 +127,27 @@ def _fit(args) -> None:
         print(f"formula: {summary['formula']}")
 
 
-def _check_heights(args, shots) -> None:
-    """Every rung models shots from one launch height, --height: a file's height column must
-    agree with it (a model of speed and angle cannot tell shots from other heights apart)."""
-    if "height" not in shots:
-        return
-    other = np.flatnonzero(~np.isclose(shots["height"], args.height, rtol=1e-6, atol=1e-9))  # float32 files
-    if other.size:
-        row = int(other[0])
-        raise UsageError(f"{args.shots}, data row {row + 1}, column 'height': {shots['height'][row]:g} m, but "
-                         f"--height is {args.height:g} m; fit the shots of one launch height, given by --height")
-
-
 def _predict(args) -> None:
-    from hybridlab.data import from_file_units, read_shots, write_shots
-    from hybridlab.models import load
+    from hybridlab.experiments.jobs import predict_file
 
-    model = load(args.model_dir)
-    # The input's values pass through to the output unchanged (angle stays in degrees).
-    shots = read_shots(args.shots, require=("speed", "angle"), file_units=True)
-    launches = from_file_units(shots)
-    shots["predicted"] = model.predict(np.column_stack([launches["speed"], launches["angle"]]))
-    write_shots(args.out, shots, require=("speed", "angle"), file_units=True)
+    predict_file(args.model_dir, args.shots, args.out)
 
 
 def _demo(args) -> None:
     from hybridlab.experiments.demo import demo
 
     print(demo())
+
+
+def _flagged(message: str, flags: set[str]) -> str:
+    """A library message with the parameters it names written as this command's flags:
+    ``k = -1.0: …`` → ``--k -1.0: …`` and ```height` is 0 m`` → ``--height is 0 m``. The angle
+    keeps its name: the library speaks of it in radians, the command line in degrees."""
+    flags = flags - {"angle"}
+    first = re.match(r"(\w+)( = |: )", message)
+    if first and first.group(1) in flags:
+        message = f"--{first.group(1)}{' ' if first.group(2) == ' = ' else ': '}{message[first.end():]}"
+    return re.sub(r"`(\w+)`", lambda m: f"--{m.group(1)}" if m.group(1) in flags else m.group(1), message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,8 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("shots", help="CSV or Parquet file of shots")
     sub.add_argument("--model", required=True, help="nearest, linear, mlp, basis, physics or hybrid")
-    sub.add_argument("--unknown", default="k", help="physics: comma-separated parameters to fit, of k, c, g, mass, "
-                     "height (default k); the given values are the starting guesses")
+    sub.add_argument("--unknown", default="k", help="physics: comma-separated parameters to fit, of the drag law's "
+                     "coefficients, g, mass, height (default k); the given values are the starting guesses")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     sub.add_argument("--out", required=True, help="directory to save the model in (must not exist)")
     sub.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -291,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = None
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
@@ -298,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         # EquinoxRuntimeError: a check that fired inside a compiled solve (a bad value met
         # mid-fit); the user still gets one line, and every writer has left nothing behind.
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if args is not None and not isinstance(error, UsageError):
+            message = _flagged(message, set(vars(args)))
         print(f"hybridlab: error: {message}", file=sys.stderr)
         return 2
     return 0

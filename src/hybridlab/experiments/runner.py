@@ -12,10 +12,12 @@ import time
 
 import numpy as np
 
-from hybridlab.data import check_new_directory, new_directory, to_file_units, write_csv, write_json
-from hybridlab.experiments.progress import ProgressBar
+from hybridlab.data import to_file_units, write_csv
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
+from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
 from hybridlab.report import build_report
+from hybridlab.report.schema import Metrics, ModelMetrics
 
 
 def rmse(prediction, target) -> float:
@@ -28,73 +30,71 @@ def select(ladder: dict, names) -> dict:
     if names is None:
         return ladder
     if not names:
-        raise ValueError(f"--models: no model named; this scenario has {', '.join(ladder)}")
+        raise ValueError(f"models: no model named; this scenario has {', '.join(ladder)}")
     unknown = [name for name in names if name not in ladder]
     if unknown:
-        raise ValueError(f"--models: unknown model {unknown[0]!r}; this scenario has {', '.join(ladder)}")
+        raise ValueError(f"models: unknown model {unknown[0]!r}; this scenario has {', '.join(ladder)}")
     return {name: model for name, model in ladder.items() if name in names}
 
 
-def evaluate(model, splits, predicted, fit_seconds) -> dict:
+def evaluate(model, splits, predicted, fit_seconds) -> ModelMetrics:
     """The metrics.json entry of one fitted model, from its predictions ``predicted[split]``.
     RMSEs are against the held-out measurements (what a user can check); the ``*_true`` ones
     against the noise-free truth."""
     summary = model.summary()
     hessian = (summary.get("diagnostics") or {}).get("hessian") or {}
     interp, extrap = predicted["interp"], predicted["extrap"]
-    return {
-        "rmse_interp": rmse(interp, splits["interp"].y),
-        "rmse_extrap": rmse(extrap, splits["extrap"].y),
-        "max_abs_err_interp": float(np.max(np.abs(interp - splits["interp"].y))),
-        "rmse_interp_true": rmse(interp, splits["interp"].true),
-        "rmse_extrap_true": rmse(extrap, splits["extrap"].true),
-        "rmse_train": rmse(predicted["train"], splits["train"].y),
-        "fit_seconds": fit_seconds,
-        "n_params": int(summary["n_params"]),
-        "formula": summary["formula"],
-        "physics": summary["physics"],
-        "hessian_near_zero": hessian.get("near_zero"),
-        "prior": summary.get("prior"),
-    }
+    return ModelMetrics(
+        rmse_interp=rmse(interp, splits["interp"].y),
+        rmse_extrap=rmse(extrap, splits["extrap"].y),
+        max_abs_err_interp=float(np.max(np.abs(interp - splits["interp"].y))),
+        rmse_interp_true=rmse(interp, splits["interp"].true),
+        rmse_extrap_true=rmse(extrap, splits["extrap"].true),
+        rmse_train=rmse(predicted["train"], splits["train"].y),
+        fit_seconds=fit_seconds,
+        n_params=int(summary["n_params"]),
+        formula=summary["formula"],
+        physics=summary["physics"],
+        hessian_near_zero=hessian.get("near_zero"),
+        prior=summary.get("prior"),
+    )
 
 
 def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick: bool = False,
-        models=None, progress: bool = True, echo=print) -> dict:
+        models=None, progress: ProgressMeter = QUIET, echo=print) -> dict:
     """Fit and evaluate every rung of ``scenario``; write the run directory ``out`` (default
     ``runs/<scenario>-<time>``; missing parent directories are created). Returns the metrics
     dict; ``echo`` gets status lines."""
     if scenario not in SCENARIOS:
-        raise ValueError(f"--scenario {scenario!r}: choose from {', '.join(SCENARIOS)}")
+        raise ValueError(f"scenario = {scenario!r}: choose from {', '.join(SCENARIOS)}")
     spec = SCENARIOS[scenario]
     ladder = select(spec.ladder(quick, seed), models)
     out = out or os.path.join("runs", f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_new_directory(out, "--out", parent=False)
+    check_new_directory(out, "out", parent=False)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with new_directory(out) as work:
-        metrics = _run_into(work, spec, ladder, seed, quick, ProgressBar(progress), echo)
+        metrics = _run_into(work, spec, ladder, seed, quick, progress, echo)
     metrics["directory"] = out
     return metrics
 
 
-def _run_into(work, spec, ladder, seed, quick, bar, echo) -> dict:
+def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     splits = spec.splits(seed, quick)
     grid, curves = spec.grid(quick), spec.curves(quick)
     train_region, extrap_region = spec.regions()
-    metrics = {"scenario": spec.name, "seed": seed, "quick": quick, "description": spec.description,
-               "truth": truth_label(spec), "inputs": list(spec.inputs), "output": spec.output,
-               "units": spec.units, "train_region": train_region, "extrap_region": extrap_region,
-               "n": {name: int(len(s.y)) for name, s in splits.items()}, "models": {}}
+    metrics = Metrics(scenario=spec.name, seed=seed, quick=quick, description=spec.description,
+                      truth=truth_label(spec), inputs=list(spec.inputs), output=spec.output,
+                      units=spec.units, train_region=train_region, extrap_region=extrap_region,
+                      n={name: int(len(s.y)) for name, s in splits.items()}, models={})
     tables = {"predictions": _table(spec, splits), "curves": _inputs_table(spec, curves)}
     inputs = {name: split.X for name, split in splits.items()} | {"curves": curves}
     if grid is not None:
         tables["grid"] = _inputs_table(spec, grid)
         inputs["grid"] = grid
     for name, model in ladder.items():
-        model.progress = bar.bar(name)
         start = time.perf_counter()
-        model.fit(splits["train"].X, splits["train"].y)
+        model.fit(splits["train"].X, splits["train"].y, progress=Labelled(progress, name))
         seconds = time.perf_counter() - start
-        bar.clear()
         echo(f"  {name:<14} fitted in {seconds:6.1f} s")
         predicted = predict_all(model, inputs)
         metrics["models"][name] = evaluate(model, splits, predicted, seconds)

@@ -16,7 +16,7 @@ import numpy as np
 from hybridlab.data import add_noise, grid_design, holdout, uniform_design
 from hybridlab.models import (MLP, BasisRegression, Hybrid, LinearRegression, NearestNeighbour, PhysicsFit,
                               Regressor)
-from hybridlab.models.priors import describe, label, projectile_from
+from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 
 INTERP_FRACTION = 0.2  # of the shots drawn in the training region, held out for the interpolation test
 TRUTH_BLOCK = 512  # shots per compiled block of the true range (see ProjectileScenario.true)
@@ -42,7 +42,7 @@ class ProjectileScenario:
 
     name: str
     description: str
-    truth: dict
+    truth: Projectile
     speed: tuple[float, float]
     angle: tuple[float, float]
     extrap_speed: tuple[float, float]
@@ -57,8 +57,8 @@ class ProjectileScenario:
     output: str = "distance"
     units: dict = field(default_factory=lambda: {"speed": "m/s", "angle": "deg", "distance": "m"})
 
-    def projectile(self):
-        return projectile_from(self.truth)
+    def projectile(self) -> Projectile:
+        return self.truth
 
     def _region(self, speed, angle, n, key, noise_key):
         X = np.column_stack(uniform_design(n, speed, np.deg2rad(angle), key))
@@ -153,20 +153,19 @@ def _mlp(quick: bool, seed: int) -> MLP:
     return MLP(epochs=1500 if quick else 4000, seed=seed)
 
 
-def _hybrid(prior, quick: bool, seed: int) -> Hybrid:
-    return Hybrid(prior, epochs=1500 if quick else 4000, seed=seed)
+def _hybrid(prior: Projectile, quick: bool, seed: int) -> Hybrid:
+    return Hybrid(prior, network=MLP(widths=(16, 16), epochs=1500 if quick else 4000, seed=seed))
 
 
 def _cannon_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
-    blog = MLP.blog(seed=seed)
     return {
         "nearest": NearestNeighbour(),
         "linear": LinearRegression(),
         "mlp": _mlp(quick, seed),
-        "mlp-blog": MLP(**{**blog.config(), "epochs": 300 if quick else 1000}),
+        "mlp-blog": MLP.blog(seed=seed, epochs=300 if quick else 1000),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit({"drag": "none", "g": 5.0}, ["g"]),
-        "hybrid": _hybrid({"drag": "none", "g": 5.0}, quick, seed),
+        "physics": PhysicsFit(Projectile(g=5.0), ["g"]),
+        "hybrid": _hybrid(Projectile(g=5.0), quick, seed),
     }
 
 
@@ -179,9 +178,9 @@ def _shotput_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
         "linear": LinearRegression(),
         "mlp": _mlp(quick, seed),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit({"drag": "linear", "k": 1.0, "mass": SHOTPUT_MASS}, ["k"]),
-        "hybrid": _hybrid({"drag": "none", "mass": SHOTPUT_MASS}, quick, seed),
-        "hybrid-k0.45": _hybrid({"drag": "linear", "k": 0.45, "mass": SHOTPUT_MASS}, quick, seed),
+        "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS), ["k"]),
+        "hybrid": _hybrid(Projectile(mass=SHOTPUT_MASS), quick, seed),
+        "hybrid-k0.45": _hybrid(Projectile(LinearDrag(0.45), mass=SHOTPUT_MASS), quick, seed),
     }
 
 
@@ -194,8 +193,8 @@ def _baseball_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
         "linear": LinearRegression(),
         "mlp": _mlp(quick, seed),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit({"drag": "quadratic", "c": 5e-4, "mass": BASEBALL_MASS}, ["c"]),
-        "hybrid": _hybrid({"drag": "none", "mass": BASEBALL_MASS}, quick, seed),
+        "physics": PhysicsFit(Projectile(QuadraticDrag(5e-4), mass=BASEBALL_MASS), ["c"]),
+        "hybrid": _hybrid(Projectile(mass=BASEBALL_MASS), quick, seed),
     }
 
 
@@ -204,20 +203,20 @@ SCENARIOS = {
         name="cannon",
         description="The blog post's cannon: no drag, 1000 shots with v in [0, 10] m/s and angle in [0, 90] deg, "
         "additive noise 0.01 m clipped at 0; extrapolation to v in [10, 20] m/s.",
-        truth={"drag": "none"}, speed=(0.0, 10.0), angle=(0.0, 90.0), extrap_speed=(10.0, 20.0),
+        truth=Projectile(), speed=(0.0, 10.0), angle=(0.0, 90.0), extrap_speed=(10.0, 20.0),
         extrap_angle=(0.0, 90.0), noise=0.01, ladder=_cannon_ladder),
     "shotput": ProjectileScenario(
         name="shotput",
         description="The lecture's shot put: linear (Stokes) drag k = 1.8 kg/s (its code's 4 × 0.45), m = 7.26 kg, "
         "1000 shots with v in [5, 85] m/s and angle in [5, 85] deg, noise 0.1 m; extrapolation to v in [85, 120] m/s.",
-        truth={"drag": "linear", "k": 1.8, "mass": SHOTPUT_MASS}, speed=(5.0, 85.0), angle=(5.0, 85.0),
+        truth=Projectile(LinearDrag(1.8), mass=SHOTPUT_MASS), speed=(5.0, 85.0), angle=(5.0, 85.0),
         extrap_speed=(85.0, 120.0), extrap_angle=(5.0, 85.0), noise=0.1, ladder=_shotput_ladder),
     "baseball": ProjectileScenario(
         name="baseball",
         description="A baseball: quadratic drag c = 9e-4 kg/m, m = 0.145 kg, 1000 shots with v in [10, 45] m/s and "
         "angle in [5, 60] deg, noise 0.1 m; extrapolation to v in [45, 60] m/s. The hybrid's prior is the wrong "
         "law (no drag).",
-        truth={"drag": "quadratic", "c": 9e-4, "mass": BASEBALL_MASS}, speed=(10.0, 45.0), angle=(5.0, 60.0),
+        truth=Projectile(QuadraticDrag(9e-4), mass=BASEBALL_MASS), speed=(10.0, 45.0), angle=(5.0, 60.0),
         extrap_speed=(45.0, 60.0), extrap_angle=(5.0, 60.0), noise=0.1, ladder=_baseball_ladder,
         curve_angles=(10.0, 30.0, 50.0)),
     "cuberoot": CuberootScenario(),
@@ -227,5 +226,5 @@ SCENARIOS = {
 def truth_label(scenario) -> str:
     """What generated the data, in words."""
     if isinstance(scenario, ProjectileScenario):
-        return label(describe(scenario.projectile()))
+        return scenario.projectile().label()
     return "y = x^(1/3)"

@@ -2,19 +2,17 @@
 
 Rungs: NearestNeighbour (the data is the model), LinearRegression, MLP (black box),
 BasisRegression (a sparse formula), PhysicsFit (grey box), Hybrid (physics prior + learned
-correction). ``load(dir)`` reads any saved rung.
+correction). ``load(dir)`` reads any saved rung; ``REGISTRY`` holds every rung by name.
 """
 
-from hybridlab.models.base import Regressor, load
+from hybridlab.models.base import REGISTRY, Regressor, from_params, load
 from hybridlab.models.basis import BasisRegression
 from hybridlab.models.hybrid import Hybrid
 from hybridlab.models.linear import LinearRegression
 from hybridlab.models.mlp import MLP
 from hybridlab.models.nearest import NearestNeighbour
 from hybridlab.models.physics_fit import PhysicsFit
+from hybridlab.models.progress import QUIET, ProgressMeter, TqdmProgress
 
-#: Command-line names of the rungs.
-RUNGS = {cls.name: cls for cls in (NearestNeighbour, LinearRegression, MLP, BasisRegression, PhysicsFit, Hybrid)}
-
-__all__ = ["RUNGS", "BasisRegression", "Hybrid", "LinearRegression", "MLP", "NearestNeighbour", "PhysicsFit",
-           "Regressor", "load"]
+__all__ = ["QUIET", "REGISTRY", "BasisRegression", "Hybrid", "LinearRegression", "MLP", "NearestNeighbour",
+           "PhysicsFit", "ProgressMeter", "Regressor", "TqdmProgress", "from_params", "load"]

@@ -10,10 +10,11 @@ unpickles or executes anything.
 
 from __future__ import annotations
 
+import abc
+import inspect
 import json
 import math
 import os
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -21,10 +22,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.data import new_directory, replace_atomically, write_json
+from hybridlab.files import new_directory, replace_atomically, write_json
+from hybridlab.models.progress import QUIET, ProgressMeter
 
-FORMAT_VERSION = 1
-_REGISTRY: dict[str, type[Regressor]] = {}
+FORMAT_VERSION = 2
+#: Every estimator class, by name.
+REGISTRY: dict[str, type[Regressor]] = {}
 
 
 def check_inputs(X, n_features: int | None = None) -> np.ndarray:
@@ -71,6 +74,11 @@ class Scaler(eqx.Module):
         return cls(jnp.asarray(values.mean(axis=0)), jnp.asarray(scale))
 
     @classmethod
+    def identity(cls) -> Scaler:
+        """z = x: a scalar scaler that leaves its values alone."""
+        return cls(jnp.zeros(()), jnp.ones(()))
+
+    @classmethod
     def like(cls, n: int | None) -> Scaler:
         """A placeholder of the right shape for loading (n columns; None for a scalar)."""
         shape = () if n is None else (n,)
@@ -83,32 +91,36 @@ class Scaler(eqx.Module):
         return z * self.scale + self.mean
 
 
-class Regressor:
-    """Base class of every rung: validation, persistence and the summary's common part.
+class Regressor(abc.ABC):
+    """Base class of every estimator: validation, parameters, persistence, the summary's
+    common part.
 
-    A subclass sets ``name`` (its key in files and on the command line) and implements
-    ``config()`` (JSON-able hyperparameters, the keyword arguments of ``__init__``), ``_fit``,
-    ``_predict``, ``_arrays()`` / ``_arrays_like()`` (the fitted PyTree and a placeholder of the
-    same structure) and ``_metadata()`` / ``_set_metadata()`` (fitted JSON-able facts).
+    A subclass sets ``name`` (its key in :data:`REGISTRY`, in files and on the command line),
+    keeps every argument of ``__init__`` as an attribute of the same name (validated there, as
+    scikit-learn's estimators do; :meth:`get_params` reads them back), and implements
+    ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()`` (a placeholder of the
+    fitted arrays' PyTree). ``fitted_arrays`` and ``fitted_facts`` name the fitted attributes
+    (without their trailing ``_``) that are saved as arrays and as JSON.
     """
 
     name: ClassVar[str]
-    #: Called as ``progress(done, total)`` during long fits; set by a runner, not saved.
-    progress: Callable[[int, int], None] | None = None
+    fitted_arrays: ClassVar[tuple[str, ...]] = ()
+    fitted_facts: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
-            _REGISTRY[cls.name] = cls
+            REGISTRY[cls.name] = cls
 
     # The contract ---------------------------------------------------------------------------
-    def fit(self, X, y) -> Regressor:
-        """Fit to launches X (n, d) and observations y (n,); returns self."""
+    def fit(self, X, y, progress: ProgressMeter = QUIET) -> Regressor:
+        """Fit to launches X (n, d) and observations y (n,); returns self. ``progress`` shows
+        how a long fit advances (see :mod:`hybridlab.models.progress`)."""
         X = check_inputs(X)
         y = check_targets(y, X.shape[0])
         self.n_features_ = X.shape[1]
         try:
-            self._fit(X, y)
+            self._fit(X, y, progress)
         except BaseException:
             del self.n_features_  # a failed fit may have overwritten part of the state: unfitted
             raise
@@ -121,17 +133,23 @@ class Regressor:
         return np.asarray(self._predict(X), dtype=np.float64)
 
     def summary(self) -> dict[str, Any]:
-        """Facts about the fitted model: ``model``, ``n_params``, ``formula``, ``physics``,
-        ``diagnostics`` (and rung-specific keys)."""
+        """Facts about the fitted model: ``model``, ``params``, ``n_params``, ``formula``,
+        ``physics``, ``diagnostics`` (and rung-specific keys)."""
         self._check_fitted()
-        return {"model": self.name, "config": self.config(), "n_params": self.n_params(),
+        return {"model": self.name, "params": self.get_params(), "n_params": self.n_params(),
                 "formula": None, "physics": None, "diagnostics": None}
+
+    def get_params(self) -> dict[str, Any]:
+        """The arguments of ``__init__`` as plain JSON-able data: ``type(self)(**params)``
+        (or :func:`from_params`) builds the same unfitted model."""
+        names = [name for name in inspect.signature(type(self).__init__).parameters if name != "self"]
+        return {name: _plain(getattr(self, name)) for name in names}
 
     def save(self, directory: str | os.PathLike) -> None:
         """Write ``model.json`` and ``arrays.eqx`` into ``directory`` (created if needed)."""
         self._check_fitted()
         os.makedirs(directory, exist_ok=True)
-        record = {"format": FORMAT_VERSION, "model": self.name, "config": self.config(),
+        record = {"format": FORMAT_VERSION, "model": self.name, "params": self.get_params(),
                   "n_features": self.n_features_, "fitted": self._metadata()}
         replace_atomically(os.path.join(directory, "arrays.eqx"),
                            lambda path: eqx.tree_serialise_leaves(path, self._arrays()))
@@ -143,22 +161,61 @@ class Regressor:
         return int(sum(np.size(leaf) for leaf in leaves))
 
     # For subclasses -------------------------------------------------------------------------
-    def config(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _fit(self, X, y, progress: ProgressMeter) -> None:
+        """Set the fitted attributes from checked X (n, d) and y (n,)."""
+
+    @abc.abstractmethod
+    def _predict(self, X):
+        """Predictions (n,) for checked X (n, d)."""
+
+    @abc.abstractmethod
+    def _arrays_like(self):
+        """A placeholder with the structure and shapes of :meth:`_arrays` (for loading)."""
+
+    def _arrays(self):
+        return {name: getattr(self, name + "_") for name in self.fitted_arrays}
+
+    def _set_arrays(self, arrays) -> None:
+        for name in self.fitted_arrays:
+            setattr(self, name + "_", arrays[name])
 
     def _metadata(self) -> dict[str, Any]:
-        return {}
+        return {name: getattr(self, name + "_") for name in self.fitted_facts}
 
     def _set_metadata(self, metadata: dict[str, Any]) -> None:
-        del metadata
+        for name in self.fitted_facts:
+            setattr(self, name + "_", metadata[name])
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_features_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first")
 
     def __repr__(self) -> str:
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({arguments})"
+
+
+def _plain(value):
+    """A parameter as JSON-able data: tuples as lists, an estimator as its record."""
+    if isinstance(value, Regressor):
+        return {"model": value.name, "params": value.get_params()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def from_params(record: dict[str, Any]) -> Regressor:
+    """The unfitted estimator ``{"model": name, "params": {...}}`` describes (as saved)."""
+    name, params = record.get("model"), record.get("params")
+    cls = REGISTRY.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    if not isinstance(params, dict):
+        raise ValueError(f"model {name!r}: 'params' must be a JSON object")
+    return cls(**params)
 
 
 def load(directory: str | os.PathLike) -> Regressor:
@@ -171,14 +228,10 @@ def load(directory: str | os.PathLike) -> Regressor:
         raise ValueError(f"{path}: not a saved hybridlab model ({error})") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: unknown model file format")
-    name, config = record.get("model"), record.get("config")
-    cls = _REGISTRY.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ValueError(f"{path}: unknown model {name!r}; known: {sorted(_REGISTRY)}")
-    if not isinstance(config, dict) or not isinstance(record.get("fitted"), dict):
-        raise ValueError(f"{path}: 'config' and 'fitted' must be JSON objects")
+    if not isinstance(record.get("fitted"), dict):
+        raise ValueError(f"{path}: 'fitted' must be a JSON object")
     try:
-        model = cls(**config)
+        model = from_params(record)
         model.n_features_ = int(record["n_features"])
         model._set_metadata(record["fitted"])
         shapes = eqx.filter_eval_shape(model._arrays_like)  # what model.json promises, nothing allocated

@@ -13,7 +13,7 @@ import numpy as np
 
 from hybridlab.models.base import Regressor
 from hybridlab.models.diagnostics import hessian_report, standard_errors
-from hybridlab.models.linear_terms import format_formula, standardised_loss
+from hybridlab.models.linear_terms import format_formula, names as _names, standardised_loss
 
 #: Candidate thresholds (relative coefficient size, see ``stlsq``) tried by cross-validation.
 THRESHOLDS = np.geomspace(1e-4, 0.5, 40)
@@ -43,20 +43,23 @@ class BasisRegression(Regressor):
     """
 
     name = "basis"
+    fitted_arrays = ("coefficients",)
+    fitted_facts = ("names", "threshold", "cv", "stderr", "train_rmse", "hessian")
 
     def __init__(self, variables=("v", "theta"), angles=("theta",), degree=3, harmonics=2,
                  threshold=None, folds=5, seed=0):
-        self.variables, self.angles = tuple(variables), tuple(angles)
+        self.variables, self.angles = _names("variables", variables), tuple(angles)
+        if not set(self.angles) <= set(self.variables):
+            raise ValueError(f"angles = {angles!r}: every angle must be one of the variables {self.variables}")
         self.degree, self.harmonics, self.folds, self.seed = int(degree), int(harmonics), int(folds), int(seed)
         self.threshold = None if threshold is None else float(threshold)
         if self.threshold is not None and not self.threshold >= 0:
             raise ValueError(f"threshold = {threshold}: must be >= 0")
         if self.folds < 2:
             raise ValueError(f"folds = {folds}: must be >= 2")
-
-    def config(self):
-        return {"variables": list(self.variables), "angles": list(self.angles), "degree": self.degree,
-                "harmonics": self.harmonics, "threshold": self.threshold, "folds": self.folds, "seed": self.seed}
+        for name in ("degree", "harmonics"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} = {getattr(self, name)}: must be >= 0")
 
     def library(self, X) -> tuple[np.ndarray, list[str]]:
         """Θ(X) (n, terms) and the terms' names as Python expressions."""
@@ -75,7 +78,7 @@ class BasisRegression(Regressor):
             names.append("*".join(label for _, label in combination if label != "1") or "1")
         return np.column_stack(columns), names
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, progress):
         library, self.names_ = self.library(X)
         column_scale = np.sqrt(np.mean(library**2, axis=0))
         column_scale = np.where(column_scale > 0, column_scale, 1.0)
@@ -113,7 +116,7 @@ class BasisRegression(Regressor):
         coefficients = np.asarray(self.coefficients_)[kept]
         residual = design @ coefficients - y
         self.stderr_ = dict(zip([self.names_[i] for i in kept], standard_errors(design, residual).tolist()))
-        self.rmse_ = float(np.sqrt(np.mean(residual**2)))
+        self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
         scale = column_scale[kept]
         self.hessian_ = hessian_report(standardised_loss, jnp.asarray(coefficients * scale), (design / scale, y))
 
@@ -129,33 +132,22 @@ class BasisRegression(Regressor):
         library, _ = self.library(X)
         return library @ np.asarray(self.coefficients_)
 
-    def _arrays(self):
-        return {"coefficients": self.coefficients_}
-
     def _arrays_like(self):
         return {"coefficients": jnp.zeros(len(self.names_))}
-
-    def _set_arrays(self, arrays):
-        self.coefficients_ = arrays["coefficients"]
 
     def n_params(self):
         return len(self.terms())
 
-    def _metadata(self):
-        return {"names": self.names_, "threshold": self.threshold_, "cv": self.cv_, "stderr": self.stderr_,
-                "train_rmse": self.rmse_, "hessian": self.hessian_}
-
     def _set_metadata(self, metadata):
-        self.names_, self.threshold_, self.cv_ = metadata["names"], metadata["threshold"], metadata["cv"]
+        super()._set_metadata(metadata)
         # JSON has no infinity: an undetermined coefficient's stderr is saved as null.
-        self.stderr_ = {name: np.inf if e is None else e for name, e in metadata["stderr"].items()}
-        self.rmse_, self.hessian_ = metadata["train_rmse"], metadata["hessian"]
+        self.stderr_ = {name: np.inf if e is None else e for name, e in self.stderr_.items()}
 
     def summary(self):
         out = super().summary()
         out["formula"], out["terms"], out["stderr"] = self.formula(), self.terms(), self.stderr_
         out["diagnostics"] = {"threshold": self.threshold_, "library_size": len(self.names_),
-                              "train_rmse": self.rmse_, "hessian": self.hessian_}
+                              "train_rmse": self.train_rmse_, "hessian": self.hessian_}
         return out
 
 

@@ -7,6 +7,7 @@ method that needs the inverse Hessian fails.
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import numpy as np
 from jax.flatten_util import ravel_pytree
@@ -38,17 +39,11 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse", gr
     if n > MAX_PARAMS:
         return {"n_params": n, "skipped": f"{n} parameters > {MAX_PARAMS}: dense Hessian not computed"}
 
-    def flat_loss(f, data):
-        return loss(unravel(f), data)
-
-    # The data go in as an argument, not a closure: closed-over arrays become constants that
-    # XLA folds, which made one compile 5x slower.
     if mode == "forward-over-reverse":
-        H = np.asarray(jax.jit(jax.hessian(flat_loss))(flat, data), dtype=np.float64)
+        H = np.asarray(_hessian(loss, params, data), dtype=np.float64)
     else:
         if gradient is None:
-            compiled = jax.jit(jax.grad(flat_loss))
-            gradient = lambda f: compiled(f, data)  # noqa: E731
+            gradient = lambda f: _gradient(loss, unravel(f), data)  # noqa: E731
         H = _gradient_differences(gradient, flat)
     eigenvalues = np.sort(np.linalg.eigvalsh(0.5 * (H + H.T)))[::-1]
     magnitude = np.abs(eigenvalues)
@@ -65,6 +60,21 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse", gr
     if n <= 20:
         report["eigenvalues"] = eigenvalues.tolist()
     return report
+
+
+# The data go in as arguments, not closures: closed-over arrays become constants that XLA
+# folds (one compile was 5x slower), and a module-level function is compiled once per loss.
+@eqx.filter_jit
+def _hessian(loss, params, data):
+    """∇²L as a dense (n, n) matrix over the flattened parameters."""
+    flat, unravel = ravel_pytree(params)
+    return jax.hessian(lambda f: loss(unravel(f), data))(flat)
+
+
+@eqx.filter_jit
+def _gradient(loss, params, data):
+    """∇L flattened."""
+    return ravel_pytree(jax.grad(loss)(params, data))[0]
 
 
 def standard_errors(J, residual) -> np.ndarray:
@@ -94,6 +104,12 @@ def _gradient_differences(gradient, flat, step: float = 1e-5) -> np.ndarray:
         shift[j] = step
         columns.append((np.asarray(gradient(flat + shift)) - np.asarray(gradient(flat - shift))) / (2 * step))
     return np.column_stack(columns)
+
+
+def best_of(losses, parameters, report: bool) -> tuple[int, dict | None]:
+    """Which of several fits (restarts) to keep: the index of the lowest loss, and (when
+    ``report``) the :func:`restart_report` of all of them."""
+    return lowest(losses), (restart_report(losses, parameters) if report else None)
 
 
 def lowest(losses) -> int:

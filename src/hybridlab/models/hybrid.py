@@ -1,61 +1,98 @@
-"""Rung 6: a physics prior times a learned correction."""
+"""Rung 6: a physics prior and a learned correction, composed."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models.base import Scaler
+from hybridlab.models.base import Regressor, Scaler, from_params
 from hybridlab.models.mlp import MLP
-from hybridlab.models.priors import describe, label, projectile_from
 from hybridlab.physics import Projectile
 
 
-#: MLP options a Hybrid's construction fixes (see the class docstring): not options of its own.
-FIXED = ("init", "scale_output")
+def multiplicative(network, z, aux):
+    """ŷ/s = (D_prior/s)·(1 + N(z))."""
+    return aux * (1.0 + network(z))
 
 
-class Hybrid(MLP):
-    """ŷ(v, θ) = D_prior(v, θ) · (1 + N((x − μ)/σ)): the range of a (possibly wrong or
-    incomplete) physical model, corrected by a small network N trained end to end.
+def additive(network, z, aux):
+    """ŷ/s = D_prior/s + N(z)."""
+    return aux + network(z)
 
-    The correction is multiplicative, so the model keeps the prior's limits: zero range at
-    zero speed (and for a flat shot from the ground), and the prior itself when N ≡ 0 — N's
-    last layer starts at zero, so training starts from the prior. Away from the training data
-    N's tanh units saturate and the model grows like the prior: a right law extrapolates, a
-    wrong law's growth is inherited. X columns: speed (m/s), angle (rad). The training recipe
-    and its options are the MLP's (default: tanh layers of 16).
+
+CORRECTIONS = {"multiplicative": multiplicative, "additive": additive}
+
+
+class Hybrid(Regressor):
+    """The range of a (possibly wrong or incomplete) physical model, corrected by a network
+    N trained end to end on the inputs standardised, z = (x − μ)/σ:
+
+    - ``correction="multiplicative"`` (default): ŷ = D_prior(v, θ) · (1 + N(z)). It keeps the
+      prior's limits: zero range at zero speed (and for a flat shot from the ground). Away
+      from the data N's tanh units saturate and ŷ grows like the prior: a right law
+      extrapolates, a wrong law's growth is inherited.
+    - ``correction="additive"``: ŷ = D_prior(v, θ) + s·N(z), s the RMS of the training y. It
+      corrects a prior that is off by an amount rather than a factor (a launch-height offset,
+      a missing constant), and does not keep the prior's zeros.
+
+    N's last layer starts at zero, so training starts from the prior. ``prior`` is a
+    Projectile or its spec; ``network`` an unfitted :class:`MLP` whose recipe trains N
+    (default: two tanh layers of 16, the MLP's defaults otherwise; its ``scale_output`` is not
+    used: ŷ is scaled by s without a shift, so it stays 0 where the prior is 0). X columns:
+    speed (m/s), angle (rad).
     """
 
     name = "hybrid"
+    fitted_arrays = ("x_scaler", "y_scaler", "network")
+    fitted_facts = MLP.fitted_facts
 
-    def __init__(self, prior=None, widths=(16, 16), **options):
-        prior = {"drag": "none"} if prior is None else prior
-        self.prior = describe(prior) if isinstance(prior, Projectile) else dict(prior)
-        self._prior = projectile_from(self.prior)
-        for fixed in FIXED:
-            if fixed in options:
-                raise ValueError(f"{fixed} = {options[fixed]!r}: a Hybrid fixes its {fixed}; leave it out")
-        super().__init__(widths=widths, init="zero-last", **options)
+    def __init__(self, prior=None, correction="multiplicative", network=None):
+        prior = Projectile() if prior is None else prior
+        self.prior = (prior if isinstance(prior, Projectile) else Projectile.from_spec(prior)).to_spec()
+        if correction not in CORRECTIONS:
+            raise ValueError(f"correction = {correction!r}: must be one of {tuple(CORRECTIONS)}")
+        self.correction = correction
+        network = MLP(widths=(16, 16)) if network is None else network
+        self.network = from_params(network) if isinstance(network, dict) else network
+        if not isinstance(self.network, MLP):
+            raise ValueError(f"network = {network!r}: must be an MLP (its training recipe)")
 
-    def config(self):
-        return {"prior": self.prior, **{k: v for k, v in super().config().items() if k not in FIXED}}
-
-    def _auxiliary(self, X):
+    def _prior_range(self, X):
         if X.shape[1] != 2:
             raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
-        return self._prior.range(jnp.asarray(X[:, 0]), jnp.asarray(X[:, 1]))
+        return np.asarray(Projectile.from_spec(self.prior).range(jnp.asarray(X[:, 0]), jnp.asarray(X[:, 1])))
 
-    def _output_scaler(self, y):
-        # No shift: the output must stay exactly 0 where the prior is 0.
-        return Scaler(jnp.zeros(()), jnp.asarray(float(np.sqrt(np.mean(y**2))) or 1.0))
+    def _fit(self, X, y, progress):
+        prior = self._prior_range(X)
+        # No shift: the output must stay exactly 0 where a multiplicative prior is 0.
+        self.x_scaler_ = Scaler.fit(X)
+        self.y_scaler_ = Scaler(jnp.zeros(()), jnp.asarray(float(np.sqrt(np.mean(y**2))) or 1.0))
+        scale = float(self.y_scaler_.scale)
+        fitted = self.network.train(self.x_scaler_.forward(X), prior / scale, y / scale,
+                                    CORRECTIONS[self.correction], progress, start_at_zero=True)
+        for name, value in fitted._asdict().items():
+            setattr(self, name + "_", value)
 
-    @staticmethod
-    def _standardised_output(network, z, auxiliary):
-        return auxiliary * (1.0 + network(z))
+    def _predict(self, X):
+        z = self.x_scaler_.forward(jnp.asarray(X)).astype(self.network_.layers[0].weight.dtype)
+        aux = (self._prior_range(X) / self.y_scaler_.scale).astype(z.dtype)
+        out = CORRECTIONS[self.correction](self.network_, z, aux).astype(jnp.float64)
+        return self.y_scaler_.inverse(out)
+
+    def _arrays_like(self):
+        return {"x_scaler": Scaler.like(self.n_features_), "y_scaler": Scaler.like(None),
+                "network": self.network.new_network(self.n_features_, jax.random.key(0))}
+
+    def n_params(self):
+        return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.network_)))
 
     def summary(self):
         out = super().summary()
-        out["prior"] = label(self.prior)
-        out["formula"] = f"D_prior·(1 + N(v, θ)), prior: {label(self.prior)}"
+        prior = Projectile.from_spec(self.prior).label()
+        out["prior"] = prior
+        shape = "·(1 + N(v, θ))" if self.correction == "multiplicative" else " + s·N(v, θ)"
+        out["formula"] = f"D_prior{shape}, prior: {prior}"
+        out["diagnostics"] = {"train_loss": self.train_loss_, "epochs_run": self.epochs_run_,
+                              "converged": self.converged_, "hessian": self.hessian_, "restarts": self.restarts_}
         return out

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.models.linear_terms import format_formula, standardised_loss
+from hybridlab.models.linear_terms import format_formula, names as _names, standardised_loss
 from hybridlab.models.diagnostics import hessian_report
 
 
@@ -18,14 +18,13 @@ class LinearRegression(Regressor):
     """
 
     name = "linear"
+    fitted_arrays = ("coefficients",)
+    fitted_facts = ("hessian", "train_rmse")
 
     def __init__(self, variables=("v", "theta")):
-        self.variables = tuple(variables)
+        self.variables = _names("variables", variables)
 
-    def config(self):
-        return {"variables": list(self.variables)}
-
-    def _fit(self, X, y):
+    def _fit(self, X, y, progress):
         if len(self.variables) != X.shape[1]:
             raise ValueError(f"variables = {self.variables}: X has {X.shape[1]} columns")
         scaler = Scaler.fit(X)
@@ -38,7 +37,7 @@ class LinearRegression(Regressor):
         residual = Z @ solution - y
         # The loss in standardised units, mean((Zw − y)²)/var(y), is quadratic: ∇² = 2ZᵀZ/(n var y).
         self.hessian_ = hessian_report(standardised_loss, jnp.asarray(solution), (Z, y))
-        self.rmse_ = float(np.sqrt(np.mean(residual**2)))
+        self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
 
     def _predict(self, X):
         return self.coefficients_[0] + jnp.asarray(X) @ self.coefficients_[1:]
@@ -47,23 +46,11 @@ class LinearRegression(Regressor):
         """The fitted line as Python: ``b + w1*v + w2*theta``."""
         return format_formula(np.asarray(self.coefficients_), ["1", *self.variables])
 
-    def _arrays(self):
-        return {"coefficients": self.coefficients_}
-
     def _arrays_like(self):
         return {"coefficients": jnp.zeros(self.n_features_ + 1)}
-
-    def _set_arrays(self, arrays):
-        self.coefficients_ = arrays["coefficients"]
-
-    def _metadata(self):
-        return {"hessian": self.hessian_, "train_rmse": self.rmse_}
-
-    def _set_metadata(self, metadata):
-        self.hessian_, self.rmse_ = metadata["hessian"], metadata["train_rmse"]
 
     def summary(self):
         out = super().summary()
         out["formula"] = self.formula()
-        out["diagnostics"] = {"train_rmse": self.rmse_, "hessian": self.hessian_}
+        out["diagnostics"] = {"train_rmse": self.train_rmse_, "hessian": self.hessian_}
         return out

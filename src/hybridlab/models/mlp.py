@@ -1,22 +1,62 @@
-"""Rung 3, the black box: a multilayer perceptron fitted to standardised data."""
+"""Rung 3, the black box: a multilayer perceptron fitted to standardised data.
+
+An :class:`MLP` is also a training recipe: :meth:`MLP.train` fits a network through any
+output map ``output(network, z, aux)`` (module-level, so that it is compiled once), which is
+how a :class:`~hybridlab.models.hybrid.Hybrid` trains its correction.
+"""
 
 from __future__ import annotations
 
+import functools
 import time
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from hybridlab.models import training
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.models.diagnostics import hessian_report, lowest, restart_report
-from hybridlab.models.network import Network
+from hybridlab.models.diagnostics import best_of, hessian_report
+from hybridlab.models.network import ACTIVATIONS, INITS, Network
+from hybridlab.models.progress import QUIET
 
 OPTIMISERS = ("adam", "gd", "lm")
 SCHEDULES = ("constant", "cosine")
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+
+class NetworkFit(NamedTuple):
+    """What :meth:`MLP.train` returns: the kept network and how its training went."""
+
+    network: Network
+    epochs_run: int
+    converged: bool | None
+    restarts: dict | None
+    train_loss: float
+    hessian: dict
+    train_seconds: float
+
+
+def plain(network, z, aux):
+    """The black box's output map: N(z) (``aux`` unused)."""
+    del aux
+    return network(z)
+
+
+@functools.lru_cache(maxsize=None)
+def objectives(output):
+    """The loss mean((output − target)²) and the residuals output − target of ``output``,
+    over data (z, aux, target): one function object each per output map (compiled once)."""
+
+    def residuals(network, data):
+        z, aux, target = data
+        return output(network, z, aux) - target
+
+    def loss(network, data):
+        return jnp.mean(residuals(network, data) ** 2)
+
+    return loss, residuals
 
 
 class MLP(Regressor):
@@ -30,26 +70,29 @@ class MLP(Regressor):
     lecture's). ``restarts`` fits from that many seeds and keeps the lowest loss; the summary
     shows how far apart the restarts' parameters are. ``dtype="float32"`` trains in single
     precision (faster on large networks); predictions are returned as float64.
+    ``scale_output=False`` trains on y itself (μ_y = 0, σ_y = 1).
     """
 
     name = "mlp"
+    fitted_arrays = ("x_scaler", "y_scaler", "network")
+    fitted_facts = ("epochs_run", "converged", "restarts", "train_loss", "hessian", "train_seconds")
 
     def __init__(self, widths=(32, 32), activation="tanh", init="default", optimiser="adam",
                  learning_rate=3e-3, schedule="cosine", epochs=4000, validation=0.1, patience=800,
                  polish=300, lm_steps=2000, restarts=1, seed=0, dtype="float64", scale_output=True):
-        self.widths = tuple(int(w) for w in widths)
+        self.widths = _widths(widths)
         self.activation, self.init, self.optimiser = activation, init, optimiser
         self.learning_rate, self.schedule, self.epochs = float(learning_rate), schedule, int(epochs)
         self.validation, self.patience, self.polish = float(validation), patience, int(polish)
         self.lm_steps, self.restarts, self.seed, self.dtype = int(lm_steps), int(restarts), int(seed), dtype
         self.scale_output = bool(scale_output)
-        self._check_config()
+        self._check_params()
 
     @classmethod
-    def blog(cls, seed: int = 0) -> MLP:
+    def blog(cls, seed: int = 0, epochs: int = 1000) -> MLP:
         """The blog post's network: 2-256-256-1, sigmoid, Adam (lr 0.01), 1000 full-batch epochs."""
         return cls(widths=(256, 256), activation="sigmoid", optimiser="adam", learning_rate=0.01,
-                   schedule="constant", epochs=1000, validation=0.0, patience=None, polish=0, seed=seed)
+                   schedule="constant", epochs=epochs, validation=0.0, patience=None, polish=0, seed=seed)
 
     @classmethod
     def lecture(cls, seed: int = 0, epochs: int = 50_000) -> MLP:
@@ -61,15 +104,9 @@ class MLP(Regressor):
                    learning_rate=1e-4, schedule="constant", epochs=epochs, validation=0.0,
                    patience=None, polish=0, seed=seed, dtype="float32", scale_output=False)
 
-    def config(self):
-        return {"widths": list(self.widths), "activation": self.activation, "init": self.init,
-                "optimiser": self.optimiser, "learning_rate": self.learning_rate, "schedule": self.schedule,
-                "epochs": self.epochs, "validation": self.validation, "patience": self.patience,
-                "polish": self.polish, "lm_steps": self.lm_steps, "restarts": self.restarts,
-                "seed": self.seed, "dtype": self.dtype, "scale_output": self.scale_output}
-
-    def _check_config(self):
-        for name, value, allowed in (("optimiser", self.optimiser, OPTIMISERS),
+    def _check_params(self):
+        for name, value, allowed in (("activation", self.activation, tuple(ACTIVATIONS)), ("init", self.init, INITS),
+                                     ("optimiser", self.optimiser, OPTIMISERS),
                                      ("schedule", self.schedule, SCHEDULES), ("dtype", self.dtype, tuple(DTYPES))):
             if value not in allowed:
                 raise ValueError(f"{name} = {value!r}: must be one of {allowed}")
@@ -78,44 +115,43 @@ class MLP(Regressor):
         for name in ("epochs", "restarts", "lm_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate = {self.learning_rate}: must be > 0")
-
-    # What the network computes: overridden by Hybrid ----------------------------------------
-    def _auxiliary(self, X):
-        """Fixed per-row inputs of the output map besides the network (none for a pure MLP)."""
-        return jnp.zeros(X.shape[0])
-
-    def _output_scaler(self, y) -> Scaler:
-        if self.scale_output:
-            return Scaler.fit(y)
-        return Scaler(jnp.zeros(()), jnp.ones(()))  # the identity: train on y itself
-
-    @staticmethod
-    def _standardised_output(network, z, auxiliary):
-        """The model's output in standardised units, (y − μ_y)/σ_y."""
-        del auxiliary
-        return network(z)
+        if self.polish < 0:
+            raise ValueError(f"polish = {self.polish}: must be >= 0")
+        if self.patience is not None and not (int(self.patience) == self.patience and self.patience >= 1):
+            raise ValueError(f"patience = {self.patience!r}: must be a positive integer or None")
+        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate = {self.learning_rate}: must be finite and > 0")
 
     # Fitting -------------------------------------------------------------------------------
-    def _fit(self, X, y):
-        self.x_scaler_, self.y_scaler_ = Scaler.fit(X), self._output_scaler(y)
+    def _fit(self, X, y, progress):
+        self.x_scaler_ = Scaler.fit(X)
+        self.y_scaler_ = Scaler.fit(y) if self.scale_output else Scaler.identity()
+        fitted = self.train(self.x_scaler_.forward(X), np.zeros(len(y)), self.y_scaler_.forward(y), plain, progress)
+        for name, value in fitted._asdict().items():
+            setattr(self, name + "_", value)
+
+    def train(self, z, aux, target, output, progress=QUIET, start_at_zero: bool = False) -> NetworkFit:
+        """Fit a network N of this recipe so that ``output(N, z, aux)`` ≈ ``target`` (all in
+        standardised units; ``z`` (n, d), ``aux`` and ``target`` (n,)). ``start_at_zero``
+        zeroes the last layer at initialisation, so N starts as the constant 0."""
         dtype = DTYPES[self.dtype]
-        z = self.x_scaler_.forward(jnp.asarray(X)).astype(dtype)
-        target = self.y_scaler_.forward(jnp.asarray(y)).astype(dtype)
-        auxiliary = (self._auxiliary(X) / self.y_scaler_.scale).astype(dtype)
-        train, validation = self._split((z, auxiliary, target))
+        data = tuple(jnp.asarray(a).astype(dtype) for a in (z, aux, target))
+        train, validation = self._split(data)
+        loss, residuals = objectives(output)
         start = time.perf_counter()
-        fits = [self._fit_once(jax.random.fold_in(jax.random.key(self.seed), r), train, validation)
-                for r in range(self.restarts)]
-        self.train_seconds_ = time.perf_counter() - start
+        task = progress.task(self.name, self.epochs * self.restarts)
+        keys = [jax.random.fold_in(jax.random.key(self.seed), r) for r in range(self.restarts)]
+        fits = [self._fit_once(self.new_network(z.shape[1], key, start_at_zero), train, validation, loss,
+                               residuals, task, r * self.epochs) for r, key in enumerate(keys)]
+        task.close()
+        seconds = time.perf_counter() - start
         networks = [network for network, _, _ in fits]
-        losses = [float(self._loss(network, validation if validation is not None else train)) for network in networks]
-        best = lowest(losses)
-        self.network_, self.epochs_run_, self.converged_ = fits[best]
-        self.restarts_ = restart_report(losses, networks) if self.restarts > 1 else None
-        self.train_loss_ = float(self._loss(self.network_, train))
-        self.hessian_ = hessian_report(self._loss, self.network_, train)
+        check = validation if validation is not None else train
+        best, restarts = best_of([float(training.evaluate(loss, n, check)) for n in networks], networks,
+                                 self.restarts > 1)
+        network, epochs_run, converged = fits[best]
+        return NetworkFit(network, epochs_run, converged, restarts, float(training.evaluate(loss, network, train)),
+                          hessian_report(loss, network, train), seconds)
 
     def _split(self, data):
         """Training and validation parts (a seeded shuffle) of the standardised data."""
@@ -127,71 +163,63 @@ class MLP(Regressor):
         held, kept = order[:n_validation], order[n_validation:]
         return tuple(a[kept] for a in data), tuple(a[held] for a in data)
 
-    def _loss(self, network, data):
-        z, auxiliary, target = data
-        return training.mean_squared(self._standardised_output(network, z, auxiliary), target)
-
-    def _residuals(self, network, data):
-        z, auxiliary, target = data
-        return self._standardised_output(network, z, auxiliary) - target
-
-    def _fit_once(self, key, train, validation):
+    def _fit_once(self, network, train, validation, loss, residuals, task, offset):
         """(network, epochs run, converged): converged is Levenberg–Marquardt's verdict, None
         for a first-order run (which stops by early stopping or at its epoch count)."""
-        network = self._new_network(key)
         if self.optimiser == "lm":
-            network, converged = training.least_squares(network, self._residuals, train, self.lm_steps)
+            network, converged = training.least_squares(network, residuals, train, self.lm_steps)
             return network, 0, converged
-        network, epochs = training.first_order(network, self._loss, train, validation, self._optax(),
-                                               self.epochs, self.patience, self.progress)
+        optimiser = training.optimiser(self.optimiser, self.learning_rate, self.schedule, self.epochs)
+        network, epochs = training.first_order(network, loss, train, validation, optimiser, self.epochs,
+                                               self.patience, _Shifted(task, offset))
         if self.polish:
-            polished = training.lbfgs(network, self._loss, train, self.polish)
+            polished = training.lbfgs(network, loss, train, self.polish)
             check = validation if validation is not None else train
-            if float(self._loss(polished, check)) < float(self._loss(network, check)):
+            if float(training.evaluate(loss, polished, check)) < float(training.evaluate(loss, network, check)):
                 network = polished
         return network, epochs, None
 
-    def _new_network(self, key):
-        return Network(self.n_features_, self.widths, self.activation, self.init, key, DTYPES[self.dtype])
-
-    def _optax(self):
-        rate = self.learning_rate
-        if self.schedule == "cosine":
-            rate = optax.cosine_decay_schedule(self.learning_rate, self.epochs, alpha=1e-3)
-        return optax.adam(rate) if self.optimiser == "adam" else optax.sgd(rate)
+    def new_network(self, n_in: int, key, start_at_zero: bool = False) -> Network:
+        """A freshly initialised network of this recipe with ``n_in`` inputs."""
+        network = Network(n_in, self.widths, self.activation, self.init, key, DTYPES[self.dtype])
+        return network.zero_last() if start_at_zero else network
 
     # Prediction, persistence, summary --------------------------------------------------------
     def _predict(self, X):
-        dtype = DTYPES[self.dtype]
-        z = self.x_scaler_.forward(jnp.asarray(X)).astype(dtype)
-        auxiliary = (self._auxiliary(X) / self.y_scaler_.scale).astype(dtype)
-        out = self._standardised_output(self.network_, z, auxiliary).astype(jnp.float64)
-        return self.y_scaler_.inverse(out)
-
-    def _arrays(self):
-        return {"x": self.x_scaler_, "y": self.y_scaler_, "network": self.network_}
+        z = self.x_scaler_.forward(jnp.asarray(X)).astype(DTYPES[self.dtype])
+        return self.y_scaler_.inverse(plain(self.network_, z, None).astype(jnp.float64))
 
     def _arrays_like(self):
-        return {"x": Scaler.like(self.n_features_), "y": Scaler.like(None),
-                "network": self._new_network(jax.random.key(0))}
-
-    def _set_arrays(self, arrays):
-        self.x_scaler_, self.y_scaler_, self.network_ = arrays["x"], arrays["y"], arrays["network"]
+        return {"x_scaler": Scaler.like(self.n_features_), "y_scaler": Scaler.like(None),
+                "network": self.new_network(self.n_features_, jax.random.key(0))}
 
     def n_params(self):
         return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.network_)))
-
-    def _metadata(self):
-        return {"epochs_run": self.epochs_run_, "train_loss": self.train_loss_, "hessian": self.hessian_,
-                "restarts": self.restarts_, "train_seconds": self.train_seconds_, "converged": self.converged_}
-
-    def _set_metadata(self, metadata):
-        self.epochs_run_, self.train_loss_ = metadata["epochs_run"], metadata["train_loss"]
-        self.hessian_, self.restarts_ = metadata["hessian"], metadata["restarts"]
-        self.train_seconds_, self.converged_ = metadata["train_seconds"], metadata.get("converged")
 
     def summary(self):
         out = super().summary()
         out["diagnostics"] = {"train_loss": self.train_loss_, "epochs_run": self.epochs_run_,
                               "converged": self.converged_, "hessian": self.hessian_, "restarts": self.restarts_}
         return out
+
+
+class _Shifted:
+    """A progress task seen from one restart: its epochs count after the earlier restarts'."""
+
+    def __init__(self, task, offset):
+        self.task, self.offset = task, offset
+
+    def update(self, done):
+        self.task.update(self.offset + done)
+
+
+def _widths(widths) -> tuple[int, ...]:
+    """Hidden-layer widths as positive integers; a ValueError names a bad one."""
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise ValueError(f"widths = {widths!r}: must be a sequence of positive integers") from None
+    for width in widths:
+        if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+            raise ValueError(f"widths = {widths!r}: every width must be a positive integer")
+    return tuple(int(w) for w in widths)

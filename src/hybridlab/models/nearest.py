@@ -18,19 +18,19 @@ class NearestNeighbour(Regressor):
     """
 
     name = "nearest"
+    fitted_arrays = ("scaler", "X", "y")
+    fitted_facts = ("n_train",)
 
     def __init__(self, k: int = 1):
-        if int(k) != k or k < 1:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k = {k!r}: must be a positive integer")
         self.k = int(k)
 
-    def config(self):
-        return {"k": self.k}
-
-    def _fit(self, X, y):
+    def _fit(self, X, y, progress):
         if self.k > X.shape[0]:
             raise ValueError(f"k = {self.k}: more neighbours than the {X.shape[0]} training shots")
         self.scaler_, self.X_, self.y_ = Scaler.fit(X), jnp.asarray(X), jnp.asarray(y)
+        self.n_train_ = int(X.shape[0])
         self._build()
 
     def _build(self):
@@ -40,19 +40,10 @@ class NearestNeighbour(Regressor):
         _, index = self.tree_.query(np.asarray(self.scaler_.forward(jnp.asarray(X))), k=self.k)
         return np.asarray(self.y_)[index.reshape(len(X), self.k)].mean(axis=1)
 
-    def _arrays(self):
-        return {"scaler": self.scaler_, "X": self.X_, "y": self.y_}
-
     def _arrays_like(self):
         n = self.n_train_
         return {"scaler": Scaler.like(self.n_features_), "X": jnp.zeros((n, self.n_features_)), "y": jnp.zeros(n)}
 
     def _set_arrays(self, arrays):
-        self.scaler_, self.X_, self.y_ = arrays["scaler"], arrays["X"], arrays["y"]
+        super()._set_arrays(arrays)
         self._build()
-
-    def _metadata(self):
-        return {"n_train": int(self.X_.shape[0])}
-
-    def _set_metadata(self, metadata):
-        self.n_train_ = int(metadata["n_train"])

@@ -13,16 +13,14 @@ ACTIVATIONS = {
     "gelu": jax.nn.gelu,
     "softplus": jax.nn.softplus,
 }
-INITS = ("default", "glorot", "zero-last")
+INITS = ("default", "glorot")
 
 
 class Network(eqx.Module):
     """x ↦ W_L σ(… σ(W_1 x + b_1) …) + b_L, a scalar output for each row of x.
 
     ``init``: "default" is Equinox's (uniform ±1/√fan_in); "glorot" draws every weight from
-    the Glorot (Xavier) uniform distribution with zero biases, as the shot-put lecture does;
-    "zero-last" is the default with a zero last layer, so the network starts as the constant 0
-    (a hybrid's correction starts at the prior).
+    the Glorot (Xavier) uniform distribution with zero biases, as the shot-put lecture does.
     """
 
     layers: tuple[eqx.nn.Linear, ...]
@@ -43,12 +41,15 @@ class Network(eqx.Module):
                             (glorot(k, layer.weight.shape, dtype), jnp.zeros_like(layer.bias)))
                 for layer, k in zip(layers, jax.random.split(keys[0], len(layers)))
             ]
-        if init == "zero-last":
-            last = layers[-1]
-            layers[-1] = eqx.tree_at(lambda l: (l.weight, l.bias), last,
-                                     (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)))
         self.layers = tuple(layers)
         self.activation = activation
+
+    def zero_last(self) -> Network:
+        """This network with a zero last layer: it starts as the constant 0 (so a hybrid's
+        correction starts at the prior)."""
+        last = self.layers[-1]
+        return eqx.tree_at(lambda n: (n.layers[-1].weight, n.layers[-1].bias), self,
+                           (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)))
 
     def __call__(self, x):
         """Outputs (n,) for inputs x (n, n_in)."""

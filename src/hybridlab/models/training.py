@@ -2,10 +2,16 @@
 an L-BFGS polish (Optax) and Levenberg–Marquardt (Optimistix).
 
 Every loop minimises a loss ``loss(params, data)`` over a PyTree ``params`` of arrays, with
-``data`` a tuple of arrays; none knows which model it trains.
+``data`` a tuple of arrays; none knows which model it trains. Each loop is compiled once per
+loss function, optimiser and data shape, so ``loss`` (and ``residuals``) must be the same
+function object from fit to fit — a module-level function, not a lambda or bound method made
+per call — and the data and starting values go in as arguments: then a second fit with other
+data of the same shape reuses the compiled program.
 """
 
 from __future__ import annotations
+
+import functools
 
 import equinox as eqx
 import jax
@@ -18,11 +24,27 @@ import optimistix as optx
 CHUNK = 100
 
 
-def first_order(params, loss, train, validation, optimiser, epochs: int, patience: int | None, progress=None):
+@functools.lru_cache(maxsize=None)
+def optimiser(kind: str, learning_rate: float, schedule: str, epochs: int) -> optax.GradientTransformation:
+    """Adam (``"adam"``) or plain gradient descent (``"gd"``) at ``learning_rate``, constant or
+    cosine-decayed to 1e-3 of it over ``epochs``. Cached: the same settings give the same
+    object, which is what lets a compiled training step be reused."""
+    rate = optax.cosine_decay_schedule(learning_rate, epochs, alpha=1e-3) if schedule == "cosine" else learning_rate
+    return optax.adam(rate) if kind == "adam" else optax.sgd(rate)
+
+
+@eqx.filter_jit
+def evaluate(loss, params, data):
+    """``loss(params, data)``, compiled once per loss and shape."""
+    return loss(params, data)
+
+
+def first_order(params, loss, train, validation, optimiser, epochs: int, patience: int | None, task=None):
     """Full-batch steps of an Optax ``optimiser`` for up to ``epochs`` epochs.
 
     With ``validation`` data, the parameters with the lowest validation loss are kept and the
-    run stops once ``patience`` epochs pass without improvement (early stopping). The steps run
+    run stops once ``patience`` epochs pass without improvement (early stopping); ``task`` (a
+    progress task) hears the epochs done. The steps run
     compiled in chunks of CHUNK epochs, and the validation loss is looked at between chunks, so
     the best parameters are those at the end of a chunk and patience counts whole chunks.
     Returns (params, epochs run).
@@ -33,11 +55,11 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
         steps = min(CHUNK, epochs - done)
         params, state = _chunk(params, state, loss, train, optimiser, steps)
         done += steps
-        if progress is not None:
-            progress(done, epochs)
+        if task is not None:
+            task.update(done)
         if validation is None:
             continue
-        current = float(loss(params, validation))
+        current = float(evaluate(loss, params, validation))
         if current < best_loss:
             best, best_loss, since = params, current, 0
         else:

@@ -3,7 +3,7 @@
 This room imports nothing else of hybridlab.
 """
 
-from hybridlab.physics.drag import LinearDrag, NoDrag, QuadraticDrag
+from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, Coefficient, LinearDrag, NoDrag, QuadraticDrag
 from hybridlab.physics.projectile import Projectile
 
-__all__ = ["LinearDrag", "NoDrag", "Projectile", "QuadraticDrag"]
+__all__ = ["DRAG_LAWS", "AbstractDrag", "Coefficient", "LinearDrag", "NoDrag", "Projectile", "QuadraticDrag"]

@@ -1,18 +1,37 @@
 """Drag laws: the aerodynamic force on the projectile as a function of its velocity.
 
-Every law is an Equinox module whose parameters are PyTree leaves (so ``jax.grad`` works with
-respect to them) and exposes ``force(vx, vy) -> (fx, fy)`` in newtons, velocities in m/s.
-Any module with such a ``force`` can be given to :class:`~hybridlab.physics.Projectile`;
-laws without a closed-form motion are integrated numerically.
+Every law is an Equinox module whose coefficients are PyTree leaves (so ``jax.grad`` works
+with respect to them). A law describes itself: its ``name`` (its key in the registry
+:data:`DRAG_LAWS` and in a spec), its ``coefficients`` (name → unit and a starting guess for a
+fit) and how its motion is solved (``motion``: a closed form, or the ODE). A new law subclasses
+:class:`AbstractDrag`, implements ``force(vx, vy) -> (fx, fy)`` in newtons (velocities in
+m/s) and is solved numerically; giving it a ``name`` registers it, so specs and saved models
+can name it.
 """
 
 from __future__ import annotations
+
+import abc
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from hybridlab.physics.validation import parameter
+
+
+class Coefficient(NamedTuple):
+    """A drag coefficient's unit, its default value and the starting guess a fit uses when the
+    value is unknown (all SI)."""
+
+    unit: str
+    default: float
+    start: float
+
+
+#: Every named drag law, by name: what a spec's ``"drag"`` may say.
+DRAG_LAWS: dict[str, type[AbstractDrag]] = {}
 
 
 def speed_of(vx, vy):
@@ -22,17 +41,65 @@ def speed_of(vx, vy):
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
 
 
-class NoDrag(eqx.Module):
+class AbstractDrag(eqx.Module):
+    """A drag law F(v): subclasses implement :meth:`force` and declare ``coefficients``.
+
+    ``motion`` says how a projectile under this law is solved: ``"ballistic"`` or ``"linear"``
+    (closed forms, valid only for exactly those forces) or ``"ode"``. It is read from the class
+    that defines ``force``: a subclass that overrides ``force`` is solved by the ODE unless it
+    declares a ``motion`` itself, so a changed force never gets another law's closed form.
+    """
+
+    name: ClassVar[str | None] = None
+    title: ClassVar[str] = "drag"
+    coefficients: ClassVar[dict[str, Coefficient]] = {}
+    motion: ClassVar[str] = "ode"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is None:
+            return
+        known = DRAG_LAWS.get(name)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise ValueError(f"drag law name {name!r} is taken by {known.__qualname__}")
+        DRAG_LAWS[name] = cls
+
+    @abc.abstractmethod
+    def force(self, vx, vy):
+        """The force (fx, fy) in N on a body moving at velocity (vx, vy) in m/s."""
+
+    @classmethod
+    def solved_by(cls) -> str:
+        """``motion`` as declared by the class that defines ``force`` (see the class docstring)."""
+        owner = next(klass for klass in cls.__mro__ if "force" in klass.__dict__)
+        return owner.__dict__.get("motion", "ode")
+
+    def values(self) -> dict[str, float]:
+        """The coefficients' values, by name (concrete floats; SI units)."""
+        return {name: float(getattr(self, name)) for name in self.coefficients}
+
+
+class NoDrag(AbstractDrag):
     """No aerodynamic force: F = 0 (the vacuum, or a heavy slow body)."""
+
+    name = "none"
+    title = "no drag"
+    motion = "ballistic"
 
     def force(self, vx, vy):
         """F = (0, 0) N."""
         return jnp.zeros_like(vx), jnp.zeros_like(vy)
 
 
-class LinearDrag(eqx.Module):
+class LinearDrag(AbstractDrag):
     """Stokes (viscous) drag F = -k·v, with k in kg/s (the lecture's shot put: k = 0.45 in its
     text, 4 × 0.45 = 1.8 in its code)."""
+
+    name = "linear"
+    title = "linear drag"
+    coefficients = {"k": Coefficient("kg/s", default=0.45, start=1.0)}
+    motion = "linear"
 
     k: jax.Array
 
@@ -44,8 +111,12 @@ class LinearDrag(eqx.Module):
         return -self.k * vx, -self.k * vy
 
 
-class QuadraticDrag(eqx.Module):
+class QuadraticDrag(AbstractDrag):
     """Newton (form) drag F = -c·|v|·v, with c = ½ ρ C_d A in kg/m (a baseball: c ≈ 9e-4)."""
+
+    name = "quadratic"
+    title = "quadratic drag"
+    coefficients = {"c": Coefficient("kg/m", default=9e-4, start=1e-3)}
 
     c: jax.Array
 

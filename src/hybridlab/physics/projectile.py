@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from hybridlab.physics import ballistic, linear, numerical
-from hybridlab.physics.drag import LinearDrag, NoDrag, speed_of
+from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, parameter
+
+#: How each kind of motion is solved (see ``AbstractDrag.motion``).
+SOLVERS = {"ballistic": ballistic, "linear": linear, "ode": numerical}
+#: The projectile's own parameters and their units (a drag law's coefficients come with it).
+UNITS = {"mass": "kg", "g": "m/s²", "height": "m"}
+DEFAULTS = {"mass": 1.0, "g": 9.81, "height": 0.0}
 
 
 def _motion(drag):
     """The module that solves the motion for this drag law: a closed form where one exists."""
-    if isinstance(drag, NoDrag):
-        return ballistic
-    if isinstance(drag, LinearDrag):
-        return linear
-    return numerical
+    return SOLVERS[drag.solved_by()] if isinstance(drag, AbstractDrag) else numerical
 
 
 @eqx.filter_jit
@@ -52,7 +57,7 @@ class Projectile(eqx.Module):
     g: jax.Array
     height: jax.Array
 
-    def __init__(self, drag=None, mass=1.0, g=9.81, height=0.0):
+    def __init__(self, drag=None, mass=DEFAULTS["mass"], g=DEFAULTS["g"], height=DEFAULTS["height"]):
         if drag is None:
             drag = NoDrag()
         if not callable(getattr(drag, "force", None)):
@@ -62,6 +67,63 @@ class Projectile(eqx.Module):
         self.g = parameter("g", g, positive=True)
         self.height = parameter("height", height, positive=False)
 
+    # Describing itself ----------------------------------------------------------------------
+    def to_spec(self) -> dict[str, Any]:
+        """Plain JSON-able data that :meth:`from_spec` turns back into this projectile:
+        ``{"drag": {"law": name, <coefficient>: value, …}, "mass": kg, "g": m/s², "height": m}``."""
+        law = getattr(self.drag, "name", None)
+        if DRAG_LAWS.get(law) is not type(self.drag):
+            raise ValueError(f"drag law {type(self.drag).__name__} has no registered name: give it a `name`")
+        return {"drag": {"law": law, **self.drag.values()},
+                **{name: float(getattr(self, name)) for name in UNITS}}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], starting: tuple[str, ...] = ()) -> Projectile:
+        """The projectile a spec describes (see :meth:`to_spec`); missing entries take their
+        defaults, and ``"drag"`` may be just a law's name. A drag coefficient named in
+        ``starting`` (an unknown to be fitted) that the spec leaves out takes the law's starting
+        guess instead of its default. ValueError names a bad entry."""
+        if not isinstance(spec, Mapping):
+            raise ValueError(f"physics = {spec!r}: must be a mapping such as {{'drag': 'linear', 'mass': 7.26}}")
+        spec = dict(spec)
+        law, coefficients = _drag_entry(spec.pop("drag", "none"))
+        coefficients = {**{name: c.start for name, c in law.coefficients.items() if name in starting},
+                        **coefficients}
+        unknown = sorted(set(spec) - set(UNITS))
+        if unknown:
+            raise ValueError(f"physics parameters {unknown} are not known; the projectile has "
+                             f"drag, {', '.join(UNITS)}")
+        return cls(law(**coefficients), **spec)
+
+    def units(self) -> dict[str, str]:
+        """Every physical parameter a fit may leave unknown, with its unit."""
+        return {**{name: c.unit for name, c in _coefficients(self.drag).items()}, **UNITS}
+
+    def value(self, name: str) -> jax.Array:
+        """The parameter ``name`` (a drag coefficient, mass, g or height)."""
+        return getattr(self.drag if name in _coefficients(self.drag) else self, self._known(name))
+
+    def replace(self, names, values) -> Projectile:
+        """This projectile with the named parameters set to ``values`` (traceable, unchecked)."""
+        getters = [lambda p, n=self._known(n): p.value(n) for n in names]
+        return eqx.tree_at(lambda p: [get(p) for get in getters], self, list(values))
+
+    def label(self) -> str:
+        """One line in words, e.g. ``linear drag k=0.45 kg/s, m=7.26 kg``."""
+        units = self.units()
+        parts = [f"{name}={float(getattr(self.drag, name)):g} {units[name]}" for name in _coefficients(self.drag)]
+        parts.append(f"m={float(self.mass):g} kg")
+        parts += [f"h={float(self.height):g} m"] if float(self.height) else []
+        parts += [f"g={float(self.g):g} m/s²"] if float(self.g) != DEFAULTS["g"] else []
+        return f"{getattr(self.drag, 'title', type(self.drag).__name__)} " + ", ".join(parts)
+
+    def _known(self, name: str) -> str:
+        if name not in self.units():
+            raise ValueError(f"parameter {name!r} does not apply to {self.label()}; choose from "
+                             f"{', '.join(self.units())}")
+        return name
+
+    # Solving ---------------------------------------------------------------------------------
     def _shots(self, speed, angle, *more):
         """Checked float64 speed and angle (and extra arrays), broadcast to one shape."""
         speed = as_float("speed", speed)
@@ -114,3 +176,25 @@ class Projectile(eqx.Module):
         moving = landing_speed > 0
         landing_angle = jnp.where(moving, jnp.arctan2(-vy, jnp.where(moving, vx, 1.0)), 0.0)
         return landing_speed, landing_angle
+
+
+def _coefficients(drag) -> dict:
+    """A drag law's declared coefficients (none for an undeclared user law)."""
+    return getattr(drag, "coefficients", {})
+
+
+def _drag_entry(entry) -> tuple[type[AbstractDrag], dict[str, Any]]:
+    """The law and its coefficients from a spec's ``"drag"``: a law's name, or
+    ``{"law": name, <coefficient>: value, …}``."""
+    entry = {"law": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, Mapping) else entry
+    if not isinstance(entry, dict):
+        raise ValueError(f"drag = {entry!r}: must be a drag law's name or {{'law': name, ...coefficients}}")
+    name = entry.pop("law", None)
+    if name not in DRAG_LAWS:
+        raise ValueError(f"drag = {name!r}: must be one of {sorted(DRAG_LAWS)}")
+    law = DRAG_LAWS[name]
+    extra = sorted(set(entry) - set(law.coefficients))
+    if extra:
+        raise ValueError(f"physics parameters {extra} do not apply to drag = {name!r}"
+                         + (f" (its coefficients: {', '.join(law.coefficients)})" if law.coefficients else ""))
+    return law, entry

@@ -8,7 +8,6 @@ degrees, as in the CSV files).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -20,16 +19,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator, NullFormatter
 
-from hybridlab.data.files import replace_atomically
+from hybridlab.data.formats import read_csv
+from hybridlab.files import write_bytes
+from hybridlab.report.schema import Metrics, check_metrics
 
-REQUIRED_METRICS = ("scenario", "inputs", "output", "models")
 TRUTH_STYLE = {"color": "black", "linewidth": 2.4, "label": "true"}
 TRAIN_OUTLINE = {"fill": False, "edgecolor": "black", "linestyle": "--", "linewidth": 1.4}
 DPI = 110
 
 
-def load_metrics(run_dir: str | os.PathLike) -> dict:
-    """The run's ``metrics.json`` as a dict; ValueError naming the path if missing or malformed."""
+def load_metrics(run_dir: str | os.PathLike) -> Metrics:
+    """The run's ``metrics.json``, checked to hold the keys the report needs
+    (:func:`~hybridlab.report.schema.check_metrics`); ValueError naming the path if it is
+    missing or malformed, and the key if one is missing or of the wrong type."""
     path = os.path.join(os.fspath(run_dir), "metrics.json")
     if not os.path.isfile(path):
         raise ValueError(f"no metrics.json in the run directory: {path}")
@@ -38,44 +40,14 @@ def load_metrics(run_dir: str | os.PathLike) -> dict:
             metrics = json.load(handle)
         except json.JSONDecodeError as error:
             raise ValueError(f"{path} is not valid JSON: {error}") from error
-    missing = [key for key in REQUIRED_METRICS if key not in metrics]
-    if missing:
-        raise ValueError(f"{path} lacks the key(s) {', '.join(missing)}")
-    return metrics
-
-
-def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """A CSV file as columns: ``split`` as strings, every other column as float64 (empty → NaN)."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if len(rows) < 2:
-        raise ValueError(f"{os.fspath(path)} has no data rows")
-    header, body = rows[0], rows[1:]
-    return {
-        name: np.array(values, dtype=str) if name == "split" else np.array([_number(v) for v in values])
-        for name, values in zip(header, zip(*body, strict=True), strict=True)
-    }
-
-
-def _number(text: str) -> float:
-    return float(text) if text.strip() else math.nan
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write bytes to ``path`` whole or not at all (a temporary file, then a rename)."""
-
-    def write(temporary: str) -> None:
-        with open(temporary, "wb") as file:
-            file.write(data)
-
-    replace_atomically(path, write)
+    return check_metrics(metrics, path)
 
 
 def _save(fig: Figure, directory: str, name: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     path = os.path.join(directory, name)
-    write_atomic(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -91,23 +63,23 @@ def _panels(n: int, width: float = 4.2, height: float = 3.4, ncols: int = 3) -> 
     return fig, axes[:n]
 
 
-def _unit(metrics: dict, name: str) -> str:
+def _unit(metrics: Metrics, name: str) -> str:
     """The unit metrics.json gives for an input or output, or ''."""
     return str((metrics.get("units") or {}).get(name) or "")
 
 
-def _label(metrics: dict, name: str) -> str:
+def _label(metrics: Metrics, name: str) -> str:
     """``name (unit)``, or the bare name where metrics.json gives no unit."""
     unit = _unit(metrics, name)
     return f"{name} ({unit})" if unit else name
 
 
-def _models(metrics: dict, table: dict) -> list[str]:
+def _models(metrics: Metrics, table: dict) -> list[str]:
     """The models of metrics.json that have a column in the table, in metrics.json's order."""
     return [name for name in metrics["models"] if name in table]
 
 
-def _colour(metrics: dict, name: str) -> str:
+def _colour(metrics: Metrics, name: str) -> str:
     """One colour per model, the same in every figure."""
     return f"C{list(metrics['models']).index(name) % 10}"
 
@@ -121,7 +93,7 @@ def _on_grid(grid: dict, inputs: list[str], column: str) -> tuple[np.ndarray, np
     return u0, u1, np.ma.masked_invalid(values)
 
 
-def _outline_training(ax, metrics: dict) -> None:
+def _outline_training(ax, metrics: Metrics) -> None:
     """Dashed rectangle around the training region of the two inputs."""
     region, (first, second) = metrics.get("train_region") or {}, metrics["inputs"]
     if first in region and second in region:
@@ -129,14 +101,14 @@ def _outline_training(ax, metrics: dict) -> None:
         ax.add_patch(Rectangle((lo0, lo1), hi0 - lo0, hi1 - lo1, **TRAIN_OUTLINE))
 
 
-def _map_axes(ax, metrics: dict, title: str) -> None:
+def _map_axes(ax, metrics: Metrics, title: str) -> None:
     _outline_training(ax, metrics)
     ax.set_title(title)
     ax.set_xlabel(_label(metrics, metrics["inputs"][0]))
     ax.set_ylabel(_label(metrics, metrics["inputs"][1]))
 
 
-def plot_maps(metrics: dict, grid: dict) -> Figure:
+def plot_maps(metrics: Metrics, grid: dict) -> Figure:
     """Filled contours of the output (e.g. distance in m) over the two inputs: the truth, then each
     model, all on the truth's colour scale (values beyond it saturate); training region dashed."""
     inputs, models = metrics["inputs"], _models(metrics, grid)
@@ -154,7 +126,7 @@ def plot_maps(metrics: dict, grid: dict) -> Figure:
     return fig
 
 
-def plot_errors(metrics: dict, grid: dict) -> Figure:
+def plot_errors(metrics: Metrics, grid: dict) -> Figure:
     """Each model's error (model − true, in the output's unit) over the two inputs, on a diverging
     colour scale symmetric about 0 reaching that model's largest |error|; training region dashed."""
     inputs, models = metrics["inputs"], _models(metrics, grid)
@@ -183,7 +155,7 @@ def _curve_limits(truth: np.ndarray, curves: list[np.ndarray]) -> tuple[float, f
     return max(float(finite.min()), lo - margin) - pad, min(float(finite.max()), hi + margin) + pad
 
 
-def _curve_panels(metrics: dict, curves: dict) -> list[tuple[str, np.ndarray]]:
+def _curve_panels(metrics: Metrics, curves: dict) -> list[tuple[str, np.ndarray]]:
     """(title, row mask) per panel: one per fixed value of the second input, or one for 1-input."""
     inputs = metrics["inputs"]
     if len(inputs) < 2:
@@ -192,7 +164,7 @@ def _curve_panels(metrics: dict, curves: dict) -> list[tuple[str, np.ndarray]]:
     return [(f"{inputs[1]} = {v:g} {unit}".strip(), second == v) for v in np.unique(second)]
 
 
-def plot_curves(metrics: dict, curves: dict, observed: tuple[np.ndarray, ...] | None = None) -> Figure:
+def plot_curves(metrics: Metrics, curves: dict, observed: tuple[np.ndarray, ...] | None = None) -> Figure:
     """The output (e.g. distance in m) against the first input, one panel per fixed value of the
     second input: the truth (black), every model, the training range of the first input shaded, and
     for 1-input scenarios the ``observed`` (x, y) training measurements as dots."""
@@ -217,7 +189,7 @@ def plot_curves(metrics: dict, curves: dict, observed: tuple[np.ndarray, ...] | 
     return fig
 
 
-def _rmse(metrics: dict, key: str) -> list[float]:
+def _rmse(metrics: Metrics, key: str) -> list[float]:
     values = [metrics["models"][name].get(key) for name in metrics["models"]]
     return [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan for v in values]
 
@@ -230,7 +202,7 @@ def _decades(values: list[float]) -> tuple[float, float]:
     return 10.0**lo, 10.0 ** max(hi, lo + 1)
 
 
-def plot_rmse(metrics: dict) -> Figure:
+def plot_rmse(metrics: Metrics) -> Figure:
     """Bars of each model's RMSE (output's unit, log scale) inside (interpolation) and outside
     (extrapolation) the training region, each bar labelled with its value."""
     models = list(metrics["models"])
@@ -250,19 +222,19 @@ def plot_rmse(metrics: dict) -> Figure:
     return fig
 
 
-def _observed(run_dir: str, metrics: dict) -> tuple[np.ndarray, np.ndarray] | None:
+def _observed(run_dir: str, metrics: Metrics) -> tuple[np.ndarray, np.ndarray] | None:
     """(input, measured output) of the training rows of predictions.csv, if it exists."""
     path = os.path.join(run_dir, "predictions.csv")
     if not os.path.isfile(path):
         return None
-    table, (first, output) = read_table(path), (metrics["inputs"][0], metrics["output"])
+    table, (first, output) = read_csv(path, text=("split",)), (metrics["inputs"][0], metrics["output"])
     if first not in table or output not in table:
         return None
     train = table["split"] == "train" if "split" in table else slice(None)
     return table[first][train], table[output][train]
 
 
-def make_figures(run_dir: str | os.PathLike, metrics: dict | None = None) -> list[str]:
+def make_figures(run_dir: str | os.PathLike, metrics: Metrics | None = None) -> list[str]:
     """Write maps.png and errors.png (2-input runs with a grid.csv), curves.png (with a curves.csv)
     and rmse.png into ``<run_dir>/figures/``; return the paths written."""
     run_dir = os.fspath(run_dir)
@@ -272,13 +244,13 @@ def make_figures(run_dir: str | os.PathLike, metrics: dict | None = None) -> lis
     written = []
     grid_path, curves_path = os.path.join(run_dir, "grid.csv"), os.path.join(run_dir, "curves.csv")
     if len(metrics["inputs"]) == 2 and os.path.isfile(grid_path):
-        grid = read_table(grid_path)
+        grid = read_csv(grid_path)
         written.append(_save(plot_maps(metrics, grid), out, "maps.png"))
         if _models(metrics, grid):
             written.append(_save(plot_errors(metrics, grid), out, "errors.png"))
     if os.path.isfile(curves_path):
         observed = _observed(run_dir, metrics) if len(metrics["inputs"]) == 1 else None
-        written.append(_save(plot_curves(metrics, read_table(curves_path), observed), out, "curves.png"))
+        written.append(_save(plot_curves(metrics, read_csv(curves_path), observed), out, "curves.png"))
     if metrics["models"]:
         written.append(_save(plot_rmse(metrics), out, "rmse.png"))
     return written

@@ -12,7 +12,9 @@ import html
 import math
 import os
 
-from hybridlab.report.figures import load_metrics, make_figures, write_atomic
+from hybridlab.files import write_bytes
+from hybridlab.report.figures import load_metrics, make_figures
+from hybridlab.report.schema import Metrics, ModelMetrics
 
 CAPTIONS = {
     "maps.png": "The true map beside each model's, on one colour scale; dashed: training region.",
@@ -62,7 +64,7 @@ def _plus_minus(name: str, fit) -> str:
     return f"{html.escape(name)} = {text}"
 
 
-def _equation(model: dict) -> str:
+def _equation(model: ModelMetrics) -> str:
     """The model's formula and/or its fitted physical parameters, escaped, or a dash."""
     parts = []
     if model.get("formula"):
@@ -72,7 +74,7 @@ def _equation(model: dict) -> str:
     return "<br>".join(parts) or MISSING
 
 
-def _ratio(model: dict) -> str:
+def _ratio(model: ModelMetrics) -> str:
     interp, extrap = model.get("rmse_interp"), model.get("rmse_extrap")
     return f"{extrap / interp:.3g}" if _is_number(interp) and _is_number(extrap) and interp > 0 else MISSING
 
@@ -81,7 +83,7 @@ def _count(value) -> str:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else _num(value)
 
 
-def _model_row(name: str, model: dict) -> str:
+def _model_row(name: str, model: ModelMetrics) -> str:
     prior = html.escape(str(model["prior"])) if model.get("prior") else MISSING
     numbers = [
         _num(model.get("rmse_interp")),
@@ -100,7 +102,7 @@ def _model_row(name: str, model: dict) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def _models_table(metrics: dict) -> str:
+def _models_table(metrics: Metrics) -> str:
     """One row per model; errors in the output's unit."""
     unit = (metrics.get("units") or {}).get(metrics["output"])
     u = f" ({html.escape(str(unit))})" if unit else ""
@@ -117,7 +119,7 @@ def _interval(region: dict | None, name: str) -> str:
     return MISSING
 
 
-def _regions_table(metrics: dict) -> str:
+def _regions_table(metrics: Metrics) -> str:
     """Training and extrapolation interval of every input, in the input's unit."""
     units = metrics.get("units") or {}
     rows = [
@@ -139,7 +141,7 @@ def _figure(path: str) -> str:
     return f"<figure>{image}<figcaption>{caption}</figcaption></figure>"
 
 
-def render(metrics: dict, figures: list[str]) -> str:
+def render(metrics: Metrics, figures: list[str]) -> str:
     """The report page as a string: title, description, regions, models table, inlined figures."""
     title = html.escape(f"{metrics['scenario']} — seed {metrics.get('seed', '?')}")
     quick = " (quick run)" if metrics.get("quick") else ""
@@ -175,5 +177,5 @@ def build_report(run_dir: str | os.PathLike) -> str:
     metrics = load_metrics(run_dir)
     page = render(metrics, make_figures(run_dir, metrics))
     path = os.path.join(run_dir, "report.html")
-    write_atomic(path, page.encode("utf-8"))
+    write_bytes(path, page.encode("utf-8"))
     return path

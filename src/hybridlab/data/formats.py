@@ -1,0 +1,297 @@
+"""Shot files and tables: CSV and Parquet, written atomically and validated when read or written.
+
+Inside the library an angle is in radians; in a file the column ``angle`` is in degrees.
+:func:`to_file_units` and :func:`from_file_units` are the one place that converts. Every other
+quantity is SI in both places: speed in m/s, distance and height in m. The checks a shots file
+must pass are the rules of :mod:`hybridlab.data.validation`.
+
+The float64 radians of an angle do not always survive the trip through float64 degrees: about
+13% of angles come back 1 ulp away, because in places the degree grid is coarser than the radian
+grid scaled by 180/π, and no conversion can undo that. Every other column, and the degrees in
+the file, read back bit for bit.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import ArrayLike
+
+from hybridlab.data.validation import NUMBERS, Table, validate
+from hybridlab.files import replace_atomically, write_bytes
+
+SHOT_COLUMNS = ("speed", "angle", "distance")
+_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
+    """The columns as a file holds them: a copy with ``angle`` (if any) in degrees, θ° = θ · 180/π."""
+    columns = dict(columns)
+    if "angle" in columns:
+        columns["angle"] = np.rad2deg(np.asarray(columns["angle"], dtype=np.float64))
+    return columns
+
+
+def from_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
+    """The columns as the library uses them: a copy with ``angle`` (if any) in radians, θ = θ° · π/180."""
+    columns = dict(columns)
+    if "angle" in columns:
+        columns["angle"] = np.deg2rad(np.asarray(columns["angle"], dtype=np.float64))
+    return columns
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_csv(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None:
+    """Write equal-length columns of numbers or strings to a CSV file atomically.
+
+    A header row of the column names comes first. Numbers are written in the shortest form that
+    reads back as the same float64 (Python's ``repr``, without a bare ``.0``); units are whatever
+    the caller's are. Text is quoted by the ``csv`` module where it must be (a comma, a quote or
+    a line break: ``QUOTE_MINIMAL``), in the csv module's standard dialect (RFC 4180, lines
+    ending in CR LF), so any string reads back as written. Raises ValueError (and writes nothing)
+    for a value that is neither a number nor a string, unequal lengths, or a missing directory.
+    """
+    if not columns:
+        raise ValueError(f"cannot write {os.fspath(path)}: no columns")
+    where = {name: f"cannot write {os.fspath(path)}, column {name!r}" for name in columns}
+    cells = {name: _column_cells(where[name], values) for name, values in columns.items()}
+    _check_lengths(path, {name: len(column) for name, column in cells.items()})
+    text = io.StringIO()
+    # The csv module's own line end, CR LF: with it every Python quotes a field holding a lone CR.
+    writer = csv.writer(text, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow([str(name) for name in cells])
+    writer.writerows(zip(*cells.values()))
+    write_bytes(path, text.getvalue().encode("utf-8"))
+
+
+def write_shots(
+    path: str | os.PathLike, shots: Mapping[str, ArrayLike], require: Sequence[str] = SHOT_COLUMNS,
+    file_units: bool = False,
+) -> None:
+    """Write shots to CSV or Parquet, chosen by the suffix (``.csv``, ``.parquet``, ``.pq``).
+
+    ``shots`` maps column names to equal-length float arrays: ``speed`` (m/s), ``angle`` (rad),
+    ``distance`` (m), optionally ``height`` (m) and any other numeric columns; the columns in
+    ``require`` must be there. The file holds the angle in degrees. The shots must pass the
+    checks :func:`read_shots` makes, so every file written can be read back; otherwise
+    ValueError, and nothing is written. ``file_units=True``: ``angle`` is in degrees already
+    (as :func:`read_shots` with ``file_units=True`` gives it), so a file's values pass through
+    unchanged.
+    """
+    kind = _format(path)
+    columns = {name: _float_column(path, name, values) for name, values in shots.items()}
+    _check_lengths(path, {name: len(values) for name, values in columns.items()})
+    columns = columns if file_units else to_file_units(columns)
+    validate(Table.from_columns(f"cannot write {os.fspath(path)}", columns), require)
+    if kind == "csv":
+        write_csv(path, columns)
+    else:
+        table = pa.table({name: pa.array(values, pa.float64()) for name, values in columns.items()})
+        replace_atomically(path, lambda temporary: pq.write_table(table, temporary))
+
+
+def _format(path: str | os.PathLike) -> str:
+    """``"csv"`` or ``"parquet"`` from the suffix of ``path`` (any letter case)."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in _FORMATS:
+        raise ValueError(f"{os.fspath(path)}: unknown file type {suffix!r}; use .csv, .parquet or .pq")
+    return _FORMATS[suffix]
+
+
+def _column_cells(where: str, values: ArrayLike) -> list[str]:
+    """The CSV text of each value of one column: numbers by :func:`_number_text`, strings as they are.
+
+    ``where`` (the file and column) starts any error message.
+    """
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{where}: expected a 1-D array, got shape {array.shape}")
+    if array.dtype.kind in "biuf":
+        return [_number_text(value) for value in array.astype(np.float64).tolist()]
+    return [_cell(where, value) for value in array.tolist()]
+
+
+def _number_text(value: float) -> str:
+    """The shortest text that reads back as ``value`` exactly (``repr``), without a bare ``.0``."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _cell(where: str, value: object) -> str:
+    """The CSV text of one value that is a string (as it is) or a real number."""
+    if isinstance(value, str):
+        return value
+    try:
+        return _number_text(float(value))
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {value!r} is neither a number nor a string") from None
+
+
+def _float_column(path: str | os.PathLike, name: str, values: ArrayLike) -> np.ndarray:
+    """One column of shots as a 1-D float64 array."""
+    where = f"cannot write {os.fspath(path)}, column {name!r}"
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: not numbers") from None
+    if array.ndim != 1:
+        raise ValueError(f"{where}: expected a 1-D array, got shape {array.shape}")
+    return array
+
+
+def _check_lengths(path: str | os.PathLike, lengths: Mapping[str, int]) -> None:
+    """Raise ValueError unless every column has the same number of rows."""
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name} {length}" for name, length in lengths.items())
+        raise ValueError(f"cannot write {os.fspath(path)}: columns of unequal lengths ({listed})")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_shots(
+    path: str | os.PathLike, require: Sequence[str] = SHOT_COLUMNS, file_units: bool = False
+) -> dict[str, np.ndarray]:
+    """Read and validate shots from CSV or Parquet, chosen by the suffix.
+
+    Returns a float64 array for every column of the file, in file order: ``speed`` (m/s),
+    ``angle`` converted from degrees in the file to radians, ``distance`` (m), ``height`` (m)
+    and any others. Every column must hold numbers; each column in ``require`` must be present.
+    A CSV file needs a header row. Checks (:data:`~hybridlab.data.validation.SHOT_RULES`): every
+    value finite; speed, distance, height >= 0; angle in [0, 90] degrees, or in [-90, 90] for a
+    shot with height > 0. ValueError names the file, the place of the first bad value in file
+    order (CSV: ``line N`` counting the header as line 1; Parquet: ``row N`` counting data rows
+    from 1) and its column. ``file_units=True`` leaves ``angle`` in degrees, as the file holds it.
+    """
+    table = _read_csv(path) if _format(path) == "csv" else _read_parquet(path)
+    validate(table, require)
+    shots = {name: np.ascontiguousarray(table.values[:, j]) for j, name in enumerate(table.columns)}
+    return shots if file_units else from_file_units(shots)
+
+
+def read_csv(path: str | os.PathLike, text: Collection[str] = ()) -> dict[str, np.ndarray]:
+    """Read a CSV table of columns, as :func:`write_csv` writes it: the columns named in ``text``
+    as arrays of strings, every other as float64 (``nan`` and ``inf`` are numbers).
+
+    Values are as the file holds them, in the file's units (``angle`` stays in degrees). The
+    first non-blank row names the columns. ValueError names the file, line and column of the
+    first row of the wrong length or non-number in a numeric column, as :func:`read_shots` does.
+    """
+    table = _read_csv(path)
+    numeric = np.array([name not in text for name in table.columns], bool)
+    validate(dataclasses.replace(table, not_number=table.not_number & numeric), (), rules=(NUMBERS,))
+    return {
+        name: np.ascontiguousarray(table.values[:, j]) if numeric[j]
+        else np.array([fields[j] for fields in table.texts], dtype=str)
+        for j, name in enumerate(table.columns)
+    }
+
+
+def _read_csv(path: str | os.PathLike) -> Table:
+    """A CSV file as a table: the first non-blank row names the columns, the rest are data."""
+    source = os.fspath(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            rows = _csv_rows(file, source)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{source}: cannot read: {error}") from None
+    if not rows:
+        raise ValueError(f"{source}: empty file; expected a header row naming the columns, e.g. speed,angle,distance")
+    header_line, header = rows[0]
+    columns = _csv_header(source, header_line, header)
+    data = rows[1:]
+    values, not_number, field_counts = _csv_cells([fields for _, fields in data], len(columns))
+    lines = tuple(line for line, _ in data)
+    texts = [fields for _, fields in data]
+    return Table(source, columns, values, not_number, field_counts, lines, header_line, texts)
+
+
+def _csv_rows(file, source: str) -> list[tuple[int, list[str]]]:
+    """(line, fields) for each non-blank row; line is the physical line the row starts on."""
+    reader = csv.reader(file, strict=True)
+    rows = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as error:
+            raise ValueError(f"{source}, line {start}: not valid CSV: {error}") from None
+        if fields:
+            rows.append((start, fields))
+
+
+def _csv_header(source: str, line: int, header: list[str]) -> tuple[str, ...]:
+    """The column names of a header row, surrounding spaces removed."""
+    names = tuple(name.strip() for name in header)
+    for number, name in enumerate(names, start=1):
+        if not name:
+            raise ValueError(f"{source}, line {line}: column {number} has no name")
+        if _number(name) is not None:
+            raise ValueError(
+                f"{source}, line {line}: no header row; found {name!r} where a column name should be "
+                "(the first row must name the columns, e.g. speed,angle,distance)"
+            )
+    return names
+
+
+def _csv_cells(rows: list[list[str]], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell values (NaN where not a number), the not-a-number mask, and the rows of wrong length.
+
+    The third array holds the field count of each row that does not have ``width`` fields, else 0.
+    """
+    values = np.full((len(rows), width), np.nan)
+    not_number = np.zeros((len(rows), width), bool)
+    field_counts = np.zeros(len(rows), int)
+    for i, fields in enumerate(rows):
+        if len(fields) != width:
+            field_counts[i] = len(fields)
+            continue
+        for j, text in enumerate(fields):
+            number = _number(text)
+            if number is None:
+                not_number[i, j] = True
+            else:
+                values[i, j] = number
+    return values, not_number, field_counts
+
+
+def _number(text: str) -> float | None:
+    """The number ``text`` spells (surrounding spaces allowed), or None."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_parquet(path: str | os.PathLike) -> Table:
+    """A Parquet file as a table; every column must have an integer or floating type."""
+    source = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            table = pq.ParquetFile(file).read()  # not pq.read_table: it rejects repeated names
+    except (OSError, pa.ArrowException) as error:
+        raise ValueError(f"{source}: cannot read as Parquet: {error}") from None
+    columns = tuple(table.column_names)
+    for name, column in zip(columns, table.columns):
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            raise ValueError(f"{source}, column {name!r}: holds {column.type}, not numbers")
+    values = np.zeros((table.num_rows, len(columns)))
+    not_number = np.zeros(values.shape, bool)
+    for j, column in enumerate(table.columns):
+        values[:, j] = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+        not_number[:, j] = column.is_null().to_numpy(zero_copy_only=False)
+    return Table(source, columns, values, not_number, np.zeros(table.num_rows, int))

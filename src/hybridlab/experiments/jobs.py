@@ -1,0 +1,126 @@
+"""The jobs the command line runs, one function each: the CLI parses, calls one of these and
+prints what it returns. Errors are ``ValueError``s that name the parameter: first
+(``points = 1: …``) or in backquotes (```k` does not apply …``), which the CLI maps to its
+flags.
+
+Angles are radians here, as everywhere inside the library.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+
+import jax
+import numpy as np
+
+from hybridlab.data import from_file_units, read_shots, simulate_shots, write_csv, write_shots
+from hybridlab.files import check_new_directory
+from hybridlab.models import MLP, QUIET, REGISTRY, ProgressMeter, Regressor, TqdmProgress, load
+from hybridlab.models.base import save_new
+from hybridlab.physics import DRAG_LAWS, Projectile
+
+#: The network of a hybrid built by name (the ladder's): two tanh layers of 16.
+HYBRID_WIDTHS = (16, 16)
+
+
+def physics_spec(drag: str, coefficients: Mapping[str, float | None], mass: float, g: float, height: float,
+                 unknown: Sequence[str] = ()) -> dict:
+    """A projectile's spec from separate options: ``coefficients`` holds every drag
+    coefficient option (None where not given). Each given one must belong to the law; each of
+    the law's must be given unless it is ``unknown`` (to be fitted from the law's starting
+    guess). ValueError names the coefficient."""
+    if drag not in DRAG_LAWS:
+        raise ValueError(f"drag = {drag!r}: must be one of {sorted(DRAG_LAWS)}")
+    law = DRAG_LAWS[drag].coefficients
+    for name, value in coefficients.items():
+        if value is not None and name not in law:
+            raise ValueError(f"`{name}` does not apply to `drag` {drag}")
+    missing = [name for name in law if coefficients.get(name) is None and name not in unknown]
+    if missing:
+        raise ValueError(f"`drag` {drag} needs `{missing[0]}` (or fit it as an unknown)")
+    given = {name: coefficients[name] for name in law if coefficients.get(name) is not None}
+    return {"drag": {"law": drag, **given}, "mass": mass, "g": g, "height": height}
+
+
+def shot_summary(spec: Mapping, speed: float, angle: float) -> dict:
+    """Range (m), flight time (s), apex x, y (m), impact speed (m/s) and angle (rad below the
+    horizontal) of one shot."""
+    p = Projectile.from_spec(spec)
+    apex_x, apex_y = p.apex(speed, angle)
+    impact_speed, impact_angle = p.impact(speed, angle)
+    return {"range": float(p.range(speed, angle)), "flight_time": float(p.flight_time(speed, angle)),
+            "apex": {"x": float(apex_x), "y": float(apex_y)},
+            "impact": {"speed": float(impact_speed), "angle": float(impact_angle)}}
+
+
+def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str) -> None:
+    """``points`` equally spaced times from launch to landing: a CSV of t (s), x (m), y (m)."""
+    if points < 2:
+        raise ValueError(f"points = {points}: must be at least 2")
+    p = Projectile.from_spec(spec)
+    t = np.linspace(0.0, float(p.flight_time(speed, angle)), points)
+    x, y = p.trajectory(speed, angle, t)
+    write_csv(out, {"t": t, "x": x, "y": y})
+
+
+def write_simulated(spec: Mapping, n: int, speed, angle, noise: float, seed: int, relative: float,
+                    out: str) -> None:
+    """``n`` random shots of the projectile, with measurement noise, written to ``out``."""
+    shots = simulate_shots(Projectile.from_spec(spec), n, tuple(speed), tuple(angle), noise,
+                           jax.random.key(seed), relative)
+    write_shots(out, shots)
+
+
+def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str] = (), seed: int = 0) -> Regressor:
+    """The estimator registered as ``name``, given what it takes of: the physics options (those
+    of :func:`physics_spec`, as a grey box's known physics or a hybrid's prior), the unknowns
+    (a grey box's; an unknown drag coefficient may be left out of the options), the seed."""
+    if name not in REGISTRY:
+        raise ValueError(f"model = {name!r}: choose from {', '.join(REGISTRY)}")
+    cls = REGISTRY[name]
+    accepted = inspect.signature(cls).parameters
+    unknown = tuple(unknown) if "unknown" in accepted else ()
+    spec = physics_spec(**physics, unknown=unknown)
+    offered = {"physics": spec, "prior": spec, "unknown": unknown, "seed": seed,
+               "network": MLP(widths=HYBRID_WIDTHS, seed=seed)}
+    return cls(**{key: value for key, value in offered.items() if key in accepted})
+
+
+def progress_meter(quiet: bool) -> ProgressMeter:
+    """Nothing for ``quiet``, else a tqdm bar on stderr when it is a terminal."""
+    return QUIET if quiet else TqdmProgress()
+
+
+def fit_file(shots: str, model: Regressor, out: str, height: float = 0.0) -> tuple[dict, int]:
+    """Fit ``model`` to the shots in a CSV/Parquet file, save it in the new directory ``out``;
+    returns (its summary, the number of shots). Every rung models one launch ``height`` (m): a
+    file's height column must agree with it."""
+    check_new_directory(out, "out")  # before a fit that may take minutes
+    data = read_shots(shots)
+    check_heights(shots, data, height)
+    model.fit(np.column_stack([data["speed"], data["angle"]]), data["distance"])
+    save_new(model, out)
+    return model.summary(), len(data["distance"])
+
+
+def check_heights(source: str, shots: Mapping[str, np.ndarray], height: float) -> None:
+    """ValueError unless every row's launch height (if the file has the column) is ``height``:
+    a model of speed and angle cannot tell shots from other heights apart."""
+    if "height" not in shots:
+        return
+    other = np.flatnonzero(~np.isclose(shots["height"], height, rtol=1e-6, atol=1e-9))  # float32 files
+    if other.size:
+        row = int(other[0])
+        raise ValueError(f"{source}, data row {row + 1}, column 'height': {shots['height'][row]:g} m, but `height` "
+                         f"is {height:g} m; fit the shots of one launch height, given by `height`")
+
+
+def predict_file(model_dir: str, shots: str, out: str) -> None:
+    """Predictions of a saved model for the shots of a file, written to ``out`` as the input's
+    columns (values unchanged) plus ``predicted`` (m)."""
+    model = load(model_dir)
+    columns = read_shots(shots, require=("speed", "angle"), file_units=True)
+    launches = from_file_units(columns)
+    columns["predicted"] = model.predict(np.column_stack([launches["speed"], launches["angle"]]))
+    write_shots(out, columns, require=("speed", "angle"), file_units=True)

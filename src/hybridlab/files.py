@@ -1,0 +1,121 @@
+"""The ground floor of every room that writes: atomic writes, new run directories, and JSON.
+
+A file is written whole or not at all (:func:`replace_atomically`, :func:`write_bytes`,
+:func:`write_json`); a directory appears whole or not at all (:func:`new_directory`). JSON has
+no NaN or infinity, so :func:`to_json` writes every non-finite float as ``null``.
+
+Only the standard library and NumPy are imported here, so any room may import this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+_EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
+def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Call ``write(temporary)`` on a new file beside ``path``, then rename it onto ``path``.
+
+    The rename is atomic, so a reader sees the old file or the whole new one, never a part;
+    on any error the temporary file is removed and ``path`` is left as it was. The file gets
+    the permissions a plain ``open`` would give (the process's umask applies). ValueError if
+    the directory of ``path`` does not exist.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(f"cannot write {os.fspath(path)}: no directory {directory}")
+    suffix = os.path.splitext(os.fspath(path))[1]
+    temporary = _new_name(directory, ".tmp-", suffix, lambda name: os.close(os.open(name, _EXCLUSIVE, 0o666)))
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (:func:`replace_atomically`)."""
+
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as file:
+            file.write(data)
+
+    replace_atomically(path, write)
+
+
+def to_json(value, indent: int | None = None) -> str:
+    """``value`` as JSON text, with every NaN or infinite float written as ``null``
+    (JSON has neither; Python's ``json`` would write the non-standard ``NaN``/``Infinity``)."""
+    return json.dumps(_finite(value), indent=indent, allow_nan=False)
+
+
+def write_json(path: str | os.PathLike, value) -> None:
+    """Write :func:`to_json` of ``value`` (indented, UTF-8) to ``path`` atomically."""
+    write_bytes(path, (to_json(value, indent=1) + "\n").encode("utf-8"))
+
+
+def _finite(value):
+    """A copy of a JSON-able value with non-finite floats (NumPy ones too) replaced by None."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def check_new_directory(path: str | os.PathLike, what: str = "directory", parent: bool = True) -> None:
+    """ValueError unless ``path`` does not exist yet (and, with ``parent``, its parent directory
+    does); ``what`` names it in the message (``--out``)."""
+    if os.path.exists(path):
+        raise ValueError(f"{what} {os.fspath(path)}: already exists; choose a new directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    if parent and not os.path.isdir(directory):
+        raise ValueError(f"{what} {os.fspath(path)}: no directory {directory}")
+
+
+@contextlib.contextmanager
+def new_directory(path: str | os.PathLike) -> Iterator[str]:
+    """``with new_directory(path) as work:`` fill the temporary directory ``work``; on success
+    it is renamed to ``path``, on any error removed, so ``path`` appears whole or not at all.
+
+    ValueError if ``path`` exists or its parent directory does not.
+    """
+    check_new_directory(path)
+    path = os.path.abspath(path)
+    prefix = f".{os.path.basename(path)}.partial-"
+    work = _new_name(os.path.dirname(path), prefix, "", lambda name: os.mkdir(name, 0o777))
+    try:
+        yield work
+        os.replace(work, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _new_name(directory: str, prefix: str, suffix: str, create: Callable[[str], None]) -> str:
+    """Create a new file or directory (``create(name)`` must fail if ``name`` exists) under a
+    random name in ``directory`` and return its path. Unlike ``tempfile``, whose files are
+    owner-only, this leaves the permissions to the umask, as ``open`` and ``mkdir`` do."""
+    for _ in range(100):
+        name = os.path.join(directory, f"{prefix}{secrets.token_hex(6)}{suffix}")
+        try:
+            create(name)
+            return name
+        except FileExistsError:
+            continue
+    raise ValueError(f"cannot write in {directory}: no free temporary name")
