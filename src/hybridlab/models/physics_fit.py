@@ -66,31 +66,27 @@ class PhysicsFit(Regressor):
         data = (start, jnp.asarray(X), jnp.asarray(y), p0, jnp.asarray(float(np.std(y)) or 1.0))
         residuals, loss = _objectives(self.unknown, start.drag.solved_by() != "ode")
         fits = [training.least_squares(u0, residuals, data, self.steps) for u0 in self._starts()]
-        best, self.restarts_ = best_of([float(training.evaluate(loss, u, data)) for u, _ in fits],
+        # r and J at each optimum from one compiled pass (forward mode): the losses that pick
+        # the best restart, the standard errors, and the Hessian's gradients all come from it.
+        linearised = [_linearised(residuals, u, data) for u, _ in fits]
+        best, self.restarts_ = best_of([float(jnp.mean(r**2)) for r, _ in linearised],
                                        [p0 * jnp.exp(u) for u, _ in fits], self.restarts > 1)
         u, self.converged_ = fits[best]
         self.values_ = p0 * jnp.exp(u)
-        r, J_u = _linearised(residuals, u, data)
+        r, J_u = linearised[best]
         # Back to SI units: D − y = σ_y r and ∂D/∂p = σ_y (∂r/∂u) / p, as u = log(p/p₀).
         scale = float(data[-1])
         residual, J = scale * np.asarray(r), scale * np.asarray(J_u) / np.asarray(self.values_)
         self.stderr_ = standard_errors(J, residual).tolist()
         self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
-        self.hessian_ = self._hessian(residuals, loss, u, data)
 
-    @staticmethod
-    def _hessian(residuals, loss, u, data):
-        """∇²L at the optimum: forward-over-reverse for a closed form; for an ODE solve (whose
-        custom VJP admits no forward mode) differences of ∇L = (2/n) Jᵀr from the one
-        compiled Jacobian, so no second compile of the solve's gradients is needed."""
-        if start_is_closed_form(data[0]):
-            return hessian_report(loss, u, data)
-
-        def gradient(u):
+        def gradient(u):  # ∇L = (2/n) Jᵀr, L = mean(r²)
             r, J = _linearised(residuals, u, data)
             return 2 / r.size * J.T @ r
 
-        return hessian_report(loss, u, data, mode="gradient-differences", gradient=gradient)
+        # Central differences of the exact gradient: no second-order compile of the solve (a
+        # Diffrax solve's custom VJP admits no forward-over-reverse at all).
+        self.hessian_ = hessian_report(loss, u, data, mode="gradient-differences", gradient=gradient)
 
     def _starts(self):
         """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
@@ -141,11 +137,6 @@ def _check_unknown(projectile: Projectile, unknown: tuple[str, ...]) -> None:
         value = float(projectile.value(name))
         if not value > 0:
             raise ValueError(f"starting guess {name} = {value:g}: must be > 0 (fitted in log scale)")
-
-
-def start_is_closed_form(projectile: Projectile) -> bool:
-    """Whether the projectile's range has a closed form (else it is an ODE solve)."""
-    return projectile.drag.solved_by() != "ode"
 
 
 @functools.lru_cache(maxsize=None)

@@ -71,7 +71,8 @@ class TqdmProgress(ProgressMeter):
         stream = sys.stderr if self.stream is None else self.stream
         shown = getattr(stream, "isatty", lambda: False)()
         return _TqdmTask(tqdm(total=total, desc=f"  {label:<14}", file=stream, leave=False, disable=not shown,
-                              unit="epoch", dynamic_ncols=True))
+                              unit="epoch", dynamic_ncols=True,
+                              mininterval=0))  # updates come once per compiled chunk: draw each
 
 
 class Labelled(ProgressMeter):
