@@ -20,12 +20,30 @@ import numpy as np
 import hybridlab  # noqa: F401  (float64 for the physics)
 from hybridlab.experiments.runner import rmse
 from hybridlab.experiments.scenarios import SCENARIOS
-from hybridlab.models import MLP
+from hybridlab.models import MLP, ProgressMeter
+from hybridlab.models.progress import Labelled
 
 
-def timed_fit(model, split):
+class EpochPrinter(ProgressMeter):
+    """Prints a line at every twentieth of a fit's epochs."""
+
+    def task(self, label, total):
+        every = max(total // 20, 1)
+
+        class Task:
+            def update(self, done):
+                if done % every == 0:
+                    print(f"  {label}: epoch {done}/{total}", flush=True)
+
+            def close(self):
+                pass
+
+        return Task()
+
+
+def timed_fit(model, split, label):
     start = time.perf_counter()
-    model.fit(split.X, split.y)
+    model.fit(split.X, split.y, progress=Labelled(EpochPrinter(), label))
     return time.perf_counter() - start
 
 
@@ -37,13 +55,10 @@ def main() -> None:
     results = {}
     models = {"default": MLP(), "lecture": MLP.lecture(epochs=args.epochs)}
     for name, model in models.items():
-        every = max(model.epochs // 20, 1)
-        model.progress = lambda done, total, name=name: done % every == 0 and print(
-            f"  {name}: epoch {done}/{total}", flush=True)
-        seconds = timed_fit(model, splits["train"])
+        seconds = timed_fit(model, splits["train"], name)
         interp = model.predict(splits["interp"].X)
         results[name] = {
-            "config": model.config(), "n_params": model.n_params(), "fit_seconds": seconds,
+            "params": model.get_params(), "n_params": model.n_params(), "fit_seconds": seconds,
             "epochs_run": model.epochs_run_,
             "rmse_interp": rmse(interp, splits["interp"].y),
             "rmse_interp_true": rmse(interp, splits["interp"].true),

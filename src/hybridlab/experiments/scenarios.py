@@ -157,11 +157,14 @@ def _hybrid(prior: Projectile, quick: bool, seed: int) -> Hybrid:
     return Hybrid(prior, network=MLP(widths=(16, 16), epochs=1500 if quick else 4000, seed=seed))
 
 
+def _data_rungs(quick: bool, seed: int) -> dict[str, Regressor]:
+    """The rungs that know no physics: nearest neighbour, linear, the default MLP."""
+    return {"nearest": NearestNeighbour(), "linear": LinearRegression(), "mlp": _mlp(quick, seed)}
+
+
 def _cannon_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
     return {
-        "nearest": NearestNeighbour(),
-        "linear": LinearRegression(),
-        "mlp": _mlp(quick, seed),
+        **_data_rungs(quick, seed),
         "mlp-blog": MLP.blog(seed=seed, epochs=300 if quick else 1000),
         "basis": BasisRegression(seed=seed),
         "physics": PhysicsFit(Projectile(g=5.0), ["g"]),
@@ -174,9 +177,7 @@ SHOTPUT_MASS = 7.26
 
 def _shotput_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
     return {
-        "nearest": NearestNeighbour(),
-        "linear": LinearRegression(),
-        "mlp": _mlp(quick, seed),
+        **_data_rungs(quick, seed),
         "basis": BasisRegression(seed=seed),
         "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS), ["k"]),
         "hybrid": _hybrid(Projectile(mass=SHOTPUT_MASS), quick, seed),
@@ -189,9 +190,7 @@ BASEBALL_MASS = 0.145
 
 def _baseball_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
     return {
-        "nearest": NearestNeighbour(),
-        "linear": LinearRegression(),
-        "mlp": _mlp(quick, seed),
+        **_data_rungs(quick, seed),
         "basis": BasisRegression(seed=seed),
         "physics": PhysicsFit(Projectile(QuadraticDrag(5e-4), mass=BASEBALL_MASS), ["c"]),
         "hybrid": _hybrid(Projectile(mass=BASEBALL_MASS), quick, seed),
