@@ -27,17 +27,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _physics_options(parser: argparse.ArgumentParser) -> None:
-    from hybridlab.physics import DRAG_LAWS
+    from hybridlab.experiments.jobs import drag_laws
 
     group = parser.add_argument_group("physics (SI units)")
     group.add_argument("--mass", type=float, default=1.0, help="mass in kg (default 1)")
     group.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
     group.add_argument("--height", type=float, default=0.0, help="launch height above the ground in m (default 0)")
-    group.add_argument("--drag", choices=sorted(DRAG_LAWS), default="none", help="drag law (default none)")
-    for law in DRAG_LAWS.values():
-        for name, coefficient in law.coefficients.items():
-            group.add_argument(f"--{name}", type=float, default=None,
-                               help=f"{law.title}: {name} in {coefficient.unit} (see {law.__name__})")
+    group.add_argument("--drag", choices=sorted(drag_laws()), default="none", help="drag law (default none)")
+    for coefficients in drag_laws().values():
+        for name, text in coefficients.items():
+            group.add_argument(f"--{name}", type=float, default=None, help=text)
 
 
 def _seed(text: str) -> int:
@@ -58,9 +57,9 @@ def _launch_options(parser: argparse.ArgumentParser) -> None:
 
 def _physics(args) -> dict:
     """The physics options as :func:`~hybridlab.experiments.jobs.physics_spec` takes them."""
-    from hybridlab.physics import DRAG_LAWS
+    from hybridlab.experiments.jobs import drag_laws
 
-    names = {name for law in DRAG_LAWS.values() for name in law.coefficients}
+    names = {name for coefficients in drag_laws().values() for name in coefficients}
     return {"drag": args.drag, "coefficients": {name: getattr(args, name) for name in names}, "mass": args.mass,
             "g": args.g, "height": args.height}
 
