@@ -746,3 +746,21 @@ def test_physics_fit_restarts_agree_when_identifiable_and_not_otherwise():
     with_mass = PhysicsFit({"drag": "none", "g": 5.0, "mass": 2.0}, unknown=["g", "mass"], restarts=4, seed=1)
     report = with_mass.fit(X, y).summary()["diagnostics"]["restarts"]
     assert np.ptp(report["losses"]) <= 1e-9 * np.min(report["losses"]) and report["parameter_spread"] > 0.01
+
+
+def test_additive_hybrid_learns_an_offset_the_multiplicative_one_cannot():
+    """Measurements offset by a constant 5 m (a misplaced tape), the true law as the prior: the
+    additive correction recovers the offset everywhere, even at zero speed, where the
+    multiplicative one must stay at the prior's 0."""
+    truth = Projectile(LinearDrag(1.8), mass=7.26)
+    rng = np.random.default_rng(4)
+    X = np.column_stack([rng.uniform(5, 85, 200), rng.uniform(0.1, 1.4, 200)])
+    y = np.asarray(truth.range(X[:, 0], X[:, 1])) + 5.0
+    network = MLP(widths=(8,), epochs=1500, polish=100)
+    additive = Hybrid(truth, correction="additive", network=network).fit(X, y)
+    multiplicative = Hybrid(truth, network=network).fit(X, y)
+    assert np.sqrt(np.mean((additive.predict(X) - y) ** 2)) < 0.1
+    at_rest = np.array([[0.0, 0.7]])
+    assert additive.predict(at_rest)[0] == pytest.approx(5.0, abs=1.0)
+    assert multiplicative.predict(at_rest)[0] == 0.0
+    assert additive.summary()["formula"].startswith("D_prior + s·N(v, θ)")

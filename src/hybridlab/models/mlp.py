@@ -54,7 +54,8 @@ def objectives(output):
         return output(network, z, aux) - target
 
     def loss(network, data):
-        return jnp.mean(residuals(network, data) ** 2)
+        z, aux, target = data
+        return training.mean_squared(output(network, z, aux), target)
 
     return loss, residuals
 
