@@ -64,7 +64,7 @@ class PhysicsFit(Regressor):
         p0 = jnp.stack([start.value(name) for name in self.unknown])
         # Everything that varies from fit to fit is data (arrays), so the compiled solve is reused.
         data = (start, jnp.asarray(X), jnp.asarray(y), p0, jnp.asarray(float(np.std(y)) or 1.0))
-        residuals, loss = _objectives(self.unknown, start.drag.solved_by() != "ode")
+        residuals, loss = _objectives(self.unknown)
         fits = [training.least_squares(u0, residuals, data, self.steps) for u0 in self._starts()]
         # r and J at each optimum from one compiled pass (forward mode): the losses that pick
         # the best restart, the standard errors, and the Hessian's gradients all come from it.
@@ -140,16 +140,15 @@ def _check_unknown(projectile: Projectile, unknown: tuple[str, ...]) -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def _objectives(unknown: tuple[str, ...], closed_form: bool):
+def _objectives(unknown: tuple[str, ...]):
     """The residuals r(u, data) = (D(p₀ e^u) − y)/σ_y and the loss mean(r²) for fitting
-    ``unknown``, over data (start projectile, X, y, p₀, σ_y): one function object per
-    (unknowns, solution kind), so their compiled solves are reused from fit to fit."""
+    ``unknown``, over data (start projectile, X, y, p₀, σ_y): one function object per tuple of
+    unknowns, so their compiled solves are reused from fit to fit. The range is differentiated
+    in forward mode (Levenberg–Marquardt's Jacobian has few columns and many rows)."""
 
     def residuals(u, data):
         start, X, y, p0, scale = data
-        values = p0 * jnp.exp(u)
-        predicted = (start.replace(unknown, values).range(X[:, 0], X[:, 1]) if closed_form
-                     else _shotwise(_range_one)(values, X, start, unknown))
+        predicted = start.replace(unknown, p0 * jnp.exp(u)).range(X[:, 0], X[:, 1], mode="forward")
         return (predicted - y) / scale
 
     def loss(u, data):
@@ -158,38 +157,7 @@ def _objectives(unknown: tuple[str, ...], closed_form: bool):
     return residuals, loss
 
 
-def _range_one(values, x, start, unknown):
-    """The range of one shot x = (v, θ) with the unknowns set to ``values``."""
-    return start.replace(unknown, values).range(x[0], x[1])
-
-
 @eqx.filter_jit
 def _linearised(residuals, u, data):
     """The residuals r(u) and their Jacobian ∂r/∂u, in one pass (forward mode)."""
     return residuals(u, data), jax.jacfwd(residuals)(u, data)
-
-
-def _shotwise(range_one):
-    """D(p, X)_i = range_one(p, X_i, start, unknown), batched, with a forward-mode
-    derivative built from per-shot reverse-mode gradients: ∂D_i = ∇_p D_i · dp + ∇_x D_i · dX_i
-    (the start projectile's own parameters are constants of the fit: no tangent).
-
-    Why: a Diffrax solve has a custom VJP, so forward mode cannot go through it, and a
-    reverse-mode Jacobian of the batched solve costs one backward pass over all n shots per
-    row, n² work in all. The shots are independent, so n per-shot gradients (one vmapped
-    backward pass) give the same Jacobian: 222x faster for 800 baseball shots
-    (benchmarks/physics_fit_jacobian.py).
-    """
-    value_and_grads = jax.vmap(jax.value_and_grad(range_one, argnums=(0, 1)), in_axes=(None, 0, None, None))
-
-    @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
-    def batched(values, X, start, unknown):
-        return jax.vmap(range_one, in_axes=(None, 0, None, None))(values, X, start, unknown)
-
-    @batched.defjvp
-    def batched_jvp(unknown, primals, tangents):
-        (values, X, start), (d_values, d_X, _) = primals, tangents
-        out, (grad_values, grad_X) = value_and_grads(values, X, start, unknown)
-        return out, grad_values @ d_values + jnp.sum(grad_X * d_X, axis=1)
-
-    return batched

@@ -16,6 +16,8 @@ from hybridlab.physics.validation import as_float, check, parameter
 
 #: How each kind of motion is solved (see ``AbstractDrag.motion``).
 SOLVERS = {"ballistic": ballistic, "linear": linear, "ode": numerical}
+#: How a solve may be differentiated (see ``Projectile``).
+MODES = ("reverse", "forward")
 #: The projectile's own parameters and their units (a drag law's coefficients come with it).
 UNITS = {"mass": "kg", "g": "m/s²", "height": "m"}
 DEFAULTS = {"mass": 1.0, "g": 9.81, "height": 0.0}
@@ -48,7 +50,10 @@ class Projectile(eqx.Module):
     works with respect to mass, g, height and the drag law's parameters.
 
     Every method broadcasts its array arguments against each other, is jit-able and
-    differentiable with respect to speed, angle and every parameter. Domain: speed ≥ 0;
+    differentiable with respect to speed, angle and every parameter. ``mode`` (flight time,
+    range, impact) says how an ODE solve is differentiated: ``"reverse"`` (``jax.grad``) or
+    ``"forward"`` (``jax.jvp``, ``jax.jacfwd``: the Jacobian of many shots with respect to a
+    few parameters, as a least-squares fit needs); closed forms allow both either way. Domain: speed ≥ 0;
     θ ∈ [0, π/2] from the ground (h = 0) and θ ∈ [−π/2, π/2] from a height (h > 0).
     """
 
@@ -153,24 +158,29 @@ class Projectile(eqx.Module):
         arrays = self._shots(speed, angle, t)
         return self._per_shot(_motion(self.drag).trajectory, *arrays)
 
-    def _landing(self, speed, angle):
-        return self._per_shot(_motion(self.drag).landing, *self._shots(speed, angle))
+    def _landing(self, speed, angle, mode):
+        if mode not in MODES:
+            raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
+        motion = _motion(self.drag)
+        solve = numerical.landing_forward if motion is numerical and mode == "forward" else motion.landing
+        return self._per_shot(solve, *self._shots(speed, angle))
 
-    def flight_time(self, speed: ArrayLike, angle: ArrayLike) -> Float[Array, "..."]:
+    def flight_time(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
         """Time T (s) at which the shot reaches the ground, y(T) = 0."""
-        return self._landing(speed, angle)[0]
+        return self._landing(speed, angle, mode)[0]
 
-    def range(self, speed: ArrayLike, angle: ArrayLike) -> Float[Array, "..."]:
+    def range(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
         """Horizontal distance D = x(T) (m) from the launch point to the landing point."""
-        return self._landing(speed, angle)[1]
+        return self._landing(speed, angle, mode)[1]
 
     def apex(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
         """Highest point (x, y) in m, where v_y = 0; the launch point (0, h) when θ ≤ 0."""
         return self._per_shot(_motion(self.drag).apex, *self._shots(speed, angle))
 
-    def impact(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
+    def impact(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> tuple[Float[Array, "..."],
+                                                                                        Float[Array, "..."]]:
         """Speed (m/s) and angle (rad below the horizontal, ≥ 0) at which the shot lands."""
-        _, _, vx, vy = self._landing(speed, angle)
+        _, _, vx, vy = self._landing(speed, angle, mode)
         landing_speed = speed_of(vx, vy)
         # atan2 has no gradient at (0, 0) (a shot at rest on the ground): guard it.
         moving = landing_speed > 0
