@@ -12,7 +12,7 @@ import numpy as np
 from hybridlab.models import training
 from hybridlab.models.base import Regressor
 from hybridlab.models.diagnostics import best_of, hessian_report, standard_errors
-from hybridlab.physics import Projectile
+from hybridlab.physics import LinearDrag, Projectile
 
 
 class PhysicsFit(Regressor):
@@ -42,7 +42,7 @@ class PhysicsFit(Regressor):
         if isinstance(unknown, str) or not all(isinstance(name, str) for name in unknown):
             raise ValueError(f"unknown = {unknown!r}: must be a sequence of parameter names")
         self.unknown = tuple(unknown)
-        physics = {"drag": "linear"} if physics is None else physics
+        physics = {"drag": LinearDrag.name} if physics is None else physics
         start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics, starting=self.unknown)
         self.physics = start.to_spec()
         _check_unknown(start, self.unknown)
