@@ -18,10 +18,8 @@ from hybridlab.data import from_file_units, read_shots, simulate_shots, write_cs
 from hybridlab.files import check_new_directory
 from hybridlab.models import MLP, QUIET, REGISTRY, ProgressMeter, Regressor, TqdmProgress, load
 from hybridlab.models.base import save_new
+from hybridlab.models.hybrid import NETWORK_WIDTHS
 from hybridlab.physics import DRAG_LAWS, Projectile
-
-#: The network of a hybrid built by name (the ladder's): two tanh layers of 16.
-HYBRID_WIDTHS = (16, 16)
 
 
 def drag_laws() -> dict[str, dict[str, str]]:
@@ -90,7 +88,7 @@ def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str]
     unknown = tuple(unknown) if "unknown" in accepted else ()
     spec = physics_spec(**physics, unknown=unknown)
     offered = {"physics": spec, "prior": spec, "unknown": unknown, "seed": seed,
-               "network": MLP(widths=HYBRID_WIDTHS, seed=seed)}
+               "network": MLP(widths=NETWORK_WIDTHS, seed=seed)}
     return cls(**{key: value for key, value in offered.items() if key in accepted})
 
 

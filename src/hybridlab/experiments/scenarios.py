@@ -16,6 +16,7 @@ import numpy as np
 from hybridlab.data import add_noise, grid_design, holdout, uniform_design
 from hybridlab.models import (MLP, BasisRegression, Hybrid, LinearRegression, NearestNeighbour, PhysicsFit,
                               Regressor)
+from hybridlab.models.hybrid import NETWORK_WIDTHS
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 
 INTERP_FRACTION = 0.2  # of the shots drawn in the training region, held out for the interpolation test
@@ -154,7 +155,7 @@ def _mlp(quick: bool, seed: int) -> MLP:
 
 
 def _hybrid(prior: Projectile, quick: bool, seed: int) -> Hybrid:
-    return Hybrid(prior, network=MLP(widths=(16, 16), epochs=1500 if quick else 4000, seed=seed))
+    return Hybrid(prior, network=MLP(widths=NETWORK_WIDTHS, epochs=1500 if quick else 4000, seed=seed))
 
 
 def _data_rungs(quick: bool, seed: int) -> dict[str, Regressor]:

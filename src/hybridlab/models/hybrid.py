@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor, Scaler, from_params
-from hybridlab.models.mlp import MLP
+from hybridlab.models.mlp import MLP, arrays_like, keep, network_size, training_diagnostics
 from hybridlab.physics import Projectile
 
 
@@ -22,6 +21,8 @@ def additive(network, z, aux):
 
 
 CORRECTIONS = {"multiplicative": multiplicative, "additive": additive}
+#: The correction network's hidden widths unless one is given (two tanh layers of 16).
+NETWORK_WIDTHS = (16, 16)
 
 
 class Hybrid(Regressor):
@@ -53,7 +54,7 @@ class Hybrid(Regressor):
         if correction not in CORRECTIONS:
             raise ValueError(f"correction = {correction!r}: must be one of {tuple(CORRECTIONS)}")
         self.correction = correction
-        network = MLP(widths=(16, 16)) if network is None else network
+        network = MLP(widths=NETWORK_WIDTHS) if network is None else network
         self.network = from_params(network) if isinstance(network, dict) else network
         if not isinstance(self.network, MLP):
             raise ValueError(f"network = {network!r}: must be an MLP (its training recipe)")
@@ -69,10 +70,8 @@ class Hybrid(Regressor):
         self.x_scaler_ = Scaler.fit(X)
         self.y_scaler_ = Scaler(jnp.zeros(()), jnp.asarray(float(np.sqrt(np.mean(y**2))) or 1.0))
         scale = float(self.y_scaler_.scale)
-        fitted = self.network.train(self.x_scaler_.forward(X), prior / scale, y / scale,
-                                    CORRECTIONS[self.correction], progress, start_at_zero=True)
-        for name, value in fitted._asdict().items():
-            setattr(self, name + "_", value)
+        keep(self, self.network.train(self.x_scaler_.forward(X), prior / scale, y / scale,
+                                      CORRECTIONS[self.correction], progress, start_at_zero=True))
 
     def _predict(self, X):
         z = self.x_scaler_.forward(jnp.asarray(X)).astype(self.network_.layers[0].weight.dtype)
@@ -81,11 +80,10 @@ class Hybrid(Regressor):
         return self.y_scaler_.inverse(out)
 
     def _arrays_like(self):
-        return {"x_scaler": Scaler.like(self.n_features_), "y_scaler": Scaler.like(None),
-                "network": self.network.new_network(self.n_features_, jax.random.key(0))}
+        return arrays_like(self, self.network)
 
     def n_params(self):
-        return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.network_)))
+        return network_size(self)
 
     def summary(self):
         out = super().summary()
@@ -93,6 +91,5 @@ class Hybrid(Regressor):
         out["prior"] = prior
         shape = "·(1 + N(v, θ))" if self.correction == "multiplicative" else " + s·N(v, θ)"
         out["formula"] = f"D_prior{shape}, prior: {prior}"
-        out["diagnostics"] = {"train_loss": self.train_loss_, "epochs_run": self.epochs_run_,
-                              "converged": self.converged_, "hessian": self.hessian_, "restarts": self.restarts_}
+        out["diagnostics"] = training_diagnostics(self)
         return out

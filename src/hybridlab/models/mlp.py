@@ -127,9 +127,8 @@ class MLP(Regressor):
     def _fit(self, X, y, progress):
         self.x_scaler_ = Scaler.fit(X)
         self.y_scaler_ = Scaler.fit(y) if self.scale_output else Scaler.identity()
-        fitted = self.train(self.x_scaler_.forward(X), np.zeros(len(y)), self.y_scaler_.forward(y), plain, progress)
-        for name, value in fitted._asdict().items():
-            setattr(self, name + "_", value)
+        keep(self, self.train(self.x_scaler_.forward(X), np.zeros(len(y)), self.y_scaler_.forward(y), plain,
+                              progress))
 
     def train(self, z, aux, target, output, progress=QUIET, start_at_zero: bool = False) -> NetworkFit:
         """Fit a network N of this recipe so that ``output(N, z, aux)`` ≈ ``target`` (all in
@@ -191,17 +190,38 @@ class MLP(Regressor):
         return self.y_scaler_.inverse(plain(self.network_, z, None).astype(jnp.float64))
 
     def _arrays_like(self):
-        return {"x_scaler": Scaler.like(self.n_features_), "y_scaler": Scaler.like(None),
-                "network": self.new_network(self.n_features_, jax.random.key(0))}
+        return arrays_like(self, self)
 
     def n_params(self):
-        return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.network_)))
+        return network_size(self)
 
     def summary(self):
-        out = super().summary()
-        out["diagnostics"] = {"train_loss": self.train_loss_, "epochs_run": self.epochs_run_,
-                              "converged": self.converged_, "hessian": self.hessian_, "restarts": self.restarts_}
-        return out
+        return {**super().summary(), "diagnostics": training_diagnostics(self)}
+
+
+# What a model that keeps a NetworkFit (an MLP, a Hybrid) shares: its fitted attributes are the
+# NetworkFit's fields plus x_scaler_ and y_scaler_.
+def keep(model: Regressor, fitted: NetworkFit) -> None:
+    """Set ``model``'s fitted attributes (``network_``, ``epochs_run_``, …) from ``fitted``."""
+    for name, value in fitted._asdict().items():
+        setattr(model, name + "_", value)
+
+
+def arrays_like(model: Regressor, recipe: MLP) -> dict:
+    """A placeholder of the saved arrays: the scalers and a network of ``recipe``'s shape."""
+    return {"x_scaler": Scaler.like(model.n_features_), "y_scaler": Scaler.like(None),
+            "network": recipe.new_network(model.n_features_, jax.random.key(0))}
+
+
+def network_size(model: Regressor) -> int:
+    """The network's weights and biases (the scalers are not counted as parameters)."""
+    return int(sum(np.size(leaf) for leaf in jax.tree.leaves(model.network_)))
+
+
+def training_diagnostics(model: Regressor) -> dict:
+    """How the network's training went: loss, epochs, LM convergence, Hessian, restarts."""
+    return {"train_loss": model.train_loss_, "epochs_run": model.epochs_run_, "converged": model.converged_,
+            "hessian": model.hessian_, "restarts": model.restarts_}
 
 
 class _Shifted:
