@@ -48,7 +48,8 @@ def test_grid_design_is_the_lectures_grid():
 
 @pytest.mark.parametrize("call,message", [
     (lambda: uniform_design(0, (0, 1), (0, 1), jax.random.key(0)), "n = 0"),
-    (lambda: uniform_design(10, (2, 1), (0, 1), jax.random.key(0)), r"speed range = \(2.0, 1.0\)"),
+    (lambda: uniform_design(10, (2, 1), (0, 1), jax.random.key(0)),
+     r"speed = \(2, 1\): the lower end must not exceed the upper"),
     (lambda: grid_design((0, 1), (0, 1), 3, 2.5), "n_angle = 2.5"),
     (lambda: measure(Projectile(), 1.0, 0.5, -0.1, jax.random.key(0)), "noise = -0.1"),
     (lambda: measure(Projectile(), 1.0, 0.5, 0.1, jax.random.key(0), relative=np.nan), "relative = nan"),

@@ -258,6 +258,130 @@ def test_basis_threshold_zero_is_least_squares_on_the_library(cannon):
     np.testing.assert_allclose([stderr[name] for name in names], s * np.linalg.norm(R_inv, axis=1), rtol=1e-5)
 
 
+#: The default basis library, built here from its factors (not from the model's code).
+BASIS_POWERS = ["1", "v", "v**2", "v**3"]
+BASIS_HARMONICS = ["1", "sin(theta)", "cos(theta)", "sin(2*theta)", "cos(2*theta)"]
+
+
+def basis_term(power, harmonic):
+    return "*".join(f for f in (power, harmonic) if f != "1") or "1"
+
+
+BASIS_LIBRARY = [basis_term(p, h) for p, h in itertools.product(BASIS_POWERS, BASIS_HARMONICS)]
+
+
+@pytest.mark.parametrize("jitter", [False, True], ids=["identical", "last-bit-jitter"])
+def test_basis_fits_identical_shots_with_a_constant_and_reports_the_aliased_terms(jitter, tmp_path):
+    # The issue: 50 identical shots (20 m/s, 45°, 30 m) came out as 2.45e16*cos(2*theta), 4.9e16 m
+    # elsewhere: cos(2θ) at 45° is 6e-17, and scaled to unit RMS it is the constant 1.
+    rng = np.random.default_rng(8)
+    theta = np.full(50, np.radians(45.0))
+    if jitter:  # the same shots, their angles a few units apart in the last place, their distances noisy
+        theta += rng.integers(-2, 3, 50) * np.spacing(theta)
+    X = np.column_stack([np.full(50, 20.0), theta])
+    y = 30.0 + (rng.normal(0, 0.1, 50) if jitter else np.zeros(50))
+    model = BasisRegression().fit(X, y)
+    summary = model.summary()
+    assert list(summary["terms"]) == ["1"]
+    # Least squares with a constant alone: the mean (30 for the identical shots), at every launch.
+    Q = np.column_stack([[20.0, 10.0, 40.0, 1.0], np.radians([45.0, 10.0, 80.0, 30.0])])
+    np.testing.assert_allclose(model.predict(Q), np.mean(y), rtol=1e-12)
+    np.testing.assert_allclose(evaluate(summary["formula"], Q), np.mean(y), rtol=5.01e-6)
+    if not jitter:
+        np.testing.assert_allclose(model.predict(X[:1]), 30.0, rtol=1e-14)
+    # Every other term is a multiple of 1 on these shots; cos(2θ) is 0 at 45°, a multiple of nothing.
+    aliased = summary["diagnostics"]["aliased"]
+    assert aliased == {name: [] if name.endswith("cos(2*theta)") else ["1"] for name in BASIS_LIBRARY[1:]}
+    # Standard error s/√n of a mean, s² = Σr²/(n − 1); a one-parameter Hessian with no null direction.
+    np.testing.assert_allclose(summary["stderr"]["1"], np.std(y, ddof=1) / np.sqrt(50), rtol=1e-6, atol=1e-12)
+    assert summary["diagnostics"]["hessian"]["n_params"] == 1 and summary["diagnostics"]["hessian"]["near_zero"] == 0
+    # A fitted fact: saved (as JSON) and loaded with the model.
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["fitted"]["aliased"] == aliased
+    loaded = load(tmp_path / "m")
+    assert loaded.summary() == summary
+    np.testing.assert_array_equal(loaded.predict(Q), model.predict(Q))
+
+
+@pytest.mark.parametrize("degrees", [30.0, 45.0])
+def test_basis_fits_shots_at_one_angle_with_a_polynomial_in_the_speed(degrees):
+    rng = np.random.default_rng(9)
+    v, theta = rng.uniform(5, 25, 60), np.radians(degrees)
+    X = np.column_stack([v, np.full(60, theta)])
+    y = v**2 * np.sin(2 * theta) / G + rng.normal(0, 0.05, 60)
+    # On one angle every harmonic is a constant: the library spans 1, v, v², v³ and nothing else.
+    expected = {basis_term(p, h): [] if degrees == 45.0 and h == "cos(2*theta)" else [p]
+                for p, h in itertools.product(BASIS_POWERS, BASIS_HARMONICS) if h != "1"}
+    # λ = 0: least squares on the library, that is on 1, v, v², v³: NumPy's polyfit of degree 3.
+    model = BasisRegression(threshold=0.0).fit(X, y)
+    summary = model.summary()
+    assert list(summary["terms"]) == BASIS_POWERS
+    assert summary["diagnostics"]["aliased"] == expected
+    Q = np.column_stack([np.linspace(0, 40, 9), np.full(9, theta)])  # in and beyond the shots' speeds
+    reference, covariance = np.polyfit(v, y, 3, cov="unscaled")
+    np.testing.assert_allclose(model.predict(Q), np.polyval(reference, Q[:, 0]), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose([summary["terms"][t] for t in BASIS_POWERS], reference[::-1], rtol=1e-7)
+    # Standard errors: s² (VᵀV)⁻¹, s² = Σr²/(n − 4), from polyfit's unscaled covariance.
+    s2 = np.sum((np.polyval(reference, v) - y) ** 2) / (60 - 4)
+    np.testing.assert_allclose([summary["stderr"][t] for t in BASIS_POWERS],
+                               np.sqrt(s2 * np.diag(covariance))[::-1], rtol=1e-6)
+    assert summary["diagnostics"]["hessian"]["near_zero"] == 0
+    # Cross-validated: the range formula at that angle, c v² with c = sin 2θ / g.
+    summary = BasisRegression().fit(X, y).summary()
+    assert list(summary["terms"]) == ["v**2"] and summary["diagnostics"]["aliased"] == expected
+    assert abs(summary["terms"]["v**2"] - np.sin(2 * theta) / G) < 5 * summary["stderr"]["v**2"] < 1e-3
+
+
+def test_basis_cross_validates_with_some_terms_aliased():
+    # Complementary angles carry as far: at 30° and 60°, sin 2θ is the same, a multiple of 1, while
+    # sin θ tells the two apart and cos θ, cos 2θ are combinations of 1 and sin θ.
+    rng = np.random.default_rng(6)
+    v, theta = rng.uniform(5, 25, 80), np.radians(rng.choice([30.0, 60.0], 80))
+    X = np.column_stack([v, theta])
+    y = v**2 * np.sin(2 * theta) / G + rng.normal(0, 0.05, 80)
+    model = BasisRegression().fit(X, y)
+    summary = model.summary()
+    aliased = summary["diagnostics"]["aliased"]
+    assert aliased == {basis_term(p, h): [p] if h == "sin(2*theta)" else [p, basis_term(p, "sin(theta)")]
+                       for p, h in itertools.product(BASIS_POWERS, ["cos(theta)", "sin(2*theta)", "cos(2*theta)"])}
+    assert list(summary["terms"]) == ["v**2"]
+    assert abs(summary["terms"]["v**2"] - np.sin(np.radians(60)) / G) < 5 * summary["stderr"]["v**2"]
+    assert model.cv_ is not None and np.all(np.isfinite(model.cv_["cv_mse"]))
+
+
+def test_basis_aliases_nothing_on_shots_that_vary_speed_and_angle(basis_model, cannon):
+    X, _ = cannon
+    assert basis_model.summary()["diagnostics"]["aliased"] == {}
+    # The reference: the library's numerical rank, from its singular values (NumPy's default tolerance).
+    library = np.column_stack([evaluate(name, X) for name in BASIS_LIBRARY])
+    assert np.linalg.matrix_rank(library / np.sqrt(np.mean(library**2, axis=0))) == len(BASIS_LIBRARY)
+
+
+def test_basis_keeps_the_earlier_of_two_terms_the_shots_cannot_tell_apart():
+    from hybridlab.models.basis import independent_terms
+
+    rng = np.random.default_rng(10)
+    x, z = rng.uniform(1, 2, (2, 30))
+    # x again, one part in 2⁵² larger (largest-norm pivoting would take it first), 1 + x, z, zeros.
+    A = np.column_stack([np.ones(30), x, x * (1 + 2.0**-52), 1 + x, z, np.zeros(30)])
+    np.testing.assert_array_equal(independent_terms(A, np.abs(A)), [True, True, False, False, True, False])
+    # A column tiny next to its size (cos 2θ at 45°: 6e-17 of 1) counts as zero, however it is scaled.
+    np.testing.assert_array_equal(independent_terms(A[:, [0, 4]] * [1, 1e16], np.abs(A[:, [0, 4]]) * [1, 1e25]),
+                                  [True, False])
+
+
+def test_basis_loads_a_model_saved_before_aliased_terms_were_recorded(basis_model, tmp_path):
+    basis_model.save(tmp_path)
+    record = json.loads((tmp_path / "model.json").read_text())
+    del record["fitted"]["aliased"]
+    (tmp_path / "model.json").write_text(json.dumps(record))
+    assert load(tmp_path).summary() == basis_model.summary()
+    record["fitted"]["aliased"] = ["cos(2*theta)"]  # damaged: not {term: [terms]}
+    (tmp_path / "model.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="aliased"):
+        load(tmp_path)
+
+
 # 4. Physics fit ----------------------------------------------------------------------------------
 def test_physics_fit_recovers_the_drag_coefficient(physics_model, shot_put):
     X, y, _, _ = shot_put

@@ -9,16 +9,34 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 
 import numpy as np
 from equinox import EquinoxRuntimeError
+from jax.errors import JaxRuntimeError
 
 LAUNCH_HELP = "Units: speed in m/s, angle in degrees above the horizontal, mass in kg, g in m/s², height in m."
 
 
 class UsageError(Exception):
     """A command-line mistake: reported in one line, exit status 2."""
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM arrived: raised in the main thread, so that every writer on the way
+    out removes its temporary file or directory (they clean up on any exception)."""
+
+    def __init__(self, number: int):
+        super().__init__(number)
+        self.number = number
+
+
+def _stop(number, frame):
+    # Once stopping, a second signal must not interrupt the clean-up.
+    for other in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(other, signal.SIG_IGN)
+    raise Stopped(number)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,9 +88,20 @@ def _spec(args) -> dict:
     return physics_spec(**_physics(args))
 
 
+def _check_angles(args, *angles: float) -> None:
+    """UsageError unless every launch angle (degrees) is in [0, 90], or [-90, 90] from a
+    height: checked here, where the user's unit is degrees, not later in the library's radians."""
+    lowest = -90.0 if args.height > 0 else 0.0
+    if not all(np.isfinite(a) and lowest <= a <= 90.0 for a in angles):
+        shown = " ".join(f"{a:g}" for a in angles)
+        where = "from a height (--height > 0)" if lowest else "from the ground (--height 0)"
+        raise UsageError(f"--angle {shown}: must be in [{lowest:g}, 90] degrees {where}")
+
+
 def _range(args) -> None:
     from hybridlab.experiments.jobs import shot_summary
 
+    _check_angles(args, args.angle)
     summary = shot_summary(_spec(args), args.speed, np.deg2rad(args.angle))
     if not args.json:
         print(f"{summary['range']:.15g}")
@@ -84,12 +113,14 @@ def _range(args) -> None:
 def _trajectory(args) -> None:
     from hybridlab.experiments.jobs import write_trajectory
 
+    _check_angles(args, args.angle)
     write_trajectory(_spec(args), args.speed, np.deg2rad(args.angle), args.points, args.out)
 
 
 def _simulate(args) -> None:
     from hybridlab.experiments.jobs import write_simulated
 
+    _check_angles(args, *args.angle)
     write_simulated(_spec(args), args.n, args.speed, np.deg2rad(args.angle), args.noise, args.seed, args.relative,
                     args.out)
 
@@ -112,9 +143,9 @@ def _fit(args) -> None:
     from hybridlab.experiments.jobs import build_model, fit_file
     from hybridlab.files import to_json
 
-    unknown = [name.strip() for name in args.unknown.split(",") if name.strip()]
+    unknown = None if args.unknown is None else [name.strip() for name in args.unknown.split(",") if name.strip()]
     model = build_model(args.model, _physics(args), unknown, args.seed)
-    summary, n = fit_file(args.shots, model, args.out, args.height)
+    summary, n = fit_file(args.shots, model, args.out, args.height, args.keep_unconverged)
     if args.json:
         print(to_json(summary))
         return
@@ -124,6 +155,10 @@ def _fit(args) -> None:
         print(f"{name} = {estimate['value']:.6g} ± {estimate['stderr']:.2g}")
     if summary["formula"]:
         print(f"formula: {summary['formula']}")
+    aliased = list((summary["diagnostics"] or {}).get("aliased") or ())
+    if aliased:
+        shown = ", ".join(aliased[:4]) + (f" and {len(aliased) - 4} more" if len(aliased) > 4 else "")
+        print(f"left out: {len(aliased)} terms these shots cannot tell apart from the kept ones ({shown})")
 
 
 def _predict(args) -> None:
@@ -145,8 +180,10 @@ def _flagged(message: str, flags: set[str]) -> str:
     flags = flags - {"angle"}
     first = re.match(r"(\w+)( = |: )", message)
     if first and first.group(1) in flags:
-        message = f"--{first.group(1)}{' ' if first.group(2) == ' = ' else ': '}{message[first.end():]}"
-    return re.sub(r"`(\w+)`", lambda m: f"--{m.group(1)}" if m.group(1) in flags else m.group(1), message)
+        flag = "--" + first.group(1).replace("_", "-")
+        message = f"{flag}{' ' if first.group(2) == ' = ' else ': '}{message[first.end():]}"
+    return re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-") if m.group(1) in flags else m.group(1),
+                  message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,8 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("shots", help="CSV or Parquet file of shots")
     sub.add_argument("--model", required=True, help="nearest, linear, mlp, basis, physics or hybrid")
-    sub.add_argument("--unknown", default="k", help="physics: comma-separated parameters to fit, of the drag law's "
-                     "coefficients, g, mass, height (default k); the given values are the starting guesses")
+    sub.add_argument("--unknown", default=None, help="physics: comma-separated parameters to fit, of the drag law's "
+                     "coefficients, g, mass, height (default: the drag law's coefficients); the given values are the "
+                     "starting guesses")
+    sub.add_argument("--keep-unconverged", action="store_true",
+                     help="save a fit whose optimiser did not converge (by default it is an error and nothing is saved)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     sub.add_argument("--out", required=True, help="directory to save the model in (must not exist)")
     sub.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -235,18 +275,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status: 0, 2 for any error the user can cause (one
+    line on stderr), 128 + the signal's number for SIGINT (130) or SIGTERM (143)."""
+    from hybridlab.physics.validation import runtime_cause
+
     args = None
+    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
-    except (UsageError, ValueError, OSError, EquinoxRuntimeError) as error:
-        # EquinoxRuntimeError: a check that fired inside a compiled solve (a bad value met
-        # mid-fit); the user still gets one line, and every writer has left nothing behind.
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    except (UsageError, ValueError, OSError, EquinoxRuntimeError, JaxRuntimeError) as error:
+        # A runtime error: a check that fired inside a compiled solve (a bad value met mid-fit);
+        # the user still gets one line (its cause), and every writer has left nothing behind.
+        message = runtime_cause(error)
         if args is not None and not isinstance(error, UsageError):
             message = _flagged(message, set(vars(args)))
         print(f"hybridlab: error: {message}", file=sys.stderr)
         return 2
+    except Stopped as stop:
+        print(f"hybridlab: stopped by {signal.Signals(stop.number).name}; unfinished output removed",
+              file=sys.stderr)
+        return 128 + stop.number
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     return 0
 
 

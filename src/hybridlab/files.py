@@ -10,10 +10,12 @@ Only the standard library and NumPy are imported here, so any room may import th
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -29,17 +31,44 @@ def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) ->
     the permissions a plain ``open`` would give (the process's umask applies). ValueError if
     the directory of ``path`` does not exist.
     """
+    check_output_file(path)
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(f"cannot write {os.fspath(path)}: no directory {directory}")
-    suffix = os.path.splitext(os.fspath(path))[1]
-    temporary = _new_name(directory, ".tmp-", suffix, lambda name: os.close(os.open(name, _EXCLUSIVE, 0o666)))
+    with _named_as(None, path):
+        temporary = _new_name(directory, ".tmp-", os.path.splitext(os.fspath(path))[1],
+                              lambda name: os.close(os.open(name, _EXCLUSIVE, 0o666)))
     try:
-        write(temporary)
-        os.replace(temporary, path)
+        with _named_as(temporary, path):
+            write(temporary)
+            os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def check_output_file(path: str | os.PathLike, what: str = "cannot write") -> None:
+    """ValueError unless ``path`` names a file that may be written: not empty, not an existing
+    directory (nor ``.``, ``..`` or a name ending in a separator), in an existing directory."""
+    text = os.fspath(path)
+    if not text or os.path.basename(text) in ("", ".", "..") or os.path.isdir(text):
+        raise ValueError(f"{what} {text!r}: not a file name")
+    directory = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(directory):
+        raise ValueError(f"{what} {text}: no directory {directory}")
+
+
+@contextlib.contextmanager
+def _named_as(temporary: str | None, path: str | os.PathLike) -> Iterator[None]:
+    """Errors raised inside speak of ``path``, the user's name, never of ``temporary`` (a
+    temporary file or directory the user never named): an OSError becomes the ValueError
+    ``cannot write <path>: <reason>``, and a ValueError naming ``temporary`` names ``path``."""
+    try:
+        yield
+    except OSError as error:
+        raise ValueError(f"cannot write {os.fspath(path)}: {error.strerror or error}") from None
+    except ValueError as error:
+        if temporary is None or temporary not in str(error):
+            raise
+        raise ValueError(str(error).replace(temporary, os.fspath(path))) from None
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -50,6 +79,41 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
             file.write(data)
 
     replace_atomically(path, write)
+
+
+@contextlib.contextmanager
+def open_regular(path: str | os.PathLike, limit: int) -> Iterator[io.BufferedReader]:
+    """``with open_regular(path, limit) as file:`` read the regular file ``path`` (binary).
+
+    ValueError, before anything is read, unless ``path`` (after symbolic links) is a regular
+    file of at most ``limit`` bytes: a device such as /dev/zero would be read without end, and
+    opening a FIFO for reading waits for a writer (it is opened without waiting, then refused).
+    """
+    source = os.fspath(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise ValueError(f"{source}: cannot read: {error.strerror or error}") from None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError(f"{source}: cannot read: {not_regular(status)}")
+        if status.st_size > limit:
+            raise ValueError(f"{source}: {status.st_size} bytes, more than the {limit} bytes read at most")
+        file = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with file:
+        yield file
+
+
+def not_regular(status: os.stat_result) -> str:
+    """Why a file of this status is not read: ``not a regular file (a directory)`` etc."""
+    kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
+             stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+    kind = next((name for test, name in kinds.items() if test(status.st_mode)), "not a plain file")
+    return f"not a regular file ({kind}); only regular files are read"
 
 
 def to_json(value, indent: int | None = None) -> str:
@@ -79,9 +143,15 @@ def _finite(value):
 
 
 def check_new_directory(path: str | os.PathLike, what: str = "directory", parent: bool = True) -> None:
-    """ValueError unless ``path`` does not exist yet (and, with ``parent``, its parent directory
-    does); ``what`` names it in the message (``--out``)."""
-    if os.path.exists(path):
+    """ValueError unless ``path`` names a directory that does not exist yet (and, with
+    ``parent``, whose parent directory does); ``what`` names it in the message (``out``).
+    An empty name, ``.``, ``..`` or a name ending in them or in a separator is refused: it
+    would name the working directory or one above it."""
+    text = os.fspath(path)
+    if not text or os.path.basename(os.path.normpath(text)) in ("", ".", "..") or \
+            os.path.basename(text.rstrip("/" + os.sep)) in (".", ".."):
+        raise ValueError(f"{what} = {text!r}: not a new directory's name")
+    if os.path.lexists(path):
         raise ValueError(f"{what} {os.fspath(path)}: already exists; choose a new directory")
     directory = os.path.dirname(os.path.abspath(path))
     if parent and not os.path.isdir(directory):
@@ -96,12 +166,14 @@ def new_directory(path: str | os.PathLike) -> Iterator[str]:
     ValueError if ``path`` exists or its parent directory does not.
     """
     check_new_directory(path)
-    path = os.path.abspath(path)
-    prefix = f".{os.path.basename(path)}.partial-"
-    work = _new_name(os.path.dirname(path), prefix, "", lambda name: os.mkdir(name, 0o777))
+    given, path = os.fspath(path), os.path.abspath(path)
+    with _named_as(None, given):
+        work = _new_name(os.path.dirname(path), f".{os.path.basename(path)}.partial-", "",
+                         lambda name: os.mkdir(name, 0o777))
     try:
-        yield work
-        os.replace(work, path)
+        with _named_as(work, given):
+            yield work
+            os.replace(work, path)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -25,9 +25,12 @@ import pyarrow.parquet as pq
 from numpy.typing import ArrayLike
 
 from hybridlab.data.validation import NUMBERS, Table, validate
-from hybridlab.files import replace_atomically, write_bytes
+from hybridlab.files import open_regular, replace_atomically, write_bytes
 
 SHOT_COLUMNS = ("speed", "angle", "distance")
+#: The largest shots or table file read, in bytes (some five million rows of CSV): a file is
+#: read whole, and its parsed rows take several times its size in memory.
+MAX_FILE_BYTES = 256 * 2**20
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -95,11 +98,28 @@ def write_shots(
     _check_lengths(path, {name: len(values) for name, values in columns.items()})
     columns = columns if file_units else to_file_units(columns)
     validate(Table.from_columns(f"cannot write {os.fspath(path)}", columns), require)
-    if kind == "csv":
+    write_table(path, columns)
+
+
+def write_table(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None:
+    """Write equal-length columns to CSV (:func:`write_csv`) or Parquet, chosen by the suffix
+    (``.csv``, ``.parquet``, ``.pq``), atomically. Numbers are written as float64; a column of
+    strings (or of other Python values, as :func:`read_shots` keeps them) as text in a CSV file
+    and as Parquet's inferred type. ValueError for an unknown suffix, before anything is done."""
+    if _format(path) == "csv":
         write_csv(path, columns)
-    else:
-        table = pa.table({name: pa.array(values, pa.float64()) for name, values in columns.items()})
-        replace_atomically(path, lambda temporary: pq.write_table(table, temporary))
+        return
+    _check_lengths(path, {name: len(values) for name, values in columns.items()})
+    table = pa.table({name: _arrow_column(values) for name, values in columns.items()})
+    replace_atomically(path, lambda temporary: pq.write_table(table, temporary))
+
+
+def _arrow_column(values: ArrayLike) -> pa.Array:
+    """A column as Arrow data: numbers as float64, anything else as Arrow infers it."""
+    array = np.asarray(values)
+    if array.dtype.kind in "biuf":
+        return pa.array(array.astype(np.float64), pa.float64())
+    return pa.array(array.tolist())
 
 
 def _format(path: str | os.PathLike) -> str:
@@ -120,6 +140,9 @@ def _column_cells(where: str, values: ArrayLike) -> list[str]:
         raise ValueError(f"{where}: expected a 1-D array, got shape {array.shape}")
     if array.dtype.kind in "biuf":
         return [_number_text(value) for value in array.astype(np.float64).tolist()]
+    if array.dtype == object:  # a column kept as the file held it (read_shots, keep_other)
+        return ["" if value is None else value if isinstance(value, str) else _cell(where, value)
+                for value in array.tolist()]
     return [_cell(where, value) for value in array.tolist()]
 
 
@@ -162,7 +185,8 @@ def _check_lengths(path: str | os.PathLike, lengths: Mapping[str, int]) -> None:
 
 
 def read_shots(
-    path: str | os.PathLike, require: Sequence[str] = SHOT_COLUMNS, file_units: bool = False
+    path: str | os.PathLike, require: Sequence[str] = SHOT_COLUMNS, file_units: bool = False,
+    keep_other: bool = False,
 ) -> dict[str, np.ndarray]:
     """Read and validate shots from CSV or Parquet, chosen by the suffix.
 
@@ -174,11 +198,35 @@ def read_shots(
     shot with height > 0. ValueError names the file, the place of the first bad value in file
     order (CSV: ``line N`` counting the header as line 1; Parquet: ``row N`` counting data rows
     from 1) and its column. ``file_units=True`` leaves ``angle`` in degrees, as the file holds it.
+
+    ``keep_other=True``: the columns other than speed, angle, distance and height are neither
+    checked nor converted but kept as the file holds them, in NumPy object arrays: a CSV file's
+    text exactly as written, a Parquet file's values (None for null), so that they can be
+    written back untouched (:func:`write_table`).
     """
-    table = _read_csv(path) if _format(path) == "csv" else _read_parquet(path)
-    validate(table, require)
-    shots = {name: np.ascontiguousarray(table.values[:, j]) for j, name in enumerate(table.columns)}
+    kind = _format(path)
+    table = _read_csv(path) if kind == "csv" else _read_parquet(path, keep_other)
+    kept = [j for j, name in enumerate(table.columns) if keep_other and name not in SHOT_COLUMNS + ("height",)]
+    checked = table
+    if kept:  # cells of kept columns are nobody's business: mark them as good numbers
+        values, not_number = table.values.copy(), table.not_number.copy()
+        values[:, kept], not_number[:, kept] = 0.0, False
+        checked = dataclasses.replace(table, values=values, not_number=not_number)
+    validate(checked, require)
+    shots = {name: _kept_column(table, j) if j in kept else np.ascontiguousarray(table.values[:, j])
+             for j, name in enumerate(table.columns)}
     return shots if file_units else from_file_units(shots)
+
+
+def _kept_column(table: Table, j: int) -> np.ndarray:
+    """Column ``j`` as the file holds it: CSV text, or the Parquet values (see read_shots)."""
+    if table.texts is not None:
+        cells = [fields[j] if len(fields) > j else "" for fields in table.texts]
+    else:
+        cells = table.raw[j]
+    array = np.empty(len(cells), dtype=object)
+    array[:] = cells
+    return array
 
 
 def read_csv(path: str | os.PathLike, text: Collection[str] = ()) -> dict[str, np.ndarray]:
@@ -203,8 +251,8 @@ def _read_csv(path: str | os.PathLike) -> Table:
     """A CSV file as a table: the first non-blank row names the columns, the rest are data."""
     source = os.fspath(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as file:
-            rows = _csv_rows(file, source)
+        with open_regular(path, MAX_FILE_BYTES) as binary:
+            rows = _csv_rows(io.TextIOWrapper(binary, encoding="utf-8-sig", newline=""), source)
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{source}: cannot read: {error}") from None
     if not rows:
@@ -277,21 +325,26 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _read_parquet(path: str | os.PathLike) -> Table:
-    """A Parquet file as a table; every column must have an integer or floating type."""
+def _read_parquet(path: str | os.PathLike, keep_other: bool = False) -> Table:
+    """A Parquet file as a table; every column must have an integer or floating type, except,
+    with ``keep_other``, a column other than the shot columns, whose values are kept in
+    ``Table.raw`` (and left NaN, not numbers, in ``values``)."""
     source = os.fspath(path)
     try:
-        with open(path, "rb") as file:
+        with open_regular(path, MAX_FILE_BYTES) as file:
             table = pq.ParquetFile(file).read()  # not pq.read_table: it rejects repeated names
     except (OSError, pa.ArrowException) as error:
         raise ValueError(f"{source}: cannot read as Parquet: {error}") from None
     columns = tuple(table.column_names)
-    for name, column in zip(columns, table.columns):
-        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+    values = np.full((table.num_rows, len(columns)), np.nan)
+    not_number = np.ones(values.shape, bool)
+    raw = {}
+    for j, (name, column) in enumerate(zip(columns, table.columns)):
+        if keep_other and name not in SHOT_COLUMNS + ("height",):
+            raw[j] = column.to_pylist()
+        elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
             raise ValueError(f"{source}, column {name!r}: holds {column.type}, not numbers")
-    values = np.zeros((table.num_rows, len(columns)))
-    not_number = np.zeros(values.shape, bool)
-    for j, column in enumerate(table.columns):
-        values[:, j] = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-        not_number[:, j] = column.is_null().to_numpy(zero_copy_only=False)
-    return Table(source, columns, values, not_number, np.zeros(table.num_rows, int))
+        else:
+            values[:, j] = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+            not_number[:, j] = column.is_null().to_numpy(zero_copy_only=False)
+    return Table(source, columns, values, not_number, np.zeros(table.num_rows, int), raw=raw)

@@ -9,10 +9,18 @@ import numpy as np
 from hybridlab.physics import Projectile
 
 
-def _check_interval(name: str, interval) -> tuple[float, float]:
+def _check_interval(name: str, interval, lowest: float = -np.inf, highest: float = np.inf,
+                    unit: str = "") -> tuple[float, float]:
+    """(low, high) of a range of launches, finite, low <= high, within [lowest, highest]."""
     low, high = (float(x) for x in interval)
+    where = f"{name} = ({low:g}, {high:g}){unit}"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{where}: the ends must be finite")
     if not low <= high:
-        raise ValueError(f"{name} range = ({low}, {high}): the lower end must not exceed the upper")
+        raise ValueError(f"{where}: the lower end must not exceed the upper")
+    if low < lowest or high > highest:
+        bounds = f"be >= {lowest:g}" if highest == np.inf else f"lie within [{lowest:g}, {highest:g}]"
+        raise ValueError(f"{where}: the ends must {bounds}{unit}")
     return low, high
 
 
@@ -64,6 +72,11 @@ def simulate_shots(projectile: Projectile, n: int, speed, angle, noise: float, k
     Returns float64 arrays ``speed``, ``angle`` (rad), ``distance``, and ``height`` (m) when the
     projectile is launched from above the ground. The same key gives the same numbers.
     """
+    # Every launch the ranges allow must be valid, not only the ones drawn: checked up front.
+    _check_interval("speed", speed, 0.0, unit=" m/s")
+    from_height = float(projectile.height) > 0
+    _check_interval("angle", angle, -np.pi / 2 if from_height else 0.0, np.pi / 2,
+                    unit=" rad" + ("" if from_height else " (from the ground)"))
     k_design, k_noise = jax.random.split(key)
     v, theta = uniform_design(n, speed, angle, k_design)
     shots = {"speed": v, "angle": theta, "distance": measure(projectile, v, theta, noise, k_noise, relative)}

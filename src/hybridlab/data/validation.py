@@ -22,7 +22,8 @@ class Table:
     ``not_number`` marks cells that are not numbers (left NaN in ``values``); ``field_counts``
     is the number of fields of each CSV row (0 for a row of the right length, whose cells are
     read); ``lines`` the physical line of each CSV row and ``header_line`` of the header
-    (None for Parquet and for columns about to be written); ``texts`` the CSV cells as written.
+    (None for Parquet and for columns about to be written); ``texts`` the CSV cells as written;
+    ``raw`` a Parquet file's columns kept as they are (by column index; see ``read_shots``).
     """
 
     source: str
@@ -33,6 +34,7 @@ class Table:
     lines: tuple[int, ...] | None = None
     header_line: int | None = None
     texts: list[list[str]] | None = None
+    raw: dict[int, list] | None = None
 
     @classmethod
     def from_columns(cls, source: str, columns: Mapping[str, np.ndarray]) -> Table:

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 import jax
 import numpy as np
 
-from hybridlab.data import from_file_units, read_shots, simulate_shots, write_csv, write_shots
-from hybridlab.files import check_new_directory
+from hybridlab.data import from_file_units, read_shots, simulate_shots, write_shots, write_table
+from hybridlab.files import check_new_directory, check_output_file
 from hybridlab.models import MLP, QUIET, REGISTRY, ProgressMeter, Regressor, TqdmProgress, load
 from hybridlab.models.base import save_new
 from hybridlab.models.hybrid import NETWORK_WIDTHS
@@ -59,33 +59,57 @@ def shot_summary(spec: Mapping, speed: float, angle: float) -> dict:
             "impact": {"speed": float(impact_speed), "angle": float(impact_angle)}}
 
 
+#: The most rows a trajectory or a simulated data set may have: each is built whole in memory
+#: (its CSV text some hundred bytes a row) before it is written.
+MAX_ROWS = 1_000_000
+
+
+def _check_rows(name: str, value: int, least: int) -> None:
+    """ValueError unless ``least`` <= value <= :data:`MAX_ROWS`, before any work."""
+    if not least <= value <= MAX_ROWS:
+        raise ValueError(f"{name} = {value}: must be between {least} and {MAX_ROWS}")
+
+
 def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str) -> None:
-    """``points`` equally spaced times from launch to landing: a CSV of t (s), x (m), y (m)."""
-    if points < 2:
-        raise ValueError(f"points = {points}: must be at least 2")
+    """``points`` equally spaced times from launch to landing: a CSV or Parquet file (by the
+    suffix of ``out``) of t (s), x (m), y (m)."""
+    _check_rows("points", points, 2)
+    check_output_file(out, "out")
     p = Projectile.from_spec(spec)
     t = np.linspace(0.0, float(p.flight_time(speed, angle)), points)
     x, y = p.trajectory(speed, angle, t)
-    write_csv(out, {"t": t, "x": x, "y": y})
+    write_table(out, {"t": t, "x": x, "y": y})
 
 
 def write_simulated(spec: Mapping, n: int, speed, angle, noise: float, seed: int, relative: float,
                     out: str) -> None:
     """``n`` random shots of the projectile, with measurement noise, written to ``out``."""
+    _check_rows("n", n, 1)
+    check_output_file(out, "out")
     shots = simulate_shots(Projectile.from_spec(spec), n, tuple(speed), tuple(angle), noise,
                            jax.random.key(seed), relative)
     write_shots(out, shots)
 
 
-def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str] = (), seed: int = 0) -> Regressor:
+def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str] | None = None,
+                seed: int = 0) -> Regressor:
     """The estimator registered as ``name``, given what it takes of: the physics options (those
     of :func:`physics_spec`, as a grey box's known physics or a hybrid's prior), the unknowns
-    (a grey box's; an unknown drag coefficient may be left out of the options), the seed."""
+    (a grey box's; None: the drag law's coefficients; an unknown drag coefficient may be left
+    out of the options), the seed."""
     if name not in REGISTRY:
         raise ValueError(f"model = {name!r}: choose from {', '.join(REGISTRY)}")
     cls = REGISTRY[name]
     accepted = inspect.signature(cls).parameters
-    unknown = tuple(unknown) if "unknown" in accepted else ()
+    if "unknown" not in accepted:
+        unknown = ()
+    elif unknown is None:
+        unknown = tuple(DRAG_LAWS[physics["drag"]].coefficients) if physics["drag"] in DRAG_LAWS else ()
+        if not unknown:
+            laws = " or ".join(law for law, cls in DRAG_LAWS.items() if cls.coefficients)
+            raise ValueError(f"`drag` {physics['drag']} has no coefficient to fit: choose a drag law with "
+                             f"`drag` ({laws}), or name the parameters to fit with `unknown` (such as g)")
+    unknown = tuple(unknown)
     spec = physics_spec(**physics, unknown=unknown)
     offered = {"physics": spec, "prior": spec, "unknown": unknown, "seed": seed,
                "network": MLP(widths=NETWORK_WIDTHS, seed=seed)}
@@ -97,35 +121,59 @@ def progress_meter(quiet: bool) -> ProgressMeter:
     return QUIET if quiet else TqdmProgress()
 
 
-def fit_file(shots: str, model: Regressor, out: str, height: float = 0.0) -> tuple[dict, int]:
+def fit_file(shots: str, model: Regressor, out: str, height: float = 0.0,
+             keep_unconverged: bool = False) -> tuple[dict, int]:
     """Fit ``model`` to the shots in a CSV/Parquet file, save it in the new directory ``out``;
     returns (its summary, the number of shots). Every rung models one launch ``height`` (m): a
-    file's height column must agree with it."""
+    file's height column must agree with it, and the model keeps it (``context_``) for
+    :func:`predict_file`. A fit that did not converge is a ValueError, and nothing is saved,
+    unless ``keep_unconverged``."""
     check_new_directory(out, "out")  # before a fit that may take minutes
     data = read_shots(shots)
     check_heights(shots, data, height)
-    model.fit(np.column_stack([data["speed"], data["angle"]]), data["distance"])
+    model.fit(np.column_stack([data["speed"], data["angle"]]), data["distance"], context={"height": height})
+    if model.converged() is False and not keep_unconverged:
+        raise ValueError(f"the {model.name} fit did not converge (train RMSE "
+                         f"{(model.summary()['diagnostics'] or {}).get('train_rmse', float('nan')):.3g} m), "
+                         "so nothing was saved; try other starting values or unknowns, or keep it with "
+                         "`keep_unconverged`")
     save_new(model, out)
     return model.summary(), len(data["distance"])
 
 
-def check_heights(source: str, shots: Mapping[str, np.ndarray], height: float) -> None:
+def check_heights(source: str, shots: Mapping[str, np.ndarray], height: float, predicting: bool = False) -> None:
     """ValueError unless every row's launch height (if the file has the column) is ``height``:
-    a model of speed and angle cannot tell shots from other heights apart."""
+    a model of speed and angle cannot tell shots from other heights apart. ``predicting``: the
+    height is the one the model was fitted at, not the ``height`` option."""
     if "height" not in shots:
         return
     other = np.flatnonzero(~np.isclose(shots["height"], height, rtol=1e-6, atol=1e-9))  # float32 files
     if other.size:
         row = int(other[0])
-        raise ValueError(f"{source}, data row {row + 1}, column 'height': {shots['height'][row]:g} m, but `height` "
-                         f"is {height:g} m; fit the shots of one launch height, given by `height`")
+        found = f"{source}, data row {row + 1}, column 'height': {shots['height'][row]:g} m"
+        if predicting:
+            raise ValueError(f"{found}, but the model was fitted on shots launched from {height:g} m; "
+                             "it cannot predict for another launch height")
+        raise ValueError(f"{found}, but `height` is {height:g} m; fit the shots of one launch height, "
+                         "given by `height`")
 
 
 def predict_file(model_dir: str, shots: str, out: str) -> None:
     """Predictions of a saved model for the shots of a file, written to ``out`` as the input's
     columns (values unchanged) plus ``predicted`` (m)."""
+    check_output_file(out, "out")
     model = load(model_dir)
-    columns = read_shots(shots, require=("speed", "angle"), file_units=True)
+    columns = read_shots(shots, require=("speed", "angle"), file_units=True, keep_other=True)
+    check_heights(shots, columns, launch_height(model), predicting=True)
     launches = from_file_units(columns)
     columns["predicted"] = model.predict(np.column_stack([launches["speed"], launches["angle"]]))
-    write_shots(out, columns, require=("speed", "angle"), file_units=True)
+    write_table(out, columns)
+
+
+def launch_height(model: Regressor) -> float:
+    """The launch height (m) of the shots ``model`` was fitted on: as recorded when it was
+    fitted (``context_``), else its physics' height, else 0 (the command's default)."""
+    if "height" in model.context_:
+        return float(model.context_["height"])
+    physics = getattr(model, "physics", None) or getattr(model, "prior", None)
+    return float(physics.get("height", 0.0)) if isinstance(physics, Mapping) else 0.0

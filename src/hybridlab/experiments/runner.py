@@ -91,9 +91,12 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     if grid is not None:
         tables["grid"] = _inputs_table(spec, grid)
         inputs["grid"] = grid
+    # The launch height of a projectile scenario's shots, saved with each model for predict.
+    truth = getattr(spec, "truth", None)
+    context = {"height": float(truth.height)} if truth is not None else {}
     for name, model in ladder.items():
         start = time.perf_counter()
-        model.fit(splits["train"].X, splits["train"].y, progress=Labelled(progress, name))
+        model.fit(splits["train"].X, splits["train"].y, progress=Labelled(progress, name), context=context)
         seconds = time.perf_counter() - start
         echo(f"  {name:<14} fitted in {seconds:6.1f} s")
         predicted = predict_all(model, inputs)

@@ -15,6 +15,7 @@ import inspect
 import json
 import math
 import os
+import stat
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -22,10 +23,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.files import new_directory, replace_atomically, write_json
+from hybridlab.files import new_directory, not_regular, open_regular, replace_atomically, write_json
 from hybridlab.models.progress import QUIET, ProgressMeter
 
 FORMAT_VERSION = 2
+#: The largest model.json read, in bytes: a record holds hyperparameters and diagnostics (the
+#: arrays are in arrays.eqx), some kilobytes; a hostile file must not fill the memory.
+MAX_RECORD_BYTES = 16 * 2**20
 #: Every estimator class, by name.
 REGISTRY: dict[str, type[Regressor]] = {}
 
@@ -113,11 +117,19 @@ class Regressor(abc.ABC):
             REGISTRY[cls.name] = cls
 
     # The contract ---------------------------------------------------------------------------
-    def fit(self, X, y, progress: ProgressMeter = QUIET) -> Regressor:
+    def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
         """Fit to launches X (n, d) and observations y (n,); returns self. ``progress`` shows
-        how a long fit advances (see :mod:`hybridlab.models.progress`)."""
+        how a long fit advances (see :mod:`hybridlab.models.progress`). ``context``: facts
+        about the data that X does not hold, as JSON-able data, kept as ``context_`` and saved
+        with the model, so that a later prediction can check it is asked about the same setting
+        (the fit job records ``{"height": h}``, the launch height in m of every shot).
+
+        A fit whose optimiser stopped before its convergence test held is returned, not
+        raised: :meth:`converged` says so (False), and so does ``summary()["diagnostics"]``.
+        """
         X = check_inputs(X)
         y = check_targets(y, X.shape[0])
+        self.context_ = _json_object("context", {} if context is None else context)
         self.n_features_ = X.shape[1]
         try:
             self._fit(X, y, progress)
@@ -125,6 +137,13 @@ class Regressor(abc.ABC):
             del self.n_features_  # a failed fit may have overwritten part of the state: unfitted
             raise
         return self
+
+    def converged(self) -> bool | None:
+        """Whether the fit's optimiser met its convergence test: True or False, or None for a
+        model without such a test (a closed-form solve, or a fixed number of epochs)."""
+        self._check_fitted()
+        verdict = getattr(self, "converged_", None)
+        return None if verdict is None else bool(verdict)
 
     def predict(self, X) -> np.ndarray:
         """Predicted observations (n,) for launches X (n, d), float64."""
@@ -150,7 +169,7 @@ class Regressor(abc.ABC):
         self._check_fitted()
         os.makedirs(directory, exist_ok=True)
         record = {"format": FORMAT_VERSION, "model": self.name, "params": self.get_params(),
-                  "n_features": self.n_features_, "fitted": self._metadata()}
+                  "n_features": self.n_features_, "context": self.context_, "fitted": self._metadata()}
         replace_atomically(os.path.join(directory, "arrays.eqx"),
                            lambda path: eqx.tree_serialise_leaves(path, self._arrays()))
         write_json(os.path.join(directory, "model.json"), record)
@@ -207,6 +226,13 @@ def _plain(value):
     return value
 
 
+def _json_object(name: str, value) -> dict[str, Any]:
+    """``value`` as a new dict; ValueError unless it is a mapping with string keys."""
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise ValueError(f"{name} = {value!r}: must be a JSON object (a dict with string keys)")
+    return dict(value)
+
+
 def from_params(record: dict[str, Any]) -> Regressor:
     """The unfitted estimator ``{"model": name, "params": {...}}`` describes (as saved)."""
     name, params = record.get("model"), record.get("params")
@@ -222,10 +248,12 @@ def load(directory: str | os.PathLike) -> Regressor:
     """The model saved in ``directory`` by ``save``. Reads JSON and arrays only."""
     path = os.path.join(directory, "model.json")
     try:
-        with open(path) as file:
-            record = json.load(file)
-    except (OSError, json.JSONDecodeError) as error:
+        with open_regular(path, MAX_RECORD_BYTES) as file:
+            record = json.loads(file.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path}: not a saved hybridlab model ({error})") from None
+    except RecursionError:  # Python's json parser recurses once per level of nesting
+        raise ValueError(f"{path}: not a saved hybridlab model (nested too deeply)") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: unknown model file format")
     if not isinstance(record.get("fitted"), dict):
@@ -233,6 +261,7 @@ def load(directory: str | os.PathLike) -> Regressor:
     try:
         model = from_params(record)
         model.n_features_ = int(record["n_features"])
+        model.context_ = _json_object("context", record.get("context", {}))
         model._set_metadata(record["fitted"])
         shapes = eqx.filter_eval_shape(model._arrays_like)  # what model.json promises, nothing allocated
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:  # written by hand or elsewhere
@@ -257,9 +286,12 @@ def _check_size(arrays_path: str, shapes) -> None:
     needed = sum(math.prod(leaf.shape) * leaf.dtype.itemsize  # Python integers: no overflow
                  for leaf in jax.tree.leaves(shapes) if hasattr(leaf, "shape"))
     try:
-        size = os.path.getsize(arrays_path)
+        status = os.stat(arrays_path)
     except OSError as error:
         raise ValueError(f"{arrays_path}: cannot read ({error})") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{arrays_path}: cannot read: {not_regular(status)}")
+    size = status.st_size
     if needed > size:
         raise ValueError(f"{arrays_path}: does not match model.json ({needed} bytes of arrays described, "
                          f"the file has {size})")

@@ -2,6 +2,8 @@
 
 As in PySINDy: a library Θ(x) of candidate terms, and sequentially thresholded least squares
 (STLSQ) to keep only the terms the data need; the threshold is chosen by cross-validation.
+Before STLSQ, the terms the shots cannot tell apart from simpler ones (all shots at one angle:
+cos(theta) is a multiple of 1) are set aside as *aliased* (:func:`independent_terms`).
 """
 
 from __future__ import annotations
@@ -18,14 +20,30 @@ from hybridlab.models.linear_terms import format_formula, names as _names, stand
 #: Candidate thresholds (relative coefficient size, see ``stlsq``) tried by cross-validation.
 THRESHOLDS = np.geomspace(1e-4, 0.5, 40)
 
+#: A term is aliased when the part of its column that the simpler terms kept before it do not
+#: explain is at most ALIAS_TOLERANCE of the term's size (see :func:`independent_terms`): R's
+#: ``lm`` rule and default (LINPACK ``dqrdc2`` as modified for R: a column is negligible once
+#: its norm "has fallen below tol times its original norm", ``tol = 1e-7``). Why 1e-7, measured
+#: here: an exactly aliased term (identical shots, or one angle in 0..90°, 5 to 20 000 shots)
+#: leaves at most 2e-16, nine decades below; the cannon, shot-put and baseball regions (25 to
+#: 1000 shots) leave at least 4e-5 on every term, two and a half above. And a kept term whose
+#: independent part is τ makes the condition number κ ≥ 1/τ, and least squares with a nonzero
+#: residual can lose κ²ε of relative accuracy (Golub & Van Loan, Matrix Computations, §5.3):
+#: 2 % at τ = 1e-7, everything below τ = √ε ≈ 1.5e-8.
+ALIAS_TOLERANCE = 1e-7
+
 
 def _factor(values, name, kind, order):
-    """One factor of a term: (values, printed name) for a power or a harmonic of a variable."""
+    """One factor of a term: (values, printed name, size) for a power or a harmonic of a
+    variable. The size is what the values are measured against: |x|**order for a power
+    (computed to full relative precision), 1 for a harmonic (|sin|, |cos| ≤ 1, computed to
+    ~1e-16 absolute: cos(2θ) at θ = 45° is 6e-17, which is 0, not a value to scale up)."""
     if kind == "power":
-        return values**order, {0: "1", 1: name}.get(order, f"{name}**{order}")
+        values = values**order
+        return values, {0: "1", 1: name}.get(order, f"{name}**{order}"), np.abs(values)
     argument = name if order == 1 else f"{order}*{name}"
     function = np.sin if kind == "sin" else np.cos
-    return function(order * values), f"{kind}({argument})"
+    return function(order * values), f"{kind}({argument})", np.ones_like(values)
 
 
 class BasisRegression(Regressor):
@@ -40,11 +58,22 @@ class BasisRegression(Regressor):
     size of y. With ``threshold=None``, λ is chosen by ``folds``-fold cross-validation with the
     one-standard-error rule (the largest λ whose CV error is within one standard error of the
     best), which prefers the sparsest formula the data cannot tell apart from the best.
+
+    Before STLSQ (and its cross-validation), the terms the shots cannot tell apart from
+    simpler terms are set aside (:func:`independent_terms`): on shots that all share one angle,
+    sin(theta) is a multiple of 1 and v*cos(2*theta) one of v; on identical shots every term is
+    a multiple of 1. Such a term gets the coefficient 0 and is listed in ``aliased_`` (and
+    ``summary()["diagnostics"]["aliased"]``): {term: [the kept terms it is a combination of on
+    these shots]}, [] for a term that is 0 on every shot. Without this the unit-RMS scaling
+    would make cos(2*theta) at 45° (6e-17) the constant 1 and could fit 30 m as
+    2.4e16*cos(2*theta). Designs that vary both inputs over ordinary ranges alias nothing and
+    fit exactly as without it; a narrow one (angles within 40..50°, speeds within 20..21 m/s)
+    may alias the highest terms, and fewer shots than terms keep at most one term per shot.
     """
 
     name = "basis"
     fitted_arrays = ("coefficients",)
-    fitted_facts = ("names", "threshold", "cv", "stderr", "train_rmse", "hessian")
+    fitted_facts = ("names", "threshold", "cv", "stderr", "train_rmse", "hessian", "aliased")
 
     def __init__(self, variables=("v", "theta"), angles=("theta",), degree=3, harmonics=2,
                  threshold=None, folds=5, seed=0):
@@ -63,6 +92,12 @@ class BasisRegression(Regressor):
 
     def library(self, X) -> tuple[np.ndarray, list[str]]:
         """Θ(X) (n, terms) and the terms' names as Python expressions."""
+        library, names, _ = self._terms(X)
+        return library, names
+
+    def _terms(self, X) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Θ(X), the names, and each term's size on each shot (n, terms): the product of its
+        factors' sizes (see ``_factor``), what the term's values are accurate relative to."""
         if len(self.variables) != X.shape[1]:
             raise ValueError(f"variables = {self.variables}: X has {X.shape[1]} columns")
         choices = []
@@ -72,35 +107,43 @@ class BasisRegression(Regressor):
             else:
                 kinds = [("power", p) for p in range(self.degree + 1)]
             choices.append([_factor(X[:, column], name, kind, order) for kind, order in kinds])
-        columns, names = [], []
+        columns, names, sizes = [], [], []
         for combination in itertools.product(*choices):
-            columns.append(np.prod([values for values, _ in combination], axis=0))
-            names.append("*".join(label for _, label in combination if label != "1") or "1")
-        return np.column_stack(columns), names
+            columns.append(np.prod([values for values, _, _ in combination], axis=0))
+            names.append("*".join(label for _, label, _ in combination if label != "1") or "1")
+            sizes.append(np.prod([size for _, _, size in combination], axis=0))
+        return np.column_stack(columns), names, np.column_stack(sizes)
 
     def _fit(self, X, y, progress):
-        library, self.names_ = self.library(X)
+        library, self.names_, sizes = self._terms(X)
         column_scale = np.sqrt(np.mean(library**2, axis=0))
         column_scale = np.where(column_scale > 0, column_scale, 1.0)
         y_scale = np.sqrt(np.mean(y**2)) or 1.0
-        A, b = library / column_scale, y / y_scale
-        self.threshold_, self.cv_ = (self.threshold, None) if self.threshold is not None else self._cross_validate(A, b)
-        xi = stlsq(A, b, self.threshold_)
+        A, S, b = library / column_scale, sizes / column_scale, y / y_scale
+        kept = independent_terms(A, S)
+        self.aliased_ = aliases(A, S, kept, self.names_)
+        self.threshold_, self.cv_ = ((self.threshold, None) if self.threshold is not None
+                                     else self._cross_validate(A, S, b))
+        xi = np.zeros(len(self.names_))
+        xi[kept] = stlsq(A if kept.all() else A[:, kept], b, self.threshold_)
         self.coefficients_ = jnp.asarray(xi * y_scale / column_scale)
         self._diagnose(library, y, column_scale)
 
-    def _cross_validate(self, A, b):
-        """λ by k-fold CV and the one-standard-error rule; returns (λ, CV curve)."""
+    def _cross_validate(self, A, S, b):
+        """λ by k-fold CV and the one-standard-error rule; returns (λ, CV curve). Each fold is
+        fitted as the whole data are, aliased terms (of that fold's shots) set aside first."""
         if len(b) < self.folds:
             raise ValueError(f"folds = {self.folds}: cross-validation needs at least {self.folds} shots, "
                              f"got {len(b)} (or give a threshold)")
         folds = np.array_split(np.random.default_rng(self.seed).permutation(len(b)), self.folds)
         errors = np.empty((len(THRESHOLDS), self.folds))
         for j, held in enumerate(folds):
-            kept = np.setdiff1d(np.arange(len(b)), held)
+            rows = np.setdiff1d(np.arange(len(b)), held)
+            kept = independent_terms(A[rows], S[rows])
+            design, test = (A[rows], A[held]) if kept.all() else (A[rows][:, kept], A[held][:, kept])
             for i, threshold in enumerate(THRESHOLDS):
-                xi = stlsq(A[kept], b[kept], threshold)
-                errors[i, j] = np.mean((A[held] @ xi - b[held]) ** 2)
+                xi = stlsq(design, b[rows], threshold)
+                errors[i, j] = np.mean((test @ xi - b[held]) ** 2)
         mean, se = errors.mean(axis=1), errors.std(axis=1, ddof=1) / np.sqrt(self.folds)
         best = int(np.argmin(mean))
         chosen = max(i for i in range(len(THRESHOLDS)) if mean[i] <= mean[best] + se[best])
@@ -139,16 +182,68 @@ class BasisRegression(Regressor):
         return len(self.terms())
 
     def _set_metadata(self, metadata):
-        super()._set_metadata(metadata)
+        # A model saved before aliased terms were recorded aliased none (nor could tell).
+        super()._set_metadata({"aliased": {}, **metadata})
         # JSON has no infinity: an undetermined coefficient's stderr is saved as null.
         self.stderr_ = {name: np.inf if e is None else e for name, e in self.stderr_.items()}
+        aliased = self.aliased_
+        if not (isinstance(aliased, dict) and all(isinstance(term, str) and isinstance(kept, list)
+                                                  and all(isinstance(k, str) for k in kept)
+                                                  for term, kept in aliased.items())):
+            raise ValueError(f"aliased = {aliased!r}: must map each aliased term to a list of terms")
 
     def summary(self):
         out = super().summary()
         out["formula"], out["terms"], out["stderr"] = self.formula(), self.terms(), self.stderr_
         out["diagnostics"] = {"threshold": self.threshold_, "library_size": len(self.names_),
-                              "train_rmse": self.train_rmse_, "hessian": self.hessian_}
+                              "aliased": self.aliased_, "train_rmse": self.train_rmse_, "hessian": self.hessian_}
         return out
+
+
+def independent_terms(A, S, tolerance: float = ALIAS_TOLERANCE) -> np.ndarray:
+    """Which columns of A (n, p) the rows can tell apart, preferring the earlier (simpler)
+    ones: a boolean mask of the columns kept.
+
+    Column a_j is kept unless the part of it that the columns kept before it do not explain,
+    ‖(I − P) a_j‖, is at most ``tolerance`` × ‖s_j‖, where S (n, p) holds each entry's size
+    (what it is accurate relative to, in A's units; see ``_factor``): a column of zeros, or of
+    values that are 0 to working precision, is aliased outright. This is a QR factorisation
+    with R's "limited pivoting" (LINPACK ``dqrdc2``, as in ``lm``): columns are taken in library
+    order and a negligible one is moved out, never one traded for a later one. LAPACK's
+    largest-norm pivoting (``scipy.linalg.qr(pivoting=True)``, ``geqp3``) would not do: among
+    identical shots every unit-RMS column has the same norm, and its first pivot, chosen by the
+    last bit, is cos(2*theta), not 1; in general it keeps the most independent term, not the
+    simplest. The projection is Gram-Schmidt applied twice ("twice is enough": orthogonal to
+    rounding).
+    """
+    n, p = A.shape
+    size = np.linalg.norm(S, axis=0)
+    basis = np.empty((n, min(n, p)))
+    kept = np.zeros(p, dtype=bool)
+    rank = 0
+    for j in range(p):
+        residual = A[:, j].copy()
+        for _ in range(2):
+            residual -= basis[:, :rank] @ (basis[:, :rank].T @ residual)
+        norm = np.linalg.norm(residual)
+        if rank < n and norm > tolerance * size[j]:
+            basis[:, rank] = residual / norm
+            kept[j], rank = True, rank + 1
+    return kept
+
+
+def aliases(A, S, kept, names, tolerance: float = ALIAS_TOLERANCE) -> dict[str, list[str]]:
+    """{name of each column not ``kept``: [names of the kept columns in its least-squares
+    combination, those contributing more than ``tolerance`` of its size ‖s_j‖]}; [] for a
+    column that is 0 on every row (to working precision)."""
+    if kept.all():
+        return {}
+    weights = np.linalg.lstsq(A[:, kept], A[:, ~kept], rcond=None)[0]
+    kept_names = [name for name, k in zip(names, kept) if k]
+    contribution = np.abs(weights) * np.linalg.norm(A[:, kept], axis=0)[:, None]
+    size = np.linalg.norm(S[:, ~kept], axis=0)
+    return {names[j]: [name for name, c in zip(kept_names, contribution[:, i]) if c > tolerance * size[i]]
+            for i, j in enumerate(np.flatnonzero(~kept))}
 
 
 def stlsq(A, b, threshold: float, iterations: int = 25) -> np.ndarray:
