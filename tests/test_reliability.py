@@ -128,7 +128,7 @@ def test_model_files_must_be_regular_files(tmp_path, shots, capsys, name):
     (model / name).unlink()
     (model / name).symlink_to("/dev/zero")
     assert_refused(capsys, tmp_path, "predict", model, shots, "--out", tmp_path / "p.csv",
-                   says=f"{name}: not a regular file")
+                   says=f"{name}: cannot read: not a regular file")
 
 
 def test_a_fifo_is_refused_not_waited_on(tmp_path, shots, capsys):
@@ -149,7 +149,7 @@ def test_a_shots_file_must_be_a_regular_file(tmp_path, capsys):
     (tmp_path / "zero.parquet").symlink_to("/dev/zero")
     for name in ("zero.csv", "zero.parquet"):
         assert_refused(capsys, tmp_path, "fit", tmp_path / name, "--model", "linear", "--out", tmp_path / "m",
-                       says=f"{name}: not a regular file")
+                       says=f"{name}: cannot read: not a regular file")
 
 
 def test_a_shots_file_beyond_the_size_limit_is_refused(tmp_path, monkeypatch, shots, capsys):
@@ -338,3 +338,21 @@ def test_basis_on_identical_rows_fits_a_constant_and_says_what_it_left_out(tmp_p
     # As the linear model does: the constant, wherever it is asked.
     X = np.column_stack([[20.0, 5.0, 80.0], np.deg2rad([45.0, 10.0, 80.0])])
     assert load(tmp_path / "m").predict(X) == pytest.approx([30.0] * 3, rel=1e-12)
+
+
+@pytest.mark.parametrize("compile", ["filter_jit", "jax.jit"])
+def test_a_check_that_fires_in_compiled_code_is_one_readable_line(tmp_path, monkeypatch, capsys, compile):
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    from hybridlab.experiments import jobs
+
+    def check(x):
+        return eqx.error_if(x, x > 0, "the ODE solver reached its maximum number of steps")
+
+    compiled = eqx.filter_jit(check) if compile == "filter_jit" else jax.jit(check)
+    monkeypatch.setattr(jobs, "shot_summary", lambda *args: compiled(jnp.ones(())))
+    err = assert_refused(capsys, tmp_path, "range", "--speed", "10", "--angle", "45",
+                         says="hybridlab: error: the ODE solver reached its maximum number of steps\n")
+    assert "Above is the stack" not in err and "CpuCallback" not in err

@@ -58,3 +58,43 @@ def test_traced_input_is_checked_at_run_time():
     assert np.isfinite(float(built_inside(1.8)))
     with pytest.raises(Exception, match="k must be finite and >= 0"):
         built_inside(-1.8)
+
+
+def test_compiling_a_method_and_what_a_failed_check_raises():
+    from hybridlab.physics.validation import runtime_cause
+
+    p = Projectile(LinearDrag(k=1.8), mass=7.26)
+    eager = float(p.range(10.0, 0.5))
+    assert float(eqx.filter_jit(p.range)(10.0, 0.5)) == eager
+    assert float(jax.jit(lambda s, a: p.range(s, a))(10.0, 0.5)) == eager
+    with pytest.raises(TypeError, match="unhashable type"):
+        jax.jit(p.range)(10.0, 0.5)
+    with pytest.raises(eqx.EquinoxRuntimeError) as filtered:
+        eqx.filter_jit(p.range)(-10.0, 0.5)
+    with pytest.raises(jax.errors.JaxRuntimeError, match="INTERNAL: CpuCallback error") as plain:
+        jax.jit(lambda s, a: p.range(s, a))(-10.0, 0.5)
+    for error in (filtered.value, plain.value):
+        assert runtime_cause(error) == "speed must be finite and >= 0"
+    assert runtime_cause(ValueError("one line\nmore")) == "one line"
+
+
+class Stiff(eqx.Module):
+    """Linear drag k = 1e8 kg/s through the ODE: stiff beyond the solver's step limit."""
+
+    def force(self, vx, vy):
+        return -1e8 * vx, -1e8 * vy
+
+
+def test_a_failed_solve_is_one_line_naming_its_cause():
+    with pytest.raises(ValueError) as error:
+        Projectile(Stiff(), mass=1.0).range(10.0, 0.5)
+    message = str(error.value)
+    assert "\n" not in message and "maximum number of solver steps" in message and "speed = 10 m/s" in message
+
+
+def test_unrepresentable_results_are_refused_in_one_line_naming_the_parameters():
+    with pytest.raises(ValueError, match=r"^no drag: range overflows float64 .*speed = 1e\+308 m/s.*g = 9\.81") as error:
+        Projectile().range(1e308, np.pi / 4)
+    assert "\n" not in str(error.value) and "angle" not in str(error.value)
+    with pytest.raises(ValueError, match=r"terminal length mass/c = 1e-600 m is below 1e-300 m.*c = 1e\+300"):
+        Projectile(QuadraticDrag(1e300), mass=1e-300, g=9.81).range(10.0, 0.5)

@@ -11,6 +11,7 @@ import json
 import re
 import signal
 import sys
+import threading
 
 import numpy as np
 from equinox import EquinoxRuntimeError
@@ -280,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     from hybridlab.physics.validation import runtime_cause
 
     args = None
-    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    # Python lets only the main thread set handlers (main() may be called from another).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM) if in_main}
     try:
         args = build_parser().parse_args(argv)
         args.run(args)

@@ -30,6 +30,10 @@ class PhysicsFit(Regressor):
     guess scaled by e^±1 or so, from ``seed``) and keeps the lowest loss; the restart report
     shows whether the starts agree (an identifiable fit) or reach equal loss apart.
 
+    :meth:`converged` is False when Levenberg–Marquardt stopped at its step limit, or on a
+    plateau where an unknown no longer moves the predictions (a start such as c = 1e100, from
+    which every shot stops at once): such a fit is returned, flagged, not raised.
+
     The solve is compiled once per drag law, unknowns and data shape: a second fit (another
     model object, other data of the same size, other starting values) reuses it.
     """
@@ -71,9 +75,10 @@ class PhysicsFit(Regressor):
         linearised = [_linearised(residuals, u, data) for u, _ in fits]
         best, self.restarts_ = best_of([float(jnp.mean(r**2)) for r, _ in linearised],
                                        [p0 * jnp.exp(u) for u, _ in fits], self.restarts > 1)
-        u, self.converged_ = fits[best]
+        u, converged = fits[best]
         self.values_ = p0 * jnp.exp(u)
         r, J_u = linearised[best]
+        self.converged_ = bool(converged) and _moves_predictions(J_u)
         # Back to SI units: D − y = σ_y r and ∂D/∂p = σ_y (∂r/∂u) / p, as u = log(p/p₀).
         scale = float(data[-1])
         residual, J = scale * np.asarray(r), scale * np.asarray(J_u) / np.asarray(self.values_)
@@ -121,6 +126,17 @@ class PhysicsFit(Regressor):
         out["diagnostics"] = {"train_rmse": self.train_rmse_, "converged": self.converged_, "hessian": self.hessian_,
                               "restarts": self.restarts_}
         return out
+
+
+def _moves_predictions(J_u) -> bool:
+    """Whether every unknown still moves the predictions at the optimum: an e-fold change of
+    it changes them by more than 1e-8 σ_y (RMS over shots), far above the solves' rounding.
+
+    Levenberg–Marquardt stops where its steps stop changing the loss, and so declares
+    convergence on a plateau where a parameter has no effect at all: from c = 1e100 every shot
+    stops at once, whatever c is. There the fit has not found anything; this says so."""
+    effect = np.sqrt(np.mean(np.asarray(J_u) ** 2, axis=0))
+    return bool(np.all(effect > 1e-8))
 
 
 def _check_unknown(projectile: Projectile, unknown: tuple[str, ...]) -> None:

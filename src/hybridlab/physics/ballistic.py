@@ -2,19 +2,33 @@
 
 With launch speed v, angle θ, height h and gravity g, and u = v sin θ:
 x(t) = v cos θ · t,  y(t) = h + u t − g t²/2,
-flight time T = (u + r)/g with r = √(u² + 2 g h), written as 2h/(r − u) when u < 0 so that a
-downward throw does not cancel digits. All functions take scalars (the caller vectorises).
+flight time T = u/g + r/g with r = √(u² + 2 g h), written as h/((r − u)/2) when u < 0 so that a
+downward throw does not cancel digits; the vertical impact velocity is exactly −r. Every
+expression is arranged so that no intermediate over- or underflows unless the result itself
+does (v, g, h anywhere in float64's range). All functions take scalars (the caller vectorises).
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 
-def _safe_sqrt(x):
-    """√x with a finite gradient at x = 0 (a shot at rest from the ground)."""
-    positive = x > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
+@jax.custom_jvp
+def _root(u, g, h):
+    """r = √(u² + 2 g h) in m/s, as the hypotenuse of u and √(2g)·√h (no squares to overflow)."""
+    return jnp.hypot(u, jnp.sqrt(2.0) * jnp.sqrt(g) * jnp.sqrt(h))
+
+
+@_root.defjvp
+def _root_jvp(primals, tangents):
+    """dr = (u du + h dg + g dh)/r: finite at h = 0, where √h has no derivative (0 at rest)."""
+    u, g, h = primals
+    du, dg, dh = tangents
+    r = _root(u, g, h)
+    moving = r > 0
+    r_safe = jnp.where(moving, r, 1.0)
+    return r, jnp.where(moving, (u / r_safe) * du + (h / r_safe) * dg + (g / r_safe) * dh, 0.0)
 
 
 def trajectory(p, speed, angle, t):
@@ -25,12 +39,12 @@ def trajectory(p, speed, angle, t):
 def landing(p, speed, angle):
     """(T, x, vx, vy) when the shot reaches y = 0: flight time (s), range (m), velocity (m/s)."""
     u = speed * jnp.sin(angle)
-    r = _safe_sqrt(u**2 + 2 * p.g * p.height)
+    r = _root(u, p.g, p.height)
     upward = u >= 0
-    denominator = jnp.where(upward, 1.0, r - u)
-    time = jnp.where(upward, (u + r) / p.g, 2 * p.height / denominator)
+    denominator = jnp.where(upward, 1.0, 0.5 * r - 0.5 * u)
+    time = jnp.where(upward, u / p.g + r / p.g, p.height / denominator)
     vx = speed * jnp.cos(angle)
-    return time, vx * time, vx, u - p.g * time
+    return time, vx * time, vx, -r
 
 
 def apex(p, speed, angle):

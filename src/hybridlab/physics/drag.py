@@ -35,10 +35,13 @@ DRAG_LAWS: dict[str, type[AbstractDrag]] = {}
 
 
 def speed_of(vx, vy):
-    """|v| = √(vx² + vy²), with a zero (not NaN) gradient at v = 0: a dropped ball starts at rest."""
-    squared = vx**2 + vy**2
-    positive = squared > 0
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
+    """|v| = √(vx² + vy²), with a zero (not NaN) gradient at v = 0: a dropped ball starts at rest.
+
+    Evaluated as a hypotenuse, so that it neither overflows (|v| near 1e308) nor underflows
+    (|v| near 1e-300) where the squares would.
+    """
+    moving = (vx != 0) | (vy != 0)
+    return jnp.where(moving, jnp.hypot(jnp.where(moving, vx, 1.0), vy), 0.0)
 
 
 class AbstractDrag(eqx.Module):
@@ -74,6 +77,13 @@ class AbstractDrag(eqx.Module):
         """``motion`` as declared by the class that defines ``force`` (see the class docstring)."""
         owner = next(klass for klass in cls.__mro__ if "force" in klass.__dict__)
         return owner.__dict__.get("motion", "ode")
+
+    def acceleration(self, vx, vy, speed_scale, mass, g):
+        """F(V ṽ)/(m g): the drag force in units of the weight, for a velocity ṽ in units of
+        V (m/s), as the ODE solver needs it."""
+        fx, fy = self.force(vx * speed_scale, vy * speed_scale)
+        weight = mass * g
+        return fx / weight, fy / weight
 
     def values(self) -> dict[str, float]:
         """The coefficients' values, by name (concrete floats; SI units)."""
@@ -127,3 +137,19 @@ class QuadraticDrag(AbstractDrag):
         """F = -c |v| (vx, vy) N."""
         speed = speed_of(vx, vy)
         return -self.c * speed * vx, -self.c * speed * vy
+
+    def terminal_speed(self, mass, g):
+        """v_t = √(m g / c) in m/s (infinite when c = 0): the speed at which drag balances weight."""
+        return jnp.sqrt(mass) * jnp.sqrt(g) / jnp.sqrt(self.c)
+
+    def acceleration(self, vx, vy, speed_scale, mass, g):
+        """F(V ṽ)/(m g) = −(c V²/(m g)) |ṽ| ṽ for a velocity ṽ in units of V (m/s), evaluated
+        without forming F, which over- or underflows where V or c is extreme."""
+        if type(self).force is not QuadraticDrag.force:  # a subclass with its own force
+            return AbstractDrag.acceleration(self, vx, vy, speed_scale, mass, g)
+        ratio = speed_scale / (jnp.sqrt(mass) * jnp.sqrt(g))
+        # |ṽ| from squares, cheaper than a hypotenuse: the solver keeps |ṽ| ≤ 1e8.
+        squared = vx**2 + vy**2
+        moving = squared > 0
+        factor = -self.c * ratio**2 * jnp.where(moving, jnp.sqrt(jnp.where(moving, squared, 1.0)), 0.0)
+        return factor * vx, factor * vy

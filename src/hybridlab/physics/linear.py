@@ -47,7 +47,10 @@ def phi2(z):
     """φ₂(z) = (z − 1 + e^{−z})/z², to a few ulps for z ≥ 0."""
     small = jnp.abs(z) < _SMALL
     zs = jnp.where(small, 1.0, z)
-    return jnp.where(small, _horner(_PHI2_SERIES, z), (zs + jnp.expm1(-zs)) / zs**2)
+    # (1 − φ₁)/z, not (z − 1 + e^{−z})/z², whose z² overflows beyond z ≈ 1e154 (a terminal-speed
+    # fall of 1e307 m); XLA would fuse two divisions by z into one by z². Both forms lose
+    # the same ~20 ulps to cancellation at z = 0.1.
+    return jnp.where(small, _horner(_PHI2_SERIES, z), (1 + jnp.expm1(-zs) / zs) / zs)
 
 
 def _rate(p):
@@ -57,7 +60,7 @@ def _rate(p):
 
 def trajectory(p, speed, angle, t):
     """Position (x, y) in m at time t (s)."""
-    return speed * jnp.cos(angle) * t * phi1(_rate(p) * t), _height(t, p, speed * jnp.sin(angle))
+    return speed * jnp.cos(angle) * (t * phi1(_rate(p) * t)), _height(t, p, speed * jnp.sin(angle))
 
 
 def _upper_bound(p, u):
@@ -75,7 +78,9 @@ def _upper_bound(p, u):
     valid = a > 0
     a_safe = jnp.where(valid, a, 1.0)
     # hypot, not √(c1² + …): c1² underflows for a shot launched at 1e-200 m/s.
-    weak = jnp.where(valid, (c1 + jnp.hypot(c1, jnp.sqrt(8 * h * a_safe))) / (2 * a_safe), jnp.inf)
+    # and √8·√h·√a, not √(8 h a): h a overflows for a fall of 1e148 m under g = 1e188 m/s².
+    weak = jnp.where(valid, (c1 + jnp.hypot(c1, jnp.sqrt(8.0) * jnp.sqrt(h) * jnp.sqrt(a_safe))) / (2 * a_safe),
+                     jnp.inf)
     b_safe = jnp.where(b > 0, b, 1.0)
     strong = jnp.where(b > 0, h * b / g + up / g + 1 / b_safe, jnp.inf)
     return jnp.minimum(weak, strong)
@@ -95,15 +100,16 @@ def _newton_start(p, u):
 
 
 def _height(t, p, u):
-    """y(t) in m."""
+    """y(t) in m, with t φ₁ ≤ min(t, 1/b) and t φ₂ ≤ min(t/2, 1/b) formed first: neither t² nor
+    u t overflows where y itself does not."""
     b = _rate(p)
-    return p.height + u * t * phi1(b * t) - p.g * t**2 * phi2(b * t)
+    return p.height + u * (t * phi1(b * t)) - p.g * t * (t * phi2(b * t))
 
 
 def _climb_rate(t, p, u):
     """dy/dt = u e^{−bt} − g t φ₁(bt) in m/s."""
     b = _rate(p)
-    return u * jnp.exp(-b * t) - p.g * t * phi1(b * t)
+    return u * jnp.exp(-b * t) - p.g * (t * phi1(b * t))
 
 
 def _newton_step(tau, bound, p, u):
@@ -137,8 +143,10 @@ def _landing_time(p, u):
         tau, last_step, count = state
         return (last_step > 1e-14 * jnp.maximum(tau, 1e-3)) & (count < _MAX_NEWTON_STEPS)
 
-    tau, _, _ = jax.lax.while_loop(going, step, (_newton_start(p, u), jnp.inf, 0))
-    return tau * bound
+    tau, last_step, _ = jax.lax.while_loop(going, step, (_newton_start(p, u), jnp.inf, 0))
+    # Not converged within _MAX_NEWTON_STEPS (a bound too loose by many orders of magnitude in
+    # float64's extremes): NaN, which an eager call reports, rather than a wrong time.
+    return jnp.where(last_step <= 1e-14 * jnp.maximum(tau, 1e-3), tau * bound, jnp.nan)
 
 
 @_landing_time.defjvp
@@ -168,7 +176,9 @@ def landing(p, speed, angle):
     z = _rate(p) * time
     decay = jnp.exp(-z)
     vx0, u = speed * jnp.cos(angle), speed * jnp.sin(angle)
-    return time, vx0 * time * phi1(z), vx0 * decay, u * decay - p.g * time * phi1(z)
+    # T φ₁(bT) = (1 − e^{−bT})/b ≤ 1/b: the range stays below v cos θ / b however long the flight.
+    reach = time * phi1(z)
+    return time, vx0 * reach, vx0 * decay, u * decay - p.g * reach
 
 
 def apex(p, speed, angle):

@@ -1,8 +1,16 @@
 """Motion under any drag law, by a Diffrax ODE solve (quadratic drag has no closed form).
 
-Equations of motion, m dv/dt = F_drag(v) − m g ŷ, dx/dt = v. They are solved in units of the
-launch (speed scale V = max(v, √(g h)), time V/g, length V²/g) so that tolerances are relative,
-with 8th-order Dormand–Prince.
+Equations of motion, m dv/dt = F_drag(v) − m g ŷ, dx/dt = v. They are solved with 8th-order
+Dormand–Prince in units of a speed V (time V/g, length V²/g), so that tolerances are relative:
+the launch's V = max(v, √(g h)), or the law's terminal speed v_t (quadratic drag: √(m g/c)) where
+that is lower — under strong drag the whole motion lives at the scale of v_t, some 1e-99 of the
+launch's units at c = 1e100. The height is measured from the launch point. Two phases that an
+explicit solver cannot afford are taken in closed form (for a law with a terminal speed):
+- a launch faster than 1e8 v_t first slows under drag alone, |v| = v₀/(1 + v₀ t c/m), over
+  a path (m/c) ln(v₀/(1e8 v_t)) (gravity's share of the velocity change is 1e-16);
+- a fall deeper than 256 terminal lengths v_t²/g (beyond the drag-only descent) ends at the
+  terminal speed to machine precision (v_y + v_t decays like e^{−2 g t/v_t}), so only the
+  last 256 are solved and the rest adds (h − 256 v_t²/g)/v_t to the flight time.
 
 Ground impact (y = 0) and the apex (v_y = 0) are found in three moves:
 1. a cheap solve (rtol 1e-8) with a Diffrax event locates the crossing time t_e roughly — the
@@ -27,6 +35,8 @@ goes through the accurate solve and the Newton step.
 
 from __future__ import annotations
 
+import math
+
 import diffrax
 import equinox as eqx
 import jax
@@ -40,48 +50,103 @@ _ROOT_FINDER = optx.Newton(rtol=1e-12, atol=1e-12)
 _MAX_STEPS = 16_384
 # Far beyond any crossing (in units of V/g): the event ends the rough solve long before.
 _T_MAX = 1e6
-_HEIGHT, _VY = 1, 3  # components of the state (x, y, v_x, v_y)
+_HEIGHT, _VY = 1, 3  # components of the state (x, y − h, v_x, v_y)
+#: Above this speed (in units of the terminal speed) drag alone acts: see the module docstring.
+_FAST = 1e8
+#: Falls deeper than this (in terminal lengths) end at the terminal speed: see the module docstring.
+_DEEP = 256.0
+#: The smallest terminal speed (m/s) that the scaled solve can represent.
+SLOWEST = 1e-300
 #: Reverse mode through the solve (Diffrax's default): jax.grad, jax.vjp.
 REVERSE = diffrax.RecursiveCheckpointAdjoint()
 #: Forward mode through the solve: jax.jvp, jax.jacfwd.
 FORWARD = diffrax.ForwardMode()
 
 
+def _terminal_speed(p):
+    """v_t (m/s) if the drag law declares one (``terminal_speed(mass, g)``), else infinite."""
+    declared = getattr(p.drag, "terminal_speed", None)
+    return jnp.inf if declared is None else declared(p.mass, p.g)
+
+
+def limit(p) -> str | None:
+    """Why the scaled solve cannot represent this projectile (concrete values), or None: a
+    terminal speed √(m g/c) or length m/c below 1e-300 (m/s, m)."""
+    if not math.isfinite(float(_terminal_speed(p))):
+        return None
+    mass, g, c = (math.log10(float(x)) for x in (p.mass, p.g, p.drag.c))
+    for name, exponent, unit in [("terminal speed √(mass·g/c)", 0.5 * (mass + g - c), "m/s"),
+                                 ("terminal length mass/c", mass - c, "m")]:
+        if exponent < math.log10(SLOWEST):
+            return f"the {name} = {_power(exponent)} {unit} is below {SLOWEST:g} {unit}, beyond float64's reach"
+    return None
+
+
+def _power(exponent: float) -> str:
+    """10^exponent written out, as it may underflow float64."""
+    whole = math.floor(exponent)
+    return f"{10 ** (exponent - whole):.3g}e{whole:+d}"
+
+
 def _scales(p, speed):
-    """(V, V/g, V²/g): speed (m/s), time (s) and length (m) scales of the launch."""
-    v = jnp.maximum(speed, jnp.sqrt(p.g * p.height))
-    v = jnp.where(v > 0, v, 1.0)
-    return v, v / p.g, v**2 / p.g
+    """(V, V/g, V²/g): speed (m/s), time (s) and length (m) units, V = min(max(v, √(g h)), v_t).
+
+    The solution does not depend on the choice of V, so V is cut from differentiation.
+    """
+    launch = jnp.maximum(speed, jnp.sqrt(p.g) * jnp.sqrt(p.height))
+    v = jnp.minimum(launch, _terminal_speed(p))
+    v = jax.lax.stop_gradient(jnp.where(v > 0, v, 1.0))
+    return v, v / p.g, v * (v / p.g)
+
+
+def _acceleration(p, vx, vy, v_scale):
+    """F(V ṽ)/(m g) for the scaled velocity ṽ (the law's own scaled form if it has one)."""
+    scaled = getattr(p.drag, "acceleration", None)
+    if scaled is not None:
+        return scaled(vx, vy, v_scale, p.mass, p.g)
+    fx, fy = p.drag.force(vx * v_scale, vy * v_scale)
+    weight = p.mass * p.g
+    return fx / weight, fy / weight
 
 
 def _vector_field(t, state, args):
     """d/dt̃ of the scaled state (x̃, ỹ, ṽx, ṽy): (ṽx, ṽy, F_x/(m g), F_y/(m g) − 1)."""
-    p, v_scale = args
+    p, v_scale, _ = args
     _, _, vx, vy = state
-    fx, fy = p.drag.force(vx * v_scale, vy * v_scale)
-    weight = p.mass * p.g
-    return jnp.stack([vx, vy, fx / weight, fy / weight - 1.0])
+    ax, ay = _acceleration(p, vx, vy, v_scale)
+    return jnp.stack([vx, vy, ax, ay - 1.0])
 
 
-def _solve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REVERSE):
-    """(t, scaled state at t, scales): the solve to ``t_end`` (scaled time) or to the event."""
-    scales = v_scale, _, length_scale = _scales(p, speed)
-    state0 = jnp.stack(
-        [
-            0.0,
-            p.height / length_scale,
-            speed * jnp.cos(angle) / v_scale,
-            speed * jnp.sin(angle) / v_scale,
-        ]
-    )
+def _launch(speed, angle, v_scale):
+    """(t̃₀, scaled state at t̃₀, ln ṽ₀, s̃): where the solve starts.
+
+    The launch itself, or for ṽ₀ = v/V > _FAST the end of the drag-only phase dṽ/dt̃ = −|ṽ|ṽ:
+    speed ṽ₀/(1 + ṽ₀ t̃) falls to _FAST at t̃₀ = 1/_FAST − 1/ṽ₀ after the path s̃ = ln(ṽ₀/_FAST)
+    along the launch direction; ln ṽ₀ is formed from logarithms, as ṽ₀ may overflow.
+    """
+    moving = speed > 0
+    log_v0 = jnp.log(jnp.where(moving, speed, 1.0)) - jnp.log(v_scale)
+    fast = moving & (log_v0 > math.log(_FAST))
+    run = jnp.where(fast, log_v0 - math.log(_FAST), 0.0)
+    v0 = jnp.where(fast, _FAST, jnp.where(fast, v_scale, speed) / v_scale)
+    t0 = jnp.where(fast, 1 / _FAST - jnp.exp(-jnp.where(fast, log_v0, 0.0)), 0.0)
+    direction = jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+    return t0, jnp.concatenate([run * direction, v0 * direction]), log_v0, run
+
+
+def _solve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REVERSE, ground=0.0):
+    """(t, scaled state at t, scales): the solve to ``t_end`` (scaled time) or to the event;
+    ``ground`` is the depth (scaled) of the ground below the launch point."""
+    scales = v_scale, _, _ = _scales(p, speed)
+    t0, state0, _, _ = _launch(speed, angle, v_scale)
     solution = diffrax.diffeqsolve(
         diffrax.ODETerm(_vector_field),
         _SOLVER,
-        t0=0.0,
+        t0=t0,
         t1=t_end,
         dt0=None,
         y0=state0,
-        args=(p, v_scale),
+        args=(p, v_scale, ground),
         saveat=diffrax.SaveAt(t1=True),
         stepsize_controller=controller,
         event=event,
@@ -101,7 +166,7 @@ def _constant(tree):
 
 
 def _height(t, y, args, **kwargs):
-    return y[_HEIGHT]
+    return y[_HEIGHT] + args[2]
 
 
 def _vertical_speed(t, y, args, **kwargs):
@@ -112,27 +177,48 @@ def _vertical_speed(t, y, args, **kwargs):
 _CONDITIONS = {_HEIGHT: _height, _VY: _vertical_speed}
 
 
-def _crossing(p, speed, angle, component, adjoint=REVERSE):
-    """Accurate (t, scaled state, scales) where state[component] falls through 0."""
+def _crossing(p, speed, angle, component, ground=0.0, adjoint=REVERSE):
+    """Accurate (t, scaled state, scales) where the event condition of ``component`` (height
+    above the ground, or v_y) falls through 0."""
     event = diffrax.Event(_CONDITIONS[component], root_finder=_ROOT_FINDER, direction=False)
     # Only the rough time is used, and not differentiated: cut the solve's inputs from the graph
     # too, so that neither mode of differentiation goes through it.
-    rough_time, _, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=event)
-    t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint)
-    rate = _vector_field(t, state, (p, scales[0]))
-    dt = -state[component] / rate[component]
+    rough_time, _, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=event,
+                              ground=jax.lax.stop_gradient(ground))
+    t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint, ground=ground)
+    args = (p, scales[0], ground)
+    rate = _vector_field(t, state, args)
+    dt = -_CONDITIONS[component](t, state, args) / rate[component]
     # Second order in dt for the position, whose first derivative vanishes at the apex.
     state = state + rate * dt + 0.5 * jnp.zeros_like(state).at[:2].set(rate[2:]) * dt**2
     return t + dt, state, scales
 
 
 def trajectory(p, speed, angle, t, adjoint=REVERSE):
-    """Position (x, y) in m at time t (s), by integrating to t (free flight, not stopped at y = 0)."""
-    _, time_scale, length_scale = _scales(p, speed)
-    # diffeqsolve needs t1 > t0; at t = 0 the answer is the launch point anyway.
-    _, state, _ = _solve(p, speed, angle, jnp.where(t > 0, t / time_scale, 1.0), adjoint=adjoint)
-    x, y = jnp.where(t > 0, state[:2], jnp.stack([0.0, p.height / length_scale])) * length_scale
-    return x, y
+    """Position (x, y) in m at time t (s), by integrating to t (free flight, not stopped at y = 0);
+    within a drag-only phase, s̃ = ln(1 + ṽ₀ t̃) along the launch direction."""
+    v_scale, time_scale, length_scale = _scales(p, speed)
+    t0, _, log_v0, _ = _launch(speed, angle, v_scale)
+    scaled = t / time_scale
+    solved = scaled > t0
+    # diffeqsolve needs t1 > t0; before t0 the closed form holds anyway.
+    _, state, _ = _solve(p, speed, angle, jnp.where(solved, scaled, t0 + 1.0), adjoint=adjoint)
+    early = jnp.where(scaled > 0, jnp.logaddexp(0.0, log_v0 + jnp.log(jnp.where(scaled > 0, scaled, 1.0))), 0.0)
+    early_position = early * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+    x, y = jnp.where(solved, state[:2], early_position) * length_scale
+    return x, p.height + y
+
+
+def _early_landing(early, angle, depth, log_v0, scales):
+    """(T, x, vx, vy) of a downward launch that reaches the ground within its drag-only phase
+    (where ``early``; other lanes get a harmless stand-in): after the path s̃ = h̃/|sin θ|, at
+    t̃ = e^{s̃ − ln ṽ₀} − e^{−ln ṽ₀}, at speed e^{ln ṽ₀ − s̃}."""
+    v_scale, time_scale, length_scale = scales
+    sine = jnp.where(early, jnp.sin(angle), -1.0)
+    path = jnp.where(early, depth, 0.0) / -sine
+    time = time_scale * (jnp.exp(path - log_v0) - jnp.exp(-log_v0))
+    landing_speed = v_scale * jnp.exp(log_v0 - path)
+    return time, path * jnp.cos(angle) * length_scale, landing_speed * jnp.cos(angle), landing_speed * sine
 
 
 def landing(p, speed, angle, adjoint=REVERSE):
@@ -140,12 +226,27 @@ def landing(p, speed, angle, adjoint=REVERSE):
     grounded = (p.height == 0) & (speed * jnp.sin(angle) <= 0)
     # A shot from the ground that does not rise lands at once; its (unused) solve gets a
     # valid launch instead, so that its event fires.
-    t, state, (v_scale, time_scale, length_scale) = _crossing(
-        p, jnp.where(grounded, 1.0, speed), jnp.where(grounded, jnp.pi / 4, angle), _HEIGHT, adjoint
-    )
-    x, _, vx, vy = state
     launch = (0.0, 0.0, speed * jnp.cos(angle), speed * jnp.sin(angle))
-    landed = (t * time_scale, x * length_scale, vx * v_scale, vy * v_scale)
+    speed, angle = jnp.where(grounded, 1.0, speed), jnp.where(grounded, jnp.pi / 4, angle)
+    scales = v_scale, time_scale, length_scale = _scales(p, speed)
+    _, _, log_v0, run = _launch(speed, angle, v_scale)
+    descent = run * jnp.maximum(-jnp.sin(angle), 0.0)
+    # A deep fall is solved over its last _DEEP terminal lengths only (see the module docstring).
+    shallow = p.height <= (_DEEP + descent) * length_scale
+    high = p.height > 0  # (and the length unit may underflow to 0 for a launch at 1e-200 m/s)
+    depth = jnp.where(shallow, jnp.where(shallow & high, p.height, 0.0) / jnp.where(high, length_scale, 1.0),
+                      _DEEP + descent)
+    rest = jnp.where(shallow, 0.0, (p.height - depth * length_scale) / v_scale)
+    early = descent > depth
+    # A landing within the drag-only phase gives its (unused) solve a ground it reaches.
+    t, state, _ = _crossing(p, speed, angle, _HEIGHT, jnp.where(early, descent + 1.0, depth), adjoint)
+    x, _, vx, vy = state
+    solved = (t * time_scale + rest, x * length_scale, vx * v_scale, vy * v_scale)
+    landed = tuple(jnp.where(early, a, b) for a, b in zip(_early_landing(early, angle, depth, log_v0, scales), solved))
+    # A downward throw from a height below 1e-280 units of length lands before its scaled height
+    # is representable: NaN (an eager call refuses it), not a wrong landing.
+    lost = (p.height > 0) & (depth < 1e-280) & (angle < 0) & ~early
+    landed = tuple(jnp.where(lost, jnp.nan, value) for value in landed)
     return tuple(jnp.where(grounded, a, b) for a, b in zip(launch, landed))
 
 
@@ -154,10 +255,10 @@ def apex(p, speed, angle, adjoint=REVERSE):
     rising = speed * jnp.sin(angle) > 0
     # A shot that does not rise has no apex event; its (unused) solve gets a rising launch.
     _, state, (_, _, length_scale) = _crossing(
-        p, jnp.where(rising, speed, 1.0), jnp.where(rising, angle, jnp.pi / 4), _VY, adjoint
+        p, jnp.where(rising, speed, 1.0), jnp.where(rising, angle, jnp.pi / 4), _VY, adjoint=adjoint
     )
     x, y = state[:2] * length_scale
-    return jnp.where(rising, x, 0.0), jnp.where(rising, y, p.height)
+    return jnp.where(rising, x, 0.0), p.height + jnp.where(rising, y, 0.0)
 
 
 def landing_forward(p, speed, angle):
@@ -166,4 +267,3 @@ def landing_forward(p, speed, angle):
     parameters, 1.4-2.3x faster than per-shot gradients and half the compile
     (benchmarks/physics_fit_jacobian.py)."""
     return landing(p, speed, angle, adjoint=FORWARD)
-

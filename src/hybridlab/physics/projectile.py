@@ -8,11 +8,12 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from hybridlab.physics import ballistic, linear, numerical
 from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
-from hybridlab.physics.validation import as_float, check, parameter
+from hybridlab.physics.validation import as_float, check, is_traced, parameter, runtime_cause
 
 #: How each kind of motion is solved (see ``AbstractDrag.motion``).
 SOLVERS = {"ballistic": ballistic, "linear": linear, "ode": numerical}
@@ -21,6 +22,8 @@ MODES = ("reverse", "forward")
 #: The projectile's own parameters and their units (a drag law's coefficients come with it).
 UNITS = {"mass": "kg", "g": "m/s²", "height": "m"}
 DEFAULTS = {"mass": 1.0, "g": 9.81, "height": 0.0}
+#: The largest float64, the limit an overflowing result names.
+FLOAT64_MAX = float(jnp.finfo(jnp.float64).max)
 
 
 def _motion(drag):
@@ -49,12 +52,27 @@ class Projectile(eqx.Module):
     dr/dt(0) = v (cos θ, sin θ). Every physical parameter is a PyTree leaf, so ``jax.grad``
     works with respect to mass, g, height and the drag law's parameters.
 
-    Every method broadcasts its array arguments against each other, is jit-able and
-    differentiable with respect to speed, angle and every parameter. ``mode`` (flight time,
+    Every method broadcasts its array arguments against each other and is differentiable with
+    respect to speed, angle and every parameter. To compile a method, use ``eqx.filter_jit(p.range)``
+    (the Equinox convention) or ``jax.jit(lambda speed, angle: p.range(speed, angle))``:
+    ``jax.jit(p.range)`` fails with ``TypeError: unhashable type``, as a bound method of a module
+    holding arrays cannot be a static argument. ``mode`` (flight time,
     range, impact) says how an ODE solve is differentiated: ``"reverse"`` (``jax.grad``) or
     ``"forward"`` (``jax.jvp``, ``jax.jacfwd``: the Jacobian of many shots with respect to a
     few parameters, as a least-squares fit needs); closed forms allow both either way. Domain: speed ≥ 0;
     θ ∈ [0, π/2] from the ground (h = 0) and θ ∈ [−π/2, π/2] from a height (h > 0).
+
+    Errors. Called eagerly (not traced), a bad input or parameter, a result that is not finite
+    and valid (flight time ≥ 0, range ≥ 0, impact angle in [0, π/2]: e.g. a range beyond float64's
+    1.8e308 m) and a failed ODE solve (e.g. its step limit) all raise a one-line ``ValueError``
+    naming the parameters. Traced (inside ``jit``, ``grad``, ``vmap``, a fit), results are not
+    checked: every parameter value within float64's reach gives a finite, correct result, and
+    one beyond it (an overflowing range, a terminal speed below 1e-300 m/s) gives ``inf`` or
+    ``NaN`` rather than aborting the computation; bad inputs (a negative speed, an angle out of
+    its domain) and solver failures still raise when the compiled function runs: an
+    ``equinox.EquinoxRuntimeError`` under ``eqx.filter_jit``, a ``jax.errors.JaxRuntimeError``
+    ("INTERNAL: CpuCallback error …") under ``jax.jit``, each with a long text whose one-line
+    cause :func:`hybridlab.physics.validation.runtime_cause` extracts.
     """
 
     drag: eqx.Module
@@ -148,44 +166,107 @@ class Projectile(eqx.Module):
         return jnp.broadcast_arrays(speed, angle, *more)
 
     def _per_shot(self, function, *arrays):
-        """Apply a per-shot scalar function over broadcast arrays (one vmap, one solve)."""
-        return _vectorised(function, self, *arrays)
+        """Apply a per-shot scalar function over broadcast arrays (one vmap, one solve).
+
+        Eagerly, a failed solve becomes a one-line ``ValueError`` with its cause."""
+        if is_traced(*jax.tree.leaves((self, arrays))):
+            return _vectorised(function, self, *arrays)
+        limit = getattr(_motion(self.drag), "limit", lambda p: None)(self)
+        if limit is not None:
+            raise ValueError(f"{self._title()}: {limit}, for {self._parameters(arrays, None)}")
+        try:
+            return jax.block_until_ready(_vectorised(function, self, *arrays))
+        except eqx.EquinoxRuntimeError as error:
+            raise ValueError(f"{self._title()}: {runtime_cause(error)}, for {self._parameters(arrays, None)}") from None
+
+    def _verified(self, results, arrays):
+        """``results`` ({name: (value, unit, bad)}) as a tuple, or eagerly a one-line
+        ``ValueError`` for the first shot where one is not finite or ``bad``."""
+        values = tuple(value for value, _, _ in results.values())
+        if is_traced(*jax.tree.leaves((self, values, arrays))):
+            return values
+        for name, (value, unit, bad) in results.items():
+            value = np.asarray(value)
+            wrong = ~np.isfinite(value) | np.asarray(bad)
+            if wrong.any():
+                index = tuple(np.argwhere(wrong)[0]) if value.ndim else ()
+                raise ValueError(f"{self._title()}: {_problem(name, value[index], unit)}, for "
+                                 f"{self._parameters(arrays, index)}")
+        return values
+
+    def _title(self) -> str:
+        return getattr(self.drag, "title", type(self.drag).__name__)
+
+    def _parameters(self, arrays, index) -> str:
+        """``speed = … m/s, mass = … kg, …``: the user's parameters (not the angle, which the
+        command line gives in degrees), at shot ``index`` (None: every shot's speed range)."""
+        speed = np.asarray(arrays[0])
+        if index is not None:
+            shown = f"speed = {speed[index]:.3g} m/s"
+        elif speed.size == 1:
+            shown = f"speed = {speed.item():.3g} m/s"
+        else:
+            shown = f"speed = {speed.min():.3g} to {speed.max():.3g} m/s"
+        units = self.units()
+        values = {**{name: getattr(self.drag, name) for name in _coefficients(self.drag)},
+                  **{name: getattr(self, name) for name in UNITS}}
+        return ", ".join([shown] + [f"{name} = {float(v):.3g} {units[name]}" for name, v in values.items()])
 
     def trajectory(
         self, speed: ArrayLike, angle: ArrayLike, t: ArrayLike
     ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
         """Position (x, y) in m at time t ≥ 0 (s) of free flight (not stopped at the ground)."""
         arrays = self._shots(speed, angle, t)
-        return self._per_shot(_motion(self.drag).trajectory, *arrays)
+        x, y = self._per_shot(_motion(self.drag).trajectory, *arrays)
+        return self._verified({"position x": (x, "m", False), "position y": (y, "m", False)}, arrays)
 
     def _landing(self, speed, angle, mode):
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
         motion = _motion(self.drag)
         solve = numerical.landing_forward if motion is numerical and mode == "forward" else motion.landing
-        return self._per_shot(solve, *self._shots(speed, angle))
+        arrays = self._shots(speed, angle)
+        return self._per_shot(solve, *arrays), arrays
 
     def flight_time(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
         """Time T (s) at which the shot reaches the ground, y(T) = 0."""
-        return self._landing(speed, angle, mode)[0]
+        (time, *_), arrays = self._landing(speed, angle, mode)
+        return self._verified({"flight time": (time, "s", time < 0)}, arrays)[0]
 
     def range(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
         """Horizontal distance D = x(T) (m) from the launch point to the landing point."""
-        return self._landing(speed, angle, mode)[1]
+        (time, distance, *_), arrays = self._landing(speed, angle, mode)
+        return self._verified({"flight time": (time, "s", time < 0), "range": (distance, "m", distance < 0)},
+                              arrays)[1]
 
     def apex(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
         """Highest point (x, y) in m, where v_y = 0; the launch point (0, h) when θ ≤ 0."""
-        return self._per_shot(_motion(self.drag).apex, *self._shots(speed, angle))
+        arrays = self._shots(speed, angle)
+        x, y = self._per_shot(_motion(self.drag).apex, *arrays)
+        return self._verified({"apex distance": (x, "m", x < 0), "apex height": (y, "m", y < 0)}, arrays)
 
     def impact(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> tuple[Float[Array, "..."],
                                                                                         Float[Array, "..."]]:
         """Speed (m/s) and angle (rad below the horizontal, ≥ 0) at which the shot lands."""
-        _, _, vx, vy = self._landing(speed, angle, mode)
+        (_, _, vx, vy), arrays = self._landing(speed, angle, mode)
         landing_speed = speed_of(vx, vy)
         # atan2 has no gradient at (0, 0) (a shot at rest on the ground): guard it.
         moving = landing_speed > 0
         landing_angle = jnp.where(moving, jnp.arctan2(-vy, jnp.where(moving, vx, 1.0)), 0.0)
-        return landing_speed, landing_angle
+        return self._verified({"impact speed": (landing_speed, "m/s", False),
+                               "impact angle": (landing_angle, "", (landing_angle < 0) | (landing_angle > jnp.pi / 2))},
+                              arrays)
+
+
+def _problem(name: str, value: float, unit: str) -> str:
+    """What is wrong with one result, in words (an angle is not shown: it would be radians)."""
+    if np.isinf(value):
+        return f"{name} overflows float64 (beyond {FLOAT64_MAX:.2g} {unit})"
+    if np.isnan(value):
+        return f"{name} cannot be computed in float64 (an intermediate over- or underflows)"
+    if unit:
+        return f"{name} = {value:.3g} {unit} is out of its range (a numerical failure)"
+    return f"{name} is out of its range (a numerical failure)"
 
 
 def _coefficients(drag) -> dict:

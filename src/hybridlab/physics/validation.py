@@ -3,10 +3,15 @@
 Concrete values are checked eagerly and raise ``ValueError`` naming the parameter (and, for
 arrays, the first offending index) and the value. Traced values (inside ``jit``, ``grad``,
 ``vmap``) cannot be inspected, so they are guarded with Equinox runtime checks
-(``eqx.error_if``), which raise when the compiled function runs.
+(``eqx.error_if``), which raise when the compiled function runs: an
+``equinox.EquinoxRuntimeError`` under ``eqx.filter_jit`` or eagerly, a
+``jax.errors.JaxRuntimeError`` ("INTERNAL: CpuCallback error …") under ``jax.jit``, each with
+a multi-line text around the message; :func:`runtime_cause` recovers the message.
 """
 
 from __future__ import annotations
+
+import re
 
 import equinox as eqx
 import jax
@@ -61,3 +66,22 @@ def parameter(name: str, value, *, positive: bool) -> jax.Array:
     if positive:
         return check(name, x, ~jnp.isfinite(x) | (x <= 0), "finite and > 0")
     return check(name, x, ~jnp.isfinite(x) | (x < 0), "finite and >= 0")
+
+
+# The message line inside an Equinox runtime error's text: "equinox.EquinoxRuntimeError: …"
+# (eqx.filter_jit, eager calls) or "_EquinoxRuntimeError: …" inside the traceback that a
+# JaxRuntimeError ("INTERNAL: CpuCallback error …") carries under jax.jit.
+_EQUINOX_CAUSE = re.compile(r"EquinoxRuntimeError: (.+)")
+
+
+def runtime_cause(error: BaseException) -> str:
+    """The one-line cause of ``error``: the message of an Equinox runtime check (``eqx.error_if``,
+    a Diffrax solver failure) from the long text of an ``EquinoxRuntimeError`` or of the
+    ``JaxRuntimeError`` that wraps it under ``jax.jit``; the first non-empty line of the message
+    of any other exception (its type's name if it has none)."""
+    text = str(error)
+    found = _EQUINOX_CAUSE.search(text)
+    if found:
+        return found.group(1).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
