@@ -356,3 +356,74 @@ def test_a_check_that_fires_in_compiled_code_is_one_readable_line(tmp_path, monk
     err = assert_refused(capsys, tmp_path, "range", "--speed", "10", "--angle", "45",
                          says="hybridlab: error: the ODE solver reached its maximum number of steps\n")
     assert "Above is the stack" not in err and "CpuCallback" not in err
+
+
+# --- §1 at the command line: right answers or one line, never NaN or Infinity ----------------------
+
+
+@pytest.mark.parametrize("argv, expected", [
+    # Linear drag from 1e308 m: the ball reaches its terminal speed g m/k and falls for h k/(m g).
+    (["--height", "1e308", "--drag", "linear", "--k", "1"],
+     {"range": 10 * np.cos(np.pi / 4), "flight_time": 1e308 / 9.81, "impact": {"speed": 9.81, "angle": 90.0}}),
+    # k = 1e300 kg/s: stopped at once, x = v cos θ m/k; then a fall at the terminal speed 9.81e-300.
+    (["--drag", "linear", "--k", "1e300"],
+     {"range": 10 * np.cos(np.pi / 4) * 1e-300, "impact": {"speed": 9.81e-300, "angle": 90.0}}),
+    # 1e308 m/s without drag: T = 2 v sin θ / g and the impact mirrors the launch (45°, 1e308 m/s);
+    # the range, 1e615 m, is beyond float64, so the command refuses it in one line.
+    (["--speed", "1e308", "--drag", "linear", "--k", "1"],
+     {"range": 1e308 * np.cos(np.pi / 4), "impact": {"speed": 9.81, "angle": 90.0}}),
+])
+def test_extreme_launches_give_finite_json(capsys, argv, expected):
+    argv = ["--speed", "10", *argv] if "--speed" not in argv else argv
+    status, out, err = run(capsys, "range", "--angle", "45", *argv, "--json")
+    assert status == 0, err
+    summary = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            for inner, number in value.items():
+                assert summary[key][inner] == pytest.approx(number, rel=1e-6)
+        else:
+            assert summary[key] == pytest.approx(value, rel=1e-6)
+
+
+def test_a_range_beyond_float64_is_one_line(tmp_path, capsys):
+    assert_refused(capsys, tmp_path, "range", "--speed", "1e308", "--angle", "45",
+                   says="no drag: range overflows float64 (beyond 1.8e+308 m), for speed = 1e+308 m/s")
+
+
+def test_an_overflowing_trajectory_is_one_line_without_warnings(tmp_path):
+    # In a child process: Python's warnings (a NumPy RuntimeWarning was printed here) reach stderr.
+    result = subprocess.run([sys.executable, "-m", "hybridlab.cli", "trajectory", "--speed", "1e308", "--angle",
+                             "45", "--points", "3", "--out", str(tmp_path / "t.csv")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout == "" and os.listdir(tmp_path) == []
+    assert result.stderr.startswith("hybridlab: error: no drag: position x overflows float64")
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_quadratic_drag_of_1e100_lands_straight_down_at_the_terminal_speed(tmp_path, capsys):
+    status, out, err = run(capsys, "range", "--speed", "10", "--angle", "45", "--drag", "quadratic",
+                           "--c", "1e100", "--json")
+    assert status == 0, err
+    summary = json.loads(out)
+    # Drag alone first (gravity is 1e-101 of it): the path is (m/c) ln(1 + c v t/m) along 45°,
+    # of order (m/c) ln(c v²/(m g)) ~ 2.3e-98 m; the ball then falls at v_t = √(m g/c) = 3.13e-50.
+    assert 0 < summary["range"] < 2.4e-98 * np.cos(np.pi / 4) and summary["flight_time"] > 0
+    assert summary["impact"]["speed"] == pytest.approx(np.sqrt(9.81 / 1e100), rel=1e-6)
+    assert summary["impact"]["angle"] == pytest.approx(90.0, abs=1e-6)
+    # The trajectory no longer meets a negative flight time (`t[1] = -9.4e-87`).
+    assert run(capsys, "trajectory", "--speed", "10", "--angle", "45", "--drag", "quadratic", "--c", "1e100",
+               "--points", "3", "--out", tmp_path / "t.csv")[0] == 0
+    t, x, y = np.loadtxt(tmp_path / "t.csv", delimiter=",", skiprows=1).T
+    assert (np.diff(t) > 0).all() and (x >= 0).all() and abs(y[-1]) < 1e-3 * y.max()
+
+
+def test_the_range_alone_is_given_where_the_apex_overflows(capsys):
+    # Straight up at 1e155 m/s: the apex, v²/2g = 5e308 m, is beyond float64; the range,
+    # 2 (v cos θ)(v sin θ)/g with cos(fl(π/2)) = 6.1e-17, is 1.2e293 m.
+    status, out, err = run(capsys, "range", "--speed", "1e155", "--angle", "90")
+    theta = np.deg2rad(90.0)
+    assert status == 0, err
+    assert float(out) == pytest.approx(2 * (1e155 * np.cos(theta)) * (1e155 * np.sin(theta)) / 9.81, rel=1e-12)
+    status, _, err = run(capsys, "range", "--speed", "1e155", "--angle", "90", "--json")
+    assert status == 2 and "apex height overflows float64" in err

@@ -7,7 +7,6 @@ and exit status 2, with no traceback and no partial output file.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import signal
 import sys
@@ -100,15 +99,16 @@ def _check_angles(args, *angles: float) -> None:
 
 
 def _range(args) -> None:
-    from hybridlab.experiments.jobs import shot_summary
+    from hybridlab.experiments.jobs import shot_range, shot_summary
+    from hybridlab.files import to_json
 
     _check_angles(args, args.angle)
-    summary = shot_summary(_spec(args), args.speed, np.deg2rad(args.angle))
     if not args.json:
-        print(f"{summary['range']:.15g}")
+        print(f"{shot_range(_spec(args), args.speed, np.deg2rad(args.angle)):.15g}")
         return
+    summary = shot_summary(_spec(args), args.speed, np.deg2rad(args.angle))
     summary["impact"]["angle"] = float(np.rad2deg(summary["impact"]["angle"]))
-    print(json.dumps(summary))
+    print(to_json(summary))
 
 
 def _trajectory(args) -> None:

@@ -48,6 +48,12 @@ def physics_spec(drag: str, coefficients: Mapping[str, float | None], mass: floa
     return {"drag": {"law": drag, **given}, "mass": mass, "g": g, "height": height}
 
 
+def shot_range(spec: Mapping, speed: float, angle: float) -> float:
+    """The range (m) of one shot, and nothing else: a ValueError only if the range itself cannot
+    be given (a vertical shot's range is 0 m even where its apex height overflows)."""
+    return float(Projectile.from_spec(spec).range(speed, angle))
+
+
 def shot_summary(spec: Mapping, speed: float, angle: float) -> dict:
     """Range (m), flight time (s), apex x, y (m), impact speed (m/s) and angle (rad below the
     horizontal) of one shot."""
