@@ -162,20 +162,25 @@ def test_a_shots_file_beyond_the_size_limit_is_refused(tmp_path, monkeypatch, sh
 
 # --- §4: interruption ----------------------------------------------------------------------------
 
-# A run of two quick models (its directory exists under a temporary name for seconds), and a
-# write held open after its temporary file is created: the two ways output can be cut short.
-_SLOW_WRITE = textwrap.dedent("""
+# Two ways output can be cut short, each held open for a minute so that the signal surely
+# arrives mid-way: a run whose directory exists under a temporary name (its report is slow), and
+# a file write after its temporary file is created.
+_SLOW = textwrap.dedent("""
     import sys, time
+    import hybridlab.data.formats as formats
+    import hybridlab.experiments.runner as runner
     import hybridlab.files as files
     from hybridlab.cli import main
-    def slow(path, data):
+
+    def slow_bytes(path, data):
         def write(temporary):
             with open(temporary, "wb") as file:
                 file.write(data[:10])
             time.sleep(60)
         files.replace_atomically(path, write)
-    import hybridlab.data.formats as formats
-    formats.write_bytes = slow
+
+    formats.write_bytes = slow_bytes
+    runner.build_report = lambda directory: time.sleep(60)
     sys.exit(main(sys.argv[1:]))
 """)
 
@@ -184,12 +189,12 @@ _SLOW_WRITE = textwrap.dedent("""
 @pytest.mark.parametrize("what", ["run", "write"])
 def test_a_signal_removes_unfinished_output(tmp_path, number, status, what):
     if what == "run":
-        argv = [sys.executable, "-m", "hybridlab.cli", "run", "--quick", "--models", "nearest,linear", "--quiet",
-                "--out", "r"]
+        argv = ["run", "--quick", "--models", "nearest,linear", "--quiet", "--out", "r"]
         partial = ".r.partial-"
     else:
-        argv = [sys.executable, "-c", _SLOW_WRITE, "simulate", "--n", "20", "--out", "s.csv"]
+        argv = ["simulate", "--n", "20", "--out", "s.csv"]
         partial = ".tmp-"
+    argv = [sys.executable, "-c", _SLOW, *argv]
     child = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not any(name.startswith(partial) for name in os.listdir(tmp_path)):
@@ -353,7 +358,7 @@ def test_a_check_that_fires_in_compiled_code_is_one_readable_line(tmp_path, monk
 
     compiled = eqx.filter_jit(check) if compile == "filter_jit" else jax.jit(check)
     monkeypatch.setattr(jobs, "shot_summary", lambda *args: compiled(jnp.ones(())))
-    err = assert_refused(capsys, tmp_path, "range", "--speed", "10", "--angle", "45",
+    err = assert_refused(capsys, tmp_path, "range", "--speed", "10", "--angle", "45", "--json",
                          says="hybridlab: error: the ODE solver reached its maximum number of steps\n")
     assert "Above is the stack" not in err and "CpuCallback" not in err
 

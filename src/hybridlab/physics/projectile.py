@@ -177,7 +177,8 @@ class Projectile(eqx.Module):
         try:
             return jax.block_until_ready(_vectorised(function, self, *arrays))
         except eqx.EquinoxRuntimeError as error:
-            raise ValueError(f"{self._title()}: {runtime_cause(error)}, for {self._parameters(arrays, None)}") from None
+            cause = runtime_cause(error).rstrip(".")  # Diffrax's sentences end in a full stop
+            raise ValueError(f"{self._title()}: {cause}, for {self._parameters(arrays, None)}") from None
 
     def _verified(self, results, arrays):
         """``results`` ({name: (value, unit, bad)}) as a tuple, or eagerly a one-line
