@@ -12,7 +12,7 @@ from reference import quadratic_mpmath, quadratic_scipy, vertical_quadratic
 
 BALL = dict(mass=0.145)
 C = 9e-4
-RNG = np.random.default_rng(7)
+SEED = 7  # each test draws its own shots from it: the same shots whatever runs first, or where
 N = 16
 
 
@@ -32,8 +32,9 @@ def test_against_mpmath_taylor_solver():
 @pytest.mark.parametrize("c,height", [(1e-6, 0.0), (C, 0.0), (C, 12.0), (0.05, 0.0), (0.5, 30.0)])
 def test_against_scipy_dop853(c, height):
     p = Projectile(QuadraticDrag(c=c), height=height, **BALL)
-    speed = RNG.uniform(1.0, 60.0, N)
-    angle = RNG.uniform(0.02, 1.5, N) if height == 0 else RNG.uniform(-1.5, 1.5, N)
+    rng = np.random.default_rng(SEED)
+    speed = rng.uniform(1.0, 60.0, N)
+    angle = rng.uniform(0.02, 1.5, N) if height == 0 else rng.uniform(-1.5, 1.5, N)
     T, D = np.asarray(p.flight_time(speed, angle)), np.asarray(p.range(speed, angle))
     for i in range(N):
         T_ref, D_ref = quadratic_scipy(speed[i], angle[i], c, BALL["mass"], height=height)
@@ -72,12 +73,14 @@ class Stokes(eqx.Module):
     ids=["vacuum", "stokes"],
 )
 def test_numerical_path_matches_closed_forms(numeric, exact):
-    speed = RNG.uniform(0.0, 85.0, N)
-    angle = RNG.uniform(-1.5, 1.5, N)
+    rng = np.random.default_rng(SEED)
+    speed = rng.uniform(0.0, 85.0, N)
+    angle = rng.uniform(-1.5, 1.5, N)
     a = Projectile(numeric, mass=7.26, height=2.0)
     b = Projectile(exact, mass=7.26, height=2.0)
+    # The ODE's promise is 1e-9; these shots reach 1.2e-11 (the same before issue 9's changes).
     for method in ("flight_time", "range"):
-        np.testing.assert_allclose(getattr(a, method)(speed, angle), getattr(b, method)(speed, angle), rtol=1e-11)
+        np.testing.assert_allclose(getattr(a, method)(speed, angle), getattr(b, method)(speed, angle), rtol=1e-10)
     for method in ("apex", "impact"):
         for got, want in zip(getattr(a, method)(speed, angle), getattr(b, method)(speed, angle)):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

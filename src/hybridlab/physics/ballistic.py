@@ -52,3 +52,16 @@ def apex(p, speed, angle):
     u = jnp.maximum(speed * jnp.sin(angle), 0.0)
     t = u / p.g
     return speed * jnp.cos(angle) * t, p.height + 0.5 * u * t
+
+
+def height_at(p, speed, angle, distance):
+    """y (m) where x first reaches ``distance`` d ≥ 0 (m), at t = d/(v cos θ):
+    y = h + t (u − g t/2) = h + d tan θ − g d²/(2 v² cos² θ), never forming d² or v² (which over-
+    or underflow where y does not). −inf where x never reaches d (v cos θ = 0, d > 0); h at d = 0.
+    """
+    vx = speed * jnp.cos(angle)
+    moving = vx > 0
+    # Double where: the unreachable lanes' gradients stay finite (zero), not NaN.
+    t = jnp.where(moving, distance, 0.0) / jnp.where(moving, vx, 1.0)
+    y = p.height + t * (speed * jnp.sin(angle) - 0.5 * p.g * t)
+    return jnp.where(moving, y, jnp.where(distance == 0, p.height, -jnp.inf))

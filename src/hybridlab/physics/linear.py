@@ -27,6 +27,9 @@ _SMALL = 0.1
 _PHI1_SERIES = [(-1) ** n / math.factorial(n + 1) for n in range(10)]
 _PHI2_SERIES = [(-1) ** n / math.factorial(n + 2) for n in range(10)]
 _MAX_NEWTON_STEPS = 64
+# −ln(1 − z)/z = Σ zⁿ/(n+1), summed below |z| = 0.01 in 8 terms (remainder < 1e-17).
+_LOG_SMALL = 0.01
+_LOG_SERIES = [1 / (n + 1) for n in range(8)]
 
 
 def _horner(coefficients, z):
@@ -191,3 +194,32 @@ def apex(p, speed, angle):
     eps_safe = jnp.where(eps > 0, eps, 1.0)
     ratio = jnp.where(eps > 0, jnp.log1p(eps_safe) / eps_safe, 1.0)
     return trajectory(p, speed, angle, u / p.g * ratio)
+
+
+def _log_ratio(z):
+    """−ln(1 − z)/z for z < 1 (1 at z = 0), to a few ulps, with its derivative at z = 0."""
+    small = jnp.abs(z) < _LOG_SMALL
+    zs = jnp.where(small, 0.5, z)
+    return jnp.where(small, _horner(_LOG_SERIES, z), -jnp.log1p(-zs) / zs)
+
+
+def height_at(p, speed, angle, distance):
+    """y (m) where x first reaches ``distance`` d ≥ 0 (m); −inf where it never does.
+
+    x(t) = v cos θ · t φ₁(bt) = v cos θ (1 − e^{−bt})/b rises to its asymptote v cos θ / b, so
+    with s = d/(v cos θ) and z = b s, e^{−bt} = 1 − z: t = −ln(1 − z)/b = s · (−ln(1 − z)/z),
+    exact as b → 0 (t = s, the parabola), and x reaches d only where z < 1. Then
+    y = h + u t φ₁(bt) − g t² φ₂(bt) with t φ₁(bt) = s exactly. −inf for z ≥ 1 or (d > 0 and
+    v cos θ = 0); h at d = 0.
+    """
+    vx = speed * jnp.cos(angle)
+    moving = vx > 0
+    s = jnp.where(moving, distance, 0.0) / jnp.where(moving, vx, 1.0)
+    b = _rate(p)
+    z = b * s
+    reached = moving & (z < 1)
+    # Double where: lanes that never reach d compute a harmless stand-in (finite gradients).
+    s = jnp.where(reached, s, 0.0)
+    t = s * _log_ratio(jnp.where(reached, z, 0.0))
+    y = p.height + speed * jnp.sin(angle) * s - p.g * t * (t * phi2(b * t))
+    return jnp.where(reached, y, jnp.where(distance == 0, p.height, -jnp.inf))

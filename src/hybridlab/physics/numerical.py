@@ -12,13 +12,14 @@ explicit solver cannot afford are taken in closed form (for a law with a termina
   terminal speed to machine precision (v_y + v_t decays like e^{−2 g t/v_t}), so only the
   last 256 are solved and the rest adds (h − 256 v_t²/g)/v_t to the flight time.
 
-Ground impact (y = 0) and the apex (v_y = 0) are found in three moves:
+Ground impact (y = 0), the apex (v_y = 0) and the passage over a distance (x = d, for
+:func:`height_at`) are found in three moves:
 1. a cheap solve (rtol 1e-8) with a Diffrax event locates the crossing time t_e roughly — the
    event is located on the solver's dense interpolant, which is far less accurate than the
    steps themselves (errors up to ~1e-9 relative at rtol 1e-12 were measured);
 2. an accurate solve (rtol = atol = 1e-12) steps exactly to t_e;
-3. one Newton step along the trajectory, dt = −y/v_y (or −v_y/a_y), puts the state on the
-   crossing; the residual is O(dt²), below machine precision.
+3. one Newton step along the trajectory, dt = −y/v_y (or −v_y/a_y, or −(x − d)/v_x) puts the
+   state on the crossing; the residual is O(dt²), below machine precision.
 The Newton step also carries the derivative: d(t_e − y/v_y) = −(∂y/∂p)/v_y, the implicit-
 function-theorem value, whatever t_e is, so the rough solve is kept out of differentiation.
 All functions take scalars; the caller vectorises them with ``vmap``, which gives every shot
@@ -50,7 +51,7 @@ _ROOT_FINDER = optx.Newton(rtol=1e-12, atol=1e-12)
 _MAX_STEPS = 16_384
 # Far beyond any crossing (in units of V/g): the event ends the rough solve long before.
 _T_MAX = 1e6
-_HEIGHT, _VY = 1, 3  # components of the state (x, y − h, v_x, v_y)
+_X, _HEIGHT, _VY = 0, 1, 3  # components of the state (x, y − h, v_x, v_y)
 #: Above this speed (in units of the terminal speed) drag alone acts: see the module docstring.
 _FAST = 1e8
 #: Falls deeper than this (in terminal lengths) end at the terminal speed: see the module docstring.
@@ -134,9 +135,10 @@ def _launch(speed, angle, v_scale):
     return t0, jnp.concatenate([run * direction, v0 * direction]), log_v0, run
 
 
-def _solve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REVERSE, ground=0.0):
-    """(t, scaled state at t, scales): the solve to ``t_end`` (scaled time) or to the event;
-    ``ground`` is the depth (scaled) of the ground below the launch point."""
+def _diffeqsolve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REVERSE, level=0.0,
+                 throw=True):
+    """(Diffrax solution, scales): the solve to ``t_end`` (scaled time) or to the event;
+    ``level`` (scaled) is where the event's condition puts its zero (see :data:`_CONDITIONS`)."""
     scales = v_scale, _, _ = _scales(p, speed)
     t0, state0, _, _ = _launch(speed, angle, v_scale)
     solution = diffrax.diffeqsolve(
@@ -146,13 +148,21 @@ def _solve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REV
         t1=t_end,
         dt0=None,
         y0=state0,
-        args=(p, v_scale, ground),
+        args=(p, v_scale, level),
         saveat=diffrax.SaveAt(t1=True),
         stepsize_controller=controller,
         event=event,
         max_steps=_MAX_STEPS,
         adjoint=adjoint,
+        throw=throw,
     )
+    return solution, scales
+
+
+def _solve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REVERSE, level=0.0):
+    """(t, scaled state at t, scales): the solve to ``t_end`` (scaled time) or to the event,
+    which must fire."""
+    solution, scales = _diffeqsolve(p, speed, angle, t_end, controller, event, adjoint, level)
     state = solution.ys[0]
     if event is not None:
         # A solve whose event never fires runs to t1 and returns garbage: refuse it.
@@ -166,6 +176,7 @@ def _constant(tree):
 
 
 def _height(t, y, args, **kwargs):
+    """Height above the ground, which lies ``level`` (scaled) below the launch point."""
     return y[_HEIGHT] + args[2]
 
 
@@ -173,25 +184,41 @@ def _vertical_speed(t, y, args, **kwargs):
     return y[_VY]
 
 
-# Event conditions by state component; module-level so that compiled solves are reused.
-_CONDITIONS = {_HEIGHT: _height, _VY: _vertical_speed}
+def _past(t, y, args, **kwargs):
+    """x − d: horizontal position beyond the distance ``level`` (scaled)."""
+    return y[_X] - args[2]
 
 
-def _crossing(p, speed, angle, component, ground=0.0, adjoint=REVERSE):
-    """Accurate (t, scaled state, scales) where the event condition of ``component`` (height
-    above the ground, or v_y) falls through 0."""
-    event = diffrax.Event(_CONDITIONS[component], root_finder=_ROOT_FINDER, direction=False)
-    # Only the rough time is used, and not differentiated: cut the solve's inputs from the graph
-    # too, so that neither mode of differentiation goes through it.
-    rough_time, _, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=event,
-                              ground=jax.lax.stop_gradient(ground))
-    t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint, ground=ground)
-    args = (p, scales[0], ground)
+# Event conditions by state component, and the direction in which each crosses zero (False:
+# falling through it, True: rising through it); module-level so that compiled solves are reused.
+_CONDITIONS = {_HEIGHT: (_height, False), _VY: (_vertical_speed, False), _X: (_past, True)}
+
+
+def _event(component):
+    condition, direction = _CONDITIONS[component]
+    return diffrax.Event(condition, root_finder=_ROOT_FINDER, direction=direction)
+
+
+def _newton(p, t, state, scales, component, level):
+    """(t, state) moved by one Newton step onto the zero of ``component``'s condition."""
+    args = (p, scales[0], level)
     rate = _vector_field(t, state, args)
-    dt = -_CONDITIONS[component](t, state, args) / rate[component]
+    dt = -_CONDITIONS[component][0](t, state, args) / rate[component]
     # Second order in dt for the position, whose first derivative vanishes at the apex.
     state = state + rate * dt + 0.5 * jnp.zeros_like(state).at[:2].set(rate[2:]) * dt**2
-    return t + dt, state, scales
+    return t + dt, state
+
+
+def _crossing(p, speed, angle, component, level=0.0, adjoint=REVERSE):
+    """Accurate (t, scaled state, scales) where the event condition of ``component`` (height
+    above the ground ``level`` below the launch, or v_y) falls through 0."""
+    # Only the rough time is used, and not differentiated: cut the solve's inputs from the graph
+    # too, so that neither mode of differentiation goes through it.
+    rough_time, _, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=_event(component),
+                              level=jax.lax.stop_gradient(level))
+    t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint, level=level)
+    t, state = _newton(p, t, state, scales, component, level)
+    return t, state, scales
 
 
 def trajectory(p, speed, angle, t, adjoint=REVERSE):
@@ -267,3 +294,46 @@ def landing_forward(p, speed, angle):
     parameters, 1.4-2.3x faster than per-shot gradients and half the compile
     (benchmarks/physics_fit_jacobian.py)."""
     return landing(p, speed, angle, adjoint=FORWARD)
+
+
+def height_at(p, speed, angle, distance, adjoint=REVERSE):
+    """y (m) of free flight (not stopped at the ground) where x first reaches ``distance`` d ≥ 0
+    (m); −inf where it never does: v cos θ = 0 with d > 0, or d beyond the reach of the solve
+    (x not at d within its horizon of 1e6 time units V/g or its step limit, as under a law whose
+    x has an asymptote, such as linear drag). The launch height at d = 0.
+
+    Found like the height's zero: a rough solve with an event on x − d rising through 0, an
+    accurate solve to its time, one Newton step dt = −(x − d)/v_x. A distance passed within the
+    drag-only fast phase (see :func:`_launch`), which runs straight along the launch direction,
+    is at height h + d tan θ.
+    """
+    v_scale, _, length_scale = _scales(p, speed)
+    _, state0, _, _ = _launch(speed, angle, v_scale)
+    target = distance / length_scale
+    # Passed at once: d = 0, or within the drag-only phase (x̃₀ = s̃ cos θ there).
+    early = target <= state0[_X]
+    moving = speed * jnp.cos(angle) > 0
+    solved = ~early & moving
+    # Lanes that are not solved get a launch and a target that the solve reaches at once.
+    speed_s, angle_s = jnp.where(solved, speed, 1.0), jnp.where(solved, angle, jnp.pi / 4)
+    target_s = jnp.where(solved, target, 1e-3)
+    rough, _ = _diffeqsolve(*_constant((p, speed_s, angle_s)), _T_MAX, controller=_ROUGH, event=_event(_X),
+                            level=jax.lax.stop_gradient(target_s), throw=False)
+    reached = solved & rough.event_mask
+    # A solve that fails otherwise than by its step limit: NaN, which an eager call reports.
+    failed = ~rough.event_mask & (rough.result != diffrax.RESULTS.max_steps_reached) \
+        & (rough.result != diffrax.RESULTS.successful)
+    # Lanes that did not reach d take a short accurate solve, discarded below.
+    t0 = _launch(speed_s, angle_s, _scales(p, speed_s)[0])[0]
+    t_end = jnp.where(reached, rough.ts[0], t0 + 1e-3)
+    t, state, scales = _solve(p, speed_s, angle_s, jax.lax.stop_gradient(t_end), adjoint=adjoint, level=target_s)
+    _, state = _newton(p, t, state, scales, _X, target_s)
+    solved_height = p.height + jnp.where(reached, state[_HEIGHT], 0.0) * scales[2]
+    early_height = p.height + jnp.where(early, distance, 0.0) * jnp.tan(angle)
+    height = jnp.where(reached, solved_height, jnp.where(early, early_height, -jnp.inf))
+    return jnp.where(failed & solved, jnp.nan, height)
+
+
+def height_at_forward(p, speed, angle, distance):
+    """:func:`height_at` through a solve differentiated in forward mode (``jax.jvp``)."""
+    return height_at(p, speed, angle, distance, adjoint=FORWARD)

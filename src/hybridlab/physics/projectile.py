@@ -147,22 +147,23 @@ class Projectile(eqx.Module):
         return name
 
     # Solving ---------------------------------------------------------------------------------
-    def _shots(self, speed, angle, *more):
-        """Checked float64 speed and angle (and extra arrays), broadcast to one shape."""
+    def _shots(self, speed, angle, *more, extra="t"):
+        """Checked float64 speed and angle (and extra arrays, named ``extra``: finite, ≥ 0),
+        broadcast to one shape."""
         speed = as_float("speed", speed)
         angle = as_float("angle", angle)
-        more = [as_float("t", m) for m in more]
+        more = [as_float(extra, m) for m in more]
         shapes = [jnp.shape(a) for a in (speed, angle, *more)]
         try:
             jnp.broadcast_shapes(*shapes)
         except ValueError:
-            names = "speed, angle and t" if more else "speed and angle"
+            names = f"speed, angle and {extra}" if more else "speed and angle"
             raise ValueError(f"{names} must broadcast together, got shapes {shapes}") from None
         speed = check("speed", speed, ~jnp.isfinite(speed) | (speed < 0), "finite and >= 0")
         lowest = jnp.where(self.height > 0, -jnp.pi / 2, 0.0)
         requirement = "in [0, pi/2] rad from the ground (height = 0), in [-pi/2, pi/2] from a height"
         angle = check("angle", angle, ~(jnp.isfinite(angle) & (angle >= lowest) & (angle <= jnp.pi / 2)), requirement)
-        more = [check("t", m, ~jnp.isfinite(m) | (m < 0), "finite and >= 0") for m in more]
+        more = [check(extra, m, ~jnp.isfinite(m) | (m < 0), "finite and >= 0") for m in more]
         return jnp.broadcast_arrays(speed, angle, *more)
 
     def _per_shot(self, function, *arrays):
@@ -245,6 +246,30 @@ class Projectile(eqx.Module):
         arrays = self._shots(speed, angle)
         x, y = self._per_shot(_motion(self.drag).apex, *arrays)
         return self._verified({"apex distance": (x, "m", x < 0), "apex height": (y, "m", y < 0)}, arrays)
+
+    def height_at(self, speed: ArrayLike, angle: ArrayLike, distance: ArrayLike,
+                  mode: str = "reverse") -> Float[Array, "..."]:
+        """Height y (m above the ground) of free flight (not stopped at the ground, like
+        :meth:`trajectory`) when its horizontal position x(t) first reaches ``distance`` d ≥ 0 (m):
+        the equation an aim solves, ``height_at(v, θ, d) = target height``.
+
+        ``-inf`` where x never reaches d: d > 0 with v cos θ = 0; under linear drag
+        d ≥ m v cos θ / k (the asymptote of x); under an ODE law, d not reached within the
+        solve's horizon (10⁶ time units V/g, or its step limit). It is a legitimate value, not an
+        error, and its gradients are kept out of the other shots' (finite where those are
+        reached). At d = 0, the launch height. Differentiable with respect to speed, angle,
+        distance and every parameter (implicit-function theorem at the crossing time),
+        in ``mode`` ``"reverse"`` or ``"forward"`` like :meth:`range`.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
+        motion = _motion(self.drag)
+        solve = numerical.height_at_forward if motion is numerical and mode == "forward" else motion.height_at
+        arrays = self._shots(speed, angle, distance, extra="distance")
+        height = self._per_shot(solve, *arrays)
+        # −inf (never reached) is allowed; NaN and +inf are failures.
+        self._verified({"height at distance": (jnp.where(height == -jnp.inf, 0.0, height), "m", False)}, arrays)
+        return height
 
     def impact(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> tuple[Float[Array, "..."],
                                                                                         Float[Array, "..."]]:

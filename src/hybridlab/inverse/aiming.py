@@ -1,0 +1,221 @@
+"""Exact aiming: how to launch so that the trajectory passes through a target.
+
+The target is the point (d, z) relative to the launch point: d ≥ 0 m downrange and z m above
+the launch point (z < 0: below it; the projectile's ``height`` stays the launch height above
+the ground). A shot (v, θ) hits it when its height at x = d is the target's,
+
+    F(v, θ) = y(d; v, θ) − (h + z) = 0,
+
+with y(d; v, θ) = :meth:`Projectile.height_at` (−∞ where the shot never gets that far). For any
+drag force along −v the path y(x) is concave (d²y/dx² = −g/v_x²), so a path through a target at
+or above the ground stays above the ground before it. Three facts make the solve a sequence of
+bracketed one-dimensional roots (Optimistix's bisection, with implicit differentiation):
+
+- at a fixed speed, y(d; θ) rises from −∞ (θ → −π/2, or the ground's θ = 0) to one maximum at
+  θ*(v) and falls to −∞ at θ → π/2: the hits are the roots on either side of θ* (the low and the
+  high arc), and θ* itself is the root of ∂y/∂θ;
+- at a fixed angle, y(d; v) rises with v towards the line of sight h + d tan θ: one speed hits,
+  if the target lies below that line;
+- the least speed that reaches the target is where max_θ y(d; v, θ) = h + z: the target lies on
+  the envelope of the trajectories of that speed.
+
+Everything is vectorised over targets and compiled once per drag law and shape; the solutions
+are differentiable with respect to the target and every physical parameter (implicit
+function theorem) in forward mode (``jax.jvp``, ``jax.jacfwd``), as the ODE laws' height is.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optimistix as optx
+
+from hybridlab.physics import Projectile
+from hybridlab.physics.validation import as_float, check
+
+# Bisection to the last bits of the bracket; each step halves it (≈ 60 steps from 1 rad). The
+# direction is given, not detected: detection raises where a bracket holds no root, and a batch
+# of targets always has lanes (unreachable targets) whose result is then discarded.
+_RISING = optx.Bisection(rtol=1e-15, atol=1e-15, flip=False)
+_FALLING = optx.Bisection(rtol=1e-15, atol=1e-15, flip=True)
+_STEPS = 256
+# Angles strictly inside (−π/2, π/2): at ±π/2 a shot never moves downrange.
+_EDGE = 1e-9
+# A target whose clearance is below this (relative to max(d, 1 m)) lies on the envelope: the
+# two arcs merge there, within the rounding of the height.
+_TANGENT = 1e-12
+# Speeds are searched over this many decades below and above √(g·max(d, 1 m)).
+_DECADES = 8.0
+
+
+class Hits(eqx.Module):
+    """The angles (rad) that hit the target at a given speed, per target.
+
+    ``low`` and ``high``: the low and the high arc (NaN where there is none; both the one
+    solution for a target on the envelope); ``count``: 0, 1 or 2 distinct solutions; ``best``: the angle that passes highest at the
+    target's distance, and ``clearance`` (m): how far above the target it passes there
+    (negative: the closest approach misses the target by that much, straight below it).
+    """
+
+    low: jax.Array
+    high: jax.Array
+    count: jax.Array
+    best: jax.Array
+    clearance: jax.Array
+
+
+class Aim(eqx.Module):
+    """The least-speed shot to each target (``speed`` m/s, ``angle`` rad) and the solution
+    curve: for each of ``curve_angles`` (rad, across the angles that can reach it), the speed
+    that hits (``curve_speeds``, m/s)."""
+
+    speed: jax.Array
+    angle: jax.Array
+    curve_angles: jax.Array
+    curve_speeds: jax.Array
+
+
+def _height(p, speed, angle, distance):
+    """y(d; v, θ) in m, differentiable in forward mode (the ODE laws allow only that in a root)."""
+    return p.height_at(speed, angle, distance, mode="forward")
+
+
+def _lowest_angle(p):
+    """The lowest launch angle: 0 from the ground, just above −π/2 from a height."""
+    return jnp.where(p.height > 0, -jnp.pi / 2 + _EDGE, 0.0)
+
+
+def _root(fn, lower, upper, args, rising=True):
+    """The root of ``fn`` on [lower, upper] by bisection, where ``fn`` rises (or falls) through
+    0; where it does not, some point of the bracket, which the caller discards."""
+    solver = _RISING if rising else _FALLING
+    solution = optx.root_find(fn, solver, 0.5 * (lower + upper), args,
+                              options={"lower": lower, "upper": upper}, max_steps=_STEPS, throw=False)
+    return solution.value
+
+
+def _best_angle(p, speed, distance, lower):
+    """θ*(v): the angle whose path is highest at x = d, the root of ∂y/∂θ."""
+    def slope(angle, args):  # a forward derivative: the ODE laws' height allows only that here
+        p, speed, distance = args
+        height, rate = jax.jvp(lambda a: _height(p, speed, a, distance), (angle,), (jnp.ones_like(angle),))
+        # Where the shot never gets to x = d (steep, |θ| near π/2 under drag) the height is −∞ and
+        # its slope NaN: the maximum lies towards θ = 0 from there.
+        return jnp.where(jnp.isfinite(height), rate, -jnp.sign(angle))
+
+    return _root(slope, lower, jnp.pi / 2 - _EDGE, (p, speed, distance), rising=False)
+
+
+def _hits_one(p, speed, distance, level):
+    """:class:`Hits` of one target (scalars)."""
+    lower = _lowest_angle(p)
+    best = _best_angle(p, speed, distance, lower)
+    clearance = _height(p, speed, best, distance) - level
+
+    def miss(angle, args):
+        return _height(args[0], args[1], angle, args[2]) - args[3]
+
+    args = (p, speed, distance, level)
+    some = clearance >= 0
+    # A target on the envelope (within rounding of it) has one solution, the best angle.
+    tangent = clearance <= _TANGENT * jnp.maximum(distance, 1.0)
+    low = jnp.where(tangent, best, _root(miss, lower, best, args))
+    high = jnp.where(tangent, best, _root(miss, best, jnp.pi / 2 - _EDGE, args, rising=False))
+    # From the ground a shot at θ = 0 may pass above a target below the launch point: no low arc.
+    low_exists = some & ~tangent & (_height(p, speed, lower, distance) <= level)
+    count = jnp.where(some, jnp.where(low_exists, 2, 1), 0)
+    nan = jnp.nan
+    return Hits(jnp.where(low_exists | (some & tangent), low, nan), jnp.where(some, high, nan), count, best,
+                clearance)
+
+
+def _speed_one(p, angle, distance, level):
+    """The speed (m/s) that hits one target at this angle, NaN where none does."""
+    scale = jnp.sqrt(p.g * jnp.maximum(distance, 1.0))
+    lower, upper = jnp.log(scale) - _DECADES * jnp.log(10.0), jnp.log(scale) + _DECADES * jnp.log(10.0)
+
+    def miss(log_speed, args):
+        return _height(args[0], jnp.exp(log_speed), args[1], args[2]) - args[3]
+
+    args = (p, angle, distance, level)
+    reachable = miss(upper, args) > 0
+    return jnp.where(reachable, jnp.exp(_root(miss, lower, upper, args)), jnp.nan)
+
+
+def _least_speed_one(p, distance, level):
+    """(v_min, θ_min) for one target: the root in log v of max_θ y(d; v, θ) − (h + z)."""
+    scale = jnp.sqrt(p.g * jnp.maximum(distance, 1.0))
+    lower, upper = jnp.log(scale) - _DECADES * jnp.log(10.0), jnp.log(scale) + _DECADES * jnp.log(10.0)
+    lowest = _lowest_angle(p)
+
+    def clearance(log_speed, args):
+        p, distance, level = args
+        speed = jnp.exp(log_speed)
+        return _height(p, speed, _best_angle(p, speed, distance, lowest), distance) - level
+
+    speed = jnp.exp(_root(clearance, lower, upper, (p, distance, level)))
+    return speed, _best_angle(p, speed, distance, lowest)
+
+
+@eqx.filter_jit
+def _hits(p, speed, distance, level):
+    return jax.vmap(_hits_one, in_axes=(None, 0, 0, 0))(p, speed, distance, level)
+
+
+@eqx.filter_jit
+def _speeds(p, angle, distance, level):
+    return jax.vmap(_speed_one, in_axes=(None, 0, 0, 0))(p, angle, distance, level)
+
+
+@eqx.filter_jit
+def _least(p, distance, level, fractions):
+    speed, angle = jax.vmap(_least_speed_one, in_axes=(None, 0, 0))(p, distance, level)
+    # The curve: angles across (line of sight, π/2), where every angle can reach the target.
+    sight = jnp.maximum(jnp.arctan2(level - p.height, distance), _lowest_angle(p))
+    angles = sight[:, None] + fractions[None, :] * (jnp.pi / 2 - sight[:, None])
+    n, k = angles.shape
+    speeds = _speeds(p, angles.reshape(-1), jnp.repeat(distance, k), jnp.repeat(level, k)).reshape(n, k)
+    return speed, angle, angles, speeds
+
+
+def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angle=None, curve_points: int = 64):
+    """How to launch ``projectile`` to pass through the target (``distance`` m downrange,
+    ``target_height`` m above the launch point), for each of an array of targets.
+
+    - ``speed`` given (m/s): the angles that hit, :class:`Hits` (the low and the high arc, or
+      the closest approach);
+    - ``angle`` given (rad): the speed that hits (m/s), NaN where the target lies on or above
+      the line of sight h + d tan θ (no speed reaches it);
+    - neither: :class:`Aim`, the least-speed shot and ``curve_points`` points of the solution
+      curve {(v, θ)}.
+
+    Arguments broadcast against each other. ValueError (eagerly) for a distance that is not
+    finite and ≥ 0, a target below the ground (h + z < 0), a speed ≤ 0, an angle outside
+    (−π/2, π/2) (or [0, π/2) from the ground), or both speed and angle.
+    """
+    if speed is not None and angle is not None:
+        raise ValueError("speed and angle: give one of them (or neither), not both")
+    p = projectile
+    distance = as_float("distance", distance)
+    distance = check("distance", distance, ~jnp.isfinite(distance) | (distance < 0), "finite and >= 0")
+    rise = as_float("target_height", target_height)
+    level = p.height + rise
+    check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
+          "finite, with the target at or above the ground (height + target_height >= 0)")
+    given = [as_float(name, value) for name, value in (("speed", speed), ("angle", angle)) if value is not None]
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in (distance, level, *given)))
+    distance, level = (jnp.broadcast_to(a, shape).reshape(-1) for a in (distance, level))
+    if speed is not None:
+        v = jnp.broadcast_to(check("speed", given[0], ~jnp.isfinite(given[0]) | (given[0] <= 0), "finite and > 0"),
+                             shape).reshape(-1)
+        return jax.tree.map(lambda a: a.reshape(shape), _hits(p, v, distance, level))
+    if angle is not None:
+        lowest = float(_lowest_angle(p))
+        theta = check("angle", given[0], ~(given[0] >= lowest) | ~(given[0] < jnp.pi / 2),
+                      "in [0, pi/2) from the ground, in (-pi/2, pi/2) from a height")
+        theta = jnp.broadcast_to(theta, shape).reshape(-1)
+        return _speeds(p, theta, distance, level).reshape(shape)
+    fractions = (jnp.arange(curve_points) + 0.5) / curve_points
+    v, theta, angles, speeds = _least(p, distance, level, fractions)
+    return Aim(v.reshape(shape), theta.reshape(shape), angles.reshape(*shape, -1), speeds.reshape(*shape, -1))

@@ -1,0 +1,153 @@
+"""Exact aiming (issue 10 §1) against closed forms, brute force, SciPy and finite differences."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
+
+from hybridlab.inverse import aim
+from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
+
+G = 9.81
+
+
+def residual_ok(p, speed, angle, distance, level):
+    """The issue's acceptance test: the path passes within 1e-9·max(d, 1 m) of the target."""
+    y = np.asarray(p.height_at(speed, angle, distance))
+    return np.all(np.abs(y - level) <= 1e-9 * np.maximum(distance, 1.0))
+
+
+def test_both_arcs_without_drag_are_the_closed_form():
+    p = Projectile()
+    v, d = 20.0, np.array([5.0, 20.0, 35.0, 40.0])
+    hits = aim(p, d, speed=v)
+    low = 0.5 * np.arcsin(G * d / v**2)  # sin 2θ = g d / v²
+    np.testing.assert_allclose(hits.low, low, rtol=1e-12)
+    np.testing.assert_allclose(hits.high, np.pi / 2 - low, rtol=1e-12)
+    assert hits.count.tolist() == [2, 2, 2, 2]
+    for arc in (hits.low, hits.high):
+        np.testing.assert_allclose(p.range(v, arc), d, rtol=1e-9)
+
+
+def test_a_target_at_the_maximum_range_has_one_solution_and_beyond_none():
+    p = Projectile()
+    v = 20.0
+    hits = aim(p, np.array([v**2 / G, 1.5 * v**2 / G]), speed=v)
+    assert hits.count.tolist() == [1, 0]
+    assert float(hits.low[0]) == pytest.approx(np.pi / 4, abs=1e-7) and float(hits.high[0]) == float(hits.low[0])
+    assert np.isnan(hits.low[1]) and np.isnan(hits.high[1])
+    # The closest approach: the angle highest at x = d, and how far below the target it passes.
+    d = 1.5 * v**2 / G
+    theta = np.arctan(v**2 / (G * d))  # d/dθ [d tanθ − g d²/(2v² cos²θ)] = 0
+    assert float(hits.best[1]) == pytest.approx(theta, rel=1e-10)
+    expected = d * np.tan(theta) - G * d**2 / (2 * v**2 * np.cos(theta) ** 2)
+    assert float(hits.clearance[1]) == pytest.approx(expected, rel=1e-10) and expected < 0
+
+
+@pytest.mark.parametrize("height, z", [(0.0, 3.0), (2.0, -1.5), (10.0, -10.0)])
+def test_arcs_to_a_raised_or_lowered_target_without_drag(height, z):
+    p = Projectile(height=height)
+    v, d = 15.0, np.array([4.0, 12.0])
+    hits = aim(p, d, target_height=z, speed=v)
+    # tan θ solves (g d²/2v²) u² − d u + (g d²/2v² + z) = 0.
+    a = G * d**2 / (2 * v**2)
+    disc = np.sqrt(d**2 - 4 * a * (a + z))
+    np.testing.assert_allclose(np.tan(hits.low), (d - disc) / (2 * a), rtol=1e-10)
+    np.testing.assert_allclose(np.tan(hits.high), (d + disc) / (2 * a), rtol=1e-10)
+    assert residual_ok(p, v, hits.low, d, height + z) and residual_ok(p, v, hits.high, d, height + z)
+
+
+def test_the_speed_for_a_fixed_angle_without_drag():
+    p = Projectile(height=1.0)
+    theta, d, z = 0.6, np.array([5.0, 30.0, 10.0]), np.array([0.0, 2.0, 10.0 * np.tan(0.6)])
+    speed = np.asarray(aim(p, d, target_height=z, angle=theta))
+    # v² = g d² / (2 cos²θ (d tanθ − z)); no speed reaches a target on the line of sight.
+    expected = np.sqrt(G * d[:2] ** 2 / (2 * np.cos(theta) ** 2 * (d[:2] * np.tan(theta) - z[:2])))
+    np.testing.assert_allclose(speed[:2], expected, rtol=1e-12)
+    assert np.isnan(speed[2])
+
+
+def test_the_least_speed_without_drag_is_the_closed_form():
+    p = Projectile()
+    d, z = np.array([10.0, 50.0, 20.0]), np.array([0.0, 0.0, 5.0])
+    shot = aim(p, d, target_height=z)
+    # v_min² = g (z + √(z² + d²)), tan θ = (z + √(z² + d²))/d: 45° on level ground only.
+    r = np.sqrt(z**2 + d**2)
+    np.testing.assert_allclose(shot.speed, np.sqrt(G * (z + r)), rtol=1e-10)
+    np.testing.assert_allclose(shot.angle, np.arctan((z + r) / d), rtol=1e-7)
+    assert float(shot.angle[0]) == pytest.approx(np.pi / 4, abs=1e-7)
+    # Every point of the solution curve hits, and none is slower than the least speed.
+    assert residual_ok(p, shot.curve_speeds, shot.curve_angles, d[:, None], z[:, None])
+    assert (shot.curve_speeds >= shot.speed[:, None] * (1 - 1e-12)).all()
+
+
+def test_the_least_speed_with_linear_drag_matches_a_brute_force_grid():
+    p = Projectile(LinearDrag(1.8), mass=7.26)
+    d = 150.0
+    shot = aim(p, d)
+    # Brute force: on a fine grid of angles, the speed that reaches d by SciPy's brentq on the
+    # range; the least of them. The minimum is flat, so the grid's value is within (Δθ)².
+    angles = np.linspace(0.05, 1.5, 1451)
+    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e4, xtol=1e-12, rtol=1e-14)
+              for a in angles[::10]]
+    coarse = int(np.argmin(speeds)) * 10
+    fine = angles[max(coarse - 10, 0): coarse + 11]
+    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e4, xtol=1e-12, rtol=1e-14) for a in fine]
+    assert float(shot.speed) == pytest.approx(min(speeds), rel=1e-7)
+    assert float(shot.speed) <= min(speeds)
+    assert float(shot.angle) == pytest.approx(fine[int(np.argmin(speeds))], abs=2e-3)
+    assert float(shot.angle) < np.pi / 4  # drag lowers the optimal angle
+    assert abs(float(p.range(shot.speed, shot.angle)) - d) <= 1e-9 * d
+
+
+def test_a_fixed_angle_speed_with_quadratic_drag_matches_scipy():
+    ball = dict(mass=0.145, height=1.0)
+    p = Projectile(QuadraticDrag(9e-4), **ball)
+    theta, d, z = 0.5, 60.0, 2.0
+    speed = float(aim(p, d, target_height=z, angle=theta))
+
+    def height_at(v):  # SciPy: y when x reaches d
+        def rhs(t, s):
+            _, _, vx, vy = s
+            k = 9e-4 / 0.145 * np.hypot(vx, vy)
+            return [vx, vy, -k * vx, -k * vy - G]
+
+        event = lambda t, s: s[0] - d  # noqa: E731
+        event.terminal = True
+        solution = solve_ivp(rhs, (0, 100), [0, 1.0, v * np.cos(theta), v * np.sin(theta)], method="DOP853",
+                             rtol=1e-13, atol=1e-12, events=event)
+        return solution.y_events[0][0][1]
+
+    expected = brentq(lambda v: height_at(v) - (1.0 + z), 20.0, 200.0, xtol=1e-13)
+    assert speed == pytest.approx(expected, rel=1e-8)
+
+
+def test_aiming_is_differentiable_in_the_target_and_the_physics():
+    def low_arc(params):
+        distance, k = params
+        return aim(Projectile(LinearDrag(k), mass=7.26), distance, speed=60.0).low
+
+    x = jnp.array([90.0, 1.8])
+    gradient = np.asarray(jax.jacfwd(low_arc)(x))
+    h = np.array([1e-4, 1e-6])
+    fd = [(float(low_arc(x + h[i] * np.eye(2)[i])) - float(low_arc(x - h[i] * np.eye(2)[i]))) / (2 * h[i])
+          for i in range(2)]
+    np.testing.assert_allclose(gradient, fd, rtol=1e-6)
+    # The least speed to a target, with respect to its distance: v = √(g d) without drag.
+    dv = jax.jacfwd(lambda d: aim(Projectile(), d).speed)(jnp.array([40.0]))
+    assert float(dv[0, 0]) == pytest.approx(0.5 * np.sqrt(G / 40.0), rel=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"distance": -1.0}, "distance = -1.0: must be finite and >= 0"),
+    ({"distance": np.inf}, "distance = inf"),
+    ({"distance": 10.0, "target_height": -1.0}, "target_height"),
+    ({"distance": 10.0, "speed": 0.0}, "speed = 0.0: must be finite and > 0"),
+    ({"distance": 10.0, "angle": -0.1}, "angle = -0.1"),
+    ({"distance": 10.0, "speed": 10.0, "angle": 0.5}, "give one of them"),
+])
+def test_bad_targets_and_launches_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        aim(Projectile(), **kwargs)
