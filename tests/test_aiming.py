@@ -1,5 +1,7 @@
 """Exact aiming (issue 10 §1) against closed forms, brute force, SciPy and finite differences."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -151,3 +153,69 @@ def test_aiming_is_differentiable_in_the_target_and_the_physics():
 def test_bad_targets_and_launches_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         aim(Projectile(), **kwargs)
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+from hybridlab.cli import main  # noqa: E402
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+SHOT_PUT = ["--mass", "7.26", "--drag", "linear", "--k", "1.8"]
+
+
+def test_aim_json_gives_both_arcs_and_the_least_speed(capsys):
+    status, out, err = run(capsys, "aim", "--distance", "150", *SHOT_PUT, "--speed", "75.28", "--json")
+    assert status == 0, err
+    answer = json.loads(out)
+    assert set(answer) == {"target", "solutions", "min_speed", "reachable", "closest"}
+    assert answer["target"] == {"distance": 150.0, "height": 0.0} and answer["reachable"] and answer["closest"] is None
+    p = Projectile(LinearDrag(1.8), mass=7.26)
+    assert [s["arc"] for s in answer["solutions"]] == ["low", "high"]
+    for shot in answer["solutions"]:  # angles in degrees at the command line
+        assert float(p.range(shot["speed"], np.deg2rad(shot["angle"]))) == pytest.approx(150.0, rel=1e-9)
+        assert shot["flight_time"] == pytest.approx(float(p.flight_time(shot["speed"], np.deg2rad(shot["angle"]))))
+    least = aim(p, 150.0)
+    assert answer["min_speed"]["speed"] == pytest.approx(float(least.speed), rel=1e-12)
+    assert answer["min_speed"]["angle"] == pytest.approx(np.rad2deg(float(least.angle)), rel=1e-12)
+
+
+def test_an_unreachable_target_is_an_answer_with_the_closest_approach(capsys):
+    status, out, err = run(capsys, "aim", "--distance", "20", "--speed", "10", "--json")
+    assert status == 0, err
+    answer = json.loads(out)
+    assert not answer["reachable"] and answer["solutions"] == []
+    # Without drag the farthest a 10 m/s shot gets is v²/g, at 45°.
+    assert answer["closest"]["distance"] == pytest.approx(100 / G, rel=1e-9)
+    assert answer["closest"]["angle"] == pytest.approx(45.0, abs=1e-6)
+    status, out, _ = run(capsys, "aim", "--distance", "10", "--angle", "0")
+    assert status == 0 and "unreachable at this angle at any speed" in out
+
+
+def test_aim_writes_the_solution_curve(tmp_path, capsys):
+    curve = tmp_path / "curve.csv"
+    assert run(capsys, "aim", "--distance", "30", "--curve", curve)[0] == 0
+    table = np.loadtxt(curve, delimiter=",", skiprows=1)
+    assert curve.read_text().splitlines()[0] == "angle,speed"
+    # Without drag, v² = g d² / (2 cos²θ (d tanθ)) = g d / sin 2θ.
+    angle, speed = np.deg2rad(table[:, 0]), table[:, 1]
+    np.testing.assert_allclose(speed, np.sqrt(G * 30 / np.sin(2 * angle)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--distance", "-1"], "--distance -1.0: must be finite and >= 0"),
+    (["--distance", "nan"], "--distance nan"),
+    (["--distance", "10", "--speed", "10", "--angle", "30"], "--speed and --angle: give one of them"),
+    (["--distance", "10", "--speed", "0"], "--speed 0.0: must be finite and > 0"),
+    (["--distance", "10", "--angle", "90"], "--angle 90: must be in [0, 90) degrees from the ground"),
+    (["--distance", "10", "--target-height", "-1"], "--target-height"),
+])
+def test_aim_refuses_bad_input_in_one_line(tmp_path, capsys, argv, says):
+    status, out, err = run(capsys, "aim", *argv, "--curve", tmp_path / "c.csv")
+    assert status == 2 and out == "" and err.count("\n") == 1 and says in err, err
+    assert list(tmp_path.iterdir()) == []

@@ -111,6 +111,40 @@ def _range(args) -> None:
     print(to_json(summary))
 
 
+def _aim(args) -> None:
+    from hybridlab.experiments.jobs import aim_summary, write_aim_curve
+    from hybridlab.files import to_json
+
+    if args.speed is not None and args.angle is not None:
+        raise UsageError("--speed and --angle: give one of them (or neither), not both")
+    if args.angle is not None:
+        lowest = -90.0 if args.height > 0 else 0.0
+        if not (np.isfinite(args.angle) and lowest <= args.angle < 90.0 and (lowest == 0 or args.angle > lowest)):
+            where = "in (-90, 90) degrees from a height (--height > 0)" if lowest else \
+                "in [0, 90) degrees from the ground (--height 0)"
+            raise UsageError(f"--angle {args.angle:g}: must be {where}")
+    angle = None if args.angle is None else float(np.deg2rad(args.angle))
+    summary = aim_summary(_spec(args), args.distance, args.target_height, args.speed, angle)
+    if args.curve:
+        write_aim_curve(_spec(args), args.distance, args.target_height, args.curve)
+    for shot in summary["solutions"] + [summary["min_speed"]] + [summary["closest"] or {}]:
+        if "angle" in shot:
+            shot["angle"] = float(np.rad2deg(shot["angle"]))
+    if args.json:
+        print(to_json(summary))
+        return
+    target = summary["target"]
+    print(f"target: {target['distance']:g} m downrange, {target['height']:g} m above the launch point")
+    for shot in summary["solutions"]:
+        time = f", flight time {shot['flight_time']:.6g} s" if shot["flight_time"] is not None else ""
+        print(f"{shot['arc']:<9} {shot['speed']:.6g} m/s at {shot['angle']:.6g}°{time}")
+    if not summary["reachable"]:
+        closest = summary["closest"]
+        print("unreachable" + (f": at this speed the farthest at the target's height is {closest['distance']:.6g} m, "
+                               f"at {closest['angle']:.6g}°" if closest else " at this angle at any speed"))
+    print(f"least speed: {summary['min_speed']['speed']:.6g} m/s at {summary['min_speed']['angle']:.6g}°")
+
+
 def _trajectory(args) -> None:
     from hybridlab.experiments.jobs import write_trajectory
 
@@ -199,6 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="print range (m), flight_time (s), apex x, y (m), impact speed (m/s) and angle (degrees below the horizontal)",
     )
     sub.set_defaults(run=_range)
+
+    sub = commands.add_parser(
+        "aim", help="how to launch to hit a target",
+        description="The launches that pass through a target --distance m downrange and --target-height m above the "
+        "launch point: at a given --speed (the low and the high arc), at a given --angle (the speed), or the "
+        "least-speed shot. An unreachable target is an answer (exit 0), with the closest approach. " + LAUNCH_HELP,
+    )
+    sub.add_argument("--distance", type=float, required=True, help="the target's distance downrange in m")
+    sub.add_argument("--target-height", type=float, default=0.0,
+                     help="the target's height above the launch point in m (default 0; negative: below it)")
+    sub.add_argument("--speed", type=float, default=None, help="launch speed in m/s: find the angles")
+    sub.add_argument("--angle", type=float, default=None, help="launch angle in degrees: find the speed")
+    _physics_options(sub)
+    sub.add_argument("--json", action="store_true", help="print the answer as JSON (angles in degrees)")
+    sub.add_argument("--curve", default=None, help="CSV or Parquet file for the solution curve (angle, speed)")
+    sub.set_defaults(run=_aim)
 
     sub = commands.add_parser(
         "trajectory", help="trajectory of one shot as CSV",

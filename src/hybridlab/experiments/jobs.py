@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import jax
 import numpy as np
 
-from hybridlab.data import from_file_units, read_shots, simulate_shots, write_shots, write_table
+from hybridlab.data import from_file_units, read_shots, simulate_shots, to_file_units, write_shots, write_table
 from hybridlab.files import check_new_directory, check_output_file
 from hybridlab.models import MLP, QUIET, REGISTRY, ProgressMeter, Regressor, TqdmProgress, load
 from hybridlab.models.base import save_new
@@ -74,6 +74,51 @@ def _check_rows(name: str, value: int, least: int) -> None:
     """ValueError unless ``least`` <= value <= :data:`MAX_ROWS`, before any work."""
     if not least <= value <= MAX_ROWS:
         raise ValueError(f"{name} = {value}: must be between {least} and {MAX_ROWS}")
+
+
+def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, speed: float | None = None,
+                angle: float | None = None) -> dict:
+    """How to launch to pass through the target (``distance`` m, ``target_height`` m above the
+    launch point), as plain data (angles in rad): the solutions (each with its speed, angle,
+    arc — ``low``, ``high`` or ``min-speed`` — and, for a target on the ground, its flight time
+    in s, else None), the least-speed shot, whether the target is reachable, and for a target
+    out of reach at the given speed the closest approach (the farthest distance that speed gets
+    at the target's height, and its angle). See :func:`hybridlab.inverse.aim`."""
+    from hybridlab.inverse import aim, reach
+
+    p = Projectile.from_spec(spec)
+    least = aim(p, distance, target_height=target_height)
+    shots = []
+    if speed is not None:
+        hits = aim(p, distance, target_height=target_height, speed=speed)
+        arcs = [("min-speed", hits.high)] if int(hits.count) == 1 else [("low", hits.low), ("high", hits.high)]
+        shots = [(arc, speed, float(a)) for arc, a in arcs if np.isfinite(a)]
+    elif angle is not None:
+        found = float(aim(p, distance, target_height=target_height, angle=angle))
+        arc = "low" if angle < float(least.angle) else "high"
+        shots = [(arc, found, angle)] if np.isfinite(found) else []
+    else:
+        shots = [("min-speed", float(least.speed), float(least.angle))]
+    on_ground = float(p.height) + target_height == 0
+    solutions = [{"speed": v, "angle": a, "arc": arc,
+                  "flight_time": float(p.flight_time(v, a)) if on_ground else None} for arc, v, a in shots]
+    closest = None
+    if not solutions and speed is not None:
+        far, best = reach(p, speed, target_height=target_height)
+        closest = {"distance": float(far), "angle": float(best)}
+    return {"target": {"distance": float(distance), "height": float(target_height)}, "solutions": solutions,
+            "min_speed": {"speed": float(least.speed), "angle": float(least.angle)},
+            "reachable": bool(solutions), "closest": closest}
+
+
+def write_aim_curve(spec: Mapping, distance: float, target_height: float, out: str, points: int = 200) -> None:
+    """The solution curve {(θ, v)} to the target, as a CSV or Parquet file of ``angle``
+    (degrees) and ``speed`` (m/s), across the angles that can reach it."""
+    from hybridlab.inverse import aim
+
+    check_output_file(out, "curve")
+    shot = aim(Projectile.from_spec(spec), distance, target_height=target_height, curve_points=points)
+    write_table(out, to_file_units({"angle": np.asarray(shot.curve_angles), "speed": np.asarray(shot.curve_speeds)}))
 
 
 def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str) -> None:

@@ -3,6 +3,6 @@
 This room may import physics/, data/ and models/; nothing below it imports it.
 """
 
-from hybridlab.inverse.aiming import Aim, Hits, aim
+from hybridlab.inverse.aiming import Aim, Hits, aim, reach
 
-__all__ = ["Aim", "Hits", "aim"]
+__all__ = ["Aim", "Hits", "aim", "reach"]

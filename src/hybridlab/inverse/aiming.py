@@ -158,6 +158,42 @@ def _least_speed_one(p, distance, level):
     return speed, _best_angle(p, speed, distance, lowest)
 
 
+def _reach_one(p, speed, level):
+    """(d*, θ*): the farthest distance at which a shot of this speed passes at the height
+    ``level``, the root of max_θ y(d; v, θ) − level in d (it falls with d). Drag only shortens
+    a path, so d* lies below the vacuum's reach √(v²(v² + 2g(h − level)))/g."""
+    lowest = _lowest_angle(p)
+    vacuum = speed * jnp.sqrt(jnp.maximum(speed**2 + 2 * p.g * (p.height - level), 0.0)) / p.g
+
+    def clearance(distance, args):
+        p, speed, level = args
+        return _height(p, speed, _best_angle(p, speed, distance, lowest), distance) - level
+
+    distance = _root(clearance, 0.0, vacuum * (1 + 1e-9) + 1e-300, (p, speed, level), rising=False)
+    return distance, _best_angle(p, speed, distance, lowest)
+
+
+@eqx.filter_jit
+def _reach(p, speed, level):
+    return jax.vmap(_reach_one, in_axes=(None, 0, 0))(p, speed, level)
+
+
+def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Array, jax.Array]:
+    """(distance m, angle rad): the farthest a shot of ``speed`` (m/s) gets at ``target_height``
+    (m above the launch point) and the angle that gets it there — the maximum range when the
+    target height is the ground's; the closest approach to a target out of reach."""
+    p = projectile
+    speed = as_float("speed", speed)
+    speed = check("speed", speed, ~jnp.isfinite(speed) | (speed <= 0), "finite and > 0")
+    rise = as_float("target_height", target_height)
+    level = p.height + rise
+    check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
+          "finite, with the target at or above the ground (height + target_height >= 0)")
+    shape = jnp.broadcast_shapes(jnp.shape(speed), jnp.shape(level))
+    distance, angle = _reach(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
+    return distance.reshape(shape), angle.reshape(shape)
+
+
 @eqx.filter_jit
 def _hits(p, speed, distance, level):
     return jax.vmap(_hits_one, in_axes=(None, 0, 0, 0))(p, speed, distance, level)
