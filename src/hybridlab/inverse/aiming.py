@@ -39,6 +39,9 @@ from hybridlab.physics.validation import as_float, check
 # of targets always has lanes (unreachable targets) whose result is then discarded.
 _RISING = optx.Bisection(rtol=1e-15, atol=1e-15, flip=False)
 _FALLING = optx.Bisection(rtol=1e-15, atol=1e-15, flip=True)
+# The angle of the highest path needs less: near the maximum the height is off by the square of
+# the angle's error (1e-18 of the curvature for 1e-9 rad), and it halves the nested solves' cost.
+_PEAK = optx.Bisection(rtol=1e-9, atol=1e-9, flip=True)
 _STEPS = 256
 # Angles strictly inside (−π/2, π/2): at ±π/2 a shot never moves downrange.
 _EDGE = 1e-9
@@ -86,10 +89,10 @@ def _lowest_angle(p):
     return jnp.where(p.height > 0, -jnp.pi / 2 + _EDGE, 0.0)
 
 
-def _root(fn, lower, upper, args, rising=True):
+def _root(fn, lower, upper, args, rising=True, solver=None):
     """The root of ``fn`` on [lower, upper] by bisection, where ``fn`` rises (or falls) through
     0; where it does not, some point of the bracket, which the caller discards."""
-    solver = _RISING if rising else _FALLING
+    solver = solver or (_RISING if rising else _FALLING)
     solution = optx.root_find(fn, solver, 0.5 * (lower + upper), args,
                               options={"lower": lower, "upper": upper}, max_steps=_STEPS, throw=False)
     return solution.value
@@ -104,7 +107,7 @@ def _best_angle(p, speed, distance, lower):
         # its slope NaN: the maximum lies towards θ = 0 from there.
         return jnp.where(jnp.isfinite(height), rate, -jnp.sign(angle))
 
-    return _root(slope, lower, jnp.pi / 2 - _EDGE, (p, speed, distance), rising=False)
+    return _root(slope, lower, jnp.pi / 2 - _EDGE, (p, speed, distance), solver=_PEAK)
 
 
 def _hits_one(p, speed, distance, level):
