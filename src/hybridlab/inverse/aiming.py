@@ -133,10 +133,15 @@ def _hits_one(p, speed, distance, level):
                 clearance)
 
 
+def _log_speeds(p, distance):
+    """The bracket of log speeds searched: _DECADES either side of √(g·max(d, 1 m))."""
+    centre = 0.5 * jnp.log(p.g * jnp.maximum(distance, 1.0))
+    return centre - _DECADES * jnp.log(10.0), centre + _DECADES * jnp.log(10.0)
+
+
 def _speed_one(p, angle, distance, level):
     """The speed (m/s) that hits one target at this angle, NaN where none does."""
-    scale = jnp.sqrt(p.g * jnp.maximum(distance, 1.0))
-    lower, upper = jnp.log(scale) - _DECADES * jnp.log(10.0), jnp.log(scale) + _DECADES * jnp.log(10.0)
+    lower, upper = _log_speeds(p, distance)
 
     def miss(log_speed, args):
         return _height(args[0], jnp.exp(log_speed), args[1], args[2]) - args[3]
@@ -148,8 +153,7 @@ def _speed_one(p, angle, distance, level):
 
 def _least_speed_one(p, distance, level):
     """(v_min, θ_min) for one target: the root in log v of max_θ y(d; v, θ) − (h + z)."""
-    scale = jnp.sqrt(p.g * jnp.maximum(distance, 1.0))
-    lower, upper = jnp.log(scale) - _DECADES * jnp.log(10.0), jnp.log(scale) + _DECADES * jnp.log(10.0)
+    lower, upper = _log_speeds(p, distance)
     lowest = _lowest_angle(p)
 
     def clearance(log_speed, args):
@@ -181,6 +185,16 @@ def _reach(p, speed, level):
     return jax.vmap(_reach_one, in_axes=(None, 0, 0))(p, speed, level)
 
 
+def _level(p, target_height) -> jax.Array:
+    """The target's height above the ground, h + z (m); ValueError naming ``target_height``
+    unless it is finite and the target not below the ground."""
+    rise = as_float("target_height", target_height)
+    level = p.height + rise
+    check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
+          "finite, with the target at or above the ground (height + target_height >= 0)")
+    return level
+
+
 def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Array, jax.Array]:
     """(distance m, angle rad): the farthest a shot of ``speed`` (m/s) gets at ``target_height``
     (m above the launch point) and the angle that gets it there — the maximum range when the
@@ -188,10 +202,7 @@ def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Arra
     p = projectile
     speed = as_float("speed", speed)
     speed = check("speed", speed, ~jnp.isfinite(speed) | (speed <= 0), "finite and > 0")
-    rise = as_float("target_height", target_height)
-    level = p.height + rise
-    check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
-          "finite, with the target at or above the ground (height + target_height >= 0)")
+    level = _level(p, target_height)
     shape = jnp.broadcast_shapes(jnp.shape(speed), jnp.shape(level))
     distance, angle = _reach(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
     return distance.reshape(shape), angle.reshape(shape)
@@ -238,10 +249,7 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     p = projectile
     distance = as_float("distance", distance)
     distance = check("distance", distance, ~jnp.isfinite(distance) | (distance < 0), "finite and >= 0")
-    rise = as_float("target_height", target_height)
-    level = p.height + rise
-    check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
-          "finite, with the target at or above the ground (height + target_height >= 0)")
+    level = _level(p, target_height)
     given = [as_float(name, value) for name, value in (("speed", speed), ("angle", angle)) if value is not None]
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in (distance, level, *given)))
     distance, level = (jnp.broadcast_to(a, shape).reshape(-1) for a in (distance, level))
