@@ -36,6 +36,7 @@ goes through the accurate solve and the Newton step.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import diffrax
@@ -43,6 +44,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optimistix as optx
+
+from hybridlab.physics.drag import AbstractDrag
 
 _SOLVER = diffrax.Dopri8()
 _ROUGH = diffrax.PIDController(rtol=1e-8, atol=1e-8)
@@ -101,13 +104,10 @@ def _scales(p, speed):
 
 
 def _acceleration(p, vx, vy, v_scale):
-    """F(V ṽ)/(m g) for the scaled velocity ṽ (the law's own scaled form if it has one)."""
-    scaled = getattr(p.drag, "acceleration", None)
-    if scaled is not None:
-        return scaled(vx, vy, v_scale, p.mass, p.g)
-    fx, fy = p.drag.force(vx * v_scale, vy * v_scale)
-    weight = p.mass * p.g
-    return fx / weight, fy / weight
+    """F(V ṽ)/(m g) for the scaled velocity ṽ: the law's own scaled form, or for a plain module
+    with only a ``force`` the generic one of :class:`AbstractDrag`."""
+    scaled = getattr(p.drag, "acceleration", None) or functools.partial(AbstractDrag.acceleration, p.drag)
+    return scaled(vx, vy, v_scale, p.mass, p.g)
 
 
 def _vector_field(t, state, args):
