@@ -125,7 +125,8 @@ def _hits_one(p, speed, distance, level):
     tangent = clearance <= _TANGENT * jnp.maximum(distance, 1.0)
     low = jnp.where(tangent, best, _root(miss, lower, best, args))
     high = jnp.where(tangent, best, _root(miss, best, jnp.pi / 2 - _EDGE, args, rising=False))
-    # From the ground a shot at θ = 0 may pass above a target below the launch point: no low arc.
+    # The low arc needs the lowest angle's path to pass at or below the target (a guard: from the
+    # ground y(d; 0) = −g d²/2v² ≤ 0, from a height the lowest path never gets to d).
     low_exists = some & ~tangent & (_height(p, speed, lower, distance) <= level)
     count = jnp.where(some, jnp.where(low_exists, 2, 1), 0)
     nan = jnp.nan
