@@ -112,8 +112,8 @@ def _range(args) -> None:
 
 
 def _aim(args) -> None:
-    from hybridlab.experiments.jobs import aim_summary, write_aim_curve
-    from hybridlab.files import to_json
+    from hybridlab.experiments.jobs import aim_summary, write_aim_curve, write_aim_plot
+    from hybridlab.files import check_output_file, to_json
 
     if args.speed is not None and args.angle is not None:
         raise UsageError("--speed and --angle: give one of them (or neither), not both")
@@ -124,9 +124,14 @@ def _aim(args) -> None:
                 "in [0, 90) degrees from the ground (--height 0)"
             raise UsageError(f"--angle {args.angle:g}: must be {where}")
     angle = None if args.angle is None else float(np.deg2rad(args.angle))
+    for path, name in ((args.curve, "curve"), (args.plot, "plot")):
+        if path:
+            check_output_file(path, name)  # before any answer is written
     summary = aim_summary(_spec(args), args.distance, args.target_height, args.speed, angle)
     if args.curve:
         write_aim_curve(_spec(args), args.distance, args.target_height, args.curve)
+    if args.plot:
+        write_aim_plot(_spec(args), summary, args.plot, args.speed)
     for shot in summary["solutions"] + [summary["min_speed"]] + [summary["closest"] or {}]:
         if "angle" in shot:
             shot["angle"] = float(np.rad2deg(shot["angle"]))
@@ -248,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     _physics_options(sub)
     sub.add_argument("--json", action="store_true", help="print the answer as JSON (angles in degrees)")
     sub.add_argument("--curve", default=None, help="CSV or Parquet file for the solution curve (angle, speed)")
+    sub.add_argument("--plot", default=None, help="PNG file: the paths of every solution to the target")
     sub.set_defaults(run=_aim)
 
     sub = commands.add_parser(

@@ -121,6 +121,29 @@ def write_aim_curve(spec: Mapping, distance: float, target_height: float, out: s
     write_table(out, to_file_units({"angle": np.asarray(shot.curve_angles), "speed": np.asarray(shot.curve_speeds)}))
 
 
+def write_aim_plot(spec: Mapping, summary: Mapping, out: str, speed: float | None = None, points: int = 200) -> None:
+    """A PNG at ``out`` of the paths of an :func:`aim_summary` (angles in rad) from launch to
+    landing: every solution, the least-speed shot (which hits too, at its own speed) and, for a
+    target out of reach of the given ``speed``, the closest approach (dashed)."""
+    from hybridlab.report.figures import plot_aim, write_figure
+
+    check_output_file(out, "plot")
+    p = Projectile.from_spec(spec)
+    shots = [(f"{s['arc']} arc" if s["arc"] != "min-speed" else "least speed", s, True) for s in summary["solutions"]]
+    if all(s["arc"] != "min-speed" for s in summary["solutions"]):
+        shots.append(("least speed", summary["min_speed"], True))
+    if summary["closest"] is not None:
+        shots.append(("closest approach", {"speed": speed, "angle": summary["closest"]["angle"]}, False))
+    paths = {}
+    for label, shot, hit in shots:
+        t = np.linspace(0.0, float(p.flight_time(shot["speed"], shot["angle"])), points)
+        x, y = p.trajectory(shot["speed"], shot["angle"], t)
+        name = f"{label}: {shot['speed']:.4g} m/s at {np.rad2deg(shot['angle']):.4g}°"
+        paths[name] = (np.asarray(x), np.asarray(y), hit)
+    target = (summary["target"]["distance"], float(p.height) + summary["target"]["height"])
+    write_figure(plot_aim(target, paths), out)
+
+
 def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str) -> None:
     """``points`` equally spaced times from launch to landing: a CSV or Parquet file (by the
     suffix of ``out``) of t (s), x (m), y (m)."""

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from hybridlab.data import to_file_units, write_csv
+from hybridlab.experiments.aiming import aiming_lines, aiming_section
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
 from hybridlab.files import check_new_directory, new_directory, write_json
 from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
@@ -94,6 +95,7 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     # The launch height of a projectile scenario's shots, saved with each model for predict.
     truth = getattr(spec, "truth", None)
     context = {"height": float(truth.height)} if truth is not None else {}
+    fitted = {}
     for name, model in ladder.items():
         start = time.perf_counter()
         model.fit(splits["train"].X, splits["train"].y, progress=Labelled(progress, name), context=context)
@@ -102,10 +104,13 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
         predicted = predict_all(model, inputs)
         metrics["models"][name] = evaluate(model, splits, predicted, seconds)
         model.save(os.path.join(work, "models", name))
+        fitted[name] = model
         tables["predictions"][name] = np.concatenate([predicted[s] for s in ("train", "interp", "extrap")])
         for table in ("curves", "grid"):
             if table in tables:
                 tables[table][name] = predicted[table]
+    if getattr(spec, "aiming", None) is not None:
+        metrics["aiming"], tables["aim"] = aiming_section(spec, fitted, seed, quick, progress, echo)
     for file, columns in tables.items():
         write_csv(os.path.join(work, f"{file}.csv"), columns)
     write_json(os.path.join(work, "metrics.json"), metrics)
@@ -139,13 +144,15 @@ def _table(spec, splits) -> dict:
 
 
 def table(metrics: dict) -> str:
-    """The run's results as a text table: one line per model."""
+    """The run's results as a text table: one line per model (then the aiming section's lines)."""
     header = (f"{'model':<14}{'RMSE interp':>12}{'RMSE extrap':>13}{'max err':>10}{'fit s':>8}{'params':>8}"
               "  formula / fitted physics / prior")
     lines = [header, "-" * len(header)]
     for name, m in metrics["models"].items():
         lines.append(f"{name:<14}{m['rmse_interp']:>12.4g}{m['rmse_extrap']:>13.4g}{m['max_abs_err_interp']:>10.3g}"
                      f"{m['fit_seconds']:>8.1f}{m['n_params']:>8}  {describe_model(m)}")
+    if metrics.get("aiming"):
+        lines += ["", *aiming_lines(metrics["aiming"])]
     return "\n".join(lines)
 
 

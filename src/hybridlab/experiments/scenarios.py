@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 from hybridlab.data import add_noise, grid_design, holdout, uniform_design
+from hybridlab.experiments.aiming import AimingCase
 from hybridlab.models import (MLP, BasisRegression, Hybrid, LinearRegression, NearestNeighbour, PhysicsFit,
                               Regressor)
 from hybridlab.models.hybrid import NETWORK_WIDTHS
@@ -54,6 +55,7 @@ class ProjectileScenario:
     n_extrap: int = 500
     quick_n: int = 300
     curve_angles: tuple[float, ...] = (15.0, 45.0, 75.0)
+    aiming: AimingCase | None = None
     inputs: tuple[str, ...] = ("speed", "angle")
     output: str = "distance"
     units: dict = field(default_factory=lambda: {"speed": "m/s", "angle": "deg", "distance": "m"})
@@ -210,7 +212,8 @@ SCENARIOS = {
         description="The lecture's shot put: linear (Stokes) drag k = 1.8 kg/s (its code's 4 × 0.45), m = 7.26 kg, "
         "1000 shots with v in [5, 85] m/s and angle in [5, 85] deg, noise 0.1 m; extrapolation to v in [85, 120] m/s.",
         truth=Projectile(LinearDrag(1.8), mass=SHOTPUT_MASS), speed=(5.0, 85.0), angle=(5.0, 85.0),
-        extrap_speed=(85.0, 120.0), extrap_angle=(5.0, 85.0), noise=0.1, ladder=_shotput_ladder),
+        extrap_speed=(85.0, 120.0), extrap_angle=(5.0, 85.0), noise=0.1, ladder=_shotput_ladder,
+        aiming=AimingCase(distance=150.0, published=(75.28, 11.88), near=20.0, far=200.0, beyond=300.0)),
     "baseball": ProjectileScenario(
         name="baseball",
         description="A baseball: quadratic drag c = 9e-4 kg/m, m = 0.145 kg, 1000 shots with v in [10, 45] m/s and "
@@ -218,7 +221,8 @@ SCENARIOS = {
         "law (no drag).",
         truth=Projectile(QuadraticDrag(9e-4), mass=BASEBALL_MASS), speed=(10.0, 45.0), angle=(5.0, 60.0),
         extrap_speed=(45.0, 60.0), extrap_angle=(5.0, 60.0), noise=0.1, ladder=_baseball_ladder,
-        curve_angles=(10.0, 30.0, 50.0)),
+        curve_angles=(10.0, 30.0, 50.0),
+        aiming=AimingCase(distance=100.0, published=None, near=20.0, far=100.0, beyond=140.0)),
     "cuberoot": CuberootScenario(),
 }
 

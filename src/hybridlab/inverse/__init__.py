@@ -1,8 +1,10 @@
-"""The inverse problem: how to launch to land at a target (exactly, through the physics).
+"""The inverse problem: how to launch to land at a target, exactly through the physics
+(:func:`aim`) and learned through a frozen decoder (:class:`EncoderDecoder`).
 
 This room may import physics/, data/ and models/; nothing below it imports it.
 """
 
 from hybridlab.inverse.aiming import Aim, Hits, aim, reach
+from hybridlab.inverse.learned import EncoderDecoder, PhysicsDecoder, evaluate_aim
 
-__all__ = ["Aim", "Hits", "aim", "reach"]
+__all__ = ["Aim", "EncoderDecoder", "Hits", "PhysicsDecoder", "aim", "evaluate_aim", "reach"]

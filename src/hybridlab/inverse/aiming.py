@@ -43,6 +43,13 @@ _FALLING = optx.Bisection(rtol=1e-15, atol=1e-15, flip=True)
 # the angle's error (1e-18 of the curvature for 1e-9 rad), and it halves the nested solves' cost.
 _PEAK = optx.Bisection(rtol=1e-9, atol=1e-9, flip=True)
 _STEPS = 256
+# The least-speed shot: a coarse bracketed start, then Newton's method on the envelope system;
+# Newton stops on the size of its step (the clearance in m cannot get below its rounding,
+# which a test on its value would demand).
+_COARSE = optx.Bisection(rtol=1e-5, atol=1e-5, flip=False)
+_COARSE_PEAK = optx.Bisection(rtol=1e-5, atol=1e-5, flip=True)
+_NEWTON = optx.Newton(rtol=1e-13, atol=1e-13, cauchy_termination=False)
+_NEWTON_STEPS = 32
 # Angles strictly inside (−π/2, π/2): at ±π/2 a shot never moves downrange.
 _EDGE = 1e-9
 # A target whose clearance is below this (relative to max(d, 1 m)) lies on the envelope: the
@@ -98,7 +105,7 @@ def _root(fn, lower, upper, args, rising=True, solver=None):
     return solution.value
 
 
-def _best_angle(p, speed, distance, lower):
+def _best_angle(p, speed, distance, lower, solver=None):
     """θ*(v): the angle whose path is highest at x = d, the root of ∂y/∂θ."""
     def slope(angle, args):  # a forward derivative: the ODE laws' height allows only that here
         p, speed, distance = args
@@ -107,7 +114,7 @@ def _best_angle(p, speed, distance, lower):
         # its slope NaN: the maximum lies towards θ = 0 from there.
         return jnp.where(jnp.isfinite(height), rate, -jnp.sign(angle))
 
-    return _root(slope, lower, jnp.pi / 2 - _EDGE, (p, speed, distance), solver=_PEAK)
+    return _root(slope, lower, jnp.pi / 2 - _EDGE, (p, speed, distance), solver=solver or _PEAK)
 
 
 def _hits_one(p, speed, distance, level):
@@ -153,17 +160,31 @@ def _speed_one(p, angle, distance, level):
 
 
 def _least_speed_one(p, distance, level):
-    """(v_min, θ_min) for one target: the root in log v of max_θ y(d; v, θ) − (h + z)."""
-    lower, upper = _log_speeds(p, distance)
+    """(v_min, θ_min) for one target, where the target lies on the envelope: the root (u, θ),
+    u = log v, of F = (y(d; e^u, θ) − (h + z), ∂y/∂θ). A coarse bisection in u of
+    max_θ y(d; e^u, θ) − (h + z) (from the vacuum's least speed, a lower bound: drag only
+    lowers a path) brings Newton's method on F close enough to converge at once; F's Jacobian
+    there, [[∂y/∂u, 0], [∂²y/∂θ∂u, ∂²y/∂θ²]], is regular (the path's height peaks in θ)."""
     lowest = _lowest_angle(p)
+    rise = level - p.height
+    vacuum = 0.5 * jnp.log(p.g * (jnp.hypot(distance, rise) + rise))
 
     def clearance(log_speed, args):
         p, distance, level = args
         speed = jnp.exp(log_speed)
-        return _height(p, speed, _best_angle(p, speed, distance, lowest), distance) - level
+        return _height(p, speed, _best_angle(p, speed, distance, lowest, _COARSE_PEAK), distance) - level
 
-    speed = jnp.exp(_root(clearance, lower, upper, (p, distance, level)))
-    return speed, _best_angle(p, speed, distance, lowest)
+    args = (p, distance, level)
+    u = _root(clearance, vacuum, vacuum + _DECADES * jnp.log(10.0), args, solver=_COARSE)
+    theta = _best_angle(p, jnp.exp(u), distance, lowest, _COARSE_PEAK)
+
+    def envelope(x, args):
+        p, distance, level = args
+        height, slope = jax.jvp(lambda a: _height(p, jnp.exp(x[0]), a, distance), (x[1],), (jnp.ones_like(x[1]),))
+        return jnp.stack([height - level, slope])
+
+    solution = optx.root_find(envelope, _NEWTON, jnp.stack([u, theta]), args, max_steps=_NEWTON_STEPS, throw=False)
+    return jnp.exp(solution.value[0]), solution.value[1]
 
 
 def _reach_one(p, speed, level):

@@ -11,6 +11,7 @@ unpickles or executes anything.
 from __future__ import annotations
 
 import abc
+import copy
 import inspect
 import json
 import math
@@ -108,6 +109,9 @@ class Regressor(abc.ABC):
     """
 
     name: ClassVar[str]
+    #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
+    #: :meth:`as_function` can differentiate through it).
+    differentiable: ClassVar[bool] = True
     fitted_arrays: ClassVar[tuple[str, ...]] = ()
     fitted_facts: ClassVar[tuple[str, ...]] = ()
 
@@ -151,6 +155,16 @@ class Regressor(abc.ABC):
         X = check_inputs(X, self.n_features_)
         return np.asarray(self._predict(X), dtype=np.float64)
 
+    def as_function(self) -> Function:
+        """The fitted prediction as a pure JAX function X (n, d) ↦ ŷ (n,) whose fitted arrays
+        are PyTree leaves: it can be traced, compiled and differentiated (with respect to X
+        and to the arrays), as when aiming learns through a frozen decoder. Inputs are not
+        checked. ValueError for a rung whose prediction is not a JAX computation."""
+        self._check_fitted()
+        if not self.differentiable:
+            raise ValueError(f"model {self.name!r} is not differentiable: its prediction is not a JAX function")
+        return Function(self, self._arrays())
+
     def summary(self) -> dict[str, Any]:
         """Facts about the fitted model: ``model``, ``params``, ``n_params``, ``formula``,
         ``physics``, ``diagnostics`` (and rung-specific keys)."""
@@ -168,11 +182,17 @@ class Regressor(abc.ABC):
         """Write ``model.json`` and ``arrays.eqx`` into ``directory`` (created if needed)."""
         self._check_fitted()
         os.makedirs(directory, exist_ok=True)
-        record = {"format": FORMAT_VERSION, "model": self.name, "params": self.get_params(),
-                  "n_features": self.n_features_, "context": self.context_, "fitted": self._metadata()}
+        record = self.record()
         replace_atomically(os.path.join(directory, "arrays.eqx"),
                            lambda path: eqx.tree_serialise_leaves(path, self._arrays()))
         write_json(os.path.join(directory, "model.json"), record)
+
+    def record(self) -> dict[str, Any]:
+        """What ``model.json`` holds: the format, the class name, parameters and fitted facts
+        (the arrays aside); :func:`restore` reads it back."""
+        self._check_fitted()
+        return {"format": FORMAT_VERSION, "model": self.name, "params": self.get_params(),
+                "n_features": self.n_features_, "context": self.context_, "fitted": self._metadata()}
 
     def n_params(self) -> int:
         """Number of fitted numbers (for a model-less rung: the numbers it stores)."""
@@ -215,6 +235,20 @@ class Regressor(abc.ABC):
         return f"{type(self).__name__}({arguments})"
 
 
+class Function(eqx.Module):
+    """A fitted model's prediction with its arrays as leaves: ``Function(model, arrays)(X)`` is
+    ``model``'s prediction with ``arrays`` in place of its own (see :meth:`Regressor.as_function`)."""
+
+    model: Regressor = eqx.field(static=True)
+    arrays: Any
+
+    def __call__(self, X):
+        # A shallow copy holds the (possibly traced) arrays: the model itself is not touched.
+        model = copy.copy(self.model)
+        model._set_arrays(self.arrays)
+        return jnp.asarray(model._predict(X)).astype(jnp.float64)
+
+
 def _plain(value):
     """A parameter as JSON-able data: tuples as lists, an estimator as its record."""
     if isinstance(value, Regressor):
@@ -244,6 +278,20 @@ def from_params(record: dict[str, Any]) -> Regressor:
     return cls(**params)
 
 
+def restore(record) -> Regressor:
+    """The model :meth:`Regressor.record` describes, with its fitted facts but not yet its
+    arrays. ValueError (or KeyError, TypeError) for a record that is not one."""
+    if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
+        raise ValueError("unknown model file format")
+    if not isinstance(record.get("fitted"), dict):
+        raise ValueError("'fitted' must be a JSON object")
+    model = from_params(record)
+    model.n_features_ = int(record["n_features"])
+    model.context_ = _json_object("context", record.get("context", {}))
+    model._set_metadata(record["fitted"])
+    return model
+
+
 def load(directory: str | os.PathLike) -> Regressor:
     """The model saved in ``directory`` by ``save``. Reads JSON and arrays only."""
     path = os.path.join(directory, "model.json")
@@ -254,15 +302,8 @@ def load(directory: str | os.PathLike) -> Regressor:
         raise ValueError(f"{path}: not a saved hybridlab model ({error})") from None
     except RecursionError:  # Python's json parser recurses once per level of nesting
         raise ValueError(f"{path}: not a saved hybridlab model (nested too deeply)") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path}: unknown model file format")
-    if not isinstance(record.get("fitted"), dict):
-        raise ValueError(f"{path}: 'fitted' must be a JSON object")
     try:
-        model = from_params(record)
-        model.n_features_ = int(record["n_features"])
-        model.context_ = _json_object("context", record.get("context", {}))
-        model._set_metadata(record["fitted"])
+        model = restore(record)
         shapes = eqx.filter_eval_shape(model._arrays_like)  # what model.json promises, nothing allocated
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:  # written by hand or elsewhere
         raise ValueError(f"{path}: damaged model record ({type(error).__name__}: {error})") from None

@@ -72,6 +72,7 @@ class BasisRegression(Regressor):
     """
 
     name = "basis"
+    differentiable = False  # the library of terms is built with NumPy
     fitted_arrays = ("coefficients",)
     fitted_facts = ("names", "threshold", "cv", "stderr", "train_rmse", "hessian", "aliased")
 

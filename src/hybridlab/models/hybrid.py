@@ -62,7 +62,8 @@ class Hybrid(Regressor):
     def _prior_range(self, X):
         if X.shape[1] != 2:
             raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
-        return np.asarray(Projectile.from_spec(self.prior).range(jnp.asarray(X[:, 0]), jnp.asarray(X[:, 1])))
+        X = jnp.asarray(X)
+        return Projectile.from_spec(self.prior).range(X[:, 0], X[:, 1])
 
     def _fit(self, X, y, progress):
         prior = self._prior_range(X)

@@ -18,6 +18,7 @@ class NearestNeighbour(Regressor):
     """
 
     name = "nearest"
+    differentiable = False  # a KD-tree lookup, piecewise constant
     fitted_arrays = ("scaler", "X", "y")
     fitted_facts = ("n_train",)
 

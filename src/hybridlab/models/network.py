@@ -17,7 +17,8 @@ INITS = ("default", "glorot")
 
 
 class Network(eqx.Module):
-    """x ↦ W_L σ(… σ(W_1 x + b_1) …) + b_L, a scalar output for each row of x.
+    """x ↦ W_L σ(… σ(W_1 x + b_1) …) + b_L, a scalar output (or ``n_out`` outputs) for each
+    row of x.
 
     ``init``: "default" is Equinox's (uniform ±1/√fan_in); "glorot" draws every weight from
     the Glorot (Xavier) uniform distribution with zero biases, as the shot-put lecture does.
@@ -25,13 +26,14 @@ class Network(eqx.Module):
 
     layers: tuple[eqx.nn.Linear, ...]
     activation: str = eqx.field(static=True)
+    n_out: int = eqx.field(static=True)
 
-    def __init__(self, n_in: int, widths, activation: str, init: str, key, dtype=jnp.float64):
+    def __init__(self, n_in: int, widths, activation: str, init: str, key, dtype=jnp.float64, n_out: int = 1):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation = {activation!r}: must be one of {sorted(ACTIVATIONS)}")
         if init not in INITS:
             raise ValueError(f"init = {init!r}: must be one of {INITS}")
-        sizes = [n_in, *widths, 1]
+        sizes = [n_in, *widths, n_out]
         keys = jax.random.split(key, len(sizes) - 1)
         layers = [eqx.nn.Linear(a, b, key=k, dtype=dtype) for a, b, k in zip(sizes[:-1], sizes[1:], keys)]
         if init == "glorot":
@@ -43,6 +45,7 @@ class Network(eqx.Module):
             ]
         self.layers = tuple(layers)
         self.activation = activation
+        self.n_out = n_out
 
     def zero_last(self) -> Network:
         """This network with a zero last layer: it starts as the constant 0 (so a hybrid's
@@ -52,9 +55,10 @@ class Network(eqx.Module):
                            (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)))
 
     def __call__(self, x):
-        """Outputs (n,) for inputs x (n, n_in)."""
+        """Outputs (n,) for inputs x (n, n_in); (n, n_out) when n_out > 1."""
         sigma = ACTIVATIONS[self.activation]
         for layer in self.layers[:-1]:
             x = sigma(x @ layer.weight.T + layer.bias)
         last = self.layers[-1]
-        return (x @ last.weight.T + last.bias)[:, 0]
+        out = x @ last.weight.T + last.bias
+        return out[:, 0] if self.n_out == 1 else out

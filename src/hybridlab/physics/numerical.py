@@ -326,8 +326,12 @@ def height_at(p, speed, angle, distance, adjoint=REVERSE):
     # Lanes that did not reach d take a short accurate solve, discarded below.
     t0 = _launch(speed_s, angle_s, _scales(p, speed_s)[0])[0]
     t_end = jnp.where(reached, rough.ts[0], t0 + 1e-3)
-    t, state, scales = _solve(p, speed_s, angle_s, jax.lax.stop_gradient(t_end), adjoint=adjoint, level=target_s)
-    _, state = _newton(p, t, state, scales, _X, target_s)
+    accurate, scales = _diffeqsolve(p, speed_s, angle_s, jax.lax.stop_gradient(t_end), adjoint=adjoint,
+                                    level=target_s, throw=False)
+    # A long fall that the rough solve crossed but the accurate one cannot in its step limit
+    # lies beyond the solve's reach, as one the rough solve never crossed.
+    reached = reached & (accurate.result == diffrax.RESULTS.successful)
+    _, state = _newton(p, accurate.ts[0], accurate.ys[0], scales, _X, target_s)
     solved_height = p.height + jnp.where(reached, state[_HEIGHT], 0.0) * scales[2]
     early_height = p.height + jnp.where(early, distance, 0.0) * jnp.tan(angle)
     height = jnp.where(reached, solved_height, jnp.where(early, early_height, -jnp.inf))

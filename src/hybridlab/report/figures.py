@@ -44,10 +44,8 @@ def load_metrics(run_dir: str | os.PathLike) -> Metrics:
 
 
 def _save(fig: Figure, directory: str, name: str) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
     path = os.path.join(directory, name)
-    write_bytes(path, buffer.getvalue())
+    write_figure(fig, path)
     return path
 
 
@@ -222,6 +220,58 @@ def plot_rmse(metrics: Metrics) -> Figure:
     return fig
 
 
+def plot_aiming(metrics: Metrics, table: dict) -> Figure:
+    """The learned aims checked on the truth, against the target distance (m): the relative
+    miss |D_true(P(d)) − d|/d (log scale) and the speed above the exact least speed (%), one
+    line per decoder; shaded: the training targets' range."""
+    aiming = metrics["aiming"]
+    fig, axes = _panels(2, width=5.4, height=3.8, ncols=2)
+    order = np.argsort(table["distance"])
+    near, far = aiming["targets"]["train"]
+    for ax in axes:
+        ax.axvspan(near, far, color="0.92", label="training targets")
+    for i, name in enumerate(aiming["learned"]):
+        if f"{name}_miss" not in table:
+            continue
+        style = {"color": f"C{i}", "marker": ".", "markersize": 3, "linewidth": 1, "label": f"decoder: {name}"}
+        miss = np.maximum(table[f"{name}_miss"][order], 1e-16)  # a log axis cannot show an exact 0
+        axes[0].plot(table["distance"][order], miss, **style)
+        excess = 100 * (table[f"{name}_speed"][order] / table["least_speed"][order] - 1)
+        axes[1].plot(table["distance"][order], excess, **style)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("relative miss |D_true(P(d)) − d| / d")
+    axes[0].set_title("where the learned aim really lands")
+    axes[1].set_ylabel("speed above the least speed (%)")
+    axes[1].set_title("how far from the least-speed shot")
+    for ax in axes:
+        ax.set_xlabel("target distance d (m)")
+        ax.legend(fontsize="small")
+    return fig
+
+
+def plot_aim(target: tuple[float, float], paths: dict[str, tuple[np.ndarray, np.ndarray, bool]]) -> Figure:
+    """The shots that aim at ``target`` (distance, height above the ground, m): for each label,
+    its path (x, y in m) from launch to landing, dashed where it is not a hit (the least-speed
+    shot beside other solutions, or the closest approach to a target out of reach)."""
+    fig, (ax,) = _panels(1, width=7.0, height=4.2)
+    for label, (x, y, hit) in paths.items():
+        ax.plot(x, y, linestyle="-" if hit else "--", label=label)
+    ax.plot(*target, marker="*", markersize=14, color="black", linestyle="none", label="target")
+    ax.axhline(0.0, color="0.6", linewidth=0.8)
+    ax.set_xlabel("distance downrange (m)")
+    ax.set_ylabel("height above the ground (m)")
+    ax.set_title("aiming at the target")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def write_figure(fig: Figure, path: str | os.PathLike) -> None:
+    """``fig`` as a PNG file at ``path``, written whole or not at all."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    write_bytes(path, buffer.getvalue())
+
+
 def _observed(run_dir: str, metrics: Metrics) -> tuple[np.ndarray, np.ndarray] | None:
     """(input, measured output) of the training rows of predictions.csv, if it exists."""
     path = os.path.join(run_dir, "predictions.csv")
@@ -235,8 +285,8 @@ def _observed(run_dir: str, metrics: Metrics) -> tuple[np.ndarray, np.ndarray] |
 
 
 def make_figures(run_dir: str | os.PathLike, metrics: Metrics | None = None) -> list[str]:
-    """Write maps.png and errors.png (2-input runs with a grid.csv), curves.png (with a curves.csv)
-    and rmse.png into ``<run_dir>/figures/``; return the paths written."""
+    """Write maps.png and errors.png (2-input runs with a grid.csv), curves.png (with a curves.csv),
+    rmse.png and aim.png (with an aiming section and aim.csv) into ``<run_dir>/figures/``; return the paths written."""
     run_dir = os.fspath(run_dir)
     metrics = metrics if metrics is not None else load_metrics(run_dir)
     out = os.path.join(run_dir, "figures")
@@ -253,4 +303,7 @@ def make_figures(run_dir: str | os.PathLike, metrics: Metrics | None = None) -> 
         written.append(_save(plot_curves(metrics, read_csv(curves_path), observed), out, "curves.png"))
     if metrics["models"]:
         written.append(_save(plot_rmse(metrics), out, "rmse.png"))
+    aim_path = os.path.join(run_dir, "aim.csv")
+    if isinstance(metrics.get("aiming"), dict) and os.path.isfile(aim_path):
+        written.append(_save(plot_aiming(metrics, read_csv(aim_path, text=("split",))), out, "aim.png"))
     return written

@@ -23,6 +23,8 @@ CAPTIONS = {
     "curves.png": "The output against the first input; shaded: its training range.",
     "rmse.png": "Root-mean-square error inside (interpolation) and outside (extrapolation) the"
     " training region.",
+    "aim.png": "The learned aims flown by the true physics: how far each lands from its target, and how"
+    " much faster than the least-speed shot it launches; shaded: the range of the training targets.",
 }
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 80rem; margin: 2rem auto; padding: 0 1rem; }
@@ -132,6 +134,55 @@ def _regions_table(metrics: Metrics) -> str:
     return "<table>" + head + "".join(rows) + "</table>"
 
 
+def _shot(shot) -> str:
+    """``59.83 m/s at 32.55°``, from a {speed, angle} object (angle in degrees)."""
+    shot = shot if isinstance(shot, dict) else {}
+    return f"{_num(shot.get('speed'), '.5g')} m/s at {_num(shot.get('angle'), '.4g')}°"
+
+
+def _quantiles(stats) -> str:
+    """median / 95th percentile / max of a {median, p95, max} object, as percentages."""
+    stats = stats if isinstance(stats, dict) else {}
+    return " / ".join(f"{100 * v:.3g} %" if _is_number(v) else MISSING
+                      for v in (stats.get("median"), stats.get("p95"), stats.get("max")))
+
+
+def _aiming(aiming) -> str:
+    """The aiming section: exact shots, the published one checked, and each learned inverse."""
+    if not isinstance(aiming, dict):
+        return ""
+    d = _num(aiming.get("distance"), "g")
+    exact = (aiming.get("exact") or {}).get("least_speed")
+    parts = ["<h2>Aiming</h2>", f"<p>Target {d} m downrange, on the ground. Exact least-speed shot: "
+             f"<b>{_shot(exact)}</b>.</p>"]
+    published = aiming.get("published")
+    if isinstance(published, dict):
+        arcs = published.get("arcs_at_speed") or {}
+        parts.append(f"<p>The published shot, {_shot(published)}, really lands at {_num(published.get('lands_at'), '.6g')}"
+                     f" m. At its speed the exact arcs are {_num(arcs.get('low'), '.6g')}° and "
+                     f"{_num(arcs.get('high'), '.6g')}°; at its angle the exact speed is "
+                     f"{_num(published.get('speed_at_angle'), '.6g')} m/s.</p>")
+    learned = aiming.get("learned") or {}
+    if learned:
+        heads = ["decoder", f"shot for {d} m", "lands at (m)", "miss inside: median / 95 % / max",
+                 "miss beyond", "speed above least, inside", "speed above least, beyond", "training (s)"]
+        rows = []
+        for name, entry in learned.items():
+            entry = entry if isinstance(entry, dict) else {}
+            inside, beyond = entry.get("interp") or {}, entry.get("beyond") or {}
+            cells = [html.escape(str(name)), _shot(entry.get("shot")), _num((entry.get("shot") or {}).get("lands_at"), ".6g"),
+                     _quantiles(inside.get("miss")), _quantiles(beyond.get("miss")),
+                     _quantiles(inside.get("speed_excess")), _quantiles(beyond.get("speed_excess")),
+                     _num(entry.get("train_seconds"), ".3g")]
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        targets = aiming.get("targets") or {}
+        parts.append(f"<p>Learned inverses (encoder through a frozen decoder, least-speed branch), trained on "
+                     f"targets in {_interval(targets, 'train')} m, checked with the true physics on held-out "
+                     f"targets inside that range and beyond it, in {_interval(targets, 'beyond')} m.</p>")
+        parts.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>")
+    return "\n".join(parts)
+
+
 def _figure(path: str) -> str:
     """The PNG at ``path`` inlined as a base64 data URI, with its caption."""
     with open(path, "rb") as handle:
@@ -160,6 +211,7 @@ def render(metrics: Metrics, figures: list[str]) -> str:
             _regions_table(metrics),
             "<h2>Models</h2>",
             _models_table(metrics),
+            _aiming(metrics.get("aiming")),
             "<h2>Figures</h2>",
             *(_figure(path) for path in figures),
             "</body></html>",

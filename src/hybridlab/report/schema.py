@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class Estimate(TypedDict):
@@ -39,6 +39,22 @@ class ModelMetrics(TypedDict):
     prior: str | None
 
 
+class Aiming(TypedDict):
+    """The aiming section (speeds in m/s, angles in degrees, distances in m): the reference
+    target ``distance``; the ``targets`` ranges (``train`` [near, far], ``beyond`` [far, beyond]);
+    the ``exact`` least-speed shot; the ``published`` shot (``speed``, ``angle``, where it
+    ``lands_at``, the exact ``arcs_at_speed`` and ``speed_at_angle``) or null; and per decoder
+    (``learned``) the encoder's shot at the reference target, its ``train_seconds``, and on
+    held-out targets ``interp`` (inside the training range) and ``beyond`` it the relative miss
+    |D_true(P(d)) − d|/d and the speed excess v/v_min − 1, each {median, p95, max}."""
+
+    distance: float
+    targets: dict[str, list[float]]
+    exact: dict
+    published: dict | None
+    learned: dict[str, dict]
+
+
 class Metrics(TypedDict):
     """A run: its scenario and seed, the names of its inputs and output with their ``units``,
     the training and extrapolation region of each input (``[low, high]`` in its unit), the
@@ -56,6 +72,7 @@ class Metrics(TypedDict):
     extrap_region: dict[str, list[float]]
     n: dict[str, int]
     models: dict[str, ModelMetrics]
+    aiming: NotRequired[Aiming]
 
 
 #: The keys of metrics.json the report cannot do without; it shows the others where present.

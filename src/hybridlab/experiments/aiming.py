@@ -1,0 +1,125 @@
+"""The aiming section of a run: the exact inverse and the learned ones, checked on the truth.
+
+For a scenario with an :class:`AimingCase`, the run answers "how must I launch to land at d?"
+three ways and measures each against the true physics: exactly (:func:`hybridlab.inverse.aim`),
+and by an :class:`~hybridlab.inverse.EncoderDecoder` through each of the run's fitted decoders
+(the data-only MLP and the grey-box physics fit), trained on targets in a training range and
+tested on held-out targets inside it and beyond it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from hybridlab.inverse import EncoderDecoder, aim, evaluate_aim
+from hybridlab.models.progress import Labelled
+
+#: Held-out targets per test range.
+N_TEST = 100
+
+
+@dataclass(frozen=True)
+class AimingCase:
+    """A scenario's aiming section: the reference target ``distance`` (m), a ``published`` shot
+    to check ((speed m/s, angle deg), or None), encoders trained on targets in [``near``,
+    ``far``] m and tested inside that range and beyond it, up to ``beyond`` m, through the
+    run's fitted rungs named in ``decoders`` (those the run fitted)."""
+
+    distance: float
+    published: tuple[float, float] | None
+    near: float
+    far: float
+    beyond: float
+    decoders: tuple[str, ...] = ("mlp", "physics")
+
+
+def aiming_section(spec, fitted: dict, seed: int, quick: bool, progress, echo) -> tuple[dict, dict]:
+    """(the ``aiming`` entry of metrics.json, the columns of aim.csv) for a scenario ``spec``
+    with an aiming case and its fitted rungs ``fitted`` {name: model}. Angles in degrees."""
+    case, truth = spec.aiming, spec.truth
+    targets = _targets(case, seed, quick)
+    least = aim(truth, np.concatenate([targets["interp"], targets["beyond"]]))
+    columns = {"split": np.repeat(["interp", "beyond"], N_TEST),
+               "distance": np.concatenate([targets["interp"], targets["beyond"]]),
+               "least_speed": np.asarray(least.speed), "least_angle": np.rad2deg(np.asarray(least.angle))}
+    section = {"distance": case.distance, "targets": {"train": [case.near, case.far], "beyond": [case.far, case.beyond]},
+               "exact": _exact(truth, case), "published": _published(truth, case), "learned": {}}
+    for name in (n for n in case.decoders if n in fitted):
+        model = _encoder(spec, fitted[name], quick, seed)
+        start = time.perf_counter()
+        model.fit(targets["train"], progress=Labelled(progress, f"aim via {name}"))
+        seconds = time.perf_counter() - start
+        echo(f"  aim via {name:<6} trained in {seconds:6.1f} s")
+        section["learned"][name] = _learned(model, truth, case, targets, seconds, columns, name)
+    return section, columns
+
+
+def _targets(case: AimingCase, seed: int, quick: bool) -> dict[str, np.ndarray]:
+    """Training targets evenly over [near, far]; held-out ones drawn uniformly inside it and beyond."""
+    inside, beyond = jax.random.split(jax.random.fold_in(jax.random.key(seed), 10))
+    return {"train": np.linspace(case.near, case.far, 32 if quick else 64),
+            "interp": np.asarray(jax.random.uniform(inside, (N_TEST,), minval=case.near, maxval=case.far)),
+            "beyond": np.asarray(jax.random.uniform(beyond, (N_TEST,), minval=case.far, maxval=case.beyond))}
+
+
+def _encoder(spec, decoder, quick: bool, seed: int) -> EncoderDecoder:
+    """A least-speed encoder through ``decoder``, its launches kept in the scenario's speeds
+    (training and extrapolation) and training angles: where the data decoder has seen shots."""
+    speeds = (min(spec.speed[0], spec.extrap_speed[0]), max(spec.speed[1], spec.extrap_speed[1]))
+    return EncoderDecoder(decoder, branch="least-speed", speeds=speeds, angles=tuple(np.deg2rad(spec.angle)),
+                          epochs=500 if quick else 1500, polish=100 if quick else 300, seed=seed)
+
+
+def _exact(truth, case: AimingCase) -> dict:
+    shot = aim(truth, case.distance)
+    return {"least_speed": {"speed": float(shot.speed), "angle": float(np.rad2deg(shot.angle))}}
+
+
+def _published(truth, case: AimingCase) -> dict | None:
+    """Where the published shot really lands, and the exact arcs at its speed and the exact
+    speed at its angle."""
+    if case.published is None:
+        return None
+    speed, angle = case.published
+    hits = aim(truth, case.distance, speed=speed)
+    return {"speed": speed, "angle": angle, "lands_at": float(truth.range(speed, np.deg2rad(angle))),
+            "arcs_at_speed": {"low": float(np.rad2deg(hits.low)), "high": float(np.rad2deg(hits.high))},
+            "speed_at_angle": float(aim(truth, case.distance, angle=np.deg2rad(angle)))}
+
+
+def _learned(model, truth, case, targets, seconds, columns, name) -> dict:
+    """One encoder–decoder's metrics; its per-target columns are added to ``columns``."""
+    reference = evaluate_aim(model, truth, [case.distance])["per_target"]
+    entry = {"train_seconds": seconds, "shot": {"speed": float(reference["speed"][0]),
+                                                "angle": float(np.rad2deg(reference["angle"][0])),
+                                                "lands_at": float(reference["landed"][0])}}
+    per_target = []
+    for split in ("interp", "beyond"):
+        scored = evaluate_aim(model, truth, targets[split])
+        entry[split] = {"miss": scored["miss"], "speed_excess": scored["speed_excess"]}
+        per_target.append(scored["per_target"])
+    for key, column in (("speed", "speed"), ("angle", "angle"), ("landed", "landed"), ("miss", "miss")):
+        values = np.concatenate([p[key] for p in per_target])
+        columns[f"{name}_{column}"] = np.rad2deg(values) if key == "angle" else values
+    return entry
+
+
+def aiming_lines(section: dict) -> list[str]:
+    """The aiming section in words, for the run's printed summary."""
+    exact = section["exact"]["least_speed"]
+    lines = [f"aiming at {section['distance']:g} m: least speed {exact['speed']:.6g} m/s at {exact['angle']:.5g}°"]
+    published = section["published"]
+    if published:
+        lines.append(f"  published shot {published['speed']:g} m/s at {published['angle']:g}° lands at "
+                     f"{published['lands_at']:.6g} m; exact arcs at that speed {published['arcs_at_speed']['low']:.6g}° "
+                     f"and {published['arcs_at_speed']['high']:.6g}°")
+    for name, entry in section["learned"].items():
+        shot = entry["shot"]
+        lines.append(f"  via {name:<8} {shot['speed']:.5g} m/s at {shot['angle']:.4g}° lands at {shot['lands_at']:.5g} m; "
+                     f"median miss {entry['interp']['miss']['median']:.2%} inside, "
+                     f"{entry['beyond']['miss']['median']:.2%} beyond the training targets")
+    return lines

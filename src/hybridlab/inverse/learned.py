@@ -1,0 +1,288 @@
+"""The learned inverse: an encoder P(d) → (v, θ) trained through a frozen decoder D(v, θ).
+
+The hybrid-ML lecture's route to aiming: a decoder that predicts the range of a launch (a
+network fitted on data, or the physics itself) is frozen, and an encoder network is trained so
+that the decoder's range of the encoder's launch is the target, with the loss
+(D(P(d)) − d)². The inverse is not unique (every target has a curve of launches), so a branch
+penalty says which launch to learn; :func:`evaluate_aim` checks the learned launches against
+the true physics and the exact least-speed shot.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hybridlab.inverse.aiming import aim
+from hybridlab.models import training
+from hybridlab.models.base import Regressor, Scaler, from_params, restore
+from hybridlab.models.network import Network
+from hybridlab.models.progress import QUIET
+from hybridlab.physics import Projectile
+
+BRANCHES = ("least-speed", "low-arc", "high-arc", "none")
+#: The angle step (rad) of the central difference ∂D/∂θ ≈ (D(θ + h) − D(θ − h))/2h of the
+#: branch penalties: exact for a quadratic D(θ), so the least-speed shot, where ∂D/∂θ = 0, is
+#: still a zero of the penalty; and it needs only the decoder's own (reverse-mode) gradient.
+ANGLE_STEP = 1e-3
+#: Standard gravity (m/s²): the speed scale √(g·d) of an encoder without speed bounds.
+_G = 9.80665
+
+
+class PhysicsDecoder(eqx.Module):
+    """The range of a projectile as a decoder: X (n, 2) of speed (m/s) and angle (rad) ↦ D (m)."""
+
+    projectile: Projectile
+
+    def __call__(self, X):
+        return self.projectile.range(X[:, 0], X[:, 1])
+
+
+class EncoderDecoder(Regressor):
+    """P(d) = (v, θ): the launch that a frozen ``decoder`` D says lands at the target distance d
+    (m, from the launch point, at the launch height's ground), learned by an encoder network.
+
+    The encoder is a tanh network of ``depth`` hidden layers of ``width`` on the standardised
+    target; its outputs map to a speed v = v₀·e^a (v₀ = √(g·median d)), or into ``speeds`` =
+    (lo, hi) m/s by a sigmoid, and to an angle in ``angles`` = (lo, hi) rad (default (0, π/2))
+    by a sigmoid; with ``speed`` given, every launch has that speed and the encoder learns the
+    angle only. It minimises, with Adam (a cosine-decayed ``learning_rate``) for ``epochs``
+    full-batch epochs and then ``polish`` steps of L-BFGS,
+
+        L = mean(((D(P(d)) − d)/d)²) + ``penalty``·mean(B(s)²),   s = (∂D/∂θ)(P(d)) / d,
+
+    where the branch term B selects which of the many launches that land at d is learned:
+
+    - ``"least-speed"`` (needs ``speed`` None): B(s) = s. Both terms vanish only where
+      D = d and ∂D/∂θ = 0, i.e. at the decoder's optimal angle for the least speed that
+      reaches d: it converges to the least-speed shot of the decoder's physics.
+    - ``"low-arc"`` / ``"high-arc"`` (need ``speed``): B(s) = max(−s, 0) / max(s, 0): zero
+      on the rising (low) or falling (high) side of D(θ) at that speed, so it converges to the
+      low or the high arc; to the maximum-range angle where d is beyond the speed's reach.
+    - ``"none"``: no penalty, the lecture's loss: it converges to whichever point of the
+      solution curve the initialisation leads to (a different one from seed to seed).
+
+    ``decoder``: a fitted differentiable rung of the ladder (its :meth:`~Regressor.as_function`;
+    X columns speed and angle in rad), a fitted ``PhysicsFit``, or a ``Projectile`` (or its
+    spec): the physics itself. It is frozen, and saved with the encoder. ``predict(d)`` returns
+    (n, 2): speed (m/s), angle (rad).
+    """
+
+    name = "encoder-decoder"
+    fitted_arrays = ("scaler", "encoder", "decoder")
+    fitted_facts = ("decoder_record", "speed_scale", "train_loss", "epochs_run", "seconds")
+
+    def __init__(self, decoder=None, branch="least-speed", speed=None, speeds=None, angles=(0.0, np.pi / 2),
+                 penalty=1.0, width=32, depth=2, epochs=3000, learning_rate=1e-2, polish=500, seed=0):
+        self.decoder = _decoder(Projectile() if decoder is None else decoder)
+        if branch not in BRANCHES:
+            raise ValueError(f"branch = {branch!r}: must be one of {BRANCHES}")
+        self.branch = branch
+        if branch == "least-speed" and speed is not None:
+            raise ValueError("speed: the least-speed branch learns the speed; give no speed")
+        if branch in ("low-arc", "high-arc") and speed is None:
+            raise ValueError(f"speed: the {branch} branch needs the launch speed (m/s)")
+        self.speed = None if speed is None else _positive("speed", speed)
+        self.speeds = None if speeds is None else _interval("speeds", speeds, 0.0, np.inf)
+        self.angles = _interval("angles", angles, -np.pi / 2, np.pi / 2)
+        self.penalty = _positive("penalty", penalty, zero=True)
+        self.learning_rate = _positive("learning_rate", learning_rate)
+        for name, value, least in (("width", width, 1), ("depth", depth, 1), ("epochs", epochs, 1), ("polish", polish, 0)):
+            if isinstance(value, bool) or int(value) != value or value < least:
+                raise ValueError(f"{name} = {value!r}: must be an integer >= {least}")
+        self.width, self.depth, self.epochs, self.polish = int(width), int(depth), int(epochs), int(polish)
+        self.seed = int(seed)
+
+    # The contract ----------------------------------------------------------------------------
+    def fit(self, distances, progress=QUIET, context=None) -> EncoderDecoder:
+        """Train the encoder on target ``distances`` (m, > 0; a vector); returns self."""
+        d = _distances(distances)
+        return super().fit(d[:, None], d, progress, context)
+
+    def predict(self, distances) -> np.ndarray:
+        """Launches (n, 2) for target ``distances`` (m, > 0): speed (m/s), angle (rad)."""
+        return super().predict(_distances(distances)[:, None])
+
+    def _fit(self, X, y, progress):
+        if isinstance(self.decoder, Regressor) and self.decoder.n_features_ != 2:
+            raise ValueError(f"decoder: fitted on {self.decoder.n_features_} inputs; it must take speed and angle")
+        self.scaler_ = Scaler.fit(y)
+        self.speed_scale_ = float(np.sqrt(_G * np.median(y)))
+        self.decoder_ = self._decoder_arrays()
+        self.encoder_ = self._new_encoder(jax.random.key(self.seed))
+        data = (self.scaler_.forward(jnp.asarray(y)), jnp.asarray(y), self._launch_map(), self._decoder_function(),
+                jnp.asarray(self.penalty))
+        loss = _loss(self.branch)
+        optimiser = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
+        task = progress.task(self.name, self.epochs)
+        start = time.perf_counter()
+        self.encoder_, self.epochs_run_ = training.first_order(self.encoder_, loss, data, None, optimiser,
+                                                               self.epochs, None, task)
+        if self.polish:
+            self.encoder_ = training.lbfgs(self.encoder_, loss, data, self.polish)
+        task.close()
+        self.seconds_ = time.perf_counter() - start
+        self.train_loss_ = float(training.evaluate(loss, self.encoder_, data))
+        self.decoder_record_ = self.decoder.record() if isinstance(self.decoder, Regressor) else None
+
+    def _predict(self, X):
+        z = self.scaler_.forward(jnp.asarray(X[:, 0]))
+        return self._launch_map()(self.encoder_, z)
+
+    # Parts -----------------------------------------------------------------------------------
+    def _new_encoder(self, key) -> Network:
+        return Network(1, (self.width,) * self.depth, "tanh", "default", key, n_out=1 if self.speed is not None else 2)
+
+    def _launch_map(self) -> LaunchMap:
+        speeds = (np.nan, np.nan) if self.speeds is None else self.speeds
+        fixed = np.nan if self.speed is None else self.speed
+        return LaunchMap(jnp.asarray(speeds), jnp.asarray(self.angles), jnp.asarray(fixed),
+                         jnp.asarray(self.speed_scale_), self.speed is not None, self.speeds is not None)
+
+    def _decoder_arrays(self):
+        return self.decoder._arrays() if isinstance(self.decoder, Regressor) else None
+
+    def _decoder_function(self):
+        if isinstance(self.decoder, Regressor):
+            return self.decoder.as_function()
+        return PhysicsDecoder(Projectile.from_spec(self.decoder))
+
+    def decoder_model(self):
+        """The frozen decoder: the fitted rung, or the Projectile."""
+        return self.decoder if isinstance(self.decoder, Regressor) else Projectile.from_spec(self.decoder)
+
+    # Persistence: the fitted decoder travels inside the encoder's record and arrays -------------
+    def _arrays_like(self):
+        decoder = self.decoder._arrays_like() if isinstance(self.decoder, Regressor) else None
+        return {"scaler": Scaler.like(None), "encoder": self._new_encoder(jax.random.key(0)), "decoder": decoder}
+
+    def _set_arrays(self, arrays):
+        super()._set_arrays(arrays)
+        if isinstance(self.decoder, Regressor):
+            self.decoder._set_arrays(arrays["decoder"])
+
+    def _set_metadata(self, metadata):
+        super()._set_metadata(metadata)
+        if self.decoder_record_ is not None:
+            self.decoder = restore(self.decoder_record_)
+
+    def n_params(self) -> int:
+        """The encoder's weights and biases (the frozen decoder's are not fitted here)."""
+        return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.encoder_)))
+
+    def summary(self):
+        out = super().summary()
+        decoder = self.decoder_model()
+        out["decoder"] = decoder.name if isinstance(decoder, Regressor) else decoder.label()
+        out["formula"] = f"P(d) = (v, θ) through the frozen decoder {out['decoder']}, branch {self.branch}"
+        out["diagnostics"] = {"train_loss": self.train_loss_, "epochs_run": self.epochs_run_,
+                              "seconds": self.seconds_}
+        return out
+
+
+class LaunchMap(eqx.Module):
+    """The encoder's raw outputs (a, b) ↦ a launch (v m/s, θ rad), inside the allowed ranges:
+    θ = lo + (hi − lo)·σ(b); v = the fixed speed, or lo + (hi − lo)·σ(a), or v₀·e^a."""
+
+    speeds: jax.Array
+    angles: jax.Array
+    fixed: jax.Array
+    speed_scale: jax.Array
+    fixed_speed: bool = eqx.field(static=True)
+    bounded_speed: bool = eqx.field(static=True)
+
+    def __call__(self, encoder, z):
+        out = encoder(z[:, None]).reshape(len(z), -1)
+        angle = self.angles[0] + (self.angles[1] - self.angles[0]) * jax.nn.sigmoid(out[:, -1])
+        if self.fixed_speed:
+            speed = jnp.broadcast_to(self.fixed, angle.shape)
+        elif self.bounded_speed:
+            speed = self.speeds[0] + (self.speeds[1] - self.speeds[0]) * jax.nn.sigmoid(out[:, 0])
+        else:
+            speed = self.speed_scale * jnp.exp(out[:, 0])
+        return jnp.stack([speed, angle], axis=1)
+
+
+@functools.lru_cache(maxsize=None)
+def _loss(branch: str):
+    """The training loss of ``branch`` as one function object per branch (so that its compiled
+    training steps are reused from fit to fit); data = (z, d, launch map, decoder, penalty)."""
+
+    def loss(encoder, data):
+        z, d, launch, decoder, penalty = data
+        shot = launch(encoder, z)
+        miss = (decoder(shot) - d) / d
+        if branch == "none":
+            return jnp.mean(miss**2)
+        step = jnp.array([0.0, ANGLE_STEP])
+        slope = (decoder(shot + step) - decoder(shot - step)) / (2 * ANGLE_STEP) / d
+        term = {"least-speed": slope, "low-arc": jnp.maximum(-slope, 0.0), "high-arc": jnp.maximum(slope, 0.0)}
+        return jnp.mean(miss**2) + penalty * jnp.mean(term[branch] ** 2)
+
+    return loss
+
+
+def evaluate_aim(model: EncoderDecoder, truth: Projectile, distances) -> dict:
+    """How the learned launches P(d) really do, flown by the ``truth`` projectile, for target
+    ``distances`` (m): the relative miss |D_true(P(d)) − d|/d and the speed excess
+    v/v_min − 1 over the exact least speed v_min (:func:`~hybridlab.inverse.aim`), each as
+    {"median", "p95", "max"}, and the per-target arrays (``miss``, ``speed_excess``)."""
+    d = _distances(distances)
+    shots = model.predict(d)
+    landed = np.asarray(truth.range(shots[:, 0], shots[:, 1]))
+    miss = np.abs(landed - d) / d
+    excess = shots[:, 0] / np.asarray(aim(truth, d).speed) - 1.0
+    return {"miss": _quantiles(miss), "speed_excess": _quantiles(excess), "per_target": {
+        "distance": d, "speed": shots[:, 0], "angle": shots[:, 1], "landed": landed, "miss": miss,
+        "speed_excess": excess}}
+
+
+def _quantiles(values) -> dict:
+    return {"median": float(np.median(values)), "p95": float(np.quantile(values, 0.95)),
+            "max": float(np.max(values))}
+
+
+def _decoder(decoder):
+    """A fitted differentiable rung, or a projectile's spec; ValueError otherwise."""
+    if isinstance(decoder, Projectile):
+        return decoder.to_spec()
+    if isinstance(decoder, dict):
+        if "model" in decoder:  # an unfitted rung's record: loading restores the fitted one
+            return from_params(decoder)
+        return Projectile.from_spec(decoder).to_spec()
+    if isinstance(decoder, Regressor):
+        decoder.as_function()  # ValueError for an unfitted or a non-differentiable rung
+        return decoder
+    raise ValueError(f"decoder = {decoder!r}: must be a fitted differentiable model or a Projectile")
+
+
+def _distances(distances) -> np.ndarray:
+    d = np.asarray(distances, dtype=np.float64).reshape(-1)
+    if d.size == 0:
+        raise ValueError("distances: give at least one target distance")
+    bad = np.flatnonzero(~(np.isfinite(d) & (d > 0)))
+    if bad.size:
+        raise ValueError(f"distances[{bad[0]}] = {d[bad[0]]}: must be finite and > 0 m")
+    return d
+
+
+def _positive(name, value, zero=False) -> float:
+    value = float(value)
+    if not (np.isfinite(value) and (value >= 0 if zero else value > 0)):
+        raise ValueError(f"{name} = {value}: must be finite and {'>=' if zero else '>'} 0")
+    return value
+
+
+def _interval(name, bounds, lowest, highest) -> tuple[float, float]:
+    try:
+        lo, hi = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} = {bounds!r}: must be a pair (low, high)") from None
+    if not (lowest <= lo < hi <= highest) or not np.isfinite(hi - lo):
+        raise ValueError(f"{name} = {bounds!r}: must satisfy {lowest:g} <= low < high <= {highest:g}")
+    return lo, hi
