@@ -219,3 +219,29 @@ def test_aim_refuses_bad_input_in_one_line(tmp_path, capsys, argv, says):
     status, out, err = run(capsys, "aim", *argv, "--curve", tmp_path / "c.csv")
     assert status == 2 and out == "" and err.count("\n") == 1 and says in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_aim_plot_draws_every_branch_to_the_target(tmp_path, capsys):
+    plot = tmp_path / "aim.png"
+    status, out, err = run(capsys, "aim", "--distance", "150", *SHOT_PUT, "--speed", "75.28", "--plot", plot)
+    assert status == 0, err
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # An unreachable target draws its closest approach.
+    assert run(capsys, "aim", "--distance", "20", "--speed", "10", "--plot", tmp_path / "far.png")[0] == 0
+    assert (tmp_path / "far.png").stat().st_size > 0
+
+
+def test_a_bad_plot_path_writes_nothing(tmp_path, capsys):
+    argv = ["aim", "--distance", "30", "--curve", tmp_path / "c.csv", "--plot", tmp_path / "no" / "p.png"]
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == "" and err.count("\n") == 1 and "plot" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zero_distance_target_is_the_launch_point_or_straight_above_it():
+    p = Projectile(LinearDrag(0.5))
+    assert float(aim(p, 0.0, angle=0.3)) == 0.0
+    assert float(aim(p, 0.0, curve_points=2).speed) == 0.0
+    # Straight above needs 90°, outside the angles searched: unreachable, not a crash.
+    assert int(aim(p, 0.0, target_height=2.0, speed=10.0).count) == 0
+    assert np.isnan(float(aim(p, 0.0, target_height=2.0, angle=0.3)))

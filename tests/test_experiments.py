@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from reference import linear_drag
+
 from hybridlab import Projectile
 from hybridlab.cli import main
 from hybridlab.data import read_shots
@@ -208,3 +210,24 @@ def test_run_creates_missing_parent_directories(tmp_path):
     out = tmp_path / "runs" / "nested" / "cuberoot"
     metrics = run("cuberoot", 0, str(out), quick=True, models=["linear"], echo=lambda line: None)
     assert metrics["directory"] == str(out) and (out / "metrics.json").is_file() and (out / "report.html").is_file()
+
+
+def test_the_shotput_run_aims_exactly_and_through_both_decoders(shotput):
+    out, metrics = shotput
+    aiming = json.loads((out / "metrics.json").read_text())["aiming"]
+    assert aiming["distance"] == 150.0
+    # The lecture's (75.28 m/s, 11.88°) flown by the closed form at 60 digits.
+    lecture = linear_drag(75.28, np.deg2rad(11.88), 1.8, 7.26)
+    assert aiming["published"]["lands_at"] == pytest.approx(float(lecture["range"]), rel=1e-12)
+    assert aiming["published"]["arcs_at_speed"]["low"] == pytest.approx(11.8997, abs=1e-4)
+    least = aiming["exact"]["least_speed"]
+    assert float(linear_drag(least["speed"], np.deg2rad(least["angle"]), 1.8, 7.26)["range"]) == pytest.approx(150, rel=1e-9)
+    assert set(aiming["learned"]) == {"mlp", "physics"}  # the run fitted no other differentiable decoder
+    for entry in aiming["learned"].values():
+        assert entry["interp"]["miss"]["median"] < 0.01
+        assert entry["shot"]["lands_at"] == pytest.approx(150, rel=0.01)
+    with open(out / "aim.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 200 and {"distance", "least_speed", "mlp_miss", "physics_angle"} <= set(rows[0])
+    assert (out / "figures" / "aim.png").is_file()
+    assert "<h2>Aiming</h2>" in (out / "report.html").read_text()

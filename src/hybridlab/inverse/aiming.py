@@ -156,7 +156,9 @@ def _speed_one(p, angle, distance, level):
 
     args = (p, angle, distance, level)
     reachable = miss(upper, args) > 0
-    return jnp.where(reachable, jnp.exp(_root(miss, lower, upper, args)), jnp.nan)
+    # The launch point itself is passed at t = 0 at any speed: the least is 0.
+    at_launch = (distance == 0) & (level == p.height)
+    return jnp.where(at_launch, 0.0, jnp.where(reachable, jnp.exp(_root(miss, lower, upper, args)), jnp.nan))
 
 
 def _least_speed_one(p, distance, level):
@@ -261,6 +263,10 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
       the line of sight h + d tan θ (no speed reaches it);
     - neither: :class:`Aim`, the least-speed shot and ``curve_points`` points of the solution
       curve {(v, θ)}.
+
+    A target at the launch point (d = 0, z = 0) is passed at launch: least speed 0, and at a
+    given angle speed 0. One straight above it (d = 0, z > 0) needs θ = π/2, outside the
+    angles searched: unreachable (NaN, count 0).
 
     Arguments broadcast against each other. ValueError (eagerly) for a distance that is not
     finite and ≥ 0, a target below the ground (h + z < 0), a speed ≤ 0, an angle outside
