@@ -31,7 +31,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, minimize_scalar
 
 import hybridlab  # noqa: F401  (float64)
-from hybridlab.experiments.aiming import _encoder
+from hybridlab.experiments.aiming import least_speed_encoder
 from hybridlab.experiments.scenarios import SCENARIOS
 from hybridlab.inverse import aim, evaluate_aim
 
@@ -117,7 +117,7 @@ def learned_part(spec, held_out: int) -> dict:
         start = time.perf_counter()
         decoder.fit(splits["train"].X, splits["train"].y)
         decoder_s = time.perf_counter() - start
-        model = _encoder(spec, decoder, quick=False, seed=0)
+        model = least_speed_encoder(spec, decoder, quick=False, seed=0)
         start = time.perf_counter()
         model.fit(np.linspace(case.near, case.far, 64))
         seconds = time.perf_counter() - start

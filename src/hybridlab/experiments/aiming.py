@@ -49,7 +49,7 @@ def aiming_section(spec, fitted: dict, seed: int, quick: bool, progress, echo) -
     section = {"distance": case.distance, "targets": {"train": [case.near, case.far], "beyond": [case.far, case.beyond]},
                "exact": _exact(truth, case), "published": _published(truth, case), "learned": {}}
     for name in (n for n in case.decoders if n in fitted):
-        model = _encoder(spec, fitted[name], quick, seed)
+        model = least_speed_encoder(spec, fitted[name], quick, seed)
         start = time.perf_counter()
         model.fit(targets["train"], progress=Labelled(progress, f"aim via {name}"))
         seconds = time.perf_counter() - start
@@ -66,7 +66,7 @@ def _targets(case: AimingCase, seed: int, quick: bool) -> dict[str, np.ndarray]:
             "beyond": np.asarray(jax.random.uniform(beyond, (N_TEST,), minval=case.far, maxval=case.beyond))}
 
 
-def _encoder(spec, decoder, quick: bool, seed: int) -> EncoderDecoder:
+def least_speed_encoder(spec, decoder, quick: bool, seed: int) -> EncoderDecoder:
     """A least-speed encoder through ``decoder``, its launches kept in the scenario's speeds
     (training and extrapolation) and training angles: where the data decoder has seen shots."""
     speeds = (min(spec.speed[0], spec.extrap_speed[0]), max(spec.speed[1], spec.extrap_speed[1]))

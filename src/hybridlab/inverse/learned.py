@@ -43,7 +43,7 @@ class PhysicsDecoder(eqx.Module):
         return self.projectile.range(X[:, 0], X[:, 1])
 
 
-class EncoderDecoder(Regressor):
+class EncoderDecoder(Regressor, rung=False):
     """P(d) = (v, θ): the launch that a frozen ``decoder`` D says lands at the target distance d
     (m, from the launch point, at the launch height's ground), learned by an encoder network.
 

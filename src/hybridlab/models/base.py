@@ -31,8 +31,11 @@ FORMAT_VERSION = 2
 #: The largest model.json read, in bytes: a record holds hyperparameters and diagnostics (the
 #: arrays are in arrays.eqx), some kilobytes; a hostile file must not fill the memory.
 MAX_RECORD_BYTES = 16 * 2**20
-#: Every estimator class, by name.
+#: Every rung of the ladder, by name (what the runner and the command line offer).
 REGISTRY: dict[str, type[Regressor]] = {}
+#: Every estimator class that can be loaded, by name: the rungs and the models built on them
+#: (such as the learned inverse), which keep the same contract and file format.
+LOADABLE: dict[str, type[Regressor]] = {}
 
 
 def check_inputs(X, n_features: int | None = None) -> np.ndarray:
@@ -100,7 +103,8 @@ class Regressor(abc.ABC):
     """Base class of every estimator: validation, parameters, persistence, the summary's
     common part.
 
-    A subclass sets ``name`` (its key in :data:`REGISTRY`, in files and on the command line),
+    A subclass sets ``name`` (its key in :data:`LOADABLE`, in files and on the command line; a
+    rung of the ladder, unless the class is declared with ``rung=False``, is in :data:`REGISTRY` too),
     keeps every argument of ``__init__`` as an attribute of the same name (validated there, as
     scikit-learn's estimators do; :meth:`get_params` reads them back), and implements
     ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()`` (a placeholder of the
@@ -115,10 +119,12 @@ class Regressor(abc.ABC):
     fitted_arrays: ClassVar[tuple[str, ...]] = ()
     fitted_facts: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, rung: bool = True, **kwargs):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
-            REGISTRY[cls.name] = cls
+            LOADABLE[cls.name] = cls
+            if rung:
+                REGISTRY[cls.name] = cls
 
     # The contract ---------------------------------------------------------------------------
     def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
@@ -270,9 +276,9 @@ def _json_object(name: str, value) -> dict[str, Any]:
 def from_params(record: dict[str, Any]) -> Regressor:
     """The unfitted estimator ``{"model": name, "params": {...}}`` describes (as saved)."""
     name, params = record.get("model"), record.get("params")
-    cls = REGISTRY.get(name) if isinstance(name, str) else None
+    cls = LOADABLE.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(REGISTRY))}")
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(LOADABLE))}")
     if not isinstance(params, dict):
         raise ValueError(f"model {name!r}: 'params' must be a JSON object")
     return cls(**params)
