@@ -42,7 +42,7 @@ def aiming_section(spec, fitted: dict, seed: int, quick: bool, progress, echo) -
     with an aiming case and its fitted rungs ``fitted`` {name: model}. Angles in degrees."""
     case, truth = spec.aiming, spec.truth
     targets = _targets(case, seed, quick)
-    least = aim(truth, np.concatenate([targets["interp"], targets["beyond"]]))
+    least = aim(truth, np.concatenate([targets["interp"], targets["beyond"]]), curve_points=0)
     columns = {"split": np.repeat(["interp", "beyond"], N_TEST),
                "distance": np.concatenate([targets["interp"], targets["beyond"]]),
                "least_speed": np.asarray(least.speed), "least_angle": np.rad2deg(np.asarray(least.angle))}
@@ -75,7 +75,7 @@ def least_speed_encoder(spec, decoder, quick: bool, seed: int) -> EncoderDecoder
 
 
 def _exact(truth, case: AimingCase) -> dict:
-    shot = aim(truth, case.distance)
+    shot = aim(truth, case.distance, curve_points=0)
     return {"least_speed": {"speed": float(shot.speed), "angle": float(np.rad2deg(shot.angle))}}
 
 

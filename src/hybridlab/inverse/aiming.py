@@ -262,7 +262,8 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     - ``angle`` given (rad): the speed that hits (m/s), NaN where the target lies on or above
       the line of sight h + d tan θ (no speed reaches it);
     - neither: :class:`Aim`, the least-speed shot and ``curve_points`` points of the solution
-      curve {(v, θ)}.
+      curve {(v, θ)} (each a speed solve: ``curve_points=0`` skips the curve, which under an
+      ODE law costs far more than the least-speed shot itself).
 
     A target at the launch point (d = 0, z = 0) is passed at launch: least speed 0, and at a
     given angle speed 0. One straight above it (d = 0, z > 0) needs θ = π/2, outside the
