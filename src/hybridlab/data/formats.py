@@ -17,17 +17,20 @@ import csv
 import dataclasses
 import io
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import ArrayLike
 
-from hybridlab.data.validation import NUMBERS, Table, validate
+from hybridlab.data.tracks import KINDS, Tracks, from_columns
+from hybridlab.data.validation import NUMBERS, TRACK_RULES, Table, validate
 from hybridlab.files import open_regular, replace_atomically, write_bytes
 
 SHOT_COLUMNS = ("speed", "angle", "distance")
+#: The columns of a shots file that are checked (the others may be kept as they are).
+CHECKED = SHOT_COLUMNS + ("height",)
 #: The largest shots or table file read, in bytes (some five million rows of CSV): a file is
 #: read whole, and its parsed rows take several times its size in memory.
 MAX_FILE_BYTES = 256 * 2**20
@@ -205,8 +208,8 @@ def read_shots(
     written back untouched (:func:`write_table`).
     """
     kind = _format(path)
-    table = _read_csv(path) if kind == "csv" else _read_parquet(path, keep_other)
-    kept = [j for j, name in enumerate(table.columns) if keep_other and name not in SHOT_COLUMNS + ("height",)]
+    table = _read_csv(path) if kind == "csv" else _read_parquet(path, lambda name: keep_other and name not in CHECKED)
+    kept = [j for j, name in enumerate(table.columns) if keep_other and name not in CHECKED]
     checked = table
     if kept:  # cells of kept columns are nobody's business: mark them as good numbers
         values, not_number = table.values.copy(), table.not_number.copy()
@@ -325,10 +328,10 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _read_parquet(path: str | os.PathLike, keep_other: bool = False) -> Table:
-    """A Parquet file as a table; every column must have an integer or floating type, except,
-    with ``keep_other``, a column other than the shot columns, whose values are kept in
-    ``Table.raw`` (and left NaN, not numbers, in ``values``)."""
+def _read_parquet(path: str | os.PathLike, keep: Callable[[str], bool] = lambda name: False) -> Table:
+    """A Parquet file as a table; every column must have an integer or floating type, except a
+    column whose name ``keep`` accepts: its values are kept in ``Table.raw`` (and left NaN, not
+    numbers, in ``values``)."""
     source = os.fspath(path)
     try:
         with open_regular(path, MAX_FILE_BYTES) as file:
@@ -340,7 +343,7 @@ def _read_parquet(path: str | os.PathLike, keep_other: bool = False) -> Table:
     not_number = np.ones(values.shape, bool)
     raw = {}
     for j, (name, column) in enumerate(zip(columns, table.columns)):
-        if keep_other and name not in SHOT_COLUMNS + ("height",):
+        if keep(name):
             raw[j] = column.to_pylist()
         elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
             raise ValueError(f"{source}, column {name!r}: holds {column.type}, not numbers")
@@ -348,3 +351,36 @@ def _read_parquet(path: str | os.PathLike, keep_other: bool = False) -> Table:
             values[:, j] = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
             not_number[:, j] = column.is_null().to_numpy(zero_copy_only=False)
     return Table(source, columns, values, not_number, np.zeros(table.num_rows, int), raw=raw)
+
+
+# --- trajectories ----------------------------------------------------------------------------
+
+#: The id column of each kind of tracks file: text (a shot's label, a ball's name).
+_IDS = {"shot": "shot", "drop": "ball"}
+
+
+def read_tracks(path: str | os.PathLike) -> Tracks:
+    """Read and validate trajectories from CSV or Parquet: ``shot,t,x,y`` (2-D shots) or
+    ``ball,drop,t,height[,velocity]`` (vertical drops), told apart by the ``shot`` or ``ball``
+    column; the id column is text, every other cell a finite number; within a track the rows
+    are together and the times increase. ValueError names the file, the line (Parquet: row)
+    and column of the first bad cell, as :func:`read_shots` does."""
+    kind_of = {"csv": _read_csv, "parquet": lambda p: _read_parquet(p, lambda name: name in _IDS.values())}
+    table = kind_of[_format(path)](path)
+    kind = next((kind for kind, name in _IDS.items() if name in table.columns), None)
+    if kind is None:
+        raise ValueError(f"{table.where()}: no 'shot' or 'ball' column; a tracks file has the columns "
+                         "shot,t,x,y (shots) or ball,drop,t,height[,velocity] (drops)")
+    ids = table.columns.index(_IDS[kind])
+    values, not_number = table.values.copy(), table.not_number.copy()
+    values[:, ids], not_number[:, ids] = 0.0, False  # an id is text: no rule looks at it as a number
+    validate(dataclasses.replace(table, values=values, not_number=not_number), KINDS[kind][0], rules=TRACK_RULES)
+    columns = {name: table.values[:, j] for j, name in enumerate(table.columns)}
+    columns[_IDS[kind]] = _kept_column(table, ids)
+    return from_columns(kind, columns)
+
+
+def write_tracks(path: str | os.PathLike, tracks: Tracks) -> None:
+    """Write trajectories to CSV or Parquet (chosen by the suffix), atomically, in the columns
+    :func:`read_tracks` reads."""
+    write_table(path, tracks.columns())

@@ -111,6 +111,43 @@ SHOT_RULES = (
 )
 
 
+def _track_ids(table: Table) -> list:
+    """Each row's track: its id cell as written (``shot``, or ``ball`` with ``drop``)."""
+    name = "shot" if "shot" in table.columns else "ball"
+    j = table.columns.index(name)
+    cells = [row[j] if len(row) > j else "" for row in table.texts] if table.texts is not None else table.raw[j]
+    if name == "ball" and "drop" in table.columns:
+        return list(zip(cells, table.column("drop").tolist()))
+    return list(cells)
+
+
+def _time_goes_back(table: Table) -> np.ndarray:
+    """A time not after the one before it in the same track."""
+    ids = _track_ids(table)
+    same = np.array([a == b for a, b in zip(ids[1:], ids[:-1])], bool)
+    t = table.column("t")
+    return np.r_[False, same & ~(t[1:] > t[:-1])]
+
+
+def _track_resumes(table: Table) -> np.ndarray:
+    """A row of a track that ended rows before: a track's rows must be together."""
+    ids = _track_ids(table)
+    seen, broken = set(), np.zeros(len(ids), bool)
+    for i, key in enumerate(ids):
+        broken[i] = key in seen and key != ids[i - 1]
+        seen.add(key)
+    return broken
+
+
+#: The rules of a trajectories file (shots ``shot,t,x,y`` or drops ``ball,drop,t,height[,velocity]``).
+TRACK_RULES = (
+    NUMBERS,
+    FINITE,
+    Rule("t", _time_goes_back, "{value} s is not after the time before it in the same track; times must increase"),
+    Rule("t", _track_resumes, "{value} s: this track's rows were interrupted by another track's; keep them together"),
+)
+
+
 def validate(table: Table, require: Sequence[str], rules: Sequence[Rule] = SHOT_RULES) -> None:
     """Raise ValueError for the first thing wrong: the columns, no data, or a cell in file order."""
     _check_columns(table, require)

@@ -5,7 +5,7 @@ BasisRegression (a sparse formula), PhysicsFit (grey box), Hybrid (physics prior
 correction). ``load(dir)`` reads any saved rung; ``REGISTRY`` holds every rung by name.
 """
 
-from hybridlab.models.base import REGISTRY, Regressor, from_params, load
+from hybridlab.models.base import REGISTRY, Estimator, Regressor, from_params, load
 from hybridlab.models.basis import BasisRegression
 from hybridlab.models.hybrid import Hybrid
 from hybridlab.models.linear import LinearRegression
@@ -15,4 +15,4 @@ from hybridlab.models.physics_fit import PhysicsFit
 from hybridlab.models.progress import QUIET, ProgressMeter, TqdmProgress
 
 __all__ = ["QUIET", "REGISTRY", "BasisRegression", "Hybrid", "LinearRegression", "MLP", "NearestNeighbour",
-           "PhysicsFit", "ProgressMeter", "Regressor", "TqdmProgress", "from_params", "load"]
+           "PhysicsFit", "ProgressMeter", "Regressor", "Estimator", "TqdmProgress", "from_params", "load"]

@@ -32,10 +32,10 @@ FORMAT_VERSION = 2
 #: arrays are in arrays.eqx), some kilobytes; a hostile file must not fill the memory.
 MAX_RECORD_BYTES = 16 * 2**20
 #: Every rung of the ladder, by name (what the runner and the command line offer).
-REGISTRY: dict[str, type[Regressor]] = {}
+REGISTRY: dict[str, type[Estimator]] = {}
 #: Every estimator class that can be loaded, by name: the rungs and the models built on them
 #: (such as the learned inverse), which keep the same contract and file format.
-LOADABLE: dict[str, type[Regressor]] = {}
+LOADABLE: dict[str, type[Estimator]] = {}
 
 
 def check_inputs(X, n_features: int | None = None) -> np.ndarray:
@@ -99,23 +99,20 @@ class Scaler(eqx.Module):
         return z * self.scale + self.mean
 
 
-class Regressor(abc.ABC):
-    """Base class of every estimator: validation, parameters, persistence, the summary's
-    common part.
+class Estimator(abc.ABC):
+    """What every saved model shares, whatever it is fitted to: parameters, persistence, the
+    summary's common part (see :class:`Regressor` for the ladder's contract).
 
     A subclass sets ``name`` (its key in :data:`LOADABLE`, in files and on the command line; a
     rung of the ladder, unless the class is declared with ``rung=False``, is in :data:`REGISTRY` too),
     keeps every argument of ``__init__`` as an attribute of the same name (validated there, as
-    scikit-learn's estimators do; :meth:`get_params` reads them back), and implements
-    ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()`` (a placeholder of the
-    fitted arrays' PyTree). ``fitted_arrays`` and ``fitted_facts`` name the fitted attributes
+    scikit-learn's estimators do; :meth:`get_params` reads them back), sets ``n_features_`` and
+    ``context_`` when fitted, and implements ``_arrays_like()`` (a placeholder of the fitted
+    arrays' PyTree). ``fitted_arrays`` and ``fitted_facts`` name the fitted attributes
     (without their trailing ``_``) that are saved as arrays and as JSON.
     """
 
     name: ClassVar[str]
-    #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
-    #: :meth:`as_function` can differentiate through it).
-    differentiable: ClassVar[bool] = True
     fitted_arrays: ClassVar[tuple[str, ...]] = ()
     fitted_facts: ClassVar[tuple[str, ...]] = ()
 
@@ -126,28 +123,6 @@ class Regressor(abc.ABC):
             if rung:
                 REGISTRY[cls.name] = cls
 
-    # The contract ---------------------------------------------------------------------------
-    def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
-        """Fit to launches X (n, d) and observations y (n,); returns self. ``progress`` shows
-        how a long fit advances (see :mod:`hybridlab.models.progress`). ``context``: facts
-        about the data that X does not hold, as JSON-able data, kept as ``context_`` and saved
-        with the model, so that a later prediction can check it is asked about the same setting
-        (the fit job records ``{"height": h}``, the launch height in m of every shot).
-
-        A fit whose optimiser stopped before its convergence test held is returned, not
-        raised: :meth:`converged` says so (False), and so does ``summary()["diagnostics"]``.
-        """
-        X = check_inputs(X)
-        y = check_targets(y, X.shape[0])
-        self.context_ = _json_object("context", {} if context is None else context)
-        self.n_features_ = X.shape[1]
-        try:
-            self._fit(X, y, progress)
-        except BaseException:
-            del self.n_features_  # a failed fit may have overwritten part of the state: unfitted
-            raise
-        return self
-
     def converged(self) -> bool | None:
         """Whether the fit's optimiser met its convergence test: True or False, or None for a
         model without such a test (a closed-form solve, or a fixed number of epochs)."""
@@ -155,25 +130,9 @@ class Regressor(abc.ABC):
         verdict = getattr(self, "converged_", None)
         return None if verdict is None else bool(verdict)
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted observations (n,) for launches X (n, d), float64."""
-        self._check_fitted()
-        X = check_inputs(X, self.n_features_)
-        return np.asarray(self._predict(X), dtype=np.float64)
-
-    def as_function(self) -> Function:
-        """The fitted prediction as a pure JAX function X (n, d) ↦ ŷ (n,) whose fitted arrays
-        are PyTree leaves: it can be traced, compiled and differentiated (with respect to X
-        and to the arrays), as when aiming learns through a frozen decoder. Inputs are not
-        checked. ValueError for a rung whose prediction is not a JAX computation."""
-        self._check_fitted()
-        if not self.differentiable:
-            raise ValueError(f"model {self.name!r} is not differentiable: its prediction is not a JAX function")
-        return Function(self, self._arrays())
-
     def summary(self) -> dict[str, Any]:
         """Facts about the fitted model: ``model``, ``params``, ``n_params``, ``formula``,
-        ``physics``, ``diagnostics`` (and rung-specific keys)."""
+        ``physics``, ``diagnostics`` (and model-specific keys)."""
         self._check_fitted()
         return {"model": self.name, "params": self.get_params(), "n_params": self.n_params(),
                 "formula": None, "physics": None, "diagnostics": None}
@@ -207,14 +166,6 @@ class Regressor(abc.ABC):
 
     # For subclasses -------------------------------------------------------------------------
     @abc.abstractmethod
-    def _fit(self, X, y, progress: ProgressMeter) -> None:
-        """Set the fitted attributes from checked X (n, d) and y (n,)."""
-
-    @abc.abstractmethod
-    def _predict(self, X):
-        """Predictions (n,) for checked X (n, d)."""
-
-    @abc.abstractmethod
     def _arrays_like(self):
         """A placeholder with the structure and shapes of :meth:`_arrays` (for loading)."""
 
@@ -234,11 +185,68 @@ class Regressor(abc.ABC):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_features_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first")
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit first")
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({arguments})"
+
+
+class Regressor(Estimator):
+    """Base class of every rung of the ladder: ``fit(X, y)``, ``predict(X)`` on launches X
+    (n, d) and observations y (n,), besides :class:`Estimator`'s persistence and summary.
+    A subclass implements ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()``.
+    """
+
+    #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
+    #: :meth:`as_function` can differentiate through it).
+    differentiable: ClassVar[bool] = True
+
+    # The contract ---------------------------------------------------------------------------
+    def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
+        """Fit to launches X (n, d) and observations y (n,); returns self. ``progress`` shows
+        how a long fit advances (see :mod:`hybridlab.models.progress`). ``context``: facts
+        about the data that X does not hold, as JSON-able data, kept as ``context_`` and saved
+        with the model, so that a later prediction can check it is asked about the same setting
+        (the fit job records ``{"height": h}``, the launch height in m of every shot).
+
+        A fit whose optimiser stopped before its convergence test held is returned, not
+        raised: :meth:`converged` says so (False), and so does ``summary()["diagnostics"]``.
+        """
+        X = check_inputs(X)
+        y = check_targets(y, X.shape[0])
+        self.context_ = _json_object("context", {} if context is None else context)
+        self.n_features_ = X.shape[1]
+        try:
+            self._fit(X, y, progress)
+        except BaseException:
+            del self.n_features_  # a failed fit may have overwritten part of the state: unfitted
+            raise
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted observations (n,) for launches X (n, d), float64."""
+        self._check_fitted()
+        X = check_inputs(X, self.n_features_)
+        return np.asarray(self._predict(X), dtype=np.float64)
+
+    def as_function(self) -> Function:
+        """The fitted prediction as a pure JAX function X (n, d) ↦ ŷ (n,) whose fitted arrays
+        are PyTree leaves: it can be traced, compiled and differentiated (with respect to X
+        and to the arrays), as when aiming learns through a frozen decoder. Inputs are not
+        checked. ValueError for a rung whose prediction is not a JAX computation."""
+        self._check_fitted()
+        if not self.differentiable:
+            raise ValueError(f"model {self.name!r} is not differentiable: its prediction is not a JAX function")
+        return Function(self, self._arrays())
+
+    @abc.abstractmethod
+    def _fit(self, X, y, progress: ProgressMeter) -> None:
+        """Set the fitted attributes from checked X (n, d) and y (n,)."""
+
+    @abc.abstractmethod
+    def _predict(self, X):
+        """Predictions (n,) for checked X (n, d)."""
 
 
 class Function(eqx.Module):
@@ -257,7 +265,7 @@ class Function(eqx.Module):
 
 def _plain(value):
     """A parameter as JSON-able data: tuples as lists, an estimator as its record."""
-    if isinstance(value, Regressor):
+    if isinstance(value, Estimator):
         return {"model": value.name, "params": value.get_params()}
     if isinstance(value, (tuple, list)):
         return [_plain(item) for item in value]
@@ -273,7 +281,7 @@ def _json_object(name: str, value) -> dict[str, Any]:
     return dict(value)
 
 
-def from_params(record: dict[str, Any]) -> Regressor:
+def from_params(record: dict[str, Any]) -> Estimator:
     """The unfitted estimator ``{"model": name, "params": {...}}`` describes (as saved)."""
     name, params = record.get("model"), record.get("params")
     cls = LOADABLE.get(name) if isinstance(name, str) else None
@@ -284,8 +292,8 @@ def from_params(record: dict[str, Any]) -> Regressor:
     return cls(**params)
 
 
-def restore(record) -> Regressor:
-    """The model :meth:`Regressor.record` describes, with its fitted facts but not yet its
+def restore(record) -> Estimator:
+    """The model :meth:`Estimator.record` describes, with its fitted facts but not yet its
     arrays. ValueError (or KeyError, TypeError) for a record that is not one."""
     if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
         raise ValueError("unknown model file format")
@@ -298,7 +306,7 @@ def restore(record) -> Regressor:
     return model
 
 
-def load(directory: str | os.PathLike) -> Regressor:
+def load(directory: str | os.PathLike) -> Estimator:
     """The model saved in ``directory`` by ``save``. Reads JSON and arrays only."""
     path = os.path.join(directory, "model.json")
     try:
@@ -344,7 +352,7 @@ def _check_size(arrays_path: str, shapes) -> None:
                          f"the file has {size})")
 
 
-def save_new(model: Regressor, directory: str | os.PathLike) -> None:
+def save_new(model: Estimator, directory: str | os.PathLike) -> None:
     """Save ``model`` into a new ``directory``: written under a temporary name, then renamed,
     so that a failure leaves nothing behind. ValueError if ``directory`` exists."""
     with new_directory(directory) as work:

@@ -3,7 +3,9 @@
 This room imports nothing else of hybridlab.
 """
 
-from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, Coefficient, LinearDrag, NoDrag, QuadraticDrag
+from hybridlab.physics.drag import (DRAG_LAWS, AbstractDrag, Coefficient, LinearDrag, NoDrag, PolynomialDrag,
+                                    QuadraticDrag)
 from hybridlab.physics.projectile import Projectile
 
-__all__ = ["DRAG_LAWS", "AbstractDrag", "Coefficient", "LinearDrag", "NoDrag", "Projectile", "QuadraticDrag"]
+__all__ = ["DRAG_LAWS", "AbstractDrag", "Coefficient", "LinearDrag", "NoDrag", "PolynomialDrag", "Projectile",
+           "QuadraticDrag"]

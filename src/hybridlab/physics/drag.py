@@ -153,3 +153,34 @@ class QuadraticDrag(AbstractDrag):
         moving = squared > 0
         factor = -self.c * ratio**2 * jnp.where(moving, jnp.sqrt(jnp.where(moving, squared, 1.0)), 0.0)
         return factor * vx, factor * vy
+
+
+class PolynomialDrag(AbstractDrag):
+    """Drag of magnitude b + k|v| + c|v|² + d|v|³ against the motion,
+    F = −(b + k|v| + c|v|² + d|v|³) v/|v| (0 at rest), with b in N, k in kg/s, c in kg/m and
+    d in kg·s/m²: the law that drag-law discovery writes from the terms it keeps (linear drag
+    is k alone, quadratic drag c alone). Every coefficient defaults to 0."""
+
+    name = "polynomial"
+    title = "polynomial drag"
+    coefficients = {"b": Coefficient("N", default=0.0, start=1e-2),
+                    "k": Coefficient("kg/s", default=0.0, start=1.0),
+                    "c": Coefficient("kg/m", default=0.0, start=1e-3),
+                    "d": Coefficient("kg s/m^2", default=0.0, start=1e-5)}
+
+    b: jax.Array
+    k: jax.Array
+    c: jax.Array
+    d: jax.Array
+
+    def __init__(self, b=0.0, k=0.0, c=0.0, d=0.0):
+        self.b, self.k = parameter("b", b, positive=False), parameter("k", k, positive=False)
+        self.c, self.d = parameter("c", c, positive=False), parameter("d", d, positive=False)
+
+    def force(self, vx, vy):
+        """F = −(b + k|v| + c|v|² + d|v|³) (vx, vy)/|v| N, and 0 at rest."""
+        speed = speed_of(vx, vy)
+        moving = speed > 0
+        per_speed = self.b / jnp.where(moving, speed, 1.0) + self.k + self.c * speed + self.d * speed**2
+        per_speed = jnp.where(moving, per_speed, 0.0)
+        return -per_speed * vx, -per_speed * vy

@@ -1,0 +1,161 @@
+"""Trajectories: the positions of shots or drops over time, simulated or measured.
+
+Two kinds, as files hold them:
+- ``shot``: 2-D shots, columns ``shot,t,x,y`` (an id, time in s, downrange x and height y in m);
+- ``drop``: vertical drops, columns ``ball,drop,t,height[,velocity]`` (time in s, height in m,
+  velocity in m/s, negative downwards).
+Inside the library a track is named by its id (a shot's ``shot``, a drop's ``ball/drop``) and
+its rows are together, in increasing time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hybridlab.data.shots import uniform_design
+from hybridlab.physics import Projectile
+
+#: The columns of each kind's file, required first, then optional.
+KINDS = {"shot": (("shot", "t", "x", "y"), ()), "drop": (("ball", "drop", "t", "height"), ("velocity",))}
+
+
+@dataclass(frozen=True, eq=False)
+class Tracks:
+    """Trajectories, row by row: ``track`` (n,) the index into ``names`` of each row's track,
+    ``t`` (n,) the time in s, ``position`` (n, dim) in m — (x, y) for ``kind`` "shot" (dim 2),
+    the height for "drop" (dim 1) — and ``velocity`` (n, dim) in m/s where it was recorded.
+    Rows of a track are together, times increasing (checked here)."""
+
+    kind: str
+    names: tuple[str, ...]
+    track: np.ndarray
+    t: np.ndarray
+    position: np.ndarray
+    velocity: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind = {self.kind!r}: must be one of {tuple(KINDS)}")
+        n = len(self.t)
+        if self.position.shape != (n, self.dim) or self.track.shape != (n,):
+            raise ValueError(f"a {self.kind} track needs track (n,), t (n,) and position (n, {self.dim}); "
+                             f"got {self.track.shape}, {self.t.shape}, {self.position.shape}")
+        if self.velocity is not None and self.velocity.shape != self.position.shape:
+            raise ValueError(f"velocity has shape {self.velocity.shape}, position {self.position.shape}")
+        if not (np.all(np.isfinite(self.t)) and np.all(np.isfinite(self.position))):
+            raise ValueError("times and positions must be finite")
+        same = self.track[1:] == self.track[:-1]
+        if np.any(same & (np.diff(self.t) <= 0)):
+            row = int(np.flatnonzero(same & (np.diff(self.t) <= 0))[0]) + 1
+            raise ValueError(f"track {self.names[self.track[row]]!r}: times must increase (row {row + 1})")
+        starts = self.track[np.r_[True, ~same]]
+        if len(np.unique(starts)) != len(starts):
+            raise ValueError("the rows of each track must be together")
+
+    @property
+    def dim(self) -> int:
+        """Position components: 2 for shots (x, y), 1 for drops (height)."""
+        return 2 if self.kind == "shot" else 1
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def rows(self, name: str) -> np.ndarray:
+        """The row indices of the track ``name``."""
+        return np.flatnonzero(self.track == self.names.index(name))
+
+    def where(self, mask) -> Tracks:
+        """The rows where ``mask`` is True; tracks left without rows are dropped."""
+        mask = np.asarray(mask, bool)
+        kept = np.unique(self.track[mask])
+        index = np.full(len(self.names), -1)
+        index[kept] = np.arange(len(kept))
+        velocity = None if self.velocity is None else self.velocity[mask]
+        return Tracks(self.kind, tuple(self.names[i] for i in kept), index[self.track[mask]], self.t[mask],
+                      self.position[mask], velocity)
+
+    def select(self, names) -> Tracks:
+        """The tracks named, in this object's order."""
+        unknown = [name for name in names if name not in self.names]
+        if unknown:
+            raise ValueError(f"no track named {unknown[0]!r}; the tracks are {', '.join(self.names)}")
+        return self.where(np.isin(self.track, [self.names.index(name) for name in names]))
+
+    def padded(self):
+        """(t (m, P), position (m, P, dim), mask (m, P)): the m tracks as rows of P = the most
+        points of any track; a short track repeats its last point, masked out."""
+        counts = np.bincount(self.track, minlength=len(self))
+        width = int(counts.max())
+        t = np.zeros((len(self), width))
+        position = np.zeros((len(self), width, self.dim))
+        mask = np.zeros((len(self), width), bool)
+        for i in range(len(self)):
+            rows = np.flatnonzero(self.track == i)
+            fill = np.r_[rows, np.full(width - rows.size, rows[-1])]
+            t[i], position[i], mask[i, :rows.size] = self.t[fill], self.position[fill], True
+        return t, position, mask
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The file's columns (see :data:`KINDS`)."""
+        names = np.array(self.names, dtype=object)[self.track]
+        if self.kind == "shot":
+            out = {"shot": names.astype(str), "t": self.t, "x": self.position[:, 0], "y": self.position[:, 1]}
+        else:
+            ball, drop = zip(*(name.rsplit("/", 1) for name in names)) if len(names) else ((), ())
+            out = {"ball": np.array(ball, dtype=str), "drop": np.array(drop, dtype=float), "t": self.t,
+                   "height": self.position[:, 0]}
+            if self.velocity is not None:
+                out["velocity"] = self.velocity[:, 0]
+        return out
+
+
+def from_columns(kind: str, columns) -> Tracks:
+    """Tracks from a file's columns (:data:`KINDS`): ids as strings, the rest float64."""
+    if kind == "shot":
+        ids = [str(name) for name in columns["shot"]]
+        position = np.column_stack([columns["x"], columns["y"]])
+    else:
+        ids = [f"{ball}/{_drop_label(drop)}" for ball, drop in zip(columns["ball"], columns["drop"])]
+        position = np.asarray(columns["height"], float)[:, None]
+    names = tuple(dict.fromkeys(ids))
+    index = {name: i for i, name in enumerate(names)}
+    velocity = columns.get("velocity") if kind == "drop" else None
+    return Tracks(kind, names, np.array([index[name] for name in ids], int), np.asarray(columns["t"], float),
+                  position, None if velocity is None else np.asarray(velocity, float)[:, None])
+
+
+def _drop_label(drop) -> str:
+    """A drop number as a name: 1, not 1.0."""
+    value = float(drop)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def simulate_tracks(projectile: Projectile, n: int, points: int, speed, angle, noise: float,
+                    key: jax.Array) -> Tracks:
+    """``n`` shots of ``projectile``, launched uniformly at random in ``speed`` (m/s) and
+    ``angle`` (rad), each observed at ``points`` evenly spaced times from launch to landing,
+    with independent Gaussian noise of ``noise`` m on x and y. Track ``i`` is named ``str(i)``."""
+    if int(points) != points or points < 2:
+        raise ValueError(f"points = {points!r}: must be an integer >= 2")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise = {noise!r}: must be finite and >= 0")
+    k_design, k_noise = jax.random.split(key)
+    v, theta = uniform_design(n, speed, angle, k_design)
+    landing = np.asarray(projectile.flight_time(v, theta))
+    t = landing[:, None] * np.linspace(0.0, 1.0, int(points))[None, :]
+    x, y = projectile.trajectory(v[:, None], theta[:, None], t)
+    position = np.stack([np.asarray(x), np.asarray(y)], axis=-1).reshape(-1, 2)
+    position = position + float(noise) * np.asarray(jax.random.normal(k_noise, position.shape, jnp.float64))
+    track = np.repeat(np.arange(int(n)), int(points))
+    return Tracks("shot", tuple(str(i) for i in range(int(n))), track, t.reshape(-1), position)
+
+
+def split_time(tracks: Tracks, until: float) -> tuple[Tracks, Tracks | None]:
+    """(rows with t ≤ ``until``, rows with t > ``until`` or None if there are none) — the
+    literature's split of a drop into a fitted part and a predicted one."""
+    later = tracks.t > until
+    return tracks.where(~later), (tracks.where(later) if later.any() else None)

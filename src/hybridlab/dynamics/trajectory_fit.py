@@ -1,0 +1,155 @@
+"""The classical grey box on trajectories: a known drag law with unknown parameters."""
+
+from __future__ import annotations
+
+import functools
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from hybridlab.data import Tracks
+from hybridlab.dynamics import motion
+from hybridlab.dynamics.base import Dynamics
+from hybridlab.models import training
+from hybridlab.models.diagnostics import standard_errors
+from hybridlab.physics import Projectile, QuadraticDrag
+
+LOSSES = ("linear", "soft_l1")
+
+
+class TrajectoryFit(Dynamics):
+    """ds/dt = (v, F(v)/m − g ŷ) with F a known drag law of ``physics`` (a Projectile or its
+    spec) whose parameters named in ``unknown`` (drag coefficients, ``g``, ``mass``) are fitted,
+    with every track's starting state s(t₀), by Levenberg–Marquardt through the ODE solve (its
+    Jacobian in forward mode). Unknowns are fitted as u = log(p/p₀) (p stays > 0);
+    ``fit_start=False`` keeps the starting states at their data estimate
+    (:func:`motion.starting_states`).
+
+    Residuals are the position errors r (m) at every observed point. ``loss="soft_l1"`` (robust
+    to outliers) minimises Σ ρ(r) with ρ(r) = 2 f²(√(1 + (r/f)²) − 1), f = ``f_scale`` m: as
+    SciPy's ``least_squares``, LM runs on r̃ = √ρ(r) (sign of r). Standard errors:
+    Cov = s² (JᵀJ)⁻¹ of the residuals at the optimum (s² = Σr̃²/(n − q)), q counting the
+    starting states too.
+    """
+
+    name = "trajectory-fit"
+    fitted_arrays = ("values", "starts")
+    fitted_facts = ("tracks", "t0", "stderr", "start_stderr", "train_rmse", "converged")
+
+    def __init__(self, physics=None, unknown=("c",), fit_start=True, loss="linear", f_scale=1.0, steps=200,
+                 rtol=1e-8):
+        if isinstance(unknown, str) or not all(isinstance(name, str) for name in unknown):
+            raise ValueError(f"unknown = {unknown!r}: must be a sequence of parameter names")
+        self.unknown = tuple(unknown)
+        physics = {"drag": QuadraticDrag.name} if physics is None else physics
+        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics, starting=self.unknown)
+        self.physics = start.to_spec()
+        units = start.units()
+        for name in self.unknown:
+            if name not in units or name == "height":
+                raise ValueError(f"unknown = {unknown!r}: {name!r} is not a parameter of the drag law, mass or g "
+                                 f"(the law's: {', '.join(n for n in units if n not in ('mass', 'g', 'height'))})")
+            if not float(start.value(name)) > 0:
+                raise ValueError(f"unknown {name!r}: its starting value must be > 0 (it is fitted as log(p/p0))")
+        if loss not in LOSSES:
+            raise ValueError(f"loss = {loss!r}: must be one of {LOSSES}")
+        if not (np.isfinite(f_scale) and f_scale > 0):
+            raise ValueError(f"f_scale = {f_scale!r}: must be finite and > 0")
+        if int(steps) != steps or steps < 1:
+            raise ValueError(f"steps = {steps!r}: must be an integer >= 1")
+        if not (0 < rtol < 1):
+            raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
+        self.fit_start, self.loss, self.f_scale = bool(fit_start), loss, float(f_scale)
+        self.steps, self.rtol = int(steps), float(rtol)
+
+    def start(self) -> Projectile:
+        """The Projectile with the starting values."""
+        return Projectile.from_spec(self.physics)
+
+    def fitted(self) -> Projectile:
+        """The Projectile with the fitted values."""
+        return self.start().replace(self.unknown, self.values_)
+
+    def field(self):
+        p = self.fitted()
+        return motion.Newton(motion.LawDrag(p), p.g)
+
+    def _fit(self, tracks: Tracks, progress):
+        del progress  # seconds
+        start = self.start()
+        p0 = jnp.stack([start.value(name) for name in self.unknown]) if self.unknown else jnp.zeros(0)
+        guess = jnp.asarray(motion.starting_states(tracks))
+        ts, position, mask = motion.padded(tracks)
+        data = (start, p0, guess, ts, position, mask, jnp.asarray(self.f_scale))
+        residuals = _residuals(self.unknown, self.fit_start, self.loss, self.rtol)
+        params = (jnp.zeros(len(self.unknown)), jnp.zeros_like(guess) if self.fit_start else jnp.zeros((0,)))
+        (u, shift), converged = training.least_squares(params, residuals, data, self.steps)
+        self.values_ = p0 * jnp.exp(u)
+        self.starts_ = guess + shift if self.fit_start else guess
+        self.converged_ = bool(converged)
+        r, J = _jacobian(residuals, (u, shift), data)
+        r, J = np.asarray(r), np.asarray(J)
+        observed = np.repeat(np.asarray(mask).reshape(-1), tracks.dim)  # r is (track, point, axis) flattened
+        r, J = r[observed], J[observed]
+        # ∂r/∂p = (∂r/∂u)/p for p = p₀ e^u; the starting states are fitted in SI units already.
+        q = len(self.unknown)
+        J[:, :q] /= np.asarray(self.values_)
+        errors = standard_errors(J, r) if J.shape[1] else np.zeros(0)
+        self.stderr_ = [float(e) for e in errors[:q]]
+        self.start_stderr_ = errors[q:].reshape(-1, 2 * tracks.dim).tolist() if self.fit_start else None
+        self.train_rmse_ = float(np.sqrt(np.mean(np.asarray(self._errors(tracks)) ** 2)))
+
+    def _errors(self, tracks):
+        return self.predict(tracks) - tracks.position
+
+    def physics_estimates(self) -> dict[str, dict[str, float]]:
+        """{name: {"value": estimate, "stderr": standard error}} in SI units."""
+        return {name: {"value": float(v), "stderr": float(s)}
+                for name, v, s in zip(self.unknown, np.asarray(self.values_), self.stderr_)}
+
+    def _arrays_like(self):
+        return {"values": jnp.zeros(len(self.unknown)), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
+
+    def _set_metadata(self, metadata):
+        super()._set_metadata(metadata)
+        # JSON has no infinity: an undetermined parameter's stderr is saved as null.
+        self.stderr_ = [np.inf if e is None else float(e) for e in self.stderr_]
+
+    def summary(self):
+        out = super().summary()
+        out["physics"] = self.physics_estimates()
+        out["formula"] = f"trajectories under {self.fitted().label()}"
+        out["diagnostics"] = {"train_rmse": self.train_rmse_, "converged": self.converged_, "loss": self.loss}
+        return out
+
+
+@functools.lru_cache(maxsize=None)
+def _residuals(unknown: tuple[str, ...], fit_start: bool, loss: str, rtol: float):
+    """The residual function r̃(params, data) (flat, masked points 0) — one function object
+    per setting, so that LM's compiled program is reused from fit to fit."""
+
+    def residuals(params, data):
+        start, p0, guess, ts, position, mask, f_scale = data
+        u, shift = params
+        p = start.replace(unknown, p0 * jnp.exp(u))
+        s0 = guess + shift if fit_start else guess
+        states = motion.solve_tracks(motion.Newton(motion.LawDrag(p), p.g), s0, ts, rtol, diffrax.ForwardMode())
+        dim = position.shape[-1]
+        r = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
+        if loss == "soft_l1":
+            rho = 2 * f_scale**2 * (jnp.sqrt(1 + (r / f_scale) ** 2) - 1)
+            r = jnp.sign(r) * jnp.sqrt(rho)
+        return r.reshape(-1)
+
+    return residuals
+
+
+@eqx.filter_jit
+def _jacobian(residuals, params, data):
+    """(r, ∂r/∂params) at params, the parameters flattened (physics unknowns first)."""
+    flat, unravel = ravel_pytree(params)
+    return residuals(params, data), jax.jacfwd(lambda f: residuals(unravel(f), data))(flat)

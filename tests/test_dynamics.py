@@ -1,0 +1,95 @@
+"""Learning inside the equations of motion (issue 11 §2): the solve against SciPy, the grey-box
+TrajectoryFit against the known truth of simulated tracks, persistence and bad input."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from hybridlab.data import Tracks, simulate_tracks
+from hybridlab.dynamics import UDE, TrajectoryFit, motion
+from hybridlab.models import load
+from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
+
+BASEBALL = Projectile(QuadraticDrag(c=1.2e-3), mass=0.145)
+
+
+@pytest.fixture(scope="module")
+def baseball_tracks():
+    return simulate_tracks(BASEBALL, 6, 15, (30, 50), (0.3, 1.0), 0.05, jax.random.key(0))
+
+
+def test_the_solve_matches_scipy_in_2d_and_for_a_drop():
+    field = motion.Newton(motion.LawDrag(BASEBALL), BASEBALL.g)
+    t = np.linspace(0.0, 3.0, 7)
+    s0 = np.array([1.0, 2.0, 30.0, 12.0])
+
+    def rhs(_, s):
+        a = -1.2e-3 / 0.145 * np.hypot(s[2], s[3])
+        return [s[2], s[3], a * s[2], a * s[3] - float(BASEBALL.g)]
+
+    ref = solve_ivp(rhs, (0, 3), s0, t_eval=t, rtol=1e-12, atol=1e-12, method="DOP853").y.T
+    np.testing.assert_allclose(motion.solve(field, jnp.asarray(s0), jnp.asarray(t), 1e-10), ref, atol=1e-7)
+    # A drop: (height, velocity), drag against the motion (upwards while falling).
+    drop = motion.solve(field, jnp.array([40.0, 0.0]), jnp.asarray(t), 1e-10)
+    ref = solve_ivp(lambda _, s: [s[1], -float(BASEBALL.g) + 1.2e-3 / 0.145 * s[1] ** 2], (0, 3), [40.0, 0.0],
+                    t_eval=t, rtol=1e-12, atol=1e-12, method="DOP853").y.T
+    np.testing.assert_allclose(drop, ref, atol=1e-7)
+
+
+def test_trajectory_fit_recovers_quadratic_drag_and_g_within_their_standard_errors(baseball_tracks):
+    model = TrajectoryFit({"drag": "quadratic", "mass": 0.145}, unknown=("c", "g")).fit(baseball_tracks)
+    estimates = model.physics_estimates()
+    for name, truth in (("c", 1.2e-3), ("g", float(BASEBALL.g))):
+        value, stderr = estimates[name]["value"], estimates[name]["stderr"]
+        assert abs(value - truth) < 3 * stderr and abs(value / truth - 1) < 0.03, (name, value, stderr)
+    assert model.converged() and 0.035 < model.train_rmse_ < 0.065  # the noise, σ = 5 cm
+    # Continuing the fitted tracks: close to the noiseless truth.
+    clean = simulate_tracks(BASEBALL, 6, 15, (30, 50), (0.3, 1.0), 0.0, jax.random.key(0))
+    assert np.sqrt(np.mean((model.predict(clean) - clean.position) ** 2)) < 0.05
+    # Bad input to the fitted model is named.
+    with pytest.raises(ValueError, match="initial_state"):
+        model.simulate([1.0, 2.0, 3.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="t must be"):
+        model.simulate([0.0, 0.0, 1.0, 1.0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="'9' was not fitted"):
+        model.predict(Tracks("shot", ("9",), np.zeros(1, int), np.zeros(1), np.zeros((1, 2))))
+
+
+def test_trajectory_fit_of_linear_drag_and_a_saved_model_predicts_the_same(tmp_path):
+    truth = Projectile(LinearDrag(k=0.05), mass=0.4)
+    tracks = simulate_tracks(truth, 4, 12, (15, 25), (0.4, 1.2), 0.02, jax.random.key(3))
+    model = TrajectoryFit({"drag": "linear", "mass": 0.4}, unknown=("k",)).fit(tracks)
+    k = model.physics_estimates()["k"]
+    assert abs(k["value"] - 0.05) < 3 * k["stderr"]
+    model.save(tmp_path / "m")
+    back = load(tmp_path / "m")
+    assert isinstance(back, TrajectoryFit) and back.summary()["physics"] == model.summary()["physics"]
+    np.testing.assert_array_equal(back.predict(tracks), model.predict(tracks))
+    states = back.simulate(back.starts_[0], np.linspace(0.0, 1.0, 4))
+    assert states.shape == (4, 4) and np.array_equal(states[0], np.asarray(back.starts_[0]))
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ValueError, match="unknown"):
+        TrajectoryFit({"drag": "quadratic"}, unknown=("k",))
+    with pytest.raises(ValueError, match="loss"):
+        TrajectoryFit(loss="cauchy")
+    with pytest.raises(ValueError, match="tracks must be"):
+        TrajectoryFit().fit(np.zeros((3, 2)))
+
+
+def test_the_ude_drag_only_takes_energy_and_training_lowers_the_error(tmp_path, baseball_tracks):
+    few = baseball_tracks.select(["0", "1", "2"])
+    short = UDE({"mass": 0.145}, widths=(8,), epochs=1).fit(few)
+    longer = UDE({"mass": 0.145}, widths=(8,), epochs=200, learning_rate=3e-2).fit(few)
+    assert longer.train_mse_ < 0.5 * short.train_mse_
+    speeds = np.linspace(0.0, 60.0, 13)
+    assert np.all(longer.force(speeds) >= 0)
+    v = jnp.array([20.0, -5.0])
+    a = longer.drag()(v)
+    assert float(a @ v) <= 0 and abs(float(a[0] * v[1] - a[1] * v[0])) < 1e-9  # along −v
+    longer.save(tmp_path / "ude")
+    back = load(tmp_path / "ude")
+    np.testing.assert_array_equal(back.force(speeds), longer.force(speeds))
