@@ -317,7 +317,7 @@ def test_predict_still_checks_the_shot_columns(tmp_path, shots, capsys):
 
 def test_physics_fit_defaults_work_together(tmp_path, shots, capsys):
     assert_refused(capsys, tmp_path, "fit", shots, "--model", "physics", "--out", tmp_path / "m",
-                   says="--drag none has no coefficient to fit: choose a drag law with --drag (linear or quadratic)")
+                   says="--drag none has no coefficient to fit: choose a drag law with --drag (linear or quadratic or polynomial)")
     status, out, err = run(capsys, "fit", shots, "--model", "physics", "--drag", "linear", "--mass", "7.26",
                            "--out", tmp_path / "m", "--json")
     assert status == 0 and json.loads(out)["physics"]["k"]["value"] == pytest.approx(0.45, rel=1e-8)

@@ -52,9 +52,12 @@ def _physics_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
     group.add_argument("--height", type=float, default=0.0, help="launch height above the ground in m (default 0)")
     group.add_argument("--drag", choices=sorted(drag_laws()), default="none", help="drag law (default none)")
+    helps: dict[str, list[str]] = {}  # one option per coefficient name, whichever laws share it
     for coefficients in drag_laws().values():
         for name, text in coefficients.items():
-            group.add_argument(f"--{name}", type=float, default=None, help=text)
+            helps.setdefault(name, []).append(text)
+    for name, texts in helps.items():
+        group.add_argument(f"--{name}", type=float, default=None, help="; ".join(texts))
 
 
 def _seed(text: str) -> int:

@@ -68,6 +68,10 @@ class Dynamics(Estimator, rung=False):
     def predict(self, tracks: Tracks) -> np.ndarray:
         """Positions (n, dim) at the rows of ``tracks`` (tracks this model was fitted on, by name;
         at any times after their first), continued from their fitted starting states."""
+        return self.states(tracks)[:, :tracks.dim]
+
+    def states(self, tracks: Tracks) -> np.ndarray:
+        """States (n, 2·dim), positions then velocities, as :meth:`predict` gives positions."""
         self._check_fitted()
         missing = [name for name in tracks.names if name not in self.tracks_]
         if missing:
@@ -82,9 +86,9 @@ class Dynamics(Estimator, rung=False):
         t, _, mask = tracks.padded()
         ts = jnp.asarray(np.column_stack([t0, t]))  # each track from its fitted start
         states = motion.solve_tracks(self.field(), jnp.asarray(self.starts_)[np.asarray(index)], ts, self.rtol)
-        out = np.empty((len(tracks.t), tracks.dim))
+        out = np.empty((len(tracks.t), 2 * tracks.dim))
         # The padded rows are track by track, each in file order.
-        out[np.argsort(tracks.track, kind="stable")] = np.asarray(states[:, 1:, :tracks.dim])[mask]
+        out[np.argsort(tracks.track, kind="stable")] = np.asarray(states[:, 1:])[mask]
         return out
 
     def mse(self, tracks: Tracks) -> float:

@@ -22,8 +22,10 @@ import numpy as np
 from hybridlab.data import Tracks
 from hybridlab.physics import Projectile
 
-#: Steps allowed per track: a track of a few seconds needs tens at the tolerances used here.
-MAX_STEPS = 4096
+#: Steps allowed per track: a track of a few seconds needs tens to a few hundred at the
+#: tolerances used here. Reverse mode checkpoints the solve in proportion to this bound, so a
+#: loose one costs time in every gradient.
+MAX_STEPS = 512
 
 
 class LawDrag(eqx.Module):
@@ -74,7 +76,7 @@ def solve_tracks(field, s0, ts, rtol: float, adjoint=None):
     return jax.vmap(solve, in_axes=(None, 0, 0, None, None))(field, s0, ts, rtol, adjoint)
 
 
-def starting_states(tracks: Tracks, points: int = 5) -> np.ndarray:
+def starting_states(tracks: Tracks, points: int = 10) -> np.ndarray:
     """(m, 2·dim): each track's position and velocity at its first time, from a least-squares
     quadratic in time through its first ``points`` points (a line through 2, the point itself
     for 1) — the starting guess of the fitted initial state."""

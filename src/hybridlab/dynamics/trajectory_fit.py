@@ -106,6 +106,13 @@ class TrajectoryFit(Dynamics):
     def _errors(self, tracks):
         return self.predict(tracks) - tracks.position
 
+    def force(self, speed) -> np.ndarray:
+        """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s)."""
+        self._check_fitted()
+        speed = np.atleast_1d(np.asarray(speed, dtype=np.float64))
+        fx, _ = self.fitted().drag.force(jnp.asarray(speed), jnp.zeros_like(speed))
+        return -np.asarray(fx)
+
     def physics_estimates(self) -> dict[str, dict[str, float]]:
         """{name: {"value": estimate, "stderr": standard error}} in SI units."""
         return {name: {"value": float(v), "stderr": float(s)}

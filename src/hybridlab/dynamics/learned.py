@@ -1,0 +1,210 @@
+"""Networks inside the equations of motion: the universal differential equation (Newton's law
+and gravity known, the drag learned) and the neural ODE (the whole vector field learned)."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hybridlab.data import Tracks
+from hybridlab.dynamics import motion
+from hybridlab.dynamics.base import Dynamics
+from hybridlab.models import training
+from hybridlab.models.network import Network
+from hybridlab.physics import Projectile
+from hybridlab.physics.drag import speed_of
+
+#: The drag network's starting magnitude, as a fraction of g at every speed: small, so that
+#: the first solves are near free flight, and not 0, where softplus has no gradient to speak of.
+_START = 0.05
+#: The starting states are trained as corrections to their data estimate in units of 0.1 m and
+#: 0.1 m/s: Adam moves every parameter by about its learning rate per step, which in plain
+#: units would shake the starts by centimetres per step, more than the noise of the data.
+_START_UNIT = 0.1
+
+
+class NetworkDrag(eqx.Module):
+    """a(v) = −g · softplus(N(|v|/V)) · v/|v| (0 at rest): a drag acceleration (m/s²) along −v̂
+    whose magnitude, a network N of the speed in units of V (m/s), is ≥ 0 — it can only take
+    energy out of the motion."""
+
+    network: Network
+    speed_scale: jax.Array
+    g: jax.Array
+
+    def magnitude(self, speed):
+        """|a| (m/s²) at speeds (n,) in m/s."""
+        return self.g * jax.nn.softplus(self.network((speed / self.speed_scale)[:, None]))
+
+    def __call__(self, v):
+        speed = speed_of(v[0], v[-1]) if v.shape[0] == 2 else jnp.abs(v[0])
+        moving = speed > 0
+        direction = v / jnp.where(moving, speed, 1.0)
+        return -self.magnitude(speed[None])[0] * jnp.where(moving, direction, 0.0)
+
+
+class NetworkField(eqx.Module):
+    """ds/dt = N(x/L, v/V) · (V, g): the whole vector field a network N of the state in units
+    of a length L (m) and a speed V (m/s), its outputs in units of V (for dx/dt) and g (dv/dt)."""
+
+    network: Network
+    length_scale: jax.Array
+    speed_scale: jax.Array
+    g: jax.Array
+
+    def __call__(self, s):
+        dim = s.shape[0] // 2
+        z = jnp.concatenate([s[:dim] / self.length_scale, s[dim:] / self.speed_scale])
+        out = self.network(z[None])[0]
+        return jnp.concatenate([out[:dim] * self.speed_scale, out[dim:] * self.g])
+
+
+def _ude_field(network, scales):
+    """The UDE's field from its network and (V, L, g)."""
+    speed, _, g = scales
+    return motion.Newton(NetworkDrag(network, speed, g), g)
+
+
+def _neural_field(network, scales):
+    """The neural ODE's field from its network and (V, L, g)."""
+    speed, length, g = scales
+    return NetworkField(network, length, speed, g)
+
+
+class _NetworkDynamics(Dynamics):
+    """A vector field with a network in it, trained with every track's starting state through
+    Diffrax (Tsit5 at ``rtol``, reverse mode) on the mean squared position error: Adam
+    (``epochs``, ``learning_rate``, cosine-decayed), then ``polish`` L-BFGS steps. The units:
+    V (m/s) the fastest starting speed of the data, L (m) the largest distance of a position
+    from the first track's start. ``physics`` (a Projectile or its spec) gives g (m/s²) and the
+    mass (kg)."""
+
+    fitted_arrays = ("network", "starts")
+    fitted_facts = ("tracks", "t0", "scales", "initial_mse", "train_mse", "epochs_run", "seconds")
+    #: The module-level function (network, (V, L, g)) ↦ vector field (a subclass's).
+    build: ClassVar[Callable]
+
+    def __init__(self, physics=None, widths=(32, 32), activation="softplus", epochs=500, learning_rate=1e-2,
+                 polish=0, rtol=1e-6, seed=0):
+        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics or {})
+        self.physics = start.to_spec()
+        self.widths, self.activation = tuple(int(w) for w in widths), activation
+        Network(1, self.widths, activation, "default", jax.random.key(0))  # checks the activation
+        for name, value, low in (("epochs", epochs, 1), ("polish", polish, 0)):
+            if int(value) != value or value < low:
+                raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
+        if not (np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning_rate = {learning_rate!r}: must be finite and > 0")
+        if not (0 < rtol < 1):
+            raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
+        self.epochs, self.learning_rate, self.polish = int(epochs), float(learning_rate), int(polish)
+        self.rtol, self.seed = float(rtol), int(seed)
+
+    def projectile(self) -> Projectile:
+        """The Projectile of ``physics`` (its g and mass)."""
+        return Projectile.from_spec(self.physics)
+
+    def _scales(self):
+        speed, length = self.scales_
+        return jnp.asarray(speed), jnp.asarray(length), self.projectile().g
+
+    def field(self):
+        return type(self).build(self.network_, self._scales())
+
+    @abc.abstractmethod
+    def _network(self, dim: int, key) -> Network:
+        """The untrained network for states of ``dim`` position components."""
+
+    def _fit(self, tracks: Tracks, progress):
+        guess = jnp.asarray(motion.starting_states(tracks))
+        starts = np.asarray(guess)
+        speed = float(np.max(np.linalg.norm(starts[:, tracks.dim:], axis=1))) or 1.0
+        length = float(np.max(np.linalg.norm(tracks.position - starts[0, :tracks.dim], axis=1))) or 1.0
+        self.scales_ = [speed, length]
+        ts, position, mask = motion.padded(tracks)
+        data = (type(self).build, self._scales(), ts, position, mask, guess, jnp.asarray(self.rtol))
+        params = (self._network(tracks.dim, jax.random.key(self.seed)), jnp.zeros_like(guess))
+        optimiser = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
+        task = progress.task(self.name, self.epochs)
+        clock = time.perf_counter()
+        self.initial_mse_ = float(training.evaluate(_loss, params, data))
+        params, self.epochs_run_ = training.first_order(params, _loss, data, None, optimiser, self.epochs, None, task)
+        task.close()
+        if self.polish:
+            params = training.lbfgs(params, _loss, data, self.polish)
+        self.seconds_ = time.perf_counter() - clock
+        self.network_, shift = params
+        self.starts_ = guess + _START_UNIT * shift
+        self.train_mse_ = float(training.evaluate(_loss, params, data))
+
+    def _arrays_like(self):
+        return {"network": self._network(self.n_features_, jax.random.key(0)),
+                "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
+
+    def summary(self):
+        out = super().summary()
+        out["diagnostics"] = {"initial_mse": self.initial_mse_, "train_mse": self.train_mse_,
+                              "epochs_run": self.epochs_run_, "seconds": self.seconds_}
+        return out
+
+
+class UDE(_NetworkDynamics):
+    """The universal differential equation: ds/dt = (v, a(v) − g ŷ) with g known and the drag
+    a(v) a :class:`NetworkDrag` — a network of the speed (hidden ``widths``, ``activation``)
+    for a magnitude ≥ 0 along −v̂. :meth:`force` reads the learned law back as m·|a| (N)."""
+
+    name = "ude"
+    build = staticmethod(_ude_field)
+
+    def _network(self, dim, key):
+        network = Network(1, self.widths, self.activation, "default", key).zero_last()
+        return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.full(1, np.log(np.expm1(_START))))
+
+    def drag(self) -> NetworkDrag:
+        """The fitted drag acceleration."""
+        return self.field().drag
+
+    def force(self, speed) -> np.ndarray:
+        """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s)."""
+        self._check_fitted()
+        speed = jnp.asarray(np.atleast_1d(np.asarray(speed, dtype=np.float64)))
+        return np.asarray(self.projectile().mass * self.drag().magnitude(speed))
+
+    def summary(self):
+        out = super().summary()
+        out["formula"] = "m dv/dt = −m g ŷ − F(|v|) v̂, F ≥ 0 a network"
+        return out
+
+
+class NeuralODE(_NetworkDynamics):
+    """The black box: ds/dt = :class:`NetworkField`, the whole vector field a network of the
+    state (hidden ``widths``, ``activation``; it starts at ds/dt = 0). Knows no physics: g
+    and the mass only set its units."""
+
+    name = "neural-ode"
+    build = staticmethod(_neural_field)
+
+    def _network(self, dim, key):
+        return Network(2 * dim, self.widths, self.activation, "default", key, n_out=2 * dim).zero_last()
+
+    def summary(self):
+        out = super().summary()
+        out["formula"] = "ds/dt = N(s), N a network"
+        return out
+
+
+def _loss(params, data):
+    """Mean squared position error (m², per observed coordinate)."""
+    network, shift = params
+    build, scales, ts, position, mask, guess, rtol = data
+    states = motion.solve_tracks(build(network, scales), guess + _START_UNIT * shift, ts, rtol)
+    dim = position.shape[-1]
+    error = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
+    return jnp.sum(error**2) / (jnp.sum(mask) * dim)
