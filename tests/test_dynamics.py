@@ -8,7 +8,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from hybridlab.data import Tracks, simulate_tracks
-from hybridlab.dynamics import UDE, TrajectoryFit, discover_drag, motion
+from hybridlab.dynamics import UDE, NeuralODE, TrajectoryFit, discover_drag, motion
 from hybridlab.models import load
 from hybridlab.physics import Projectile, QuadraticDrag
 
@@ -85,6 +85,17 @@ def test_the_ude_drag_only_takes_energy_and_training_lowers_the_error(tmp_path, 
     longer.save(tmp_path / "ude")
     back = load(tmp_path / "ude")
     np.testing.assert_array_equal(back.force(speeds), longer.force(speeds))
+
+
+def test_the_neural_ode_learns_the_whole_field_and_reloads(tmp_path, baseball_tracks):
+    few = baseball_tracks.select(["0", "1"])
+    model = NeuralODE({"mass": 0.145}, widths=(16,), epochs=60, learning_rate=3e-2).fit(few)
+    assert model.train_mse_ < 0.5 * model.initial_mse_
+    assert model.summary()["formula"] == "ds/dt = N(s), N a network"
+    model.save(tmp_path / "node")
+    back = load(tmp_path / "node")
+    assert isinstance(back, NeuralODE)
+    np.testing.assert_array_equal(back.predict(few), model.predict(few))
 
 
 class _LearnedCurve:

@@ -10,10 +10,11 @@ import numpy as np
 from hybridlab.data import Tracks
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
 from hybridlab.models.basis import stlsq
+from hybridlab.physics import DRAG_LAWS, PolynomialDrag
 
-#: The candidate terms of the drag force's magnitude F(|v|): name, power of |v|, and the
-#: coefficient of :class:`hybridlab.physics.PolynomialDrag` it belongs to.
-TERMS = {"constant": (0, "b"), "linear": (1, "k"), "quadratic": (2, "c"), "cubic": (3, "d")}
+#: The candidate terms of the drag force's magnitude F(|v|), by name: the power of |v| and the
+#: coefficient of :class:`hybridlab.physics.PolynomialDrag` that multiplies it.
+TERMS = {word: (power, name) for name, (word, power) in PolynomialDrag.terms.items()}
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,8 @@ def _law_spec(physics: dict, terms: dict[str, float]) -> dict:
     as starting values)."""
     spec = dict(physics)
     coefficients = {TERMS[name][1]: value for name, value in terms.items()}
-    if not terms:
-        spec["drag"] = {"law": "none"}
-    elif list(terms) in (["linear"], ["quadratic"]):
-        spec["drag"] = {"law": list(terms)[0], **coefficients}
-    else:
-        spec["drag"] = {"law": "polynomial", **coefficients}
+    # A law of its own where one has exactly these coefficients (linear: k, quadratic: c; none:
+    # no coefficient), else the polynomial law.
+    law = next((law for law in DRAG_LAWS.values() if set(law.coefficients) == set(coefficients)), PolynomialDrag)
+    spec["drag"] = {"law": law.name, **coefficients}
     return spec

@@ -163,6 +163,9 @@ class PolynomialDrag(AbstractDrag):
 
     name = "polynomial"
     title = "polynomial drag"
+    #: Each coefficient's term in words, and its power of |v| in the magnitude.
+    terms: ClassVar[dict[str, tuple[str, int]]] = {"b": ("constant", 0), "k": ("linear", 1), "c": ("quadratic", 2),
+                                                   "d": ("cubic", 3)}
     coefficients = {"b": Coefficient("N", default=0.0, start=1e-2),
                     "k": Coefficient("kg/s", default=0.0, start=1.0),
                     "c": Coefficient("kg/m", default=0.0, start=1e-3),
