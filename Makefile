@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench clean
+.PHONY: run test test-all bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
+
+# Also the tests marked slow (some 5 more minutes of CPU).
+test-all: $(VENV)/.installed-dev
+	$(PY) -m pytest -m "slow or not slow"
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

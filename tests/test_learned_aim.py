@@ -44,6 +44,7 @@ def test_arc_branches_at_a_fixed_speed_are_the_closed_form_arcs(branch):
     np.testing.assert_allclose(shots[:, 1], expected, atol=2e-3)
 
 
+@pytest.mark.slow  # ~30 s; the run's aiming section (test_experiments) trains the same through a physics fit
 def test_the_physics_decoder_under_drag_learns_the_exact_least_speed_shot():
     truth = Projectile(LinearDrag(1.8), mass=7.26)
     model = EncoderDecoder(truth, epochs=1000, polish=300, width=16).fit(np.linspace(40.0, 160.0, 32))
@@ -54,6 +55,7 @@ def test_the_physics_decoder_under_drag_learns_the_exact_least_speed_shot():
     np.testing.assert_allclose(report["per_target"]["angle"], exact.angle, atol=0.02)
 
 
+@pytest.mark.slow  # ~30 s; the run's aiming section (test_experiments) trains the same through an MLP
 def test_a_data_decoder_is_trained_through_and_checked_on_the_truth():
     truth = Projectile()
     rng = np.random.default_rng(0)

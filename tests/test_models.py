@@ -408,6 +408,7 @@ def test_physics_fit_recovers_gravity():
     assert abs(estimate["value"] - G) < 4 * estimate["stderr"] < 0.05
 
 
+@pytest.mark.slow  # ~45 s; LM through the ODE is also tested by TrajectoryFit (test_dynamics)
 def test_physics_fit_through_the_ode_solve():
     """Quadratic drag (a Diffrax solve): the fit's Jacobian is built from per-shot gradients,
     checked here against central differences of the range in c."""

@@ -72,6 +72,7 @@ class Stokes(eqx.Module):
     [(ZeroForce(), NoDrag()), (Stokes(k=1.8), LinearDrag(k=1.8))],
     ids=["vacuum", "stokes"],
 )
+@pytest.mark.slow  # ~25 s each; the ODE path is also checked against SciPy and mpmath
 def test_numerical_path_matches_closed_forms(numeric, exact):
     rng = np.random.default_rng(SEED)
     speed = rng.uniform(0.0, 85.0, N)

@@ -406,6 +406,7 @@ def test_an_overflowing_trajectory_is_one_line_without_warnings(tmp_path):
     assert result.stderr.count("\n") == 1, result.stderr
 
 
+@pytest.mark.slow  # ~20 s: an extreme coefficient
 def test_quadratic_drag_of_1e100_lands_straight_down_at_the_terminal_speed(tmp_path, capsys):
     status, out, err = run(capsys, "range", "--speed", "10", "--angle", "45", "--drag", "quadratic",
                            "--c", "1e100", "--json")

@@ -16,12 +16,13 @@ from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
 from hybridlab.models import training
 from hybridlab.models.diagnostics import standard_errors
+from hybridlab.models.physics_fit import FittedPhysics
 from hybridlab.physics import Projectile, QuadraticDrag
 
 LOSSES = ("linear", "soft_l1")
 
 
-class TrajectoryFit(Dynamics):
+class TrajectoryFit(FittedPhysics, Dynamics):
     """ds/dt = (v, F(v)/m − g ŷ) with F a known drag law of ``physics`` (a Projectile or its
     spec) whose parameters named in ``unknown`` (drag coefficients, ``g``, ``mass``) are fitted,
     with every track's starting state s(t₀), by Levenberg–Marquardt through the ODE solve (its
@@ -66,14 +67,6 @@ class TrajectoryFit(Dynamics):
         self.fit_start, self.loss, self.f_scale = bool(fit_start), loss, float(f_scale)
         self.steps, self.rtol = int(steps), float(rtol)
 
-    def start(self) -> Projectile:
-        """The Projectile with the starting values."""
-        return Projectile.from_spec(self.physics)
-
-    def fitted(self) -> Projectile:
-        """The Projectile with the fitted values."""
-        return self.start().replace(self.unknown, self.values_)
-
     def field(self):
         p = self.fitted()
         return motion.Newton(motion.LawDrag(p), p.g)
@@ -113,18 +106,8 @@ class TrajectoryFit(Dynamics):
         fx, _ = self.fitted().drag.force(jnp.asarray(speed), jnp.zeros_like(speed))
         return -np.asarray(fx)
 
-    def physics_estimates(self) -> dict[str, dict[str, float]]:
-        """{name: {"value": estimate, "stderr": standard error}} in SI units."""
-        return {name: {"value": float(v), "stderr": float(s)}
-                for name, v, s in zip(self.unknown, np.asarray(self.values_), self.stderr_)}
-
     def _arrays_like(self):
         return {"values": jnp.zeros(len(self.unknown)), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
-
-    def _set_metadata(self, metadata):
-        super()._set_metadata(metadata)
-        # JSON has no infinity: an undetermined parameter's stderr is saved as null.
-        self.stderr_ = [np.inf if e is None else float(e) for e in self.stderr_]
 
     def summary(self):
         out = super().summary()

@@ -15,7 +15,31 @@ from hybridlab.models.diagnostics import best_of, hessian_report, standard_error
 from hybridlab.physics import LinearDrag, Projectile
 
 
-class PhysicsFit(Regressor):
+class FittedPhysics:
+    """What a grey box shares, whatever it is fitted to: the Projectile spec ``physics`` (the
+    starting values), the names ``unknown`` of its fitted parameters, their ``values_`` and
+    standard errors ``stderr_``."""
+
+    def start(self) -> Projectile:
+        """The Projectile with the starting values."""
+        return Projectile.from_spec(self.physics)
+
+    def fitted(self) -> Projectile:
+        """The Projectile with the fitted parameter values."""
+        return self.start().replace(self.unknown, self.values_)
+
+    def physics_estimates(self) -> dict[str, dict[str, float]]:
+        """{name: {"value": estimate, "stderr": standard error}} in SI units."""
+        return {name: {"value": float(v), "stderr": float(s)}
+                for name, v, s in zip(self.unknown, np.asarray(self.values_), self.stderr_)}
+
+    def _set_metadata(self, metadata):
+        super()._set_metadata(metadata)
+        # JSON has no infinity: an undetermined parameter's stderr is saved as null.
+        self.stderr_ = [np.inf if e is None else float(e) for e in self.stderr_]
+
+
+class PhysicsFit(FittedPhysics, Regressor):
     """ŷ = D(v, θ; p): the range of a ``Projectile`` whose parameters named in ``unknown``
     (any of its drag law's coefficients, mass, g, height) are fitted by Levenberg–Marquardt
     through the differentiable range; X columns are speed (m/s) and angle (rad).
@@ -55,10 +79,6 @@ class PhysicsFit(Regressor):
             raise ValueError(f"restarts = {restarts}: must be >= 1")
         if self.steps < 1:
             raise ValueError(f"steps = {steps}: must be >= 1")
-
-    def start(self) -> Projectile:
-        """The Projectile with the starting values."""
-        return Projectile.from_spec(self.physics)
 
     def _fit(self, X, y, progress):
         del progress  # a few seconds at most
@@ -102,22 +122,8 @@ class PhysicsFit(Regressor):
     def _predict(self, X):
         return self.fitted().range(X[:, 0], X[:, 1])
 
-    def fitted(self) -> Projectile:
-        """The Projectile with the fitted parameter values."""
-        return self.start().replace(self.unknown, self.values_)
-
-    def physics_estimates(self) -> dict[str, dict[str, float]]:
-        """{name: {"value": estimate, "stderr": standard error}} in SI units."""
-        return {name: {"value": float(v), "stderr": float(s)}
-                for name, v, s in zip(self.unknown, np.asarray(self.values_), self.stderr_)}
-
     def _arrays_like(self):
         return {"values": jnp.zeros(len(self.unknown))}
-
-    def _set_metadata(self, metadata):
-        super()._set_metadata(metadata)
-        # JSON has no infinity: an undetermined parameter's stderr is saved as null.
-        self.stderr_ = [np.inf if e is None else float(e) for e in self.stderr_]
 
     def summary(self):
         out = super().summary()
