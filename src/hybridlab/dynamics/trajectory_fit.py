@@ -17,7 +17,7 @@ from hybridlab.dynamics.base import Dynamics
 from hybridlab.models import training
 from hybridlab.models.diagnostics import standard_errors
 from hybridlab.models.physics_fit import FittedPhysics
-from hybridlab.physics import Projectile, QuadraticDrag
+from hybridlab.physics import QuadraticDrag
 
 LOSSES = ("linear", "soft_l1")
 
@@ -43,19 +43,8 @@ class TrajectoryFit(FittedPhysics, Dynamics):
 
     def __init__(self, physics=None, unknown=("c",), fit_start=True, loss="linear", f_scale=1.0, steps=200,
                  rtol=1e-8):
-        if isinstance(unknown, str) or not all(isinstance(name, str) for name in unknown):
-            raise ValueError(f"unknown = {unknown!r}: must be a sequence of parameter names")
-        self.unknown = tuple(unknown)
-        physics = {"drag": QuadraticDrag.name} if physics is None else physics
-        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics, starting=self.unknown)
-        self.physics = start.to_spec()
-        units = start.units()
-        for name in self.unknown:
-            if name not in units or name == "height":
-                raise ValueError(f"unknown = {unknown!r}: {name!r} is not a parameter of the drag law, mass or g "
-                                 f"(the law's: {', '.join(n for n in units if n not in ('mass', 'g', 'height'))})")
-            if not float(start.value(name)) > 0:
-                raise ValueError(f"unknown {name!r}: its starting value must be > 0 (it is fitted as log(p/p0))")
+        # No unknown at all fits the starting states alone; the launch height is a starting state here.
+        self._take_physics(physics, unknown, QuadraticDrag.name, required=False, excluded=("height",))
         if loss not in LOSSES:
             raise ValueError(f"loss = {loss!r}: must be one of {LOSSES}")
         if not (np.isfinite(f_scale) and f_scale > 0):
@@ -94,10 +83,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         errors = standard_errors(J, r) if J.shape[1] else np.zeros(0)
         self.stderr_ = [float(e) for e in errors[:q]]
         self.start_stderr_ = errors[q:].reshape(-1, 2 * tracks.dim).tolist() if self.fit_start else None
-        self.train_rmse_ = float(np.sqrt(np.mean(np.asarray(self._errors(tracks)) ** 2)))
-
-    def _errors(self, tracks):
-        return self.predict(tracks) - tracks.position
+        self.train_rmse_ = float(np.sqrt(self.mse(tracks)))
 
     def force(self, speed) -> np.ndarray:
         """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s)."""

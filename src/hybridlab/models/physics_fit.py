@@ -20,6 +20,18 @@ class FittedPhysics:
     starting values), the names ``unknown`` of its fitted parameters, their ``values_`` and
     standard errors ``stderr_``."""
 
+    def _take_physics(self, physics, unknown, law: str, required: bool = True, excluded: tuple[str, ...] = ()):
+        """Set ``unknown`` (a tuple of names) and ``physics`` (the spec of a Projectile, or of
+        ``{"drag": law}`` when None; an unknown coefficient it leaves out starts at the law's
+        starting guess). ValueError as :func:`_check_unknown` says."""
+        if isinstance(unknown, str) or not all(isinstance(name, str) for name in unknown):
+            raise ValueError(f"unknown = {unknown!r}: must be a sequence of parameter names")
+        self.unknown = tuple(unknown)
+        physics = {"drag": law} if physics is None else physics
+        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics, starting=self.unknown)
+        self.physics = start.to_spec()
+        _check_unknown(start, self.unknown, required, excluded)
+
     def start(self) -> Projectile:
         """The Projectile with the starting values."""
         return Projectile.from_spec(self.physics)
@@ -67,13 +79,7 @@ class PhysicsFit(FittedPhysics, Regressor):
     fitted_facts = ("stderr", "train_rmse", "converged", "hessian", "restarts")
 
     def __init__(self, physics=None, unknown=("k",), steps=200, restarts=1, seed=0):
-        if isinstance(unknown, str) or not all(isinstance(name, str) for name in unknown):
-            raise ValueError(f"unknown = {unknown!r}: must be a sequence of parameter names")
-        self.unknown = tuple(unknown)
-        physics = {"drag": LinearDrag.name} if physics is None else physics
-        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics, starting=self.unknown)
-        self.physics = start.to_spec()
-        _check_unknown(start, self.unknown)
+        self._take_physics(physics, unknown, LinearDrag.name)
         self.steps, self.restarts, self.seed = int(steps), int(restarts), int(seed)
         if self.restarts < 1:
             raise ValueError(f"restarts = {restarts}: must be >= 1")
@@ -145,17 +151,20 @@ def _moves_predictions(J_u) -> bool:
     return bool(np.all(effect > 1e-8))
 
 
-def _check_unknown(projectile: Projectile, unknown: tuple[str, ...]) -> None:
-    """ValueError unless ``unknown`` names distinct parameters of ``projectile``, each with a
-    starting value > 0 (they are fitted in log scale)."""
-    if not unknown:
+def _check_unknown(projectile: Projectile, unknown: tuple[str, ...], required: bool = True,
+                   excluded: tuple[str, ...] = ()) -> None:
+    """ValueError unless ``unknown`` names distinct parameters of ``projectile`` (at least one
+    if ``required``; none of ``excluded``), each with a starting value > 0 (they are fitted in
+    log scale)."""
+    if required and not unknown:
         raise ValueError("unknown: name at least one parameter to fit")
     if len(set(unknown)) != len(unknown):
         raise ValueError(f"unknown = {unknown}: a parameter is named twice")
+    allowed = tuple(name for name in projectile.units() if name not in excluded)
     for name in unknown:
-        if name not in projectile.units():
+        if name not in allowed:
             raise ValueError(f"unknown parameter {name!r} does not apply to {projectile.label()}; "
-                             f"choose from {tuple(projectile.units())}")
+                             f"choose from {allowed}")
         value = float(projectile.value(name))
         if not value > 0:
             raise ValueError(f"starting guess {name} = {value:g}: must be > 0 (fitted in log scale)")
