@@ -64,6 +64,31 @@ def test_trajectory_fit_recovers_quadratic_drag_and_g_within_their_standard_erro
         model.predict(Tracks("shot", ("9",), np.zeros(1, int), np.zeros(1), np.zeros((1, 2))))
 
 
+def test_a_robust_fit_of_a_real_drop_matches_scipy_least_squares():
+    """soft_l1 on the baseball's drop 1 (t ≤ 2 s, padded to 32 points) against SciPy's
+    least_squares through solve_ivp: the same loss, the same unknowns (c, g, h₀, v₀)."""
+    from scipy.optimize import least_squares
+
+    from hybridlab.data import load_drops
+    from hybridlab.data.drops import benchmark_split
+
+    drops, balls = load_drops()
+    train, _ = benchmark_split(drops)["baseball"]
+    mass, t, h = balls["baseball"].mass, train.t, train.position[:, 0]
+    model = TrajectoryFit({"drag": "quadratic", "mass": mass}, unknown=("c", "g"), loss="soft_l1",
+                          f_scale=0.1).fit(train)
+
+    def residuals(q):
+        c, g, h0, v0 = q
+        rhs = lambda _, s: [s[1], -g - c / mass * s[1] * abs(s[1])]  # noqa: E731
+        return solve_ivp(rhs, (t[0], t[-1]), [h0, v0], t_eval=t, rtol=1e-11, atol=1e-11, method="DOP853").y[0] - h
+
+    ref = least_squares(residuals, [1e-3, 9.81, h[0], 0.0], loss="soft_l1", f_scale=0.1, x_scale=[1e-3, 1, 1, 1],
+                        xtol=1e-14, ftol=1e-14, gtol=1e-14).x
+    ours = [model.physics_estimates()[name]["value"] for name in ("c", "g")] + list(np.asarray(model.starts_[0]))
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+
+
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="unknown"):
         TrajectoryFit({"drag": "quadratic"}, unknown=("k",))

@@ -161,9 +161,17 @@ def _trajectory(args) -> None:
 
 
 def _simulate(args) -> None:
-    from hybridlab.experiments.jobs import write_simulated
+    from hybridlab.experiments.jobs import write_simulated, write_simulated_tracks
 
     _check_angles(args, *args.angle)
+    if args.points is not None and args.tracks is None:
+        raise UsageError("--points: give --tracks too (it sets the points per trajectory)")
+    if args.tracks is not None:
+        if args.relative:
+            raise UsageError("--relative: applies to distances, not to trajectories (--tracks)")
+        write_simulated_tracks(_spec(args), args.tracks, args.points or 30, args.speed, np.deg2rad(args.angle),
+                               args.noise, args.seed, args.out)
+        return
     write_simulated(_spec(args), args.n, args.speed, np.deg2rad(args.angle), args.noise, args.seed, args.relative,
                     args.out)
 
@@ -202,6 +210,35 @@ def _fit(args) -> None:
     if aliased:
         shown = ", ".join(aliased[:4]) + (f" and {len(aliased) - 4} more" if len(aliased) > 4 else "")
         print(f"left out: {len(aliased)} terms these shots cannot tell apart from the kept ones ({shown})")
+
+
+def _learn_drag(args) -> None:
+    from hybridlab.experiments.learning import learn_drag_file
+    from hybridlab.files import to_json
+
+    result = learn_drag_file(args.data, args.mass, args.out, args.diameter, args.method, args.train_until, args.law,
+                             not args.known_g, args.g, args.epochs, args.seed)
+    if args.json:
+        print(to_json(result.to_json()))
+        return
+    print(f"method: {result.method}; law: {result.law}{'; g fitted' if result.fit_g else ''}")
+    for name, entry in result.parameters().items():
+        stderr = "" if entry["stderr"] is None else f" ± {entry['stderr']:.2g}"
+        print(f"{name} = {entry['value']:.6g}{stderr}")
+    test = "no held-out part" if result.mse_test is None else f"{result.mse_test:.4g} m² (t > {args.train_until:g} s)"
+    print(f"MSE fitted part: {result.mse_train:.4g} m²; held out: {test}")
+    for name, score in result.scores.items():
+        print(f"  cross-validation {name}: {score:.4g} m²")
+    print(f"written: {args.out}")
+
+
+def _drops(args) -> None:
+    from hybridlab.experiments.learning import drops_benchmark, drops_table
+    from hybridlab.files import to_json
+
+    methods = [name.strip() for name in args.methods.split(",") if name.strip()]
+    rows = drops_benchmark(methods, args.train_until, args.epochs)
+    print(to_json(rows) if args.json else drops_table(rows, methods))
 
 
 def _predict(args) -> None:
@@ -284,10 +321,51 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--relative", type=float, default=0.0,
                      help="relative noise: the distance is also multiplied by 1 + N(0, r²) (default 0)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    sub.add_argument("--tracks", type=int, default=None,
+                     help="write this many trajectories instead (columns shot,t,x,y; noise on x and y)")
+    sub.add_argument("--points", type=int, default=None,
+                     help="with --tracks: points per trajectory, evenly spaced from launch to landing (default 30)")
     _physics_options(sub)
     sub.add_argument("--out", required=True,
-                     help="CSV or Parquet file to write (columns speed,angle,distance[,height])")
+                     help="CSV or Parquet file to write (columns speed,angle,distance[,height], or shot,t,x,y)")
     sub.set_defaults(run=_simulate)
+
+    sub = commands.add_parser(
+        "learn-drag", help="learn the drag law from trajectories (shot,t,x,y or ball,drop,t,height)",
+        description="Learn the drag on a body from measured or simulated trajectories: print the law, its parameters "
+        "± standard errors and the error on the held-out part (t > --train-until); write result.json, the models "
+        "and figures in --out. Methods: fit (the --law, Levenberg-Marquardt through the ODE), ude (a network drag "
+        "in Newton's law, read back as a law), neural-ode (the whole field a network), auto (the law, and g fitted "
+        "or not, chosen by time-series cross-validation inside t <= --train-until).",
+    )
+    sub.add_argument("data", help="CSV or Parquet file: shot,t,x,y (2-D shots) or ball,drop,t,height[,velocity]")
+    sub.add_argument("--mass", type=float, required=True, help="the body's mass in kg")
+    sub.add_argument("--diameter", type=float, default=None, help="its diameter in m (adds the drag coefficient C_d)")
+    sub.add_argument("--method", choices=("fit", "ude", "neural-ode", "auto"), default="auto",
+                     help="default auto")
+    sub.add_argument("--law", choices=("none", "linear", "quadratic", "linear+quadratic"), default="quadratic",
+                     help="the law of --method fit (default quadratic)")
+    sub.add_argument("--train-until", type=float, default=None,
+                     help="fit on t <= this time in s, report the error after it (default: fit on all)")
+    sub.add_argument("--g", type=float, default=9.80665, help="gravity in m/s² (default 9.80665; the start of a fit)")
+    sub.add_argument("--known-g", action="store_true", help="keep g at --g (default: fit it with the drag)")
+    sub.add_argument("--epochs", type=int, default=1500, help="training epochs of ude and neural-ode (default 1500)")
+    sub.add_argument("--seed", type=_seed, default=0, help="random seed of the networks (default 0)")
+    sub.add_argument("--out", required=True, help="directory to create for the results")
+    sub.add_argument("--json", action="store_true", help="print the result as JSON")
+    sub.set_defaults(run=_learn_drag)
+
+    sub = commands.add_parser(
+        "drops", help="the real-drop benchmark beside its published results",
+        description="Fit drop 1 of each shipped ball (de Silva et al. 2020) on t <= --train-until, predict the "
+        "height after it, and print the mean squared error (m²) per ball and method beside the Symbolic Physics "
+        "Learner's and a cubic polynomial's, with each ball's fitted g and drag ± standard errors.",
+    )
+    sub.add_argument("--methods", default="fit,auto", help="comma-separated methods (default fit,auto; also ude)")
+    sub.add_argument("--train-until", type=float, default=2.0, help="the split time in s (default 2, as published)")
+    sub.add_argument("--epochs", type=int, default=1500, help="training epochs of ude (default 1500)")
+    sub.add_argument("--json", action="store_true", help="print the rows as JSON")
+    sub.set_defaults(run=_drops)
 
     sub = commands.add_parser(
         "run", help="fit every rung of a scenario, evaluate, write a report",

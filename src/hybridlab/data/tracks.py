@@ -85,11 +85,12 @@ class Tracks:
             raise ValueError(f"no track named {unknown[0]!r}; the tracks are {', '.join(self.names)}")
         return self.where(np.isin(self.track, [self.names.index(name) for name in names]))
 
-    def padded(self):
-        """(t (m, P), position (m, P, dim), mask (m, P)): the m tracks as rows of P = the most
-        points of any track; a short track repeats its last point, masked out."""
+    def padded(self, width: int | None = None):
+        """(t (m, P), position (m, P, dim), mask (m, P)): the m tracks as rows of P = ``width``
+        points (default and least: the most points of any track); a short track repeats its last
+        point, masked out."""
         counts = np.bincount(self.track, minlength=len(self))
-        width = int(counts.max())
+        width = max(int(counts.max()), width or 0)
         t = np.zeros((len(self), width))
         position = np.zeros((len(self), width, self.dim))
         mask = np.zeros((len(self), width), bool)

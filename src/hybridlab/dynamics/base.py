@@ -83,8 +83,9 @@ class Dynamics(Estimator, rung=False):
             row = int(np.flatnonzero(early)[0])
             raise ValueError(f"track {tracks.names[tracks.track[row]]!r}: time {tracks.t[row]:g} s is before its "
                              f"first fitted time {t0[tracks.track[row]]:g} s")
-        t, _, mask = tracks.padded()
-        ts = jnp.asarray(np.column_stack([t0, t]))  # each track from its fitted start
+        # Each track from its fitted start, in a width shared by data sets of similar sizes.
+        t, _, mask = tracks.padded(motion.width(np.bincount(tracks.track).max() + 1) - 1)
+        ts = jnp.asarray(np.column_stack([t0, t]))
         states = motion.solve_tracks(self.field(), jnp.asarray(self.starts_)[np.asarray(index)], ts, self.rtol)
         out = np.empty((len(tracks.t), 2 * tracks.dim))
         # The padded rows are track by track, each in file order.

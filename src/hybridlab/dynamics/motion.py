@@ -93,7 +93,15 @@ def starting_states(tracks: Tracks, points: int = 10) -> np.ndarray:
     return out
 
 
+def width(points: int) -> int:
+    """The padded width of tracks of at most ``points`` points: the next power of two (at least
+    8), so that data sets of similar sizes (folds of a cross-validation, the balls of the drops)
+    share one compiled solve instead of compiling one each."""
+    return max(8, 1 << (int(points) - 1).bit_length())
+
+
 def padded(tracks: Tracks):
-    """(ts (m, P), positions (m, P, dim), mask (m, P)) as JAX arrays: see :meth:`Tracks.padded`."""
-    t, position, mask = tracks.padded()
+    """(ts (m, P), positions (m, P, dim), mask (m, P)) as JAX arrays, P = :func:`width` of the
+    longest track: see :meth:`Tracks.padded`."""
+    t, position, mask = tracks.padded(width(np.bincount(tracks.track).max()))
     return jnp.asarray(t), jnp.asarray(position), jnp.asarray(mask)

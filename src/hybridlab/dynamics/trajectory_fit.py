@@ -63,20 +63,26 @@ class TrajectoryFit(FittedPhysics, Dynamics):
     def _fit(self, tracks: Tracks, progress):
         del progress  # seconds
         start = self.start()
-        p0 = jnp.stack([start.value(name) for name in self.unknown]) if self.unknown else jnp.zeros(0)
+        # Every parameter the law could leave unknown is in the program, the known ones frozen
+        # by `active`: fits of one law with any choice of unknowns share one compiled program.
+        names = tuple(name for name in start.units() if name != "height")
+        active = np.array([name in self.unknown for name in names])
+        p0 = jnp.stack([start.value(name) for name in names])
         guess = jnp.asarray(motion.starting_states(tracks))
         ts, position, mask = motion.padded(tracks)
-        data = (start, p0, guess, ts, position, mask, jnp.asarray(self.f_scale))
-        residuals = _residuals(self.unknown, self.fit_start, self.loss, self.rtol)
-        params = (jnp.zeros(len(self.unknown)), jnp.zeros_like(guess) if self.fit_start else jnp.zeros((0,)))
+        data = (start, p0, jnp.asarray(active, float), guess, ts, position, mask, jnp.asarray(self.f_scale))
+        residuals = _residuals(names, self.fit_start, self.loss, self.rtol)
+        params = (jnp.zeros(len(names)), jnp.zeros_like(guess) if self.fit_start else jnp.zeros((0,)))
         (u, shift), converged = training.least_squares(params, residuals, data, self.steps)
-        self.values_ = p0 * jnp.exp(u)
+        order = [names.index(name) for name in self.unknown]
+        self.values_ = (p0 * jnp.exp(u))[np.asarray(order, int)]
         self.starts_ = guess + shift if self.fit_start else guess
         self.converged_ = bool(converged)
         r, J = _jacobian(residuals, (u, shift), data)
         r, J = np.asarray(r), np.asarray(J)
         observed = np.repeat(np.asarray(mask).reshape(-1), tracks.dim)  # r is (track, point, axis) flattened
-        r, J = r[observed], J[observed]
+        # The unknowns' columns (in the order of `unknown`), then the starting states'.
+        r, J = r[observed], J[observed][:, order + list(range(len(names), J.shape[1]))]
         # ∂r/∂p = (∂r/∂u)/p for p = p₀ e^u; the starting states are fitted in SI units already.
         q = len(self.unknown)
         J[:, :q] /= np.asarray(self.values_)
@@ -104,21 +110,23 @@ class TrajectoryFit(FittedPhysics, Dynamics):
 
 
 @functools.lru_cache(maxsize=None)
-def _residuals(unknown: tuple[str, ...], fit_start: bool, loss: str, rtol: float):
-    """The residual function r̃(params, data) (flat, masked points 0) — one function object
-    per setting, so that LM's compiled program is reused from fit to fit."""
+def _residuals(names: tuple[str, ...], fit_start: bool, loss: str, rtol: float):
+    """The residual function r̃(params, data) (flat, masked points 0) of a law whose parameters
+    are ``names``, those with ``active`` = 0 in the data held at their starting values — one
+    function object per setting, so that LM's compiled program is reused from fit to fit."""
 
     def residuals(params, data):
-        start, p0, guess, ts, position, mask, f_scale = data
+        start, p0, active, guess, ts, position, mask, f_scale = data
         u, shift = params
-        p = start.replace(unknown, p0 * jnp.exp(u))
+        p = start.replace(names, p0 * jnp.exp(u * active))
         s0 = guess + shift if fit_start else guess
         states = motion.solve_tracks(motion.Newton(motion.LawDrag(p), p.g), s0, ts, rtol, diffrax.ForwardMode())
         dim = position.shape[-1]
         r = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
         if loss == "soft_l1":
-            rho = 2 * f_scale**2 * (jnp.sqrt(1 + (r / f_scale) ** 2) - 1)
-            r = jnp.sign(r) * jnp.sqrt(rho)
+            # sign(r)·√ρ(r) written as r·√(2/(1 + √(1 + (r/f)²))): the same value, and smooth at
+            # r = 0 (√ρ has an infinite slope there, which made NaN of the masked points' zeros).
+            r = r * jnp.sqrt(2 / (1 + jnp.sqrt(1 + (r / f_scale) ** 2)))
         return r.reshape(-1)
 
     return residuals

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 import jax
 import numpy as np
 
-from hybridlab.data import from_file_units, read_shots, simulate_shots, to_file_units, write_shots, write_table
+from hybridlab.data import (from_file_units, read_shots, simulate_shots, simulate_tracks, to_file_units, write_shots,
+                            write_table, write_tracks)
 from hybridlab.files import check_new_directory, check_output_file
 from hybridlab.models import MLP, QUIET, REGISTRY, ProgressMeter, Regressor, TqdmProgress, load
 from hybridlab.models.base import save_new
@@ -163,6 +164,20 @@ def write_simulated(spec: Mapping, n: int, speed, angle, noise: float, seed: int
     shots = simulate_shots(Projectile.from_spec(spec), n, tuple(speed), tuple(angle), noise,
                            jax.random.key(seed), relative)
     write_shots(out, shots)
+
+
+def write_simulated_tracks(spec: Mapping, n: int, points: int, speed, angle, noise: float, seed: int,
+                           out: str) -> None:
+    """``n`` random trajectories of ``points`` points each (shot,t,x,y), with noise of ``noise``
+    m on x and y, written to ``out``."""
+    _check_rows("tracks", n, 1)
+    if points < 2:
+        raise ValueError(f"points = {points}: must be >= 2")
+    if n * points > MAX_ROWS:
+        raise ValueError(f"tracks = {n} with points = {points}: at most {MAX_ROWS} rows in all")
+    check_output_file(out, "out")
+    write_tracks(out, simulate_tracks(Projectile.from_spec(spec), n, points, tuple(speed), tuple(angle), noise,
+                                      jax.random.key(seed)))
 
 
 def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str] | None = None,

@@ -307,3 +307,44 @@ def make_figures(run_dir: str | os.PathLike, metrics: Metrics | None = None) -> 
     if isinstance(metrics.get("aiming"), dict) and os.path.isfile(aim_path):
         written.append(_save(plot_aiming(metrics, read_csv(aim_path, text=("split",))), out, "aim.png"))
     return written
+
+
+def plot_tracks(tracks, dense: dict[str, tuple[np.ndarray, np.ndarray]], train_until: float | None,
+                title: str) -> Figure:
+    """Measured tracks (dots; hollow where held out, t > ``train_until`` s) beside a model's
+    (``dense``: for each track name, times in s and positions in m): height over time for
+    drops, height over distance for shots."""
+    fig, (ax,) = _panels(1, width=7.0, height=4.4)
+    for i, name in enumerate(dense):
+        rows = tracks.rows(name)
+        colour = f"C{i % 10}"
+        later = tracks.t[rows] > train_until if train_until is not None else np.zeros(rows.size, bool)
+        x = tracks.t[rows] if tracks.dim == 1 else tracks.position[rows, 0]
+        y = tracks.position[rows, -1]
+        ax.plot(x[~later], y[~later], "o", color=colour, markersize=3.5, label=f"{name} measured")
+        if later.any():
+            ax.plot(x[later], y[later], "o", color=colour, markersize=4.5, markerfacecolor="none",
+                    label=f"{name} held out")
+        t, position = dense[name]
+        ax.plot(t if tracks.dim == 1 else position[:, 0], position[:, -1], "-", color=colour, linewidth=1.4,
+                label=f"{name} model")
+    if train_until is not None and tracks.dim == 1:
+        ax.axvline(train_until, color="0.5", linestyle="--", linewidth=1.0)
+    ax.set_xlabel("time (s)" if tracks.dim == 1 else "distance downrange x (m)")
+    ax.set_ylabel("height (m)")
+    ax.set_title(title)
+    ax.legend(fontsize="x-small", ncol=2)
+    return fig
+
+
+def plot_force(speed: np.ndarray, curves: dict[str, np.ndarray], title: str) -> Figure:
+    """Drag force magnitudes (N) over ``speed`` (m/s): one line per label (a learned force, a
+    discovered or fitted law)."""
+    fig, (ax,) = _panels(1, width=6.0, height=4.2)
+    for i, (label, force) in enumerate(curves.items()):
+        ax.plot(speed, force, linestyle="-" if i == 0 else "--", linewidth=2.0 if i == 0 else 1.6, label=label)
+    ax.set_xlabel("speed |v| (m/s)")
+    ax.set_ylabel("drag force |F| (N)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return fig

@@ -1,0 +1,185 @@
+"""Learning a drag law from tracks, the whole workflow behind ``hybridlab learn-drag``: a
+grey-box fit of a named law, a UDE read back by :func:`discover_drag`, a neural ODE, or ``auto``
+— the law, and whether g is fitted, chosen by time-series cross-validation on the fitted part
+alone; then the error on the held-out part."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hybridlab.data import Tracks, split_time
+from hybridlab.dynamics.base import Dynamics
+from hybridlab.dynamics.discovery import discover_drag
+from hybridlab.dynamics.learned import UDE, NeuralODE
+from hybridlab.dynamics.trajectory_fit import TrajectoryFit
+
+METHODS = ("fit", "ude", "neural-ode", "auto")
+#: The laws a fit may name, as the coefficients of :class:`hybridlab.physics.PolynomialDrag`
+#: each keeps: k|v| (kg/s) and c|v|² (kg/m).
+LAWS = {"none": (), "linear": ("k",), "quadratic": ("c",), "linear+quadratic": ("k", "c")}
+#: Where ``auto`` cuts each track for its cross-validation, as shares of the track's time span:
+#: fitted up to the cut, scored on the rest of the fitted part (a forecast, as the held-out
+#: part is). Fixed before looking at any held-out data.
+FOLDS = (0.5, 0.625, 0.75)
+#: Air density (kg/m³) for the drag coefficient C_d = 2c/(ρA) of a ball of known diameter.
+AIR_DENSITY = 1.225
+#: The starting drag of a fit, as a share of the weight m·g at the tracks' fastest speed.
+_START_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class LearnedDrag:
+    """What :func:`learn_drag` found: ``law`` the kept terms in words (``"black-box"`` for a
+    neural ODE), ``fit_g`` whether g was fitted, ``model`` the fitted model whose errors are
+    given (a :class:`TrajectoryFit`, or the :class:`NeuralODE`), ``network`` the UDE or neural
+    ODE trained (None for ``fit`` and ``auto``), the mean squared position errors (m²) on the
+    fitted and held-out parts, and for ``auto`` each candidate's cross-validation score
+    (the geometric mean over :data:`FOLDS` of the forecast MSE, m²)."""
+
+    method: str
+    law: str
+    fit_g: bool
+    model: Dynamics
+    network: Dynamics | None
+    mse_train: float
+    mse_test: float | None
+    diameter: float | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def parameters(self) -> dict[str, dict[str, float | None]]:
+        """{name: {"value", "stderr"}}: the law's coefficients as in ``hybridlab.physics``
+        (k in kg/s, c in kg/m), g (m/s²) where fitted, ``drag_coefficient`` C_d where the
+        diameter is known and c was fitted, and each track's starting state (``h0``, ``v0`` for
+        a drop; ``x0``, ``y0``, ``vx0``, ``vy0`` for a shot; ``[name]`` after them for several
+        tracks). A standard error is None where none was computed."""
+        out = {}
+        if isinstance(self.model, TrajectoryFit):
+            out.update(self.model.physics_estimates())
+            if "c" in out and self.diameter:
+                area = math.pi * self.diameter**2 / 4
+                out["drag_coefficient"] = {key: 2 * value / (AIR_DENSITY * area) for key, value in out["c"].items()}
+        out.update(_start_parameters(self.model))
+        return {name: {key: _finite(value) for key, value in entry.items()} for name, entry in out.items()}
+
+    def to_json(self) -> dict:
+        """The result as ``learn-drag --json`` prints it."""
+        return {"law": self.law, "parameters": self.parameters(), "mse_train": self.mse_train,
+                "mse_test": self.mse_test, "method": self.method, "fit_g": self.fit_g,
+                "cv_scores": self.scores or None}
+
+
+def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> TrajectoryFit:
+    """The (unfitted) grey box of ``law`` (a key of :data:`LAWS`) for a body of ``mass`` (kg)
+    under gravity ``g`` (m/s², fitted if ``fit_g``): every law is a
+    :class:`~hybridlab.physics.PolynomialDrag`, so that all of them share one compiled fit.
+    Each coefficient starts where its term alone would be 5 % of the weight at the tracks'
+    fastest speed (finite differences), a scale-free guess."""
+    if law not in LAWS:
+        raise ValueError(f"law = {law!r}: must be one of {tuple(LAWS)}")
+    speed = _fastest(tracks)
+    start = {"k": _START_SHARE * mass * g / speed, "c": _START_SHARE * mass * g / speed**2}
+    physics = {"drag": {"law": "polynomial", **{name: start[name] for name in LAWS[law]}}, "mass": mass, "g": g}
+    return TrajectoryFit(physics, unknown=LAWS[law] + (("g",) if fit_g else ()))
+
+
+def cross_validate(tracks: Tracks, mass: float, g: float, candidates, folds=FOLDS) -> dict[tuple[str, bool], float]:
+    """{(law, fit_g): score} for each candidate: fitted on every track up to each fold's cut,
+    scored by the MSE (m²) of its forecast of the rest; the score is the geometric mean over
+    folds (inf where a fit fails or a fold leaves nothing to score)."""
+    scores = {}
+    for law, fit_g in candidates:
+        errors = []
+        for share in folds:
+            head, tail = _cut(tracks, share)
+            try:
+                errors.append(law_fit(law, mass, g, fit_g, head).fit(head).mse(tail))
+            except ValueError:
+                errors.append(np.inf)
+        errors = np.asarray(errors)
+        scores[law, fit_g] = float(np.exp(np.mean(np.log(errors)))) if np.all(np.isfinite(errors)) else np.inf
+    return scores
+
+
+def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, method: str = "auto",
+               train_until: float | None = None, law: str = "quadratic", fit_g: bool = True, g: float = 9.80665,
+               epochs: int = 1500, seed: int = 0) -> LearnedDrag:
+    """Learn the drag on a body of ``mass`` (kg) from ``tracks``, fitted on t ≤ ``train_until``
+    (s; all of it if None) and scored on the rest.
+
+    ``method``: ``fit`` — the grey box of ``law`` (g fitted if ``fit_g``), Levenberg–Marquardt
+    through the ODE with free starting states; ``ude`` — a :class:`UDE` (``epochs`` of Adam,
+    ``seed``) whose learned force :func:`discover_drag` reads back as a law, refitted; ``neural-ode``
+    — the black box; ``auto`` — the law of :data:`LAWS` and g fitted or not that
+    :func:`cross_validate` scores best on the fitted part (never the held-out part), refitted on
+    all of it. ``diameter`` (m) adds the drag coefficient C_d to the parameters."""
+    if method not in METHODS:
+        raise ValueError(f"method = {method!r}: must be one of {METHODS}")
+    if not (np.isfinite(mass) and mass > 0):
+        raise ValueError(f"mass = {mass!r}: must be a finite mass > 0 (kg)")
+    if diameter is not None and not (np.isfinite(diameter) and diameter > 0):
+        raise ValueError(f"diameter = {diameter!r}: must be a finite diameter > 0 (m)")
+    if not (np.isfinite(g) and g > 0):
+        raise ValueError(f"g = {g!r}: must be finite and > 0 (m/s²)")
+    train, test = (tracks, None) if train_until is None else split_time(tracks, train_until)
+    if len(train) < len(tracks):
+        raise ValueError(f"train_until = {train_until:g} s leaves no point of track "
+                         f"{next(n for n in tracks.names if n not in train.names)!r} to fit")
+    network, scores = None, {}
+    if method == "ude":
+        physics = {"mass": mass, "g": g}
+        network = UDE(physics, epochs=epochs, seed=seed).fit(train)
+        discovery = discover_drag(network, train, refit_unknown=("g",) if fit_g else ())
+        model, law = discovery.fit, discovery.law
+    elif method == "neural-ode":
+        network = model = NeuralODE({"mass": mass, "g": g}, epochs=epochs, seed=seed).fit(train)
+        law, fit_g = "black-box", False
+    else:
+        if method == "auto":
+            scores = cross_validate(train, mass, g, [(name, free) for name in LAWS for free in (False, True)])
+            law, fit_g = min(scores, key=scores.get)
+        model = law_fit(law, mass, g, fit_g, train).fit(train)
+    return LearnedDrag(method, law, fit_g, model, network, model.mse(train), None if test is None else model.mse(test),
+                       diameter, {f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()})
+
+
+def _cut(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
+    """(each track up to ``share`` of its time span, the rest of each)."""
+    first = np.array([tracks.t[tracks.track == i].min() for i in range(len(tracks))])
+    last = np.array([tracks.t[tracks.track == i].max() for i in range(len(tracks))])
+    cut = (first + share * (last - first))[tracks.track]
+    early = tracks.t <= cut
+    if not (~early).any():
+        raise ValueError("a fold leaves nothing to score")
+    return tracks.where(early), tracks.where(~early)
+
+
+def _fastest(tracks: Tracks) -> float:
+    """The fastest speed (m/s) between consecutive points of a track (1 m/s if all rest)."""
+    same = tracks.track[1:] == tracks.track[:-1]
+    step = np.linalg.norm(np.diff(tracks.position, axis=0), axis=1) / np.diff(tracks.t)
+    return float(np.max(step[same], initial=0.0)) or 1.0
+
+
+def _start_parameters(model: Dynamics) -> dict[str, dict[str, float]]:
+    """Each track's fitted starting state, named as :meth:`LearnedDrag.parameters` says."""
+    dim = model.n_features_
+    names = ("h0", "v0") if dim == 1 else ("x0", "y0", "vx0", "vy0")
+    errors = getattr(model, "start_stderr_", None)
+    out = {}
+    for i, track in enumerate(model.tracks_):
+        suffix = f"[{track}]" if len(model.tracks_) > 1 else ""
+        for j, name in enumerate(names):
+            stderr = errors[i][j] if errors is not None else None
+            out[name + suffix] = {"value": float(np.asarray(model.starts_)[i, j]), "stderr": stderr}
+    return out
+
+
+def _finite(value):
+    """A float, or None for a value JSON cannot hold (an undetermined standard error)."""
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "law_fit", "learn_drag"]
