@@ -52,7 +52,7 @@ class Tracks:
         if np.any(same & (np.diff(self.t) <= 0)):
             row = int(np.flatnonzero(same & (np.diff(self.t) <= 0))[0]) + 1
             raise ValueError(f"track {self.names[self.track[row]]!r}: times must increase (row {row + 1})")
-        starts = self.track[np.r_[True, ~same]]
+        starts = self.track[np.r_[True, ~same]] if n else self.track  # an empty selection has none
         if len(np.unique(starts)) != len(starts):
             raise ValueError("the rows of each track must be together")
 

@@ -24,6 +24,9 @@ LAWS = {"none": (), "linear": ("k",), "quadratic": ("c",), "linear+quadratic": (
 #: fitted up to the cut, scored on the rest of the fitted part (a forecast, as the held-out
 #: part is). Fixed before looking at any held-out data.
 FOLDS = (0.5, 0.625, 0.75)
+#: How much better (relative) a candidate with more fitted parameters must forecast to be
+#: chosen over a simpler one: ties go to the fewer parameters.
+PARSIMONY = 0.05
 #: Air density (kg/m³) for the drag coefficient C_d = 2c/(ρA) of a ball of known diameter.
 AIR_DENSITY = 1.225
 #: The starting drag of a fit, as a share of the weight m·g at the tracks' fastest speed.
@@ -111,10 +114,11 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
 
     ``method``: ``fit`` — the grey box of ``law`` (g fitted if ``fit_g``), Levenberg–Marquardt
     through the ODE with free starting states; ``ude`` — a :class:`UDE` (``epochs`` of Adam,
-    ``seed``) whose learned force :func:`discover_drag` reads back as a law, refitted; ``neural-ode``
-    — the black box; ``auto`` — the law of :data:`LAWS` and g fitted or not that
-    :func:`cross_validate` scores best on the fitted part (never the held-out part), refitted on
-    all of it. ``diameter`` (m) adds the drag coefficient C_d to the parameters."""
+    ``seed``) whose learned force :func:`discover_drag` reads back as a law, refitted;
+    ``neural-ode`` — the black box; ``auto`` — the law of :data:`LAWS`, with g fitted or not,
+    that :func:`cross_validate` scores best on the fitted part (never the held-out part; more
+    parameters only where they forecast :data:`PARSIMONY` better), refitted on all of it.
+    ``diameter`` (m) adds the drag coefficient C_d to the parameters."""
     if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {METHODS}")
     if not (np.isfinite(mass) and mass > 0):
@@ -139,10 +143,20 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
     else:
         if method == "auto":
             scores = cross_validate(train, mass, g, [(name, free) for name in LAWS for free in (False, True)])
-            law, fit_g = min(scores, key=scores.get)
+            law, fit_g = _choose(scores)
         model = law_fit(law, mass, g, fit_g, train).fit(train)
     return LearnedDrag(method, law, fit_g, model, network, model.mse(train), None if test is None else model.mse(test),
                        diameter, {f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()})
+
+
+def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
+    """The candidate with the fewest fitted parameters among those within :data:`PARSIMONY` of
+    the best score (the best score among them breaks a tie)."""
+    best = min(scores.values())
+    if not np.isfinite(best):
+        raise ValueError("auto: no candidate law could be fitted to every fold; try --method fit")
+    near = [c for c, score in scores.items() if score <= best * (1 + PARSIMONY)]
+    return min(near, key=lambda c: (len(LAWS[c[0]]) + c[1], scores[c]))
 
 
 def _cut(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
