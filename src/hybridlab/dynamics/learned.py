@@ -18,36 +18,13 @@ from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
 from hybridlab.models import training
 from hybridlab.models.network import Network
+from hybridlab.models.ude_range import NetworkDrag, drag_network
 from hybridlab.physics import Projectile
-from hybridlab.physics.drag import speed_of
 
-#: The drag network's starting magnitude, as a fraction of g at every speed: small, so that
-#: the first solves are near free flight, and not 0, where softplus has no gradient to speak of.
-_START = 0.05
 #: The starting states are trained as corrections to their data estimate in units of 0.1 m and
 #: 0.1 m/s: Adam moves every parameter by about its learning rate per step, which in plain
 #: units would shake the starts by centimetres per step, more than the noise of the data.
 _START_UNIT = 0.1
-
-
-class NetworkDrag(eqx.Module):
-    """a(v) = −g · softplus(N(|v|/V)) · v/|v| (0 at rest): a drag acceleration (m/s²) along −v̂
-    whose magnitude, a network N of the speed in units of V (m/s), is ≥ 0 — it can only take
-    energy out of the motion."""
-
-    network: Network
-    speed_scale: jax.Array
-    g: jax.Array
-
-    def magnitude(self, speed):
-        """|a| (m/s²) at speeds (n,) in m/s."""
-        return self.g * jax.nn.softplus(self.network((speed / self.speed_scale)[:, None]))
-
-    def __call__(self, v):
-        speed = speed_of(v[0], v[-1]) if v.shape[0] == 2 else jnp.abs(v[0])
-        moving = speed > 0
-        direction = v / jnp.where(moving, speed, 1.0)
-        return -self.magnitude(speed[None])[0] * jnp.where(moving, direction, 0.0)
 
 
 class NetworkField(eqx.Module):
@@ -160,12 +137,11 @@ class UDE(_NetworkDynamics):
     a(v) a :class:`NetworkDrag` — a network of the speed (hidden ``widths``, ``activation``)
     for a magnitude ≥ 0 along −v̂. :meth:`force` reads the learned law back as m·|a| (N)."""
 
-    name = "ude"
+    name = "ude-tracks"
     build = staticmethod(_ude_field)
 
     def _network(self, dim, key):
-        network = Network(1, self.widths, self.activation, "default", key).zero_last()
-        return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.full(1, np.log(np.expm1(_START))))
+        return drag_network(self.widths, self.activation, key)
 
     def drag(self) -> NetworkDrag:
         """The fitted drag acceleration."""

@@ -109,6 +109,9 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
         for table in ("curves", "grid"):
             if table in tables:
                 tables[table][name] = predicted[table]
+    forces = _forces_table(spec, fitted)
+    if forces is not None:
+        tables["forces"] = forces
     if getattr(spec, "aiming", None) is not None:
         metrics["aiming"], tables["aim"] = aiming_section(spec, fitted, seed, quick, progress, echo)
     for file, columns in tables.items():
@@ -124,6 +127,19 @@ def predict_all(model, inputs: dict) -> dict:
     ends = np.cumsum([len(X) for X in inputs.values()])
     predicted = np.asarray(model.predict(np.concatenate(list(inputs.values()))))
     return dict(zip(inputs, np.split(predicted, ends[:-1])))
+
+
+def _forces_table(spec, fitted: dict) -> dict | None:
+    """The drag force magnitude (N) against the speed (m/s), from rest to the extrapolation's
+    fastest launch: the truth's, and each fitted rung's that learns a force (``force(speed)``,
+    the UDE); None if none does."""
+    learned = {name: model for name, model in fitted.items() if callable(getattr(model, "force", None))}
+    truth = getattr(spec, "truth", None)
+    if not learned or truth is None:
+        return None
+    speed = np.linspace(0.0, max(spec.speed[1], spec.extrap_speed[1]), 121)
+    fx, _ = truth.drag.force(speed, np.zeros_like(speed))
+    return {"speed": speed, "true": -np.asarray(fx), **{name: model.force(speed) for name, model in learned.items()}}
 
 
 def _inputs_table(spec, X) -> dict:

@@ -237,12 +237,13 @@ def evaluate_aim(model: EncoderDecoder, truth: Projectile, distances) -> dict:
     landed = np.asarray(truth.range(shots[:, 0], shots[:, 1]))
     miss = np.abs(landed - d) / d
     excess = shots[:, 0] / np.asarray(aim(truth, d, curve_points=0).speed) - 1.0
-    return {"miss": _quantiles(miss), "speed_excess": _quantiles(excess), "per_target": {
+    return {"miss": quantiles(miss), "speed_excess": quantiles(excess), "per_target": {
         "distance": d, "speed": shots[:, 0], "angle": shots[:, 1], "landed": landed, "miss": miss,
         "speed_excess": excess}}
 
 
-def _quantiles(values) -> dict:
+def quantiles(values) -> dict:
+    """{"median", "p95", "max"} of ``values``: how the errors of a set of aims are reported."""
     return {"median": float(np.median(values)), "p95": float(np.quantile(values, 0.95)),
             "max": float(np.max(values))}
 

@@ -2,7 +2,7 @@
 
 Rungs: NearestNeighbour (the data is the model), LinearRegression, MLP (black box),
 BasisRegression (a sparse formula), PhysicsFit (grey box), Hybrid (physics prior + learned
-correction). ``load(dir)`` reads any saved rung; ``REGISTRY`` holds every rung by name.
+correction), UDERange (a network drag inside the equations of motion). ``load(dir)`` reads any saved rung; ``REGISTRY`` holds every rung by name.
 """
 
 from hybridlab.models.base import REGISTRY, Estimator, Regressor, from_params, load
@@ -13,6 +13,8 @@ from hybridlab.models.mlp import MLP
 from hybridlab.models.nearest import NearestNeighbour
 from hybridlab.models.physics_fit import PhysicsFit
 from hybridlab.models.progress import QUIET, ProgressMeter, TqdmProgress
+from hybridlab.models.ude_range import UDERange
 
 __all__ = ["QUIET", "REGISTRY", "BasisRegression", "Hybrid", "LinearRegression", "MLP", "NearestNeighbour",
-           "PhysicsFit", "ProgressMeter", "Regressor", "Estimator", "TqdmProgress", "from_params", "load"]
+           "PhysicsFit", "ProgressMeter", "Regressor", "Estimator", "TqdmProgress", "UDERange", "from_params",
+           "load"]

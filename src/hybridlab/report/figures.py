@@ -220,6 +220,23 @@ def plot_rmse(metrics: Metrics) -> Figure:
     return fig
 
 
+def plot_forces(metrics: Metrics, forces: dict) -> Figure:
+    """The drag force magnitude (N) each force-learning rung found, against the speed (m/s),
+    beside the true law's; shaded: the training launches' speeds (the flights also pass through
+    slower speeds, down to the apex's)."""
+    fig, (ax,) = _panels(1, width=6.4, height=4.2)
+    train = (metrics.get("train_region") or {}).get("speed")
+    if train:
+        ax.axvspan(*train, color="0.88", label="launch speeds trained on")
+    ax.plot(forces["speed"], forces["true"], **TRUTH_STYLE)
+    for name in _models(metrics, forces):
+        ax.plot(forces["speed"], forces[name], color=_colour(metrics, name), linewidth=1.6, linestyle="--",
+                label=f"{name} (learned)")
+    ax.set(xlabel="speed |v| (m/s)", ylabel="drag force |F| (N)", title="the drag force, learned from ranges alone")
+    ax.legend(fontsize="small")
+    return fig
+
+
 def plot_aiming(metrics: Metrics, table: dict) -> Figure:
     """The learned aims checked on the truth, against the target distance (m): the relative
     miss |D_true(P(d)) − d|/d (log scale) and the speed above the exact least speed (%), one
@@ -286,7 +303,7 @@ def _observed(run_dir: str, metrics: Metrics) -> tuple[np.ndarray, np.ndarray] |
 
 def make_figures(run_dir: str | os.PathLike, metrics: Metrics | None = None) -> list[str]:
     """Write maps.png and errors.png (2-input runs with a grid.csv), curves.png (with a curves.csv),
-    rmse.png and aim.png (with an aiming section and aim.csv) into ``<run_dir>/figures/``; return the paths written."""
+    rmse.png, forces.png (with a forces.csv) and aim.png (with an aiming section and aim.csv) into ``<run_dir>/figures/``; return the paths written."""
     run_dir = os.fspath(run_dir)
     metrics = metrics if metrics is not None else load_metrics(run_dir)
     out = os.path.join(run_dir, "figures")
@@ -303,6 +320,9 @@ def make_figures(run_dir: str | os.PathLike, metrics: Metrics | None = None) -> 
         written.append(_save(plot_curves(metrics, read_csv(curves_path), observed), out, "curves.png"))
     if metrics["models"]:
         written.append(_save(plot_rmse(metrics), out, "rmse.png"))
+    forces_path = os.path.join(run_dir, "forces.csv")
+    if os.path.isfile(forces_path):
+        written.append(_save(plot_forces(metrics, read_csv(forces_path)), out, "forces.png"))
     aim_path = os.path.join(run_dir, "aim.csv")
     if isinstance(metrics.get("aiming"), dict) and os.path.isfile(aim_path):
         written.append(_save(plot_aiming(metrics, read_csv(aim_path, text=("split",))), out, "aim.png"))

@@ -23,6 +23,8 @@ CAPTIONS = {
     "curves.png": "The output against the first input; shaded: its training range.",
     "rmse.png": "Root-mean-square error inside (interpolation) and outside (extrapolation) the"
     " training region.",
+    "forces.png": "The drag force against the speed: the true law, and what each force-learning model (the"
+    " UDE) learned from the ranges alone; shaded: the training launches' speeds.",
     "aim.png": "The learned aims flown by the true physics: how far each lands from its target, and how"
     " much faster than the least-speed shot it launches; shaded: the range of the training targets.",
 }

@@ -1,0 +1,223 @@
+"""Rung 7, the universal differential equation on ranges: Newton's law with gravity known and
+the drag a network of the speed, trained from ranges alone through the event-terminated solve.
+
+The ladder's :class:`~hybridlab.models.hybrid.Hybrid` corrects the *output* and inherits its
+prior's growth off the data; here the learning sits inside the equations of motion, so a range
+far from the data is still the flight of a body under gravity and a drag that only takes energy.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+
+from hybridlab.models import training
+from hybridlab.models.base import Regressor
+from hybridlab.models.network import Network
+from hybridlab.physics import NoDrag, Projectile
+from hybridlab.physics.drag import speed_of
+
+#: The drag network's starting magnitude, as a fraction of g at every speed: small, so that
+#: the first solves are near free flight, and not 0, where softplus has no gradient to speak of.
+START = 0.05
+#: Solver steps allowed per flight: tens are needed at the training tolerance.
+MAX_STEPS = 256
+
+
+#: The forms of a network drag's magnitude (see :class:`NetworkDrag`).
+FORMS = ("softplus", "power")
+#: Speeds below this (in units of V) enter the power form as this: log 0 is not a number, and
+#: at rest the drag's direction, hence the force, is 0 whatever its magnitude.
+_SLOWEST = 1e-12
+
+
+class NetworkDrag(eqx.Module):
+    """a(v) = −g · m(|v|/V) · v/|v| (0 at rest): a drag acceleration (m/s²) along −v̂ whose
+    magnitude m ≥ 0, a network N of the speed in units of V (m/s), can only take energy out of
+    the motion. ``form``: ``"softplus"``, m(u) = softplus(N(u)); ``"power"``, m(u) =
+    exp(N(ln u)) — the network in log–log coordinates, which off the data continues (its
+    softplus units turning linear) as a power law |a| ∝ |v|^p, as every textbook drag law is."""
+
+    network: Network
+    speed_scale: jax.Array
+    g: jax.Array
+    form: str = eqx.field(static=True, default="softplus")
+
+    def magnitude(self, speed):
+        """|a| (m/s²) at speeds (n,) in m/s."""
+        u = speed / self.speed_scale
+        if self.form == "power":
+            return self.g * jnp.exp(self.network(jnp.log(jnp.maximum(u, _SLOWEST))[:, None]))
+        return self.g * jax.nn.softplus(self.network(u[:, None]))
+
+    def __call__(self, v):
+        speed = speed_of(v[0], v[-1]) if v.shape[0] == 2 else jnp.abs(v[0])
+        moving = speed > 0
+        direction = v / jnp.where(moving, speed, 1.0)
+        return -self.magnitude(speed[None])[0] * jnp.where(moving, direction, 0.0)
+
+
+def drag_network(widths, activation: str, key, form: str = "softplus") -> Network:
+    """A network for :class:`NetworkDrag` of ``form`` that starts at |a| = START·g at every
+    speed."""
+    if form not in FORMS:
+        raise ValueError(f"form = {form!r}: must be one of {FORMS}")
+    network = Network(1, widths, activation, "default", key).zero_last()
+    start = np.log(START) if form == "power" else np.log(np.expm1(START))
+    return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.full(1, start))
+
+
+def _field(t, s, drag):
+    """ds/dt of s = (x, y, v_x, v_y): (v, a(v) − g ŷ)."""
+    del t
+    return jnp.concatenate([s[2:], drag(s[2:]).at[1].add(-drag.g)])
+
+
+def _ground(t, y, args, **kwargs):
+    del t, args, kwargs
+    return y[1]
+
+
+#: Landing: the height crossing 0 downwards, located by Newton's method on the dense solution.
+_LANDING = diffrax.Event(_ground, root_finder=optx.Newton(rtol=1e-10, atol=1e-10), direction=False)
+
+
+def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float):
+    """The range (m) of one launch at ``speed`` (m/s), ``angle`` (rad) from ``height`` (m)
+    under gravity and ``drag``: Tsit5 at relative and absolute tolerance ``rtol`` until the
+    landing event, then one Newton step x − y·v_x/v_y onto y = 0 (its derivative is the
+    implicit-function value whatever the event's). NaN if the flight does not land within
+    4(v + √(2 g h))/g + 1 s (longer than any flight under a drag ≥ 0 of moderate size) or
+    :data:`MAX_STEPS` steps.
+
+    A training tolerance, not the physics module's 1e-12: its Dopri8 solve costs some three
+    times as much per gradient step."""
+    s0 = jnp.stack([0.0, height, speed * jnp.cos(angle), speed * jnp.sin(angle)])
+    t_max = 4 * (speed + jnp.sqrt(2 * drag.g * height)) / drag.g + 1.0
+    solution = diffrax.diffeqsolve(
+        diffrax.ODETerm(_field), diffrax.Tsit5(), 0.0, t_max, None, s0, args=drag, saveat=diffrax.SaveAt(t1=True),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol), event=_LANDING, max_steps=MAX_STEPS,
+        throw=False)
+    x, y, vx, vy = solution.ys[-1]
+    landed = solution.event_mask & (solution.result == diffrax.RESULTS.event_occurred)
+    return jnp.where(landed, x - y * vx / vy, jnp.nan)
+
+
+@functools.lru_cache(maxsize=None)
+def _objective(form: str):
+    """(ranges, loss) over data (X, y/s, V, g, h, rtol, s) for a drag of ``form``: the ranges
+    (n,) in m, compiled, and the loss mean(((D − y)/s)²), s the RMS range — one pair of
+    function objects per form, so that their compiled programs are reused from fit to fit."""
+
+    def ranges(network, data):
+        X, _, speed_scale, g, height, rtol, _ = data
+        drag = NetworkDrag(network, speed_scale, g, form)
+        return jax.vmap(flight_range, in_axes=(None, None, 0, 0, None))(drag, height, X[:, 0], X[:, 1], rtol)
+
+    def loss(network, data):
+        return jnp.mean((ranges(network, data) / data[6] - data[1]) ** 2)
+
+    return eqx.filter_jit(ranges), loss
+
+
+class UDERange(Regressor):
+    """ŷ = D(v, θ) of m dv/dt = −m g ŷ − m·|a_N(|v|)| v̂ with |a_N| a :class:`NetworkDrag` — a
+    network of the speed (hidden ``widths``, ``activation``), ≥ 0 along −v̂ — trained from the
+    ranges alone through the event-terminated solve (:func:`flight_range`, Tsit5 at ``rtol``):
+    ``epochs`` of full-batch Adam (``learning_rate``, cosine-decayed), then ``polish`` steps of
+    L-BFGS, on the mean squared error in units of the RMS range. The magnitude's ``form`` is
+    ``"power"`` by default (see :class:`NetworkDrag`): trained on the data's speeds, it must
+    still be a drag at the faster launches of an extrapolation. ``physics`` (a Projectile or its spec, without a drag law)
+    gives g, the mass and the launch height; X columns: speed (m/s), angle (rad).
+
+    :meth:`force` reads the learned law back as a force m·|a| (N) against the speed, the curve
+    the report draws and :func:`hybridlab.dynamics.discover_drag` can turn into a formula.
+    """
+
+    name = "ude"
+    fitted_arrays = ("network",)
+    fitted_facts = ("speed_scale", "y_scale", "initial_loss", "train_loss", "epochs_run", "train_seconds")
+
+    def __init__(self, physics=None, widths=(16, 16), activation="softplus", form="power", epochs=100,
+                 learning_rate=1e-2, polish=100, rtol=1e-6, seed=0):
+        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics or {})
+        if not isinstance(start.drag, NoDrag):
+            raise ValueError(f"physics = {start.label()}: the UDE learns the drag; give g, mass and height only")
+        self.physics = start.to_spec()
+        self.widths, self.activation = tuple(int(w) for w in widths), activation
+        drag_network(self.widths, activation, jax.random.key(0), form)  # checks the widths, activation, form
+        self.form = form
+        for name, value, low in (("epochs", epochs, 1), ("polish", polish, 0)):
+            if int(value) != value or value < low:
+                raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
+        self.polish = int(polish)
+        if not (np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning_rate = {learning_rate!r}: must be finite and > 0")
+        if not (0 < rtol < 1):
+            raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
+        self.epochs, self.learning_rate, self.rtol, self.seed = int(epochs), float(learning_rate), float(rtol), int(seed)
+
+    def projectile(self) -> Projectile:
+        """The Projectile of ``physics`` (g, mass, height; no drag)."""
+        return Projectile.from_spec(self.physics)
+
+    def _data(self, X, target):
+        p = self.projectile()
+        return (jnp.asarray(X), jnp.asarray(target), jnp.asarray(self.speed_scale_), p.g, p.height,
+                jnp.asarray(self.rtol), jnp.asarray(self.y_scale_))
+
+    def _fit(self, X, y, progress):
+        if X.shape[1] != 2:
+            raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
+        self.speed_scale_ = float(np.max(X[:, 0])) or 1.0
+        self.y_scale_ = float(np.sqrt(np.mean(y**2))) or 1.0
+        data = self._data(X, y / self.y_scale_)
+        network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
+        _, loss = _objective(self.form)
+        optimiser = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
+        task = progress.task(self.name, self.epochs)
+        clock = time.perf_counter()
+        self.initial_loss_ = float(training.evaluate(loss, network, data))
+        network, self.epochs_run_ = training.first_order(network, loss, data, None, optimiser, self.epochs, None, task)
+        task.close()
+        # Adam finds the basin; L-BFGS, on a smooth loss of a few hundred parameters, reaches the
+        # noise in a fraction of the steps Adam would take.
+        self.network_ = training.lbfgs(network, loss, data, self.polish) if self.polish else network
+        self.train_seconds_ = time.perf_counter() - clock
+        self.train_loss_ = float(training.evaluate(loss, self.network_, data))
+        if not np.isfinite(self.train_loss_):
+            raise ValueError("the UDE's training diverged (a flight did not land); try a smaller learning_rate")
+
+    def _predict(self, X):
+        ranges, _ = _objective(self.form)
+        return ranges(self.network_, self._data(X, jnp.zeros(len(X))))
+
+    def drag(self) -> NetworkDrag:
+        """The fitted drag acceleration."""
+        self._check_fitted()
+        return NetworkDrag(self.network_, jnp.asarray(self.speed_scale_), self.projectile().g, self.form)
+
+    def force(self, speed) -> np.ndarray:
+        """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s)."""
+        speed = jnp.asarray(np.atleast_1d(np.asarray(speed, dtype=np.float64)))
+        return np.asarray(self.projectile().mass * self.drag().magnitude(speed))
+
+    def _arrays_like(self):
+        return {"network": drag_network(self.widths, self.activation, jax.random.key(0), self.form)}
+
+    def n_params(self):
+        return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.network_)))
+
+    def summary(self):
+        out = super().summary()
+        out["formula"] = f"range of m dv/dt = −m g ŷ − F(|v|) v̂, F ≥ 0 a network ({self.projectile().label()})"
+        out["diagnostics"] = {"initial_loss": self.initial_loss_, "train_loss": self.train_loss_,
+                              "epochs_run": self.epochs_run_, "train_seconds": self.train_seconds_}
+        return out
