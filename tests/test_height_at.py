@@ -140,8 +140,10 @@ _finite_gradient = eqx.filter_jit(jax.grad(_finite_sum, argnums=(0, 1, 2, 3)))
 _forward = eqx.filter_jit(_tangent)
 
 # law, its coefficient's name and value, body, relative FD step: the ODE's ~1e-12 error takes a larger step.
+# The quadratic case is slow (make test-all): it differentiates the ODE path that
+# test_gradients.py checks too.
 GRADIENT_LAWS = [(NoDrag(), None, SHOT_PUT, 1e-6), (LinearDrag(K), "k", SHOT_PUT, 1e-6),
-                 (QuadraticDrag(C), "c", BALL, 1e-4)]
+                 pytest.param(QuadraticDrag(C), "c", BALL, 1e-4, marks=pytest.mark.slow)]
 
 
 @pytest.mark.parametrize("drag,name,body,step", GRADIENT_LAWS, ids=["none", "linear", "quadratic"])

@@ -36,7 +36,8 @@ def simulated_drops(law: str, n: int = 3, points: int = 30, noise: float = 0.02,
                   np.tile(t, n), np.concatenate(heights)[:, None])
 
 
-@pytest.mark.parametrize("law", ["linear", "quadratic"])
+# The linear case is slow (make test-all): the same choice, made for the other law.
+@pytest.mark.parametrize("law", [pytest.param("linear", marks=pytest.mark.slow), "quadratic"])
 def test_auto_chooses_the_true_law_from_the_fitted_part_alone(law):
     tracks = simulated_drops(law)
     result = learn_drag(tracks, MASS, method="auto", train_until=1.6)
@@ -121,6 +122,7 @@ def test_the_benchmark_split_reproduces_the_published_cubic_baseline():
         assert _cubic_mse(train, test) == pytest.approx(PUBLISHED[ball][1], rel=0.03), ball
 
 
+@pytest.mark.slow  # nine real-data fits (make test-all); the SciPy check of one is in test_dynamics.py
 def test_the_drops_benchmark_reports_every_ball_with_uncertainties():
     rows = drops_benchmark(("fit",))
     assert [row["ball"] for row in rows] == list(PUBLISHED)
