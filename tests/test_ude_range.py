@@ -44,8 +44,9 @@ def test_the_event_terminated_solve_matches_scipy(form, bias, magnitude):
                           jnp.full(1, bias))
     drag = NetworkDrag(network, jnp.asarray(10.0), jnp.asarray(G), form)
     for speed, angle, height in [(20.0, 0.7, 0.0), (35.0, 0.2, 0.0), (15.0, -0.3, 10.0)]:
-        ours = float(flight_range(drag, jnp.asarray(height), speed, angle, 1e-10))
-        assert ours == pytest.approx(_scipy_range(magnitude, speed, angle, height), rel=1e-7)
+        ours, landed = flight_range(drag, jnp.asarray(height), speed, angle, 1e-10)
+        assert bool(landed)
+        assert float(ours) == pytest.approx(_scipy_range(magnitude, speed, angle, height), rel=1e-7)
 
 
 @pytest.fixture(scope="module")

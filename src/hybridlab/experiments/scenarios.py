@@ -161,7 +161,8 @@ def _hybrid(prior: Projectile, quick: bool, seed: int) -> Hybrid:
 
 
 def _ude(mass: float, quick: bool, seed: int) -> UDERange:
-    return UDERange({"mass": mass}, widths=(8, 8), epochs=50 if quick else 100, polish=60 if quick else 100, seed=seed)
+    return UDERange({"mass": mass}, widths=(8, 8), epochs=50 if quick else 100, polish=60 if quick else 100,
+                    seed=seed)
 
 
 def _data_rungs(quick: bool, seed: int) -> dict[str, Regressor]:
@@ -189,7 +190,8 @@ def _shotput_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
         "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS), ["k"]),
         "hybrid": _hybrid(Projectile(mass=SHOTPUT_MASS), quick, seed),
         "hybrid-k0.45": _hybrid(Projectile(LinearDrag(0.45), mass=SHOTPUT_MASS), quick, seed),
-        "ude": _ude(SHOTPUT_MASS, quick, seed),
+        # No "ude" here yet: on the shot put's long, strongly damped flights it trains at about
+        # 0.7 s an epoch on the quick run's 240 shots and did not converge (benchmarks/RESULTS.md).
     }
 
 

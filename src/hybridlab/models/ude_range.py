@@ -90,12 +90,13 @@ _LANDING = diffrax.Event(_ground, root_finder=optx.Newton(rtol=1e-10, atol=1e-10
 
 
 def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float):
-    """The range (m) of one launch at ``speed`` (m/s), ``angle`` (rad) from ``height`` (m)
-    under gravity and ``drag``: Tsit5 at relative and absolute tolerance ``rtol`` until the
+    """(range in m, landed) of one launch at ``speed`` (m/s), ``angle`` (rad) from ``height``
+    (m) under gravity and ``drag``: Tsit5 at relative and absolute tolerance ``rtol`` until the
     landing event, then one Newton step x − y·v_x/v_y onto y = 0 (its derivative is the
-    implicit-function value whatever the event's). NaN if the flight does not land within
-    4(v + √(2 g h))/g + 1 s (longer than any flight under a drag ≥ 0 of moderate size) or
-    :data:`MAX_STEPS` steps.
+    implicit-function value whatever the event's). A flight that has not landed after
+    4(v + √(2 g h))/g + 1 s (longer than any under a drag ≥ 0 of moderate size) or
+    :data:`MAX_STEPS` steps gives the distance it covered, with ``landed`` False: short of the
+    range, which is what a training step under a much too strong drag needs to see.
 
     A training tolerance, not the physics module's 1e-12: its Dopri8 solve costs some three
     times as much per gradient step."""
@@ -107,22 +108,31 @@ def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float):
         throw=False)
     x, y, vx, vy = solution.ys[-1]
     landed = solution.event_mask & (solution.result == diffrax.RESULTS.event_occurred)
-    return jnp.where(landed, x - y * vx / vy, jnp.nan)
+    # The Newton step only where it is one: elsewhere v_y may be 0 (a divide by zero, even in
+    # the branch not taken, poisons the gradient).
+    step = jnp.where(landed, y * vx / jnp.where(landed, vy, 1.0), 0.0)
+    return x - step, landed
 
 
 @functools.lru_cache(maxsize=None)
 def _objective(form: str):
     """(ranges, loss) over data (X, y/s, V, g, h, rtol, s) for a drag of ``form``: the ranges
-    (n,) in m, compiled, and the loss mean(((D − y)/s)²), s the RMS range — one pair of
+    (n,) in m, compiled (NaN for a flight that did not land), and the loss mean(((D − y)/s)²),
+    s the RMS range, D the distance flown where a flight did not land — one pair of
     function objects per form, so that their compiled programs are reused from fit to fit."""
 
-    def ranges(network, data):
+    def flights(network, data):
         X, _, speed_scale, g, height, rtol, _ = data
         drag = NetworkDrag(network, speed_scale, g, form)
         return jax.vmap(flight_range, in_axes=(None, None, 0, 0, None))(drag, height, X[:, 0], X[:, 1], rtol)
 
+    def ranges(network, data):
+        distance, landed = flights(network, data)
+        return jnp.where(landed, distance, jnp.nan)
+
     def loss(network, data):
-        return jnp.mean((ranges(network, data) / data[6] - data[1]) ** 2)
+        distance, _ = flights(network, data)
+        return jnp.mean((distance / data[6] - data[1]) ** 2)
 
     return eqx.filter_jit(ranges), loss
 
@@ -193,7 +203,7 @@ class UDERange(Regressor):
         self.train_seconds_ = time.perf_counter() - clock
         self.train_loss_ = float(training.evaluate(loss, self.network_, data))
         if not np.isfinite(self.train_loss_):
-            raise ValueError("the UDE's training diverged (a flight did not land); try a smaller learning_rate")
+            raise ValueError("the UDE's training diverged; try a smaller learning_rate")
 
     def _predict(self, X):
         ranges, _ = _objective(self.form)
