@@ -44,9 +44,15 @@ class NetworkField(eqx.Module):
 
 
 def _ude_field(network, scales):
-    """The UDE's field from its network and (V, L, g)."""
+    """The UDE's field from its network and (V, L, g), the drag's magnitude of softplus form."""
     speed, _, g = scales
     return motion.Newton(NetworkDrag(network, speed, g), g)
+
+
+def _ude_power_field(network, scales):
+    """The UDE's field, the drag's magnitude of power form (see :class:`NetworkDrag`)."""
+    speed, _, g = scales
+    return motion.Newton(NetworkDrag(network, speed, g, "power"), g)
 
 
 def _neural_field(network, scales):
@@ -92,8 +98,12 @@ class _NetworkDynamics(Dynamics):
         speed, length = self.scales_
         return jnp.asarray(speed), jnp.asarray(length), self.projectile().g
 
+    def _build(self) -> Callable:
+        """The module-level function (network, (V, L, g)) ↦ vector field."""
+        return type(self).build
+
     def field(self):
-        return type(self).build(self.network_, self._scales())
+        return self._build()(self.network_, self._scales())
 
     @abc.abstractmethod
     def _network(self, dim: int, key) -> Network:
@@ -106,7 +116,7 @@ class _NetworkDynamics(Dynamics):
         length = float(np.max(np.linalg.norm(tracks.position - starts[0, :tracks.dim], axis=1))) or 1.0
         self.scales_ = [speed, length]
         ts, position, mask = motion.padded(tracks)
-        data = (type(self).build, self._scales(), ts, position, mask, guess, jnp.asarray(self.rtol))
+        data = (self._build(), self._scales(), ts, position, mask, guess, jnp.asarray(self.rtol))
         params = (self._network(tracks.dim, jax.random.key(self.seed)), jnp.zeros_like(guess))
         optimiser = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
         task = progress.task(self.name, self.epochs)
@@ -135,13 +145,23 @@ class _NetworkDynamics(Dynamics):
 class UDE(_NetworkDynamics):
     """The universal differential equation: ds/dt = (v, a(v) − g ŷ) with g known and the drag
     a(v) a :class:`NetworkDrag` — a network of the speed (hidden ``widths``, ``activation``)
-    for a magnitude ≥ 0 along −v̂. :meth:`force` reads the learned law back as m·|a| (N)."""
+    for a magnitude ≥ 0 along −v̂, of ``form`` softplus or power. :meth:`force` reads the
+    learned law back as m·|a| (N)."""
 
     name = "ude-tracks"
     build = staticmethod(_ude_field)
 
+    def __init__(self, physics=None, widths=(32, 32), activation="softplus", form="softplus", epochs=500,
+                 learning_rate=1e-2, polish=0, rtol=1e-6, seed=0):
+        drag_network((1,), "softplus", jax.random.key(0), form)  # checks the form
+        self.form = form
+        super().__init__(physics, widths, activation, epochs, learning_rate, polish, rtol, seed)
+
+    def _build(self):
+        return _ude_power_field if self.form == "power" else _ude_field
+
     def _network(self, dim, key):
-        return drag_network(self.widths, self.activation, key)
+        return drag_network(self.widths, self.activation, key, self.form)
 
     def drag(self) -> NetworkDrag:
         """The fitted drag acceleration."""

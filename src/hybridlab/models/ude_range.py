@@ -227,7 +227,9 @@ class UDERange(Regressor):
 
     def summary(self):
         out = super().summary()
-        out["formula"] = f"range of m dv/dt = −m g ŷ − F(|v|) v̂, F ≥ 0 a network ({self.projectile().label()})"
+        p = self.projectile()
+        out["formula"] = (f"range of m dv/dt = −m g ŷ − F(|v|) v̂, F ≥ 0 a network of |v| ({self.form} form); "
+                          f"m = {float(p.mass):g} kg, g = {float(p.g):g} m/s²")
         out["diagnostics"] = {"initial_loss": self.initial_loss_, "train_loss": self.train_loss_,
                               "epochs_run": self.epochs_run_, "train_seconds": self.train_seconds_}
         return out
