@@ -64,6 +64,7 @@ def test_trajectory_fit_recovers_quadratic_drag_and_g_within_their_standard_erro
         model.predict(Tracks("shot", ("9",), np.zeros(1, int), np.zeros(1), np.zeros((1, 2))))
 
 
+@pytest.mark.slow  # SciPy's side takes some 15 s (make test-all)
 def test_a_robust_fit_of_a_real_drop_matches_scipy_least_squares():
     """soft_l1 on the baseball's drop 1 (t ≤ 2 s, padded to 32 points) against SciPy's
     least_squares through solve_ivp: the same loss, the same unknowns (c, g, h₀, v₀)."""

@@ -57,11 +57,14 @@ def shots():
     return X, y
 
 
+# Training the UDE costs about a minute here, mostly compiling: the tests that need it are slow
+# (make test-all), and the fast suite keeps the solve against SciPy and the settings' checks.
 @pytest.fixture(scope="module")
 def learned(shots):
     return UDERange({"mass": 0.145}, widths=(8, 8), epochs=50, polish=60).fit(*shots)
 
 
+@pytest.mark.slow
 def test_the_ude_learns_the_drag_from_ranges_alone(learned, shots):
     X, y = shots
     assert np.sqrt(np.mean((learned.predict(X) - y) ** 2)) < 0.15  # the noise: σ = 0.1 m
@@ -75,6 +78,7 @@ def test_the_ude_learns_the_drag_from_ranges_alone(learned, shots):
     assert np.all(learned.force(np.linspace(0.0, 100.0, 51)) >= 0)
 
 
+@pytest.mark.slow
 def test_the_ude_reloads_as_it_was(learned, shots, tmp_path):
     X, _ = shots
     learned.save(tmp_path / "ude")
@@ -95,6 +99,7 @@ def test_the_ude_refuses_bad_settings(arguments, message):
         UDERange(**arguments)
 
 
+@pytest.mark.slow
 def test_a_run_tables_and_draws_the_learned_force(learned, tmp_path):
     spec = SCENARIOS["baseball"]
     forces = _forces_table(spec, {"ude": learned, "mlp": object()})
