@@ -118,14 +118,12 @@ class _NetworkDynamics(Dynamics):
         ts, position, mask = motion.padded(tracks)
         data = (self._build(), self._scales(), ts, position, mask, guess, jnp.asarray(self.rtol))
         params = (self._network(tracks.dim, jax.random.key(self.seed)), jnp.zeros_like(guess))
-        optimiser = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
         self.initial_mse_ = float(training.evaluate(_loss, params, data))
-        params, self.epochs_run_ = training.first_order(params, _loss, data, None, optimiser, self.epochs, None, task)
+        params, self.epochs_run_ = training.adam_then_lbfgs(params, _loss, data, self.learning_rate, self.epochs,
+                                                           self.polish, task)
         task.close()
-        if self.polish:
-            params = training.lbfgs(params, _loss, data, self.polish)
         self.seconds_ = time.perf_counter() - clock
         self.network_, shift = params
         self.starts_ = guess + _START_UNIT * shift

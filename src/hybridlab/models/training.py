@@ -1,5 +1,5 @@
 """Training loops shared by the learned rungs: first-order (Optax) with early stopping,
-an L-BFGS polish (Optax) and Levenberg–Marquardt (Optimistix).
+an L-BFGS polish (Optax), the two in a row, and Levenberg–Marquardt (Optimistix).
 
 Every loop minimises a loss ``loss(params, data)`` over a PyTree ``params`` of arrays, with
 ``data`` a tuple of arrays; none knows which model it trains. Each loop is compiled once per
@@ -79,6 +79,15 @@ def _chunk(params, state, loss, data, optimiser, steps):
 
     (params, state), _ = jax.lax.scan(step, (params, state), None, length=steps)
     return params, state
+
+
+def adam_then_lbfgs(params, loss, data, learning_rate: float, epochs: int, polish: int, task=None):
+    """Full-batch Adam (``learning_rate`` cosine-decayed over ``epochs``; ``task`` hears the
+    epochs) to find the basin, then ``polish`` L-BFGS steps, which on a smooth loss of a few
+    hundred parameters go further in a fraction of the steps. Returns (params, epochs run)."""
+    adam = optimiser("adam", learning_rate, "cosine", epochs)
+    params, done = first_order(params, loss, data, None, adam, epochs, None, task)
+    return (lbfgs(params, loss, data, polish) if polish else params), done
 
 
 @eqx.filter_jit

@@ -191,15 +191,12 @@ class UDERange(Regressor):
         data = self._data(X, y / self.y_scale_)
         network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
         _, loss = _objective(self.form)
-        optimiser = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
         self.initial_loss_ = float(training.evaluate(loss, network, data))
-        network, self.epochs_run_ = training.first_order(network, loss, data, None, optimiser, self.epochs, None, task)
+        self.network_, self.epochs_run_ = training.adam_then_lbfgs(network, loss, data, self.learning_rate,
+                                                                   self.epochs, self.polish, task)
         task.close()
-        # Adam finds the basin; L-BFGS, on a smooth loss of a few hundred parameters, reaches the
-        # noise in a fraction of the steps Adam would take.
-        self.network_ = training.lbfgs(network, loss, data, self.polish) if self.polish else network
         self.train_seconds_ = time.perf_counter() - clock
         self.train_loss_ = float(training.evaluate(loss, self.network_, data))
         if not np.isfinite(self.train_loss_):
