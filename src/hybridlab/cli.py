@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
         "save it in --out and print its summary. " + LAUNCH_HELP,
     )
     sub.add_argument("shots", help="CSV or Parquet file of shots")
-    sub.add_argument("--model", required=True, help="nearest, linear, mlp, basis, physics or hybrid")
+    sub.add_argument("--model", required=True, help="nearest, linear, mlp, basis, physics, hybrid or ude")
     sub.add_argument("--unknown", default=None, help="physics: comma-separated parameters to fit, of the drag law's "
                      "coefficients, g, mass, height (default: the drag law's coefficients); the given values are the "
                      "starting guesses")
