@@ -223,7 +223,7 @@ def _learn_drag(args) -> None:
         return
     print(f"method: {result.method}; law: {result.law}{'; g fitted' if result.fit_g else ''}")
     for name, entry in result.parameters().items():
-        stderr = "" if entry["stderr"] is None else f" ± {entry['stderr']:.2g}"
+        stderr = "" if entry["stderr"] is None else f" ± {entry['stderr']:.2g}"  # inf: undetermined
         print(f"{name} = {entry['value']:.6g}{stderr}")
     test = "no held-out part" if result.mse_test is None else f"{result.mse_test:.4g} m² (t > {args.train_until:g} s)"
     print(f"MSE fitted part: {result.mse_train:.4g} m²; held out: {test}")

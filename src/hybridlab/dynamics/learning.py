@@ -57,7 +57,9 @@ class LearnedDrag:
         (k in kg/s, c in kg/m), g (m/s²) where fitted, ``drag_coefficient`` C_d where the
         diameter is known and c was fitted, and each track's starting state (``h0``, ``v0`` for
         a drop; ``x0``, ``y0``, ``vx0``, ``vy0`` for a shot; ``[name]`` after them for several
-        tracks). A standard error is None where none was computed."""
+        tracks). A standard error is None where none was computed, inf where the data cannot
+        determine the parameter (JSON: null, as ``hybridlab.files`` writes every non-finite
+        value)."""
         out = {}
         if isinstance(self.model, TrajectoryFit):
             out.update(self.model.physics_estimates())
@@ -65,7 +67,7 @@ class LearnedDrag:
                 area = math.pi * self.diameter**2 / 4
                 out["drag_coefficient"] = {key: 2 * value / (AIR_DENSITY * area) for key, value in out["c"].items()}
         out.update(_start_parameters(self.model))
-        return {name: {key: _finite(value) for key, value in entry.items()} for name, entry in out.items()}
+        return out
 
     def to_json(self) -> dict:
         """The result as ``learn-drag --json`` prints it."""
@@ -189,11 +191,6 @@ def _start_parameters(model: Dynamics) -> dict[str, dict[str, float]]:
             stderr = errors[i][j] if errors is not None else None
             out[name + suffix] = {"value": float(np.asarray(model.starts_)[i, j]), "stderr": stderr}
     return out
-
-
-def _finite(value):
-    """A float, or None for a value JSON cannot hold (an undetermined standard error)."""
-    return None if value is None or not np.isfinite(value) else float(value)
 
 
 __all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "law_fit", "learn_drag"]

@@ -131,8 +131,7 @@ def _force_curves(result: LearnedDrag, tracks: Tracks):
     from it, or the fitted law alone; None for a neural ODE (it has no force of its own)."""
     if result.law == "black-box":
         return None
-    states = result.model.states(tracks.where(np.isin(tracks.track, [tracks.names.index(n)
-                                                                       for n in result.model.tracks_])))
+    states = result.model.states(tracks.select(result.model.tracks_))
     top = float(np.max(np.linalg.norm(states[:, tracks.dim:], axis=1))) * 1.1 or 1.0
     speed = np.linspace(0.0, top, 200)
     curves = {}
