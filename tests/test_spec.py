@@ -52,7 +52,12 @@ def test_a_law_named_only_by_its_name_takes_its_defaults():
     ({"drag": 3}, "drag = 3"),
     ({"mass": -1.0}, "mass = -1.0: must be finite and > 0"),
     ({"drag": {"law": "linear", "k": -2.0}}, "k = -2.0: must be finite and >= 0"),
-    ({"wind": 3.0}, r"\['wind'\] are not known"),
+    ({"spin": 3.0}, r"\['spin'\] are not known"),
+    ({"wind": "strong"}, "wind must be a real number"),
+    ({"wind": {"samples": [1.0, 2.0]}}, "duration is needed"),
+    ({"wind": {"samples": [1.0, 2.0], "duration": 0.0}}, "duration = 0.0: must be finite and > 0"),
+    ({"wind": {"speed": 3.0}}, "wind = .*must be a number"),
+    ({"wind": [1.0, float("nan")]}, r"wind\[1\] = nan: must be finite"),
     ([1, 2], "physics = "),
 ])
 def test_bad_specs_name_the_entry(spec, message):

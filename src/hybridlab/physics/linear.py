@@ -10,6 +10,12 @@ appears. The flight time T solves y(T) = 0; it has the Lambert-W form
 bT = a + η + W₀(−a e^{−a−η}) (a = 1 + bu/g, η = h b²/g), which is ill-conditioned near the
 branch point (small drag), so T is found by Newton's method on y(t) itself, from a starting
 point where the iteration is monotone (see :func:`_newton_start`).
+
+In a constant horizontal wind w the drag acts on v − (w, 0): the vertical motion is unchanged
+(so is T), and the horizontal velocity relaxes from v cos θ to w,
+x(t) = w t + (v cos θ − w) t φ₁(bt),   v_x(t) = w + (v cos θ − w) e^{−bt}.
+(A wind that varies in time is solved as an ODE; so is x = d under a wind, see
+:func:`height_at`.)
 """
 
 from __future__ import annotations
@@ -61,9 +67,20 @@ def _rate(p):
     return p.drag.k / p.mass
 
 
+def _wind(p):
+    """The constant wind w (m/s), 0 in still air."""
+    return 0.0 if p.wind is None else p.wind.samples[0]
+
+
+def _x(t, p, vx0, reach):
+    """x(t) = w t + (v cos θ − w) t φ₁(bt) in m, given reach = t φ₁(bt)."""
+    w = _wind(p)
+    return w * t + (vx0 - w) * reach
+
+
 def trajectory(p, speed, angle, t):
     """Position (x, y) in m at time t (s)."""
-    return speed * jnp.cos(angle) * (t * phi1(_rate(p) * t)), _height(t, p, speed * jnp.sin(angle))
+    return _x(t, p, speed * jnp.cos(angle), t * phi1(_rate(p) * t)), _height(t, p, speed * jnp.sin(angle))
 
 
 def _upper_bound(p, u):
@@ -181,7 +198,8 @@ def landing(p, speed, angle):
     vx0, u = speed * jnp.cos(angle), speed * jnp.sin(angle)
     # T φ₁(bT) = (1 − e^{−bT})/b ≤ 1/b: the range stays below v cos θ / b however long the flight.
     reach = time * phi1(z)
-    return time, vx0 * reach, vx0 * decay, u * decay - p.g * reach
+    w = _wind(p)
+    return time, _x(time, p, vx0, reach), w + (vx0 - w) * decay, u * decay - p.g * reach
 
 
 def apex(p, speed, angle):
@@ -204,7 +222,8 @@ def _log_ratio(z):
 
 
 def height_at(p, speed, angle, distance):
-    """y (m) where x first reaches ``distance`` d ≥ 0 (m); −inf where it never does.
+    """y (m) where x first reaches ``distance`` d ≥ 0 (m); −inf where it never does. In still
+    air only (under a wind, x(t) = d has no such form: the Projectile solves it as an ODE).
 
     x(t) = v cos θ · t φ₁(bt) = v cos θ (1 − e^{−bt})/b rises to its asymptote v cos θ / b, so
     with s = d/(v cos θ) and z = b s, e^{−bt} = 1 − z: t = −ln(1 − z)/b = s · (−ln(1 − z)/z),

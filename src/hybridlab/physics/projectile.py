@@ -14,6 +14,7 @@ from jaxtyping import Array, ArrayLike, Float
 from hybridlab.physics import ballistic, linear, numerical
 from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, is_traced, parameter, runtime_cause
+from hybridlab.physics.wind import Wind
 
 #: How each kind of motion is solved (see ``AbstractDrag.motion``).
 SOLVERS = {"ballistic": ballistic, "linear": linear, "ode": numerical}
@@ -26,9 +27,14 @@ DEFAULTS = {"mass": 1.0, "g": 9.81, "height": 0.0}
 FLOAT64_MAX = float(jnp.finfo(jnp.float64).max)
 
 
-def _motion(drag):
-    """The module that solves the motion for this drag law: a closed form where one exists."""
-    return SOLVERS[drag.solved_by()] if isinstance(drag, AbstractDrag) else numerical
+def _motion(p):
+    """The module that solves the motion of projectile ``p``: a closed form where one exists
+    (no drag, whatever the wind: without drag the air does not act; linear drag in still air
+    or a constant wind), else the ODE solve."""
+    kind = p.drag.solved_by() if isinstance(p.drag, AbstractDrag) else "ode"
+    if kind == "linear" and p.wind is not None and not p.wind.constant:
+        kind = "ode"
+    return SOLVERS[kind]
 
 
 @eqx.filter_jit
@@ -48,8 +54,12 @@ class Projectile(eqx.Module):
     """A point mass launched at speed v (m/s) and angle θ (rad above the horizontal) from
     height ``height`` (m) above level ground, under gravity g (m/s²) and a drag law.
 
-    Equations of motion: m d²r/dt² = F_drag(dr/dt) − m g ŷ, r(0) = (0, h),
-    dr/dt(0) = v (cos θ, sin θ). Every physical parameter is a PyTree leaf, so ``jax.grad``
+    Equations of motion: m d²r/dt² = F_drag(dr/dt − w(t) x̂) − m g ŷ, r(0) = (0, h),
+    dr/dt(0) = v (cos θ, sin θ), with an optional horizontal ``wind`` w(t) (m/s along +x; a
+    :class:`~hybridlab.physics.wind.Wind`, or a number for a constant wind): drag acts on the
+    velocity relative to the air. Under a wind the range and the apex distance may be negative
+    (a shot blown back behind its launch point); an ODE solve under a wind has no fast-launch
+    or deep-fall shortcut (see :mod:`hybridlab.physics.numerical`). Every physical parameter is a PyTree leaf, so ``jax.grad``
     works with respect to mass, g, height and the drag law's parameters.
 
     Every method broadcasts its array arguments against each other and is differentiable with
@@ -79,8 +89,9 @@ class Projectile(eqx.Module):
     mass: jax.Array
     g: jax.Array
     height: jax.Array
+    wind: Wind | None
 
-    def __init__(self, drag=None, mass=DEFAULTS["mass"], g=DEFAULTS["g"], height=DEFAULTS["height"]):
+    def __init__(self, drag=None, mass=DEFAULTS["mass"], g=DEFAULTS["g"], height=DEFAULTS["height"], wind=None):
         if drag is None:
             drag = NoDrag()
         if not callable(getattr(drag, "force", None)):
@@ -89,16 +100,19 @@ class Projectile(eqx.Module):
         self.mass = parameter("mass", mass, positive=True)
         self.g = parameter("g", g, positive=True)
         self.height = parameter("height", height, positive=False)
+        self.wind = wind if wind is None or isinstance(wind, Wind) else Wind.from_spec(wind)
 
     # Describing itself ----------------------------------------------------------------------
     def to_spec(self) -> dict[str, Any]:
         """Plain JSON-able data that :meth:`from_spec` turns back into this projectile:
-        ``{"drag": {"law": name, <coefficient>: value, …}, "mass": kg, "g": m/s², "height": m}``."""
+        ``{"drag": {"law": name, <coefficient>: value, …}, "mass": kg, "g": m/s², "height": m}``,
+        and ``"wind"`` (see :meth:`Wind.to_spec`) when there is one."""
         law = getattr(self.drag, "name", None)
         if DRAG_LAWS.get(law) is not type(self.drag):
             raise ValueError(f"drag law {type(self.drag).__name__} has no registered name: give it a `name`")
+        wind = {} if self.wind is None else {"wind": self.wind.to_spec()}
         return {"drag": {"law": law, **self.drag.values()},
-                **{name: float(getattr(self, name)) for name in UNITS}}
+                **{name: float(getattr(self, name)) for name in UNITS}, **wind}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], starting: tuple[str, ...] = ()) -> Projectile:
@@ -110,13 +124,14 @@ class Projectile(eqx.Module):
             raise ValueError(f"physics = {spec!r}: must be a mapping such as {{'drag': 'linear', 'mass': 7.26}}")
         spec = dict(spec)
         law, coefficients = _drag_entry(spec.pop("drag", "none"))
+        wind = spec.pop("wind", None)
         coefficients = {**{name: c.start for name, c in law.coefficients.items() if name in starting},
                         **coefficients}
         unknown = sorted(set(spec) - set(UNITS))
         if unknown:
             raise ValueError(f"physics parameters {unknown} are not known; the projectile has "
-                             f"drag, {', '.join(UNITS)}")
-        return cls(law(**coefficients), **spec)
+                             f"drag, {', '.join(UNITS)}, wind")
+        return cls(law(**coefficients), **spec, wind=wind)
 
     def units(self) -> dict[str, str]:
         """Every physical parameter a fit may leave unknown, with its unit."""
@@ -138,6 +153,7 @@ class Projectile(eqx.Module):
         parts.append(f"m={float(self.mass):g} kg")
         parts += [f"h={float(self.height):g} m"] if float(self.height) else []
         parts += [f"g={float(self.g):g} m/s²"] if float(self.g) != DEFAULTS["g"] else []
+        parts += [self.wind.label()] if self.wind is not None else []
         return f"{getattr(self.drag, 'title', type(self.drag).__name__)} " + ", ".join(parts)
 
     def _known(self, name: str) -> str:
@@ -172,7 +188,7 @@ class Projectile(eqx.Module):
         Eagerly, a failed solve becomes a one-line ``ValueError`` with its cause."""
         if is_traced(*jax.tree.leaves((self, arrays))):
             return _vectorised(function, self, *arrays)
-        limit = getattr(_motion(self.drag), "limit", lambda p: None)(self)
+        limit = getattr(_motion(self), "limit", lambda p: None)(self)
         if limit is not None:
             raise ValueError(f"{self._title()}: {limit}, for {self._parameters(arrays, None)}")
         try:
@@ -219,13 +235,13 @@ class Projectile(eqx.Module):
     ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
         """Position (x, y) in m at time t ≥ 0 (s) of free flight (not stopped at the ground)."""
         arrays = self._shots(speed, angle, t)
-        x, y = self._per_shot(_motion(self.drag).trajectory, *arrays)
+        x, y = self._per_shot(_motion(self).trajectory, *arrays)
         return self._verified({"position x": (x, "m", False), "position y": (y, "m", False)}, arrays)
 
     def _landing(self, speed, angle, mode):
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
-        motion = _motion(self.drag)
+        motion = _motion(self)
         solve = numerical.landing_forward if motion is numerical and mode == "forward" else motion.landing
         arrays = self._shots(speed, angle)
         return self._per_shot(solve, *arrays), arrays
@@ -238,14 +254,23 @@ class Projectile(eqx.Module):
     def range(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
         """Horizontal distance D = x(T) (m) from the launch point to the landing point."""
         (time, distance, *_), arrays = self._landing(speed, angle, mode)
-        return self._verified({"flight time": (time, "s", time < 0), "range": (distance, "m", distance < 0)},
+        return self._verified({"flight time": (time, "s", time < 0), "range": (distance, "m", self._behind(distance))},
                               arrays)[1]
 
     def apex(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
         """Highest point (x, y) in m, where v_y = 0; the launch point (0, h) when θ ≤ 0."""
         arrays = self._shots(speed, angle)
-        x, y = self._per_shot(_motion(self.drag).apex, *arrays)
-        return self._verified({"apex distance": (x, "m", x < 0), "apex height": (y, "m", y < 0)}, arrays)
+        x, y = self._per_shot(_motion(self).apex, *arrays)
+        return self._verified({"apex distance": (x, "m", self._behind(x)), "apex height": (y, "m", y < 0)}, arrays)
+
+    def _steepest(self):
+        """The largest impact angle below the horizontal: π/2, or π under a wind that may blow
+        the shot back."""
+        return jnp.pi / 2 if self.wind is None else jnp.pi
+
+    def _behind(self, distance):
+        """Where a horizontal distance is out of its range: below 0, which only a wind allows."""
+        return distance < 0 if self.wind is None else False
 
     def height_at(self, speed: ArrayLike, angle: ArrayLike, distance: ArrayLike,
                   mode: str = "reverse") -> Float[Array, "..."]:
@@ -263,7 +288,9 @@ class Projectile(eqx.Module):
         """
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
-        motion = _motion(self.drag)
+        # Under a wind x(t) may turn back, and linear drag's closed form for x = d no longer holds.
+        motion = _motion(self)
+        motion = numerical if motion is linear and self.wind is not None else motion
         solve = numerical.height_at_forward if motion is numerical and mode == "forward" else motion.height_at
         arrays = self._shots(speed, angle, distance, extra="distance")
         height = self._per_shot(solve, *arrays)
@@ -273,14 +300,15 @@ class Projectile(eqx.Module):
 
     def impact(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> tuple[Float[Array, "..."],
                                                                                         Float[Array, "..."]]:
-        """Speed (m/s) and angle (rad below the horizontal, ≥ 0) at which the shot lands."""
+        """Speed (m/s) and angle (rad below the horizontal, ≥ 0, measured from +x: above π/2
+        for a shot a headwind blows back) at which the shot lands."""
         (_, _, vx, vy), arrays = self._landing(speed, angle, mode)
         landing_speed = speed_of(vx, vy)
         # atan2 has no gradient at (0, 0) (a shot at rest on the ground): guard it.
         moving = landing_speed > 0
         landing_angle = jnp.where(moving, jnp.arctan2(-vy, jnp.where(moving, vx, 1.0)), 0.0)
         return self._verified({"impact speed": (landing_speed, "m/s", False),
-                               "impact angle": (landing_angle, "", (landing_angle < 0) | (landing_angle > jnp.pi / 2))},
+                               "impact angle": (landing_angle, "", (landing_angle < 0) | (landing_angle > self._steepest()))},
                               arrays)
 
 
