@@ -9,7 +9,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from hybridlab.physics import LinearDrag, NoDrag, Projectile, QuadraticDrag  # noqa: E402
+from hybridlab.physics import LinearDrag, NoDrag, Projectile, QuadraticDrag, Wind  # noqa: E402
 
-__all__ = ["LinearDrag", "NoDrag", "Projectile", "QuadraticDrag"]
+__all__ = ["LinearDrag", "NoDrag", "Projectile", "QuadraticDrag", "Wind"]
 __version__ = "0.1.0"
