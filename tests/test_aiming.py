@@ -127,6 +127,7 @@ def test_a_fixed_angle_speed_with_quadratic_drag_matches_scipy():
     assert speed == pytest.approx(expected, rel=1e-8)
 
 
+@pytest.mark.slow
 def test_aiming_is_differentiable_in_the_target_and_the_physics():
     def low_arc(params):
         distance, k = params
@@ -138,7 +139,10 @@ def test_aiming_is_differentiable_in_the_target_and_the_physics():
     fd = [(float(low_arc(x + h[i] * np.eye(2)[i])) - float(low_arc(x - h[i] * np.eye(2)[i]))) / (2 * h[i])
           for i in range(2)]
     np.testing.assert_allclose(gradient, fd, rtol=1e-6)
-    # The least speed to a target, with respect to its distance: v = √(g d) without drag.
+
+
+def test_the_least_speed_is_differentiable_in_the_distance():
+    # v = √(g d) without drag: dv/dd = ½ √(g/d).
     dv = jax.jacfwd(lambda d: aim(Projectile(), d).speed)(jnp.array([40.0]))
     assert float(dv[0, 0]) == pytest.approx(0.5 * np.sqrt(G / 40.0), rel=1e-9)
 

@@ -73,9 +73,13 @@ class _Cubic(LinearDrag):
         return -self.k * speed_squared * vx, -self.k * speed_squared * vy
 
 
-def test_a_subclass_with_another_force_is_solved_as_an_ode_not_by_the_closed_form():
+def test_a_subclass_with_another_force_is_declared_an_ode():
     assert LinearDrag.solved_by() == "linear" and _Cubic.solved_by() == "ode"
     assert NoDrag.solved_by() == "ballistic" and QuadraticDrag.solved_by() == "ode"
+
+
+@pytest.mark.slow
+def test_a_subclass_with_another_force_is_solved_as_an_ode_not_by_the_closed_form():
     # Small k: the cubic law is nearly no drag, and far from linear drag of the same k.
     k, v, theta = 1e-6, 30.0, 0.6
     cubic = float(Projectile(_Cubic(k)).range(v, theta))
