@@ -160,6 +160,34 @@ def _trajectory(args) -> None:
     write_trajectory(_spec(args), args.speed, np.deg2rad(args.angle), args.points, args.out)
 
 
+def _solve(args) -> None:
+    from hybridlab.experiments.solving import solve_shot
+    from hybridlab.files import to_json
+
+    if args.to is not None and (args.speed is not None or args.angle is not None):
+        raise UsageError("--to: give either --to X Y --time T (boundary value) or --speed and --angle (initial value)")
+    if args.to is None and (args.speed is None or args.angle is None):
+        raise UsageError("give --speed and --angle (initial value) or --to X Y --time T (boundary value)")
+    if args.to is not None and args.time is None:
+        raise UsageError("--to: needs --time T, the time (s) at which the shot is at the target")
+    if args.time is not None and not args.time > 0:
+        raise UsageError(f"--time {args.time}: must be > 0 (s)")
+    if args.angle is not None:
+        _check_angles(args, args.angle)
+    if args.method == "ritz" and args.drag not in ("linear", "none"):
+        raise UsageError(f"--method ritz: needs --drag linear or none (quadratic drag has no action); got {args.drag}")
+    angle = None if args.angle is None else np.deg2rad(args.angle)
+    result = solve_shot(_spec(args), args.method, args.speed, angle, args.to, args.time, args.points, args.out,
+                        args.epochs, args.polish, args.seed)
+    result["launch"]["angle"] = float(np.rad2deg(result["launch"]["angle"]))
+    if args.json:
+        print(to_json(result))
+        return
+    launch = result["launch"]
+    print(f"{result['method']}: launch {launch['speed']:.8g} m/s at {launch['angle']:.8g}°; relative L2 error "
+          f"against the exact path {result['rel_l2_vs_exact']:.3g}; {result['seconds']:.2f} s")
+
+
 def _simulate(args) -> None:
     from hybridlab.experiments.jobs import write_simulated, write_simulated_tracks
 
@@ -305,6 +333,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--points", type=int, default=200, help="number of equally spaced times (default 200)")
     sub.add_argument("--out", required=True, help="CSV file to write (columns t,x,y)")
     sub.set_defaults(run=_trajectory)
+
+    sub = commands.add_parser(
+        "solve", help="one shot solved exactly, by a PINN or by the Deep Ritz method",
+        description="Solve the initial-value shot (--speed, --angle, on [0, --time], default the flight time) or "
+                    "the boundary-value one (--to X Y: at (X, Y) m after --time s) by --method, beside the exact "
+                    "path; write t (s), x (m), y (m). " + LAUNCH_HELP,
+    )
+    sub.add_argument("--method", choices=("exact", "pinn", "ritz"), default="exact",
+                     help="exact (the physics), pinn (physics-informed network) or ritz (Deep Ritz: boundary value, "
+                          "linear drag or none)")
+    sub.add_argument("--speed", type=float, default=None, help="launch speed in m/s (initial value)")
+    sub.add_argument("--angle", type=float, default=None, help="launch angle in degrees (initial value)")
+    sub.add_argument("--to", type=float, nargs=2, default=None, metavar=("X", "Y"),
+                     help="the target (m): distance downrange and height above the ground (boundary value)")
+    sub.add_argument("--time", type=float, default=None, help="the horizon T in s (required with --to)")
+    _physics_options(sub)
+    sub.add_argument("--points", type=int, default=200, help="equally spaced times written (default 200)")
+    sub.add_argument("--epochs", type=int, default=2000, help="Adam epochs of a network method (default 2000)")
+    sub.add_argument("--polish", type=int, default=2000, help="L-BFGS steps after Adam (default 2000)")
+    sub.add_argument("--seed", type=_seed, default=0, help="the network's initialisation seed (default 0)")
+    sub.add_argument("--out", default=None, help="CSV or Parquet file to write (columns t,x,y)")
+    sub.add_argument("--json", action="store_true",
+                     help='print {"method", "launch": {"speed", "angle" (degrees)}, "rel_l2_vs_exact", "seconds"}')
+    sub.set_defaults(run=_solve)
 
     sub = commands.add_parser(
         "simulate", help="a noisy shots dataset as CSV",

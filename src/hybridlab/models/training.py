@@ -39,7 +39,8 @@ def evaluate(loss, params, data):
     return loss(params, data)
 
 
-def first_order(params, loss, train, validation, optimiser, epochs: int, patience: int | None, task=None):
+def first_order(params, loss, train, validation, optimiser, epochs: int, patience: int | None, task=None,
+                monitor=None):
     """Full-batch steps of an Optax ``optimiser`` for up to ``epochs`` epochs.
 
     With ``validation`` data, the parameters with the lowest validation loss are kept and the
@@ -57,6 +58,8 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
         done += steps
         if task is not None:
             task.update(done)
+        if monitor is not None:
+            monitor(done, params)
         if validation is None:
             continue
         current = float(evaluate(loss, params, validation))
@@ -91,8 +94,9 @@ def adam_then_lbfgs(params, loss, data, learning_rate: float, epochs: int, polis
 
 
 @eqx.filter_jit
-def lbfgs(params, loss, data, steps: int):
-    """``steps`` iterations of L-BFGS with Optax's zoom line search on ``loss(·, data)``."""
+def lbfgs(params, loss, data, steps: int, history: bool = False):
+    """``steps`` iterations of L-BFGS with Optax's zoom line search on ``loss(·, data)``; with
+    ``history``, (params, the loss before each step)."""
     solver = optax.lbfgs()
     objective = lambda p: loss(p, data)  # noqa: E731
     value_and_grad = optax.value_and_grad_from_state(objective)
@@ -101,10 +105,10 @@ def lbfgs(params, loss, data, steps: int):
         params, state = carry
         value, grad = value_and_grad(params, state=state)
         updates, state = solver.update(grad, state, params, value=value, grad=grad, value_fn=objective)
-        return (optax.apply_updates(params, updates), state), None
+        return (optax.apply_updates(params, updates), state), value
 
-    (params, _), _ = jax.lax.scan(step, (params, solver.init(params)), None, length=steps)
-    return params
+    (params, _), values = jax.lax.scan(step, (params, solver.init(params)), None, length=steps)
+    return (params, values) if history else params
 
 
 def least_squares(params, residuals, data, steps: int):

@@ -1,0 +1,57 @@
+"""The exact answers the network solvers are measured against.
+
+The boundary-value shot (leave (0, h), be at (X, Y) after T) has a closed-form launch under
+linear drag in still air (and without drag): with b = k/m, x(T) = v_x T φ₁(bT) and
+y(T) = h + v_y T φ₁(bT) − g T² φ₂(bT) (see :mod:`hybridlab.physics.linear`), so
+v_x = X / (T φ₁(bT)) and v_y = (Y − h + g T² φ₂(bT)) / (T φ₁(bT)). Under any other law or a
+wind it is found by Gauss–Newton (Optimistix) on the exact trajectory, from the vacuum's.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+
+from hybridlab.physics import LinearDrag, NoDrag, Projectile
+from hybridlab.physics.linear import phi1, phi2
+
+
+def _closed_form(p: Projectile, to, horizon: float):
+    """(v_x, v_y) m/s of the boundary-value shot under linear or no drag, still air."""
+    b = float(p.drag.k / p.mass) if isinstance(p.drag, LinearDrag) else 0.0
+    z = b * horizon
+    reach = horizon * float(phi1(z))
+    return np.array([to[0] / reach, (to[1] - float(p.height) + float(p.g) * horizon**2 * float(phi2(z))) / reach])
+
+
+def _miss(velocity, args):
+    p, to, horizon = args
+    speed, angle = jnp.hypot(velocity[0], velocity[1]), jnp.arctan2(velocity[1], velocity[0])
+    x, y = p.trajectory(speed, angle, horizon)
+    return jnp.stack([x - to[0], y - to[1]])
+
+
+def boundary_launch(p: Projectile, to, horizon: float) -> tuple[float, float]:
+    """(speed m/s, angle rad) that takes ``p`` from (0, h) to ``to`` = (X, Y) m in ``horizon`` s."""
+    to = np.asarray(to, float)
+    if type(p.drag) in (LinearDrag, NoDrag) and p.wind is None:
+        v = _closed_form(p, to, horizon)
+    else:
+        guess = _closed_form(Projectile(NoDrag(), mass=p.mass, g=p.g, height=p.height), to, horizon)
+        # Gauss–Newton on the 2×2 system, its Jacobian in reverse mode (the ODE solve's).
+        solver = optx.GaussNewton(rtol=1e-13, atol=1e-12)
+        found = optx.least_squares(_miss, solver, jnp.asarray(guess), (p, jnp.asarray(to), horizon),
+                                   options={"jac": "bwd"}, max_steps=64)
+        v = np.asarray(found.value)
+    # The path's angle may point below the horizontal (a target below and close by).
+    return float(np.hypot(*v)), float(np.arctan2(v[1], v[0]))
+
+
+def relative_l2(solution, p: Projectile, speed: float, angle: float, horizon: float, points: int = 1001) -> float:
+    """‖r_net − r_exact‖ / ‖r_exact‖ over ``points`` equally spaced times on [0, horizon] (both
+    coordinates), r_exact the physics' trajectory of the launch (speed, angle)."""
+    t = np.linspace(0.0, horizon, points)
+    x, y = solution.trajectory(t)
+    ex, ey = (np.asarray(a) for a in p.trajectory(speed, angle, jnp.asarray(t)))
+    return float(np.sqrt(np.sum((x - ex) ** 2 + (y - ey) ** 2) / np.sum(ex**2 + ey**2)))

@@ -1,0 +1,57 @@
+"""The Deep Ritz method: the boundary-value shot as the minimiser of an action.
+
+Leave (0, h) and be at (X, Y) after T. Under linear drag (b = k/m; b = 0 without drag) the
+Caldirola–Kanai action, per unit mass,
+
+    S[r] = ∫₀^T e^{bt} (½ |ṙ|² − g y + b w(t) x) dt,
+
+has m r̈ = −k (ṙ − w x̂) − m g ŷ as its Euler–Lagrange equation (d/dt(e^{bt} ẋ) = b w e^{bt}:
+ẍ + b ẋ = b w; d/dt(e^{bt} ẏ) = −g e^{bt}: ÿ + b ẏ = −g), and it is convex in the path, so its
+minimiser with both ends fixed is the unique solution. In the solver's units
+(:mod:`hybridlab.solvers.path`; τ = t/T_u, r̂ = r/L):
+
+    Ŝ = ∫ e^{β(τ − S)} (½ |r̂'|² − γ ŷ + β ŵ x̂) dτ,   β = b T_u, γ = g T_u²/L, ŵ = w T_u/L
+
+(the factor e^{−βS} keeps the weight ≤ 1). The path is the straight line plus τ(S − τ)·N(τ),
+the integral Gauss–Legendre quadrature; Adam, then L-BFGS. Quadratic drag has no such action
+(no Lagrangian gives a dissipation quadratic in the speed along −v̂): use the PINN there.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from hybridlab.physics import LinearDrag, NoDrag, Projectile
+from hybridlab.solvers.path import Problem, Solution, position, problem, train, velocity
+
+
+def _rate(p: Projectile):
+    """b = k/m (1/s); 0 without drag."""
+    return p.drag.k / p.mass if isinstance(p.drag, LinearDrag) else jnp.asarray(0.0)
+
+
+def action(net, prob: Problem):
+    """Ŝ: the Caldirola–Kanai action of the network's path, in solver units."""
+    p = prob.projectile
+    beta = _rate(p) * prob.time
+    gamma = p.g * prob.time**2 / prob.length
+
+    def density(tau):
+        r, v = position(net, prob, tau), velocity(net, prob, tau)
+        wind = 0.0 if p.wind is None else p.wind(tau * prob.time) * prob.time / prob.length
+        return jnp.exp(beta * (tau - prob.span)) * (0.5 * jnp.sum(v**2) - gamma * r[1] + beta * wind * r[0])
+
+    return jnp.sum(prob.weights * jax.vmap(density)(prob.nodes))
+
+
+def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32), points: int = 128,
+                  epochs: int = 2000, polish: int = 2000, learning_rate: float = 1e-2, scaled: bool = True,
+                  seed: int = 0) -> Solution:
+    """The boundary-value shot from (0, h) to ``to`` = (X, Y) m in ``horizon`` s as the
+    action's minimiser. Linear drag or none (any wind); ValueError for another law."""
+    if type(projectile.drag) not in (LinearDrag, NoDrag):
+        raise ValueError(f"drag = {getattr(projectile.drag, 'name', type(projectile.drag).__name__)!r}: the Deep "
+                         "Ritz method needs an action, which only linear drag (or none) has; use the PINN")
+    prob = problem(projectile, "boundary", (0.0, float(projectile.height)), to, float(horizon), points, scaled)
+    return train("ritz", action, prob, widths, epochs, polish, learning_rate, seed)
