@@ -99,3 +99,51 @@ def test_solve_refuses_bad_input_in_one_line(tmp_path, capsys, argv, says):
     err = capsys.readouterr().err
     assert says in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def _scipy_mle(t, position):
+    """k (and the starting state) by SciPy's least_squares on the textbook closed form."""
+    from scipy.optimize import least_squares
+
+    def residuals(q):
+        k, x0, y0, vx, vy = q
+        b = k / 7.26
+        decay = -np.expm1(-b * t) / b
+        return np.concatenate([x0 + vx * decay - position[:, 0], y0 + (vy + G / b) * decay - G * t / b - position[:, 1]])
+
+    return least_squares(residuals, [0.5, 0.0, 0.0, 7.0, 13.0], x_scale="jac", xtol=1e-14, ftol=1e-14).x[0]
+
+
+def test_the_inverse_pinn_finds_the_drag_the_data_hold():
+    # 10 points of the lecture's shot put with σ = 5 cm: the PINN's k is the maximum-likelihood
+    # k of the closed form (SciPy), which is itself within its standard error (3.5 %) of 1.8.
+    import jax
+
+    from hybridlab.data import simulate_tracks
+    from hybridlab.solvers import inverse
+
+    tracks = simulate_tracks(SHOT_PUT, 1, 10, (15, 15), (np.deg2rad(60), np.deg2rad(60)), 0.05, jax.random.key(0))
+    guess = Projectile(LinearDrag(k=0.5), mass=7.26, g=G)
+    found = inverse.learn(tracks, guess, ("k",), epochs=1000, polish=1000)
+    expected = _scipy_mle(tracks.t, tracks.position)
+    assert found.parameters["k"] == pytest.approx(expected, rel=5e-3)
+    assert found.parameters["k"] == pytest.approx(1.8, rel=0.05)
+    # The loss ends at the noise level, (σ/L)² in the problem's units (L = g T²).
+    span = tracks.t[-1] - tracks.t[0]
+    assert found.history["lbfgs"][-1] < (0.05 / (G * span**2)) ** 2
+
+
+@pytest.mark.slow
+def test_learn_drag_pinn_reports_the_law_without_standard_errors(tmp_path, capsys):
+    import jax
+
+    from hybridlab.data import simulate_tracks, write_tracks
+
+    tracks = simulate_tracks(SHOT_PUT, 1, 10, (15, 15), (np.deg2rad(60), np.deg2rad(60)), 0.05, jax.random.key(1))
+    write_tracks(tmp_path / "shot.csv", tracks)
+    assert main(["learn-drag", str(tmp_path / "shot.csv"), "--mass", "7.26", "--method", "pinn", "--law", "linear",
+                 "--known-g", "--g", "9.81", "--epochs", "2000", "--out", str(tmp_path / "out"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "pinn" and result["parameters"]["k"]["stderr"] is None
+    assert result["parameters"]["k"]["value"] == pytest.approx(_scipy_mle(tracks.t, tracks.position), rel=5e-3)
+    assert (tmp_path / "out" / "tracks.png").is_file()

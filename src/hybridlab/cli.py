@@ -393,10 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("data", help="CSV or Parquet file: shot,t,x,y (2-D shots) or ball,drop,t,height[,velocity]")
     sub.add_argument("--mass", type=float, required=True, help="the body's mass in kg")
     sub.add_argument("--diameter", type=float, default=None, help="its diameter in m (adds the drag coefficient C_d)")
-    sub.add_argument("--method", choices=("fit", "ude", "neural-ode", "auto"), default="auto",
+    sub.add_argument("--method", choices=("fit", "ude", "neural-ode", "auto", "pinn"), default="auto",
                      help="default auto")
     sub.add_argument("--law", choices=("none", "linear", "quadratic", "linear+quadratic"), default="quadratic",
-                     help="the law of --method fit (default quadratic)")
+                     help="the law of --method fit or pinn (default quadratic)")
     sub.add_argument("--train-until", type=float, default=None,
                      help="fit on t <= this time in s, report the error after it (default: fit on all)")
     sub.add_argument("--g", type=float, default=9.80665, help="gravity in m/s² (default 9.80665; the start of a fit)")

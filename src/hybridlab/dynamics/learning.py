@@ -40,7 +40,10 @@ class LearnedDrag:
     given (a :class:`TrajectoryFit`, or the :class:`NeuralODE`), ``network`` the UDE or neural
     ODE trained (None for ``fit`` and ``auto``), the mean squared position errors (m²) on the
     fitted and held-out parts, and for ``auto`` each candidate's cross-validation score
-    (the geometric mean over :data:`FOLDS` of the forecast MSE, m²)."""
+    (the geometric mean over :data:`FOLDS` of the forecast MSE, m²). ``estimates``: the law's
+    parameters {name: value} where a method other than the grey-box fit found them (a PINN,
+    which gives no standard errors; ``model`` is then the law at those values, its starting
+    states fitted)."""
 
     method: str
     law: str
@@ -51,6 +54,7 @@ class LearnedDrag:
     mse_test: float | None
     diameter: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    estimates: dict[str, float] = field(default_factory=dict)
 
     def parameters(self) -> dict[str, dict[str, float | None]]:
         """{name: {"value", "stderr"}}: the law's coefficients as in ``hybridlab.physics``
@@ -63,9 +67,11 @@ class LearnedDrag:
         out = {}
         if isinstance(self.model, TrajectoryFit):
             out.update(self.model.physics_estimates())
-            if "c" in out and self.diameter:
-                area = math.pi * self.diameter**2 / 4
-                out["drag_coefficient"] = {key: 2 * value / (AIR_DENSITY * area) for key, value in out["c"].items()}
+        out.update({name: {"value": value, "stderr": None} for name, value in self.estimates.items()})
+        if "c" in out and self.diameter:
+            area = math.pi * self.diameter**2 / 4
+            out["drag_coefficient"] = {key: None if value is None else 2 * value / (AIR_DENSITY * area)
+                                       for key, value in out["c"].items()}
         out.update(_start_parameters(self.model))
         return out
 
@@ -123,16 +129,7 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
     ``diameter`` (m) adds the drag coefficient C_d to the parameters."""
     if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {METHODS}")
-    if not (np.isfinite(mass) and mass > 0):
-        raise ValueError(f"mass = {mass!r}: must be a finite mass > 0 (kg)")
-    if diameter is not None and not (np.isfinite(diameter) and diameter > 0):
-        raise ValueError(f"diameter = {diameter!r}: must be a finite diameter > 0 (m)")
-    if not (np.isfinite(g) and g > 0):
-        raise ValueError(f"g = {g!r}: must be finite and > 0 (m/s²)")
-    train, test = (tracks, None) if train_until is None else split_time(tracks, train_until)
-    if len(train) < len(tracks):
-        raise ValueError(f"train_until = {train_until:g} s leaves no point of track "
-                         f"{next(n for n in tracks.names if n not in train.names)!r} to fit")
+    train, test = split_checked(tracks, mass, diameter, train_until, g)
     network, scores = None, {}
     if method == "ude":
         physics = {"mass": mass, "g": g}
@@ -149,6 +146,23 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
         model = law_fit(law, mass, g, fit_g, train).fit(train)
     return LearnedDrag(method, law, fit_g, model, network, model.mse(train), None if test is None else model.mse(test),
                        diameter, {f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()})
+
+
+def split_checked(tracks: Tracks, mass: float, diameter: float | None, train_until: float | None,
+                  g: float) -> tuple[Tracks, Tracks | None]:
+    """(the part fitted, t ≤ ``train_until``; the held-out rest or None), after checking the
+    body and g: a ValueError naming the first bad one."""
+    if not (np.isfinite(mass) and mass > 0):
+        raise ValueError(f"mass = {mass!r}: must be a finite mass > 0 (kg)")
+    if diameter is not None and not (np.isfinite(diameter) and diameter > 0):
+        raise ValueError(f"diameter = {diameter!r}: must be a finite diameter > 0 (m)")
+    if not (np.isfinite(g) and g > 0):
+        raise ValueError(f"g = {g!r}: must be finite and > 0 (m/s²)")
+    train, test = (tracks, None) if train_until is None else split_time(tracks, train_until)
+    if len(train) < len(tracks):
+        raise ValueError(f"train_until = {train_until:g} s leaves no point of track "
+                         f"{next(n for n in tracks.names if n not in train.names)!r} to fit")
+    return train, test
 
 
 def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
@@ -193,4 +207,4 @@ def _start_parameters(model: Dynamics) -> dict[str, dict[str, float]]:
     return out
 
 
-__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "law_fit", "learn_drag"]
+__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "law_fit", "learn_drag", "split_checked"]
