@@ -368,3 +368,33 @@ def plot_force(speed: np.ndarray, curves: dict[str, np.ndarray], title: str) -> 
     ax.set_title(title)
     ax.legend(fontsize="small")
     return fig
+
+
+def plot_paths(paths: dict[str, dict[str, np.ndarray]]) -> Figure:
+    """One panel per run ({label: {"x", "y", "exact_x", "exact_y", "t"}} in m and s): the
+    network's path dashed over the exact one, and on a twin axis the distance between them
+    against time (log scale)."""
+    fig, axes = _panels(len(paths), width=4.6, height=3.6)
+    for ax, (label, run) in zip(axes, paths.items()):
+        ax.plot(run["exact_x"], run["exact_y"], **TRUTH_STYLE)
+        ax.plot(run["x"], run["y"], "--", color="C1", label="network")
+        ax.set(title=label, xlabel="x (m)", ylabel="y (m)")
+        ax.legend(loc="lower center", fontsize="small")
+        gap = np.hypot(run["x"] - run["exact_x"], run["y"] - run["exact_y"])
+        twin = ax.twinx()
+        twin.semilogy(run["exact_x"], np.maximum(gap, 1e-16), color="C2", linewidth=0.8)
+        twin.set_ylabel("distance from exact (m)", color="C2")
+    return fig
+
+
+def plot_losses(losses: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]) -> Figure:
+    """One panel per run ({label: [(curve label, step, value)]}): each loss curve against its
+    step (Adam's epochs, then L-BFGS's steps after them), log scale."""
+    fig, axes = _panels(len(losses), width=4.2, height=3.2)
+    for ax, (label, curves) in zip(axes, losses.items()):
+        for name, step, value in curves:
+            shown = value > 0  # a shifted action ends at 0, which a log scale cannot show
+            ax.semilogy(step[shown], value[shown], marker="." if len(step) < 50 else None, label=name)
+        ax.set(title=label, xlabel="step (Adam epochs, then L-BFGS steps)", ylabel="loss")
+        ax.legend(fontsize="small")
+    return fig

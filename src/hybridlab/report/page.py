@@ -25,6 +25,10 @@ CAPTIONS = {
     " training region.",
     "forces.png": "The drag force against the speed: the true law, and what each force-learning model (the"
     " UDE) learned from the ranges alone; shaded: the training launches' speeds.",
+    "paths.png": "Each network's path (dashed) over the exact one (solid), and its distance from it"
+    " (log scale, right-hand axes).",
+    "losses.png": "The loss of each network during training: Adam every 100 epochs (each term of the"
+    " inverse PINN apart), then L-BFGS, step by step; the Ritz action shifted by its final value.",
     "aim.png": "The learned aims flown by the true physics: how far each lands from its target, and how"
     " much faster than the least-speed shot it launches; shaded: the range of the training targets.",
 }
@@ -185,7 +189,7 @@ def _aiming(aiming) -> str:
     return "\n".join(parts)
 
 
-def _figure(path: str) -> str:
+def figure_html(path: str) -> str:
     """The PNG at ``path`` inlined as a base64 data URI, with its caption."""
     with open(path, "rb") as handle:
         data = base64.b64encode(handle.read()).decode("ascii")
@@ -215,7 +219,7 @@ def render(metrics: Metrics, figures: list[str]) -> str:
             _models_table(metrics),
             _aiming(metrics.get("aiming")),
             "<h2>Figures</h2>",
-            *(_figure(path) for path in figures),
+            *(figure_html(path) for path in figures),
             "</body></html>",
         ]
     )

@@ -1,0 +1,94 @@
+"""The report of ``hybridlab run --scenario equations``: the networks that solve the equations
+beside the exact answer (tables of errors and times, the paths, the loss curves)."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+
+import numpy as np
+
+from hybridlab.data.formats import read_csv
+from hybridlab.files import write_bytes
+from hybridlab.report.figures import plot_losses, plot_paths, write_figure
+from hybridlab.report.page import CSP, STYLE, figure_html
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    def cell(value):
+        if isinstance(value, float):
+            return f'<td class="num">{value:.4g}</td>'
+        return f"<td>{html.escape(str(value))}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _solved_rows(metrics: dict) -> list[list]:
+    rows = [[f"forward, {case}", "pinn", m["rel_l2"], m["train_s"], m["exact_s"]]
+            for case, m in metrics["forward"].items()]
+    boundary = metrics["boundary"]
+    rows += [["boundary value", method, boundary[method]["rel_l2"], boundary[method]["train_s"],
+              boundary[method]["exact_s"]] for method in ("ritz", "pinn")]
+    return rows
+
+
+def _curves(losses: dict[str, np.ndarray]) -> dict[str, list]:
+    """{run: [(curve label, step, value)]}: Adam's terms at their epochs, L-BFGS after them;
+    an action (which may be negative) shifted by its last value."""
+    out: dict[str, list] = {}
+    for run in dict.fromkeys(losses["run"]):
+        rows = losses["run"] == run
+        adam = rows & (losses["optimiser"] == "adam")
+        last_epoch = float(losses["step"][adam].max()) if adam.any() else 0.0
+        curves = []
+        for term in dict.fromkeys(losses["term"][rows]):
+            for optimiser in ("adam", "lbfgs"):
+                pick = rows & (losses["term"] == term) & (losses["optimiser"] == optimiser)
+                if pick.any():
+                    step = losses["step"][pick] + (last_epoch if optimiser == "lbfgs" else 0.0)
+                    curves.append((f"{term} ({optimiser})", step, losses["value"][pick]))
+        if any(np.any(value <= 0) for _, _, value in curves):
+            floor = min(float(value.min()) for _, _, value in curves)
+            curves = [(name + " − min", step, value - floor) for name, step, value in curves]
+        out[run] = curves
+    return out
+
+
+def build_equations_report(run_dir: str) -> str:
+    """Draw paths.png and losses.png from the run's CSV files and write report.html."""
+    with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
+        metrics = json.load(handle)
+    table = read_csv(os.path.join(run_dir, "paths.csv"), text=("run",))
+    paths = {run: {key: table[key][table["run"] == run] for key in ("t", "x", "y", "exact_x", "exact_y")}
+             for run in dict.fromkeys(table["run"])}
+    losses = read_csv(os.path.join(run_dir, "losses.csv"), text=("run", "optimiser", "term"))
+    figures = []
+    for name, fig in (("paths.png", plot_paths(paths)), ("losses.png", plot_losses(_curves(losses)))):
+        os.makedirs(os.path.join(run_dir, "figures"), exist_ok=True)
+        figures.append(os.path.join(run_dir, "figures", name))
+        write_figure(fig, figures[-1])
+    inverse = metrics["inverse"]
+    quick = " (quick run)" if metrics.get("quick") else ""
+    page = "\n".join([
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        f"<title>equations — seed {metrics['seed']}</title><style>{STYLE}</style></head><body>",
+        f"<h1>Networks that solve the equations — seed {metrics['seed']}{quick}</h1>",
+        "<p>Each network solves one shot from the equation of motion alone and is measured against the exact "
+        "path (relative L2 error over the whole path); training times include compiling, the exact solver's "
+        "(201 points of the same path) is warm.</p>",
+        _table(["problem", "method", "relative L2 error", "training (s)", "exact solver (s)"], _solved_rows(metrics)),
+        "<h2>Inverse problem</h2>",
+        f"<p>k of the shot put (true {inverse['true_k']:g} kg/s) from {inverse['points']} points with "
+        f"σ = {inverse['noise']:g} m.</p>",
+        _table(["method", "k (kg/s)", "standard error", "seconds"],
+               [["inverse PINN", inverse["pinn"]["k"], "none", inverse["pinn"]["seconds"]],
+                ["TrajectoryFit (Levenberg–Marquardt)", inverse["trajectory_fit"]["k"],
+                 inverse["trajectory_fit"]["stderr"], inverse["trajectory_fit"]["seconds"]]]),
+        "<h2>Figures</h2>", *(figure_html(path) for path in figures), "</body></html>"])
+    path = os.path.join(run_dir, "report.html")
+    write_bytes(path, page.encode("utf-8"))
+    return path
