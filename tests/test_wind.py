@@ -165,3 +165,10 @@ def test_wind_interpolates_and_holds_and_round_trips():
     assert Projectile.from_spec(spec).to_spec() == spec
     assert "wind" not in Projectile(QuadraticDrag(c=9e-4)).to_spec()
     assert Projectile.from_spec({"wind": -3.5}).wind.label() == "wind -3.5 m/s"
+
+
+def test_aiming_refuses_a_wind_it_does_not_model():
+    from hybridlab.inverse import aim
+
+    with pytest.raises(ValueError, match="aiming assumes still air; this one has a wind 3 m/s"):
+        aim(Projectile(LinearDrag(k=1.8), mass=7.26, wind=3.0), 20.0)

@@ -295,10 +295,14 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
 
     Arguments broadcast against each other. ValueError (eagerly) for a distance that is not
     finite and ≥ 0, a target below the ground (h + z < 0), a speed ≤ 0, an angle outside
-    (−π/2, π/2) (or [0, π/2) from the ground), or both speed and angle.
+    (−π/2, π/2) (or [0, π/2) from the ground), or both speed and angle, and for a projectile in
+    a wind: the searches assume still air (the vacuum's least speed bounds the search from
+    below, which a tailwind breaks).
     """
     if speed is not None and angle is not None:
         raise ValueError("speed and angle: give one of them (or neither), not both")
+    if getattr(projectile, "wind", None) is not None:
+        raise ValueError(f"projectile: aiming assumes still air; this one has a {projectile.wind.label()}")
     p = projectile
     distance = as_float("distance", distance)
     distance = check("distance", distance, ~jnp.isfinite(distance) | (distance < 0), "finite and >= 0")
