@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import importlib
 import inspect
 import json
 import math
@@ -281,9 +282,18 @@ def _json_object(name: str, value) -> dict[str, Any]:
     return dict(value)
 
 
+#: The rooms above this one whose estimators can be loaded too (the dynamics models, the learned
+#: inverse, the operators): imported by name when a record names a class not yet registered, so
+#: that ``load`` reads every saved model without this room depending on them.
+PROVIDERS = ("hybridlab.dynamics", "hybridlab.inverse", "hybridlab.operators")
+
+
 def from_params(record: dict[str, Any]) -> Estimator:
     """The unfitted estimator ``{"model": name, "params": {...}}`` describes (as saved)."""
     name, params = record.get("model"), record.get("params")
+    if isinstance(name, str) and name not in LOADABLE:
+        for room in PROVIDERS:
+            importlib.import_module(room)
     cls = LOADABLE.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(LOADABLE))}")

@@ -1,0 +1,90 @@
+"""The contract of a neural operator: a function in, a function out, both sampled on a grid.
+
+``fit(W, Y) -> self`` and ``predict(W) -> Y`` with W (n, m) the input function's samples (a
+wind profile in m/s at m equally spaced times over [0, T]) and Y (n, m, 2) the output's (the
+trajectory (x, y) in m at the same times), besides :class:`~hybridlab.models.base.Estimator`'s
+``summary``, ``save`` and ``load`` (JSON + arrays, no pickle). Every operator learns the
+output's deviation from the training outputs' mean, in units of its standard deviation per
+coordinate, from inputs in units of their standard deviation: the same footing whatever the
+units of the problem.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import jax.numpy as jnp
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from hybridlab.models.base import Estimator
+from hybridlab.models.progress import QUIET, ProgressMeter
+
+
+def check_functions(W, Y=None, samples: int | None = None):
+    """W as finite float64 (n, m) (and Y as (n, m, 2)); a ValueError names what is wrong."""
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 2:
+        raise ValueError(f"W must be a 2-D array (n, m) of n functions at m >= 2 samples, got shape {W.shape}")
+    if samples is not None and W.shape[1] != samples:
+        raise ValueError(f"W has {W.shape[1]} samples per function, the operator was fitted on {samples}")
+    for name, array in (("W", W),) + (() if Y is None else (("Y", np.asarray(Y, dtype=np.float64)),)):
+        bad = np.argwhere(~np.isfinite(array))
+        if bad.size:
+            raise ValueError(f"{name}[{', '.join(map(str, bad[0]))}] = {array[tuple(bad[0])]}: must be finite")
+    if Y is None:
+        return W
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.shape != (W.shape[0], W.shape[1], 2):
+        raise ValueError(f"Y must have shape ({W.shape[0]}, {W.shape[1]}, 2) to match W, got {Y.shape}")
+    return W, Y
+
+
+class Operator(Estimator, rung=False):
+    """Base class of the operators: a subclass implements ``_fit_scaled(w, y, progress)`` (w the
+    scaled inputs (n, m), y the scaled outputs (n, m, 2)) and ``_predict_scaled(w)``."""
+
+    fitted_facts = ("input_scale", "output_mean", "output_scale")
+
+    def fit(self, W, Y, progress: ProgressMeter = QUIET) -> Operator:
+        W, Y = check_functions(W, Y)
+        self.context_ = {}
+        self.n_features_ = W.shape[1]
+        self.input_scale_ = float(np.std(W)) or 1.0
+        self.output_mean_ = Y.mean(axis=0).tolist()
+        self.output_scale_ = (Y - Y.mean(axis=0)).std(axis=(0, 1)).tolist()
+        try:
+            self._fit_scaled(jnp.asarray(W / self.input_scale_), jnp.asarray(self._scale(Y)), progress)
+        except BaseException:
+            del self.n_features_
+            raise
+        return self
+
+    def predict(self, W) -> np.ndarray:
+        """Y (n, m, 2) in the output's units for W (n, m)."""
+        self._check_fitted()
+        W = check_functions(W, samples=None if self.resolution_free else self.n_features_)
+        scaled = np.asarray(self._predict_scaled(jnp.asarray(W / self.input_scale_)))
+        return scaled * np.asarray(self.output_scale_) + self._mean(W.shape[1])
+
+    #: Whether the operator takes inputs on another grid than its training one (the FNO).
+    resolution_free = False
+
+    def _scale(self, Y):
+        return (Y - np.asarray(self.output_mean_)) / np.asarray(self.output_scale_)
+
+    def _mean(self, samples: int) -> np.ndarray:
+        """The training outputs' mean on a grid of ``samples`` points (interpolated in time)."""
+        mean = np.asarray(self.output_mean_)
+        if samples == mean.shape[0]:
+            return mean
+        grid, fine = np.linspace(0.0, 1.0, mean.shape[0]), np.linspace(0.0, 1.0, samples)
+        return CubicSpline(grid, mean, axis=0)(fine)
+
+    @abc.abstractmethod
+    def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
+        """Set the fitted arrays from scaled inputs (n, m) and outputs (n, m, 2)."""
+
+    @abc.abstractmethod
+    def _predict_scaled(self, w):
+        """Scaled outputs (n, m, 2) for scaled inputs (n, m)."""

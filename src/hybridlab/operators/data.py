@@ -1,0 +1,51 @@
+"""The operators' data: wind profiles from a Gaussian random field, and the trajectories the
+physics gives for them."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hybridlab.physics import Projectile, Wind
+
+#: Added to the covariance's diagonal (in units of its variance) so that its Cholesky factor
+#: exists in float64: the squared-exponential kernel on a fine grid is numerically singular.
+_JITTER = 1e-10
+
+
+def gaussian_profiles(n: int, points: int, duration: float, std: float, length_scale: float, key) -> np.ndarray:
+    """(n, points) samples at t_j = duration·j/(points − 1) of a zero-mean Gaussian random field
+    with covariance std² exp(−(t − t')²/(2 ℓ²)) (m/s; ℓ = ``length_scale`` s)."""
+    for name, value in (("n", n), ("points", points)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} = {value!r}: must be an integer >= 1")
+    for name, value in (("duration", duration), ("std", std), ("length_scale", length_scale)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} = {value!r}: must be finite and > 0")
+    t = np.linspace(0.0, duration, int(points))
+    covariance = std**2 * np.exp(-0.5 * ((t[:, None] - t[None, :]) / length_scale) ** 2)
+    factor = np.linalg.cholesky(covariance + _JITTER * std**2 * np.eye(t.size))
+    return np.asarray(jax.random.normal(key, (int(n), t.size), jnp.float64)) @ factor.T
+
+
+@eqx.filter_jit
+def _paths(base: Projectile, samples, speed, angle, times):
+    def one(s):
+        return eqx.tree_at(lambda p: p.wind.samples, base, s).path(speed, angle, times)
+
+    return jax.vmap(one)(samples)
+
+
+def wind_paths(projectile: Projectile, speed: float, angle: float, profiles, duration: float) -> np.ndarray:
+    """(n, m, 2): the positions (m) of ``projectile`` launched at ``speed`` (m/s), ``angle``
+    (rad), at the m sample times of each wind profile (``profiles`` (n, m) in m/s over
+    [0, ``duration``] s), free flight (not stopped at the ground); one batched solve."""
+    profiles = np.asarray(profiles, dtype=np.float64)
+    if profiles.ndim != 2 or profiles.shape[1] < 2:
+        raise ValueError(f"profiles must be a 2-D array (n, m >= 2), got shape {profiles.shape}")
+    base = Projectile(projectile.drag, mass=projectile.mass, g=projectile.g, height=projectile.height,
+                      wind=Wind(profiles[0], duration))
+    times = jnp.linspace(0.0, duration, profiles.shape[1])
+    return np.asarray(_paths(base, jnp.asarray(profiles), jnp.asarray(speed, float), jnp.asarray(angle, float), times))

@@ -1,0 +1,72 @@
+"""DeepONet (Lu et al., 2021): G(w)(t) = Σ_k b_k(w) τ_k(t) + c, per output coordinate.
+
+The branch network reads the input function's m samples and gives p coefficients per output
+coordinate; the trunk network reads the time t/T and gives p basis functions shared by both.
+It is tied to the input grid it was trained on (the branch takes exactly m samples)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from hybridlab.models import training
+from hybridlab.models.network import Network
+from hybridlab.models.progress import ProgressMeter
+from hybridlab.operators.base import Operator
+from hybridlab.operators.fno import apply
+
+
+class DeepONetNetwork(eqx.Module):
+    branch: Network
+    trunk: Network
+    bias: jax.Array
+
+    def __init__(self, samples: int, width: int, basis: int, key):
+        k1, k2 = jax.random.split(key)
+        self.branch = Network(samples, (width, width), "tanh", "glorot", k1, n_out=2 * basis)
+        self.trunk = Network(1, (width, width), "tanh", "glorot", k2, n_out=basis)
+        self.bias = jnp.zeros(2)
+
+    def __call__(self, w):
+        """Outputs (m, 2) for one input (m,), at the m times of its grid."""
+        coefficients = self.branch(w[None])[0].reshape(2, -1)  # (2, p)
+        basis = jnp.tanh(self.trunk(jnp.linspace(0.0, 1.0, w.shape[0])[:, None]))  # (m, p)
+        return basis @ coefficients.T + self.bias
+
+
+def _loss(network, data):
+    w, y = data
+    return jnp.mean((jax.vmap(network)(w) - y) ** 2)
+
+
+class DeepONet(Operator):
+    """A DeepONet with ``width``-wide two-hidden-layer tanh branch and trunk networks and
+    ``basis`` basis functions, trained full-batch by Adam (``epochs``, ``learning_rate``
+    cosine-decayed) on the mean squared scaled error."""
+
+    name = "deeponet"
+    fitted_arrays = ("network",)
+
+    def __init__(self, width: int = 128, basis: int = 64, epochs: int = 2000, learning_rate: float = 1e-3,
+                 seed: int = 0):
+        for key, value in (("width", width), ("basis", basis), ("epochs", epochs)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{key} = {value!r}: must be an integer >= 1")
+        self.width, self.basis, self.epochs = int(width), int(basis), int(epochs)
+        self.learning_rate, self.seed = float(learning_rate), int(seed)
+
+    def _network(self):
+        return DeepONetNetwork(self.n_features_, self.width, self.basis, jax.random.key(self.seed))
+
+    def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
+        adam = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
+        task = progress.task(self.name, self.epochs)
+        self.network_, _ = training.first_order(self._network(), _loss, (w, y), None, adam, self.epochs, None, task)
+        task.close()
+
+    def _predict_scaled(self, w):
+        return apply(self.network_, w)
+
+    def _arrays_like(self):
+        return {"network": self._network()}

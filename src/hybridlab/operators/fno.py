@@ -1,0 +1,125 @@
+"""The Fourier neural operator (Li et al., 2021) in one dimension.
+
+v₀(t) = P(w(t), t/T) lifts the input and the grid coordinate to ``width`` channels; each of
+``layers`` Fourier layers maps v ↦ σ(K v + U v): K multiplies the lowest ``modes`` Fourier
+modes of every channel by learned complex matrices (the rest are dropped; ``modes`` ≤ m/2 for
+a grid of m points), U is pointwise;
+Q projects to the two outputs. The learned weights act on Fourier modes, not on grid points,
+so a trained FNO takes a profile sampled on any grid (zero-shot super-resolution).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from hybridlab.models import training
+from hybridlab.models.network import Network
+from hybridlab.models.progress import ProgressMeter
+from hybridlab.operators.base import Operator
+
+
+class SpectralLayer(eqx.Module):
+    """σ(K v + U v) on v (m, width); ``last`` leaves out σ."""
+
+    real: jax.Array
+    imag: jax.Array
+    weight: jax.Array
+    bias: jax.Array
+    last: bool = eqx.field(static=True)
+
+    def __init__(self, width: int, modes: int, last: bool, key):
+        k1, k2, k3 = jax.random.split(key, 3)
+        scale = 1.0 / width
+        self.real = scale * jax.random.normal(k1, (modes, width, width))
+        self.imag = scale * jax.random.normal(k2, (modes, width, width))
+        self.weight = jax.random.uniform(k3, (width, width), minval=-1.0, maxval=1.0) / jnp.sqrt(width)
+        self.bias = jnp.zeros(width)
+        self.last = last
+
+    def __call__(self, v):
+        m, modes = v.shape[0], self.real.shape[0]
+        cos, sin = _fourier(m, modes)
+        # The lowest modes of rfft(v) (real and imaginary parts) as matrix products: a truncated
+        # DFT by matmul is 5× faster than FFT-then-truncate at these sizes on a CPU.
+        real, imag = cos @ v, -(sin @ v)  # (modes, width)
+        mixed_real = jnp.einsum("ki,kio->ko", real, self.real) - jnp.einsum("ki,kio->ko", imag, self.imag)
+        mixed_imag = jnp.einsum("ki,kio->ko", real, self.imag) + jnp.einsum("ki,kio->ko", imag, self.real)
+        # irfft of a spectrum zero beyond the kept modes: (1/m) Σ_k c_k Re(X_k e^{2πikj/m}),
+        # c_0 = 1 and c_k = 2 (the conjugate half), with no Nyquist term while modes ≤ m/2.
+        weight = jnp.where(jnp.arange(modes) == 0, 1.0, 2.0)[:, None] / m
+        out = cos.T @ (weight * mixed_real) - sin.T @ (weight * mixed_imag) + v @ self.weight + self.bias
+        return out if self.last else jax.nn.gelu(out)
+
+
+def _fourier(m: int, modes: int):
+    """(cos, sin) of 2π k j / m, (modes, m): the truncated DFT of a grid of m points."""
+    phase = 2 * jnp.pi * jnp.outer(jnp.arange(modes), jnp.arange(m)) / m
+    return jnp.cos(phase), jnp.sin(phase)
+
+
+class FNONetwork(eqx.Module):
+    lift: jax.Array
+    layers: tuple[SpectralLayer, ...]
+    project: Network
+
+    def __init__(self, width: int, modes: int, layers: int, key):
+        keys = jax.random.split(key, layers + 2)
+        self.lift = jax.random.uniform(keys[0], (3, width), minval=-1.0, maxval=1.0)
+        self.layers = tuple(SpectralLayer(width, modes, i == layers - 1, k) for i, k in enumerate(keys[1:-1]))
+        self.project = Network(width, (width,), "gelu", "default", keys[-1], n_out=2)
+
+    def __call__(self, w):
+        """Outputs (m, 2) for one input (m,)."""
+        grid = jnp.linspace(0.0, 1.0, w.shape[0])
+        v = jnp.stack([w, grid, jnp.ones_like(w)], axis=1) @ self.lift  # (m, width): w, t/T and a bias
+        for layer in self.layers:
+            v = layer(v)
+        return self.project(v)
+
+
+def _loss(network, data):
+    w, y = data
+    return jnp.mean((jax.vmap(network)(w) - y) ** 2)
+
+
+@eqx.filter_jit
+def apply(network, w):
+    """The network on a batch of inputs (n, m) → (n, m, 2), compiled once per shape."""
+    return jax.vmap(network)(w)
+
+
+class FNO(Operator):
+    """A 1-D Fourier neural operator (``width`` channels, ``modes`` Fourier modes, ``layers``
+    Fourier layers), trained full-batch by Adam (``epochs``, ``learning_rate`` cosine-decayed)
+    on the mean squared scaled error."""
+
+    name = "fno"
+    fitted_arrays = ("network",)
+    resolution_free = True
+
+    def __init__(self, width: int = 32, modes: int = 16, layers: int = 4, epochs: int = 1000,
+                 learning_rate: float = 3e-3, seed: int = 0):
+        for key, value, low in (("width", width, 1), ("modes", modes, 1), ("layers", layers, 1), ("epochs", epochs, 1)):
+            if int(value) != value or value < low:
+                raise ValueError(f"{key} = {value!r}: must be an integer >= {low}")
+        self.width, self.modes, self.layers, self.epochs = int(width), int(modes), int(layers), int(epochs)
+        self.learning_rate, self.seed = float(learning_rate), int(seed)
+
+    def _network(self):
+        return FNONetwork(self.width, self.modes, self.layers, jax.random.key(self.seed))
+
+    def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
+        if self.modes > w.shape[1] // 2 + 1:
+            raise ValueError(f"modes = {self.modes}: at most {w.shape[1] // 2 + 1} for {w.shape[1]} samples")
+        adam = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
+        task = progress.task(self.name, self.epochs)
+        self.network_, _ = training.first_order(self._network(), _loss, (w, y), None, adam, self.epochs, None, task)
+        task.close()
+
+    def _predict_scaled(self, w):
+        return apply(self.network_, w)
+
+    def _arrays_like(self):
+        return {"network": self._network()}

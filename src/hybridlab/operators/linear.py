@@ -1,0 +1,36 @@
+"""The linear baseline: the output's samples as an affine function of the input's, by least
+squares (y = A w + c, every output sample on every input sample)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from hybridlab.models.progress import ProgressMeter
+from hybridlab.operators.base import Operator
+
+
+class LinearOperator(Operator):
+    """y = A w + c by least squares on the scaled data (``ridge`` > 0 adds ridge·‖A‖²)."""
+
+    name = "linear-operator"
+    fitted_arrays = ("weights",)
+
+    def __init__(self, ridge: float = 0.0):
+        if not (np.isfinite(ridge) and ridge >= 0):
+            raise ValueError(f"ridge = {ridge!r}: must be finite and >= 0")
+        self.ridge = float(ridge)
+
+    def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
+        design = np.hstack([np.asarray(w), np.ones((w.shape[0], 1))])
+        target = np.asarray(y).reshape(y.shape[0], -1)
+        penalty = self.ridge * np.eye(design.shape[1])
+        penalty[-1, -1] = 0.0  # the intercept is not shrunk
+        self.weights_ = jnp.asarray(np.linalg.solve(design.T @ design + penalty, design.T @ target))
+
+    def _predict_scaled(self, w):
+        design = jnp.hstack([w, jnp.ones((w.shape[0], 1))])
+        return (design @ self.weights_).reshape(w.shape[0], w.shape[1], 2)
+
+    def _arrays_like(self):
+        return {"weights": jnp.zeros((self.n_features_ + 1, 2 * self.n_features_))}

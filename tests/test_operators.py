@@ -1,0 +1,84 @@
+"""Neural operators: their data, the linear baseline against an exact linear map, persistence
+without pickle, resolution, and input checks. (Their accuracy on the wind problem is measured in
+benchmarks/operators.py.)"""
+
+import jax
+import numpy as np
+import pytest
+
+from hybridlab.models import load
+from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
+from hybridlab.physics import Projectile, QuadraticDrag, Wind
+
+
+def test_gaussian_profiles_have_the_squared_exponential_covariance():
+    samples = gaussian_profiles(40000, 6, 2.5, 5.0, 0.5, jax.random.key(0))
+    t = np.linspace(0.0, 2.5, 6)
+    expected = 25.0 * np.exp(-0.5 * ((t[:, None] - t[None, :]) / 0.5) ** 2)
+    np.testing.assert_allclose(np.cov(samples, rowvar=False), expected, atol=0.5)  # 2 % of σ², ~4 standard errors
+    assert abs(samples.mean()) < 0.1
+
+
+@pytest.mark.slow
+def test_wind_paths_are_the_physics_for_each_profile():
+    profiles = gaussian_profiles(3, 16, 2.5, 5.0, 0.5, jax.random.key(1))
+    paths = wind_paths(Projectile(QuadraticDrag(c=9e-4), mass=0.145), 40.0, 0.5, profiles, 2.5)
+    t = np.linspace(0.0, 2.5, 16)
+    for profile, path in zip(profiles, paths):
+        p = Projectile(QuadraticDrag(c=9e-4), mass=0.145, wind=Wind(profile, 2.5))
+        np.testing.assert_allclose(path, np.stack(p.trajectory(40.0, 0.5, t), axis=1), rtol=1e-12, atol=1e-12)
+
+
+def _linear_data(n, m=16, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, m))
+    A = rng.normal(size=(m, 2 * m)) / m
+    return W, (W @ A + np.linspace(0.0, 1.0, 2 * m)).reshape(n, m, 2)
+
+
+def test_the_linear_operator_recovers_a_linear_map_and_reloads(tmp_path):
+    W, Y = _linear_data(200)
+    model = LinearOperator().fit(W, Y)
+    test_W, test_Y = _linear_data(20, seed=1)
+    test_Y = (test_W @ np.linalg.lstsq(W, Y.reshape(200, -1) - np.linspace(0, 1, 32), rcond=None)[0]
+              + np.linspace(0.0, 1.0, 32)).reshape(20, 16, 2)
+    np.testing.assert_allclose(model.predict(test_W), test_Y, rtol=1e-10, atol=1e-10)
+    model.save(tmp_path / "linear")
+    np.testing.assert_array_equal(load(tmp_path / "linear").predict(test_W), model.predict(test_W))
+    # hybridlab.models.load finds the class in a fresh process that never imported the operators.
+    import subprocess
+    import sys
+
+    code = f"from hybridlab.models import load; print(load({str(tmp_path / 'linear')!r}).name)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() \
+        == "linear-operator"
+
+
+@pytest.mark.parametrize("make", [lambda: FNO(width=8, modes=6, layers=2, epochs=300, learning_rate=1e-2),
+                                  lambda: DeepONet(width=16, basis=8, epochs=300, learning_rate=3e-3)])
+def test_a_network_operator_trains_and_reloads_exactly(tmp_path, make):
+    # A smooth operator: (∫₀ᵗ w, w) of smooth profiles.
+    W = gaussian_profiles(64, 32, 1.0, 1.0, 0.3, jax.random.key(2))
+    Y = np.stack([np.cumsum(W, axis=1) / 32, W], axis=-1)
+    model = make().fit(W, Y)
+    error = np.linalg.norm(model.predict(W) - Y) / np.linalg.norm(Y - Y.mean(axis=0))
+    assert error < 0.5  # it learned the map, not only its mean (which scores 1)
+    model.save(tmp_path / model.name)
+    np.testing.assert_array_equal(load(tmp_path / model.name).predict(W), model.predict(W))
+
+
+def test_only_the_fno_takes_another_grid():
+    W, Y = _linear_data(32)
+    fno, deeponet = FNO(width=4, modes=4, layers=1, epochs=1).fit(W, Y), DeepONet(width=4, basis=2, epochs=1).fit(W, Y)
+    assert fno.predict(np.zeros((3, 64))).shape == (3, 64, 2)
+    with pytest.raises(ValueError, match="W has 64 samples per function, the operator was fitted on 16"):
+        deeponet.predict(np.zeros((3, 64)))
+
+
+def test_bad_functions_are_named():
+    W, Y = _linear_data(8)
+    W[3, 5] = np.nan
+    with pytest.raises(ValueError, match=r"W\[3, 5\] = nan: must be finite"):
+        LinearOperator().fit(W, Y)
+    with pytest.raises(ValueError, match=r"Y must have shape \(8, 16, 2\)"):
+        LinearOperator().fit(np.zeros((8, 16)), np.zeros((8, 16)))
