@@ -71,6 +71,8 @@ def test_only_the_fno_takes_another_grid():
     W, Y = _linear_data(32)
     fno, deeponet = FNO(width=4, modes=4, layers=1, epochs=1).fit(W, Y), DeepONet(width=4, basis=2, epochs=1).fit(W, Y)
     assert fno.predict(np.zeros((3, 64))).shape == (3, 64, 2)
+    with pytest.raises(ValueError, match="W has 6 samples per function: the FNO keeps 4 Fourier modes"):
+        fno.predict(np.zeros((3, 6)))
     with pytest.raises(ValueError, match="W has 64 samples per function, the operator was fitted on 16"):
         deeponet.predict(np.zeros((3, 64)))
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import abc
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from hybridlab.models import training
 from hybridlab.models.base import Estimator
 from hybridlab.models.progress import QUIET, ProgressMeter
 
@@ -88,3 +91,39 @@ class Operator(Estimator, rung=False):
     @abc.abstractmethod
     def _predict_scaled(self, w):
         """Scaled outputs (n, m, 2) for scaled inputs (n, m)."""
+
+
+def _loss(network, data):
+    """Mean squared scaled error of a network over a batch of functions."""
+    w, y = data
+    return jnp.mean((jax.vmap(network)(w) - y) ** 2)
+
+
+@eqx.filter_jit
+def apply(network, w):
+    """A network on a batch of inputs (n, m) → (n, m, 2), compiled once per shape."""
+    return jax.vmap(network)(w)
+
+
+class NetworkOperator(Operator, rung=False):
+    """An operator that is one network of a function (m,) → (m, 2), trained full-batch by Adam
+    (``epochs``, ``learning_rate`` cosine-decayed) on the mean squared scaled error; a subclass
+    gives ``_network()`` (untrained, from ``seed``) and keeps ``epochs``, ``learning_rate``, ``seed``."""
+
+    fitted_arrays = ("network",)
+
+    @abc.abstractmethod
+    def _network(self) -> eqx.Module:
+        """The untrained network."""
+
+    def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
+        adam = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
+        task = progress.task(self.name, self.epochs)
+        self.network_, _ = training.first_order(self._network(), _loss, (w, y), None, adam, self.epochs, None, task)
+        task.close()
+
+    def _predict_scaled(self, w):
+        return apply(self.network_, w)
+
+    def _arrays_like(self):
+        return {"network": self._network()}

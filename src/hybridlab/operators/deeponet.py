@@ -10,11 +10,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from hybridlab.models import training
 from hybridlab.models.network import Network
-from hybridlab.models.progress import ProgressMeter
-from hybridlab.operators.base import Operator
-from hybridlab.operators.fno import apply
+from hybridlab.operators.base import NetworkOperator
 
 
 class DeepONetNetwork(eqx.Module):
@@ -35,18 +32,12 @@ class DeepONetNetwork(eqx.Module):
         return basis @ coefficients.T + self.bias
 
 
-def _loss(network, data):
-    w, y = data
-    return jnp.mean((jax.vmap(network)(w) - y) ** 2)
-
-
-class DeepONet(Operator):
+class DeepONet(NetworkOperator):
     """A DeepONet with ``width``-wide two-hidden-layer tanh branch and trunk networks and
     ``basis`` basis functions, trained full-batch by Adam (``epochs``, ``learning_rate``
     cosine-decayed) on the mean squared scaled error."""
 
     name = "deeponet"
-    fitted_arrays = ("network",)
 
     def __init__(self, width: int = 128, basis: int = 64, epochs: int = 2000, learning_rate: float = 1e-3,
                  seed: int = 0):
@@ -58,15 +49,3 @@ class DeepONet(Operator):
 
     def _network(self):
         return DeepONetNetwork(self.n_features_, self.width, self.basis, jax.random.key(self.seed))
-
-    def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
-        adam = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
-        task = progress.task(self.name, self.epochs)
-        self.network_, _ = training.first_order(self._network(), _loss, (w, y), None, adam, self.epochs, None, task)
-        task.close()
-
-    def _predict_scaled(self, w):
-        return apply(self.network_, w)
-
-    def _arrays_like(self):
-        return {"network": self._network()}

@@ -14,10 +14,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from hybridlab.models import training
 from hybridlab.models.network import Network
 from hybridlab.models.progress import ProgressMeter
-from hybridlab.operators.base import Operator
+from hybridlab.operators.base import NetworkOperator
 
 
 class SpectralLayer(eqx.Module):
@@ -79,24 +78,12 @@ class FNONetwork(eqx.Module):
         return self.project(v)
 
 
-def _loss(network, data):
-    w, y = data
-    return jnp.mean((jax.vmap(network)(w) - y) ** 2)
-
-
-@eqx.filter_jit
-def apply(network, w):
-    """The network on a batch of inputs (n, m) → (n, m, 2), compiled once per shape."""
-    return jax.vmap(network)(w)
-
-
-class FNO(Operator):
+class FNO(NetworkOperator):
     """A 1-D Fourier neural operator (``width`` channels, ``modes`` Fourier modes, ``layers``
     Fourier layers), trained full-batch by Adam (``epochs``, ``learning_rate`` cosine-decayed)
     on the mean squared scaled error."""
 
     name = "fno"
-    fitted_arrays = ("network",)
     resolution_free = True
 
     def __init__(self, width: int = 32, modes: int = 16, layers: int = 4, epochs: int = 1000,
@@ -111,15 +98,14 @@ class FNO(Operator):
         return FNONetwork(self.width, self.modes, self.layers, jax.random.key(self.seed))
 
     def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
-        if self.modes > w.shape[1] // 2 + 1:
-            raise ValueError(f"modes = {self.modes}: at most {w.shape[1] // 2 + 1} for {w.shape[1]} samples")
-        adam = training.optimiser("adam", self.learning_rate, "cosine", self.epochs)
-        task = progress.task(self.name, self.epochs)
-        self.network_, _ = training.first_order(self._network(), _loss, (w, y), None, adam, self.epochs, None, task)
-        task.close()
+        self._check_grid(w.shape[1])
+        super()._fit_scaled(w, y, progress)
 
     def _predict_scaled(self, w):
-        return apply(self.network_, w)
+        self._check_grid(w.shape[1])
+        return super()._predict_scaled(w)
 
-    def _arrays_like(self):
-        return {"network": self._network()}
+    def _check_grid(self, samples: int) -> None:
+        if 2 * self.modes > samples:
+            raise ValueError(f"W has {samples} samples per function: the FNO keeps {self.modes} Fourier modes, "
+                             f"which need at least {2 * self.modes}")
