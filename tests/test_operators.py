@@ -55,7 +55,8 @@ def test_the_linear_operator_recovers_a_linear_map_and_reloads(tmp_path):
 
 
 @pytest.mark.parametrize("make", [lambda: FNO(width=8, modes=6, layers=2, epochs=300, learning_rate=1e-2),
-                                  lambda: DeepONet(width=16, basis=8, epochs=300, learning_rate=3e-3)])
+                                  pytest.param(lambda: DeepONet(width=16, basis=8, epochs=300, learning_rate=3e-3),
+                                               marks=pytest.mark.slow)])
 def test_a_network_operator_trains_and_reloads_exactly(tmp_path, make):
     # A smooth operator: (∫₀ᵗ w, w) of smooth profiles.
     W = gaussian_profiles(64, 32, 1.0, 1.0, 0.3, jax.random.key(2))
@@ -84,3 +85,24 @@ def test_bad_functions_are_named():
         LinearOperator().fit(W, Y)
     with pytest.raises(ValueError, match=r"Y must have shape \(8, 16, 2\)"):
         LinearOperator().fit(np.zeros((8, 16)), np.zeros((8, 16)))
+
+
+def test_the_wind_scenario_has_no_models_to_choose(tmp_path, capsys):
+    from hybridlab.cli import main
+
+    assert main(["run", "--scenario", "wind", "--models", "fno", "--out", str(tmp_path / "w")]) == 2
+    assert "the wind scenario has no model ladder" in capsys.readouterr().err and not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_the_wind_scenario_writes_its_run_directory(tmp_path):
+    from hybridlab.experiments.wind import run_wind
+
+    metrics = run_wind(str(tmp_path / "w"), quick=True, echo=lambda line: None)
+    for name in ("metrics.json", "effects.csv", "report.html", "figures/effects.png", "models/fno/model.json",
+                 "models/deeponet/model.json", "models/linear/model.json"):
+        assert (tmp_path / "w" / name).is_file(), name
+    for entry in metrics["models"].values():  # off the training family every operator does worse
+        assert entry["effect_test"] < 0.2 and entry["effect_shifted"] > 2 * entry["effect_test"]
+    assert np.isfinite(metrics["models"]["fno"]["effect_fine"])
+    assert load(tmp_path / "w" / "models" / "fno").resolution_free

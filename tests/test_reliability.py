@@ -185,8 +185,12 @@ _SLOW = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("number, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-@pytest.mark.parametrize("what", ["run", "write"])
+# Each case starts a Python with JAX (~15 s): the fast suite runs one per signal and per kind of
+# output, make test-all the other two.
+@pytest.mark.parametrize("number, status, what", [
+    (signal.SIGTERM, 143, "run"), (signal.SIGINT, 130, "write"),
+    pytest.param(signal.SIGINT, 130, "run", marks=pytest.mark.slow),
+    pytest.param(signal.SIGTERM, 143, "write", marks=pytest.mark.slow)])
 def test_a_signal_removes_unfinished_output(tmp_path, number, status, what):
     if what == "run":
         argv = ["run", "--quick", "--models", "nearest,linear", "--quiet", "--out", "r"]

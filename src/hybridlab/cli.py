@@ -208,8 +208,8 @@ def _run(args) -> None:
     from hybridlab.experiments.jobs import progress_meter
     from hybridlab.experiments.runner import run, table
 
-    if args.scenario == "equations":
-        _run_equations(args)
+    if args.scenario in ("equations", "wind"):
+        _run_apart(args)
         return
     models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
     metrics = run(args.scenario, args.seed, args.out, args.quick, models,
@@ -221,12 +221,15 @@ def _run(args) -> None:
     print(f"written: {metrics['directory']}/report.html")
 
 
-def _run_equations(args) -> None:
+def _run_apart(args) -> None:
+    """The scenarios that are not a ladder of rungs: equations and wind."""
     from hybridlab.experiments.equations import run_equations
+    from hybridlab.experiments.wind import run_wind
 
     if args.models is not None:
-        raise UsageError("--models: the equations scenario has no model ladder")
-    metrics = run_equations(args.out, args.seed, args.quick, echo=(lambda line: None) if args.quiet else print)
+        raise UsageError(f"--models: the {args.scenario} scenario has no model ladder")
+    job = run_equations if args.scenario == "equations" else run_wind
+    metrics = job(args.out, args.seed, args.quick, echo=(lambda line: None) if args.quiet else print)
     print(f"written: {metrics['directory']}/report.html")
 
 
@@ -436,8 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit every model of the ladder on one scenario's data, evaluate in the training region and "
         "outside it, print a table and write metrics.json, models/, predictions.csv, figures/ and report.html.",
     )
-    sub.add_argument("--scenario", default="shotput", help="cannon, shotput (default), baseball, cuberoot, or equations (the networks that solve "
-                          "the equations beside the exact solver)")
+    sub.add_argument("--scenario", default="shotput", help="cannon, shotput (default), baseball, cuberoot, equations (the networks that solve "
+                          "the equations beside the exact solver) or wind (neural operators from a wind to a trajectory)")
     sub.add_argument("--models", default=None, help="comma-separated model names (default: all of the scenario's)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     sub.add_argument("--out", default=None, help="run directory to create (default runs/<scenario>-<time>)")

@@ -49,6 +49,10 @@ class Operator(Estimator, rung=False):
 
     fitted_facts = ("input_scale", "output_mean", "output_scale")
 
+    def __init_subclass__(cls, rung: bool = False, **kwargs):
+        # An operator is loadable but never a rung of the ladder (it maps functions, not launches).
+        super().__init_subclass__(rung=rung, **kwargs)
+
     def fit(self, W, Y, progress: ProgressMeter = QUIET) -> Operator:
         W, Y = check_functions(W, Y)
         self.context_ = {}

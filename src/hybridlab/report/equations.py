@@ -3,7 +3,6 @@ beside the exact answer (tables of errors and times, the paths, the loss curves)
 
 from __future__ import annotations
 
-import html
 import json
 import os
 
@@ -12,18 +11,7 @@ import numpy as np
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import plot_losses, plot_paths, write_figure
-from hybridlab.report.page import CSP, STYLE, figure_html
-
-
-def _table(header: list[str], rows: list[list]) -> str:
-    def cell(value):
-        if isinstance(value, float):
-            return f'<td class="num">{value:.4g}</td>'
-        return f"<td>{html.escape(str(value))}</td>"
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+from hybridlab.report.page import figure_html, html_page, html_table
 
 
 def _solved_rows(metrics: dict) -> list[list]:
@@ -72,23 +60,20 @@ def build_equations_report(run_dir: str) -> str:
         write_figure(fig, figures[-1])
     inverse = metrics["inverse"]
     quick = " (quick run)" if metrics.get("quick") else ""
-    page = "\n".join([
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        f"<title>equations — seed {metrics['seed']}</title><style>{STYLE}</style></head><body>",
-        f"<h1>Networks that solve the equations — seed {metrics['seed']}{quick}</h1>",
+    page = html_page(f"Networks that solve the equations — seed {metrics['seed']}{quick}", [
         "<p>Each network solves one shot from the equation of motion alone and is measured against the exact "
         "path (relative L2 error over the whole path); training times include compiling, the exact solver's "
         "(201 points of the same path) is warm.</p>",
-        _table(["problem", "method", "relative L2 error", "training (s)", "exact solver (s)"], _solved_rows(metrics)),
+        html_table(["problem", "method", "relative L2 error", "training (s)", "exact solver (s)"],
+                   _solved_rows(metrics)),
         "<h2>Inverse problem</h2>",
         f"<p>k of the shot put (true {inverse['true_k']:g} kg/s) from {inverse['points']} points with "
         f"σ = {inverse['noise']:g} m.</p>",
-        _table(["method", "k (kg/s)", "standard error", "seconds"],
-               [["inverse PINN", inverse["pinn"]["k"], "none", inverse["pinn"]["seconds"]],
-                ["TrajectoryFit (Levenberg–Marquardt)", inverse["trajectory_fit"]["k"],
-                 inverse["trajectory_fit"]["stderr"], inverse["trajectory_fit"]["seconds"]]]),
-        "<h2>Figures</h2>", *(figure_html(path) for path in figures), "</body></html>"])
+        html_table(["method", "k (kg/s)", "standard error", "seconds"],
+                   [["inverse PINN", inverse["pinn"]["k"], "none", inverse["pinn"]["seconds"]],
+                    ["TrajectoryFit (Levenberg–Marquardt)", inverse["trajectory_fit"]["k"],
+                     inverse["trajectory_fit"]["stderr"], inverse["trajectory_fit"]["seconds"]]]),
+        "<h2>Figures</h2>", *(figure_html(path) for path in figures)])
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path

@@ -398,3 +398,25 @@ def plot_losses(losses: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]) -> 
         ax.set(title=label, xlabel="step (Adam epochs, then L-BFGS steps)", ylabel="loss")
         ax.legend(fontsize="small")
     return fig
+
+
+def plot_effects(table: dict[str, np.ndarray]) -> Figure:
+    """For each example wind (rows of ``table``: example, t, wind, <model>_dx, <model>_dy, …,
+    "truth" among the models): the wind, then its effect on x and on y (m, against the calm
+    path), the truth solid and each operator dashed."""
+    examples = np.unique(table["example"])
+    models = [key[:-3] for key in table if key.endswith("_dx")]
+    fig, axes = _panels(3 * len(examples), width=4.0, height=2.8)
+    for row, example in enumerate(examples):
+        pick = table["example"] == example
+        t = table["t"][pick]
+        axes[3 * row].plot(t, table["wind"][pick], color="C0")
+        axes[3 * row].set(title=f"held-out wind {int(example) + 1}", xlabel="t (s)", ylabel="w (m/s)")
+        for column, axis in ((1, "x"), (2, "y")):
+            ax = axes[3 * row + column]
+            for i, name in enumerate(models):
+                style = TRUTH_STYLE if name == "truth" else {"linestyle": "--", "color": f"C{i + 1}", "label": name}
+                ax.plot(t, table[f"{name}_d{axis}"][pick], **style)
+            ax.set(title=f"effect on {axis}", xlabel="t (s)", ylabel=f"Δ{axis} (m)")
+            ax.legend(fontsize="x-small")
+    return fig

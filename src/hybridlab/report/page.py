@@ -27,6 +27,8 @@ CAPTIONS = {
     " UDE) learned from the ranges alone; shaded: the training launches' speeds.",
     "paths.png": "Each network's path (dashed) over the exact one (solid), and its distance from it"
     " (log scale, right-hand axes).",
+    "effects.png": "Three held-out winds and their effect on the trajectory (against the calm-air path):"
+    " the physics (solid) and each operator (dashed).",
     "losses.png": "The loss of each network during training: Adam every 100 epochs (each term of the"
     " inverse PINN apart), then L-BFGS, step by step; the Ritz action shifted by its final value.",
     "aim.png": "The learned aims flown by the true physics: how far each lands from its target, and how"
@@ -187,6 +189,28 @@ def _aiming(aiming) -> str:
                      f"targets inside that range and beyond it, in {_interval(targets, 'beyond')} m.</p>")
         parts.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>")
     return "\n".join(parts)
+
+
+def html_table(header: list[str], rows: list[list]) -> str:
+    """A plain HTML table: floats to 4 significant digits (right-aligned), anything else as text."""
+    def cell(value):
+        if isinstance(value, float):
+            return f'<td class="num">{value:.4g}</td>'
+        return f"<td>{html.escape(str(value))}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def html_page(title: str, parts: list[str]) -> str:
+    """A self-contained report page (no external resources: the CSP forbids them) titled
+    ``title`` (text) with ``parts`` (HTML) as its body, after an h1 of the title."""
+    title = html.escape(title)
+    return "\n".join(["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+                      f"<title>{title}</title><style>{STYLE}</style></head><body>", f"<h1>{title}</h1>",
+                      *parts, "</body></html>"])
 
 
 def figure_html(path: str) -> str:
