@@ -143,6 +143,7 @@ class _LearnedCurve:
         return 1.2e-3 * speed**2 * (1 + 0.3 * speed / 40)
 
 
+@pytest.mark.slow
 def test_discovery_keeps_only_the_term_the_tracks_need(baseball_tracks):
     found = discover_drag(_LearnedCurve(baseball_tracks), baseball_tracks)
     # The regression keeps |v|² and |v|³; the refit finds |v|³ indistinguishable from 0 and drops it.

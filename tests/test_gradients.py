@@ -69,6 +69,7 @@ def test_gradient_through_construction_inside_grad():
     assert float(g) < 0
 
 
+@pytest.mark.slow
 def test_filter_grad_over_a_projectile():
     import equinox as eqx
 

@@ -80,7 +80,7 @@ def test_evaluate_aim_flies_the_learned_shots_with_the_truth(vacuum_least_speed)
     assert report["speed_excess"]["max"] == pytest.approx(excess.max(), rel=1e-6, abs=1e-12)
 
 
-@pytest.mark.parametrize("decoder_kind", ["physics", "mlp"])
+@pytest.mark.parametrize("decoder_kind", ["physics", pytest.param("mlp", marks=pytest.mark.slow)])
 def test_save_and_load_reproduce_the_predictions_without_pickle(tmp_path, decoder_kind):
     if decoder_kind == "physics":
         decoder = Projectile(LinearDrag(0.5), mass=2.0)
@@ -107,6 +107,7 @@ def test_summary_keeps_the_contract(vacuum_least_speed):
     assert summary["diagnostics"]["train_loss"] < 1e-5
 
 
+@pytest.mark.slow
 def test_as_function_is_the_prediction_and_differentiable():
     X = np.column_stack([np.linspace(5, 25, 60), np.linspace(0.2, 1.3, 60)])
     y = np.asarray(Projectile().range(X[:, 0], X[:, 1]))

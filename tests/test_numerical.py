@@ -101,6 +101,7 @@ def test_many_shots_are_one_vectorised_solve():
     assert program(3) == program(300)
 
 
+@pytest.mark.slow
 def test_grounded_shots_land_at_once():
     p = Projectile(QuadraticDrag(c=C), **BALL)
     assert float(p.range(0.0, 0.5)) == 0.0 and float(p.flight_time(25.0, 0.0)) == 0.0
