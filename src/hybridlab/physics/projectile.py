@@ -254,11 +254,10 @@ class Projectile(eqx.Module):
         if speed.ndim or angle.ndim:
             raise ValueError("path: speed and angle must be scalars (vmap over shots)")
         motion = _motion(self)
-        solve = numerical.path if motion is numerical else _closed_path(motion)
         if is_traced(*jax.tree.leaves((self, speed, angle, t))):
-            return solve(self, speed, angle, t)
+            return _path(self, speed, angle, t, motion)
         try:
-            return jax.block_until_ready(eqx.filter_jit(solve)(self, speed, angle, t))
+            return jax.block_until_ready(_compiled_path(self, speed, angle, t, motion))
         except eqx.EquinoxRuntimeError as error:
             raise ValueError(f"{self._title()}: {runtime_cause(error).rstrip('.')}") from None
 
@@ -336,12 +335,15 @@ class Projectile(eqx.Module):
                               arrays)
 
 
-def _closed_path(motion):
-    """``path`` of a closed-form module: its trajectory at every time, as (P, 2)."""
-    def path(p, speed, angle, t):
-        return jnp.stack(motion.trajectory(p, speed, angle, t), axis=-1)
+def _path(p, speed, angle, t, motion):
+    """(P, 2) positions of one shot at times t: one ODE solve, or the closed form at every time."""
+    if motion is numerical:
+        return numerical.path(p, speed, angle, t)
+    return jnp.stack(motion.trajectory(p, speed, angle, t), axis=-1)
 
-    return path
+
+#: Compiled once per solver module (static), law type and shape.
+_compiled_path = eqx.filter_jit(_path)
 
 
 def _problem(name: str, value: float, unit: str) -> str:

@@ -29,6 +29,7 @@ from hybridlab.data import Tracks
 from hybridlab.models import training
 from hybridlab.models.network import Network
 from hybridlab.physics import Projectile
+from hybridlab.solvers.path import newton
 
 
 class InverseProblem(eqx.Module):
@@ -92,17 +93,13 @@ def _physics(prob: InverseProblem, u) -> Projectile:
 
 
 def _residual(net, coefficients, p: Projectile, prob: InverseProblem, tau):
-    """r̂'' − a(r̂' L/T) T²/L at τ (dim,): gravity along the last axis, drag along −v̂."""
+    """r̂'' − a(r̂' L/T) T²/L at τ (dim,), a the acceleration of :func:`path.newton` (the time
+    is the track's own, from its first point)."""
     def velocity(s):
         return jax.jacfwd(lambda q: _path(net, coefficients, q))(s)
 
     rate, acceleration = velocity(tau), jax.jacfwd(velocity)(tau)
-    v = rate * prob.length / prob.time
-    if v.shape[0] == 2:
-        fx, fy = p.drag.force(v[0], v[1])
-        a = jnp.stack([fx, fy]) / p.mass - jnp.stack([0.0, p.g])
-    else:
-        a = jnp.stack([p.drag.force(jnp.zeros_like(v[0]), v[0])[1]]) / p.mass - p.g
+    a = newton(p, tau * prob.time, rate * prob.length / prob.time)
     return acceleration - a * prob.time**2 / prob.length
 
 

@@ -90,14 +90,21 @@ def acceleration(net: Network, prob: Problem, tau):
     return jax.jacfwd(lambda s: velocity(net, prob, s))(tau)
 
 
-def force_per_mass(prob: Problem, tau, rate):
-    """The drag and gravity acceleration a (m/s², (2,)) at τ for a path moving at r̂' = ``rate``,
-    in solver units: a T²/L."""
-    p = prob.projectile
-    t, v = tau * prob.time, rate * prob.length / prob.time
+def newton(p: Projectile, t, v):
+    """The acceleration (m/s², (dim,)) Newton's law gives at time t (s) and velocity v (m/s):
+    drag on the air-relative velocity over the mass, and gravity along the last axis; dim 2 for
+    a shot, 1 for a vertical drop (v_x = 0, no wind)."""
+    if v.shape[0] == 1:
+        return jnp.stack([p.drag.force(jnp.zeros_like(v[0]), v[0])[1]]) / p.mass - p.g
     wind = 0.0 if p.wind is None else p.wind(t)
     fx, fy = p.drag.force(v[0] - wind, v[1])
-    return (jnp.stack([fx, fy]) / p.mass - jnp.stack([0.0, p.g])) * prob.time**2 / prob.length
+    return jnp.stack([fx, fy]) / p.mass - jnp.stack([0.0, p.g])
+
+
+def force_per_mass(prob: Problem, tau, rate):
+    """The acceleration of :func:`newton` at τ for a path moving at r̂' = ``rate``, in solver
+    units: a T²/L."""
+    return newton(prob.projectile, tau * prob.time, rate * prob.length / prob.time) * prob.time**2 / prob.length
 
 
 def residual(net: Network, prob: Problem, tau):
