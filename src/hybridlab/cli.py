@@ -157,7 +157,56 @@ def _trajectory(args) -> None:
     from hybridlab.experiments.jobs import write_trajectory
 
     _check_angles(args, args.angle)
-    write_trajectory(_spec(args), args.speed, np.deg2rad(args.angle), args.points, args.out)
+    spec = _spec(args)
+    if args.wind is not None:
+        spec["wind"] = _wind(args.wind, args.wind_until)
+    elif args.wind_until is not None:
+        raise UsageError("--wind-until: give --wind too (it sets when the last wind sample is taken)")
+    write_trajectory(spec, args.speed, np.deg2rad(args.angle), args.points, args.out, args.noise, args.seed)
+
+
+def _wind(text: str, until: float | None) -> float | dict:
+    """--wind W or W1,W2,... (m/s, equally spaced over [0, --wind-until] s) as a wind spec."""
+    try:
+        samples = [float(value) for value in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--wind {text}: must be a number or comma-separated numbers (m/s)") from None
+    if len(samples) == 1:
+        return samples[0]
+    if until is None:
+        raise UsageError(f"--wind: {len(samples)} samples need --wind-until T, the time (s) of the last one")
+    return {"samples": samples, "duration": until}
+
+
+def _recover_wind(args) -> None:
+    from hybridlab.experiments.gust import recover_wind_file
+    from hybridlab.files import to_json
+    from hybridlab.inverse.wind import METHODS
+
+    if (args.speed is None) != (args.angle is None):
+        raise UsageError("--speed and --angle: give both (a known launch) or neither (it is fitted)")
+    launch = None
+    if args.speed is not None:
+        _check_angles(args, args.angle)
+        launch = (args.speed, float(np.deg2rad(args.angle)))
+    methods = METHODS if args.method == "all" else (args.method,)
+    result = recover_wind_file(args.track, args.mass, args.k, args.out, methods, launch, args.noise, args.samples,
+                               args.g, args.height, args.rule, args.seed)
+    result["launch"]["angle"] = float(np.rad2deg(result["launch"]["angle"]))
+    for entry in result["methods"].values():
+        if "launch" in entry:
+            entry["launch"]["angle"] = float(np.rad2deg(entry["launch"]["angle"]))
+    if args.json:
+        print(to_json(result))
+        return
+    for name, entry in result["methods"].items():
+        weight = "" if entry["lambda"] is None else f"λ = {entry['lambda']:.3g}; "
+        error = f"; relative error {entry['relative_error']:.3g}" if "relative_error" in entry else ""
+        print(f"{name}: {weight}residual RMS {entry['residual_rms']:.3g} m{error}")
+    launch, noise = result["launch"], result["noise"]
+    print(f"launch: {launch['speed']:.5g} m/s at {launch['angle']:.5g}°{' (fitted)' if launch['fitted'] else ''}; "
+          f"noise {noise['sigma']:.3g} m{' (estimated from the heights)' if noise['estimated'] else ''}")
+    print(f"written: {args.out}")
 
 
 def _solve(args) -> None:
@@ -208,7 +257,7 @@ def _run(args) -> None:
     from hybridlab.experiments.jobs import progress_meter
     from hybridlab.experiments.runner import run, table
 
-    if args.scenario in ("equations", "wind"):
+    if args.scenario in ("equations", "wind", "gust"):
         _run_apart(args)
         return
     models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
@@ -222,13 +271,14 @@ def _run(args) -> None:
 
 
 def _run_apart(args) -> None:
-    """The scenarios that are not a ladder of rungs: equations and wind."""
+    """The scenarios that are not a ladder of rungs: equations, wind and gust."""
     from hybridlab.experiments.equations import run_equations
+    from hybridlab.experiments.gust import run_gust
     from hybridlab.experiments.wind import run_wind
 
     if args.models is not None:
         raise UsageError(f"--models: the {args.scenario} scenario has no model ladder")
-    job = run_equations if args.scenario == "equations" else run_wind
+    job = {"equations": run_equations, "wind": run_wind, "gust": run_gust}[args.scenario]
     metrics = job(args.out, args.seed, args.quick, echo=(lambda line: None) if args.quiet else print)
     print(f"written: {metrics['directory']}/report.html")
 
@@ -346,8 +396,38 @@ def build_parser() -> argparse.ArgumentParser:
     _launch_options(sub)
     _physics_options(sub)
     sub.add_argument("--points", type=int, default=200, help="number of equally spaced times (default 200)")
-    sub.add_argument("--out", required=True, help="CSV file to write (columns t,x,y)")
+    sub.add_argument("--wind", default=None, help="horizontal wind in m/s (+x: tailwind): W, or W1,W2,... equally "
+                     "spaced over [0, --wind-until], linear between (adds a column wind)")
+    sub.add_argument("--wind-until", type=float, default=None, help="the time (s) of the last wind sample")
+    sub.add_argument("--noise", type=float, default=0.0, help="noise standard deviation on x and y in m (default 0)")
+    sub.add_argument("--seed", type=_seed, default=0, help="random seed of the noise (default 0)")
+    sub.add_argument("--out", required=True, help="CSV file to write (columns t,x,y[,wind])")
     sub.set_defaults(run=_trajectory)
+
+    sub = commands.add_parser(
+        "recover-wind", help="recover a horizontal wind w(t) from one tracked shot (regularised)",
+        description="Recover the wind w(t) from a track t,x,y (linear drag; a wind column, if present, is the "
+        "truth to compare with) by least squares, Tikhonov (first difference or identity), total variation and "
+        "a learned regulariser; the launch is fitted unless given. Writes wind.csv, lcurve.csv, result.json "
+        "and figures/.")
+    sub.add_argument("track", help="CSV or Parquet file: t (s), x, y (m)[, wind (m/s)]")
+    sub.add_argument("--mass", type=float, required=True, help="mass in kg")
+    sub.add_argument("--k", type=float, required=True, help="linear drag coefficient in kg/s")
+    sub.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
+    sub.add_argument("--height", type=float, default=0.0, help="launch height in m (default 0)")
+    sub.add_argument("--speed", type=float, default=None, help="launch speed in m/s, if known (with --angle)")
+    sub.add_argument("--angle", type=float, default=None, help="launch angle in degrees, if known (with --speed)")
+    sub.add_argument("--method", choices=("least-squares", "tikhonov", "tikhonov-identity", "tv", "learned", "all"),
+                     default="all", help="default all")
+    sub.add_argument("--noise", type=float, default=None,
+                     help="noise σ in m (default: estimated from the heights, which the wind does not move)")
+    sub.add_argument("--samples", type=int, default=41, help="wind samples over the track (default 41)")
+    sub.add_argument("--rule", choices=("gcv", "discrepancy"), default="gcv",
+                     help="how λ is chosen: generalised cross-validation (default) or the discrepancy principle")
+    sub.add_argument("--seed", type=_seed, default=0, help="seed of the learned regulariser's training (default 0)")
+    sub.add_argument("--out", required=True, help="directory to create for the results")
+    sub.add_argument("--json", action="store_true", help="print the result as JSON (angles in degrees)")
+    sub.set_defaults(run=_recover_wind)
 
     sub = commands.add_parser(
         "solve", help="one shot solved exactly, by a PINN or by the Deep Ritz method",
@@ -439,8 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit every model of the ladder on one scenario's data, evaluate in the training region and "
         "outside it, print a table and write metrics.json, models/, predictions.csv, figures/ and report.html.",
     )
-    sub.add_argument("--scenario", default="shotput", help="cannon, shotput (default), baseball, cuberoot, equations (the networks that solve "
-                          "the equations beside the exact solver) or wind (neural operators from a wind to a trajectory)")
+    sub.add_argument("--scenario", default="shotput",
+                     help="cannon, shotput (default), baseball, cuberoot, equations (the networks that solve the equations "
+                     "beside the exact solver), wind (neural operators from a wind to a trajectory) or gust (recovering a "
+                     "wind from a track: regularised inverse problems)")
     sub.add_argument("--models", default=None, help="comma-separated model names (default: all of the scenario's)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     sub.add_argument("--out", default=None, help="run directory to create (default runs/<scenario>-<time>)")

@@ -145,15 +145,20 @@ def write_aim_plot(spec: Mapping, summary: Mapping, out: str, speed: float | Non
     write_figure(plot_aim(target, paths), out)
 
 
-def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str) -> None:
+def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str, noise: float = 0.0,
+                     seed: int = 0) -> None:
     """``points`` equally spaced times from launch to landing: a CSV or Parquet file (by the
-    suffix of ``out``) of t (s), x (m), y (m)."""
+    suffix of ``out``) of t (s), x (m), y (m), with Gaussian noise of ``noise`` m on x and y,
+    and the wind (m/s) at each time when the projectile has one."""
     _check_rows("points", points, 2)
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise = {noise}: must be >= 0 (m)")
     check_output_file(out, "out")
     p = Projectile.from_spec(spec)
     t = np.linspace(0.0, float(p.flight_time(speed, angle)), points)
-    x, y = p.trajectory(speed, angle, t)
-    write_table(out, {"t": t, "x": x, "y": y})
+    x, y = np.stack(p.trajectory(speed, angle, t)) + noise * np.random.default_rng(seed).standard_normal((2, points))
+    columns = {"t": t, "x": x, "y": y} | ({"wind": np.asarray(p.wind(t))} if p.wind is not None else {})
+    write_table(out, columns)
 
 
 def write_simulated(spec: Mapping, n: int, speed, angle, noise: float, seed: int, relative: float,

@@ -49,7 +49,7 @@ def _save(fig: Figure, directory: str, name: str) -> str:
     return path
 
 
-def _panels(n: int, width: float = 4.2, height: float = 3.4, ncols: int = 3) -> tuple[Figure, list]:
+def panels(n: int, width: float = 4.2, height: float = 3.4, ncols: int = 3) -> tuple[Figure, list]:
     """A constrained-layout figure with n axes on a grid of at most ``ncols`` columns."""
     ncols = min(n, ncols)
     nrows = math.ceil(n / ncols)
@@ -113,7 +113,7 @@ def plot_maps(metrics: Metrics, grid: dict) -> Figure:
     u0, u1, truth = _on_grid(grid, inputs, "true")
     lo, hi = float(truth.min()), float(truth.max())
     levels = MaxNLocator(20).tick_values(lo, hi if hi > lo else lo + 1.0)  # round numbers on the bar
-    fig, axes = _panels(1 + len(models))
+    fig, axes = panels(1 + len(models))
     for ax, name in zip(axes, ["true", *models]):
         values = _on_grid(grid, inputs, name)[2]
         filled = ax.contourf(u0, u1, values.T, levels=levels, cmap="viridis", extend="both")
@@ -130,7 +130,7 @@ def plot_errors(metrics: Metrics, grid: dict) -> Figure:
     inputs, models = metrics["inputs"], _models(metrics, grid)
     u0, u1, truth = _on_grid(grid, inputs, "true")
     unit = _unit(metrics, metrics["output"])
-    fig, axes = _panels(len(models))
+    fig, axes = panels(len(models))
     for ax, name in zip(axes, models):
         error = _on_grid(grid, inputs, name)[2] - truth
         limit = float(np.abs(error).max()) if error.count() else 0.0
@@ -169,7 +169,7 @@ def plot_curves(metrics: Metrics, curves: dict, observed: tuple[np.ndarray, ...]
     first, models = metrics["inputs"][0], _models(metrics, curves)
     train = (metrics.get("train_region") or {}).get(first)
     panels = _curve_panels(metrics, curves)
-    fig, axes = _panels(len(panels), width=4.4 if len(panels) > 1 else 6.0, height=3.4)
+    fig, axes = panels(len(panels), width=4.4 if len(panels) > 1 else 6.0, height=3.4)
     for ax, (title, mask) in zip(axes, panels):
         order = np.argsort(curves[first][mask])
         x = curves[first][mask][order]
@@ -205,7 +205,7 @@ def plot_rmse(metrics: Metrics) -> Figure:
     (extrapolation) the training region, each bar labelled with its value."""
     models = list(metrics["models"])
     x, width = np.arange(len(models)), 0.4
-    fig, (ax,) = _panels(1, width=max(5.0, 1.0 * len(models) + 2.0), height=3.8)
+    fig, (ax,) = panels(1, width=max(5.0, 1.0 * len(models) + 2.0), height=3.8)
     for offset, key, label in [(-0.5, "rmse_interp", "interpolation"), (0.5, "rmse_extrap", "extrapolation")]:
         heights = _rmse(metrics, key)
         bars = ax.bar(x + offset * width, heights, width, label=label)
@@ -224,7 +224,7 @@ def plot_forces(metrics: Metrics, forces: dict) -> Figure:
     """The drag force magnitude (N) each force-learning rung found, against the speed (m/s),
     beside the true law's; shaded: the training launches' speeds (the flights also pass through
     slower speeds, down to the apex's)."""
-    fig, (ax,) = _panels(1, width=6.4, height=4.2)
+    fig, (ax,) = panels(1, width=6.4, height=4.2)
     train = (metrics.get("train_region") or {}).get("speed")
     if train:
         ax.axvspan(*train, color="0.88", label="launch speeds trained on")
@@ -242,7 +242,7 @@ def plot_aiming(metrics: Metrics, table: dict) -> Figure:
     miss |D_true(P(d)) − d|/d (log scale) and the speed above the exact least speed (%), one
     line per decoder; shaded: the training targets' range."""
     aiming = metrics["aiming"]
-    fig, axes = _panels(2, width=5.4, height=3.8, ncols=2)
+    fig, axes = panels(2, width=5.4, height=3.8, ncols=2)
     order = np.argsort(table["distance"])
     near, far = aiming["targets"]["train"]
     for ax in axes:
@@ -270,7 +270,7 @@ def plot_aim(target: tuple[float, float], paths: dict[str, tuple[np.ndarray, np.
     """The shots that aim at ``target`` (distance, height above the ground, m): for each label,
     its path (x, y in m) from launch to landing, dashed where it is not a hit (the least-speed
     shot beside other solutions, or the closest approach to a target out of reach)."""
-    fig, (ax,) = _panels(1, width=7.0, height=4.2)
+    fig, (ax,) = panels(1, width=7.0, height=4.2)
     for label, (x, y, hit) in paths.items():
         ax.plot(x, y, linestyle="-" if hit else "--", label=label)
     ax.plot(*target, marker="*", markersize=14, color="black", linestyle="none", label="target")
@@ -334,7 +334,7 @@ def plot_tracks(tracks, dense: dict[str, tuple[np.ndarray, np.ndarray]], train_u
     """Measured tracks (dots; hollow where held out, t > ``train_until`` s) beside a model's
     (``dense``: for each track name, times in s and positions in m): height over time for
     drops, height over distance for shots."""
-    fig, (ax,) = _panels(1, width=7.0, height=4.4)
+    fig, (ax,) = panels(1, width=7.0, height=4.4)
     for i, name in enumerate(dense):
         rows = tracks.rows(name)
         colour = f"C{i % 10}"
@@ -360,7 +360,7 @@ def plot_tracks(tracks, dense: dict[str, tuple[np.ndarray, np.ndarray]], train_u
 def plot_force(speed: np.ndarray, curves: dict[str, np.ndarray], title: str) -> Figure:
     """Drag force magnitudes (N) over ``speed`` (m/s): one line per label (a learned force, a
     discovered or fitted law)."""
-    fig, (ax,) = _panels(1, width=6.0, height=4.2)
+    fig, (ax,) = panels(1, width=6.0, height=4.2)
     for i, (label, force) in enumerate(curves.items()):
         ax.plot(speed, force, linestyle="-" if i == 0 else "--", linewidth=2.0 if i == 0 else 1.6, label=label)
     ax.set_xlabel("speed |v| (m/s)")
@@ -374,7 +374,7 @@ def plot_paths(paths: dict[str, dict[str, np.ndarray]]) -> Figure:
     """One panel per run ({label: {"x", "y", "exact_x", "exact_y", "t"}} in m and s): the
     network's path dashed over the exact one, and on a twin axis the distance between them
     against time (log scale)."""
-    fig, axes = _panels(len(paths), width=4.6, height=3.6)
+    fig, axes = panels(len(paths), width=4.6, height=3.6)
     for ax, (label, run) in zip(axes, paths.items()):
         ax.plot(run["exact_x"], run["exact_y"], **TRUTH_STYLE)
         ax.plot(run["x"], run["y"], "--", color="C1", label="network")
@@ -390,7 +390,7 @@ def plot_paths(paths: dict[str, dict[str, np.ndarray]]) -> Figure:
 def plot_losses(losses: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]) -> Figure:
     """One panel per run ({label: [(curve label, step, value)]}): each loss curve against its
     step (Adam's epochs, then L-BFGS's steps after them), log scale."""
-    fig, axes = _panels(len(losses), width=4.2, height=3.2)
+    fig, axes = panels(len(losses), width=4.2, height=3.2)
     for ax, (label, curves) in zip(axes, losses.items()):
         for name, step, value in curves:
             shown = value > 0  # a shifted action ends at 0, which a log scale cannot show
@@ -406,7 +406,7 @@ def plot_effects(table: dict[str, np.ndarray]) -> Figure:
     path), the truth solid and each operator dashed."""
     examples = np.unique(table["example"])
     models = [key[:-3] for key in table if key.endswith("_dx")]
-    fig, axes = _panels(3 * len(examples), width=4.0, height=2.8)
+    fig, axes = panels(3 * len(examples), width=4.0, height=2.8)
     for row, example in enumerate(examples):
         pick = table["example"] == example
         t = table["t"][pick]

@@ -1,0 +1,414 @@
+"""Recovering a horizontal wind w(t) from one tracked shot: a linear, ill-posed inverse
+problem, regularised.
+
+Under linear drag (F = −k(v − (w, 0)), β = k/m) the motion is affine in the wind and in the
+launch velocity u = (u_x, u_y):
+
+    x(t) = u_x (1 − e^{−βt})/β + ∫₀ᵗ (1 − e^{−β(t−s)}) w(s) ds,
+    y(t) = h + u_y (1 − e^{−βt})/β − g (t − (1 − e^{−βt})/β)/β,
+
+so with w linear between n samples on [0, t_N] the track d ∈ R^{2N} (x at the N times, then y)
+is d = A w + C u + b + noise. A and C are the Jacobian of the physics (:meth:`Projectile.path`,
+reverse mode through the ODE solve), exact because the map is affine; b is the track of a
+launch at rest in calm air. The smoothing kernel (1 − e^{−β(t−s)}) makes A's singular values
+fall steeply: recovering w is differentiating the track twice, and least squares amplifies the
+noise by their inverse.
+
+The launch velocity is a nuisance, fitted without a regulariser: it is eliminated by projecting
+onto the orthogonal complement of C's range (variable projection; P = I − QQᵀ with C = QR),
+
+    ŵ = argmin ‖P(A w − d')‖² + λ R(w),   û = C⁺(d' − A ŵ),   d' = d − b,
+
+with R(w) = ‖Bw‖² (Tikhonov, B the identity or the first difference), ‖∇w‖₁ (total variation:
+recovers steps), or a quadratic ‖L(w − μ)‖² whose L and μ are learned from training problems
+(:class:`LearnedRegulariser`). λ is chosen without the truth: by generalised cross-validation
+(the default; needs no σ) or by the discrepancy principle ‖P(A ŵ − d')‖² = (2N − q) σ², with
+σ the noise (given, or estimated from the vertical motion, which the wind does not touch).
+Winds are in m/s, times in s, positions in m.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pylops
+import pyproximal
+
+from hybridlab.physics import LinearDrag, Projectile, Wind
+
+#: "tikhonov": B the first difference (a wind is smooth rather than small); "tikhonov-identity": B = I.
+METHODS = ("least-squares", "tikhonov", "tikhonov-identity", "tv", "learned")
+#: Primal–dual iterations of one TV solve, warm-started along the path of weights (its
+#: optimality conditions are checked in the tests).
+_TV_ITERATIONS = 500
+
+
+@eqx.filter_jit
+def _track_jacobian(projectile: Projectile, t, samples, velocity):
+    """(value, (∂/∂w, ∂/∂u)) of the track (2N,) — x then y at times t — as a function of the
+    wind samples (over [0, t_N]) and the launch velocity (u_x, u_y) in m/s."""
+    def track(w, u):
+        windy = Projectile(projectile.drag, mass=projectile.mass, g=projectile.g, height=projectile.height,
+                           wind=Wind(w, t[-1]))
+        return windy.path(jnp.hypot(u[0], u[1]), jnp.arctan2(u[1], u[0]), t).T.reshape(-1)
+    # Reverse mode: Diffrax's solve is a custom VJP (no forward mode through it).
+    return track(samples, velocity), jax.jacrev(track, argnums=(0, 1))(samples, velocity)
+
+
+def forward_map(projectile: Projectile, t, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A (2N, n), C (2N, 2), b (2N,)) with track = A w + C u + b for a wind of ``samples``
+    samples over [0, t_N] and a launch velocity u (m/s), at the N increasing times ``t`` (s)."""
+    if not isinstance(projectile.drag, LinearDrag) or not float(projectile.drag.k) > 0:
+        raise ValueError(f"projectile: the wind problem needs linear drag with k > 0 (the track is then linear "
+                         f"in the wind), got {projectile.label()}")
+    if projectile.wind is not None:
+        raise ValueError("projectile: give it without a wind: the wind is the unknown")
+    if samples < 2:
+        raise ValueError(f"samples = {samples}: need at least 2 wind samples")
+    t = _times(t)
+    # Any reference point gives the same Jacobian (the map is affine); (1, 1) m/s keeps atan2
+    # and hypot differentiable.
+    reference = jnp.ones(2)
+    value, (a, c) = _track_jacobian(projectile, jnp.asarray(t), jnp.zeros(samples), reference)
+    a, c = np.asarray(a), np.asarray(c)
+    return a, c, np.asarray(value) - c @ np.asarray(reference)
+
+
+def _times(t) -> np.ndarray:
+    t = np.asarray(t, dtype=np.float64)
+    if t.ndim != 1 or t.size < 3:
+        raise ValueError(f"t must be a 1-D array of at least 3 times, got shape {t.shape}")
+    if not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
+        raise ValueError("t must be finite, >= 0 and increasing (s)")
+    return t
+
+
+def refine(samples: int, factor: int) -> np.ndarray:
+    """(factor (n − 1) + 1, n): linear interpolation from an n-sample grid to one ``factor``
+    times finer over the same span. A wind linear between the coarse samples is linear between
+    the fine ones, so A_coarse = A_fine @ refine(n, factor) exactly."""
+    coarse = np.linspace(0.0, 1.0, samples)
+    fine = np.linspace(0.0, 1.0, factor * (samples - 1) + 1)
+    return np.stack([np.interp(fine, coarse, column) for column in np.eye(samples)], axis=1)
+
+
+@dataclass(frozen=True)
+class WindProblem:
+    """One track d (2N: x then y, m) at times t (N, s) with d = A w + C u + b + noise; C has
+    no columns when the launch is known (its motion is then in b). ``sigma``: the noise (m),
+    given or estimated from the vertical motion."""
+
+    t: np.ndarray
+    data: np.ndarray
+    A: np.ndarray
+    C: np.ndarray
+    b: np.ndarray
+    sigma: float
+    sigma_estimated: bool
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The wind's sample times (s)."""
+        return np.linspace(0.0, self.t[-1], self.A.shape[1])
+
+    def projected(self) -> tuple[np.ndarray, np.ndarray]:
+        """(PA, P(d − b)): the problem with the launch velocity projected out."""
+        return self.project(self.A.T).T, self.project(self.data - self.b)
+
+    def project(self, tracks: np.ndarray) -> np.ndarray:
+        """P applied to each track (..., 2N): the part no launch velocity can explain."""
+        return tracks @ _projector(self.C).T
+
+    @property
+    def dof(self) -> int:
+        """2N − q: the expected ‖P noise‖² is dof · σ²."""
+        return self.data.size - self.C.shape[1]
+
+    def launch(self, wind: np.ndarray) -> np.ndarray:
+        """û = C⁺(d − b − A w) (m/s): the launch velocity that best fits the track in this wind."""
+        if self.C.shape[1] == 0:
+            return np.zeros(0)
+        return np.linalg.lstsq(self.C, self.data - self.b - self.A @ wind, rcond=None)[0]
+
+    def residual_rms(self, wind: np.ndarray) -> float:
+        """RMS (m) of the track's residual, the launch refitted."""
+        residual = self.data - self.b - self.A @ wind - self.C @ self.launch(wind)
+        return float(np.sqrt(np.mean(residual**2)))
+
+
+def _projector(c: np.ndarray) -> np.ndarray:
+    q = np.linalg.qr(c)[0] if c.shape[1] else np.zeros((c.shape[0], 0))
+    return np.eye(c.shape[0]) - q @ q.T
+
+
+def wind_problem(projectile: Projectile, t, track, samples: int = 41, launch: tuple[float, float] | None = None,
+                 noise: float | None = None, maps: tuple | None = None) -> WindProblem:
+    """The problem of one track (N, 2) (x, y in m) at times t (N,): launched from (0, h) with
+    velocity ``launch`` = (speed m/s, angle rad) if known (else fitted), in a wind sampled at
+    ``samples`` times over [0, t_N]. ``noise``: σ (m) if known; else estimated from the residual
+    of the vertical motion (which the wind does not touch). ``maps``: (A, C, b) of
+    :func:`forward_map`, to reuse for many tracks at the same times."""
+    t = _times(t)
+    track = np.asarray(track, dtype=np.float64)
+    if track.shape != (t.size, 2) or not np.all(np.isfinite(track)):
+        raise ValueError(f"track must be finite positions of shape ({t.size}, 2), got {track.shape}")
+    a, c, b = maps if maps is not None else forward_map(projectile, t, samples)
+    data = track.T.reshape(-1)
+    if launch is not None:
+        speed, angle = launch
+        b, c = b + c @ np.array([speed * np.cos(angle), speed * np.sin(angle)]), c[:, :0]
+    check_noise(noise)
+    sigma = noise if noise is not None else _vertical_noise(a, c, data - b)
+    return WindProblem(t, data, a, c, b, float(sigma), noise is None)
+
+
+def check_noise(noise: float | None) -> None:
+    """ValueError unless the noise σ is None (to be estimated) or > 0 (m)."""
+    if noise is not None and not noise > 0:
+        raise ValueError(f"noise = {noise}: must be > 0 (m)")
+
+
+def _vertical_noise(a: np.ndarray, c: np.ndarray, data: np.ndarray) -> float:
+    """σ̂ (m) from the rows the wind does not move (the heights): their residual after the
+    launch is fitted, with the degrees of freedom it used subtracted."""
+    rows = ~np.any(a != 0.0, axis=1)
+    used = np.linalg.matrix_rank(c[rows]) if c.shape[1] else 0
+    if rows.sum() <= used:
+        raise ValueError("noise: cannot be estimated from this track; give it")
+    residual = _projector(c[rows]) @ data[rows] if c.shape[1] else data[rows]
+    return float(np.sqrt(np.sum(residual**2) / (rows.sum() - used)))
+
+
+# --- solvers ---------------------------------------------------------------------------------
+
+def least_squares(pa: np.ndarray, pd: np.ndarray) -> np.ndarray:
+    """The minimum-norm least-squares wind (LAPACK's SVD solver): no regulariser."""
+    return np.linalg.lstsq(pa, pd, rcond=None)[0]
+
+
+def tikhonov(pa: np.ndarray, pd: np.ndarray, operator: np.ndarray, weight: float) -> np.ndarray:
+    """argmin ‖PA w − Pd‖² + λ‖B w‖², as the least-squares problem [PA; √λ B] w ≈ [Pd; 0]."""
+    stacked = np.vstack([pa, np.sqrt(weight) * operator])
+    return np.linalg.lstsq(stacked, np.r_[pd, np.zeros(operator.shape[0])], rcond=None)[0]
+
+
+def total_variation(pa: np.ndarray, pd: np.ndarray, weight: float, start: np.ndarray | None = None,
+                    iterations: int = _TV_ITERATIONS) -> np.ndarray:
+    """argmin ½‖PA w − Pd‖² + λ‖∇w‖₁ by PyProximal's primal–dual (Chambolle–Pock) method: the
+    quadratic's proximal step solved densely, the ℓ₁ one on ∇w (PyLops' forward difference).
+    The steps τ = s/‖∇‖, μ = 1/(s‖∇‖) (τμ‖∇‖² < 1) are balanced by s = scale/λ, the ratio
+    of the primal (m/s) to the dual variables (bounded by λ): it converges in ~1000 steps
+    where s = 1 takes ~10⁵."""
+    n = pa.shape[1]
+    gradient = pylops.FirstDerivative(n, kind="forward", edge=False)
+    quadratic = pyproximal.L2(Op=pylops.MatrixMult(pa), b=pd, densesolver="factorize")
+    start = np.zeros(n) if start is None else start
+    balance = max(float(np.max(np.abs(start))), 1.0) / weight
+    return pyproximal.optimization.primaldual.PrimalDual(
+        quadratic, pyproximal.L1(sigma=weight), gradient, start, tau=0.99 * balance / 2.0, mu=0.99 / (2.0 * balance),
+        niter=iterations)
+
+
+def difference(n: int) -> np.ndarray:
+    """(n − 1, n): the first difference, (Bw)_j = w_{j+1} − w_j."""
+    return np.diff(np.eye(n), axis=0)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A regularised method's solutions along decreasing weights λ: the winds (K, n), the
+    residual ‖PA w − Pd‖ (m), the penalty R(w) (‖Bw‖ or ‖∇w‖₁, m/s) and the degrees of
+    freedom the fit used (Tikhonov: trace of the hat matrix; TV: the number of constant
+    pieces, as for the fused lasso) — the L-curve and everything a rule needs."""
+
+    weights: np.ndarray
+    winds: np.ndarray
+    residuals: np.ndarray
+    penalties: np.ndarray
+    dof_used: np.ndarray
+
+    def choose(self, rule: str, dof: int, sigma: float) -> int:
+        """The index of λ by ``rule``: "gcv" (generalised cross-validation: the least
+        ‖r‖² / (dof − df)²; needs no σ) or "discrepancy" (Morozov: the largest λ with
+        ‖r‖² ≤ dof · σ²; the least-regularised one if none is)."""
+        if rule == "gcv":
+            return int(np.argmin(self.residuals**2 / np.maximum(dof - self.dof_used, 1.0) ** 2))
+        if rule == "discrepancy":
+            within = np.flatnonzero(self.residuals**2 <= dof * sigma**2)
+            return int(within[0]) if within.size else len(self.weights) - 1
+        raise ValueError(f"rule = {rule!r}: must be 'gcv' or 'discrepancy'")
+
+
+#: λ / ‖PA‖² over 10^0 … 10^-9 (TV: … 10^-6, below which it is least squares in all but
+#: name), four per decade, largest first.
+_WEIGHTS = 10.0 ** np.arange(0.0, -9.01, -0.25)
+_TV_WEIGHTS = _WEIGHTS[_WEIGHTS >= 1e-6]
+
+
+def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str) -> Path:
+    """The solutions of "tikhonov" (B = ∇), "tikhonov-identity" (B = I) or "tv" along
+    λ = ‖PA‖² · 10^{0 … −9}; TV warm-starts each solve from the one before."""
+    n = pa.shape[1]
+    weights = np.linalg.norm(pa, 2) ** 2 * (_TV_WEIGHTS if method == "tv" else _WEIGHTS)
+    if method in ("tikhonov", "tikhonov-identity"):
+        operator = np.eye(n) if method == "tikhonov-identity" else difference(n)
+        winds = np.array([tikhonov(pa, pd, operator, weight) for weight in weights])
+        penalties = np.linalg.norm(winds @ operator.T, axis=1)
+        used = np.array([np.trace(pa @ np.linalg.solve(pa.T @ pa + weight * operator.T @ operator, pa.T))
+                         for weight in weights])
+    elif method == "tv":
+        winds, start = [], np.zeros(n)
+        for weight in weights:
+            start = total_variation(pa, pd, weight, start)
+            winds.append(start)
+        winds = np.array(winds)
+        steps = np.abs(np.diff(winds, axis=1))
+        penalties = steps.sum(axis=1)
+        used = 1.0 + np.sum(steps > 1e-4 * np.maximum(np.max(np.abs(winds), axis=1, keepdims=True), 1.0), axis=1)
+    else:
+        raise ValueError(f"method = {method!r}: a path is for 'tikhonov', 'tikhonov-identity' or 'tv'")
+    return Path(weights, winds, np.linalg.norm(winds @ pa.T - pd, axis=1), penalties, used)
+
+
+# --- the learned regulariser -----------------------------------------------------------------
+
+class LearnedRegulariser(eqx.Module):
+    """R(w) = ‖L(w − μ)‖², learned: ŵ = argmin ‖PA w − Pd‖²/σ² + ‖L(w − μ)‖², i.e.
+
+        ŵ = (AᵀPA/σ² + LᵀL)⁻¹ (AᵀPd/σ² + LᵀL μ),
+
+    a Gaussian prior with precision LᵀL and mean μ (m/s) — with the noise's σ outside it, so it
+    carries to other noise levels. L (n, n) and μ are fitted by bilevel optimisation: the outer
+    loss is the mean squared error of ŵ against the true winds of training problems; the inner
+    problem is this linear solve, differentiated exactly."""
+
+    operator: jax.Array
+    mean: jax.Array
+
+    def estimate(self, pa, pd, sigma) -> jax.Array:
+        precision = self.operator.T @ self.operator
+        normal = pa.T @ pa / sigma**2 + precision
+        return jnp.linalg.solve(normal, pa.T @ pd / sigma**2 + precision @ self.mean)
+
+
+def learn_regulariser(pa: np.ndarray, sigma: float, winds: np.ndarray, data: np.ndarray, seed: int = 0,
+                      steps: int = 1500, learning_rate: float = 1e-2) -> LearnedRegulariser:
+    """Fit L and μ on training problems: true winds (K, n) on the recovery grid and their
+    projected tracks (K, 2N) (Pd, with noise σ). The start is the best Tikhonov first
+    difference over a grid of λ (the bilevel problem in one dimension), then Adam on L and μ
+    over all problems at once. ``seed``: the tiny perturbation that breaks L's symmetry."""
+    n = pa.shape[1]
+    pa, winds, data = jnp.asarray(pa), jnp.asarray(winds), jnp.asarray(data)
+    start = np.vstack([difference(n), np.eye(n)[-1:] * 1e-3])
+
+    def loss(model):
+        estimates = jax.vmap(lambda d: model.estimate(pa, d, sigma))(data)
+        return jnp.mean((estimates - winds) ** 2) / jnp.mean(winds**2)
+
+    scales = 10.0 ** np.arange(-4.0, 4.01, 0.25) / sigma
+    tried = [float(loss(LearnedRegulariser(jnp.asarray(scale * start), jnp.zeros(n)))) for scale in scales]
+    best = scales[int(np.argmin(tried))]
+    noise = 1e-3 * best * jax.random.normal(jax.random.key(seed), (n, n))
+    model = LearnedRegulariser(jnp.asarray(best * start) + noise, jnp.mean(winds, axis=0))
+    return _adam(loss, model, steps, learning_rate)
+
+
+@eqx.filter_jit
+def _adam(loss, model, steps, learning_rate):
+    """Adam on the relative parameters (each step scaled to the starting size of L)."""
+    scale = jnp.max(jnp.abs(model.operator))
+    optimiser = optax.adam(learning_rate)
+
+    def relative(params):
+        return loss(eqx.tree_at(lambda m: m.operator, params, params.operator * scale))
+
+    def step(carry, _):
+        params, state = carry
+        grads = jax.grad(relative)(params)
+        updates, state = optimiser.update(grads, state)
+        return (optax.apply_updates(params, updates), state), None
+
+    params = eqx.tree_at(lambda m: m.operator, model, model.operator / scale)
+    (params, _), _ = jax.lax.scan(step, (params, optimiser.init(params)), None, length=steps)
+    return eqx.tree_at(lambda m: m.operator, params, params.operator * scale)
+
+
+# --- recovery --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Recovered:
+    """One method's wind (m/s) on the problem's grid, its weight λ (None: a method without
+    one), the track's residual RMS (m) and the fitted launch (speed m/s,
+    angle rad; None when it was given)."""
+
+    wind: np.ndarray
+    weight: float | None
+    residual_rms: float
+    launch: tuple[float, float] | None
+
+
+def recover(problem: WindProblem, method: str, learned: LearnedRegulariser | None = None,
+            rule: str = "gcv", path: Path | None = None) -> Recovered:
+    """The wind of one ``method`` (see :data:`METHODS`), its weight chosen by ``rule`` (see
+    :meth:`Path.choose`) on ``path`` (default: :func:`regularisation_path`'s); ``learned``
+    for the learned one."""
+    pa, pd = problem.projected()
+    weight = None
+    if method == "least-squares":
+        wind = least_squares(pa, pd)
+    elif method == "learned":
+        if learned is None:
+            raise ValueError("method 'learned': needs a LearnedRegulariser (learn_regulariser)")
+        if learned.operator.shape[0] != pa.shape[1]:
+            raise ValueError(f"learned: its operator is for {learned.operator.shape[0]} wind samples, "
+                             f"the problem has {pa.shape[1]}")
+        wind = np.asarray(learned.estimate(jnp.asarray(pa), jnp.asarray(pd), problem.sigma))
+    elif method in METHODS:
+        path = path if path is not None else regularisation_path(pa, pd, method)
+        chosen = path.choose(rule, problem.dof, problem.sigma)
+        wind, weight = path.winds[chosen], float(path.weights[chosen])
+    else:
+        raise ValueError(f"method = {method!r}: must be one of {', '.join(METHODS)}")
+    return Recovered(wind, weight, problem.residual_rms(wind), _launch(problem.launch(wind)))
+
+
+def _launch(velocity: np.ndarray) -> tuple[float, float] | None:
+    if velocity.size == 0:
+        return None
+    return float(np.hypot(*velocity)), float(np.arctan2(velocity[1], velocity[0]))
+
+
+def relative_error(recovered: np.ndarray, truth: np.ndarray) -> float:
+    """‖ŵ − w‖ / ‖w‖ on the grid."""
+    return float(np.linalg.norm(recovered - truth) / np.linalg.norm(truth))
+
+
+# --- families of gusts -----------------------------------------------------------------------
+
+def smooth_gusts(count: int, times: np.ndarray, key: jax.Array) -> np.ndarray:
+    """(count, len(times)) winds (m/s): a steady wind ~ U(−3, 3) plus two Gaussian gusts of
+    amplitude ~ U(−5, 5), centre ~ U over the span, width ~ U(0.1, 0.3) × span."""
+    span = times[-1] - times[0]
+    k = jax.random.split(key, 4)
+    steady = jax.random.uniform(k[0], (count, 1), minval=-3.0, maxval=3.0)
+    amplitude = jax.random.uniform(k[1], (count, 2, 1), minval=-5.0, maxval=5.0)
+    centre = times[0] + span * jax.random.uniform(k[2], (count, 2, 1))
+    width = span * jax.random.uniform(k[3], (count, 2, 1), minval=0.1, maxval=0.3)
+    bumps = amplitude * jnp.exp(-(((times - centre) / width) ** 2))
+    return np.asarray(steady + bumps.sum(axis=1))
+
+
+def step_gusts(count: int, times: np.ndarray, key: jax.Array) -> np.ndarray:
+    """(count, len(times)) winds (m/s): ~ U(−3, 3), jumping by ~ U(−6, 6) at a time ~ U over
+    the middle 60 % of the span."""
+    span = times[-1] - times[0]
+    k = jax.random.split(key, 3)
+    before = jax.random.uniform(k[0], (count, 1), minval=-3.0, maxval=3.0)
+    jump = jax.random.uniform(k[1], (count, 1), minval=-6.0, maxval=6.0)
+    at = times[0] + span * jax.random.uniform(k[2], (count, 1), minval=0.2, maxval=0.8)
+    return np.asarray(before + jump * (times >= at))

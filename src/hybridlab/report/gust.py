@@ -1,0 +1,117 @@
+"""Figures and the report of a recovered gust: ``hybridlab recover-wind`` (wind.csv,
+lcurve.csv) and ``hybridlab run --scenario gust`` (winds.csv, lcurve.csv, metrics.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from hybridlab.data.formats import read_csv
+from hybridlab.files import write_bytes
+from hybridlab.report.figures import TRUTH_STYLE, panels, write_figure
+from hybridlab.report.page import figure_html, html_page, html_table
+
+_STYLES = {"least-squares": ":", "tikhonov": "--", "tikhonov-identity": "-.", "tv": "--", "learned": "--"}
+
+
+def plot_winds(t: np.ndarray, winds: dict[str, dict[str, np.ndarray]]):
+    """One panel per example: the true wind (if known) and each method's (m/s) against t (s).
+    The axis is fitted to the truth and the regularised methods: least squares leaves it, and
+    its largest |w| is said in its legend."""
+    fig, axes = panels(len(winds), width=5.2, height=3.6, ncols=2)
+    for ax, (example, columns) in zip(axes, winds.items()):
+        shown = [w for name, w in columns.items() if name != "least-squares"]
+        low, high = min(np.min(w) for w in shown), max(np.max(w) for w in shown)
+        margin = 0.15 * max(high - low, 1.0)
+        for i, (name, wind) in enumerate(columns.items()):
+            if name == "true":
+                ax.plot(t, wind, **TRUTH_STYLE)
+                continue
+            faint = {"alpha": 0.45, "linewidth": 0.9} if name == "least-squares" else {}
+            label = name if name != "least-squares" else f"least squares (|w| up to {np.max(np.abs(wind)):.3g})"
+            ax.plot(t, wind, linestyle=_STYLES.get(name, "--"), color=f"C{i}", label=label, **faint)
+        ax.set(title=example, xlabel="t (s)", ylabel="wind w (m/s)", ylim=(low - margin, high + margin))
+        ax.legend(fontsize="x-small")
+    return fig
+
+
+def plot_lcurves(curves: dict[str, np.ndarray]):
+    """One panel per example and method: log residual ‖PA w − Pd‖ (m) against log penalty,
+    the λ chosen marked."""
+    keys = sorted({(e, m) for e, m in zip(curves["example"], curves["method"])}, key=lambda k: (k[0], k[1]))
+    fig, axes = panels(len(keys), width=3.8, height=3.2, ncols=3)
+    for ax, (example, method) in zip(axes, keys):
+        pick = (curves["example"] == example) & (curves["method"] == method)
+        residual, penalty, chosen = curves["residual"][pick], curves["penalty"][pick], curves["chosen"][pick] > 0
+        ax.loglog(residual, penalty, marker=".", color="C0")
+        ax.loglog(residual[chosen], penalty[chosen], marker="o", markersize=9, linestyle="none", color="C3",
+                  label=f"chosen: λ = {curves['lambda'][pick][chosen][0]:.2g}")
+        what = "‖∇w‖₁" if method == "tv" else ("‖w‖" if method == "tikhonov-identity" else "‖∇w‖")
+        ax.set(title=f"{example}: {method}", xlabel="residual (m)", ylabel=f"{what} (m/s)")
+        ax.legend(fontsize="x-small")
+    return fig
+
+
+def plot_singular_values(values: np.ndarray):
+    """The singular values of the projected forward map PA (m per m/s), largest first."""
+    fig, (ax,) = panels(1, width=5.0, height=3.4)
+    ax.semilogy(np.arange(1, len(values) + 1), values, marker="o", markersize=3)
+    ax.set(title=f"forward map: condition number {values[0] / values[-1]:.3g}", xlabel="index",
+           ylabel="singular value of PA (m per m/s)")
+    return fig
+
+
+def draw_recovery(directory: str) -> None:
+    """figures/wind.png and figures/lcurve.png of a recover-wind directory."""
+    table = read_csv(os.path.join(directory, "wind.csv"))
+    figures = os.path.join(directory, "figures")
+    os.makedirs(figures, exist_ok=True)
+    write_figure(plot_winds(table["t"], {"recovered wind": {k: v for k, v in table.items() if k != "t"}}),
+                 os.path.join(figures, "wind.png"))
+    curves = read_csv(os.path.join(directory, "lcurve.csv"), text=("example", "method"))
+    if len(curves["lambda"]):
+        write_figure(plot_lcurves(curves), os.path.join(figures, "lcurve.png"))
+
+
+def build_gust_report(run_dir: str) -> str:
+    """Draw the figures from winds.csv, lcurve.csv and metrics.json; write report.html."""
+    with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
+        metrics = json.load(handle)
+    table = read_csv(os.path.join(run_dir, "winds.csv"))
+    winds = {}
+    for key, values in table.items():
+        if key != "t":
+            example, method = key.split(":", 1)
+            winds.setdefault(example, {})[method] = values
+    figures = os.path.join(run_dir, "figures")
+    os.makedirs(figures, exist_ok=True)
+    paths = [os.path.join(figures, name) for name in ("winds.png", "lcurve.png", "singular_values.png")]
+    write_figure(plot_winds(table["t"], winds), paths[0])
+    write_figure(plot_lcurves(read_csv(os.path.join(run_dir, "lcurve.csv"), text=("example", "method"))), paths[1])
+    write_figure(plot_singular_values(np.asarray(metrics["singular_values"])), paths[2])
+    methods = list(next(iter(metrics["examples"].values())))
+    rows = [[method] + [metrics["examples"][e][method]["relative_error"] for e in metrics["examples"]]
+            + [metrics["families"][f][method][s] for f in metrics["families"] for s in ("median", "mean")]
+            for method in methods]
+    setup = metrics["setup"]
+    quick = " (quick run)" if metrics.get("quick") else ""
+    page = html_page(f"Recovering a gust from a track — seed {metrics['seed']}{quick}", [
+        f"<p>A ball of {setup['mass']:g} kg under linear drag (k = {setup['k']:g} kg/s) launched at "
+        f"{setup['speed']:g} m/s, {setup['angle_deg']:g}°, tracked at {setup['points']} times with "
+        f"{metrics['noise'] * 100:g} cm of noise; the wind w(t) is recovered on {setup['samples']} samples, "
+        f"the launch velocity fitted with it (unregularised). Tracks are simulated with the wind four times "
+        f"finer. λ is chosen by generalised cross-validation, never from the truth; the learned regulariser "
+        f"was trained on 200 other gusts (half smooth, half steps) and is scored on held-out ones only. "
+        f"Errors are relative L2 errors of the wind on its grid.</p>",
+        html_table(["method"] + [f"{e} gust" for e in metrics["examples"]]
+                   + [f"held-out {f} gusts ({metrics['held_out']}): {s}" for f in metrics["families"]
+                      for s in ("median", "mean")], rows),
+        "<p>Early winds and the launch velocity move the track alike (both add a multiple of "
+        "1 − e<sup>−βt</sup> early on), and the last samples barely move it before it ends: there no "
+        "method can do better than its regulariser's guess.</p>",
+        "<h2>Figures</h2>", *[figure_html(path) for path in paths]])
+    path = os.path.join(run_dir, "report.html")
+    write_bytes(path, page.encode("utf-8"))
+    return path
