@@ -11,7 +11,7 @@ import pytest
 from scipy.integrate import quad
 
 from hybridlab.cli import main
-from hybridlab.experiments.gust import forward_maps, gust_family, learned_for
+from hybridlab.experiments.gust import aim_conditioning, forward_maps, gust_family, learned_for
 from hybridlab.inverse.wind import (WindProblem, least_squares, recover, refine, regularisation_path, relative_error,
                                     total_variation, wind_problem)
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
@@ -148,6 +148,18 @@ def test_learned_regulariser_on_held_out_problems(maps):
     assert np.median(errors["learned"]) < 0.5 < np.median(errors["least-squares"])
     with pytest.raises(ValueError, match="needs a LearnedRegulariser"):
         recover(problem, "learned")
+
+
+def test_aim_sensitivity_against_the_vacuum_closed_form():
+    """No drag: θ_low = ½ arcsin(g d / v²), so dθ/dd = g / (2 v² √(1 − (g d / v²)²)); the high
+    arc moves the other way by as much."""
+    vacuum, speed = Projectile(mass=1.0, g=9.81), 20.0
+    metrics = aim_conditioning(vacuum, speed, points=6)
+    gap = np.array(metrics["gap"])
+    d = speed**2 / 9.81 - gap
+    expected = np.rad2deg(9.81 / (2 * speed**2 * np.sqrt(1 - (9.81 * d / speed**2) ** 2)))
+    np.testing.assert_allclose(metrics["low"], expected, rtol=1e-6)
+    np.testing.assert_allclose(metrics["high"], -expected, rtol=1e-6)
 
 
 def test_bad_problems_are_refused():

@@ -17,6 +17,7 @@ import numpy as np
 from hybridlab.data import write_table
 from hybridlab.data.formats import read_track
 from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.inverse.aiming import aim, aim_sensitivity, reach
 from hybridlab.inverse.wind import (METHODS, Recovered, WindProblem, check_noise, forward_map, learn_regulariser,
                                     recover, refine, regularisation_path, relative_error, smooth_gusts, step_gusts,
                                     wind_problem)
@@ -160,6 +161,7 @@ def run_gust(out: str | None = None, seed: int = 0, quick: bool = False, echo=pr
                                                 "max": float(np.max(e))} for method, e in errors.items()}
         echo(f"  held-out {family} gusts (median): " + ", ".join(
             f"{m} {v['median']:.3f}" for m, v in metrics["families"][family].items()))
+    metrics["aim"] = aim_conditioning(BALL, SPEED)
     with new_directory(out) as work:
         write_table(os.path.join(work, "winds.csv"), table)
         write_table(os.path.join(work, "lcurve.csv"), _curve_table(curves, examples))
@@ -167,6 +169,19 @@ def run_gust(out: str | None = None, seed: int = 0, quick: bool = False, echo=pr
         build_gust_report(work)
     metrics["directory"] = out
     return metrics
+
+
+def aim_conditioning(projectile: Projectile, speed: float, points: int = 40) -> dict:
+    """How a small error in a target's distance moves the launch angle (deg per m), on the low
+    and the high arc at ``speed`` (m/s), for targets on the ground from 1 % of the farthest
+    reach to within 10⁻⁶ of it (geometrically closer)."""
+    farthest = float(reach(projectile, speed)[0])
+    gap = farthest * np.logspace(-6.0, np.log10(0.99), points)
+    distance = farthest - gap
+    hits = aim(projectile, distance, speed=speed)
+    return {"speed": speed, "reach": farthest, "gap": gap.tolist(),
+            **{arc: np.rad2deg(np.asarray(aim_sensitivity(projectile, speed, getattr(hits, arc), distance))).tolist()
+               for arc in ("low", "high")}}
 
 
 def _curve_table(curves, problems, rule: str = "gcv") -> dict:

@@ -4,7 +4,7 @@
 This room may import physics/, data/ and models/; nothing below it imports it.
 """
 
-from hybridlab.inverse.aiming import Aim, Hits, aim, reach
+from hybridlab.inverse.aiming import Aim, Hits, aim, aim_sensitivity, reach
 from hybridlab.inverse.learned import EncoderDecoder, PhysicsDecoder, evaluate_aim
 
-__all__ = ["Aim", "EncoderDecoder", "Hits", "PhysicsDecoder", "aim", "evaluate_aim", "reach"]
+__all__ = ["Aim", "EncoderDecoder", "Hits", "PhysicsDecoder", "aim", "aim_sensitivity", "evaluate_aim", "reach"]

@@ -277,6 +277,20 @@ def _least(p, distance, level, fractions):
     return speed, angle, angles, speeds
 
 
+def aim_sensitivity(projectile: Projectile, speed, angle, distance) -> jax.Array:
+    """dθ/dd (rad per m): how the angle that hits a target moves with its distance, at a shot
+    (``speed`` m/s, ``angle`` rad) through it at ``distance`` m — the condition of aiming. By the
+    implicit function theorem on y(d; v, θ) = const, dθ/dd = −(∂y/∂d)/(∂y/∂θ): it grows without
+    bound as the target nears the farthest reach at that speed, where ∂y/∂θ = 0 (both arcs
+    meet; the maximum range for a target on the ground)."""
+    def slopes(theta, d):
+        return jax.jacfwd(lambda a, b: projectile.height_at(speed, a, b, mode="forward"), argnums=(0, 1))(theta, d)
+
+    angle, distance = jnp.broadcast_arrays(as_float("angle", angle), as_float("distance", distance))
+    by_angle, by_distance = jax.vmap(slopes)(angle.reshape(-1), distance.reshape(-1))
+    return (-by_distance / by_angle).reshape(angle.shape)
+
+
 def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angle=None, curve_points: int = 64):
     """How to launch ``projectile`` to pass through the target (``distance`` m downrange,
     ``target_height`` m above the launch point), for each of an array of targets.

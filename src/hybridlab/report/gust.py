@@ -63,6 +63,18 @@ def plot_singular_values(values: np.ndarray):
     return fig
 
 
+def plot_aim_conditioning(aim: dict):
+    """|dθ/dd| (degrees per m) of the low and the high arc against the target's distance short
+    of the farthest reach (m), log–log: slope −1/2 near it (the reach is a maximum in θ)."""
+    fig, (ax,) = panels(1, width=5.0, height=3.4)
+    for arc, style in (("low", "-"), ("high", "--")):
+        ax.loglog(aim["gap"], np.abs(aim[arc]), linestyle=style, label=f"{arc} arc")
+    ax.set(title=f"aiming at {aim['speed']:g} m/s: reach {aim['reach']:.4g} m", xlabel="reach − distance (m)",
+           ylabel="|dθ/dd| (degrees per m)")
+    ax.legend(fontsize="x-small")
+    return fig
+
+
 def draw_recovery(directory: str) -> None:
     """figures/wind.png and figures/lcurve.png of a recover-wind directory."""
     table = read_csv(os.path.join(directory, "wind.csv"))
@@ -87,15 +99,17 @@ def build_gust_report(run_dir: str) -> str:
             winds.setdefault(example, {})[method] = values
     figures = os.path.join(run_dir, "figures")
     os.makedirs(figures, exist_ok=True)
-    paths = [os.path.join(figures, name) for name in ("winds.png", "lcurve.png", "singular_values.png")]
+    paths = [os.path.join(figures, name) for name in ("winds.png", "lcurve.png", "singular_values.png",
+                                                      "aim_conditioning.png")]
     write_figure(plot_winds(table["t"], winds), paths[0])
     write_figure(plot_lcurves(read_csv(os.path.join(run_dir, "lcurve.csv"), text=("example", "method"))), paths[1])
     write_figure(plot_singular_values(np.asarray(metrics["singular_values"])), paths[2])
+    write_figure(plot_aim_conditioning(metrics["aim"]), paths[3])
     methods = list(next(iter(metrics["examples"].values())))
     rows = [[method] + [metrics["examples"][e][method]["relative_error"] for e in metrics["examples"]]
             + [metrics["families"][f][method][s] for f in metrics["families"] for s in ("median", "mean")]
             for method in methods]
-    setup = metrics["setup"]
+    setup, aim, values = metrics["setup"], metrics["aim"], metrics["singular_values"]
     quick = " (quick run)" if metrics.get("quick") else ""
     page = html_page(f"Recovering a gust from a track — seed {metrics['seed']}{quick}", [
         f"<p>A ball of {setup['mass']:g} kg under linear drag (k = {setup['k']:g} kg/s) launched at "
@@ -111,7 +125,14 @@ def build_gust_report(run_dir: str) -> str:
         "<p>Early winds and the launch velocity move the track alike (both add a multiple of "
         "1 − e<sup>−βt</sup> early on), and the last samples barely move it before it ends: there no "
         "method can do better than its regulariser's guess.</p>",
-        "<h2>Figures</h2>", *[figure_html(path) for path in paths]])
+        "<h2>Figures</h2>", *[figure_html(path) for path in paths[:2]],
+        "<h2>Conditioning of the inverse problems</h2>",
+        f"<p>The wind problem: the singular values of the forward map (the launch projected out) fall by a "
+        f"factor {values[0] / values[-1]:.3g}; least squares divides the noise by the smallest. Aiming: a target "
+        f"{aim['gap'][0]:.2g} m short of the reach at {aim['speed']:g} m/s moves the angle by "
+        f"{abs(aim['low'][0]):.3g}° per m of distance error, one {aim['gap'][-1]:.3g} m short by "
+        f"{abs(aim['low'][-1]):.3g}° per m: near the maximum range, aim is ill-conditioned.</p>",
+        *[figure_html(path) for path in paths[2:]]])
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path
