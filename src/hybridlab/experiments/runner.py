@@ -21,6 +21,10 @@ from hybridlab.report import build_report
 from hybridlab.report.schema import Metrics, ModelMetrics
 
 
+#: The predictive intervals' nominal level.
+LEVEL = 0.9
+
+
 def rmse(prediction, target) -> float:
     """Root-mean-square error √(mean((ŷ − y)²)), in the output's unit."""
     return float(np.sqrt(np.mean((np.asarray(prediction) - np.asarray(target)) ** 2)))
@@ -38,10 +42,11 @@ def select(ladder: dict, names) -> dict:
     return {name: model for name, model in ladder.items() if name in names}
 
 
-def evaluate(model, splits, predicted, fit_seconds) -> ModelMetrics:
-    """The metrics.json entry of one fitted model, from its predictions ``predicted[split]``.
+def evaluate(model, splits, predicted, fit_seconds, bands=None) -> ModelMetrics:
+    """The metrics.json entry of one fitted model, from its predictions ``predicted[split]``
+    and its 90 % predictive intervals ``bands[split]`` = (low, high) (None: it has none).
     RMSEs are against the held-out measurements (what a user can check); the ``*_true`` ones
-    against the noise-free truth."""
+    against the noise-free truth; coverage is of the held-out measurements (noise included)."""
     summary = model.summary()
     hessian = (summary.get("diagnostics") or {}).get("hessian") or {}
     interp, extrap = predicted["interp"], predicted["extrap"]
@@ -58,7 +63,29 @@ def evaluate(model, splits, predicted, fit_seconds) -> ModelMetrics:
         physics=summary["physics"],
         hessian_near_zero=hessian.get("near_zero"),
         prior=summary.get("prior"),
+        interval=model.interval_method if bands else None,
+        **{f"{kind}_{split}": _coverage(bands, splits, split)[kind] for split in ("interp", "extrap")
+           for kind in ("coverage", "width")},
     )
+
+
+def _coverage(bands, splits, split) -> dict:
+    """{"coverage": the fraction of measurements inside the interval, "width": its mean width}."""
+    if not bands:
+        return {"coverage": None, "width": None}
+    low, high = bands[split]
+    y = splits[split].y
+    return {"coverage": float(np.mean((low <= y) & (y <= high))), "width": float(np.mean(high - low))}
+
+
+def predict_bands(model, inputs: dict, names=("interp", "extrap", "curves")) -> dict | None:
+    """The 90 % predictive interval (low, high) on each of ``inputs[name]``, in one call; None
+    for a model without an interval."""
+    if getattr(model, "interval_", None) is None:
+        return None
+    ends = np.cumsum([len(inputs[name]) for name in names])
+    low, high = model.predict_interval(np.concatenate([inputs[name] for name in names]), LEVEL)
+    return {name: (a, b) for name, a, b in zip(names, np.split(low, ends[:-1]), np.split(high, ends[:-1]))}
 
 
 def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick: bool = False,
@@ -102,13 +129,16 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
         seconds = time.perf_counter() - start
         echo(f"  {name:<14} fitted in {seconds:6.1f} s")
         predicted = predict_all(model, inputs)
-        metrics["models"][name] = evaluate(model, splits, predicted, seconds)
+        bands = predict_bands(model, inputs)
+        metrics["models"][name] = evaluate(model, splits, predicted, seconds, bands)
         model.save(os.path.join(work, "models", name))
         fitted[name] = model
         tables["predictions"][name] = np.concatenate([predicted[s] for s in ("train", "interp", "extrap")])
         for table in ("curves", "grid"):
             if table in tables:
                 tables[table][name] = predicted[table]
+        if bands:
+            tables["curves"][f"{name}:low"], tables["curves"][f"{name}:high"] = bands["curves"]
     forces = _forces_table(spec, fitted)
     if forces is not None:
         tables["forces"] = forces

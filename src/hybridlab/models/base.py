@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.files import new_directory, not_regular, open_regular, replace_atomically, write_json
+from hybridlab.models import intervals
 from hybridlab.models.progress import QUIET, ProgressMeter
 
 FORMAT_VERSION = 2
@@ -202,6 +203,8 @@ class Regressor(Estimator):
     #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
     #: :meth:`as_function` can differentiate through it).
     differentiable: ClassVar[bool] = True
+    #: How the predictive interval is made, in words (the summary and the report say it).
+    interval_method: ClassVar[str] = "delta method"
 
     # The contract ---------------------------------------------------------------------------
     def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
@@ -220,16 +223,59 @@ class Regressor(Estimator):
         self.n_features_ = X.shape[1]
         try:
             self._fit(X, y, progress)
+            self.interval_ = self._calibrate(X, y)
         except BaseException:
             del self.n_features_  # a failed fit may have overwritten part of the state: unfitted
             raise
         return self
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted observations (n,) for launches X (n, d), float64."""
+    def predict(self, X, return_std: bool = False):
+        """Predicted observations (n,) for launches X (n, d), float64; with ``return_std``,
+        also the predictive standard deviation s (n,) of a new measurement there (noise
+        included; see :mod:`hybridlab.models.intervals`). ValueError for ``return_std`` on a
+        model saved without an interval."""
         self._check_fitted()
         X = check_inputs(X, self.n_features_)
-        return np.asarray(self._predict(X), dtype=np.float64)
+        predicted = np.asarray(self._predict(X), dtype=np.float64)
+        if not return_std:
+            return predicted
+        calibration = self._interval()
+        J = None if calibration["covariance"] is None else self._sensitivities(X)
+        return predicted, np.broadcast_to(intervals.predictive_std(calibration, J), predicted.shape).copy()
+
+    def predict_interval(self, X, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) (n,): the ``level`` predictive interval ŷ ± t·s of a new measurement."""
+        predicted, std = self.predict(X, return_std=True)
+        half = intervals.quantile(self._interval(), level) * std
+        return predicted - half, predicted + half
+
+    def _interval(self) -> dict:
+        calibration = getattr(self, "interval_", None)
+        if calibration is None:
+            raise ValueError(f"model {self.name!r} has no predictive interval (saved before they existed)")
+        return calibration
+
+    def _calibrate(self, X, y) -> dict | None:
+        """The interval's calibration from the training data: the delta method on
+        :meth:`_sensitivities`; None (no interval) for a model without them."""
+        J = self._sensitivities(X)
+        if J is None:
+            return None
+        return intervals.delta_calibration(J, self.predict(X) - y, self.interval_method)
+
+    def _sensitivities(self, X) -> np.ndarray | None:
+        """∂ŷ/∂θ (n, p) at checked X for the parameters θ the interval is linearised in (None:
+        the model has no interval of this kind)."""
+        del X
+        return None
+
+    def _metadata(self) -> dict[str, Any]:
+        return {**super()._metadata(), "interval": getattr(self, "interval_", None)}
+
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+        # A model saved before intervals existed has none: predict(..., return_std=True) says so.
+        self.interval_ = metadata.get("interval")
+        super()._set_metadata({name: value for name, value in metadata.items() if name != "interval"})
 
     def as_function(self) -> Function:
         """The fitted prediction as a pure JAX function X (n, d) ↦ ŷ (n,) whose fitted arrays

@@ -74,6 +74,7 @@ class BasisRegression(Regressor):
     name = "basis"
     differentiable = False  # the library of terms is built with NumPy
     fitted_arrays = ("coefficients",)
+    interval_method = "least-squares prediction interval on the kept terms (textbook, given the selection)"
     fitted_facts = ("names", "threshold", "cv", "stderr", "train_rmse", "hessian", "aliased")
 
     def __init__(self, variables=("v", "theta"), angles=("theta",), degree=3, harmonics=2,
@@ -175,6 +176,10 @@ class BasisRegression(Regressor):
     def _predict(self, X):
         library, _ = self.library(X)
         return library @ np.asarray(self.coefficients_)
+
+    def _sensitivities(self, X):
+        library, _ = self.library(X)
+        return library[:, np.asarray(self.coefficients_) != 0]  # the kept terms' columns
 
     def _arrays_like(self):
         return {"coefficients": jnp.zeros(len(self.names_))}

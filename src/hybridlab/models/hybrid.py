@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor, Scaler, from_params
+from hybridlab.models.intervals import LAST_LAYER, last_layer_jacobian
 from hybridlab.models.mlp import MLP, arrays_like, keep, network_size, training_diagnostics
 from hybridlab.physics import Projectile
 
@@ -46,6 +47,7 @@ class Hybrid(Regressor):
 
     name = "hybrid"
     fitted_arrays = ("x_scaler", "y_scaler", "network")
+    interval_method = LAST_LAYER
     fitted_facts = MLP.fitted_facts
 
     def __init__(self, prior=None, correction="multiplicative", network=None):
@@ -79,6 +81,9 @@ class Hybrid(Regressor):
         aux = (self._prior_range(X) / self.y_scaler_.scale).astype(z.dtype)
         out = CORRECTIONS[self.correction](self.network_, z, aux).astype(jnp.float64)
         return self.y_scaler_.inverse(out)
+
+    def _sensitivities(self, X):
+        return last_layer_jacobian(self, X)
 
     def _arrays_like(self):
         return arrays_like(self, self.network)

@@ -20,6 +20,7 @@ class LinearRegression(Regressor):
     name = "linear"
     fitted_arrays = ("coefficients",)
     fitted_facts = ("hessian", "train_rmse")
+    interval_method = "least-squares prediction interval (textbook, exact)"
 
     def __init__(self, variables=("v", "theta")):
         self.variables = _names("variables", variables)
@@ -41,6 +42,9 @@ class LinearRegression(Regressor):
 
     def _predict(self, X):
         return self.coefficients_[0] + jnp.asarray(X) @ self.coefficients_[1:]
+
+    def _sensitivities(self, X):
+        return np.column_stack([np.ones(len(X)), X])  # ∂ŷ/∂(b, w): the design matrix
 
     def formula(self) -> str:
         """The fitted line as Python: ``b + w1*v + w2*theta``."""

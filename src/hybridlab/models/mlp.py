@@ -18,6 +18,7 @@ import numpy as np
 from hybridlab.models import training
 from hybridlab.models.base import Regressor, Scaler
 from hybridlab.models.diagnostics import best_of, hessian_report
+from hybridlab.models.intervals import LAST_LAYER, last_layer_jacobian
 from hybridlab.models.network import ACTIVATIONS, INITS, Network
 from hybridlab.models.progress import QUIET
 
@@ -76,6 +77,7 @@ class MLP(Regressor):
 
     name = "mlp"
     fitted_arrays = ("x_scaler", "y_scaler", "network")
+    interval_method = LAST_LAYER
     fitted_facts = ("epochs_run", "converged", "restarts", "train_loss", "hessian", "train_seconds")
 
     def __init__(self, widths=(32, 32), activation="tanh", init="default", optimiser="adam",
@@ -188,6 +190,9 @@ class MLP(Regressor):
     def _predict(self, X):
         z = self.x_scaler_.forward(jnp.asarray(X)).astype(DTYPES[self.dtype])
         return self.y_scaler_.inverse(plain(self.network_, z, None).astype(jnp.float64))
+
+    def _sensitivities(self, X):
+        return last_layer_jacobian(self, X)
 
     def _arrays_like(self):
         return arrays_like(self, self)

@@ -7,6 +7,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from hybridlab.models.base import Regressor, Scaler
+from hybridlab.models.intervals import jackknife_calibration
 
 
 class NearestNeighbour(Regressor):
@@ -19,6 +20,7 @@ class NearestNeighbour(Regressor):
 
     name = "nearest"
     differentiable = False  # a KD-tree lookup, piecewise constant
+    interval_method = "jackknife (leave-one-out residuals)"
     fitted_arrays = ("scaler", "X", "y")
     fitted_facts = ("n_train",)
 
@@ -40,6 +42,13 @@ class NearestNeighbour(Regressor):
     def _predict(self, X):
         _, index = self.tree_.query(np.asarray(self.scaler_.forward(jnp.asarray(X))), k=self.k)
         return np.asarray(self.y_)[index.reshape(len(X), self.k)].mean(axis=1)
+
+    def _calibrate(self, X, y):
+        """The jackknife: each training shot predicted from its k nearest *other* shots."""
+        _, index = self.tree_.query(np.asarray(self.scaler_.forward(jnp.asarray(X))), k=self.k + 1)
+        index = index.reshape(len(X), self.k + 1)
+        others = np.array([[j for j in row if j != i][:self.k] for i, row in enumerate(index)])
+        return jackknife_calibration(np.asarray(self.y_)[others].mean(axis=1) - y)
 
     def _arrays_like(self):
         n = self.n_train_

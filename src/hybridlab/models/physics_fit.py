@@ -12,6 +12,7 @@ import numpy as np
 from hybridlab.models import training
 from hybridlab.models.base import Regressor
 from hybridlab.models.diagnostics import best_of, hessian_report, standard_errors
+from hybridlab.models.intervals import in_blocks
 from hybridlab.physics import LinearDrag, Projectile
 
 
@@ -76,6 +77,7 @@ class PhysicsFit(FittedPhysics, Regressor):
 
     name = "physics"
     fitted_arrays = ("values",)
+    interval_method = "delta method in the fitted physical parameters"
     fitted_facts = ("stderr", "train_rmse", "converged", "hessian", "restarts")
 
     def __init__(self, physics=None, unknown=("k",), steps=200, restarts=1, seed=0):
@@ -127,6 +129,10 @@ class PhysicsFit(FittedPhysics, Regressor):
 
     def _predict(self, X):
         return self.fitted().range(X[:, 0], X[:, 1])
+
+    def _sensitivities(self, X):
+        start = self.start()
+        return in_blocks(lambda block: _range_jacobian(start, self.unknown, self.values_, jnp.asarray(block)), X)
 
     def _arrays_like(self):
         return {"values": jnp.zeros(len(self.unknown))}
@@ -186,6 +192,15 @@ def _objectives(unknown: tuple[str, ...]):
         return jnp.mean(residuals(u, data) ** 2)
 
     return residuals, loss
+
+
+@eqx.filter_jit
+def _range_jacobian(start, unknown, values, X):
+    """∂R/∂p (n, q): the ranges' sensitivity to the fitted parameters (forward mode)."""
+    def ranges(v):
+        return start.replace(unknown, v).range(X[:, 0], X[:, 1], mode="forward")
+
+    return jax.jacfwd(ranges)(values)
 
 
 @eqx.filter_jit

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from hybridlab.models import training
+from hybridlab.models import intervals, training
 from hybridlab.models.base import Regressor
 from hybridlab.models.network import Network
 from hybridlab.physics import NoDrag, Projectile
@@ -153,6 +153,7 @@ class UDERange(Regressor):
 
     name = "ude"
     fitted_arrays = ("network",)
+    interval_method = intervals.LAST_LAYER
     fitted_facts = ("speed_scale", "y_scale", "initial_loss", "train_loss", "epochs_run", "train_seconds")
 
     def __init__(self, physics=None, widths=(16, 16), activation="softplus", form="power", epochs=100,
@@ -215,6 +216,9 @@ class UDERange(Regressor):
         """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s)."""
         speed = jnp.asarray(np.atleast_1d(np.asarray(speed, dtype=np.float64)))
         return np.asarray(self.projectile().mass * self.drag().magnitude(speed))
+
+    def _sensitivities(self, X):
+        return intervals.last_layer_jacobian(self, X)
 
     def _arrays_like(self):
         return {"network": drag_network(self.widths, self.activation, jax.random.key(0), self.form)}

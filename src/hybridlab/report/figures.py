@@ -168,9 +168,9 @@ def plot_curves(metrics: Metrics, curves: dict, observed: tuple[np.ndarray, ...]
     for 1-input scenarios the ``observed`` (x, y) training measurements as dots."""
     first, models = metrics["inputs"][0], _models(metrics, curves)
     train = (metrics.get("train_region") or {}).get(first)
-    panels = _curve_panels(metrics, curves)
-    fig, axes = panels(len(panels), width=4.4 if len(panels) > 1 else 6.0, height=3.4)
-    for ax, (title, mask) in zip(axes, panels):
+    layout = _curve_panels(metrics, curves)
+    fig, axes = panels(len(layout), width=4.4 if len(layout) > 1 else 6.0, height=3.4)
+    for ax, (title, mask) in zip(axes, layout):
         order = np.argsort(curves[first][mask])
         x = curves[first][mask][order]
         if train:
@@ -181,6 +181,9 @@ def plot_curves(metrics: Metrics, curves: dict, observed: tuple[np.ndarray, ...]
         ys = [curves[name][mask][order] for name in models]
         for name, y in zip(models, ys):
             ax.plot(x, y, color=_colour(metrics, name), linewidth=1.4, label=name)
+            if f"{name}:low" in curves:  # its 90 % predictive interval
+                ax.fill_between(x, curves[f"{name}:low"][mask][order], curves[f"{name}:high"][mask][order],
+                                color=_colour(metrics, name), alpha=0.15, linewidth=0)
         ax.set_ylim(*_curve_limits(curves["true"][mask], ys))
         ax.set(title=title, xlabel=_label(metrics, first), ylabel=_label(metrics, metrics["output"]))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")

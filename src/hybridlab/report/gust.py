@@ -7,6 +7,7 @@ import json
 import os
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
@@ -50,6 +51,7 @@ def plot_lcurves(curves: dict[str, np.ndarray]):
                   label=f"chosen: λ = {curves['lambda'][pick][chosen][0]:.2g}")
         what = "‖∇w‖₁" if method == "tv" else ("‖w‖" if method == "tikhonov-identity" else "‖∇w‖")
         ax.set(title=f"{example}: {method}", xlabel="residual (m)", ylabel=f"{what} (m/s)")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # a residual spans less than a decade: no crowded labels
         ax.legend(fontsize="x-small")
     return fig
 

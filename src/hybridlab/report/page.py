@@ -122,6 +122,32 @@ def _models_table(metrics: Metrics) -> str:
     return "<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>"
 
 
+#: A 90 % interval that covers fewer of the measurements off the data than this is overconfident.
+OVERCONFIDENT = 0.75
+
+
+def _uncertainty_table(metrics: Metrics) -> str:
+    """Each model's 90 % predictive interval: how it is made, its coverage of the held-out
+    measurements and its mean width in and out of the training region, flagged where it covers
+    far fewer than 90 % off the data."""
+    unit = (metrics.get("units") or {}).get(metrics["output"])
+    u = f" ({html.escape(str(unit))})" if unit else ""
+    heads = ["rung", "interval", "coverage interp", "coverage extrap", f"width interp{u}", f"width extrap{u}", ""]
+    rows = []
+    for name, model in metrics["models"].items():
+        model = model or {}
+        extrap = model.get("coverage_extrap")
+        flag = "<b>overconfident off the data</b>" if _is_number(extrap) and extrap < OVERCONFIDENT else ""
+        numbers = [_num(model.get(key), ".3g") for key in ("coverage_interp", "coverage_extrap", "width_interp",
+                                                          "width_extrap")]
+        rows.append(f"<tr><td>{html.escape(str(name))}</td><td>{html.escape(str(model.get('interval') or MISSING))}"
+                    "</td>" + "".join(f'<td class="num">{text}</td>' for text in numbers) + f"<td>{flag}</td></tr>")
+    return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>"
+            f"<p>Nominal level 90 %; coverage is of the held-out measurements (noise included). A model is "
+            f"flagged when its interval covers fewer than {OVERCONFIDENT:.0%} of them outside the training "
+            "region. The bands in the curves are these intervals.</p>")
+
+
 def _interval(region: dict | None, name: str) -> str:
     bounds = (region or {}).get(name)
     if isinstance(bounds, list) and len(bounds) == 2:
@@ -241,6 +267,8 @@ def render(metrics: Metrics, figures: list[str]) -> str:
             _regions_table(metrics),
             "<h2>Models</h2>",
             _models_table(metrics),
+            "<h2>Uncertainty: 90 % predictive intervals</h2>",
+            _uncertainty_table(metrics),
             _aiming(metrics.get("aiming")),
             "<h2>Figures</h2>",
             *(figure_html(path) for path in figures),

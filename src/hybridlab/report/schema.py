@@ -23,7 +23,9 @@ class ModelMetrics(TypedDict):
     """One model of a run: its errors against the held-out measurements (``rmse_interp`` inside
     the training region, ``rmse_extrap`` outside it, ``rmse_train`` on its training data) and the
     ``*_true`` ones against the noise-free truth, all in the output's unit; its fit time (s);
-    its size; its formula, fitted physics and prior where it has them."""
+    its size; its formula, fitted physics and prior where it has them; its 90 % predictive
+    interval (how it is made, ``interval``), that interval's coverage of the held-out measurements
+    and its mean width (output unit) in and out of the training region (None: no interval)."""
 
     rmse_interp: float | None
     rmse_extrap: float | None
@@ -37,6 +39,11 @@ class ModelMetrics(TypedDict):
     physics: dict[str, Estimate] | None
     hessian_near_zero: int | None
     prior: str | None
+    interval: NotRequired[str | None]
+    coverage_interp: NotRequired[float | None]
+    coverage_extrap: NotRequired[float | None]
+    width_interp: NotRequired[float | None]
+    width_extrap: NotRequired[float | None]
 
 
 class Aiming(TypedDict):

@@ -1,0 +1,107 @@
+"""Predictive intervals of the ladder's rungs: ŷ(x) ± t · s(x) for a new measurement at x.
+
+Two textbook constructions, one per kind of rung:
+
+- **Delta method** (linearised least squares): with J = ∂ŷ/∂θ (n, p) on the training inputs
+  for a set θ of fitted parameters and r the training residuals,
+
+      σ̂² = ‖r‖² / (n − p),   Σ = σ̂² (JᵀJ)⁺,   s(x)² = j(x)ᵀ Σ j(x) + σ̂²,
+
+  and t the Student quantile with n − p degrees of freedom. θ is every coefficient of the linear
+  and the basis model (the kept terms only: the textbook least-squares prediction interval,
+  exact for them), every unknown of a grey-box fit, and the last layer of a network (the MLP,
+  the hybrid's correction, the UDE's drag network): a last-layer Laplace approximation with a
+  flat prior, the network's hidden features held fixed.
+- **Jackknife** (nearest neighbour, which has no parameters): s = the RMS of the leave-one-out
+  residuals, which holds the noise and the model's error between recorded shots; t Gaussian.
+
+Neither construction knows where the model leaves its data unless the linearisation does: a
+network's features may saturate off the data and a neighbour's answer is as sure far away as
+near; the coverage off the data (measured by the runner) is what tells.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import numpy as np
+from jax.flatten_util import ravel_pytree
+from scipy import stats
+
+
+#: The networks' interval, in words.
+LAST_LAYER = "last-layer Laplace (delta method in the last layer, flat prior)"
+
+
+def delta_calibration(J: np.ndarray, residual: np.ndarray, method: str) -> dict:
+    """{"method", "noise" σ̂ (output unit), "dof" n − p, "covariance" Σ (p, p) as lists}."""
+    J, residual = np.asarray(J, dtype=np.float64), np.asarray(residual, dtype=np.float64)
+    dof = max(len(residual) - J.shape[1], 1)
+    noise2 = float(np.sum(residual**2) / dof)
+    # Unit columns, so that the pseudo-inverse's cut-off does not depend on the parameters' units.
+    norms = np.linalg.norm(J, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    scaled = J / norms
+    covariance = noise2 * np.linalg.pinv(scaled.T @ scaled, rcond=1e-12, hermitian=True) / np.outer(norms, norms)
+    return {"method": method, "noise": float(np.sqrt(noise2)), "dof": int(dof), "covariance": covariance.tolist()}
+
+
+def jackknife_calibration(loo_residual: np.ndarray) -> dict:
+    """The jackknife's calibration: σ̂ = RMS of the leave-one-out residuals, no covariance."""
+    loo_residual = np.asarray(loo_residual, dtype=np.float64)
+    return {"method": "jackknife (leave-one-out residuals)", "noise": float(np.sqrt(np.mean(loo_residual**2))),
+            "dof": None, "covariance": None}
+
+
+def predictive_std(calibration: dict, J: np.ndarray | None) -> np.ndarray | float:
+    """s(x) = √(j(x)ᵀ Σ j(x) + σ̂²) for the sensitivities J (n, p) at the inputs asked about."""
+    noise2 = calibration["noise"] ** 2
+    if calibration["covariance"] is None:
+        return np.sqrt(noise2)
+    covariance = np.asarray(calibration["covariance"], dtype=np.float64)
+    J = np.asarray(J, dtype=np.float64)
+    return np.sqrt(np.einsum("ij,jk,ik->i", J, covariance, J) + noise2)
+
+
+def quantile(calibration: dict, level: float) -> float:
+    """The two-sided ``level`` quantile: Student's t with the calibration's degrees of freedom
+    (Gaussian without)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level = {level!r}: must lie in (0, 1)")
+    upper = 0.5 + level / 2
+    dof = calibration["dof"]
+    return float(stats.t.ppf(upper, dof) if dof is not None else stats.norm.ppf(upper))
+
+
+#: Sensitivities are computed in blocks of this many rows (the last padded): one compiled
+#: Jacobian per model serves the training set and every set of predictions.
+BLOCK = 256
+
+
+def in_blocks(sensitivities, X: np.ndarray) -> np.ndarray:
+    """``sensitivities`` (a function of an (BLOCK, d) array) over all rows of X, block by block."""
+    count = len(X)
+    padded = np.concatenate([X, np.repeat(X[-1:], -count % BLOCK, axis=0)])
+    return np.concatenate([np.asarray(sensitivities(block)) for block in np.split(padded, len(padded) // BLOCK)])[:count]
+
+
+def last_layer_jacobian(model, X) -> np.ndarray:
+    """∂ŷ/∂(W_L, b_L) (n, p) of a rung whose fitted arrays hold a ``network``: its prediction
+    as a JAX function of the last layer's weights and bias (forward mode, or reverse mode where
+    the prediction runs an ODE solve, whose custom derivative has no forward mode)."""
+    function = model.as_function()
+    try:
+        return in_blocks(lambda block: _last_layer(function, block, jax.jacfwd), X)
+    except TypeError:  # "can't apply forward-mode autodiff (jvp) to a custom_vjp function"
+        return in_blocks(lambda block: _last_layer(function, block, jax.jacrev), X)
+
+
+def _where(function):
+    last = function.arrays["network"].layers[-1]
+    return last.weight, last.bias
+
+
+@eqx.filter_jit
+def _last_layer(function, X, jacobian):
+    theta, unravel = ravel_pytree(_where(function))
+    return jacobian(lambda flat: eqx.tree_at(_where, function, unravel(flat))(X))(theta)
