@@ -14,6 +14,7 @@ import numpy as np
 
 from hybridlab.data import to_file_units, write_csv
 from hybridlab.experiments.aiming import aiming_lines, aiming_section
+from hybridlab.experiments.fragility import amplification
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
 from hybridlab.files import check_new_directory, new_directory, write_json
 from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
@@ -131,6 +132,7 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
         predicted = predict_all(model, inputs)
         bands = predict_bands(model, inputs)
         metrics["models"][name] = evaluate(model, splits, predicted, seconds, bands)
+        metrics["models"][name].update(fragility(model, truth, splits))
         model.save(os.path.join(work, "models", name))
         fitted[name] = model
         tables["predictions"][name] = np.concatenate([predicted[s] for s in ("train", "interp", "extrap")])
@@ -149,6 +151,21 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     write_json(os.path.join(work, "metrics.json"), metrics)
     build_report(work)
     return metrics
+
+
+#: Launches of each test split at which fragility is measured (the first ones: a fixed sample).
+FRAGILITY_POINTS = 40
+
+
+def fragility(model, truth, splits) -> dict:
+    """``amplification_interp`` and ``_extrap``: the median over the first launches of each
+    test split of the model's worst-case change in the launch box over the physics' (see
+    :mod:`hybridlab.experiments.fragility`); None where the scenario has no projectile."""
+    if truth is None:
+        return {"amplification_interp": None, "amplification_extrap": None}
+    return {f"amplification_{split}": float(np.median(amplification(model, truth,
+                                                                    splits[split].X[:FRAGILITY_POINTS])))
+            for split in ("interp", "extrap")}
 
 
 def predict_all(model, inputs: dict) -> dict:

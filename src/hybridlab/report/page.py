@@ -132,7 +132,8 @@ def _uncertainty_table(metrics: Metrics) -> str:
     far fewer than 90 % off the data."""
     unit = (metrics.get("units") or {}).get(metrics["output"])
     u = f" ({html.escape(str(unit))})" if unit else ""
-    heads = ["rung", "interval", "coverage interp", "coverage extrap", f"width interp{u}", f"width extrap{u}", ""]
+    heads = ["rung", "interval", "coverage interp", "coverage extrap", f"width interp{u}", f"width extrap{u}", "",
+             "amplification interp", "amplification extrap"]
     rows = []
     for name, model in metrics["models"].items():
         model = model or {}
@@ -140,12 +141,17 @@ def _uncertainty_table(metrics: Metrics) -> str:
         flag = "<b>overconfident off the data</b>" if _is_number(extrap) and extrap < OVERCONFIDENT else ""
         numbers = [_num(model.get(key), ".3g") for key in ("coverage_interp", "coverage_extrap", "width_interp",
                                                           "width_extrap")]
+        amplified = "".join(f'<td class="num">{_num(model.get(key), ".3g")}</td>'
+                            for key in ("amplification_interp", "amplification_extrap"))
         rows.append(f"<tr><td>{html.escape(str(name))}</td><td>{html.escape(str(model.get('interval') or MISSING))}"
-                    "</td>" + "".join(f'<td class="num">{text}</td>' for text in numbers) + f"<td>{flag}</td></tr>")
+                    "</td>" + "".join(f'<td class="num">{text}</td>' for text in numbers) + f"<td>{flag}</td>"
+                    + amplified + "</tr>")
     return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>"
             f"<p>Nominal level 90 %; coverage is of the held-out measurements (noise included). A model is "
             f"flagged when its interval covers fewer than {OVERCONFIDENT:.0%} of them outside the training "
-            "region. The bands in the curves are these intervals.</p>")
+            "region. The bands in the curves are these intervals. Amplification: the largest change of the "
+            "model's prediction when the launch moves by up to 0.5 m/s and 0.5°, over the physics' largest change "
+            "in the same box (median over 40 launches; 1 = as sensitive as the ball itself).</p>")
 
 
 def _interval(region: dict | None, name: str) -> str:
@@ -267,7 +273,7 @@ def render(metrics: Metrics, figures: list[str]) -> str:
             _regions_table(metrics),
             "<h2>Models</h2>",
             _models_table(metrics),
-            "<h2>Uncertainty: 90 % predictive intervals</h2>",
+            "<h2>Trust: 90 % predictive intervals and fragility</h2>",
             _uncertainty_table(metrics),
             _aiming(metrics.get("aiming")),
             "<h2>Figures</h2>",

@@ -25,7 +25,8 @@ class ModelMetrics(TypedDict):
     ``*_true`` ones against the noise-free truth, all in the output's unit; its fit time (s);
     its size; its formula, fitted physics and prior where it has them; its 90 % predictive
     interval (how it is made, ``interval``), that interval's coverage of the held-out measurements
-    and its mean width (output unit) in and out of the training region (None: no interval)."""
+    and its mean width (output unit) in and out of the training region (None: no interval); the
+    median amplification of a small launch error against the physics' in and out of it."""
 
     rmse_interp: float | None
     rmse_extrap: float | None
@@ -44,6 +45,8 @@ class ModelMetrics(TypedDict):
     coverage_extrap: NotRequired[float | None]
     width_interp: NotRequired[float | None]
     width_extrap: NotRequired[float | None]
+    amplification_interp: NotRequired[float | None]
+    amplification_extrap: NotRequired[float | None]
 
 
 class Aiming(TypedDict):
