@@ -3,7 +3,6 @@ amplification of a model that is the physics (1) and of one that is not."""
 
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from hybridlab.experiments.fragility import BOX, amplification, worst_change
 from hybridlab.models import NearestNeighbour, PhysicsFit

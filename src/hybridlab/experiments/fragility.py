@@ -14,9 +14,12 @@ error in the launch moves the model's answer far more than it moves the ball).
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from hybridlab.physics import Projectile
 
 #: The box's half-widths: 0.5 m/s and 0.5° (in rad).
 BOX = np.array([0.5, np.deg2rad(0.5)])
@@ -41,6 +44,7 @@ def worst_change(predict, X: np.ndarray, box: np.ndarray = BOX, function=None) -
     return worst
 
 
+@eqx.filter_jit
 def _ascend(function, X, centre, delta, box):
     """Projected gradient ascent of |f(x₀ + δ) − f(x₀)| over the box, every row at once (the
     rows are independent, so the gradient of the sum is each row's own)."""
@@ -57,13 +61,24 @@ def _ascend(function, X, centre, delta, box):
     return jnp.maximum(objective(final), objective(delta))
 
 
-def amplification(model, truth, X: np.ndarray) -> np.ndarray:
+class _Range(eqx.Module):
+    """The true map (m, 2) launches ↦ (m,) ranges of a projectile, as a PyTree (compiled once)."""
+
+    projectile: Projectile
+
+    def __call__(self, Z):
+        return self.projectile.range(Z[:, 0], Z[:, 1])
+
+
+def true_change(truth: Projectile, X: np.ndarray) -> np.ndarray:
+    """Δ_truth (n,): the physics' worst-case change at each launch of X."""
+    function = _Range(truth)
+    return worst_change(lambda Z: np.asarray(function(Z)), X, function=function)
+
+
+def amplification(model, truth: Projectile, X: np.ndarray, true: np.ndarray | None = None) -> np.ndarray:
     """Δ_model / Δ_truth (n,) at each launch of X: ``model`` a fitted rung, ``truth`` the
-    scenario's Projectile (its range is the true map)."""
+    scenario's Projectile (its range is the true map); ``true``: Δ_truth, if already known."""
+    true = true_change(truth, X) if true is None else true
     function = model.as_function() if model.differentiable else None
-
-    def true_range(Z):
-        return truth.range(Z[:, 0], Z[:, 1])
-
-    true = worst_change(lambda Z: np.asarray(true_range(Z)), X, function=true_range)
     return worst_change(model.predict, X, function=function) / true

@@ -14,7 +14,7 @@ import numpy as np
 
 from hybridlab.data import to_file_units, write_csv
 from hybridlab.experiments.aiming import aiming_lines, aiming_section
-from hybridlab.experiments.fragility import amplification
+from hybridlab.experiments.fragility import amplification, true_change
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
 from hybridlab.files import check_new_directory, new_directory, write_json
 from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
@@ -123,6 +123,8 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     # The launch height of a projectile scenario's shots, saved with each model for predict.
     truth = getattr(spec, "truth", None)
     context = {"height": float(truth.height)} if truth is not None else {}
+    true = ({split: true_change(truth, splits[split].X[:FRAGILITY_POINTS]) for split in ("interp", "extrap")}
+            if truth is not None else {})
     fitted = {}
     for name, model in ladder.items():
         start = time.perf_counter()
@@ -132,7 +134,7 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
         predicted = predict_all(model, inputs)
         bands = predict_bands(model, inputs)
         metrics["models"][name] = evaluate(model, splits, predicted, seconds, bands)
-        metrics["models"][name].update(fragility(model, truth, splits))
+        metrics["models"][name].update(fragility(model, truth, splits, true))
         model.save(os.path.join(work, "models", name))
         fitted[name] = model
         tables["predictions"][name] = np.concatenate([predicted[s] for s in ("train", "interp", "extrap")])
@@ -157,14 +159,15 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
 FRAGILITY_POINTS = 40
 
 
-def fragility(model, truth, splits) -> dict:
+def fragility(model, truth, splits, true: dict) -> dict:
     """``amplification_interp`` and ``_extrap``: the median over the first launches of each
-    test split of the model's worst-case change in the launch box over the physics' (see
-    :mod:`hybridlab.experiments.fragility`); None where the scenario has no projectile."""
+    test split of the model's worst-case change in the launch box over the physics' (``true``,
+    per split; see :mod:`hybridlab.experiments.fragility`); None where the scenario has no
+    projectile."""
     if truth is None:
         return {"amplification_interp": None, "amplification_extrap": None}
-    return {f"amplification_{split}": float(np.median(amplification(model, truth,
-                                                                    splits[split].X[:FRAGILITY_POINTS])))
+    return {f"amplification_{split}": float(np.median(amplification(model, truth, splits[split].X[:FRAGILITY_POINTS],
+                                                                    true[split])))
             for split in ("interp", "extrap")}
 
 
