@@ -7,7 +7,7 @@ import json
 import os
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
@@ -51,7 +51,9 @@ def plot_lcurves(curves: dict[str, np.ndarray]):
                   label=f"chosen: λ = {curves['lambda'][pick][chosen][0]:.2g}")
         what = "‖∇w‖₁" if method == "tv" else ("‖w‖" if method == "tikhonov-identity" else "‖∇w‖")
         ax.set(title=f"{example}: {method}", xlabel="residual (m)", ylabel=f"{what} (m/s)")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # a residual spans less than a decade: no crowded labels
+        # A residual spans less than a decade: label 1, 2 and 5 × 10^k only, so labels neither vanish nor crowd.
+        ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
         ax.legend(fontsize="x-small")
     return fig
 
