@@ -46,3 +46,18 @@ def test_the_physics_itself_amplifies_by_one_and_a_neighbour_does_not():
     # the gap between two neighbours, or not at all.
     ratios = amplification(NearestNeighbour().fit(train, y), truth, X)
     assert np.all(np.isfinite(ratios)) and not np.allclose(ratios, 1.0, rtol=0.05)
+
+
+def test_the_box_is_cut_to_launches_that_exist():
+    """At θ₀ = 89.8° the box may not pass 90°: for f = a v + b θ the worst case is at a corner
+    of the cut box [−0.5, 0.5] × [−0.5°, 0.2°]."""
+    a, b = 1.0, 40.0
+    X0 = np.array([[10.0, np.deg2rad(89.8)]])
+
+    def f(Z):
+        return a * Z[:, 0] + b * Z[:, 1]
+
+    bounds = (np.array([0.0, 0.0]), np.array([np.inf, np.pi / 2]))
+    corners = [abs(a * dv + b * dt) for dv in (-0.5, 0.5) for dt in (-BOX[1], np.pi / 2 - X0[0, 1])]
+    np.testing.assert_allclose(worst_change(lambda Z: np.asarray(f(Z)), X0, function=f, bounds=bounds),
+                               max(corners), rtol=1e-12)
