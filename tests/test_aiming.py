@@ -105,6 +105,7 @@ def test_the_least_speed_with_linear_drag_matches_a_brute_force_grid():
     assert abs(float(p.range(shot.speed, shot.angle)) - d) <= 1e-9 * d
 
 
+@pytest.mark.slow  # 22 s of compiling; the fixed-angle speed is checked in vacuum (closed form) in the fast suite
 def test_a_fixed_angle_speed_with_quadratic_drag_matches_scipy():
     ball = dict(mass=0.145, height=1.0)
     p = Projectile(QuadraticDrag(9e-4), **ball)

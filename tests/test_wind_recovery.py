@@ -137,8 +137,8 @@ def test_launch_is_fitted_and_a_given_launch_is_used(maps):
 def test_learned_regulariser_on_held_out_problems(maps):
     (a, c, b), fine = maps
     problem, _ = _problem(maps, SMOOTH)
-    learned = learned_for(problem, fine, seed=0, count=100)
-    winds = gust_family(10, np.linspace(0.0, T[-1], fine.shape[1]), jax.random.key(99))
+    learned = learned_for(problem, fine, seed=0, count=60)
+    winds = gust_family(6, np.linspace(0.0, T[-1], fine.shape[1]), jax.random.key(99))
     errors = {"learned": [], "least-squares": []}
     for i, wind in enumerate(winds):
         shape = lambda grid, w=wind: np.interp(grid, np.linspace(0, T[-1], len(w)), w)  # noqa: E731

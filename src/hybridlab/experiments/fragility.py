@@ -83,15 +83,19 @@ class _Range(eqx.Module):
         return self.projectile.range(Z[:, 0], Z[:, 1])
 
 
-def true_change(truth: Projectile, X: np.ndarray) -> np.ndarray:
-    """Δ_truth (n,): the physics' worst-case change at each launch of X."""
+def true_change(truth: Projectile, X: np.ndarray, ascend: bool = True) -> np.ndarray:
+    """Δ_truth (n,): the physics' worst-case change at each launch of X (``ascend``: refined by
+    the gradient ascent; else the grid's best)."""
     function = _Range(truth)
-    return worst_change(lambda Z: np.asarray(function(Z)), X, function=function, bounds=launch_bounds(truth))
+    return worst_change(lambda Z: np.asarray(function(Z)), X, function=function if ascend else None,
+                        bounds=launch_bounds(truth))
 
 
-def amplification(model, truth: Projectile, X: np.ndarray, true: np.ndarray | None = None) -> np.ndarray:
+def amplification(model, truth: Projectile, X: np.ndarray, true: np.ndarray | None = None,
+                  ascend: bool = True) -> np.ndarray:
     """Δ_model / Δ_truth (n,) at each launch of X: ``model`` a fitted rung, ``truth`` the
-    scenario's Projectile (its range is the true map); ``true``: Δ_truth, if already known."""
-    true = true_change(truth, X) if true is None else true
-    function = model.as_function() if model.differentiable else None
+    scenario's Projectile (its range is the true map); ``true``: Δ_truth, if already known;
+    ``ascend``: refine a JAX-differentiable model's worst case by the gradient ascent."""
+    true = true_change(truth, X, ascend) if true is None else true
+    function = model.as_function() if model.differentiable and ascend else None
     return worst_change(model.predict, X, function=function, bounds=launch_bounds(truth)) / true

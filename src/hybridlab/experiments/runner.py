@@ -123,8 +123,10 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     # The launch height of a projectile scenario's shots, saved with each model for predict.
     truth = getattr(spec, "truth", None)
     context = {"height": float(truth.height)} if truth is not None else {}
-    true = ({split: true_change(truth, splits[split].X[:FRAGILITY_POINTS]) for split in ("interp", "extrap")}
-            if truth is not None else {})
+    # --quick samples the fragility box on its grid only: the gradient ascent compiles once per model.
+    metrics["fragility"] = "grid" if quick else "grid, then gradient ascent"
+    true = {} if truth is None else {split: true_change(truth, splits[split].X[:FRAGILITY_POINTS], not quick)
+                                     for split in ("interp", "extrap")}
     fitted = {}
     for name, model in ladder.items():
         start = time.perf_counter()
@@ -134,7 +136,7 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
         predicted = predict_all(model, inputs)
         bands = predict_bands(model, inputs)
         metrics["models"][name] = evaluate(model, splits, predicted, seconds, bands)
-        metrics["models"][name].update(fragility(model, truth, splits, true))
+        metrics["models"][name].update(fragility(model, truth, splits, true, not quick))
         model.save(os.path.join(work, "models", name))
         fitted[name] = model
         tables["predictions"][name] = np.concatenate([predicted[s] for s in ("train", "interp", "extrap")])
@@ -159,7 +161,7 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
 FRAGILITY_POINTS = 40
 
 
-def fragility(model, truth, splits, true: dict) -> dict:
+def fragility(model, truth, splits, true: dict, ascend: bool = True) -> dict:
     """``amplification_interp`` and ``_extrap``: the median over the first launches of each
     test split of the model's worst-case change in the launch box over the physics' (``true``,
     per split; see :mod:`hybridlab.experiments.fragility`); None where the scenario has no
@@ -167,7 +169,7 @@ def fragility(model, truth, splits, true: dict) -> dict:
     if truth is None:
         return {"amplification_interp": None, "amplification_extrap": None}
     return {f"amplification_{split}": float(np.median(amplification(model, truth, splits[split].X[:FRAGILITY_POINTS],
-                                                                    true[split])))
+                                                                    true[split], ascend)))
             for split in ("interp", "extrap")}
 
 

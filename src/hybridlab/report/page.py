@@ -151,7 +151,8 @@ def _uncertainty_table(metrics: Metrics) -> str:
             f"flagged when its interval covers fewer than {OVERCONFIDENT:.0%} of them outside the training "
             "region. The bands in the curves are these intervals. Amplification: the largest change of the "
             "model's prediction when the launch moves by up to 0.5 m/s and 0.5°, over the physics' largest change "
-            "in the same box (median over 40 launches; 1 = as sensitive as the ball itself).</p>")
+            f"in the same box (median over 40 launches; 1 = as sensitive as the ball itself; found by "
+            f"{html.escape(str(metrics.get('fragility', 'grid, then gradient ascent')))}).</p>")
 
 
 def _interval(region: dict | None, name: str) -> str:

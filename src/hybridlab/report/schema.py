@@ -83,6 +83,7 @@ class Metrics(TypedDict):
     n: dict[str, int]
     models: dict[str, ModelMetrics]
     aiming: NotRequired[Aiming]
+    fragility: NotRequired[str]
 
 
 #: The keys of metrics.json the report cannot do without; it shows the others where present.
