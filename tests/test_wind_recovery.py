@@ -227,3 +227,18 @@ def test_trajectory_writes_a_windy_noisy_track(tmp_path, capsys):
     assert 0.005 < np.std(np.stack([x, y]) - expected) < 0.015  # the noise asked for
     assert main(["trajectory", "--speed", "25", "--angle", "45", "--wind", "0,4", "--out", str(out)]) == 2
     assert "--wind-until" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # the whole scenario (about a minute); its parts are tested above
+def test_the_gust_scenario_writes_its_report(tmp_path):
+    from hybridlab.experiments.gust import run_gust
+
+    metrics = run_gust(str(tmp_path / "gust"), quick=True, echo=lambda line: None)
+    out = tmp_path / "gust"
+    for name in ("metrics.json", "winds.csv", "lcurve.csv", "report.html", "figures/winds.png",
+                 "figures/lcurve.png", "figures/singular_values.png", "figures/aim_conditioning.png"):
+        assert (out / name).is_file(), name
+    examples = metrics["examples"]
+    assert examples["step"]["tv"]["relative_error"] < examples["step"]["tikhonov"]["relative_error"]
+    assert examples["smooth"]["tikhonov"]["relative_error"] < examples["smooth"]["tv"]["relative_error"]
+    assert min(family["least-squares"]["median"] for family in metrics["families"].values()) > 2.0
