@@ -215,6 +215,15 @@ def test_bad_track_file_names_line_and_column(tmp_path, capsys):
     assert status == 2 and "line 4, column 't'" in err and "increase" in err
 
 
+def test_the_command_offers_every_method():
+    from hybridlab.cli import build_parser
+    from hybridlab.inverse.wind import METHODS
+
+    action = next(a for a in build_parser()._subparsers._group_actions[0].choices["recover-wind"]._actions
+                  if a.dest == "method")
+    assert tuple(action.choices) == METHODS + ("all",)
+
+
 def test_trajectory_writes_a_windy_noisy_track(tmp_path, capsys):
     out = tmp_path / "track.csv"
     status = main(["trajectory", "--drag", "linear", "--k", "0.1", "--mass", "0.43", "--speed", "25", "--angle", "45",

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from numpy.typing import ArrayLike
 
 from hybridlab.data.tracks import KINDS, Tracks, from_columns
-from hybridlab.data.validation import FINITE, NUMBERS, TRACK_RULES, Rule, Table, validate
+from hybridlab.data.validation import NUMBERS, ONE_TRACK_RULES, TRACK_RULES, Table, validate
 from hybridlab.files import open_regular, replace_atomically, write_bytes
 
 SHOT_COLUMNS = ("speed", "angle", "distance")
@@ -380,22 +380,12 @@ def read_tracks(path: str | os.PathLike) -> Tracks:
     return from_columns(kind, columns)
 
 
-#: The rules of one track (t,x,y[,wind]): numbers, finite, times >= 0 and increasing.
-_ONE_TRACK_RULES = (
-    NUMBERS,
-    FINITE,
-    Rule("t", lambda table: table.column("t") < 0, "{value} s is negative; times must be >= 0"),
-    Rule("t", lambda table: np.r_[False, ~(np.diff(table.column("t")) > 0)],
-         "{value} s is not after the time before it; times must increase"),
-)
-
-
 def read_track(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read and validate one track from CSV or Parquet: columns t (s), x, y (m) and, optionally,
     wind (the true horizontal wind at each time, m/s, when it is known); at least 3 rows. ValueError
     names the file, line (Parquet: row) and column of the first bad cell."""
     table = {"csv": _read_csv, "parquet": _read_parquet}[_format(path)](path)
-    validate(table, ("t", "x", "y"), rules=_ONE_TRACK_RULES)
+    validate(table, ("t", "x", "y"), rules=ONE_TRACK_RULES)
     if len(table.values) < 3:
         raise ValueError(f"{table.where()}: {len(table.values)} rows; a track needs at least 3")
     return {name: np.ascontiguousarray(table.column(name)) for name in ("t", "x", "y", "wind")

@@ -112,7 +112,10 @@ SHOT_RULES = (
 
 
 def _track_ids(table: Table) -> list:
-    """Each row's track: its id cell as written (``shot``, or ``ball`` with ``drop``)."""
+    """Each row's track: its id cell as written (``shot``, or ``ball`` with ``drop``); one track
+    for a file with neither column."""
+    if "shot" not in table.columns and "ball" not in table.columns:
+        return [0] * len(table.values)
     name = "shot" if "shot" in table.columns else "ball"
     j = table.columns.index(name)
     cells = [row[j] if len(row) > j else "" for row in table.texts] if table.texts is not None else table.raw[j]
@@ -145,6 +148,12 @@ TRACK_RULES = (
     FINITE,
     Rule("t", _time_goes_back, "{value} s is not after the time before it in the same track; times must increase"),
     Rule("t", _track_resumes, "{value} s: this track's rows were interrupted by another track's; keep them together"),
+)
+
+
+#: The rules of one track (t,x,y[,wind]): the trajectories' rules, and times >= 0.
+ONE_TRACK_RULES = TRACK_RULES + (
+    Rule("t", lambda table: table.column("t") < 0, "{value} s is negative; times must be >= 0"),
 )
 
 
