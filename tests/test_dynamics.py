@@ -38,8 +38,14 @@ def test_the_solve_matches_scipy_in_2d_and_for_a_drop():
     np.testing.assert_allclose(drop, ref, atol=1e-7)
 
 
-def test_trajectory_fit_recovers_quadratic_drag_and_g_within_their_standard_errors(tmp_path, baseball_tracks):
-    model = TrajectoryFit({"drag": "quadratic", "mass": 0.145}, unknown=("c", "g")).fit(baseball_tracks)
+@pytest.fixture(scope="module")
+def baseball_fit(baseball_tracks):
+    return TrajectoryFit({"drag": "quadratic", "mass": 0.145}, unknown=("c", "g")).fit(baseball_tracks)
+
+
+def test_trajectory_fit_recovers_quadratic_drag_and_g_within_their_standard_errors(tmp_path, baseball_tracks,
+                                                                                    baseball_fit):
+    model = baseball_fit
     estimates = model.physics_estimates()
     for name, truth in (("c", 1.2e-3), ("g", float(BASEBALL.g))):
         value, stderr = estimates[name]["value"], estimates[name]["stderr"]
@@ -99,6 +105,43 @@ def test_bad_settings_are_named():
         TrajectoryFit().fit(np.zeros((3, 2)))
 
 
+def _scipy_positions(c, g, start, t0, t):
+    """Positions (P, 2) at times t of the baseball under c|v|² drag and gravity g from
+    ``start`` at t0 (SciPy, tolerance 1e-12)."""
+    def rhs(_, s):
+        a = -c / 0.145 * np.hypot(s[2], s[3])
+        return [s[2], s[3], a * s[2], a * s[3] - g]
+
+    return solve_ivp(rhs, (t0, t[-1]), start, t_eval=t, rtol=1e-12, atol=1e-12, method="DOP853").y[:2].T
+
+
+def test_the_trajectory_fit_interval_is_the_delta_method_and_covers_new_measurements(baseball_tracks, baseball_fit):
+    model = baseball_fit
+    one = baseball_tracks.select(["2"])
+    J = model._sensitivities(one)  # columns: c, g, then the six tracks' starting states
+    assert J.shape == (2 * len(one.t), 2 + 6 * 4) and not J[:, 2:10].any() and not J[:, 14:].any()
+    # Against central differences of SciPy's solves in c and in the track's starting v_x.
+    (c, g), start = np.asarray(model.values_), np.asarray(model.starts_[2])
+    t0, t = model.t0_[2], one.t
+    step_c, step_v = 1e-4 * c, 1e-4
+    d_c = (_scipy_positions(c + step_c, g, start, t0, t) - _scipy_positions(c - step_c, g, start, t0, t)) / (2 * step_c)
+    shifted = np.eye(4)[2] * step_v
+    d_v = (_scipy_positions(c, g, start + shifted, t0, t) - _scipy_positions(c, g, start - shifted, t0, t)) / (2 * step_v)
+    np.testing.assert_allclose(J[:, 0], d_c.reshape(-1), rtol=1e-5, atol=1e-5 * np.abs(d_c).max())
+    np.testing.assert_allclose(J[:, 10 + 2], d_v.reshape(-1), rtol=1e-5, atol=1e-5)
+    # New measurements of the true tracks (fresh noise, σ = 5 cm): about 90 % inside.
+    clean = simulate_tracks(BASEBALL, 6, 15, (30, 50), (0.3, 1.0), 0.0, jax.random.key(0))
+    low, high = model.predict_interval(clean, 0.9)
+    rng = np.random.default_rng(1)
+    inside = [np.mean((low <= new) & (new <= high)) for new in clean.position + 0.05 * rng.normal(size=(40, *low.shape))]
+    assert 0.85 < np.mean(inside) < 0.95, np.mean(inside)
+    # Forecast beyond a track's last point, the model's share of the interval widens with the time ahead.
+    later = Tracks("shot", ("2",), np.zeros(3, int), one.t[-1] + np.array([0.0, 0.5, 1.0]), np.zeros((3, 2)))
+    _, std = model.predict(later, return_std=True)
+    model_share = std[:, 0] ** 2 - model.interval_["noise"] ** 2
+    assert np.all(np.diff(model_share) > 0) and model_share[-1] > 1.5 * model_share[0]
+
+
 def test_the_ude_drag_only_takes_energy_and_training_lowers_the_error(tmp_path, baseball_tracks):
     few = baseball_tracks.select(["0", "1"])
     longer = UDE({"mass": 0.145}, widths=(8,), epochs=60, learning_rate=3e-2).fit(few)
@@ -111,6 +154,13 @@ def test_the_ude_drag_only_takes_energy_and_training_lowers_the_error(tmp_path, 
     longer.save(tmp_path / "ude")
     back = load(tmp_path / "ude")
     np.testing.assert_array_equal(back.force(speeds), longer.force(speeds))
+    # Its interval (the last layer's and the starts' delta method) is saved with it; σ̂ is the
+    # residuals' RMS with the parameters' degrees of freedom taken off.
+    residual = longer.predict(few) - few.position
+    dof = residual.size - (longer.network_.layers[-1].weight.size + 1 + 2 * 4)
+    assert longer.interval_["dof"] == dof
+    np.testing.assert_allclose(longer.interval_["noise"], np.sqrt(np.sum(residual**2) / dof), rtol=1e-10)
+    np.testing.assert_array_equal(back.predict_interval(few)[0], longer.predict_interval(few)[0])
 
 
 def test_the_neural_ode_learns_the_whole_field_and_reloads(tmp_path, baseball_tracks):

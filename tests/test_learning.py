@@ -67,6 +67,8 @@ def test_learn_drag_command_writes_its_results_and_figures(tmp_path, capsys):
     assert printed["parameters"]["drag_coefficient"]["value"] == pytest.approx(
         2 * c["value"] / (1.225 * np.pi * 0.07**2 / 4), rel=1e-12)
     assert printed["mse_test"] < 3 * 0.02**2 and {"h0[ball/1]", "v0[ball/3]"} <= set(printed["parameters"])
+    # The 90 % interval of a forecast of a true law: about the noise's (2·1.645·σ = 6.6 cm) and covering.
+    assert printed["coverage_test"] >= 0.75 and 0.066 < printed["width_test"] < 0.1, printed
     assert json.loads((out / "result.json").read_text()) == printed
     for figure in ("tracks.png", "force.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,9 +2,12 @@
 without pickle, resolution, and input checks. (Their accuracy on the wind problem is measured in
 benchmarks/operators.py.)"""
 
+import equinox as eqx
 import jax
 import numpy as np
 import pytest
+from jax.flatten_util import ravel_pytree
+from scipy import stats
 
 from hybridlab.models import load
 from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
@@ -106,3 +109,60 @@ def test_the_wind_scenario_writes_its_run_directory(tmp_path):
         assert entry["effect_test"] < 0.2 and entry["effect_shifted"] > 2 * entry["effect_test"]
     assert np.isfinite(metrics["models"]["fno"]["effect_fine"])
     assert load(tmp_path / "w" / "models" / "fno").resolution_free
+    for entry in metrics["models"].values():
+        assert all(0 <= entry[f"coverage_{split}"] <= 1 and entry[f"width_{split}"] > 0 for split in ("test", "shifted"))
+    assert "Trust: 90 % predictive intervals" in (tmp_path / "w" / "report.html").read_text()
+
+
+def test_the_linear_operators_interval_is_the_textbook_one_for_every_output():
+    rng = np.random.default_rng(3)
+    n, m = 60, 8
+    W = rng.normal(size=(n, m))
+    Y = (W @ (rng.normal(size=(m, 2 * m)) / m) + np.linspace(0, 1, 2 * m) + 0.1 * rng.normal(size=(n, 2 * m)))
+    model = LinearOperator().fit(W, Y.reshape(n, m, 2))
+    new = 3 * rng.normal(size=(5, m))  # also far off the training inputs
+    low, high = model.predict_interval(new, 0.8)
+    # Ordinary least squares on each output column, written out: σ̂²(1 + x(XᵀX)⁻¹xᵀ), t with n − p dof.
+    X, x = np.hstack([W, np.ones((n, 1))]), np.hstack([new, np.ones((5, 1))])
+    beta = np.linalg.solve(X.T @ X, X.T @ Y)
+    noise2 = np.sum((Y - X @ beta) ** 2, axis=0) / (n - m - 1)
+    leverage = np.einsum("ip,pq,iq->i", x, np.linalg.inv(X.T @ X), x)
+    half = stats.t.ppf(0.9, n - m - 1) * np.sqrt(noise2 * (1 + leverage[:, None]))
+    np.testing.assert_allclose(low.reshape(5, -1), x @ beta - half, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(high.reshape(5, -1), x @ beta + half, rtol=1e-10, atol=1e-10)
+
+
+def _laplace_by_brute_force(model, train, new, last):
+    """s² of each output sample at ``new`` from the full Jacobian J of the outputs with respect
+    to the last map's weights θ = ``last(network)`` (every coordinate's together):
+    P = Σ JᵀJ/σ̂² over ``train``, s² = jP⁻¹jᵀ + σ̂²."""
+    theta, unravel = ravel_pytree(last(model.network_))
+
+    def jacobian(W):
+        def outputs(flat):
+            return jax.vmap(eqx.tree_at(last, model.network_, unravel(flat)))(W / model.input_scale_)
+
+        return np.asarray(jax.jacfwd(outputs)(theta))  # (n, m, 2, p)
+
+    noise2 = (np.asarray(model.interval_["noise"]) ** 2)[None]
+    J = jacobian(train)
+    covariance = np.linalg.pinv(np.einsum("ioap,ioaq->pq", J / noise2[..., None], J), rcond=1e-13)
+    J = jacobian(new)
+    return (np.einsum("ioap,pq,ioaq->ioa", J, covariance, J) + noise2) * np.asarray(model.output_scale_) ** 2
+
+
+@pytest.mark.parametrize("make, last", [
+    (lambda: FNO(width=4, modes=4, layers=1, epochs=20), lambda n: (n.project.layers[-1].weight, n.project.layers[-1].bias)),
+    (lambda: DeepONet(width=5, basis=3, epochs=20), lambda n: (n.branch.layers[-1].weight, n.branch.layers[-1].bias))])
+def test_the_network_operators_intervals_are_the_last_layer_laplace_approximation(tmp_path, make, last):
+    # The FNO's per-sample features and DeepONet's Kronecker form (τ ⊗ h) give what the full
+    # Jacobian of the outputs gives, on the training grid and on new inputs far off it.
+    W, Y = _linear_data(40, m=8)
+    model = make().fit(W, Y)
+    noise = np.sqrt(np.sum((model.predict(W) - Y) ** 2, axis=0) / (40 - (model.width + 1 if model.name == "deeponet" else 0)))
+    np.testing.assert_allclose(np.asarray(model.interval_["noise"]) * model.output_scale_, noise, rtol=1e-8)
+    for inputs in (W[:5], 4 * W[5:10]):
+        _, std = model.predict(inputs, return_std=True)
+        np.testing.assert_allclose(std**2, _laplace_by_brute_force(model, W, inputs, last), rtol=1e-6)
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(load(tmp_path / "m").predict_interval(W[:3])[1], model.predict_interval(W[:3])[1])

@@ -320,6 +320,9 @@ def _learn_drag(args) -> None:
         print(f"{name} = {entry['value']:.6g}{stderr}")
     test = "no held-out part" if result.mse_test is None else f"{result.mse_test:.4g} m² (t > {args.train_until:g} s)"
     print(f"MSE fitted part: {result.mse_train:.4g} m²; held out: {test}")
+    if result.coverage_test is not None:
+        print(f"90 % predictive interval ({result.model.interval_method}): covers {result.coverage_test:.0%} of the "
+              f"held-out coordinates, mean width {result.width_test:.3g} m")
     for name, score in result.scores.items():
         print(f"  cross-validation {name}: {score:.4g} m²")
     print(f"written: {args.out}")

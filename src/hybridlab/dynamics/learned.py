@@ -12,11 +12,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
-from hybridlab.models import training
+from hybridlab.models import intervals, training
 from hybridlab.models.network import Network
 from hybridlab.models.ude_range import NetworkDrag, drag_network
 from hybridlab.physics import Projectile
@@ -61,10 +62,25 @@ def _neural_field(network, scales):
     return NetworkField(network, length, speed, g)
 
 
+class LastLayerField(eqx.Module):
+    """θ ↦ the vector field ``build(network, scales)`` with the network's last layer (weight,
+    bias) set to θ (flat)."""
+
+    network: eqx.Module
+    scales: tuple
+    build: Callable = eqx.field(static=True)
+
+    def __call__(self, theta):
+        _, unravel = ravel_pytree(intervals.last_layer(self.network))
+        return self.build(eqx.tree_at(intervals.last_layer, self.network, unravel(theta)), self.scales)
+
+
 class _NetworkDynamics(Dynamics):
     """A vector field with a network in it, trained with every track's starting state through
     Diffrax (Tsit5 at ``rtol``, reverse mode) on the mean squared position error: Adam
-    (``epochs``, ``learning_rate``, cosine-decayed), then ``polish`` L-BFGS steps. The units:
+    (``epochs``, ``learning_rate``, cosine-decayed), then ``polish`` L-BFGS steps. Its
+    predictive interval: the delta method in the network's last layer and the starting states
+    (a last-layer Laplace approximation with a flat prior; see :class:`Dynamics`). The units:
     V (m/s) the fastest starting speed of the data, L (m) the largest distance of a position
     from the first track's start. ``physics`` (a Projectile or its spec) gives g (m/s²) and the
     mass (kg)."""
@@ -102,8 +118,14 @@ class _NetworkDynamics(Dynamics):
         """The module-level function (network, (V, L, g)) ↦ vector field."""
         return type(self).build
 
+    interval_method = intervals.LAST_LAYER + " and the starting states"
+
     def field(self):
         return self._build()(self.network_, self._scales())
+
+    def parametrised(self):
+        theta, _ = ravel_pytree(intervals.last_layer(self.network_))
+        return theta, LastLayerField(self.network_, self._scales(), self._build())
 
     @abc.abstractmethod
     def _network(self, dim: int, key) -> Network:

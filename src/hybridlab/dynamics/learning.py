@@ -15,6 +15,7 @@ from hybridlab.dynamics.base import Dynamics
 from hybridlab.dynamics.discovery import discover_drag
 from hybridlab.dynamics.learned import UDE, NeuralODE
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
+from hybridlab.models import intervals
 
 METHODS = ("fit", "ude", "neural-ode", "auto")
 #: The laws a fit may name, as the coefficients of :class:`hybridlab.physics.PolynomialDrag`
@@ -40,7 +41,8 @@ class LearnedDrag:
     given (a :class:`TrajectoryFit`, or the :class:`NeuralODE`), ``network`` the UDE or neural
     ODE trained (None for ``fit`` and ``auto``), the mean squared position errors (m²) on the
     fitted and held-out parts, and for ``auto`` each candidate's cross-validation score
-    (the geometric mean over :data:`FOLDS` of the forecast MSE, m²). ``estimates``: the law's
+    (the geometric mean over :data:`FOLDS` of the forecast MSE, m²), and the coverage and
+    width of the model's 90 % predictive interval on the held-out part. ``estimates``: the law's
     parameters {name: value} where a method other than the grey-box fit found them (a PINN,
     which gives no standard errors; ``model`` is then the law at those values, its starting
     states fitted)."""
@@ -55,6 +57,10 @@ class LearnedDrag:
     diameter: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
     estimates: dict[str, float] = field(default_factory=dict)
+    #: The share of the held-out coordinates inside the model's nominal 90 % predictive
+    #: interval, and the interval's mean width (m); None without a held-out part.
+    coverage_test: float | None = None
+    width_test: float | None = None
 
     def parameters(self) -> dict[str, dict[str, float | None]]:
         """{name: {"value", "stderr"}}: the law's coefficients as in ``hybridlab.physics``
@@ -78,8 +84,8 @@ class LearnedDrag:
     def to_json(self) -> dict:
         """The result as ``learn-drag --json`` prints it."""
         return {"law": self.law, "parameters": self.parameters(), "mse_train": self.mse_train,
-                "mse_test": self.mse_test, "method": self.method, "fit_g": self.fit_g,
-                "cv_scores": self.scores or None}
+                "mse_test": self.mse_test, "coverage_test": self.coverage_test, "width_test": self.width_test,
+                "method": self.method, "fit_g": self.fit_g, "cv_scores": self.scores or None}
 
 
 def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> TrajectoryFit:
@@ -144,8 +150,22 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
             scores = cross_validate(train, mass, g, [(name, free) for name in LAWS for free in (False, True)])
             law, fit_g = _choose(scores)
         model = law_fit(law, mass, g, fit_g, train).fit(train)
-    return LearnedDrag(method, law, fit_g, model, network, model.mse(train), None if test is None else model.mse(test),
-                       diameter, {f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()})
+    return LearnedDrag(method, law, fit_g, model, network, diameter=diameter,
+                       scores={f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()},
+                       **scored(model, train, test))
+
+
+def scored(model: Dynamics, train: Tracks, test: Tracks | None) -> dict[str, float | None]:
+    """{"mse_train", "mse_test", "coverage_test", "width_test"} of a fitted model: the mean
+    squared position errors (m²), and the share of the held-out coordinates inside its nominal
+    90 % predictive interval with the interval's mean width (m) — None without a held-out part."""
+    out = {"mse_train": model.mse(train), "mse_test": None, "coverage_test": None, "width_test": None}
+    if test is not None:
+        low, high = model.predict_interval(test, intervals.NOMINAL)
+        out["mse_test"] = float(np.mean(((low + high) / 2 - test.position) ** 2))
+        out["coverage_test"] = float(np.mean((low <= test.position) & (test.position <= high)))
+        out["width_test"] = float(np.mean(high - low))
+    return out
 
 
 def split_checked(tracks: Tracks, mass: float, diameter: float | None, train_until: float | None,
@@ -207,4 +227,5 @@ def _start_parameters(model: Dynamics) -> dict[str, dict[str, float]]:
     return out
 
 
-__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "law_fit", "learn_drag", "split_checked"]
+__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "law_fit", "learn_drag", "scored",
+           "split_checked"]

@@ -14,7 +14,7 @@ from jax.flatten_util import ravel_pytree
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
-from hybridlab.models import training
+from hybridlab.models import intervals, training
 from hybridlab.models.diagnostics import standard_errors
 from hybridlab.models.physics_fit import FittedPhysics
 from hybridlab.physics import QuadraticDrag
@@ -34,10 +34,13 @@ class TrajectoryFit(FittedPhysics, Dynamics):
     to outliers) minimises Σ ρ(r) with ρ(r) = 2 f²(√(1 + (r/f)²) − 1), f = ``f_scale`` m: as
     SciPy's ``least_squares``, LM runs on r̃ = √ρ(r) (sign of r). Standard errors:
     Cov = s² (JᵀJ)⁻¹ of the residuals at the optimum (s² = Σr̃²/(n − q)), q counting the
-    starting states too.
+    starting states too. The predictive interval (see :class:`Dynamics`) is the delta method
+    in the unknowns and the starting states, J = ∂r/∂(p, s₀) and σ̂ of the plain residuals r
+    (for either loss).
     """
 
     name = "trajectory-fit"
+    interval_method = "delta method in the fitted parameters and starting states"
     fitted_arrays = ("values", "starts")
     fitted_facts = ("tracks", "t0", "stderr", "start_stderr", "train_rmse", "converged")
 
@@ -59,6 +62,13 @@ class TrajectoryFit(FittedPhysics, Dynamics):
     def field(self):
         p = self.fitted()
         return motion.Newton(motion.LawDrag(p), p.g)
+
+    def parametrised(self):
+        return jnp.asarray(self.values_), LawField(self.start(), tuple(self.unknown))
+
+    @property
+    def fits_start(self) -> bool:
+        return self.fit_start
 
     def _fit(self, tracks: Tracks, progress):
         del progress  # seconds
@@ -89,7 +99,10 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         errors = standard_errors(J, r) if J.shape[1] else np.zeros(0)
         self.stderr_ = [float(e) for e in errors[:q]]
         self.start_stderr_ = errors[q:].reshape(-1, 2 * tracks.dim).tolist() if self.fit_start else None
-        self.train_rmse_ = float(np.sqrt(self.mse(tracks)))
+        residual = self.predict(tracks) - tracks.position
+        self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
+        if self.loss == "linear":  # J is ∂r/∂(p, s₀), the interval's (its rows in another order, which it ignores)
+            self.interval_ = intervals.delta_calibration(J, residual.reshape(-1), self.interval_method)
 
     def force(self, speed) -> np.ndarray:
         """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s)."""
@@ -107,6 +120,17 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         out["formula"] = f"trajectories under {self.fitted().label()}"
         out["diagnostics"] = {"train_rmse": self.train_rmse_, "converged": self.converged_, "loss": self.loss}
         return out
+
+
+class LawField(eqx.Module):
+    """θ ↦ the vector field of ``projectile`` with its parameters ``names`` set to θ."""
+
+    projectile: eqx.Module
+    names: tuple[str, ...] = eqx.field(static=True)
+
+    def __call__(self, theta):
+        p = self.projectile.replace(self.names, theta)
+        return motion.Newton(motion.LawDrag(p), p.g)
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,7 +9,7 @@ import numpy as np
 
 from hybridlab.data import Tracks, benchmark_split, load_drops, read_tracks
 from hybridlab.dynamics import TrajectoryFit, learn_drag
-from hybridlab.dynamics.learning import LearnedDrag, law_fit, split_checked
+from hybridlab.dynamics.learning import LearnedDrag, law_fit, scored, split_checked
 from hybridlab.physics import Projectile
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
@@ -71,8 +71,8 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
                           seed=seed)
     physics = Projectile.from_spec(grey.physics).replace(tuple(found.parameters), list(found.parameters.values()))
     model = TrajectoryFit(physics.to_spec(), unknown=()).fit(train)
-    return LearnedDrag("pinn", law, fit_g, model, None, model.mse(train), None if test is None else model.mse(test),
-                       diameter, estimates=found.parameters)
+    return LearnedDrag("pinn", law, fit_g, model, None, diameter=diameter, estimates=found.parameters,
+                       **scored(model, train, test))
 
 
 def drops_benchmark(methods=("fit", "auto"), until: float = 2.0, epochs: int = 1500) -> list[dict]:
@@ -93,7 +93,8 @@ def drops_benchmark(methods=("fit", "auto"), until: float = 2.0, epochs: int = 1
                                 balls[ball].diameter if np.isfinite(balls[ball].diameter) else None, method, until,
                                 epochs=epochs)
             row[method] = {"mse_test": result.mse_test, "mse_train": result.mse_train, "law": result.law,
-                           "fit_g": result.fit_g, "parameters": result.parameters()}
+                           "fit_g": result.fit_g, "parameters": result.parameters(),
+                           "coverage_test": result.coverage_test, "width_test": result.width_test}
         rows.append(row)
     return rows
 
@@ -125,7 +126,7 @@ def drops_table(rows: list[dict], methods) -> str:
                        for name, e in result["parameters"].items() if name not in ("h0", "v0")]
             star = "" if row["mass_known"] else "*"
             text.append(f"  {row['ball']}{star}: {result['law']}{', g fitted' if result['fit_g'] else ''}; "
-                        + "; ".join(entries))
+                        + "; ".join(entries) + f"; 90 % interval covers {result['coverage_test']:.0%} of t > 2 s")
     return "\n".join(text)
 
 

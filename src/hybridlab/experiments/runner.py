@@ -17,13 +17,10 @@ from hybridlab.experiments.aiming import aiming_lines, aiming_section
 from hybridlab.experiments.fragility import amplification, true_change
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
 from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.models import intervals
 from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
 from hybridlab.report import build_report
 from hybridlab.report.schema import Metrics, ModelMetrics
-
-
-#: The predictive intervals' nominal level.
-LEVEL = 0.9
 
 
 def rmse(prediction, target) -> float:
@@ -85,7 +82,7 @@ def predict_bands(model, inputs: dict, names=("interp", "extrap", "curves")) -> 
     if getattr(model, "interval_", None) is None:
         return None
     ends = np.cumsum([len(inputs[name]) for name in names])
-    low, high = model.predict_interval(np.concatenate([inputs[name] for name in names]), LEVEL)
+    low, high = model.predict_interval(np.concatenate([inputs[name] for name in names]), intervals.NOMINAL)
     return {name: (a, b) for name, a, b in zip(names, np.split(low, ends[:-1]), np.split(high, ends[:-1]))}
 
 

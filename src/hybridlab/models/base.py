@@ -194,7 +194,38 @@ class Estimator(abc.ABC):
         return f"{type(self).__name__}({arguments})"
 
 
-class Regressor(Estimator):
+class Calibrated:
+    """A model with a predictive interval: ``predict(data, return_std=True)`` gives the
+    predictive standard deviation s of a new measurement, :meth:`predict_interval` the interval
+    ŷ ± t·s; the calibration (``interval_``, a dict with at least ``method`` and ``dof``, see
+    :mod:`hybridlab.models.intervals`) is saved with the model."""
+
+    #: How the predictive interval is made, in words (the summary and the report say it).
+    interval_method: ClassVar[str] = "delta method"
+
+    def predict_interval(self, data, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high), shaped as ``predict(data)``: the ``level`` predictive interval ŷ ± t·s
+        of a new measurement."""
+        predicted, std = self.predict(data, return_std=True)
+        half = intervals.quantile(self._interval(), level) * std
+        return predicted - half, predicted + half
+
+    def _interval(self) -> dict:
+        calibration = getattr(self, "interval_", None)
+        if calibration is None:
+            raise ValueError(f"model {self.name!r} has no predictive interval (saved before they existed)")
+        return calibration
+
+    def _metadata(self) -> dict[str, Any]:
+        return {**super()._metadata(), "interval": getattr(self, "interval_", None)}
+
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+        # A model saved before intervals existed has none: predict(..., return_std=True) says so.
+        self.interval_ = metadata.get("interval")
+        super()._set_metadata({name: value for name, value in metadata.items() if name != "interval"})
+
+
+class Regressor(Calibrated, Estimator):
     """Base class of every rung of the ladder: ``fit(X, y)``, ``predict(X)`` on launches X
     (n, d) and observations y (n,), besides :class:`Estimator`'s persistence and summary.
     A subclass implements ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()``.
@@ -203,8 +234,6 @@ class Regressor(Estimator):
     #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
     #: :meth:`as_function` can differentiate through it).
     differentiable: ClassVar[bool] = True
-    #: How the predictive interval is made, in words (the summary and the report say it).
-    interval_method: ClassVar[str] = "delta method"
 
     # The contract ---------------------------------------------------------------------------
     def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
@@ -243,18 +272,6 @@ class Regressor(Estimator):
         J = None if calibration["covariance"] is None else self._sensitivities(X)
         return predicted, np.broadcast_to(intervals.predictive_std(calibration, J), predicted.shape).copy()
 
-    def predict_interval(self, X, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        """(low, high) (n,): the ``level`` predictive interval ŷ ± t·s of a new measurement."""
-        predicted, std = self.predict(X, return_std=True)
-        half = intervals.quantile(self._interval(), level) * std
-        return predicted - half, predicted + half
-
-    def _interval(self) -> dict:
-        calibration = getattr(self, "interval_", None)
-        if calibration is None:
-            raise ValueError(f"model {self.name!r} has no predictive interval (saved before they existed)")
-        return calibration
-
     def _calibrate(self, X, y) -> dict | None:
         """The interval's calibration from the training data: the delta method on
         :meth:`_sensitivities`; None (no interval) for a model without them."""
@@ -268,14 +285,6 @@ class Regressor(Estimator):
         the model has no interval of this kind)."""
         del X
         return None
-
-    def _metadata(self) -> dict[str, Any]:
-        return {**super()._metadata(), "interval": getattr(self, "interval_", None)}
-
-    def _set_metadata(self, metadata: dict[str, Any]) -> None:
-        # A model saved before intervals existed has none: predict(..., return_std=True) says so.
-        self.interval_ = metadata.get("interval")
-        super()._set_metadata({name: value for name, value in metadata.items() if name != "interval"})
 
     def as_function(self) -> Function:
         """The fitted prediction as a pure JAX function X (n, d) ↦ ŷ (n,) whose fitted arrays

@@ -29,6 +29,9 @@ from jax.flatten_util import ravel_pytree
 from scipy import stats
 
 
+#: The nominal level of the intervals that the runs score (coverage and width).
+NOMINAL = 0.9
+
 #: The networks' interval, in words.
 LAST_LAYER = "last-layer Laplace (delta method in the last layer, flat prior)"
 
@@ -96,9 +99,14 @@ def last_layer_jacobian(model, X) -> np.ndarray:
         return in_blocks(lambda block: _last_layer(function, block, jax.jacrev), X)
 
 
-def _where(function):
-    last = function.arrays["network"].layers[-1]
+def last_layer(network) -> tuple[jax.Array, jax.Array]:
+    """(weight, bias) of a :class:`~hybridlab.models.network.Network`'s last layer."""
+    last = network.layers[-1]
     return last.weight, last.bias
+
+
+def _where(function):
+    return last_layer(function.arrays["network"])
 
 
 @eqx.filter_jit

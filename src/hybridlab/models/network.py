@@ -54,11 +54,16 @@ class Network(eqx.Module):
         return eqx.tree_at(lambda n: (n.layers[-1].weight, n.layers[-1].bias), self,
                            (jnp.zeros_like(last.weight), jnp.zeros_like(last.bias)))
 
-    def __call__(self, x):
-        """Outputs (n,) for inputs x (n, n_in); (n, n_out) when n_out > 1."""
+    def features(self, x):
+        """The last hidden layer's activations (n, width) for inputs x (n, n_in): the outputs
+        are an affine map of them (the last layer)."""
         sigma = ACTIVATIONS[self.activation]
         for layer in self.layers[:-1]:
             x = sigma(x @ layer.weight.T + layer.bias)
+        return x
+
+    def __call__(self, x):
+        """Outputs (n,) for inputs x (n, n_in); (n, n_out) when n_out > 1."""
         last = self.layers[-1]
-        out = x @ last.weight.T + last.bias
+        out = self.features(x) @ last.weight.T + last.bias
         return out[:, 0] if self.n_out == 1 else out

@@ -20,8 +20,9 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from hybridlab.models import training
-from hybridlab.models.base import Estimator
+from hybridlab.models.base import Calibrated, Estimator
 from hybridlab.models.progress import QUIET, ProgressMeter
+from hybridlab.operators import intervals
 
 
 def check_functions(W, Y=None, samples: int | None = None):
@@ -43,9 +44,11 @@ def check_functions(W, Y=None, samples: int | None = None):
     return W, Y
 
 
-class Operator(Estimator, rung=False):
+class Operator(Calibrated, Estimator, rung=False):
     """Base class of the operators: a subclass implements ``_fit_scaled(w, y, progress)`` (w the
-    scaled inputs (n, m), y the scaled outputs (n, m, 2)) and ``_predict_scaled(w)``."""
+    scaled inputs (n, m), y the scaled outputs (n, m, 2)), ``_predict_scaled(w)`` and
+    ``_design(w)``, the features its predictive interval is linear in (see
+    :mod:`hybridlab.operators.intervals`)."""
 
     fitted_facts = ("input_scale", "output_mean", "output_scale")
 
@@ -61,18 +64,26 @@ class Operator(Estimator, rung=False):
         self.output_mean_ = Y.mean(axis=0).tolist()
         self.output_scale_ = (Y - Y.mean(axis=0)).std(axis=(0, 1)).tolist()
         try:
-            self._fit_scaled(jnp.asarray(W / self.input_scale_), jnp.asarray(self._scale(Y)), progress)
+            w, y = jnp.asarray(W / self.input_scale_), self._scale(Y)
+            self._fit_scaled(w, jnp.asarray(y), progress)
+            residual = np.asarray(self._predict_scaled(w)) - y
+            self.interval_ = intervals.calibrate(self._design(w), residual, self.interval_method)
         except BaseException:
             del self.n_features_
             raise
         return self
 
-    def predict(self, W) -> np.ndarray:
-        """Y (n, m, 2) in the output's units for W (n, m)."""
+    def predict(self, W, return_std: bool = False):
+        """Y (n, m, 2) in the output's units for W (n, m); with ``return_std``, also the
+        predictive standard deviation (n, m, 2) of each output sample."""
         self._check_fitted()
         W = check_functions(W, samples=None if self.resolution_free else self.n_features_)
-        scaled = np.asarray(self._predict_scaled(jnp.asarray(W / self.input_scale_)))
-        return scaled * np.asarray(self.output_scale_) + self._mean(W.shape[1])
+        w = jnp.asarray(W / self.input_scale_)
+        predicted = np.asarray(self._predict_scaled(w)) * np.asarray(self.output_scale_) + self._mean(W.shape[1])
+        if not return_std:
+            return predicted
+        std = np.sqrt(intervals.variance(self._interval(), self._design(w))) * np.asarray(self.output_scale_)
+        return predicted, std
 
     #: Whether the operator takes inputs on another grid than its training one (the FNO).
     resolution_free = False
@@ -95,6 +106,11 @@ class Operator(Estimator, rung=False):
     @abc.abstractmethod
     def _predict_scaled(self, w):
         """Scaled outputs (n, m, 2) for scaled inputs (n, m)."""
+
+    @abc.abstractmethod
+    def _design(self, w) -> dict:
+        """The interval's design for scaled inputs (n, m): :func:`intervals.separable` or
+        :func:`intervals.pointwise`."""
 
 
 def _loss(network, data):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from hybridlab.models.network import Network
+from hybridlab.operators import intervals
 from hybridlab.operators.base import NetworkOperator
 
 
@@ -28,8 +30,11 @@ class DeepONetNetwork(eqx.Module):
     def __call__(self, w):
         """Outputs (m, 2) for one input (m,), at the m times of its grid."""
         coefficients = self.branch(w[None])[0].reshape(2, -1)  # (2, p)
-        basis = jnp.tanh(self.trunk(jnp.linspace(0.0, 1.0, w.shape[0])[:, None]))  # (m, p)
-        return basis @ coefficients.T + self.bias
+        return self.basis(w.shape[0]) @ coefficients.T + self.bias
+
+    def basis(self, m: int):
+        """The trunk's basis functions (m, p) at the m times of a grid."""
+        return jnp.tanh(self.trunk(jnp.linspace(0.0, 1.0, m)[:, None]))
 
 
 class DeepONet(NetworkOperator):
@@ -38,6 +43,7 @@ class DeepONet(NetworkOperator):
     cosine-decayed) on the mean squared scaled error."""
 
     name = "deeponet"
+    interval_method = "last-layer Laplace in the branch's last layer (flat prior), a noise level per sample"
 
     def __init__(self, width: int = 128, basis: int = 64, epochs: int = 2000, learning_rate: float = 1e-3,
                  seed: int = 0):
@@ -49,3 +55,14 @@ class DeepONet(NetworkOperator):
 
     def _network(self):
         return DeepONetNetwork(self.n_features_, self.width, self.basis, jax.random.key(self.seed))
+
+    def _design(self, w):
+        features = np.asarray(_branch_features(self.network_, w))
+        return intervals.separable(np.hstack([features, np.ones((len(features), 1))]),
+                                   self.network_.basis(w.shape[1]))
+
+
+@eqx.filter_jit
+def _branch_features(network, w):
+    """The branch's last hidden layer (n, width) for inputs (n, m)."""
+    return network.branch.features(w)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from hybridlab.models.network import Network
 from hybridlab.models.progress import ProgressMeter
+from hybridlab.operators import intervals
 from hybridlab.operators.base import NetworkOperator
 
 
@@ -71,11 +73,19 @@ class FNONetwork(eqx.Module):
 
     def __call__(self, w):
         """Outputs (m, 2) for one input (m,)."""
+        return self.project(self._hidden(w))
+
+    def features(self, w):
+        """The projection's hidden layer (m, width) for one input (m,): the outputs are an
+        affine map of it at every sample."""
+        return self.project.features(self._hidden(w))
+
+    def _hidden(self, w):
         grid = jnp.linspace(0.0, 1.0, w.shape[0])
         v = jnp.stack([w, grid, jnp.ones_like(w)], axis=1) @ self.lift  # (m, width): w, t/T and a bias
         for layer in self.layers:
             v = layer(v)
-        return self.project(v)
+        return v
 
 
 class FNO(NetworkOperator):
@@ -84,6 +94,7 @@ class FNO(NetworkOperator):
     on the mean squared scaled error."""
 
     name = "fno"
+    interval_method = "last-layer Laplace in the projection's last layer (flat prior), a noise level per sample"
     resolution_free = True
 
     def __init__(self, width: int = 32, modes: int = 16, layers: int = 4, epochs: int = 1000,
@@ -105,7 +116,18 @@ class FNO(NetworkOperator):
         self._check_grid(w.shape[1])
         return super()._predict_scaled(w)
 
+    def _design(self, w):
+        self._check_grid(w.shape[1])
+        features = np.asarray(_features(self.network_, w))
+        return intervals.pointwise(np.concatenate([features, np.ones((*features.shape[:2], 1))], axis=2))
+
     def _check_grid(self, samples: int) -> None:
         if 2 * self.modes > samples:
             raise ValueError(f"W has {samples} samples per function: the FNO keeps {self.modes} Fourier modes, "
                              f"which need at least {2 * self.modes}")
+
+
+@eqx.filter_jit
+def _features(network, w):
+    """The projection's hidden layer (n, m, width) for inputs (n, m)."""
+    return jax.vmap(network.features)(w)

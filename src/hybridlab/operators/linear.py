@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.progress import ProgressMeter
+from hybridlab.operators import intervals
 from hybridlab.operators.base import Operator
 
 
@@ -15,6 +16,7 @@ class LinearOperator(Operator):
 
     name = "linear-operator"
     fitted_arrays = ("weights",)
+    interval_method = "least-squares prediction interval of each output sample (textbook, exact without ridge)"
 
     def __init__(self, ridge: float = 0.0):
         if not (np.isfinite(ridge) and ridge >= 0):
@@ -22,15 +24,22 @@ class LinearOperator(Operator):
         self.ridge = float(ridge)
 
     def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
-        design = np.hstack([np.asarray(w), np.ones((w.shape[0], 1))])
+        design = np.asarray(_affine(w))
         target = np.asarray(y).reshape(y.shape[0], -1)
         penalty = self.ridge * np.eye(design.shape[1])
         penalty[-1, -1] = 0.0  # the intercept is not shrunk
         self.weights_ = jnp.asarray(np.linalg.solve(design.T @ design + penalty, design.T @ target))
 
     def _predict_scaled(self, w):
-        design = jnp.hstack([w, jnp.ones((w.shape[0], 1))])
-        return (design @ self.weights_).reshape(w.shape[0], w.shape[1], 2)
+        return (_affine(w) @ self.weights_).reshape(w.shape[0], w.shape[1], 2)
+
+    def _design(self, w):
+        return intervals.separable(_affine(w), np.eye(w.shape[1]))
 
     def _arrays_like(self):
         return {"weights": jnp.zeros((self.n_features_ + 1, 2 * self.n_features_))}
+
+
+def _affine(w):
+    """The design (w, 1) (n, m + 1) of inputs w (n, m)."""
+    return jnp.hstack([w, jnp.ones((w.shape[0], 1))])

@@ -9,7 +9,7 @@ import os
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import plot_effects, write_figure
-from hybridlab.report.page import figure_html, html_page, html_table
+from hybridlab.report.page import OVERCONFIDENT, figure_html, html_page, html_table
 
 
 def build_wind_report(run_dir: str) -> str:
@@ -22,6 +22,10 @@ def build_wind_report(run_dir: str) -> str:
     rows = [[name, m["effect_test"], m["effect_shifted"], m.get("effect_fine", "—"), m["whole_test"], m["fit_s"],
              m["trajectories_per_s"]] for name, m in metrics["models"].items()]
     rows.append(["physics (Diffrax, batched)", 0.0, 0.0, 0.0, 0.0, "—", metrics["physics_trajectories_per_s"]])
+    trust = [[name, m.get("coverage_test", "—"), m.get("coverage_shifted", "—"), m.get("coverage_fine", "—"),
+              m.get("width_test", "—"), m.get("width_shifted", "—"),
+              "<b>overconfident off the data</b>" if m.get("coverage_shifted", 1.0) < OVERCONFIDENT else ""]
+             for name, m in metrics["models"].items()]
     quick = " (quick run)" if metrics.get("quick") else ""
     (std, length), (shifted_std, shifted_length) = metrics["family"], metrics["shifted"]
     page = html_page(f"Neural operators: wind to trajectory — seed {metrics['seed']}{quick}", [
@@ -33,6 +37,13 @@ def build_wind_report(run_dir: str) -> str:
         f"FNO can take. Speeds are warm, on the held-out batch.</p>",
         html_table(["operator", "relative error of the effect: held out", "rougher family", "4× resolution",
                     "relative error of the whole trajectory: held out", "fit (s)", "trajectories/s"], rows),
+        "<h2>Trust: 90 % predictive intervals</h2>",
+        "<p>The share of the true trajectory's samples (every time, both coordinates) inside each operator's "
+        "nominal 90 % interval, and the interval's mean width (m). How each interval is made is in the model's "
+        "summary (a Laplace approximation in the last linear map, a noise level per time sample). An operator "
+        f"covering less than {OVERCONFIDENT:.0%} on the rougher family is flagged.</p>",
+        html_table(["operator", "coverage: held out", "rougher family", "4× resolution", "width (m): held out",
+                    "rougher family", ""], trust),
         "<h2>Figures</h2>", figure_html(figure)])
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))

@@ -1,0 +1,96 @@
+"""Predictive intervals of the operators: a Laplace approximation (flat prior) in the last
+linear map of each, with a noise level per output sample.
+
+Every operator's scaled output is affine in a last set of weights θ_a per output coordinate a
+(x or y): ŷ_a(w)[o] = θ_aᵀ z_o(w) at sample o. With the training residuals r (n functions ×
+m samples × 2) and a noise σ̂²_{oa} per sample and coordinate (the residuals' mean square, as
+the error does not have one size along a trajectory: it is zero at the launch), the
+posterior precision of θ_a is P_a = Σ_{i,o} z_o(w_i) z_o(w_i)ᵀ / σ̂²_{oa}, and a new
+measurement's variance
+
+    s²_{oa}(w) = z_o(w)ᵀ P_a⁻¹ z_o(w) + σ̂²_{oa}.
+
+Two shapes of z, one per kind of operator:
+
+- **separable**: z_o(w) = τ_o ⊗ h(w) — a function's features h (n, p_h; the affine 1
+  included) times a basis over the samples τ (m, p_τ). Then P_a = T_a ⊗ H with
+  H = Σ_i h_i h_iᵀ and T_a = Σ_o τ_o τ_oᵀ/σ̂²_{oa}, and z ᵀP_a⁻¹z = (τ_oᵀ T_a⁻¹ τ_o)(hᵀH⁻¹h):
+  exact, without the (p_τ·p_h)² matrix. The linear operator (h = (w, 1), τ = the identity:
+  the textbook least-squares prediction interval of each output, σ̂²(1 + hᵀH⁻¹h), with
+  n − p_h degrees of freedom) and DeepONet (h the branch's last hidden layer, τ the trunk's
+  basis: the branch's last layer is θ) are of this kind.
+- **pointwise**: z_o(w) (n, m, p) the features of each sample (the FNO's projection acts
+  pointwise: its last layer is θ, shared by every sample).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: The noise of a sample is at least this share of the mean noise: the launch point's is zero.
+NOISE_FLOOR = 1e-8
+
+
+def _pinv(matrix):
+    return np.linalg.pinv(matrix, rcond=1e-12, hermitian=True)
+
+
+def _noise(residual: np.ndarray, dof: int) -> np.ndarray:
+    """σ̂² (m, 2) per sample and coordinate from residuals (n, m, 2)."""
+    mean_square = np.sum(residual**2, axis=0) / max(dof, 1)
+    return np.maximum(mean_square, NOISE_FLOOR * mean_square.mean())
+
+
+def calibrate(design: dict, residual: np.ndarray, method: str) -> dict:
+    """The calibration (JSON-able) from the training ``design`` (:func:`separable` or
+    :func:`pointwise`) and residuals (n, m, 2), in scaled units."""
+    residual = np.asarray(residual, dtype=np.float64)
+    n = residual.shape[0]
+    if design["kind"] == "separable":
+        h, tau = design["features"], design["basis"]
+        dof = n - h.shape[1]
+        noise2 = _noise(residual, dof)
+        blocks = {"features_inverse": _pinv(h.T @ h).tolist(),
+                  "basis_inverse": [_pinv(tau.T @ (tau / noise2[:, a, None])).tolist() for a in range(2)]}
+    else:
+        z = design["features"]
+        dof = None  # n·m points against p weights: Gaussian
+        noise2 = _noise(residual, n)
+        blocks = {"precision_inverse": [_pinv(np.einsum("iop,ioq,o->pq", z, z, 1 / noise2[:, a])).tolist()
+                                        for a in range(2)]}
+    return {"method": method, "kind": design["kind"], "noise": np.sqrt(noise2).tolist(),
+            "dof": dof if dof is None else max(dof, 1), **blocks}
+
+
+def variance(calibration: dict, design: dict) -> np.ndarray:
+    """s² (n, m, 2) of a new measurement for the ``design`` of the functions asked about (on
+    the training grid or another: the noise is interpolated in time)."""
+    m = design["basis"].shape[0] if design["kind"] == "separable" else design["features"].shape[1]
+    noise2 = _on_grid(np.asarray(calibration["noise"]) ** 2, m)
+    if design["kind"] == "separable":
+        h, tau = design["features"], design["basis"]
+        leverage = np.einsum("ip,pq,iq->i", h, np.asarray(calibration["features_inverse"]), h)
+        spread = np.stack([np.einsum("op,pq,oq->o", tau, np.asarray(inverse), tau)
+                           for inverse in calibration["basis_inverse"]], axis=1)  # (m, 2)
+        return leverage[:, None, None] * spread[None] + noise2[None]
+    z = design["features"]
+    return np.stack([np.einsum("iop,pq,ioq->io", z, np.asarray(inverse), z)
+                     for inverse in calibration["precision_inverse"]], axis=2) + noise2[None]
+
+
+def _on_grid(values: np.ndarray, m: int) -> np.ndarray:
+    """``values`` (m₀, 2) on equally spaced times, linearly interpolated to m of them."""
+    if values.shape[0] == m:
+        return values
+    old, new = np.linspace(0.0, 1.0, values.shape[0]), np.linspace(0.0, 1.0, m)
+    return np.stack([np.interp(new, old, values[:, a]) for a in range(values.shape[1])], axis=1)
+
+
+def separable(features, basis) -> dict:
+    """The design z_o(w) = τ_o ⊗ h(w) of ``features`` h (n, p_h) and ``basis`` τ (m, p_τ)."""
+    return {"kind": "separable", "features": np.asarray(features, np.float64), "basis": np.asarray(basis, np.float64)}
+
+
+def pointwise(features) -> dict:
+    """The design of per-sample ``features`` z (n, m, p)."""
+    return {"kind": "pointwise", "features": np.asarray(features, np.float64)}
