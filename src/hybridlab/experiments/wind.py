@@ -52,7 +52,7 @@ def run_wind(out: str | None = None, seed: int = 0, quick: bool = False, echo=pr
         for name, model in models.items():
             start = time.perf_counter()
             model.fit(sets["train"], truth["train"])
-            entry = {"fit_s": time.perf_counter() - start}
+            entry = {"fit_s": time.perf_counter() - start, "interval": model.interval_method}
             for split in ("train", "test", "shifted") + (("fine",) if model.resolution_free else ()):
                 grid = 4 * SAMPLES if split == "fine" else SAMPLES
                 low, high = model.predict_interval(sets[split], intervals.NOMINAL)

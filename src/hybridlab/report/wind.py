@@ -22,9 +22,9 @@ def build_wind_report(run_dir: str) -> str:
     rows = [[name, m["effect_test"], m["effect_shifted"], m.get("effect_fine", "—"), m["whole_test"], m["fit_s"],
              m["trajectories_per_s"]] for name, m in metrics["models"].items()]
     rows.append(["physics (Diffrax, batched)", 0.0, 0.0, 0.0, 0.0, "—", metrics["physics_trajectories_per_s"]])
-    trust = [[name, m.get("coverage_test", "—"), m.get("coverage_shifted", "—"), m.get("coverage_fine", "—"),
+    trust = [[name, m.get("interval", "—"), m.get("coverage_test", "—"), m.get("coverage_shifted", "—"), m.get("coverage_fine", "—"),
               m.get("width_test", "—"), m.get("width_shifted", "—"),
-              "<b>overconfident off the data</b>" if m.get("coverage_shifted", 1.0) < OVERCONFIDENT else ""]
+              "overconfident off the data" if m.get("coverage_shifted", 1.0) < OVERCONFIDENT else ""]
              for name, m in metrics["models"].items()]
     quick = " (quick run)" if metrics.get("quick") else ""
     (std, length), (shifted_std, shifted_length) = metrics["family"], metrics["shifted"]
@@ -39,10 +39,11 @@ def build_wind_report(run_dir: str) -> str:
                     "relative error of the whole trajectory: held out", "fit (s)", "trajectories/s"], rows),
         "<h2>Trust: 90 % predictive intervals</h2>",
         "<p>The share of the true trajectory's samples (every time, both coordinates) inside each operator's "
-        "nominal 90 % interval, and the interval's mean width (m). How each interval is made is in the model's "
-        "summary (a Laplace approximation in the last linear map, a noise level per time sample). An operator "
+        "nominal 90 % interval, and the interval's mean width (m); each interval is a Laplace approximation in the "
+        "operator's last linear map with a noise level per time sample (for the linear operator: the textbook "
+        "least-squares interval). An operator "
         f"covering less than {OVERCONFIDENT:.0%} on the rougher family is flagged.</p>",
-        html_table(["operator", "coverage: held out", "rougher family", "4× resolution", "width (m): held out",
+        html_table(["operator", "interval", "coverage: held out", "rougher family", "4× resolution", "width (m): held out",
                     "rougher family", ""], trust),
         "<h2>Figures</h2>", figure_html(figure)])
     path = os.path.join(run_dir, "report.html")
