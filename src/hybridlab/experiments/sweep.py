@@ -1,0 +1,139 @@
+"""``hybridlab sweep``: one ``hybridlab run`` per seed, as Ray tasks — on a local Ray that uses
+this machine's cores, or on an existing Ray cluster — and their spread across seeds.
+
+Each task is :func:`hybridlab.experiments.runner.run` itself, with one CPU and its numerical
+libraries pinned to one thread (XLA's, OpenMP's, BLAS's), so that tasks side by side do not
+oversubscribe the cores. Each writes an ordinary run directory ``<out>/seed-<s>`` (whole or not
+at all); when all have finished, ``summary.json`` holds every numeric metric's mean, standard
+deviation (n − 1), minimum and maximum over the seeds that succeeded, the failures by seed, and
+``report.html`` draws them. Interrupted, the finished runs stay complete and nothing else is
+written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import numpy as np
+
+from hybridlab.experiments.runner import run, select
+from hybridlab.experiments.scenarios import SCENARIOS
+from hybridlab.files import check_new_directory, write_json
+
+#: The one command that installs what ``sweep`` needs.
+INSTALL = "pip install 'hybridlab[sweep]'"
+#: Every task's environment: one thread for each numerical library, as each task has one CPU.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+
+
+def import_ray():
+    """The ``ray`` module; ValueError with the command that installs it where it is missing."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(f"sweep runs on Ray, which is not installed; install it with: {INSTALL}") from None
+    return ray
+
+
+def sweep(scenario: str, seeds: int, out: str, first_seed: int = 0, quick: bool = False, models=None,
+          address: str | None = None, echo=print) -> dict:
+    """Run ``scenario`` for seeds ``first_seed`` … ``first_seed + seeds − 1`` as Ray tasks
+    (``address``: an existing cluster's, as ``ray.init`` takes it; None: a local Ray on this
+    machine's cores) into ``out``; returns the summary. ``echo`` gets a line per finished seed."""
+    _check(scenario, seeds, first_seed, quick, models)
+    check_new_directory(out, "out", parent=False)
+    ray = import_ray()
+    out = os.path.abspath(out)
+    with warnings.catch_warnings():
+        # JAX warns at every fork; Ray's are fork-then-exec of its own processes, which is safe.
+        warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": ONE_THREAD})
+    try:
+        os.makedirs(out)
+        task = ray.remote(num_cpus=1, max_retries=0)(run)
+        pending = {task.remote(scenario, seed, os.path.join(out, f"seed-{seed}"), quick, models,
+                               echo=_silent): seed for seed in range(first_seed, first_seed + seeds)}
+        results, failed = _gather(ray, pending, echo)
+    finally:
+        ray.shutdown()
+    summary = summarise(scenario, quick, results, failed)
+    write_json(os.path.join(out, "summary.json"), summary)
+    from hybridlab.report.sweep import build_sweep_report
+
+    build_sweep_report(out)
+    return summary
+
+
+def _silent(line: str) -> None:
+    del line
+
+
+def _check(scenario, seeds, first_seed, quick, models) -> None:
+    """ValueError naming the first bad option, before anything starts."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario = {scenario!r}: a sweep runs a ladder scenario, one of {', '.join(SCENARIOS)}")
+    for name, value, low in (("seeds", seeds, 1), ("first_seed", first_seed, 0)):
+        if isinstance(value, bool) or int(value) != value or value < low:
+            raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
+    select(SCENARIOS[scenario].ladder(quick, first_seed), models)  # names every unknown model
+
+
+def _gather(ray, pending: dict, echo) -> tuple[dict[int, dict], list[dict]]:
+    """({seed: metrics}, [{"seed", "error"}]) as the tasks finish; on an interrupt the
+    unfinished tasks are cancelled (each removes its partial run directory) and it re-raises."""
+    results, failed = {}, []
+    try:
+        while pending:
+            [done], _ = ray.wait(list(pending), num_returns=1)
+            seed = pending.pop(done)
+            try:
+                results[seed] = ray.get(done)
+                echo(f"  seed {seed}: done ({len(results) + len(failed)} of {len(results) + len(failed) + len(pending)})")
+            except ray.exceptions.RayError as error:
+                failed.append({"seed": seed, "error": _message(error)})
+                echo(f"  seed {seed}: failed: {failed[-1]['error']}")
+    except BaseException:
+        for future in pending:
+            ray.cancel(future)
+        raise
+    return dict(sorted(results.items())), sorted(failed, key=lambda f: f["seed"])
+
+
+def _message(error) -> str:
+    """The task's own exception in one line (Ray wraps it with a traceback)."""
+    cause = getattr(error, "cause", None)
+    return f"{type(cause).__name__}: {cause}" if cause is not None else str(error).strip().splitlines()[-1]
+
+
+def summarise(scenario: str, quick: bool, results: dict[int, dict], failed: list[dict]) -> dict:
+    """summary.json: for every model and every numeric metric of the runs' metrics.json (nested
+    ones by dotted names, e.g. ``physics.k.value``), {"mean", "std", "min", "max", "n"} over the
+    seeds where it is a finite number (std with n − 1; 0 for one seed)."""
+    values: dict[str, dict[str, list[float]]] = {}
+    for metrics in results.values():
+        for name, model in metrics["models"].items():
+            for metric, value in _numbers(model):
+                values.setdefault(name, {}).setdefault(metric, []).append(value)
+    models = {name: {metric: _stats(v) for metric, v in metrics.items()} for name, metrics in values.items()}
+    return {"scenario": scenario, "quick": quick, "seeds": list(results), "failed": failed, "models": models}
+
+
+def _numbers(entry: dict, prefix: str = ""):
+    """(dotted name, value) of every finite number in a nested dict (booleans are not numbers)."""
+    for key, value in entry.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _numbers(value, name + ".")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            yield name, float(value)
+
+
+def _stats(values: list[float]) -> dict:
+    values = np.asarray(values)
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(values.mean()), "std": std, "min": float(values.min()), "max": float(values.max()),
+            "n": len(values)}

@@ -1,0 +1,118 @@
+"""Sweeps across seeds on Ray (issue 14 §1): a sweep through a Ray head started here gives
+exactly the serial runs' numbers, its summary is their mean and spread, a failed task is
+reported by seed while the others finish, and bad options are refused before Ray starts."""
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hybridlab.cli import main
+from hybridlab.experiments.runner import run
+
+ray = pytest.importorskip("ray")
+
+RAY = os.path.join(os.path.dirname(sys.executable), "ray")
+#: What may differ between two runs of one seed: the clock.
+TIMES = ("fit_seconds",)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _numbers(value, prefix=""):
+    """{dotted name: value} of every number (and string) in metrics.json but the times."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() if key not in TIMES for k, v in _numbers(item, f"{prefix}{key}.").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _numbers(item, f"{prefix}{i}.").items()}
+    return {prefix: value}
+
+
+@pytest.fixture(scope="module")
+def ray_head():
+    """A Ray head on this machine (2 CPUs), stopped after the tests."""
+    port = _free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run([RAY, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                    "--disable-usage-stats"], check=True, capture_output=True, env=env, timeout=120)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, env=env, timeout=120)
+
+
+def test_a_sweep_on_a_ray_head_equals_the_serial_runs(tmp_path, capsys, ray_head):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--scenario", "cuberoot", "--seeds", "2", "--first-seed", "3", "--models", "linear,nearest",
+            "--quick", "--address", ray_head, "--out", str(out)]
+    assert main(argv) == 0
+    assert "2 seeds finished, 0 failed" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seeds"] == [3, 4] and summary["failed"] == [] and summary["scenario"] == "cuberoot"
+    # The engine changes nothing: seed 4 in the sweep is `hybridlab run --seed 4` with the same options.
+    serial = run("cuberoot", 4, str(tmp_path / "serial"), quick=True, models=["linear", "nearest"], echo=lambda _: None)
+    swept = json.loads((out / "seed-4" / "metrics.json").read_text())
+    assert _numbers(swept) == _numbers(json.loads((tmp_path / "serial" / "metrics.json").read_text()))
+    assert swept["models"]["linear"]["rmse_extrap"] == serial["models"]["linear"]["rmse_extrap"]
+    # The summary is each metric's mean and spread over the seeds (std with n − 1).
+    values = [json.loads((out / f"seed-{s}" / "metrics.json").read_text())["models"]["linear"]["rmse_interp"]
+              for s in (3, 4)]
+    stats = summary["models"]["linear"]["rmse_interp"]
+    assert stats["mean"] == pytest.approx(np.mean(values), rel=1e-15) and stats["n"] == 2
+    assert stats["std"] == pytest.approx(np.std(values, ddof=1), rel=1e-12)
+    assert (stats["min"], stats["max"]) == (min(values), max(values))
+    assert (out / "report.html").is_file() and (out / "figures" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(os.listdir(out)) == ["figures", "report.html", "seed-3", "seed-4", "summary.json"]
+
+
+def test_a_failed_task_is_reported_by_seed_and_the_others_finish(ray_head):
+    from hybridlab.experiments.sweep import _gather, summarise
+
+    def fails_on_odd(seed):  # defined here, so that Ray ships it by value to its workers
+        if seed % 2:
+            raise ValueError(f"seed = {seed}: odd")
+        return {"models": {"m": {"x": float(seed), "ok": True, "nested": {"y": 2.0 * seed}, "none": None}}}
+
+    ray.init(address=ray_head, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(fails_on_odd)
+        lines = []
+        results, failed = _gather(ray, {task.remote(seed): seed for seed in range(4)}, lines.append)
+    finally:
+        ray.shutdown()
+    assert list(results) == [0, 2] and failed == [{"seed": 1, "error": "ValueError: seed = 1: odd"},
+                                                   {"seed": 3, "error": "ValueError: seed = 3: odd"}]
+    assert len(lines) == 4 and any("seed 3: failed: ValueError: seed = 3: odd" in line for line in lines)
+    summary = summarise("x", False, results, failed)
+    assert summary["seeds"] == [0, 2] and summary["models"]["m"] == {
+        "x": {"mean": 1.0, "std": math.sqrt(2.0), "min": 0.0, "max": 2.0, "n": 2},
+        "nested.y": {"mean": 2.0, "std": 2 * math.sqrt(2.0), "min": 0.0, "max": 4.0, "n": 2}}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0"], "--seeds 0: must be an integer >= 1"),
+    (["--seeds", "2", "--scenario", "gust"], "--scenario 'gust': a sweep runs a ladder scenario"),
+    (["--seeds", "2", "--models", "linear,nope"], "nope"),
+])
+def test_bad_options_are_refused_before_anything_starts(tmp_path, capsys, argv, message):
+    out = tmp_path / "s"
+    assert main(["sweep", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_without_ray_the_command_says_how_to_install_it(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None\n"
+            "from hybridlab.cli import main\n"
+            f"sys.exit(main(['sweep', '--seeds', '1', '--out', {str(tmp_path / 's')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "pip install 'hybridlab[sweep]'" in done.stderr and not (tmp_path / "s").exists()
