@@ -1,7 +1,33 @@
+import os
+import shutil
+import tempfile
+
 import hypothesis
+import jax
 
 import hybridlab  # noqa: F401  (switches JAX to float64 before any test builds an array)
 
 # JAX compiles on first call; a per-example deadline would time compilation, not the code.
 hypothesis.settings.register_profile("hybridlab", deadline=None, max_examples=40, derandomize=True)
 hypothesis.settings.load_profile("hybridlab")
+
+#: The session's compiled programs, shared by the test workers: the suite's time is mostly XLA
+#: compiling, and the workers (and files, and freshly built jitted closures) compile many of the
+#: same programs. A fresh directory per session, removed after it: no run sees another's.
+_CACHE = "HYBRIDLAB_TEST_JAX_CACHE"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and _CACHE not in os.environ:  # the controller, before its workers
+        os.environ[_CACHE] = tempfile.mkdtemp(prefix="hybridlab-jax-cache-")
+        config._hybridlab_cache = os.environ[_CACHE]
+    jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def pytest_unconfigure(config):
+    cache = getattr(config, "_hybridlab_cache", None)
+    if cache:
+        shutil.rmtree(cache, ignore_errors=True)
+        del os.environ[_CACHE]

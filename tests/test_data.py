@@ -5,6 +5,8 @@ the closed-form no-drag range, the chi-square interval of a sample standard devi
 the scenarios' truth the solves of tests/reference.py (mpmath, SciPy).
 """
 
+import os
+
 import jax
 import numpy as np
 import pytest
@@ -114,3 +116,32 @@ def test_scenario_splits_lie_where_they_say(name):
         reference = [REFERENCE_RANGE[name](speed, angle) for speed, angle in X]
         np.testing.assert_allclose(true, reference, rtol=1e-9, atol=1e-12)
     assert np.std(splits["train"].y - splits["train"].true) == pytest.approx(spec.noise, rel=0.2)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_shots_streamed_in_chunks_are_the_shots_written_at_once(tmp_path, suffix):
+    from hybridlab.data import read_shots, simulate_shot_chunks, write_shot_chunks, write_shots
+
+    p = Projectile(LinearDrag(k=1.8), mass=7.26)
+    key = jax.random.key(3)
+    # n within one chunk: exactly simulate_shots' draws; beyond it, chunk i draws from fold_in(key, i).
+    (one,) = simulate_shot_chunks(p, 20, (5, 85), (0.1, 1.4), 0.1, key, chunk=20)
+    whole = simulate_shots(p, 20, (5, 85), (0.1, 1.4), 0.1, key)
+    assert all(np.array_equal(one[name], whole[name]) for name in whole)
+    chunks = list(simulate_shot_chunks(p, 20, (5, 85), (0.1, 1.4), 0.1, key, chunk=7))
+    assert [len(c["speed"]) for c in chunks] == [7, 7, 6]
+    assert np.array_equal(chunks[0]["speed"], simulate_shots(p, 7, (5, 85), (0.1, 1.4), 0.1, key)["speed"])
+    assert np.array_equal(chunks[2]["distance"],
+                          simulate_shots(p, 6, (5, 85), (0.1, 1.4), 0.1, jax.random.fold_in(key, 2))["distance"])
+    write_shot_chunks(tmp_path / f"streamed{suffix}", iter(chunks))
+    together = {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
+    write_shots(tmp_path / f"together{suffix}", together)
+    streamed, at_once = read_shots(tmp_path / f"streamed{suffix}"), read_shots(tmp_path / f"together{suffix}")
+    assert all(np.array_equal(streamed[name], at_once[name]) for name in at_once)
+    if suffix == ".csv":
+        assert (tmp_path / "streamed.csv").read_bytes() == (tmp_path / "together.csv").read_bytes()
+    # A bad chunk after good ones: nothing is written, and the error names the file.
+    bad = dict(chunks[1], speed=-chunks[1]["speed"])
+    with pytest.raises(ValueError, match=f"cannot write .*bad{suffix}.*speed"):
+        write_shot_chunks(tmp_path / f"bad{suffix}", iter([chunks[0], bad]))
+    assert sorted(os.listdir(tmp_path)) == [f"streamed{suffix}", f"together{suffix}"]

@@ -13,11 +13,12 @@ the file, read back bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import os
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -76,9 +77,7 @@ def write_csv(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None
     _check_lengths(path, {name: len(column) for name, column in cells.items()})
     text = io.StringIO()
     # The csv module's own line end, CR LF: with it every Python quotes a field holding a lone CR.
-    writer = csv.writer(text, quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([str(name) for name in cells])
-    writer.writerows(zip(*cells.values()))
+    _csv_writer(text, list(cells)).writerows(zip(*cells.values()))
     write_bytes(path, text.getvalue().encode("utf-8"))
 
 
@@ -96,12 +95,58 @@ def write_shots(
     (as :func:`read_shots` with ``file_units=True`` gives it), so a file's values pass through
     unchanged.
     """
+    write_shot_chunks(path, [shots], require, file_units)
+
+
+def write_shot_chunks(
+    path: str | os.PathLike, chunks: Iterable[Mapping[str, ArrayLike]], require: Sequence[str] = SHOT_COLUMNS,
+    file_units: bool = False,
+) -> None:
+    """:func:`write_shots` for shots that arrive in ``chunks`` (each a mapping of columns, all
+    with the same names), written one after the other without holding more than one in
+    memory: CSV text per chunk, a Parquet row group per chunk. Each chunk is checked as it
+    comes; a bad one leaves nothing written (the file appears whole or not at all)."""
     kind = _format(path)
+
+    def write(temporary: str) -> None:
+        writer, names = None, None
+        with contextlib.ExitStack() as stack:
+            for shots in chunks:
+                columns = _checked_shots(path, shots, require, file_units)
+                if names is None:
+                    names = list(columns)
+                elif list(columns) != names:
+                    raise ValueError(f"cannot write {os.fspath(path)}: a chunk has columns {list(columns)}, "
+                                     f"the first had {names}")
+                if kind == "parquet":
+                    table = pa.table({name: _arrow_column(values) for name, values in columns.items()})
+                    writer = writer or stack.enter_context(pq.ParquetWriter(temporary, table.schema))
+                    writer.write_table(table)
+                else:
+                    writer = writer or _csv_writer(stack.enter_context(open(temporary, "w", encoding="utf-8",
+                                                                             newline="")), names)
+                    writer.writerows(zip(*(_column_cells(f"cannot write {os.fspath(path)}, column {name!r}", values)
+                                           for name, values in columns.items())))
+            if names is None:
+                raise ValueError(f"cannot write {os.fspath(path)}: no shots")
+
+    replace_atomically(path, write)
+
+
+def _checked_shots(path, shots: Mapping[str, ArrayLike], require: Sequence[str], file_units: bool) -> dict:
+    """The shots as float64 columns in the file's units, checked as :func:`read_shots` checks."""
     columns = {name: _float_column(path, name, values) for name, values in shots.items()}
     _check_lengths(path, {name: len(values) for name, values in columns.items()})
     columns = columns if file_units else to_file_units(columns)
     validate(Table.from_columns(f"cannot write {os.fspath(path)}", columns), require)
-    write_table(path, columns)
+    return columns
+
+
+def _csv_writer(handle, names: Sequence[str]):
+    """A CSV writer on ``handle`` with the header row written (see :func:`write_csv`)."""
+    writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow([str(name) for name in names])
+    return writer
 
 
 def write_table(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -83,6 +85,25 @@ def simulate_shots(projectile: Projectile, n: int, speed, angle, noise: float, k
     if float(projectile.height) > 0:
         shots["height"] = np.full(len(v), float(projectile.height))
     return shots
+
+
+#: Shots per chunk of :func:`simulate_shot_chunks`: a few tens of MB in flight, whatever n is.
+CHUNK = 1 << 18
+
+
+def simulate_shot_chunks(projectile: Projectile, n: int, speed, angle, noise: float, key: jax.Array,
+                         relative: float = 0.0, chunk: int = CHUNK) -> Iterator[dict[str, np.ndarray]]:
+    """:func:`simulate_shots` for any ``n``, ``chunk`` shots at a time (the last one shorter):
+    memory stays flat as n grows. Chunk 0 draws from ``key`` itself, chunk i ≥ 1 from
+    ``fold_in(key, i)``, so that n ≤ ``chunk`` gives exactly :func:`simulate_shots`' shots."""
+    if int(n) != n or n < 1:
+        raise ValueError(f"n = {n!r}: must be a positive integer")
+    if int(chunk) != chunk or chunk < 1:
+        raise ValueError(f"chunk = {chunk!r}: must be a positive integer")
+    n, chunk = int(n), int(chunk)
+    for i, start in enumerate(range(0, n, chunk)):
+        yield simulate_shots(projectile, min(chunk, n - start), speed, angle, noise,
+                             key if i == 0 else jax.random.fold_in(key, i), relative)
 
 
 def holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

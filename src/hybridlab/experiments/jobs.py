@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 import jax
 import numpy as np
 
-from hybridlab.data import (from_file_units, read_shots, simulate_shots, simulate_tracks, to_file_units, write_shots,
-                            write_table, write_tracks)
+from hybridlab.data import (from_file_units, read_shots, simulate_shot_chunks, simulate_tracks, to_file_units,
+                            write_shot_chunks, write_table, write_tracks)
 from hybridlab.files import check_new_directory, check_output_file
 from hybridlab.models import MLP, QUIET, REGISTRY, ProgressMeter, Regressor, TqdmProgress, load
 from hybridlab.models.base import save_new
@@ -66,9 +66,11 @@ def shot_summary(spec: Mapping, speed: float, angle: float) -> dict:
             "impact": {"speed": float(impact_speed), "angle": float(impact_angle)}}
 
 
-#: The most rows a trajectory or a simulated data set may have: each is built whole in memory
-#: (its CSV text some hundred bytes a row) before it is written.
+#: The most rows a trajectory or a set of simulated tracks may have: each is built whole in
+#: memory (its CSV text some hundred bytes a row) before it is written.
 MAX_ROWS = 1_000_000
+#: The most shots ``simulate`` writes (it streams them: only the disk bounds it).
+MAX_SHOTS = 10**10
 
 
 def _check_rows(name: str, value: int, least: int) -> None:
@@ -163,12 +165,13 @@ def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out
 
 def write_simulated(spec: Mapping, n: int, speed, angle, noise: float, seed: int, relative: float,
                     out: str) -> None:
-    """``n`` random shots of the projectile, with measurement noise, written to ``out``."""
-    _check_rows("n", n, 1)
+    """``n`` random shots of the projectile, with measurement noise, written to ``out`` in
+    chunks (:func:`~hybridlab.data.simulate_shot_chunks`): memory stays flat as n grows."""
+    if not 1 <= n <= MAX_SHOTS:
+        raise ValueError(f"n = {n}: must be between 1 and {MAX_SHOTS}")
     check_output_file(out, "out")
-    shots = simulate_shots(Projectile.from_spec(spec), n, tuple(speed), tuple(angle), noise,
-                           jax.random.key(seed), relative)
-    write_shots(out, shots)
+    write_shot_chunks(out, simulate_shot_chunks(Projectile.from_spec(spec), n, tuple(speed), tuple(angle), noise, jax.random.key(seed),
+                                                relative))
 
 
 def write_simulated_tracks(spec: Mapping, n: int, points: int, speed, angle, noise: float, seed: int,
