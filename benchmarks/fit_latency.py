@@ -228,8 +228,9 @@ def worker(method, path):
     print(json.dumps({"method": method, "import_s": import_s, "fits": fits}))
 
 
-def run_worker(method, path):
-    command = [sys.executable, os.path.abspath(__file__), "--worker", method, "--data", path]
+def run_worker(method, path, device=None):
+    command = [sys.executable, os.path.abspath(__file__), "--worker", method, "--data", path] + (
+        ["--device", device] if device else [])
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{method} failed:\n{out.stderr[-4000:]}")
@@ -290,8 +291,12 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--device", choices=("cpu", "gpu"), default=None, help="where JAX computes (default: JAX's choice)")
     args = parser.parse_args()
     if args.worker:
+        from hybridlab.experiments.jobs import select_device
+
+        select_device(args.device)
         worker(args.worker, args.data)
         return
     n = args.shots or (100 if args.quick else 800)
@@ -302,7 +307,7 @@ def main() -> None:
     import hybridlab
 
     machine = (f"machine: {platform.platform()}, {os.cpu_count()} CPUs; jax {jax.__version__} on "
-               f"{jax.devices()[0]}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
+               f"{args.device or jax.devices()[0]}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
                f"numpy {np.__version__}; hybridlab from {os.path.dirname(hybridlab.__file__)}")
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "data.npz")
@@ -312,7 +317,7 @@ def main() -> None:
         results = {}
         for method in METHODS:
             start = time.perf_counter()
-            results[method] = run_worker(method, path)
+            results[method] = run_worker(method, path, args.device)
             print(f"  ran {method} in {time.perf_counter() - start:.1f} s (process included)", file=sys.stderr)
     report(results, n, checks, machine)
     if args.json:

@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 import hybridlab as hl
+from hybridlab.experiments.jobs import select_device
 from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
 
 BASEBALL = hl.Projectile(hl.QuadraticDrag(c=9e-4), mass=0.145, g=9.81)
@@ -51,7 +52,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fno-epochs", type=int, default=500)
     parser.add_argument("--deeponet-epochs", type=int, default=2000)
+    parser.add_argument("--device", choices=("cpu", "gpu"), default=None, help="where JAX computes (default: JAX's choice)")
     args = parser.parse_args()
+    print(f"device: {select_device(args.device)}")
     clock = time.perf_counter()
     sets = {"train": gaussian_profiles(2000, 64, DURATION, 5.0, 0.5, jax.random.key(1)),
             "test": gaussian_profiles(500, 64, DURATION, 5.0, 0.5, jax.random.key(2)),

@@ -33,6 +33,7 @@ from scipy.optimize import root_scalar
 from scipy.special import lambertw
 
 import hybridlab as hl
+from hybridlab.experiments.jobs import select_device
 
 M, K, G = 7.26, 1.8, 9.81
 BALL_M, BALL_C = 0.145, 9e-4
@@ -226,10 +227,12 @@ def verdict(ok):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    quick = parser.parse_args().quick
+    parser.add_argument("--device", choices=("cpu", "gpu"), default=None, help="where JAX computes (default: JAX's choice)")
+    args = parser.parse_args()
+    quick, device = args.quick, select_device(args.device)
     rng = np.random.default_rng(0)
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()};"
-          f" jax {jax.__version__} on {jax.devices()[0]}, scipy {scipy.__version__}, numpy {np.__version__},"
+          f" jax {jax.__version__} on {device}, scipy {scipy.__version__}, numpy {np.__version__},"
           f" mpmath {mp.__version__}{' (--quick: reduced sizes)' if quick else ''}")
 
     axis = np.linspace(5, 85, 30 if quick else 100)

@@ -146,3 +146,18 @@ def test_shots_from_a_height_carry_it_and_fit_from_it(tmp_path, capsys):
     status, _, err = run(capsys, "fit", str(shots), "--model", "physics", "--unknown", "g",
                          "--out", str(tmp_path / "n"))
     assert status == 2 and "column 'height': 12 m, but --height is 0 m" in err and not (tmp_path / "n").exists()
+
+
+def test_info_names_the_device_and_precision(capsys):
+    import jax
+
+    import hybridlab
+
+    assert main(["info", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    device = jax.devices()[0]
+    assert facts["device"] == f"{device.platform}: {device.device_kind}" and facts["backend"] == jax.default_backend()
+    assert facts["precision"] == "float64" and facts["hybridlab"] == hybridlab.__version__
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"hybridlab {hybridlab.__version__}"

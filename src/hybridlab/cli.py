@@ -16,6 +16,8 @@ import numpy as np
 from equinox import EquinoxRuntimeError
 from jax.errors import JaxRuntimeError
 
+from hybridlab import __version__
+
 LAUNCH_HELP = "Units: speed in m/s, angle in degrees above the horizontal, mass in kg, g in m/s², height in m."
 
 
@@ -270,6 +272,19 @@ def _run(args) -> None:
     print(f"written: {metrics['directory']}/report.html")
 
 
+def _info(args) -> None:
+    from hybridlab.experiments.jobs import platform
+    from hybridlab.files import to_json
+
+    facts = platform()
+    if args.json:
+        print(to_json(facts))
+        return
+    print(f"hybridlab {facts['hybridlab']}, JAX {facts['jax']}")
+    print(f"device: {facts['device']} (backend {facts['backend']}; all: {', '.join(facts['devices'])})")
+    print(f"precision: {facts['precision']}; CPUs: {facts['cpus']}")
+
+
 def _sweep(args) -> None:
     from hybridlab.experiments.sweep import sweep
 
@@ -378,7 +393,15 @@ def _flagged(message: str, flags: set[str]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hybridlab", description="Hybrid scientific machine learning on the projectile.")
+    parser.add_argument("--version", action="version", version=f"hybridlab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub = commands.add_parser("info", help="the device and precision hybridlab computes with",
+                              description="Print hybridlab's and JAX's versions, the device every command runs on "
+                              "(the first JAX finds: a GPU where JAX for CUDA is installed, pip install "
+                              "'hybridlab[cuda]'), all devices, the precision and the CPU count.")
+    sub.add_argument("--json", action="store_true", help="print it as JSON")
+    sub.set_defaults(run=_info)
 
     sub = commands.add_parser("range", help="range of one shot", description="Range of one shot in m. " + LAUNCH_HELP)
     _launch_options(sub)

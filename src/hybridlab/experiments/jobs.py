@@ -23,6 +23,36 @@ from hybridlab.models.hybrid import NETWORK_WIDTHS
 from hybridlab.physics import DRAG_LAWS, Projectile
 
 
+def platform() -> dict:
+    """Where hybridlab computes: its version, JAX's, the device JAX found first (every command
+    runs on it) with the list of all, the floating-point precision and the CPU count."""
+    import os
+
+    import hybridlab
+
+    devices = jax.devices()
+    return {"hybridlab": hybridlab.__version__, "jax": jax.__version__, "backend": jax.default_backend(),
+            "device": f"{devices[0].platform}: {devices[0].device_kind}", "devices": [str(d) for d in devices],
+            "precision": "float64" if jax.config.jax_enable_x64 else "float32", "cpus": os.cpu_count()}
+
+
+def select_device(kind: str | None) -> str:
+    """Make the first JAX device of ``kind`` (``"cpu"``, ``"gpu"``; None: leave JAX's choice)
+    the default for every computation that follows; returns it in words. ValueError where JAX
+    finds none of that kind."""
+    if kind is not None:
+        try:
+            devices = jax.devices(kind)
+        except RuntimeError:
+            devices = []
+        if not devices:
+            raise ValueError(f"device = {kind!r}: JAX finds no such device here (a GPU needs an NVIDIA card and "
+                             "pip install 'hybridlab[cuda]')")
+        jax.config.update("jax_default_device", devices[0])
+    device = jax.devices(kind)[0] if kind is not None else jax.devices()[0]
+    return f"{device.platform}: {device.device_kind}"
+
+
 def drag_laws() -> dict[str, dict[str, str]]:
     """Every registered drag law's coefficients with a line of help each: what a command line
     offers as options."""
