@@ -61,11 +61,17 @@ def objectives(output):
     return loss, residuals
 
 
+#: The most training rows the Hessian's diagnostics look at (a seeded sample beyond): a few
+#: GB of forward-over-reverse tangents for the default network.
+HESSIAN_ROWS = 1024
+
+
 class MLP(Regressor):
     """y ≈ σ_y · N((x − μ_x)/σ_x) + μ_y with N a fully connected network.
 
     The default recipe: two tanh layers of 32, Adam with a cosine-decayed learning rate over
-    full-batch epochs, early stopping on a held-out validation fraction of the training data
+    full-batch epochs (mini-batches of ``batch_size`` rows, shuffled every epoch, where the
+    training data have more: by default :data:`training.BATCH`), early stopping on a held-out validation fraction of the training data
     (the best validation parameters are kept), then an L-BFGS polish that is kept only if it
     lowers the validation loss. ``optimiser="lm"`` fits by Levenberg–Marquardt instead (the
     autograd lecture's least squares), ``"gd"`` by plain gradient descent (the shot-put
@@ -82,13 +88,14 @@ class MLP(Regressor):
 
     def __init__(self, widths=(32, 32), activation="tanh", init="default", optimiser="adam",
                  learning_rate=3e-3, schedule="cosine", epochs=4000, validation=0.1, patience=800,
-                 polish=300, lm_steps=2000, restarts=1, seed=0, dtype="float64", scale_output=True):
+                 polish=300, lm_steps=2000, restarts=1, seed=0, dtype="float64", scale_output=True, batch_size=None):
         self.widths = _widths(widths)
         self.activation, self.init, self.optimiser = activation, init, optimiser
         self.learning_rate, self.schedule, self.epochs = float(learning_rate), schedule, int(epochs)
         self.validation, self.patience, self.polish = float(validation), patience, int(polish)
         self.lm_steps, self.restarts, self.seed, self.dtype = int(lm_steps), int(restarts), int(seed), dtype
         self.scale_output = bool(scale_output)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self._check_params()
 
     @classmethod
@@ -113,6 +120,8 @@ class MLP(Regressor):
                                      ("schedule", self.schedule, SCHEDULES), ("dtype", self.dtype, tuple(DTYPES))):
             if value not in allowed:
                 raise ValueError(f"{name} = {value!r}: must be one of {allowed}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size = {self.batch_size}: must be >= 1 or None")
         if not 0.0 <= self.validation < 1.0:
             raise ValueError(f"validation = {self.validation}: must be in [0, 1)")
         for name in ("epochs", "restarts", "lm_steps"):
@@ -153,7 +162,17 @@ class MLP(Regressor):
                                  self.restarts > 1)
         network, epochs_run, converged = fits[best]
         return NetworkFit(network, epochs_run, converged, restarts, float(training.evaluate(loss, network, train)),
-                          hessian_report(loss, network, train), seconds)
+                          hessian_report(loss, network, self._sample(train)), seconds)
+
+    def _sample(self, data):
+        """The data, or a seeded random :data:`HESSIAN_ROWS` rows of them where there are more:
+        the Hessian's diagnostics (one forward-over-reverse pass per parameter, all at once:
+        memory ∝ rows × parameters) on a sample."""
+        n = data[0].shape[0]
+        if n <= HESSIAN_ROWS:
+            return data
+        rows = np.sort(np.random.default_rng(self.seed).choice(n, HESSIAN_ROWS, replace=False))
+        return tuple(a[rows] for a in data)
 
     def _split(self, data):
         """Training and validation parts (a seeded shuffle) of the standardised data."""
@@ -171,9 +190,11 @@ class MLP(Regressor):
         if self.optimiser == "lm":
             network, converged = training.least_squares(network, residuals, train, self.lm_steps)
             return network, 0, converged
-        optimiser = training.optimiser(self.optimiser, self.learning_rate, self.schedule, self.epochs)
+        batch = self.batch_size or training.BATCH
+        steps = self.epochs * training.batches_per_epoch(train[0].shape[0], batch)
+        optimiser = training.optimiser(self.optimiser, self.learning_rate, self.schedule, steps)
         network, epochs = training.first_order(network, loss, train, validation, optimiser, self.epochs,
-                                               self.patience, _Shifted(task, offset))
+                                               self.patience, _Shifted(task, offset), batch=batch, seed=self.seed)
         if self.polish:
             polished = training.lbfgs(network, loss, train, self.polish)
             check = validation if validation is not None else train

@@ -22,6 +22,15 @@ import optimistix as optx
 
 #: Epochs compiled into one scan between early-stopping checks and progress reports.
 CHUNK = 100
+#: The most training rows one first-order step takes at once by default: beyond it an epoch is
+#: a pass over shuffled mini-batches of this size (about 10 MB of activations per 32 units of width).
+BATCH = 1 << 15
+
+
+def batches_per_epoch(n: int, batch: int | None) -> int:
+    """Steps per epoch of :func:`first_order` on ``n`` rows: 1 (full batch) unless ``batch``
+    is given and smaller than n, then ⌊n/batch⌋ (each epoch's shuffle leaves out the rest)."""
+    return 1 if batch is None or n <= batch else n // batch
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,8 +49,11 @@ def evaluate(loss, params, data):
 
 
 def first_order(params, loss, train, validation, optimiser, epochs: int, patience: int | None, task=None,
-                monitor=None):
-    """Full-batch steps of an Optax ``optimiser`` for up to ``epochs`` epochs.
+                monitor=None, batch: int | None = None, seed: int = 0):
+    """Steps of an Optax ``optimiser`` for up to ``epochs`` epochs: full-batch, or where the
+    training data (a tuple of arrays of n rows) have more rows than ``batch``, mini-batches —
+    each epoch a pass over a fresh shuffle (from ``seed`` and the epoch) cut into ⌊n/batch⌋
+    batches (:func:`batches_per_epoch` steps, which a schedule of ``optimiser`` should count).
 
     With ``validation`` data, the parameters with the lowest validation loss are kept and the
     run stops once ``patience`` epochs pass without improvement (early stopping); ``task`` (a
@@ -54,7 +66,11 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
     best, best_loss, since, done = params, np.inf, 0, 0
     while done < epochs:
         steps = min(CHUNK, epochs - done)
-        params, state = _chunk(params, state, loss, train, optimiser, steps)
+        if batches_per_epoch(train[0].shape[0], batch) > 1:
+            key = jax.random.fold_in(jax.random.key(seed), done)
+            params, state = _minibatch_chunk(params, state, loss, train, optimiser, steps, batch, key)
+        else:
+            params, state = _chunk(params, state, loss, train, optimiser, steps)
         done += steps
         if task is not None:
             task.update(done)
@@ -81,6 +97,27 @@ def _chunk(params, state, loss, data, optimiser, steps):
         return (optax.apply_updates(params, updates), state), None
 
     (params, state), _ = jax.lax.scan(step, (params, state), None, length=steps)
+    return params, state
+
+
+@eqx.filter_jit
+def _minibatch_chunk(params, state, loss, data, optimiser, epochs, batch, key):
+    """``epochs`` epochs of mini-batch steps: each a shuffle of the rows (key folded with the
+    epoch) cut into ⌊n/batch⌋ batches of ``batch`` rows."""
+    n = data[0].shape[0]
+    count = n // batch
+
+    def step(carry, rows):
+        params, state = carry
+        grads = jax.grad(loss)(params, tuple(a[rows] for a in data))
+        updates, state = optimiser.update(grads, state, params)
+        return (optax.apply_updates(params, updates), state), None
+
+    def epoch(carry, index):
+        order = jax.random.permutation(jax.random.fold_in(key, index), n)[: count * batch].reshape(count, batch)
+        return jax.lax.scan(step, carry, order)[0], None
+
+    (params, state), _ = jax.lax.scan(epoch, (params, state), jnp.arange(epochs))
     return params, state
 
 
