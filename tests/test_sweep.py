@@ -39,15 +39,19 @@ def _numbers(value, prefix=""):
 
 @pytest.fixture(scope="module")
 def ray_head():
-    """A Ray head on this machine (2 CPUs), stopped after the tests."""
+    """A Ray head on this machine (2 CPUs), stopped after the tests. Without Ray's token
+    authentication (here, and in this process as its client): the token file it keeps in the
+    home directory is shared with any other Ray started on the machine meanwhile."""
     port = _free_port()
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    subprocess.run([RAY, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                    "--disable-usage-stats"], check=True, capture_output=True, env=env, timeout=120)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, env=env, timeout=120)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_AUTH_MODE", "disabled")
+        patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        subprocess.run([RAY, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                        "--disable-usage-stats"], check=True, capture_output=True, timeout=120)
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
 
 
 def test_a_sweep_on_a_ray_head_equals_the_serial_runs(tmp_path, capsys, ray_head):
@@ -116,3 +120,22 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path):
             f"sys.exit(main(['sweep', '--seeds', '1', '--out', {str(tmp_path / 's')!r}]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "pip install 'hybridlab[sweep]'" in done.stderr and not (tmp_path / "s").exists()
+
+
+def test_a_signal_stops_the_sweep_and_leaves_no_partial_run(tmp_path, ray_head):
+    import signal
+    import time
+
+    out = tmp_path / "sweep"
+    command = [sys.executable, "-m", "hybridlab.cli", "sweep", "--scenario", "cuberoot", "--seeds", "2", "--quick",
+               "--models", "mlp-adam", "--address", ray_head, "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.is_dir() and any(name.startswith(".seed-") for name in os.listdir(out))):  # runs under way
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143 and err.strip().splitlines()[-1] == \
+        "hybridlab: stopped by SIGTERM; unfinished output removed"
+    assert [name for name in os.listdir(out) if name.startswith(".")] == [] and not (out / "summary.json").exists()

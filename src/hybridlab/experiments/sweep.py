@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -47,11 +49,15 @@ def sweep(scenario: str, seeds: int, out: str, first_seed: int = 0, quick: bool 
     check_new_directory(out, "out", parent=False)
     ray = import_ray()
     out = os.path.abspath(out)
+    # ray.init puts its own SIGTERM handler in place of the caller's (which removes unfinished output).
+    handler = signal.getsignal(signal.SIGTERM)
     with warnings.catch_warnings():
         # JAX warns at every fork; Ray's are fork-then-exec of its own processes, which is safe.
         warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
                  runtime_env={"env_vars": ONE_THREAD})
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
     try:
         os.makedirs(out)
         task = ray.remote(num_cpus=1, max_retries=0)(run)
@@ -82,13 +88,23 @@ def _check(scenario, seeds, first_seed, quick, models) -> None:
     select(SCENARIOS[scenario].ladder(quick, first_seed), models)  # names every unknown model
 
 
+#: Seconds between two looks at the tasks: a signal is handled at the latest after one.
+_POLL = 0.5
+#: Seconds that cancelled tasks get to remove their unfinished run directories.
+_CLEANUP = 60
+
+
 def _gather(ray, pending: dict, echo) -> tuple[dict[int, dict], list[dict]]:
-    """({seed: metrics}, [{"seed", "error"}]) as the tasks finish; on an interrupt the
-    unfinished tasks are cancelled (each removes its partial run directory) and it re-raises."""
+    """({seed: metrics}, [{"seed", "error"}]) as the tasks finish; on an interrupt (a signal,
+    which a short wait lets Python handle) the unfinished tasks are cancelled, each removes its
+    partial run directory, and it re-raises."""
     results, failed = {}, []
     try:
         while pending:
-            [done], _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=_POLL)
+            if not ready:
+                continue
+            done = ready[0]
             seed = pending.pop(done)
             try:
                 results[seed] = ray.get(done)
@@ -96,9 +112,15 @@ def _gather(ray, pending: dict, echo) -> tuple[dict[int, dict], list[dict]]:
             except ray.exceptions.RayError as error:
                 failed.append({"seed": seed, "error": _message(error)})
                 echo(f"  seed {seed}: failed: {failed[-1]['error']}")
-    except BaseException:
+    except BaseException as error:
         for future in pending:
-            ray.cancel(future)
+            ray.cancel(future)  # a KeyboardInterrupt inside the task: its run directory is removed
+        if pending:
+            ray.wait(list(pending), num_returns=len(pending), timeout=_CLEANUP)
+        # A signal handler's exception raised while Ray waits comes out as a SystemError that
+        # holds it: the caller gets the handler's own exception.
+        if isinstance(error, SystemError) and isinstance(error.__cause__, BaseException):
+            raise error.__cause__ from None
         raise
     return dict(sorted(results.items())), sorted(failed, key=lambda f: f["seed"])
 
