@@ -39,19 +39,33 @@ def _numbers(value, prefix=""):
 
 @pytest.fixture(scope="module")
 def ray_head():
-    """A Ray head on this machine (2 CPUs), stopped after the tests. Without Ray's token
-    authentication (here, and in this process as its client): the token file it keeps in the
-    home directory is shared with any other Ray started on the machine meanwhile."""
+    """A Ray head on this machine (2 CPUs), in its own process group, which is killed after the
+    tests: ``ray stop`` would stop every Ray on the machine, not only this one. Without Ray's
+    token authentication (here, and in this process as its client): the token file it keeps in
+    the home directory is shared with any other Ray started on the machine meanwhile."""
+    import signal
+    import time
+
     port = _free_port()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAY_AUTH_MODE", "disabled")
         patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        subprocess.run([RAY, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                        "--disable-usage-stats"], check=True, capture_output=True, timeout=120)
+        head = subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                                 "--disable-usage-stats", "--block"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
         try:
+            deadline = time.monotonic() + 120
+            while True:  # until the head answers
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert head.poll() is None and time.monotonic() < deadline, "the Ray head did not start"
+                    time.sleep(0.2)
             yield f"127.0.0.1:{port}"
         finally:
-            subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
+            os.killpg(head.pid, signal.SIGKILL)  # its graceful stop takes half a minute
+            head.wait(timeout=60)
 
 
 def test_a_sweep_on_a_ray_head_equals_the_serial_runs(tmp_path, capsys, ray_head):

@@ -71,6 +71,10 @@ def sweep(scenario: str, seeds: int, out: str, first_seed: int = 0, quick: bool 
     from hybridlab.report.sweep import build_sweep_report
 
     build_sweep_report(out)
+    if not results:
+        first = failed[0]
+        raise ValueError(f"every seed failed (see {os.path.join(out, 'summary.json')}); seed {first['seed']}: "
+                         f"{first['error']}")
     return summary
 
 

@@ -31,8 +31,9 @@ def build_sweep_report(sweep_dir: str) -> str:
     points = _per_seed(sweep_dir, summary["seeds"])
     shown = [key for key in SHOWN if any(key in metrics for metrics in summary["models"].values())]
     figure = os.path.join(sweep_dir, "figures", "sweep.png")
-    os.makedirs(os.path.dirname(figure), exist_ok=True)
-    write_figure(plot_sweep(summary, points, shown), figure)
+    if shown:  # no seed finished: nothing to draw
+        os.makedirs(os.path.dirname(figure), exist_ok=True)
+        write_figure(plot_sweep(summary, points, shown), figure)
     quick = ", quick" if summary["quick"] else ""
     failed = "".join(f"<li>seed {f['seed']}: {html.escape(f['error'])}</li>" for f in summary["failed"])
     page = html_page(f"Sweep of {summary['scenario']}{quick}: {len(summary['seeds'])} seeds", [
@@ -40,7 +41,7 @@ def build_sweep_report(sweep_dir: str) -> str:
         "with its own report). Each cell is the mean ± standard deviation over the seeds (n − 1); the figure "
         "shows every seed's value beside the mean and its error bar.</p>",
         f"<p>Failed: {len(summary['failed'])}</p><ul>{failed}</ul>" if failed else "",
-        _table(summary, shown), "<h2>Figures</h2>", figure_html(figure)])
+        _table(summary, shown), *(["<h2>Figures</h2>", figure_html(figure)] if shown else [])])
     path = os.path.join(sweep_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path
