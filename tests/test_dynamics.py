@@ -163,6 +163,7 @@ def test_the_ude_drag_only_takes_energy_and_training_lowers_the_error(tmp_path, 
     np.testing.assert_array_equal(back.predict_interval(few)[0], longer.predict_interval(few)[0])
 
 
+@pytest.mark.slow  # compile-bound; the UDE's test trains and reloads the same network-in-the-field machinery
 def test_the_neural_ode_learns_the_whole_field_and_reloads(tmp_path, baseball_tracks):
     few = baseball_tracks.select(["0", "1"])
     model = NeuralODE({"mass": 0.145}, widths=(16,), epochs=60, learning_rate=3e-2).fit(few)

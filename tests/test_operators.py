@@ -71,16 +71,6 @@ def test_a_network_operator_trains_and_reloads_exactly(tmp_path, make):
     np.testing.assert_array_equal(load(tmp_path / model.name).predict(W), model.predict(W))
 
 
-def test_only_the_fno_takes_another_grid():
-    W, Y = _linear_data(32)
-    fno, deeponet = FNO(width=4, modes=4, layers=1, epochs=1).fit(W, Y), DeepONet(width=4, basis=2, epochs=1).fit(W, Y)
-    assert fno.predict(np.zeros((3, 64))).shape == (3, 64, 2)
-    with pytest.raises(ValueError, match="W has 6 samples per function: the FNO keeps 4 Fourier modes"):
-        fno.predict(np.zeros((3, 6)))
-    with pytest.raises(ValueError, match="W has 64 samples per function, the operator was fitted on 16"):
-        deeponet.predict(np.zeros((3, 64)))
-
-
 def test_bad_functions_are_named():
     W, Y = _linear_data(8)
     W[3, 5] = np.nan
@@ -151,7 +141,7 @@ def _laplace_by_brute_force(model, train, new, last):
     return (np.einsum("ioap,pq,ioaq->ioa", J, covariance, J) + noise2) * np.asarray(model.output_scale_) ** 2
 
 
-def test_the_network_operators_intervals_are_the_last_layer_laplace_approximation(tmp_path):
+def test_the_network_operators_intervals_are_the_last_layer_laplace_approximation_and_only_the_fno_regrids(tmp_path):
     # The FNO's per-sample features and DeepONet's Kronecker form (τ ⊗ h) give what the full
     # Jacobian of the outputs gives, on the training grid and on new inputs far off it.
     W, Y = _linear_data(40, m=8)
@@ -168,3 +158,11 @@ def test_the_network_operators_intervals_are_the_last_layer_laplace_approximatio
         model.save(tmp_path / model.name)
         np.testing.assert_array_equal(load(tmp_path / model.name).predict_interval(W[:3])[1],
                                       model.predict_interval(W[:3])[1])
+    # Only the FNO takes another grid (its interval there too: the noise interpolated in time).
+    fno, deeponet = (load(tmp_path / name) for name in ("fno", "deeponet"))
+    assert fno.predict(np.zeros((3, 64))).shape == (3, 64, 2)
+    assert fno.predict_interval(np.zeros((3, 64)))[0].shape == (3, 64, 2)
+    with pytest.raises(ValueError, match="W has 6 samples per function: the FNO keeps 4 Fourier modes"):
+        fno.predict(np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="W has 64 samples per function, the operator was fitted on 8"):
+        deeponet.predict(np.zeros((3, 64)))

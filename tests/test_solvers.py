@@ -30,6 +30,7 @@ def _error(solution, vx, vy, horizon):
     return np.sqrt(np.sum((x - ex) ** 2 + (y - ey) ** 2) / np.sum(ex**2 + ey**2))
 
 
+@pytest.mark.slow  # the boundary-value and inverse PINN tests train through the same path network
 def test_a_pinn_solves_the_lecture_shot_put():
     speed, angle = 15.0, np.deg2rad(60.0)
     horizon = float(SHOT_PUT.flight_time(speed, angle))

@@ -136,6 +136,7 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path):
     assert done.returncode == 2 and "pip install 'hybridlab[sweep]'" in done.stderr and not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow  # a second sweep process; the runs' own removal on a signal is tested in test_reliability.py
 def test_a_signal_stops_the_sweep_and_leaves_no_partial_run(tmp_path, ray_head):
     import signal
     import time

@@ -90,6 +90,7 @@ def test_the_range_derivative_in_the_wind_is_the_closed_forms():
     assert float(jax.grad(distance)(3.0)) == pytest.approx(T + np.expm1(-b * T) / b, rel=1e-13)
 
 
+@pytest.mark.slow  # the flight time and height_at in the same profile are checked against SciPy below
 def test_a_wind_profile_against_scipy():
     # A baseball at 40 m/s, 30°, through a gusty profile.
     p = Projectile(QuadraticDrag(c=9e-4), mass=0.145, g=9.81, wind=Wind(PROFILE, DURATION))
