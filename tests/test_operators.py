@@ -57,7 +57,9 @@ def test_the_linear_operator_recovers_a_linear_map_and_reloads(tmp_path):
         == "linear-operator"
 
 
-@pytest.mark.parametrize("make", [lambda: FNO(width=8, modes=6, layers=2, epochs=300, learning_rate=1e-2),
+# Both slow (make test-all): the interval test below trains and reloads both operators.
+@pytest.mark.parametrize("make", [pytest.param(lambda: FNO(width=8, modes=6, layers=2, epochs=300, learning_rate=1e-2),
+                                               marks=pytest.mark.slow),
                                   pytest.param(lambda: DeepONet(width=16, basis=8, epochs=300, learning_rate=3e-3),
                                                marks=pytest.mark.slow)])
 def test_a_network_operator_trains_and_reloads_exactly(tmp_path, make):
