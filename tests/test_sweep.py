@@ -38,20 +38,22 @@ def _numbers(value, prefix=""):
 
 
 @pytest.fixture(scope="module")
-def ray_head():
+def ray_head(tmp_path_factory):
     """A Ray head on this machine (2 CPUs), in its own process group, which is killed after the
-    tests: ``ray stop`` would stop every Ray on the machine, not only this one. Without Ray's
-    token authentication (here, and in this process as its client): the token file it keeps in
-    the home directory is shared with any other Ray started on the machine meanwhile."""
+    tests (``ray stop`` would stop every Ray on the machine, not only this one), with its own
+    temporary directory (so that no later ``ray.init()`` here finds it as "the current
+    cluster"). Without Ray's token authentication (here, and in this process as its client):
+    the token file it keeps in the home directory is shared with any other Ray on the machine."""
     import signal
     import time
 
     port = _free_port()
+    temp = tmp_path_factory.mktemp("ray")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAY_AUTH_MODE", "disabled")
         patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
         head = subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                                 "--disable-usage-stats", "--block"], stdout=subprocess.DEVNULL,
+                                 "--disable-usage-stats", f"--temp-dir={temp}", "--block"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             deadline = time.monotonic() + 120

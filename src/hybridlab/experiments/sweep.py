@@ -54,7 +54,8 @@ def sweep(scenario: str, seeds: int, out: str, first_seed: int = 0, quick: bool 
     with warnings.catch_warnings():
         # JAX warns at every fork; Ray's are fork-then-exec of its own processes, which is safe.
         warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+        # "local": a new Ray of this process's own, never a cluster that `ray start` left running here.
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, configure_logging=False,
                  runtime_env={"env_vars": ONE_THREAD})
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
