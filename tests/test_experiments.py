@@ -145,7 +145,8 @@ def test_cli_fit_reports_the_bad_cell(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["bad.csv"]
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+# The Parquet case in make test-all: Parquet reading and writing are tested in test_data.py.
+@pytest.mark.parametrize("suffix", [".csv", pytest.param(".parquet", marks=pytest.mark.slow)])
 def test_cli_predict_needs_only_speed_and_angle_and_passes_cells_through(tmp_path, capsys, suffix):
     train = tmp_path / "train.csv"
     train.write_text("speed,angle,distance\n" + "".join(

@@ -29,7 +29,8 @@ def test_every_law_round_trips_through_its_spec(name):
     assert type(q.drag) is type(p.drag) and q.to_spec() == spec
     leaves = zip(jax.tree.leaves(p), jax.tree.leaves(q), strict=True)
     assert all(float(a) == float(b) for a, b in leaves)
-    assert float(q.range(20.0, 0.7)) == float(p.range(20.0, 0.7))
+    if name in ("none", "linear"):  # closed forms; an ODE law's range is one compile (seconds) for the same leaves
+        assert float(q.range(20.0, 0.7)) == float(p.range(20.0, 0.7))
 
 
 def test_registry_holds_the_laws_with_units():
