@@ -131,9 +131,12 @@ def _gather(ray, pending: dict, echo) -> tuple[dict[int, dict], list[dict]]:
 
 
 def _message(error) -> str:
-    """The task's own exception in one line (Ray wraps it with a traceback)."""
+    """The task's own exception in one line (Ray wraps it with a traceback; a check that failed
+    inside compiled code is reduced to its cause, as the command line does)."""
+    from hybridlab.physics.validation import runtime_cause
+
     cause = getattr(error, "cause", None)
-    return f"{type(cause).__name__}: {cause}" if cause is not None else str(error).strip().splitlines()[-1]
+    return f"{type(cause).__name__}: {runtime_cause(cause)}" if cause is not None else runtime_cause(error)
 
 
 def summarise(scenario: str, quick: bool, results: dict[int, dict], failed: list[dict]) -> dict:
