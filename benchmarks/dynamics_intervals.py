@@ -24,19 +24,12 @@ import numpy as np
 import hybridlab  # noqa: F401  (float64)
 from hybridlab.data import Tracks, simulate_tracks
 from hybridlab.dynamics import UDE, NeuralODE, TrajectoryFit
+from hybridlab.dynamics.learning import cut
 from hybridlab.models.intervals import NOMINAL
 from hybridlab.physics import Projectile, QuadraticDrag
 
 TRUTH = Projectile(QuadraticDrag(c=9e-4), mass=0.145)
 NOISE = 0.05
-
-
-def split(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
-    """(each track's first ``share`` of its time span, the rest)."""
-    first = np.array([tracks.t[tracks.track == i].min() for i in range(len(tracks))])
-    last = np.array([tracks.t[tracks.track == i].max() for i in range(len(tracks))])
-    early = tracks.t <= (first + share * (last - first))[tracks.track]
-    return tracks.where(early), tracks.where(~early)
 
 
 def coverage(model, tracks: Tracks, truth: np.ndarray, draws: int, rng) -> tuple[float, float]:
@@ -55,8 +48,8 @@ def main() -> None:
     launches = (10, 45), (np.deg2rad(5), np.deg2rad(60))
     noisy = simulate_tracks(TRUTH, 20, 30, *launches, NOISE, jax.random.key(0))
     clean = simulate_tracks(TRUTH, 20, 30, *launches, 0.0, jax.random.key(0))
-    train, test = split(noisy, args.share)
-    clean_train, clean_test = split(clean, args.share)
+    train, test = cut(noisy, args.share)
+    clean_train, clean_test = cut(clean, args.share)
     models = {
         "grey box, true law": TrajectoryFit({"drag": "quadratic", "mass": 0.145}, unknown=("c",)),
         "grey box, linear law (wrong)": TrajectoryFit({"drag": "linear", "mass": 0.145}, unknown=("k",)),

@@ -110,7 +110,7 @@ def cross_validate(tracks: Tracks, mass: float, g: float, candidates, folds=FOLD
     for law, fit_g in candidates:
         errors = []
         for share in folds:
-            head, tail = _cut(tracks, share)
+            head, tail = cut(tracks, share)
             try:
                 errors.append(law_fit(law, mass, g, fit_g, head).fit(head).mse(tail))
             except ValueError:
@@ -195,7 +195,7 @@ def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
     return min(near, key=lambda c: (len(LAWS[c[0]]) + c[1], scores[c]))
 
 
-def _cut(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
+def cut(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
     """(each track up to ``share`` of its time span, the rest of each)."""
     first = np.array([tracks.t[tracks.track == i].min() for i in range(len(tracks))])
     last = np.array([tracks.t[tracks.track == i].max() for i in range(len(tracks))])
@@ -227,5 +227,5 @@ def _start_parameters(model: Dynamics) -> dict[str, dict[str, float]]:
     return out
 
 
-__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "law_fit", "learn_drag", "scored",
+__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "cut", "law_fit", "learn_drag", "scored",
            "split_checked"]

@@ -40,17 +40,16 @@ def select_device(kind: str | None) -> str:
     """Make the first JAX device of ``kind`` (``"cpu"``, ``"gpu"``; None: leave JAX's choice)
     the default for every computation that follows; returns it in words. ValueError where JAX
     finds none of that kind."""
+    try:
+        devices = jax.devices(kind)
+    except RuntimeError:
+        devices = []
+    if not devices:
+        raise ValueError(f"device = {kind!r}: JAX finds no such device here (a GPU needs an NVIDIA card and "
+                         "pip install 'hybridlab[cuda]')")
     if kind is not None:
-        try:
-            devices = jax.devices(kind)
-        except RuntimeError:
-            devices = []
-        if not devices:
-            raise ValueError(f"device = {kind!r}: JAX finds no such device here (a GPU needs an NVIDIA card and "
-                             "pip install 'hybridlab[cuda]')")
         jax.config.update("jax_default_device", devices[0])
-    device = jax.devices(kind)[0] if kind is not None else jax.devices()[0]
-    return f"{device.platform}: {device.device_kind}"
+    return f"{devices[0].platform}: {devices[0].device_kind}"
 
 
 def drag_laws() -> dict[str, dict[str, str]]:
