@@ -7,6 +7,7 @@ and exit status 2, with no traceback and no partial output file.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -39,6 +40,21 @@ def _stop(number, frame):
     for other in (signal.SIGINT, signal.SIGTERM):
         signal.signal(other, signal.SIG_IGN)
     raise Stopped(number)
+
+
+def _redeliver(hook):
+    """A ``sys.unraisablehook`` that delivers a swallowed :class:`Stopped` again."""
+    def unraisable(info):
+        if not isinstance(info.exc_value, Stopped):
+            return hook(info)
+        # Python swallows an exception raised in a garbage-collection callback (JAX frees its
+        # buffers from one) or a finaliser. The signal is sent again a moment later, from
+        # another thread, so that it lands after this hook has returned: in the main thread's
+        # ordinary code, or in another such callback (swallowed and sent again).
+        for other in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(other, _stop)
+        threading.Timer(0.01, os.kill, (os.getpid(), info.exc_value.number)).start()
+    return unraisable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -629,6 +645,9 @@ def main(argv: list[str] | None = None) -> int:
     # Python lets only the main thread set handlers (main() may be called from another).
     in_main = threading.current_thread() is threading.main_thread()
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM) if in_main}
+    hook = sys.unraisablehook
+    if in_main:
+        sys.unraisablehook = _redeliver(hook)
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
@@ -647,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        sys.unraisablehook = hook
     return 0
 
 
