@@ -86,6 +86,26 @@ def test_linear_drag_against_mpmath(rate, height):
     assert_matches_reference(p, float(p.drag.k), SPEED, angle, height, 1e-12)
 
 
+@pytest.mark.parametrize("k, mass, height, speeds, degrees", [
+    (1.8, 7.26, 0.0, (5, 85), (5, 85)),       # the lecture's shot put
+    (1.8, 7.26, 2.0, (5, 85), (-60, 85)),
+    (1e-6, 7.26, 1.0, (1, 100), (-80, 89)),   # next to the branch point of the Lambert-W form
+    (0.02, 0.145, 1.0, (10, 50), (0, 60)),
+    (500.0, 2.0, 3.0, (1, 1000), (-89, 89)),  # downward throws faster than terminal: convex y
+])
+def test_a_batch_of_linear_drag_shots_is_within_1e_14_of_mpmath(k, mass, height, speeds, degrees):
+    # Each batch holds shots that the fixed Halley steps settle and, in the last, shots that need
+    # the Newton loop after them: every lane must come out to 1e-14 either way.
+    rng = np.random.default_rng(14)
+    speed, angle = rng.uniform(*speeds, 60), np.deg2rad(rng.uniform(*degrees, 60))
+    p = Projectile(LinearDrag(k=k), mass=mass, height=height)
+    ranges, times = np.asarray(p.range(speed, angle)), np.asarray(p.flight_time(speed, angle))
+    for i in range(60):
+        reference = linear_drag(speed[i], angle[i], k, mass, G, height)
+        assert rel_err(ranges[i], reference["range"]) < 1e-14
+        assert rel_err(times[i], reference["flight_time"]) < 1e-14
+
+
 def test_linear_drag_merges_continuously_into_no_drag():
     vacuum = evaluate(Projectile(height=3.0), SPEED, ANGLE_HEIGHT)
     for k in (1e-300, 1e-14, 0.0):

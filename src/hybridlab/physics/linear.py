@@ -8,8 +8,8 @@ Written this way every term is well scaled for all b ≥ 0: at b = 0 it *is* the
 the usual form (u + g/b)(1 − e^{−bt})/b − g t/b, which cancels all its digits as b → 0, never
 appears. The flight time T solves y(T) = 0; it has the Lambert-W form
 bT = a + η + W₀(−a e^{−a−η}) (a = 1 + bu/g, η = h b²/g), which is ill-conditioned near the
-branch point (small drag), so T is found by Newton's method on y(t) itself, from a starting
-point where the iteration is monotone (see :func:`_newton_start`).
+branch point (small drag), so T is found by Halley's and Newton's methods on y(t) itself, from a
+starting point where the iteration is monotone (see :func:`_newton_start`, :func:`_landing_time`).
 
 In a constant horizontal wind w the drag acts on v − (w, 0): the vertical motion is unchanged
 (so is T), and the horizontal velocity relaxes from v cos θ to w,
@@ -33,6 +33,9 @@ _SMALL = 0.1
 _PHI1_SERIES = [(-1) ** n / math.factorial(n + 1) for n in range(10)]
 _PHI2_SERIES = [(-1) ** n / math.factorial(n + 2) for n in range(10)]
 _MAX_NEWTON_STEPS = 64
+# Halley's steps from T̄ before the Newton step that checks them: with 3, every one of 10⁶ random
+# shot-put shots (v ∈ [5, 85] m/s, θ ∈ [5°, 85°]) passed the check.
+_HALLEY_STEPS = 3
 # −ln(1 − z)/z = Σ zⁿ/(n+1), summed below |z| = 0.01 in 8 terms (remainder < 1e-17).
 _LOG_SMALL = 0.01
 _LOG_SERIES = [1 / (n + 1) for n in range(8)]
@@ -132,28 +135,41 @@ def _climb_rate(t, p, u):
     return u * jnp.exp(-b * t) - p.g * (t * phi1(b * t))
 
 
+def _phis(z):
+    """(φ₁(z), φ₂(z)) from one expm1 (φ₁ = 1 − z φ₂ below the series' threshold), as
+    :func:`phi1` and :func:`phi2` give them, for z ≥ 0."""
+    small = z < _SMALL
+    zs = jnp.where(small, 1.0, z)
+    inverse = 1 / zs
+    big1 = -jnp.expm1(-zs) * inverse
+    series2 = _horner(_PHI2_SERIES, z)
+    return (jnp.where(small, 1 - z * series2, big1),
+            jnp.where(small, series2, (1 - big1) * inverse))
+
+
+def _scaled_height(tau, bound, p, u):
+    """F(τ) = y(τ T̄)/T̄ and its first two derivatives in τ: (F, F′, F″) with
+    F′ = y′(t) = u e^{−z} − g t φ₁(z) and F″ = T̄ y″(t) = −(b u + g) T̄ e^{−z}, z = bt
+    (e^{−z} = 1 − z φ₁(z)); written per unit T̄, without t², which underflows for the tiniest
+    shots."""
+    scaled_rate = _rate(p) * bound
+    z = scaled_rate * tau
+    f1, f2 = _phis(z)
+    decay = 1 - z * f1
+    g_bound = p.g * bound
+    return (p.height / bound + tau * (u * f1 - g_bound * tau * f2), u * decay - g_bound * tau * f1,
+            -(scaled_rate * u + g_bound) * decay)
+
+
 def _newton_step(tau, bound, p, u):
-    """Newton's step y(t)/(T̄ y'(t)) in τ = t/T̄, sharing one evaluation of φ₁, φ₂
-    (e^{−z} = 1 − z φ₁(z)); written per unit T̄, without t², which underflows for the
-    tiniest shots."""
-    z = _rate(p) * tau * bound
-    f1, f2 = phi1(z), phi2(z)
-    height_per_bound = p.height / bound + u * tau * f1 - p.g * bound * tau**2 * f2
-    return height_per_bound / (u * (1 - z * f1) - p.g * bound * tau * f1)
+    """Newton's step F(τ)/F′(τ) in τ = t/T̄ (:func:`_scaled_height`)."""
+    f, slope, _ = _scaled_height(tau, bound, p, u)
+    return f / slope
 
 
-@jax.custom_jvp
-def _landing_time(p, u):
-    """The positive root T of y(T) = 0, by Newton's method from :func:`_newton_start`.
-
-    The iteration runs on τ = t/T̄ (T̄ the upper bound), in which a relative stopping rule is
-    natural: stop once a step is below 1e-14, when the error left is of order its square. Being
-    monotone, it needs no safeguard; it takes 4 to 7 steps on the lecture's shots, more for a fast
-    downward throw under strong drag (convex y, climbed from t = 0). A dedicated
-    loop rather than ``optimistix.root_find``, which took 1.5× as long per shot here.
-    """
-    bound = _upper_bound(p, u)
-
+def _newton_loop(p, u, bound, tau, last_step):
+    """Newton's iteration on F from τ until a step is below 1e-14 τ (when the error left is of
+    order its square); NaN if that takes more than _MAX_NEWTON_STEPS steps."""
     def step(state):
         tau, _, count = state
         new = tau - _newton_step(tau, bound, p, u)
@@ -163,10 +179,39 @@ def _landing_time(p, u):
         tau, last_step, count = state
         return (last_step > 1e-14 * jnp.maximum(tau, 1e-3)) & (count < _MAX_NEWTON_STEPS)
 
-    tau, last_step, _ = jax.lax.while_loop(going, step, (_newton_start(p, u), jnp.inf, 0))
-    # Not converged within _MAX_NEWTON_STEPS (a bound too loose by many orders of magnitude in
-    # float64's extremes): NaN, which an eager call reports, rather than a wrong time.
+    tau, last_step, _ = jax.lax.while_loop(going, step, (tau, last_step, 0))
+    # Not converged (a bound too loose by many orders of magnitude in float64's extremes): NaN,
+    # which an eager call reports, rather than a wrong time.
     return jnp.where(last_step <= 1e-14 * jnp.maximum(tau, 1e-3), tau * bound, jnp.nan)
+
+
+@jax.custom_jvp
+def _landing_time(p, u):
+    """The positive root T of y(T) = 0: a fixed number of Halley steps, one Newton step, and
+    Newton's loop only where those did not converge.
+
+    In τ = t/T̄ (T̄ the upper bound), from :func:`_newton_start`. Halley's step F F′/(F′² − F F″/2)
+    is Newton's on F/√|F′|, whose second derivative has the sign of F where 3F″² − 2F′F‴ > 0;
+    for concave y, F‴ = −bT̄ F″ has the sign opposite to F′ past the apex, so that holds, and
+    Halley's iteration from T̄ descends monotonically onto the root, as Newton's does, with cubic
+    order (convex y, a fast downward throw, takes Newton's steps instead). After _HALLEY_STEPS
+    steps one Newton step δ leaves an error |F″/(2F′)| δ²: where that is below 1e-16 τ the time
+    is final; elsewhere Newton's loop (:func:`_newton_loop`) starts again from the monotone start.
+    Where every lane is final after the fixed steps the loop takes no step, and the fixed steps
+    fuse into one pass over a batch: twice as fast as the loop alone.
+    """
+    bound = _upper_bound(p, u)
+    concave = _rate(p) * u + p.g > 0
+    start = _newton_start(p, u)
+    tau = start
+    for _ in range(_HALLEY_STEPS):
+        f, slope, curvature = _scaled_height(tau, bound, p, u)
+        tau = tau - f * slope / (slope * slope - 0.5 * f * jnp.where(concave, curvature, 0.0))
+    f, slope, curvature = _scaled_height(tau, bound, p, u)
+    step = f / slope
+    tau = tau - step
+    final = 0.5 * jnp.abs(curvature / slope) * step**2 <= 1e-16 * jnp.maximum(tau, 1e-3)
+    return _newton_loop(p, u, bound, jnp.where(final, tau, start), jnp.where(final, 0.0, jnp.inf))
 
 
 @_landing_time.defjvp
