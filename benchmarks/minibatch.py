@@ -1,15 +1,18 @@
 """Training cost against data size (issue 14 §2): time per epoch and peak memory of the MLP
-and the Hybrid on 10⁴, 10⁵ and 10⁶ shot-put shots. Above ``training.BATCH`` rows (32 768) an
-epoch is a pass of mini-batches of that size; below, one full-batch step.
+and the Hybrid on 10⁴, 10⁵ and 10⁶ shot-put shots (``--family shots``), or of the DeepONet and
+the FNO on 10³, 10⁴ and 10⁵ input functions (``--family operators``: Gaussian wind profiles on
+64 samples ↦ (∫w, w), a smooth operator as cheap to make as any: the cost of training does not
+depend on the target). Above ``training.BATCH`` rows (32 768), or ``operators.base.BATCH``
+functions (4 096), an epoch is a pass of mini-batches of that size; below, one full-batch step.
 
 Each size runs in its own process (peak memory is the process's maximum resident size).
-Each model is fitted for E and 2E epochs of Adam (E = max(20, 2·10⁷/n): a difference of seconds
-at every size) (no early stopping, no polish), each once cold
+Each model is fitted for E and 2E epochs of Adam (shots: E = max(20, 2·10⁷/n), operators:
+E = max(2, 2·10⁵/n); a difference of seconds at every size) (no early stopping, no polish), each once cold
 (compiling) and once warm; the time per epoch is (warm 2E − warm E)/E, which cancels the fit's
 fixed costs (data scaling, the Hessian's diagnostics on at most 1 024 rows, the interval's
 calibration).
 
-Usage: python benchmarks/minibatch.py [--sizes 10000,100000,1000000] [--device cpu|gpu]
+Usage: python benchmarks/minibatch.py [--family shots|operators] [--sizes N,N,...] [--device cpu|gpu]
 """
 
 from __future__ import annotations
@@ -29,17 +32,33 @@ import hybridlab as hl
 from hybridlab.data import simulate_shots
 from hybridlab.experiments.jobs import select_device
 from hybridlab.models import MLP, Hybrid
+from hybridlab.operators import FNO, DeepONet, gaussian_profiles
 
 SHOT_PUT = hl.Projectile(hl.LinearDrag(k=1.8), mass=7.26)
 
 
-def one(n: int, epochs: int) -> dict:
-    shots = simulate_shots(SHOT_PUT, n, (5.0, 85.0), (np.deg2rad(5), np.deg2rad(85)), 0.1, jax.random.key(0))
-    X, y = np.column_stack([shots["speed"], shots["angle"]]), shots["distance"]
+FAMILIES = {
+    "shots": {"sizes": "10000,100000,1000000", "epochs": lambda n: max(20, 20_000_000 // n), "unit": "m",
+              "models": (("mlp", lambda e: MLP(epochs=e, validation=0.0, patience=None, polish=0)),
+                         ("hybrid", lambda e: Hybrid(hl.Projectile(hl.NoDrag(), mass=7.26),
+                                                     network=MLP(epochs=e, validation=0.0, patience=None, polish=0))))},
+    "operators": {"sizes": "1000,10000,100000", "epochs": lambda n: max(2, 200_000 // n), "unit": "(m, m/s)",
+                  "models": (("deeponet", lambda e: DeepONet(epochs=e)), ("fno", lambda e: FNO(epochs=e)))},
+}
+
+
+def data(family: str, n: int):
+    if family == "shots":
+        shots = simulate_shots(SHOT_PUT, n, (5.0, 85.0), (np.deg2rad(5), np.deg2rad(85)), 0.1, jax.random.key(0))
+        return np.column_stack([shots["speed"], shots["angle"]]), shots["distance"]
+    W = gaussian_profiles(n, 64, 2.5, 5.0, 0.5, jax.random.key(0))
+    return W, np.stack([np.cumsum(W, axis=1) * (2.5 / 64), W], axis=-1)
+
+
+def one(family: str, n: int, epochs: int) -> dict:
+    X, y = data(family, n)
     out = {"n": n, "epochs": epochs}
-    for name, make in (("mlp", lambda e: MLP(epochs=e, validation=0.0, patience=None, polish=0)),
-                       ("hybrid", lambda e: Hybrid(hl.Projectile(hl.NoDrag(), mass=7.26),
-                                                   network=MLP(epochs=e, validation=0.0, patience=None, polish=0)))):
+    for name, make in FAMILIES[family]["models"]:
         seconds = {}
         for run in ("cold", "warm"):
             for e in (epochs, 2 * epochs):
@@ -56,24 +75,26 @@ def one(n: int, epochs: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--epochs", type=int, default=None, help="E (default max(20, 2e7/n))")
+    parser.add_argument("--family", choices=tuple(FAMILIES), default="shots")
+    parser.add_argument("--sizes", default=None, help="default: 10⁴,10⁵,10⁶ shots or 10³,10⁴,10⁵ functions")
+    parser.add_argument("--epochs", type=int, default=None, help="E (default: see above)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default=None)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     device = select_device(args.device)
+    family = FAMILIES[args.family]
     if args.one:
-        print(json.dumps(one(args.one, args.epochs or max(20, 20_000_000 // args.one))))
+        print(json.dumps(one(args.family, args.one, args.epochs or family["epochs"](args.one))))
         return
     print(f"device: {device}; {os.cpu_count()} CPUs; per epoch from warm fits of E and 2E epochs")
-    for n in (int(s) for s in args.sizes.split(",")):
-        command = [sys.executable, os.path.abspath(__file__), "--one", str(n)]
+    for n in (int(s) for s in (args.sizes or family["sizes"]).split(",")):
+        command = [sys.executable, os.path.abspath(__file__), "--family", args.family, "--one", str(n)]
         command += ["--epochs", str(args.epochs)] if args.epochs else []
         command += ["--device", args.device] if args.device else []
         row = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
         print(f"n = {n:>8} (E = {row['epochs']}): peak {row['peak_rss_mb']:7.0f} MB; " + "; ".join(
             f"{name} {row[name]['per_epoch_ms']:8.2f} ms/epoch (cold fit {row[name]['cold_s']:.1f} s, "
-            f"RMSE {row[name]['train_rmse']:.3g} m)" for name in ("mlp", "hybrid")), flush=True)
+            f"RMSE {row[name]['train_rmse']:.3g} {family['unit']})" for name, _ in family["models"]), flush=True)
 
 
 if __name__ == "__main__":

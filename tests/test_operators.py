@@ -73,6 +73,24 @@ def test_a_network_operator_trains_and_reloads_exactly(tmp_path, make):
     np.testing.assert_array_equal(load(tmp_path / model.name).predict(W), model.predict(W))
 
 
+def test_a_network_operator_trains_by_mini_batches_where_there_are_more_functions():
+    W = gaussian_profiles(64, 32, 1.0, 1.0, 0.3, jax.random.key(2))
+    Y = np.stack([np.cumsum(W, axis=1) / 32, W], axis=-1)
+    make = lambda **batch: DeepONet(width=16, basis=8, epochs=150, learning_rate=3e-3, **batch).fit(W, Y)
+    full, whole, mini = make(), make(batch_size=64), make(batch_size=16)
+    # A batch at least as large as the data is the full-batch fit, bit for bit; 16 of 64
+    # functions take 4 steps an epoch on their own shuffle, and still learn the map.
+    np.testing.assert_array_equal(whole.predict(W), full.predict(W))
+    assert not np.array_equal(mini.predict(W), full.predict(W))
+    for model in (full, mini):
+        assert np.linalg.norm(model.predict(W) - Y) / np.linalg.norm(Y - Y.mean(axis=0)) < 0.5
+    assert mini.get_params()["batch_size"] == 16
+    with pytest.raises(ValueError, match=r"batch_size = 0: must be an integer >= 1 or None"):
+        FNO(batch_size=0)
+    with pytest.raises(ValueError, match=r"batch_size = 2.5: must be an integer >= 1 or None"):
+        DeepONet(batch_size=2.5)
+
+
 def test_bad_functions_are_named():
     W, Y = _linear_data(8)
     W[3, 5] = np.nan

@@ -95,7 +95,7 @@ class MLP(Regressor):
         self.validation, self.patience, self.polish = float(validation), patience, int(polish)
         self.lm_steps, self.restarts, self.seed, self.dtype = int(lm_steps), int(restarts), int(seed), dtype
         self.scale_output = bool(scale_output)
-        self.batch_size = None if batch_size is None else int(batch_size)
+        self.batch_size = training.batch_size(batch_size)
         self._check_params()
 
     @classmethod
@@ -120,8 +120,6 @@ class MLP(Regressor):
                                      ("schedule", self.schedule, SCHEDULES), ("dtype", self.dtype, tuple(DTYPES))):
             if value not in allowed:
                 raise ValueError(f"{name} = {value!r}: must be one of {allowed}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size = {self.batch_size}: must be >= 1 or None")
         if not 0.0 <= self.validation < 1.0:
             raise ValueError(f"validation = {self.validation}: must be in [0, 1)")
         for name in ("epochs", "restarts", "lm_steps"):

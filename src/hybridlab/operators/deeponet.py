@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.models import training
 from hybridlab.models.network import Network
 from hybridlab.operators import intervals
 from hybridlab.operators.base import NetworkOperator
@@ -39,19 +40,21 @@ class DeepONetNetwork(eqx.Module):
 
 class DeepONet(NetworkOperator):
     """A DeepONet with ``width``-wide two-hidden-layer tanh branch and trunk networks and
-    ``basis`` basis functions, trained full-batch by Adam (``epochs``, ``learning_rate``
-    cosine-decayed) on the mean squared scaled error."""
+    ``basis`` basis functions, trained by Adam (``epochs``, ``learning_rate`` cosine-decayed) on
+    the mean squared scaled error, by mini-batches of ``batch_size`` functions where there are
+    more (:class:`NetworkOperator`)."""
 
     name = "deeponet"
     interval_method = "last-layer Laplace in the branch's last layer (flat prior), a noise level per sample"
 
     def __init__(self, width: int = 128, basis: int = 64, epochs: int = 2000, learning_rate: float = 1e-3,
-                 seed: int = 0):
+                 batch_size: int | None = None, seed: int = 0):
         for key, value in (("width", width), ("basis", basis), ("epochs", epochs)):
             if int(value) != value or value < 1:
                 raise ValueError(f"{key} = {value!r}: must be an integer >= 1")
         self.width, self.basis, self.epochs = int(width), int(basis), int(epochs)
         self.learning_rate, self.seed = float(learning_rate), int(seed)
+        self.batch_size = training.batch_size(batch_size)
 
     def _network(self):
         return DeepONetNetwork(self.n_features_, self.width, self.basis, jax.random.key(self.seed))

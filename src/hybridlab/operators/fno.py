@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.models import training
 from hybridlab.models.network import Network
 from hybridlab.models.progress import ProgressMeter
 from hybridlab.operators import intervals
@@ -90,20 +91,22 @@ class FNONetwork(eqx.Module):
 
 class FNO(NetworkOperator):
     """A 1-D Fourier neural operator (``width`` channels, ``modes`` Fourier modes, ``layers``
-    Fourier layers), trained full-batch by Adam (``epochs``, ``learning_rate`` cosine-decayed)
-    on the mean squared scaled error."""
+    Fourier layers), trained by Adam (``epochs``, ``learning_rate`` cosine-decayed) on the mean
+    squared scaled error, by mini-batches of ``batch_size`` functions where there are more
+    (:class:`NetworkOperator`)."""
 
     name = "fno"
     interval_method = "last-layer Laplace in the projection's last layer (flat prior), a noise level per sample"
     resolution_free = True
 
     def __init__(self, width: int = 32, modes: int = 16, layers: int = 4, epochs: int = 1000,
-                 learning_rate: float = 3e-3, seed: int = 0):
+                 learning_rate: float = 3e-3, batch_size: int | None = None, seed: int = 0):
         for key, value, low in (("width", width, 1), ("modes", modes, 1), ("layers", layers, 1), ("epochs", epochs, 1)):
             if int(value) != value or value < low:
                 raise ValueError(f"{key} = {value!r}: must be an integer >= {low}")
         self.width, self.modes, self.layers, self.epochs = int(width), int(modes), int(layers), int(epochs)
         self.learning_rate, self.seed = float(learning_rate), int(seed)
+        self.batch_size = training.batch_size(batch_size)
 
     def _network(self):
         return FNONetwork(self.width, self.modes, self.layers, jax.random.key(self.seed))
