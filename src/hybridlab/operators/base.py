@@ -119,16 +119,22 @@ def _loss(network, data):
     return jnp.mean((jax.vmap(network)(w) - y) ** 2)
 
 
+#: The most input functions one training step, or one evaluation, takes by default: beyond it
+#: an epoch is a pass over shuffled mini-batches of this size (an FNO of width 32 on 64 samples
+#: holds ~0.5 GB of activations for them).
+BATCH = 4096
+
+
+def by_batches(function, w):
+    """``function`` of one input (m,) over inputs (n, m), :data:`BATCH` of them at a time, so
+    that memory does not grow with n beyond the results."""
+    return jax.lax.map(function, w, batch_size=BATCH)
+
+
 @eqx.filter_jit
 def apply(network, w):
     """A network on a batch of inputs (n, m) → (n, m, 2), compiled once per shape."""
-    return jax.vmap(network)(w)
-
-
-#: The most input functions one training step takes by default: beyond it an epoch is a pass
-#: over shuffled mini-batches of this size (an FNO of width 32 on 64 samples holds ~0.5 GB of
-#: activations for them).
-BATCH = 4096
+    return by_batches(network, w)
 
 
 class NetworkOperator(Operator, rung=False):

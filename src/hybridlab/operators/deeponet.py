@@ -14,7 +14,7 @@ import numpy as np
 from hybridlab.models import training
 from hybridlab.models.network import Network
 from hybridlab.operators import intervals
-from hybridlab.operators.base import NetworkOperator
+from hybridlab.operators.base import NetworkOperator, by_batches
 
 
 class DeepONetNetwork(eqx.Module):
@@ -68,4 +68,4 @@ class DeepONet(NetworkOperator):
 @eqx.filter_jit
 def _branch_features(network, w):
     """The branch's last hidden layer (n, width) for inputs (n, m)."""
-    return network.branch.features(w)
+    return by_batches(lambda one: network.branch.features(one[None])[0], w)

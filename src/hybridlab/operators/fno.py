@@ -19,7 +19,7 @@ from hybridlab.models import training
 from hybridlab.models.network import Network
 from hybridlab.models.progress import ProgressMeter
 from hybridlab.operators import intervals
-from hybridlab.operators.base import NetworkOperator
+from hybridlab.operators.base import NetworkOperator, by_batches
 
 
 class SpectralLayer(eqx.Module):
@@ -133,4 +133,4 @@ class FNO(NetworkOperator):
 @eqx.filter_jit
 def _features(network, w):
     """The projection's hidden layer (n, m, width) for inputs (n, m)."""
-    return jax.vmap(network.features)(w)
+    return by_batches(network.features, w)
