@@ -76,7 +76,7 @@ def test_a_network_operator_trains_and_reloads_exactly(tmp_path, make):
 def test_a_network_operator_trains_by_mini_batches_where_there_are_more_functions():
     W = gaussian_profiles(64, 32, 1.0, 1.0, 0.3, jax.random.key(2))
     Y = np.stack([np.cumsum(W, axis=1) / 32, W], axis=-1)
-    make = lambda **batch: DeepONet(width=16, basis=8, epochs=150, learning_rate=3e-3, **batch).fit(W, Y)
+    make = lambda **batch: DeepONet(width=16, basis=8, epochs=60, learning_rate=1e-2, **batch).fit(W, Y)
     full, whole, mini = make(), make(batch_size=64), make(batch_size=16)
     # A batch at least as large as the data is the full-batch fit, bit for bit; 16 of 64
     # functions take 4 steps an epoch on their own shuffle, and still learn the map.

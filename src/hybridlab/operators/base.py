@@ -128,6 +128,8 @@ BATCH = 4096
 def by_batches(function, w):
     """``function`` of one input (m,) over inputs (n, m), :data:`BATCH` of them at a time, so
     that memory does not grow with n beyond the results."""
+    if w.shape[0] <= BATCH:  # one batch: the plain vmap, without the loop's compile
+        return jax.vmap(function)(w)
     return jax.lax.map(function, w, batch_size=BATCH)
 
 
