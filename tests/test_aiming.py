@@ -176,6 +176,7 @@ def run(capsys, *argv):
 SHOT_PUT = ["--mass", "7.26", "--drag", "linear", "--k", "1.8"]
 
 
+@pytest.mark.slow  # the shot-put run aims exactly, and the aim command is run in the fast suite below
 def test_aim_json_gives_both_arcs_and_the_least_speed(capsys):
     status, out, err = run(capsys, "aim", "--distance", "150", *SHOT_PUT, "--speed", "75.28", "--json")
     assert status == 0, err

@@ -100,7 +100,7 @@ def test_holdout_is_a_seeded_partition():
     assert np.array_equal(held, holdout(1000, 0.2, 3)[1]) and not np.array_equal(held, holdout(1000, 0.2, 4)[1])
 
 
-@pytest.mark.parametrize("name", ["cannon", "shotput", "baseball"])
+@pytest.mark.parametrize("name", ["cannon", "shotput", pytest.param("baseball", marks=pytest.mark.slow)])
 def test_scenario_splits_lie_where_they_say(name):
     spec = SCENARIOS[name]
     splits = spec.splits(0, quick=True)

@@ -52,6 +52,7 @@ def test_auto_chooses_the_true_law_from_the_fitted_part_alone(law):
     assert set(result.to_json()) >= {"law", "parameters", "mse_train", "mse_test", "method"}
 
 
+@pytest.mark.slow  # 40 s; the fit itself is checked above, the command's refusals below
 def test_learn_drag_command_writes_its_results_and_figures(tmp_path, capsys):
     data = tmp_path / "drops.csv"
     write_tracks(data, simulated_drops("quadratic"))

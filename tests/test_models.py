@@ -876,6 +876,7 @@ def test_physics_fit_restarts_agree_when_identifiable_and_not_otherwise():
     assert np.ptp(report["losses"]) <= 1e-9 * np.min(report["losses"]) and report["parameter_spread"] > 0.01
 
 
+@pytest.mark.slow  # 20 s of training; the fast suite fits both hybrid forms elsewhere
 def test_additive_hybrid_learns_an_offset_the_multiplicative_one_cannot():
     """Measurements offset by a constant 5 m (a misplaced tape), the true law as the prior: the
     additive correction recovers the offset everywhere, even at zero speed, where the

@@ -20,6 +20,7 @@ def rel(a, b):
     return float(abs((mp.mpf(float(a)) - mp.mpf(b)) / mp.mpf(b)))
 
 
+@pytest.mark.slow  # the same solves are checked against SciPy DOP853 at 1e-9 in the fast suite
 def test_against_mpmath_taylor_solver():
     p = Projectile(QuadraticDrag(c=C), **BALL)
     speed, angle = np.array([31.06, 45.0, 12.0]), np.array([0.168, 0.75, 1.3])

@@ -202,10 +202,12 @@ _SLOW = textwrap.dedent("""
 
 
 # The script replaces the run's work by a half-written metrics.json (what is tested is the
-# clean-up, not the work), so each case costs little more than importing JAX.
+# clean-up, not the work), so each case costs little more than importing JAX; the fast suite
+# runs one per signal, per output and per place the signal lands.
 @pytest.mark.parametrize("number, status, what, where", [
     (signal.SIGTERM, 143, "run", "sleep"), (signal.SIGINT, 130, "write", "gc"),
-    (signal.SIGINT, 130, "run", "gc"), (signal.SIGTERM, 143, "write", "sleep")])
+    pytest.param(signal.SIGINT, 130, "run", "gc", marks=pytest.mark.slow),
+    pytest.param(signal.SIGTERM, 143, "write", "sleep", marks=pytest.mark.slow)])
 def test_a_signal_removes_unfinished_output(tmp_path, number, status, what, where):
     if what == "run":
         argv = ["run", "--quick", "--models", "nearest,linear", "--quiet", "--out", "r"]
