@@ -75,7 +75,7 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
     best, best_loss, since, done = params, np.inf, 0, 0
     while done < epochs:
         steps = min(CHUNK, epochs - done)
-        if batches_per_epoch(train[0].shape[0], batch) > 1:
+        if batch is not None and batches_per_epoch(train[0].shape[0], batch) > 1:
             key = jax.random.fold_in(jax.random.key(seed), done)
             params, state = _minibatch_chunk(params, state, loss, train, optimiser, steps, batch, key)
         else:
