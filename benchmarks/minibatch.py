@@ -1,18 +1,20 @@
 """Training cost against data size (issue 14 §2): time per epoch and peak memory of the MLP
-and the Hybrid on 10⁴, 10⁵ and 10⁶ shot-put shots (``--family shots``), or of the DeepONet and
+and the Hybrid on 10⁴, 10⁵ and 10⁶ shot-put shots (``--family shots``), of the DeepONet and
 the FNO on 10³, 10⁴ and 10⁵ input functions (``--family operators``: Gaussian wind profiles on
 64 samples ↦ (∫w, w), a smooth operator as cheap to make as any: the cost of training does not
-depend on the target). Above ``training.BATCH`` rows (32 768), or ``operators.base.BATCH``
-functions (4 096), an epoch is a pass of mini-batches of that size; below, one full-batch step.
+depend on the target), or of the UDE and the neural ODE on 10³, 10⁴ and 10⁵ baseball tracks of
+30 points, σ = 5 cm (``--family tracks``). Above ``training.BATCH`` rows (32 768),
+``operators.base.BATCH`` functions (4 096) or ``dynamics.learned.BATCH`` tracks (1 024), an
+epoch is a pass of mini-batches of that size; below, one full-batch step.
 
 Each size runs in its own process (peak memory is the process's maximum resident size).
 Each model is fitted for E and 2E epochs of Adam (shots: E = max(20, 2·10⁷/n), operators:
-E = max(2, 2·10⁵/n); a difference of seconds at every size) (no early stopping, no polish), each once cold
+E = max(2, 2·10⁵/n), tracks: E = max(1, 10⁴/n); a difference of seconds at every size) (no early stopping, no polish), each once cold
 (compiling) and once warm; the time per epoch is (warm 2E − warm E)/E, which cancels the fit's
 fixed costs (data scaling, the Hessian's diagnostics on at most 1 024 rows, the interval's
 calibration).
 
-Usage: python benchmarks/minibatch.py [--family shots|operators] [--sizes N,N,...] [--device cpu|gpu]
+Usage: python benchmarks/minibatch.py [--family shots|operators|tracks] [--sizes N,N,...] [--device cpu|gpu]
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import jax
 import numpy as np
 
 import hybridlab as hl
-from hybridlab.data import simulate_shots
+from hybridlab.data import simulate_shots, simulate_tracks
+from hybridlab.dynamics import UDE, NeuralODE
 from hybridlab.experiments.jobs import select_device
 from hybridlab.models import MLP, Hybrid
 from hybridlab.operators import FNO, DeepONet, gaussian_profiles
 
 SHOT_PUT = hl.Projectile(hl.LinearDrag(k=1.8), mass=7.26)
+BASEBALL = hl.Projectile(hl.QuadraticDrag(c=1.2e-3), mass=0.145)
 
 
 FAMILIES = {
@@ -44,10 +48,15 @@ FAMILIES = {
                                                      network=MLP(epochs=e, validation=0.0, patience=None, polish=0))))},
     "operators": {"sizes": "1000,10000,100000", "epochs": lambda n: max(2, 200_000 // n), "unit": "(m, m/s)",
                   "models": (("deeponet", lambda e: DeepONet(epochs=e)), ("fno", lambda e: FNO(epochs=e)))},
+    "tracks": {"sizes": "1000,10000,100000", "epochs": lambda n: max(1, 10_000 // n), "unit": "m",
+               "models": (("ude", lambda e: UDE({"mass": 0.145}, epochs=e)),
+                          ("neural-ode", lambda e: NeuralODE({"mass": 0.145}, epochs=e)))},
 }
 
 
-def data(family: str, n: int):
+def data(family: str, n: int) -> tuple:
+    if family == "tracks":
+        return (simulate_tracks(BASEBALL, n, 30, (30.0, 50.0), (0.3, 1.0), 0.05, jax.random.key(0)),)
     if family == "shots":
         shots = simulate_shots(SHOT_PUT, n, (5.0, 85.0), (np.deg2rad(5), np.deg2rad(85)), 0.1, jax.random.key(0))
         return np.column_stack([shots["speed"], shots["angle"]]), shots["distance"]
@@ -55,20 +64,27 @@ def data(family: str, n: int):
     return W, np.stack([np.cumsum(W, axis=1) * (2.5 / 64), W], axis=-1)
 
 
+def rmse(model, arrays: tuple) -> float:
+    """The fitted model's root-mean-square training error (its target's unit)."""
+    if len(arrays) == 1:  # tracks: positions
+        return float(np.sqrt(model.mse(arrays[0])))
+    X, y = arrays
+    return float(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
+
+
 def one(family: str, n: int, epochs: int) -> dict:
-    X, y = data(family, n)
+    arrays = data(family, n)
     out = {"n": n, "epochs": epochs}
     for name, make in FAMILIES[family]["models"]:
         seconds = {}
         for run in ("cold", "warm"):
             for e in (epochs, 2 * epochs):
                 start = time.perf_counter()
-                model = make(e).fit(X, y)
+                model = make(e).fit(*arrays)
                 seconds[run, e] = time.perf_counter() - start
-        rmse = float(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
         out[name] = {"cold_s": seconds["cold", epochs], "warm_s": seconds["warm", epochs],
                      "per_epoch_ms": 1e3 * (seconds["warm", 2 * epochs] - seconds["warm", epochs]) / epochs,
-                     "train_rmse": rmse}
+                     "train_rmse": rmse(model, arrays)}
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
@@ -76,7 +92,7 @@ def one(family: str, n: int, epochs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", choices=tuple(FAMILIES), default="shots")
-    parser.add_argument("--sizes", default=None, help="default: 10⁴,10⁵,10⁶ shots or 10³,10⁴,10⁵ functions")
+    parser.add_argument("--sizes", default=None, help="default: 10⁴,10⁵,10⁶ shots, 10³,10⁴,10⁵ functions or 10³,10⁴,10⁵ tracks")
     parser.add_argument("--epochs", type=int, default=None, help="E (default: see above)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default=None)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)

@@ -118,8 +118,9 @@ def _scipy_positions(c, g, start, t0, t):
 def test_the_trajectory_fit_interval_is_the_delta_method_and_covers_new_measurements(baseball_tracks, baseball_fit):
     model = baseball_fit
     one = baseball_tracks.select(["2"])
-    J = model._sensitivities(one)  # columns: c, g, then the six tracks' starting states
-    assert J.shape == (2 * len(one.t), 2 + 6 * 4) and not J[:, 2:10].any() and not J[:, 14:].any()
+    (J, K, group, rows), = model._sensitivity_blocks(one)  # columns: c, g; and the track's starting state
+    assert J.shape == (2 * len(one.t), 2) and K.shape == (2 * len(one.t), 4) and np.all(group == 2)
+    J, K = J[np.argsort(rows)], K[np.argsort(rows)]  # as the coordinates of predict(one)
     # Against central differences of SciPy's solves in c and in the track's starting v_x.
     (c, g), start = np.asarray(model.values_), np.asarray(model.starts_[2])
     t0, t = model.t0_[2], one.t
@@ -128,7 +129,7 @@ def test_the_trajectory_fit_interval_is_the_delta_method_and_covers_new_measurem
     shifted = np.eye(4)[2] * step_v
     d_v = (_scipy_positions(c, g, start + shifted, t0, t) - _scipy_positions(c, g, start - shifted, t0, t)) / (2 * step_v)
     np.testing.assert_allclose(J[:, 0], d_c.reshape(-1), rtol=1e-5, atol=1e-5 * np.abs(d_c).max())
-    np.testing.assert_allclose(J[:, 10 + 2], d_v.reshape(-1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(K[:, 2], d_v.reshape(-1), rtol=1e-5, atol=1e-5)
     # New measurements of the true tracks (fresh noise, σ = 5 cm): about 90 % inside.
     clean = simulate_tracks(BASEBALL, 6, 15, (30, 50), (0.3, 1.0), 0.0, jax.random.key(0))
     low, high = model.predict_interval(clean, 0.9)
@@ -161,6 +162,21 @@ def test_the_ude_drag_only_takes_energy_and_training_lowers_the_error(tmp_path, 
     assert longer.interval_["dof"] == dof
     np.testing.assert_allclose(longer.interval_["noise"], np.sqrt(np.sum(residual**2) / dof), rtol=1e-10)
     np.testing.assert_array_equal(back.predict_interval(few)[0], longer.predict_interval(few)[0])
+
+
+def test_the_ude_trains_by_mini_batches_of_tracks(baseball_tracks):
+    # A batch of at least every track is the full-batch fit, bit for bit; batches of one track
+    # (2 steps an epoch, each track's start moved only by its own batch's gradient) still learn.
+    few = baseball_tracks.select(["0", "1"])
+    settings = {"widths": (8,), "epochs": 60, "learning_rate": 3e-2}  # as the test above: its programs
+    full = UDE({"mass": 0.145}, **settings).fit(few)
+    np.testing.assert_array_equal(UDE({"mass": 0.145}, batch_size=2, **settings).fit(few).force([10.0, 40.0]),
+                                  full.force([10.0, 40.0]))
+    mini = UDE({"mass": 0.145}, batch_size=1, **settings).fit(few)
+    assert mini.train_mse_ < 0.5 * mini.initial_mse_ and mini.get_params()["batch_size"] == 1
+    assert not np.array_equal(mini.force([10.0, 40.0]), full.force([10.0, 40.0]))
+    with pytest.raises(ValueError, match="batch_size = 0: must be an integer >= 1 or None"):
+        UDE(batch_size=0)
 
 
 @pytest.mark.slow  # compile-bound; the UDE's test trains and reloads the same network-in-the-field machinery

@@ -94,3 +94,30 @@ def test_intervals_survive_saving_and_old_files_say_they_have_none(tmp_path):
         again.predict(X_NEW, return_std=True)
     with pytest.raises(ValueError, match="level"):
         model.predict_interval(X_NEW, 1.5)
+
+
+@pytest.mark.parametrize("q", [4, 0])
+def test_the_grouped_delta_method_is_the_full_pseudo_inverse_without_forming_it(q):
+    # Rows in 7 groups of uneven sizes, each depending on 3 shared parameters (columns of very
+    # different scales) and on q of its group's own: the blocks give the full Jacobian's Σ_θθ
+    # and every row's s, both written out with NumPy's pseudo-inverse of the dense JᵀJ.
+    from hybridlab.models.intervals import delta_calibration, grouped_calibration, grouped_std, predictive_std
+
+    rng = np.random.default_rng(3)
+    group = np.repeat(np.arange(7), [5, 9, 6, 12, 7, 8, 10])
+    J = rng.normal(size=(group.size, 3)) * np.array([1e-3, 1.0, 1e4])
+    K = rng.normal(size=(group.size, q))
+    residual = rng.normal(size=group.size)
+    dense = np.zeros((group.size, 3 + 7 * q))
+    dense[:, :3] = J
+    for row, g in enumerate(group):
+        dense[row, 3 + g * q: 3 + (g + 1) * q] = K[row]
+    B = np.stack([J[group == g].T @ K[group == g] for g in range(7)])
+    D = np.stack([K[group == g].T @ K[group == g] for g in range(7)])
+    calibration, gain, start = grouped_calibration(J.T @ J, B, D, residual, "delta")
+    reference = delta_calibration(dense, residual, "delta")
+    assert calibration["dof"] == reference["dof"] == group.size - 3 - 7 * q
+    assert calibration["noise"] == pytest.approx(reference["noise"], rel=1e-12)
+    np.testing.assert_allclose(calibration["covariance"], np.asarray(reference["covariance"])[:3, :3], rtol=1e-8)
+    np.testing.assert_allclose(grouped_std(calibration, gain, start, J, K, group), predictive_std(reference, dense),
+                               rtol=1e-9)

@@ -17,6 +17,10 @@ from hybridlab.models import intervals
 from hybridlab.models.base import Calibrated, Estimator
 from hybridlab.models.progress import QUIET, ProgressMeter
 
+#: Tracks whose sensitivities are computed at once (the last block padded): one compiled
+#: Jacobian serves any number of tracks, in memory bounded by the block.
+TRACK_BLOCK = 256
+
 
 class Dynamics(Calibrated, Estimator, rung=False):
     """A model of ds/dt fitted to trajectories: ``fit(tracks)``, ``simulate(initial_state, t)``,
@@ -32,8 +36,12 @@ class Dynamics(Calibrated, Estimator, rung=False):
     every fitted starting state: with J = ∂(positions)/∂(θ, s₀) at the training points and r
     the position residuals (every coordinate one observation), σ̂² = ‖r‖²/(n − p),
     Σ = σ̂²(JᵀJ)⁺, and a new measurement's s² = jᵀΣj + σ̂² at each coordinate of each point.
-    It widens where the trajectory's sensitivity to what was fitted grows: with time since the
-    start, and off the speeds the data held as far as the linearisation sees it."""
+    A point depends on θ and on its own track's start only, so Σ is computed and kept in
+    blocks (:func:`~hybridlab.models.intervals.grouped_calibration`): Σ_θθ, and per track
+    the gain G and the start's covariance C (saved as arrays), which grow linearly with the
+    number of tracks. It widens where the trajectory's sensitivity to what was fitted grows:
+    with time since the start, and off the speeds the data held as far as the linearisation
+    sees it."""
 
     def __init_subclass__(cls, **kwargs):
         # Loadable, never a rung of the range ladder: they model trajectories, not ranges.
@@ -77,9 +85,45 @@ class Dynamics(Calibrated, Estimator, rung=False):
     fits_start = True
 
     def _calibrate(self, tracks: Tracks) -> dict:
-        """The delta method's calibration on the training ``tracks``."""
+        """The delta method's calibration on the training ``tracks``; sets the per-track
+        blocks ``interval_blocks_`` (G, C)."""
         residual = self.predict(tracks) - tracks.position
-        return intervals.delta_calibration(self._sensitivities(tracks), residual.reshape(-1), self.interval_method)
+        m, q = len(self.tracks_), 2 * self.n_features_ if self.fits_start else 0
+        A, B, D = 0.0, None, np.zeros((m, q, q))
+        for J, K, group, _ in self._sensitivity_blocks(tracks):
+            A = A + J.T @ J
+            B = np.zeros((m, J.shape[1], q)) if B is None else B
+            np.add.at(B, group, J[:, :, None] * K[:, None, :])
+            np.add.at(D, group, K[:, :, None] * K[:, None, :])
+        calibration, gain, start = intervals.grouped_calibration(A, B, D, residual.reshape(-1), self.interval_method)
+        self.interval_blocks_ = (jnp.asarray(gain), jnp.asarray(start))
+        return calibration
+
+    def n_params(self) -> int:
+        """Number of fitted numbers (the interval's blocks, saved with them, are not)."""
+        return int(sum(np.size(leaf) for name, tree in super()._arrays().items()
+                       for leaf in jax.tree.leaves(eqx.filter(tree, eqx.is_array))))
+
+    def _arrays(self):
+        blocks = getattr(self, "interval_blocks_", None)
+        return {**super()._arrays(), **({"interval_blocks": blocks} if blocks is not None else {})}
+
+    def _set_arrays(self, arrays) -> None:
+        super()._set_arrays(arrays)
+        self.interval_blocks_ = arrays.get("interval_blocks")
+
+    def _interval_like(self) -> dict:
+        """The placeholder of the interval's per-track blocks (G, C), for a subclass's
+        ``_arrays_like``: none where the model has no interval."""
+        if self.interval_ is None:
+            return {}
+        m, p, q = len(self.tracks_), len(self.interval_["covariance"]), 2 * self.n_features_ * self.fits_start
+        return {"interval_blocks": (jnp.zeros((m, p, q)), jnp.zeros((m, q, q)))}
+
+    def _set_metadata(self, metadata) -> None:
+        super()._set_metadata(metadata)
+        if self.interval_ is not None and not self.interval_.get("grouped"):
+            self.interval_ = None  # saved with the full covariance, before the per-track blocks: not read
 
     def simulate(self, initial_state, t) -> np.ndarray:
         """States (P, 2·dim) — positions (m) then velocities (m/s) — at the times ``t`` (P,),
@@ -102,7 +146,11 @@ class Dynamics(Calibrated, Estimator, rung=False):
         positions = self.states(tracks)[:, :tracks.dim]
         if not return_std:
             return positions
-        std = intervals.predictive_std(self._interval(), self._sensitivities(tracks))
+        calibration = self._interval()
+        gain, start = (np.asarray(a) for a in self.interval_blocks_)
+        std = np.empty(positions.size)
+        for J, K, group, rows in self._sensitivity_blocks(tracks):
+            std[rows] = intervals.grouped_std(calibration, gain, start, J, K, group)
         return positions, np.reshape(std, positions.shape)
 
     def states(self, tracks: Tracks) -> np.ndarray:
@@ -113,20 +161,31 @@ class Dynamics(Calibrated, Estimator, rung=False):
         out[order] = np.asarray(states[:, 1:])[mask]
         return out
 
-    def _sensitivities(self, tracks: Tracks) -> np.ndarray:
-        """J (n·dim, p): ∂(positions)/∂(θ, s₀) at the rows of ``tracks`` (row by row, each
-        row's coordinates in turn), the columns θ then every fitted track's starting state
-        (zero for the tracks not asked about; none when the starts are not fitted)."""
+    def _sensitivity_blocks(self, tracks: Tracks):
+        """For blocks of the tracks asked about (:data:`TRACK_BLOCK` at most, so that memory
+        stays bounded however many there are), yields, for each coordinate of their points:
+        J (r, p) = ∂(position)/∂θ, K (r, q) = ∂(position)/∂(its track's start) (q = 0 when
+        the starts are not fitted), its track's index among the fitted (r,), and its index in
+        ``predict(tracks).reshape(-1)`` (r,)."""
         index, ts, mask, order = self._query(tracks)
         theta, parametrised = self.parametrised()
-        d_theta, d_start = _position_jacobian(parametrised, theta, jnp.asarray(self.starts_), index, ts, self.rtol,
-                                              tracks.dim)
-        columns = [np.asarray(d_theta)] + ([np.asarray(d_start).reshape(*d_start.shape[:3], -1)]
-                                           if self.fits_start else [])
-        jacobian = np.concatenate(columns, axis=-1)[:, 1:][mask]  # (n, dim, p), padded rows dropped
-        out = np.empty_like(jacobian)
-        out[order] = jacobian
-        return out.reshape(-1, out.shape[-1])
+        starts, ts = np.asarray(self.starts_)[index], np.asarray(ts)
+        dim, size = tracks.dim, min(TRACK_BLOCK, motion.width(len(index)))
+        # Each padded track's coordinates (point, axis) → their rows in predict(tracks).reshape(-1).
+        where = np.full(mask.shape, -1)
+        where[mask] = order
+        where = (where[..., None] * dim + np.arange(dim)).reshape(len(index), -1)
+        real = np.repeat(mask, dim, axis=1)
+        for first in range(0, len(index), size):
+            block = np.arange(first, min(first + size, len(index)))
+            padded = np.concatenate([block, np.full(size - len(block), block[-1])])  # one compiled shape
+            J, K = _position_jacobian(parametrised, theta, jnp.asarray(starts[padded]), jnp.asarray(ts[padded]),
+                                      self.rtol, dim)
+            keep = real[block]
+            J = np.asarray(J)[:len(block), 1:].reshape(len(block), -1, J.shape[-1])[keep]
+            K = np.asarray(K)[:len(block), 1:].reshape(len(block), -1, K.shape[-1])[keep]
+            group = np.repeat(index[block], keep.sum(axis=1))
+            yield J, (K if self.fits_start else K[:, :0]), group, where[block][keep]
 
     def _query(self, tracks: Tracks):
         """(index of each track among the fitted, times (m, 1 + P) from each fitted start,
@@ -153,13 +212,12 @@ class Dynamics(Calibrated, Estimator, rung=False):
 
 
 @eqx.filter_jit
-def _position_jacobian(parametrised, theta, starts, index, ts, rtol, dim):
-    """(∂x/∂θ (m, 1 + P, dim, p), ∂x/∂s₀ (m, 1 + P, dim, m_fit, 2·dim)) of the positions x
-    solved from the fitted starts ``starts[index]`` at times ``ts``: forward mode (Diffrax's
-    ForwardMode), one tangent per parameter."""
+def _position_jacobian(parametrised, theta, starts, ts, rtol, dim):
+    """(∂x/∂θ (b, 1 + P, dim, p), ∂x/∂s₀ (b, 1 + P, dim, 2·dim)) of the positions x of each
+    of b tracks, solved from its start ``starts`` (b, 2·dim) at its times ``ts`` (b, 1 + P):
+    forward mode (Diffrax's ForwardMode), one tangent per parameter, each track on its own."""
 
-    def positions(theta, starts):
-        states = motion.solve_tracks(parametrised(theta), starts[index], ts, rtol, diffrax.ForwardMode())
-        return states[..., :dim]
+    def positions(theta, start, t):
+        return motion.solve(parametrised(theta), start, t, rtol, diffrax.ForwardMode())[:, :dim]
 
-    return jax.jacfwd(positions, argnums=(0, 1))(theta, starts)
+    return jax.vmap(jax.jacfwd(positions, argnums=(0, 1)), in_axes=(None, 0, 0))(theta, starts, ts)

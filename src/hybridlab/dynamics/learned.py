@@ -22,6 +22,10 @@ from hybridlab.models.network import Network
 from hybridlab.models.ude_range import NetworkDrag, drag_network
 from hybridlab.physics import Projectile
 
+#: The most tracks one training step solves by default: beyond it an epoch is a pass over
+#: shuffled mini-batches of this many tracks (a reverse-mode solve keeps its checkpoints for
+#: every track of the batch).
+BATCH = 1024
 #: The starting states are trained as corrections to their data estimate in units of 0.1 m and
 #: 0.1 m/s: Adam moves every parameter by about its learning rate per step, which in plain
 #: units would shake the starts by centimetres per step, more than the noise of the data.
@@ -78,7 +82,9 @@ class LastLayerField(eqx.Module):
 class _NetworkDynamics(Dynamics):
     """A vector field with a network in it, trained with every track's starting state through
     Diffrax (Tsit5 at ``rtol``, reverse mode) on the mean squared position error: Adam
-    (``epochs``, ``learning_rate``, cosine-decayed), then ``polish`` L-BFGS steps. Its
+    (``epochs``, ``learning_rate``, cosine-decayed; full-batch up to ``batch_size`` tracks,
+    default :data:`BATCH`, and beyond it each epoch a pass over shuffled mini-batches of that
+    many tracks, from ``seed``), then ``polish`` full-batch L-BFGS steps. Its
     predictive interval: the delta method in the network's last layer and the starting states
     (a last-layer Laplace approximation with a flat prior; see :class:`Dynamics`). The units:
     V (m/s) the fastest starting speed of the data, L (m) the largest distance of a position
@@ -91,7 +97,7 @@ class _NetworkDynamics(Dynamics):
     build: ClassVar[Callable]
 
     def __init__(self, physics=None, widths=(32, 32), activation="softplus", epochs=500, learning_rate=1e-2,
-                 polish=0, rtol=1e-6, seed=0):
+                 polish=0, rtol=1e-6, seed=0, batch_size=None):
         start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics or {})
         self.physics = start.to_spec()
         self.widths, self.activation = tuple(int(w) for w in widths), activation
@@ -105,6 +111,7 @@ class _NetworkDynamics(Dynamics):
             raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
         self.epochs, self.learning_rate, self.polish = int(epochs), float(learning_rate), int(polish)
         self.rtol, self.seed = float(rtol), int(seed)
+        self.batch_size = training.batch_size(batch_size)
 
     def projectile(self) -> Projectile:
         """The Projectile of ``physics`` (its g and mass)."""
@@ -138,22 +145,23 @@ class _NetworkDynamics(Dynamics):
         length = float(np.max(np.linalg.norm(tracks.position - starts[0, :tracks.dim], axis=1))) or 1.0
         self.scales_ = [speed, length]
         ts, position, mask = motion.padded(tracks)
-        data = (self._build(), self._scales(), ts, position, mask, guess, jnp.asarray(self.rtol))
+        loss = TrackLoss(self._build(), self._scales(), jnp.asarray(self.rtol))
+        data = (ts, position, mask, guess, jnp.arange(len(tracks)))
         params = (self._network(tracks.dim, jax.random.key(self.seed)), jnp.zeros_like(guess))
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
-        self.initial_mse_ = float(training.evaluate(_loss, params, data))
-        params, self.epochs_run_ = training.adam_then_lbfgs(params, _loss, data, self.learning_rate, self.epochs,
-                                                           self.polish, task)
+        self.initial_mse_ = float(training.evaluate(loss, params, data))
+        params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
+                                                           self.polish, task, self.batch_size or BATCH, self.seed)
         task.close()
         self.seconds_ = time.perf_counter() - clock
         self.network_, shift = params
         self.starts_ = guess + _START_UNIT * shift
-        self.train_mse_ = float(training.evaluate(_loss, params, data))
+        self.train_mse_ = float(training.evaluate(loss, params, data))
 
     def _arrays_like(self):
         return {"network": self._network(self.n_features_, jax.random.key(0)),
-                "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
+                "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_)), **self._interval_like()}
 
     def summary(self):
         out = super().summary()
@@ -172,10 +180,10 @@ class UDE(_NetworkDynamics):
     build = staticmethod(_ude_field)
 
     def __init__(self, physics=None, widths=(32, 32), activation="softplus", form="softplus", epochs=500,
-                 learning_rate=1e-2, polish=0, rtol=1e-6, seed=0):
+                 learning_rate=1e-2, polish=0, rtol=1e-6, seed=0, batch_size=None):
         drag_network((1,), "softplus", jax.random.key(0), form)  # checks the form
         self.form = form
-        super().__init__(physics, widths, activation, epochs, learning_rate, polish, rtol, seed)
+        super().__init__(physics, widths, activation, epochs, learning_rate, polish, rtol, seed, batch_size)
 
     def _build(self):
         return _ude_power_field if self.form == "power" else _ude_field
@@ -216,11 +224,20 @@ class NeuralODE(_NetworkDynamics):
         return out
 
 
-def _loss(params, data):
-    """Mean squared position error (m², per observed coordinate)."""
-    network, shift = params
-    build, scales, ts, position, mask, guess, rtol = data
-    states = motion.solve_tracks(build(network, scales), guess + _START_UNIT * shift, ts, rtol)
-    dim = position.shape[-1]
-    error = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
-    return jnp.sum(error**2) / (jnp.sum(mask) * dim)
+class TrackLoss(eqx.Module):
+    """The training loss of a network in the field ``build(network, scales)``: the mean squared
+    position error (m², per observed coordinate) of a batch of tracks — data (times (b, P),
+    positions (b, P, dim), mask (b, P), starting guesses (b, 2·dim), the tracks' indices (b,))
+    — each solved (tolerance ``rtol``) from its guess moved by its own fitted shift."""
+
+    build: Callable = eqx.field(static=True)
+    scales: tuple
+    rtol: jax.Array
+
+    def __call__(self, params, data):
+        network, shift = params
+        ts, position, mask, guess, index = data
+        states = motion.solve_tracks(self.build(network, self.scales), guess + _START_UNIT * shift[index], ts, self.rtol)
+        dim = position.shape[-1]
+        error = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
+        return jnp.sum(error**2) / (jnp.sum(mask) * dim)

@@ -14,7 +14,7 @@ from jax.flatten_util import ravel_pytree
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
-from hybridlab.models import intervals, training
+from hybridlab.models import training
 from hybridlab.models.diagnostics import standard_errors
 from hybridlab.models.physics_fit import FittedPhysics
 from hybridlab.physics import QuadraticDrag
@@ -101,8 +101,6 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         self.start_stderr_ = errors[q:].reshape(-1, 2 * tracks.dim).tolist() if self.fit_start else None
         residual = self.predict(tracks) - tracks.position
         self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
-        if self.loss == "linear":  # J is ∂r/∂(p, s₀), the interval's (its rows in another order, which it ignores)
-            self.interval_ = intervals.delta_calibration(J, residual.reshape(-1), self.interval_method)
 
     def force(self, speed) -> np.ndarray:
         """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s)."""
@@ -112,7 +110,8 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         return -np.asarray(fx)
 
     def _arrays_like(self):
-        return {"values": jnp.zeros(len(self.unknown)), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
+        return {"values": jnp.zeros(len(self.unknown)), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_)),
+                **self._interval_like()}
 
     def summary(self):
         out = super().summary()

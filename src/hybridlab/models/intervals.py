@@ -49,6 +49,62 @@ def delta_calibration(J: np.ndarray, residual: np.ndarray, method: str) -> dict:
     return {"method": method, "noise": float(np.sqrt(noise2)), "dof": int(dof), "covariance": covariance.tolist()}
 
 
+def grouped_calibration(A: np.ndarray, B: np.ndarray, D: np.ndarray, residual: np.ndarray,
+                        method: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The delta method where every row depends on p shared parameters θ and on the q
+    parameters of its own group only (each track's fitted starting state), from the Gram
+    blocks of the sensitivities: A = JᵀJ (p, p) over all rows, and per group g (of m)
+    B_g = J_gᵀK_g (m, p, q) and D_g = K_gᵀK_g (m, q, q), with J = ∂ŷ/∂θ and K = ∂ŷ/∂(the
+    group's parameters).
+
+    It is :func:`delta_calibration` of the full Jacobian without forming it (whose p + m·q
+    columns grow with the data): by block elimination, with G_g = B_g D_g⁺ and the Schur
+    complement S = A − Σ_g G_g B_gᵀ, Σ_θθ = σ̂² S⁺, and a row (j, k) of group g has
+
+        s² = uᵀ Σ_θθ u + kᵀ C_g k + σ̂²,   u = j − G_g k,   C_g = σ̂² D_g⁺
+
+    (see :func:`grouped_std`) — memory and time linear in m. σ̂² = ‖r‖²/(n − p − m·q). The
+    columns are scaled to unit norm first (θ's over all rows, each group's over its rows), so
+    that the pseudo-inverses' cut-off does not depend on the units; where every D_g and S are
+    invertible the result is the full pseudo-inverse's exactly.
+
+    Returns (the calibration, with Σ_θθ as ``covariance``; G (m, p, q); C (m, q, q))."""
+    A, B, D = (np.asarray(a, dtype=np.float64) for a in (A, B, D))
+    residual = np.asarray(residual, dtype=np.float64)
+    m, p, q = B.shape
+    dof = max(residual.size - p - m * q, 1)
+    noise2 = float(np.sum(residual**2) / dof)
+    theta_norm = _norms(np.diagonal(A))
+    group_norm = _norms(np.diagonal(D, axis1=1, axis2=2))  # (m, q)
+    B_unit = B / (theta_norm[None, :, None] * group_norm[:, None, :])
+    D_plus = np.linalg.pinv(D / (group_norm[:, :, None] * group_norm[:, None, :]), rcond=1e-12, hermitian=True) \
+        if q else np.zeros((m, 0, 0))
+    G_unit = B_unit @ D_plus
+    schur = A / np.outer(theta_norm, theta_norm) - np.einsum("gpq,grq->pr", G_unit, B_unit)
+    covariance = noise2 * np.linalg.pinv(schur, rcond=1e-12, hermitian=True) / np.outer(theta_norm, theta_norm)
+    gain = G_unit * theta_norm[None, :, None] / group_norm[:, None, :]
+    start = noise2 * D_plus / (group_norm[:, :, None] * group_norm[:, None, :])
+    calibration = {"method": method, "noise": float(np.sqrt(noise2)), "dof": int(dof), "covariance": covariance.tolist(),
+                   "grouped": True}
+    return calibration, gain, start
+
+
+def grouped_std(calibration: dict, gain: np.ndarray, start: np.ndarray, J: np.ndarray, K: np.ndarray,
+                group: np.ndarray) -> np.ndarray:
+    """s (n,) of :func:`grouped_calibration` at rows with sensitivities J (n, p) to θ and K
+    (n, q) to the parameters of their groups ``group`` (n,)."""
+    covariance = np.asarray(calibration["covariance"], dtype=np.float64)
+    u = J - np.einsum("npq,nq->np", gain[group], K)
+    return np.sqrt(np.einsum("np,pr,nr->n", u, covariance, u) + np.einsum("nq,nqr,nr->n", K, start[group], K)
+                   + calibration["noise"] ** 2)
+
+
+def _norms(squares: np.ndarray) -> np.ndarray:
+    """Column norms from their squares, with 1 for a zero column (left unscaled)."""
+    norms = np.sqrt(np.maximum(squares, 0.0))
+    return np.where(norms > 0, norms, 1.0)
+
+
 def jackknife_calibration(loo_residual: np.ndarray) -> dict:
     """The jackknife's calibration: σ̂ = RMS of the leave-one-out residuals, no covariance."""
     loo_residual = np.asarray(loo_residual, dtype=np.float64)

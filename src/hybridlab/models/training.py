@@ -133,12 +133,16 @@ def _minibatch_chunk(params, state, loss, data, optimiser, epochs, batch, key):
     return params, state
 
 
-def adam_then_lbfgs(params, loss, data, learning_rate: float, epochs: int, polish: int, task=None):
-    """Full-batch Adam (``learning_rate`` cosine-decayed over ``epochs``; ``task`` hears the
-    epochs) to find the basin, then ``polish`` L-BFGS steps, which on a smooth loss of a few
-    hundred parameters go further in a fraction of the steps. Returns (params, epochs run)."""
-    adam = optimiser("adam", learning_rate, "cosine", epochs)
-    params, done = first_order(params, loss, data, None, adam, epochs, None, task)
+def adam_then_lbfgs(params, loss, data, learning_rate: float, epochs: int, polish: int, task=None,
+                    batch: int | None = None, seed: int = 0):
+    """Adam (``learning_rate`` cosine-decayed over every step; ``task`` hears the epochs) to
+    find the basin — full-batch, or by mini-batches of ``batch`` rows where the data (a tuple
+    of arrays) have more (see :func:`first_order`) — then ``polish`` full-batch L-BFGS steps,
+    which on a smooth loss of a few hundred parameters go further in a fraction of the steps.
+    Returns (params, epochs run)."""
+    steps = epochs if batch is None else epochs * batches_per_epoch(data[0].shape[0], batch)
+    adam = optimiser("adam", learning_rate, "cosine", steps)
+    params, done = first_order(params, loss, data, None, adam, epochs, None, task, batch=batch, seed=seed)
     return (lbfgs(params, loss, data, polish) if polish else params), done
 
 
