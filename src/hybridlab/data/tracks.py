@@ -83,7 +83,8 @@ class Tracks:
         unknown = [name for name in names if name not in self.names]
         if unknown:
             raise ValueError(f"no track named {unknown[0]!r}; the tracks are {', '.join(self.names)}")
-        return self.where(np.isin(self.track, [self.names.index(name) for name in names]))
+        index = {name: i for i, name in enumerate(self.names)}
+        return self.where(np.isin(self.track, [index[name] for name in names]))
 
     def padded(self, width: int | None = None):
         """(t (m, P), position (m, P, dim), mask (m, P)): the m tracks as rows of P = ``width``
@@ -91,14 +92,23 @@ class Tracks:
         point, masked out."""
         counts = np.bincount(self.track, minlength=len(self))
         width = max(int(counts.max()), width or 0)
-        t = np.zeros((len(self), width))
-        position = np.zeros((len(self), width, self.dim))
-        mask = np.zeros((len(self), width), bool)
-        for i in range(len(self)):
-            rows = np.flatnonzero(self.track == i)
-            fill = np.r_[rows, np.full(width - rows.size, rows[-1])]
-            t[i], position[i], mask[i, :rows.size] = self.t[fill], self.position[fill], True
-        return t, position, mask
+        order = np.argsort(self.track, kind="stable")  # the rows track by track, each in file order
+        first = np.cumsum(counts) - counts  # where each track's rows begin in `order`
+        point = np.arange(width)
+        fill = order[first[:, None] + np.minimum(point, counts[:, None] - 1)]  # (m, width), in O(n + m·width)
+        return self.t[fill], self.position[fill], point < counts[:, None]
+
+    def first_times(self) -> np.ndarray:
+        """(m,): each track's first time (s)."""
+        first = np.full(len(self), np.inf)
+        np.minimum.at(first, self.track, self.t)
+        return first
+
+    def last_times(self) -> np.ndarray:
+        """(m,): each track's last time (s)."""
+        last = np.full(len(self), -np.inf)
+        np.maximum.at(last, self.track, self.t)
+        return last
 
     def columns(self) -> dict[str, np.ndarray]:
         """The file's columns (see :data:`KINDS`)."""

@@ -57,8 +57,7 @@ class Dynamics(Calibrated, Estimator, rung=False):
         self.context_ = {"kind": tracks.kind}
         self.n_features_ = tracks.dim
         try:
-            self.tracks_, self.t0_ = list(tracks.names), [float(tracks.t[tracks.track == i][0])
-                                                        for i in range(len(tracks))]
+            self.tracks_, self.t0_ = list(tracks.names), tracks.first_times().tolist()
             self.interval_ = None  # a fit may calibrate its interval with what it computed anyway
             self._fit(tracks, progress)
             if self.interval_ is None:
@@ -192,10 +191,11 @@ class Dynamics(Calibrated, Estimator, rung=False):
         mask (m, P) of the real points, order): row ``order[k]`` of the data is the k-th masked
         point, the padded rows being track by track, each in file order."""
         self._check_fitted()
-        missing = [name for name in tracks.names if name not in self.tracks_]
+        fitted = {name: i for i, name in enumerate(self.tracks_)}
+        missing = [name for name in tracks.names if name not in fitted]
         if missing:
             raise ValueError(f"track {missing[0]!r} was not fitted; the fitted tracks are {', '.join(self.tracks_)}")
-        index = np.asarray([self.tracks_.index(name) for name in tracks.names])
+        index = np.asarray([fitted[name] for name in tracks.names], dtype=int)
         t0 = np.asarray(self.t0_)[index]
         early = tracks.t < t0[tracks.track]
         if early.any():

@@ -197,8 +197,7 @@ def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
 
 def cut(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
     """(each track up to ``share`` of its time span, the rest of each)."""
-    first = np.array([tracks.t[tracks.track == i].min() for i in range(len(tracks))])
-    last = np.array([tracks.t[tracks.track == i].max() for i in range(len(tracks))])
+    first, last = tracks.first_times(), tracks.last_times()
     cut = (first + share * (last - first))[tracks.track]
     early = tracks.t <= cut
     if not (~early).any():

@@ -80,16 +80,17 @@ def starting_states(tracks: Tracks, points: int = 10) -> np.ndarray:
     """(m, 2·dim): each track's position and velocity at its first time, from a least-squares
     quadratic in time through its first ``points`` points (a line through 2, the point itself
     for 1) — the starting guess of the fitted initial state."""
+    t, position, mask = tracks.padded()
+    t, position, mask = t[:, :points] - t[:, :1], position[:, :points], mask[:, :points]
+    degree = np.minimum(mask.sum(axis=1) - 1, 2)
     out = np.zeros((len(tracks), 2 * tracks.dim))
-    for i in range(len(tracks)):
-        rows = np.flatnonzero(tracks.track == i)[:points]
-        t = tracks.t[rows] - tracks.t[rows[0]]
-        degree = min(2, rows.size - 1)
-        if degree == 0:
-            out[i, :tracks.dim] = tracks.position[rows[0]]
-            continue
-        coefficients = np.polynomial.polynomial.polyfit(t, tracks.position[rows], degree)  # (degree+1, dim)
-        out[i] = np.r_[coefficients[0], coefficients[1]]
+    out[:, :tracks.dim] = position[:, 0]
+    for d in (1, 2):  # all tracks of a degree at once: masked rows weigh nothing
+        rows = np.flatnonzero(degree == d)
+        scale = np.max(t[rows], axis=1, keepdims=True)  # times in units of each fit's span: a conditioned design
+        design = (t[rows, :, None] / scale[..., None]) ** np.arange(d + 1) * mask[rows, :, None]
+        coefficients = np.linalg.pinv(design) @ (position[rows] * mask[rows, :, None])  # (r, d + 1, dim)
+        out[rows] = np.concatenate([coefficients[:, 0], coefficients[:, 1] / scale], axis=1)
     return out
 
 
