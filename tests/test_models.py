@@ -896,8 +896,8 @@ def test_additive_hybrid_learns_an_offset_the_multiplicative_one_cannot():
 
 
 def _squared_error(w, data):
-    x, y = data
-    return jnp.mean((x @ w - y) ** 2)
+    x, y, scale = data
+    return jnp.mean((scale * (x @ w) - y) ** 2)
 
 
 def test_mini_batch_epochs_reach_the_least_squares_solution_and_a_big_batch_is_full_batch():
@@ -908,12 +908,13 @@ def test_mini_batch_epochs_reach_the_least_squares_solution_and_a_big_batch_is_f
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1000, 3))
     y = x @ np.array([1.0, -2.0, 0.5]) + 0.01 * rng.normal(size=1000)
-    data = (jnp.asarray(x), jnp.asarray(y))
+    data = (jnp.asarray(x), jnp.asarray(y), jnp.asarray(2.0))  # a 0-d array: a constant every batch gets whole
     assert training.batches_per_epoch(1000, 64) == 15 and training.batches_per_epoch(1000, 1000) == 1
-    # 15 mini-batch steps per epoch of Adam, decayed over all of them: the lstsq solution (SciPy).
+    # 15 mini-batch steps per epoch of Adam, decayed over all of them: the lstsq solution (SciPy)
+    # of 2·x·w ≈ y.
     adam = optax.adam(optax.cosine_decay_schedule(0.05, 300 * 15, alpha=1e-3))
     w, epochs = training.first_order(jnp.zeros(3), _squared_error, data, None, adam, 300, None, batch=64, seed=1)
-    reference = scipy.linalg.lstsq(x, y)[0]
+    reference = scipy.linalg.lstsq(2 * x, y)[0]
     assert epochs == 300 and np.max(np.abs(np.asarray(w) - reference)) < 2e-3
     # A batch at least as large as the data is the full-batch loop, step for step.
     sgd = optax.sgd(0.1)

@@ -88,11 +88,21 @@ def test_the_ude_reloads_as_it_was(learned, shots, tmp_path):
     np.testing.assert_array_equal(back.force([30.0]), learned.force([30.0]))
 
 
+@pytest.mark.slow
+def test_the_ude_learns_from_mini_batches_of_shots(shots):
+    # Batches of 20 of the 60 shots (3 steps an epoch, the scale constants passed whole to each).
+    X, y = shots
+    model = UDERange({"mass": 0.145}, widths=(8, 8), epochs=50, polish=60, batch_size=20).fit(X, y)
+    assert model.get_params()["batch_size"] == 20
+    assert np.sqrt(np.mean((model.predict(X) - y) ** 2)) < 0.15  # the noise: σ = 0.1 m
+
+
 @pytest.mark.parametrize("arguments, message", [
     ({"physics": {"drag": {"law": "linear", "k": 1.0}}}, "the UDE learns the drag"),
     ({"form": "cubic"}, "form = 'cubic'"),
     ({"polish": -1}, "polish = -1"),
     ({"rtol": 2.0}, "rtol = 2.0"),
+    ({"batch_size": 0}, "batch_size = 0"),
 ])
 def test_the_ude_refuses_bad_settings(arguments, message):
     with pytest.raises(ValueError, match=message):

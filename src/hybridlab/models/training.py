@@ -60,7 +60,8 @@ def evaluate(loss, params, data):
 def first_order(params, loss, train, validation, optimiser, epochs: int, patience: int | None, task=None,
                 monitor=None, batch: int | None = None, seed: int = 0):
     """Steps of an Optax ``optimiser`` for up to ``epochs`` epochs: full-batch, or where the
-    training data (a tuple of arrays of n rows) have more rows than ``batch``, mini-batches —
+    training data (a tuple of arrays of n rows; 0-d arrays among them are constants that every
+    batch gets whole) have more rows than ``batch``, mini-batches —
     each epoch a pass over a fresh shuffle (from ``seed`` and the epoch) cut into ⌊n/batch⌋
     batches (:func:`batches_per_epoch` steps, which a schedule of ``optimiser`` should count).
 
@@ -115,10 +116,12 @@ def _minibatch_chunk(params, state, loss, data, optimiser, epochs, batch, key):
     epoch) cut into ⌊n/batch⌋ batches of ``batch`` rows."""
     n = data[0].shape[0]
     count = n // batch
+    rowwise = tuple(a.ndim > 0 for a in data)
 
     def step(carry, rows):
         params, state = carry
-        grads = jax.grad(loss)(params, rows)
+        rows = iter(rows)
+        grads = jax.grad(loss)(params, tuple(next(rows) if r else a for a, r in zip(data, rowwise)))
         updates, state = optimiser.update(grads, state, params)
         return (optax.apply_updates(params, updates), state), None
 
@@ -126,7 +129,7 @@ def _minibatch_chunk(params, state, loss, data, optimiser, epochs, batch, key):
         # One gather of the epoch's rows, then contiguous batches: a gather of random rows at
         # every step made a row cost twice as much as in a full-batch step.
         order = jax.random.permutation(jax.random.fold_in(key, index), n)[: count * batch]
-        batches = tuple(a[order].reshape(count, batch, *a.shape[1:]) for a in data)
+        batches = tuple(a[order].reshape(count, batch, *a.shape[1:]) for a, r in zip(data, rowwise) if r)
         return jax.lax.scan(step, carry, batches)[0], None
 
     (params, state), _ = jax.lax.scan(epoch, (params, state), jnp.arange(epochs))

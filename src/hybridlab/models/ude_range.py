@@ -141,8 +141,10 @@ class UDERange(Regressor):
     """ŷ = D(v, θ) of m dv/dt = −m g ŷ − m·|a_N(|v|)| v̂ with |a_N| a :class:`NetworkDrag` — a
     network of the speed (hidden ``widths``, ``activation``), ≥ 0 along −v̂ — trained from the
     ranges alone through the event-terminated solve (:func:`flight_range`, Tsit5 at ``rtol``):
-    ``epochs`` of full-batch Adam (``learning_rate``, cosine-decayed), then ``polish`` steps of
-    L-BFGS, on the mean squared error in units of the RMS range. The magnitude's ``form`` is
+    ``epochs`` of Adam (``learning_rate``, cosine-decayed; full-batch up to ``batch_size``
+    shots, default :data:`~hybridlab.models.training.BATCH`, beyond it shuffled mini-batches of
+    that many, from ``seed``), then ``polish`` full-batch steps of L-BFGS, on the mean squared
+    error in units of the RMS range. The magnitude's ``form`` is
     ``"power"`` by default (see :class:`NetworkDrag`): trained on the data's speeds, it must
     still be a drag at the faster launches of an extrapolation. ``physics`` (a Projectile or its spec, without a drag law)
     gives g, the mass and the launch height; X columns: speed (m/s), angle (rad).
@@ -157,7 +159,7 @@ class UDERange(Regressor):
     fitted_facts = ("speed_scale", "y_scale", "initial_loss", "train_loss", "epochs_run", "train_seconds")
 
     def __init__(self, physics=None, widths=(16, 16), activation="softplus", form="power", epochs=100,
-                 learning_rate=1e-2, polish=100, rtol=1e-6, seed=0):
+                 learning_rate=1e-2, polish=100, rtol=1e-6, seed=0, batch_size=None):
         start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics or {})
         if not isinstance(start.drag, NoDrag):
             raise ValueError(f"physics = {start.label()}: the UDE learns the drag; give g, mass and height only")
@@ -174,6 +176,7 @@ class UDERange(Regressor):
         if not (0 < rtol < 1):
             raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
         self.epochs, self.learning_rate, self.rtol, self.seed = int(epochs), float(learning_rate), float(rtol), int(seed)
+        self.batch_size = training.batch_size(batch_size)
 
     def projectile(self) -> Projectile:
         """The Projectile of ``physics`` (g, mass, height; no drag)."""
@@ -181,8 +184,8 @@ class UDERange(Regressor):
 
     def _data(self, X, target):
         p = self.projectile()
-        return (jnp.asarray(X), jnp.asarray(target), jnp.asarray(self.speed_scale_), p.g, p.height,
-                jnp.asarray(self.rtol), jnp.asarray(self.y_scale_))
+        return (jnp.asarray(X), jnp.asarray(target), jnp.asarray(self.speed_scale_), jnp.asarray(p.g),
+                jnp.asarray(p.height), jnp.asarray(self.rtol), jnp.asarray(self.y_scale_))
 
     def _fit(self, X, y, progress):
         if X.shape[1] != 2:
@@ -196,7 +199,8 @@ class UDERange(Regressor):
         clock = time.perf_counter()
         self.initial_loss_ = float(training.evaluate(loss, network, data))
         self.network_, self.epochs_run_ = training.adam_then_lbfgs(network, loss, data, self.learning_rate,
-                                                                   self.epochs, self.polish, task)
+                                                                   self.epochs, self.polish, task,
+                                                                   self.batch_size or training.BATCH, self.seed)
         task.close()
         self.train_seconds_ = time.perf_counter() - clock
         self.train_loss_ = float(training.evaluate(loss, self.network_, data))
