@@ -18,7 +18,8 @@ diagnostics on at most 1 024 rows, the interval's calibration). The UDE and the 
 fitted for E = max(1, 10⁴/n) epochs, once cold and once warm; their time per epoch is the warm
 fit's own clock of its training loop (``seconds_``) over E.
 
-Usage: python benchmarks/minibatch.py [--family shots|operators|tracks|tracks-frozen] [--sizes N,N,...] [--device cpu|gpu]
+Usage: python benchmarks/minibatch.py [--family shots|operators|tracks|tracks-frozen] [--sizes N,N,...]
+       [--models NAME,...] [--device cpu|gpu]
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def rmse(model, arrays: tuple) -> float:
     return float(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
 
 
-def one(family: str, n: int, epochs: int) -> dict:
+def one(family: str, n: int, epochs: int, names=None) -> dict:
     arrays = data(family, n)
     out = {"n": n, "epochs": epochs}
     # The dynamics models clock their training loop themselves (``seconds_``): one warm fit
@@ -89,6 +90,8 @@ def one(family: str, n: int, epochs: int) -> dict:
     # (a forward-mode solve per fitted parameter and track) is too large at 10⁵ tracks to repeat.
     clocked = family.startswith("tracks")
     for name, make in FAMILIES[family]["models"]:
+        if names and name not in names:
+            continue
         seconds = {}
         for run in ("cold", "warm"):
             for e in (epochs,) if clocked else (epochs, 2 * epochs):
@@ -108,12 +111,14 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help="default: 10⁴,10⁵,10⁶ shots, 10³,10⁴,10⁵ functions or 10³,10⁴,10⁵ tracks")
     parser.add_argument("--epochs", type=int, default=None, help="E (default: see above)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default=None)
+    parser.add_argument("--models", default=None, help="the family's models to run, comma-separated (default: all)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     device = select_device(args.device)
     family = FAMILIES[args.family]
     if args.one:
-        print(json.dumps(one(args.family, args.one, args.epochs or family["epochs"](args.one))))
+        print(json.dumps(one(args.family, args.one, args.epochs or family["epochs"](args.one),
+                             args.models and args.models.split(","))))
         return
     how = "the warm fit's clock of its E epochs" if args.family.startswith("tracks") else "warm fits of E and 2E epochs"
     print(f"device: {device}; {os.cpu_count()} CPUs; per epoch from {how}")
@@ -121,10 +126,12 @@ def main() -> None:
         command = [sys.executable, os.path.abspath(__file__), "--family", args.family, "--one", str(n)]
         command += ["--epochs", str(args.epochs)] if args.epochs else []
         command += ["--device", args.device] if args.device else []
+        command += ["--models", args.models] if args.models else []
         row = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
         print(f"n = {n:>8} (E = {row['epochs']}): peak {row['peak_rss_mb']:7.0f} MB; " + "; ".join(
             f"{name} {row[name]['per_epoch_ms']:8.2f} ms/epoch (cold fit {row[name]['cold_s']:.1f} s, "
-            f"RMSE {row[name]['train_rmse']:.3g} {family['unit']})" for name, _ in family["models"]), flush=True)
+            f"RMSE {row[name]['train_rmse']:.3g} {family['unit']})" for name, _ in family["models"] if name in row),
+            flush=True)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,13 @@ def test_the_trajectory_fit_interval_is_the_delta_method_and_covers_new_measurem
     d_v = (_scipy_positions(c, g, start + shifted, t0, t) - _scipy_positions(c, g, start - shifted, t0, t)) / (2 * step_v)
     np.testing.assert_allclose(J[:, 0], d_c.reshape(-1), rtol=1e-5, atol=1e-5 * np.abs(d_c).max())
     np.testing.assert_allclose(K[:, 2], d_v.reshape(-1), rtol=1e-5, atol=1e-5)
+    # The fit calibrated from Levenberg–Marquardt's Jacobian; the per-track solves give the same.
+    fitted, blocks = model.interval_, model.interval_blocks_
+    again = model._calibrate(baseball_tracks)
+    assert again["dof"] == fitted["dof"] == 2 * len(baseball_tracks.t) - 2 - 6 * 4
+    np.testing.assert_allclose(again["covariance"], fitted["covariance"], rtol=1e-6)
+    for new, old in zip(model.interval_blocks_, blocks):
+        np.testing.assert_allclose(new, old, rtol=1e-6, atol=1e-12)
     # New measurements of the true tracks (fresh noise, σ = 5 cm): about 90 % inside.
     clean = simulate_tracks(BASEBALL, 6, 15, (30, 50), (0.3, 1.0), 0.0, jax.random.key(0))
     low, high = model.predict_interval(clean, 0.9)

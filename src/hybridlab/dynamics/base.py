@@ -87,14 +87,28 @@ class Dynamics(Calibrated, Estimator, rung=False):
         """The delta method's calibration on the training ``tracks``; sets the per-track
         blocks ``interval_blocks_`` (G, C)."""
         residual = self.predict(tracks) - tracks.position
-        m, q = len(self.tracks_), 2 * self.n_features_ if self.fits_start else 0
-        A, B, D = 0.0, None, np.zeros((m, q, q))
-        for J, K, group, _ in self._sensitivity_blocks(tracks):
-            A = A + J.T @ J
-            B = np.zeros((m, J.shape[1], q)) if B is None else B
+        blocks = ((J, K, group) for J, K, group, _ in self._sensitivity_blocks(tracks))
+        return self._calibrate_grams(*self._grams(blocks), residual)
+
+    def _grams(self, blocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(JᵀJ (p, p), per fitted track J_gᵀK_g (m, p, q) and K_gᵀK_g (m, q, q)) summed over
+        ``blocks`` of rows (J (r, p) the sensitivities to θ, K (r, q) to the start of each row's
+        track ``group`` (r,)), into one set of arrays: memory linear in the tracks."""
+        A = B = D = None
+        for J, K, group in blocks:
+            if A is None:
+                p, q = J.shape[1], K.shape[1]
+                A, B, D = np.zeros((p, p)), np.zeros((len(self.tracks_), p, q)), np.zeros((len(self.tracks_), q, q))
+            A += J.T @ J
             np.add.at(B, group, J[:, :, None] * K[:, None, :])
             np.add.at(D, group, K[:, :, None] * K[:, None, :])
-        calibration, gain, start = intervals.grouped_calibration(A, B, D, residual.reshape(-1), self.interval_method)
+        return A, B, D
+
+    def _calibrate_grams(self, A, B, D, residual) -> dict:
+        """The calibration of :func:`~hybridlab.models.intervals.grouped_calibration` from the
+        Gram blocks and the training residuals; sets ``interval_blocks_``."""
+        calibration, gain, start = intervals.grouped_calibration(A, B, D, np.reshape(residual, -1),
+                                                                 self.interval_method)
         self.interval_blocks_ = (jnp.asarray(gain), jnp.asarray(start))
         return calibration
 

@@ -101,6 +101,11 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         self.start_stderr_ = errors[q:].reshape(-1, 2 * tracks.dim).tolist() if self.fit_start else None
         residual = self.predict(tracks) - tracks.position
         self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
+        if self.loss == "linear":  # J is ∂r/∂(p, s₀), the interval's: no second Jacobian to compile
+            group = np.repeat(np.arange(len(tracks)), mask.shape[1] * tracks.dim)[observed]
+            K = J[np.arange(len(J))[:, None], q + group[:, None] * 2 * tracks.dim + np.arange(2 * tracks.dim)] \
+                if self.fit_start else J[:, :0]
+            self.interval_ = self._calibrate_grams(*self._grams([(J[:, :q], K, group)]), residual)
 
     def force(self, speed) -> np.ndarray:
         """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s)."""
