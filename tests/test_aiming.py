@@ -229,6 +229,7 @@ def test_aim_refuses_bad_input_in_one_line(tmp_path, capsys, argv, says):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # compile-bound (9 s); the aim command itself is tested in the fast suite, its plot here only
 def test_aim_plot_draws_every_branch_to_the_target(tmp_path, capsys):
     plot = tmp_path / "aim.png"
     status, out, err = run(capsys, "aim", "--distance", "150", *SHOT_PUT, "--speed", "75.28", "--plot", plot)

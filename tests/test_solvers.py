@@ -115,6 +115,7 @@ def _scipy_mle(t, position):
     return least_squares(residuals, [0.5, 0.0, 0.0, 7.0, 13.0], x_scale="jac", xtol=1e-14, ftol=1e-14).x[0]
 
 
+@pytest.mark.slow  # compile-bound (17 s); the forward PINN's test above trains the same machinery in the fast suite
 def test_the_inverse_pinn_finds_the_drag_the_data_hold():
     # 10 points of the lecture's shot put with σ = 5 cm: the PINN's k is the maximum-likelihood
     # k of the closed form (SciPy), which is itself within its standard error (3.5 %) of 1.8.
