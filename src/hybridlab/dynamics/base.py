@@ -112,11 +112,6 @@ class Dynamics(Calibrated, Estimator, rung=False):
         self.interval_blocks_ = (jnp.asarray(gain), jnp.asarray(start))
         return calibration
 
-    def n_params(self) -> int:
-        """Number of fitted numbers (the interval's blocks, saved with them, are not)."""
-        return int(sum(np.size(leaf) for name, tree in super()._arrays().items()
-                       for leaf in jax.tree.leaves(eqx.filter(tree, eqx.is_array))))
-
     def _arrays(self):
         blocks = getattr(self, "interval_blocks_", None)
         return {**super()._arrays(), **({"interval_blocks": blocks} if blocks is not None else {})}

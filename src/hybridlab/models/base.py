@@ -162,8 +162,10 @@ class Estimator(abc.ABC):
                 "n_features": self.n_features_, "context": self.context_, "fitted": self._metadata()}
 
     def n_params(self) -> int:
-        """Number of fitted numbers (for a model-less rung: the numbers it stores)."""
-        leaves = jax.tree.leaves(eqx.filter(self._arrays(), eqx.is_array))
+        """Number of fitted numbers (for a model-less rung: the numbers it stores): the
+        ``fitted_arrays``, not what else a subclass saves beside them (an interval's blocks)."""
+        fitted = {name: getattr(self, name + "_") for name in self.fitted_arrays}
+        leaves = jax.tree.leaves(eqx.filter(fitted, eqx.is_array))
         return int(sum(np.size(leaf) for leaf in leaves))
 
     # For subclasses -------------------------------------------------------------------------

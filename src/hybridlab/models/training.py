@@ -64,10 +64,9 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
                 monitor=None, batch: int | None = None, seed: int = 0):
     """Steps of an Optax ``optimiser`` for up to ``epochs`` epochs: full-batch, or where the
     training data (a tuple of arrays of n rows; 0-d arrays among them are constants that every
-    batch gets whole) have more rows than ``batch``, mini-batches —
-    each epoch a pass over a fresh shuffle cut into ⌊n/batch⌋
-    batches (:func:`batches_per_epoch` steps, which a schedule of ``optimiser`` should count),
-    the shuffles drawn by NumPy from ``seed``.
+    batch gets whole) have more rows than ``batch``, mini-batches — each epoch a pass over a
+    fresh shuffle (NumPy's, from ``seed``) cut into ⌊n/batch⌋ batches
+    (:func:`batches_per_epoch` steps, which a schedule of ``optimiser`` should count).
 
     With ``validation`` data, the parameters with the lowest validation loss are kept and the
     run stops once ``patience`` epochs pass without improvement (early stopping); ``task`` (a
@@ -81,8 +80,8 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
     shuffles = np.random.default_rng(seed)
     while done < epochs:
         steps = min(CHUNK, epochs - done)
-        if batch is not None and batches_per_epoch(train[0].shape[0], batch) > 1:
-            n = train[0].shape[0]
+        n = None if batch is None else train[0].shape[0]  # a PINN problem has no rows: not asked
+        if batch is not None and batches_per_epoch(n, batch) > 1:
             steps = min(steps, max(1, SHUFFLED // n))
             # The epochs' shuffles are drawn here: NumPy permutes 10⁵ rows in 1 ms, where
             # jax.random.permutation took 45 ms on a CPU, more than the epoch's steps.
