@@ -190,8 +190,7 @@ def _shotput_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
         "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS), ["k"]),
         "hybrid": _hybrid(Projectile(mass=SHOTPUT_MASS), quick, seed),
         "hybrid-k0.45": _hybrid(Projectile(LinearDrag(0.45), mass=SHOTPUT_MASS), quick, seed),
-        # No "ude" here yet: on the shot put's long, strongly damped flights it trains at about
-        # 0.7 s an epoch on the quick run's 240 shots and did not converge (benchmarks/RESULTS.md).
+        "ude": _ude(SHOTPUT_MASS, quick, seed),
     }
 
 

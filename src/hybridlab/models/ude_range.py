@@ -42,19 +42,22 @@ class NetworkDrag(eqx.Module):
     """a(v) = −g · m(|v|/V) · v/|v| (0 at rest): a drag acceleration (m/s²) along −v̂ whose
     magnitude m ≥ 0, a network N of the speed in units of V (m/s), can only take energy out of
     the motion. ``form``: ``"softplus"``, m(u) = softplus(N(u)); ``"power"``, m(u) =
-    exp(N(ln u)) — the network in log–log coordinates, which off the data continues (its
-    softplus units turning linear) as a power law |a| ∝ |v|^p, as every textbook drag law is."""
+    u^p · exp(N(ln u)) — a power law times the network in log–log coordinates, which off the
+    data continues (its softplus units turning linear) as a power law |a| ∝ |v|^p′, as every
+    textbook drag law is. The ``exponent`` p (0 by default) is the power form's alone."""
 
     network: Network
     speed_scale: jax.Array
     g: jax.Array
     form: str = eqx.field(static=True, default="softplus")
+    exponent: jax.Array | float = 0.0
 
     def magnitude(self, speed):
         """|a| (m/s²) at speeds (n,) in m/s."""
         u = speed / self.speed_scale
         if self.form == "power":
-            return self.g * jnp.exp(self.network(jnp.log(jnp.maximum(u, _SLOWEST))[:, None]))
+            log_u = jnp.log(jnp.maximum(u, _SLOWEST))
+            return self.g * jnp.exp(self.exponent * log_u + self.network(log_u[:, None]))
         return self.g * jax.nn.softplus(self.network(u[:, None]))
 
     def __call__(self, v):
@@ -89,7 +92,7 @@ def _ground(t, y, args, **kwargs):
 _LANDING = diffrax.Event(_ground, root_finder=optx.Newton(rtol=1e-10, atol=1e-10), direction=False)
 
 
-def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float):
+def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float, adjoint=diffrax.RecursiveCheckpointAdjoint()):
     """(range in m, landed) of one launch at ``speed`` (m/s), ``angle`` (rad) from ``height``
     (m) under gravity and ``drag``: Tsit5 at relative and absolute tolerance ``rtol`` until the
     landing event, then one Newton step x − y·v_x/v_y onto y = 0 (its derivative is the
@@ -99,13 +102,14 @@ def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float):
     range, which is what a training step under a much too strong drag needs to see.
 
     A training tolerance, not the physics module's 1e-12: its Dopri8 solve costs some three
-    times as much per gradient step."""
+    times as much per gradient step. ``adjoint``: Diffrax's, for reverse-mode derivatives by
+    default (``diffrax.ForwardMode()`` for forward mode)."""
     s0 = jnp.stack([0.0, height, speed * jnp.cos(angle), speed * jnp.sin(angle)])
     t_max = 4 * (speed + jnp.sqrt(2 * drag.g * height)) / drag.g + 1.0
     solution = diffrax.diffeqsolve(
         diffrax.ODETerm(_field), diffrax.Tsit5(), 0.0, t_max, None, s0, args=drag, saveat=diffrax.SaveAt(t1=True),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol), event=_LANDING, max_steps=MAX_STEPS,
-        throw=False)
+        throw=False, adjoint=adjoint)
     x, y, vx, vy = solution.ys[-1]
     landed = solution.event_mask & (solution.result == diffrax.RESULTS.event_occurred)
     # The Newton step only where it is one: elsewhere v_y may be 0 (a divide by zero, even in
@@ -114,27 +118,51 @@ def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float):
     return x - step, landed
 
 
+#: The power laws |a| = g·m(1)·(|v|/V)^p whose loss on (at most) GRID_SHOTS of the training
+#: shots picks the start of the least-squares fit of the power law: every textbook drag law's
+#: exponent, 0 to 3, and m(1), the drag at the fastest training speed over g, from 1e-3 to 10.
+LAW_GRID = tuple((float(np.log(m)), float(p)) for p in np.linspace(0.0, 3.0, 7) for m in np.geomspace(1e-3, 10.0, 13))
+GRID_SHOTS = 64
+
+
 @functools.lru_cache(maxsize=None)
 def _objective(form: str):
-    """(ranges, loss) over data (X, y/s, V, g, h, rtol, s) for a drag of ``form``: the ranges
-    (n,) in m, compiled (NaN for a flight that did not land), and the loss mean(((D − y)/s)²),
-    s the RMS range, D the distance flown where a flight did not land — one pair of
-    function objects per form, so that their compiled programs are reused from fit to fit."""
+    """(ranges, loss, law_residuals, law_losses) over data (X, y/s, V, g, h, rtol, s) for a
+    drag of ``form`` with parameters (network, exponent): the ranges (n,) in m, compiled (NaN
+    for a flight that did not land); the loss mean(((D − y)/s)²), s the RMS range, D the
+    distance flown where a flight did not land; of a pure power law (ln m(1), p), with data's
+    eighth entry the network (its last layer 0, so that it is its bias, ln m(1)), the
+    residuals (D − y)/s by forward-mode solves, and the mean squared residual of each of a
+    stack of laws, compiled — one set of function objects per form, so that their compiled
+    programs are reused from fit to fit."""
 
-    def flights(network, data):
-        X, _, speed_scale, g, height, rtol, _ = data
-        drag = NetworkDrag(network, speed_scale, g, form)
-        return jax.vmap(flight_range, in_axes=(None, None, 0, 0, None))(drag, height, X[:, 0], X[:, 1], rtol)
+    def flights(drag, data, adjoint=diffrax.RecursiveCheckpointAdjoint()):
+        X, height, rtol = data[0], data[4], data[5]
+        return jax.vmap(flight_range, in_axes=(None, None, 0, 0, None, None))(drag, height, X[:, 0], X[:, 1], rtol,
+                                                                               adjoint)
 
-    def ranges(network, data):
-        distance, landed = flights(network, data)
+    def drag(params, data):
+        network, exponent = params
+        return NetworkDrag(network, data[2], data[3], form, exponent)
+
+    def ranges(params, data):
+        distance, landed = flights(drag(params, data), data)
         return jnp.where(landed, distance, jnp.nan)
 
-    def loss(network, data):
-        distance, _ = flights(network, data)
+    def loss(params, data):
+        distance, _ = flights(drag(params, data), data)
         return jnp.mean((distance / data[6] - data[1]) ** 2)
 
-    return eqx.filter_jit(ranges), loss
+    def law_residuals(law, data):
+        scale, exponent = law
+        network = eqx.tree_at(lambda n: n.layers[-1].bias, data[7], jnp.reshape(scale, (1,)))
+        distance, _ = flights(drag((network, exponent), data), data, diffrax.ForwardMode())
+        return distance / data[6] - data[1]
+
+    def law_losses(laws, data):
+        return jax.vmap(lambda law: jnp.mean(law_residuals(law, data) ** 2))(laws)
+
+    return eqx.filter_jit(ranges), loss, law_residuals, eqx.filter_jit(law_losses)
 
 
 class UDERange(Regressor):
@@ -146,20 +174,27 @@ class UDERange(Regressor):
     that many, from ``seed``), then ``polish`` full-batch steps of L-BFGS, on the mean squared
     error in units of the RMS range. The magnitude's ``form`` is
     ``"power"`` by default (see :class:`NetworkDrag`): trained on the data's speeds, it must
-    still be a drag at the faster launches of an extrapolation. ``physics`` (a Projectile or its spec, without a drag law)
-    gives g, the mass and the launch height; X columns: speed (m/s), angle (rad).
+    still be a drag at the faster launches of an extrapolation. In that form the training
+    starts from a power law, |a| = g·m(1)·(|v|/V)^p, m(1) and p fitted first (the network's
+    last layer 0) by up to ``law_steps`` Levenberg–Marquardt steps from the best law of a
+    coarse grid (:data:`LAW_GRID`; ``law_steps=0``: no such start, p = 0), and the network then
+    learns what the power law misses: from its random start alone, the quick baseball run's
+    UDE collapsed to no drag in 2 of 10 seeds and met a NaN in a third (benchmarks/RESULTS.md).
+    ``physics`` (a Projectile
+    or its spec, without a drag law) gives g, the mass and the launch height; X columns: speed
+    (m/s), angle (rad).
 
     :meth:`force` reads the learned law back as a force m·|a| (N) against the speed, the curve
     the report draws and :func:`hybridlab.dynamics.discover_drag` can turn into a formula.
     """
 
     name = "ude"
-    fitted_arrays = ("network",)
+    fitted_arrays = ("network", "exponent")
     interval_method = intervals.LAST_LAYER
-    fitted_facts = ("speed_scale", "y_scale", "initial_loss", "train_loss", "epochs_run", "train_seconds")
+    fitted_facts = ("speed_scale", "y_scale", "initial_loss", "law_loss", "train_loss", "epochs_run", "train_seconds")
 
     def __init__(self, physics=None, widths=(16, 16), activation="softplus", form="power", epochs=100,
-                 learning_rate=1e-2, polish=100, rtol=1e-6, seed=0, batch_size=None):
+                 learning_rate=1e-2, polish=100, rtol=1e-6, seed=0, batch_size=None, law_steps=30):
         start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics or {})
         if not isinstance(start.drag, NoDrag):
             raise ValueError(f"physics = {start.label()}: the UDE learns the drag; give g, mass and height only")
@@ -167,10 +202,10 @@ class UDERange(Regressor):
         self.widths, self.activation = tuple(int(w) for w in widths), activation
         drag_network(self.widths, activation, jax.random.key(0), form)  # checks the widths, activation, form
         self.form = form
-        for name, value, low in (("epochs", epochs, 1), ("polish", polish, 0)):
-            if int(value) != value or value < low:
+        for name, value, low in (("epochs", epochs, 1), ("polish", polish, 0), ("law_steps", law_steps, 0)):
+            if isinstance(value, bool) or int(value) != value or value < low:
                 raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
-        self.polish = int(polish)
+        self.polish, self.law_steps = int(polish), int(law_steps)
         if not (np.isfinite(learning_rate) and learning_rate > 0):
             raise ValueError(f"learning_rate = {learning_rate!r}: must be finite and > 0")
         if not (0 < rtol < 1):
@@ -193,28 +228,48 @@ class UDERange(Regressor):
         self.speed_scale_ = float(np.max(X[:, 0])) or 1.0
         self.y_scale_ = float(np.sqrt(np.mean(y**2))) or 1.0
         data = self._data(X, y / self.y_scale_)
-        network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
-        _, loss = _objective(self.form)
+        _, loss, *law = _objective(self.form)
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
-        self.initial_loss_ = float(training.evaluate(loss, network, data))
-        self.network_, self.epochs_run_ = training.adam_then_lbfgs(network, loss, data, self.learning_rate,
-                                                                   self.epochs, self.polish, task,
-                                                                   self.batch_size or training.BATCH, self.seed)
+        network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
+        self.initial_loss_ = float(training.evaluate(loss, (network, jnp.zeros(())), data))
+        params = self._power_law(network, data, *law)
+        self.law_loss_ = float(training.evaluate(loss, params, data))
+        params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
+                                                            self.polish, task, self.batch_size or training.BATCH,
+                                                            self.seed)
         task.close()
+        self.network_, self.exponent_ = params
         self.train_seconds_ = time.perf_counter() - clock
-        self.train_loss_ = float(training.evaluate(loss, self.network_, data))
+        self.train_loss_ = float(training.evaluate(loss, params, data))
         if not np.isfinite(self.train_loss_):
             raise ValueError("the UDE's training diverged; try a smaller learning_rate")
 
+    def _power_law(self, network, data, residuals, losses):
+        """(network, exponent) where the network's training starts: ``network`` (its last layer
+        0: |a| = START·g) and p = 0; in the power form, m(1) and p of the power law fitted by
+        Levenberg–Marquardt (``law_steps`` steps, full batch) from the best of
+        :data:`LAW_GRID` on every ⌈n/GRID_SHOTS⌉-th shot. From p = 0 the fit stopped on a slope
+        (p = −0.49 where the truth was 2), and the network's training from there, or from its
+        random start, collapsed to no drag in some seeds."""
+        if self.form != "power" or not self.law_steps:
+            return network, jnp.zeros(())
+        data = (*data, network)
+        every = -(-len(data[0]) // GRID_SHOTS)
+        grid = jnp.asarray(LAW_GRID)
+        best = grid[int(jnp.argmin(losses((grid[:, 0], grid[:, 1]), (data[0][::every], data[1][::every], *data[2:]))))]
+        (scale, exponent), _ = training.least_squares((best[0], best[1]), residuals, data, self.law_steps)
+        return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.reshape(scale, (1,))), exponent
+
     def _predict(self, X):
-        ranges, _ = _objective(self.form)
-        return ranges(self.network_, self._data(X, jnp.zeros(len(X))))
+        ranges, *_ = _objective(self.form)
+        return ranges((self.network_, self.exponent_), self._data(X, jnp.zeros(len(X))))
 
     def drag(self) -> NetworkDrag:
         """The fitted drag acceleration."""
         self._check_fitted()
-        return NetworkDrag(self.network_, jnp.asarray(self.speed_scale_), self.projectile().g, self.form)
+        return NetworkDrag(self.network_, jnp.asarray(self.speed_scale_), self.projectile().g, self.form,
+                           self.exponent_)
 
     def force(self, speed) -> np.ndarray:
         """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s)."""
@@ -225,16 +280,18 @@ class UDERange(Regressor):
         return intervals.last_layer_jacobian(self, X)
 
     def _arrays_like(self):
-        return {"network": drag_network(self.widths, self.activation, jax.random.key(0), self.form)}
-
-    def n_params(self):
-        return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.network_)))
+        return {"network": drag_network(self.widths, self.activation, jax.random.key(0), self.form),
+                "exponent": jnp.zeros(())}
 
     def summary(self):
         out = super().summary()
         p = self.projectile()
-        out["formula"] = (f"range of m dv/dt = −m g ŷ − F(|v|) v̂, F ≥ 0 a network of |v| ({self.form} form); "
+        law = (f"F = m g (|v|/V)^p exp(N(ln |v|/V)), p = {float(self.exponent_):.4g}, V = {self.speed_scale_:g} m/s"
+               if self.form == "power" else "F = m g softplus(N(|v|/V))")
+        out["formula"] = (f"range of m dv/dt = −m g ŷ − F(|v|) v̂, F ≥ 0: {law}, N a network; "
                           f"m = {float(p.mass):g} kg, g = {float(p.g):g} m/s²")
-        out["diagnostics"] = {"initial_loss": self.initial_loss_, "train_loss": self.train_loss_,
-                              "epochs_run": self.epochs_run_, "train_seconds": self.train_seconds_}
+        out["diagnostics"] = {"initial_loss": self.initial_loss_, "law_loss": self.law_loss_,
+                              "train_loss": self.train_loss_,
+                              "epochs_run": self.epochs_run_, "train_seconds": self.train_seconds_,
+                              "exponent": float(self.exponent_)}
         return out
