@@ -10,7 +10,8 @@ their start, so that every epoch asks the same solver work of a track). Above
 below, one full-batch step.
 
 Each size runs in its own process (peak memory is the process's maximum resident size).
-The MLP, the Hybrid and the operators are fitted for E and 2E epochs of Adam (shots:
+The MLP, the Hybrid, scikit-learn's MLPRegressor set up as the MLP (``sklearn-mlp``, shots only:
+what a user would otherwise write) and the operators are fitted for E and 2E epochs of Adam (shots:
 E = max(20, 2·10⁷/n), operators: E = max(2, 2·10⁵/n); a difference of seconds at every size; no
 early stopping, no polish), each once cold (compiling) and once warm; the time per epoch is
 (warm 2E − warm E)/E, which cancels the fit's fixed costs (data scaling, the Hessian's
@@ -40,6 +41,7 @@ from hybridlab.data import simulate_shots, simulate_tracks
 from hybridlab.dynamics import UDE, NeuralODE
 from hybridlab.experiments.jobs import select_device
 from hybridlab.models import MLP, Hybrid
+from hybridlab.models.training import BATCH
 from hybridlab.operators import FNO, DeepONet, gaussian_profiles
 
 SHOT_PUT = hl.Projectile(hl.LinearDrag(k=1.8), mass=7.26)
@@ -50,7 +52,8 @@ FAMILIES = {
     "shots": {"sizes": "10000,100000,1000000", "epochs": lambda n: max(20, 20_000_000 // n), "unit": "m",
               "models": (("mlp", lambda e: MLP(epochs=e, validation=0.0, patience=None, polish=0)),
                          ("hybrid", lambda e: Hybrid(hl.Projectile(hl.NoDrag(), mass=7.26),
-                                                     network=MLP(epochs=e, validation=0.0, patience=None, polish=0))))},
+                                                     network=MLP(epochs=e, validation=0.0, patience=None, polish=0))),
+                         ("sklearn-mlp", lambda e: sklearn_mlp(e)))},
     "operators": {"sizes": "1000,10000,100000", "epochs": lambda n: max(2, 200_000 // n), "unit": "(m, m/s)",
                   "models": (("deeponet", lambda e: DeepONet(epochs=e)), ("fno", lambda e: FNO(epochs=e)))},
     "tracks": {"sizes": "1000,10000,100000", "epochs": lambda n: max(1, 10_000 // n), "unit": "m",
@@ -62,6 +65,26 @@ FAMILIES = {
                       "models": (("ude", lambda e: UDE({"mass": 0.145}, epochs=e, learning_rate=1e-12)),
                                  ("neural-ode", lambda e: NeuralODE({"mass": 0.145}, epochs=e, learning_rate=1e-12)))},
 }
+
+
+def sklearn_mlp(epochs: int):
+    """What a user would otherwise write: scikit-learn's MLPRegressor as the MLP is by default
+    (2 × 32 tanh units, Adam at 3e-3, standardised inputs and target, float64), for ``epochs``
+    epochs of shuffled mini-batches of ``training.BATCH`` rows (one batch below that), no early
+    stopping, no weight penalty (``make bench`` installs scikit-learn)."""
+    import warnings
+
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # max_iter reached is the plan
+    network = MLPRegressor(hidden_layer_sizes=(32, 32), activation="tanh", solver="adam", batch_size=BATCH,
+                           learning_rate_init=3e-3, max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1, alpha=0.0,
+                           shuffle=True, random_state=0)
+    return make_pipeline(StandardScaler(), TransformedTargetRegressor(network, transformer=StandardScaler()))
 
 
 def data(family: str, n: int) -> tuple:
