@@ -23,7 +23,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
-# Also the tests marked slow (56 of them; several more minutes, unmeasured as a whole).
+# Also the tests marked slow (55 of them; several more minutes, unmeasured as a whole).
 test-all: $(VENV)/.installed-dev
 	$(PY) -m pytest -m "slow or not slow"
 

@@ -19,7 +19,7 @@ import numpy as np
 import optimistix as optx
 
 from hybridlab.models import intervals, training
-from hybridlab.models.base import Regressor
+from hybridlab.models.base import Regressor, check_inputs, check_targets
 from hybridlab.models.network import Network
 from hybridlab.physics import NoDrag, Projectile
 from hybridlab.physics.drag import speed_of
@@ -222,11 +222,31 @@ class UDERange(Regressor):
         return (jnp.asarray(X), jnp.asarray(target), jnp.asarray(self.speed_scale_), jnp.asarray(p.g),
                 jnp.asarray(p.height), jnp.asarray(self.rtol), jnp.asarray(self.y_scale_))
 
-    def _fit(self, X, y, progress):
+    def _scale(self, X, y):
+        """Set the speed scale V (the fastest launch) and the RMS range s from X (2 columns) and y."""
         if X.shape[1] != 2:
             raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
         self.speed_scale_ = float(np.max(X[:, 0])) or 1.0
         self.y_scale_ = float(np.sqrt(np.mean(y**2))) or 1.0
+
+    def power_law(self, X, y) -> tuple[float, float]:
+        """(C, p) of the drag force |F| = C·|v|^p (N, |v| in m/s; C in N·(s/m)^p) that the
+        ranges y (m) of launches X alone give: the power law the power form's training starts
+        from (see the class docstring), fitted without the network. Sets V and s as a fit does."""
+        if self.form != "power" or not self.law_steps:
+            raise ValueError(f"form = {self.form!r}, law_steps = {self.law_steps}: the power law is the power "
+                             "form's start (law_steps >= 1)")
+        X = check_inputs(X)
+        self._scale(X, check_targets(y, X.shape[0]))
+        _, _, *law = _objective(self.form)
+        network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
+        network, exponent = self._power_law(network, self._data(X, y / self.y_scale_), *law)
+        p = self.projectile()
+        coefficient = p.mass * p.g * jnp.exp(network.layers[-1].bias[0]) / self.speed_scale_**exponent
+        return float(coefficient), float(exponent)
+
+    def _fit(self, X, y, progress):
+        self._scale(X, y)
         data = self._data(X, y / self.y_scale_)
         _, loss, *law = _objective(self.form)
         task = progress.task(self.name, self.epochs)
