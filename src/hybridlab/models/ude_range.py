@@ -217,37 +217,39 @@ class UDERange(Regressor):
         """The Projectile of ``physics`` (g, mass, height; no drag)."""
         return Projectile.from_spec(self.physics)
 
-    def _data(self, X, target):
+    def _data(self, X, y, speed_scale, y_scale):
+        """The objective's data (X, y/s, V, g, h, rtol, s)."""
         p = self.projectile()
-        return (jnp.asarray(X), jnp.asarray(target), jnp.asarray(self.speed_scale_), jnp.asarray(p.g),
-                jnp.asarray(p.height), jnp.asarray(self.rtol), jnp.asarray(self.y_scale_))
+        return (jnp.asarray(X), jnp.asarray(y / y_scale), jnp.asarray(speed_scale), jnp.asarray(p.g),
+                jnp.asarray(p.height), jnp.asarray(self.rtol), jnp.asarray(y_scale))
 
-    def _scale(self, X, y):
-        """Set the speed scale V (the fastest launch) and the RMS range s from X (2 columns) and y."""
+    @staticmethod
+    def _scales(X, y) -> tuple[float, float]:
+        """(V, s): the speed scale (the fastest launch, m/s) and the RMS range (m) of X (2 columns) and y."""
         if X.shape[1] != 2:
             raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
-        self.speed_scale_ = float(np.max(X[:, 0])) or 1.0
-        self.y_scale_ = float(np.sqrt(np.mean(y**2))) or 1.0
+        return float(np.max(X[:, 0])) or 1.0, float(np.sqrt(np.mean(y**2))) or 1.0
 
     def power_law(self, X, y) -> tuple[float, float]:
         """(C, p) of the drag force |F| = C·|v|^p (N, |v| in m/s; C in N·(s/m)^p) that the
         ranges y (m) of launches X alone give: the power law the power form's training starts
-        from (see the class docstring), fitted without the network. Sets V and s as a fit does."""
+        from (see the class docstring), fitted without the network; a fitted model is left as it is."""
         if self.form != "power" or not self.law_steps:
             raise ValueError(f"form = {self.form!r}, law_steps = {self.law_steps}: the power law is the power "
                              "form's start (law_steps >= 1)")
         X = check_inputs(X)
-        self._scale(X, check_targets(y, X.shape[0]))
+        y = check_targets(y, X.shape[0])
+        speed_scale, y_scale = self._scales(X, y)
         _, _, *law = _objective(self.form)
         network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
-        network, exponent = self._power_law(network, self._data(X, y / self.y_scale_), *law)
+        network, exponent = self._power_law(network, self._data(X, y, speed_scale, y_scale), *law)
         p = self.projectile()
-        coefficient = p.mass * p.g * jnp.exp(network.layers[-1].bias[0]) / self.speed_scale_**exponent
+        coefficient = p.mass * p.g * jnp.exp(network.layers[-1].bias[0]) / speed_scale**exponent
         return float(coefficient), float(exponent)
 
     def _fit(self, X, y, progress):
-        self._scale(X, y)
-        data = self._data(X, y / self.y_scale_)
+        self.speed_scale_, self.y_scale_ = self._scales(X, y)
+        data = self._data(X, y, self.speed_scale_, self.y_scale_)
         _, loss, *law = _objective(self.form)
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
@@ -283,7 +285,7 @@ class UDERange(Regressor):
 
     def _predict(self, X):
         ranges, *_ = _objective(self.form)
-        return ranges((self.network_, self.exponent_), self._data(X, jnp.zeros(len(X))))
+        return ranges((self.network_, self.exponent_), self._data(X, np.zeros(len(X)), self.speed_scale_, self.y_scale_))
 
     def drag(self) -> NetworkDrag:
         """The fitted drag acceleration."""
