@@ -35,6 +35,21 @@ def test_ascent_finds_an_interior_worst_case_that_the_grid_misses():
     np.testing.assert_allclose(worst_change(lambda Z: np.asarray(f(Z)), X, function=f), expected, rtol=1e-6)
 
 
+def test_the_ascent_by_central_differences_finds_the_same_interior_worst_case():
+    """The same f = sin(ω v), known to the ascent only through its NumPy values (as an ODE
+    model's prediction is): the sign steps by central differences reach the fine grid's maximum."""
+    omega = 7 * np.pi / 2
+
+    def f(Z):
+        return np.sin(omega * Z[:, 0])
+
+    fine = np.linspace(-BOX[0], BOX[0], 200001)
+    expected = [np.max(np.abs(np.sin(omega * (v + fine)) - np.sin(omega * v))) for v in X[:, 0]]
+    grid_only = worst_change(f, X)
+    assert np.all(grid_only < np.asarray(expected) * (1 - 1e-3))  # the grid alone misses it
+    np.testing.assert_allclose(worst_change(f, X, differences=True), expected, rtol=1e-6)
+
+
 def test_the_physics_itself_amplifies_by_one_and_a_neighbour_does_not():
     truth = Projectile(LinearDrag(k=0.45), mass=7.26)
     rng = np.random.default_rng(0)

@@ -81,6 +81,15 @@ def test_evaluate_aim_flies_the_learned_shots_with_the_truth(vacuum_least_speed)
     assert report["speed_excess"]["max"] == pytest.approx(excess.max(), rel=1e-6, abs=1e-12)
 
 
+def test_evaluate_aim_takes_the_least_speeds_the_caller_has(vacuum_least_speed):
+    shots = vacuum_least_speed.predict(HELD_OUT)
+    given = 2.0 * np.sqrt(G * HELD_OUT)  # not the least speeds: the excess must follow them
+    report = evaluate_aim(vacuum_least_speed, Projectile(), HELD_OUT, least_speed=given)
+    np.testing.assert_allclose(report["per_target"]["speed_excess"], shots[:, 0] / given - 1, rtol=1e-12)
+    with pytest.raises(ValueError, match="least_speed: 2 values for 5 distances"):
+        evaluate_aim(vacuum_least_speed, Projectile(), HELD_OUT, least_speed=[1.0, 2.0])
+
+
 @pytest.mark.parametrize("decoder_kind", ["physics", pytest.param("mlp", marks=pytest.mark.slow)])
 def test_save_and_load_reproduce_the_predictions_without_pickle(tmp_path, decoder_kind):
     if decoder_kind == "physics":

@@ -70,6 +70,31 @@ def test_the_power_law_start_finds_the_drag_law(truth, exponent):
     np.testing.assert_allclose(coefficient * speed**p, -np.asarray(truth.drag.force(speed, 0.0)[0]), rtol=0.03)
 
 
+def test_the_intervals_sensitivities_are_the_ranges_derivatives_in_the_last_layer():
+    # A UDE with its arrays set by hand (no training): ∂D/∂(W_L, b_L) by forward mode through
+    # the solves against central differences of its predictions, at a tight tolerance.
+    model = UDERange({"mass": 0.145}, widths=(4,), rtol=1e-12)
+    network = drag_network((4,), "softplus", jax.random.key(1), "power")
+    last = network.layers[-1]
+    network = eqx.tree_at(lambda n: (n.layers[-1].weight, n.layers[-1].bias), network,
+                          (0.3 * jnp.ones_like(last.weight), jnp.full(1, np.log(0.2))))
+    model.network_, model.exponent_, model.speed_scale_, model.y_scale_ = network, jnp.asarray(2.0), 45.0, 60.0
+    X = np.array([[20.0, 0.7], [35.0, 0.2], [44.0, 1.0]])
+    J = model._sensitivities(X)
+    h, columns = 1e-5, []
+    for i in range(5):
+        moved = []
+        for sign in (1, -1):
+            copy = UDERange({"mass": 0.145}, widths=(4,), rtol=1e-12)
+            flat = jnp.concatenate([network.layers[-1].weight.ravel(), network.layers[-1].bias]).at[i].add(sign * h)
+            copy.network_ = eqx.tree_at(lambda n: (n.layers[-1].weight, n.layers[-1].bias), network,
+                                        (flat[:4].reshape(1, 4), flat[4:]))
+            copy.exponent_, copy.speed_scale_, copy.y_scale_ = model.exponent_, 45.0, 60.0
+            moved.append(np.asarray(copy._predict(X)))
+        columns.append((moved[0] - moved[1]) / (2 * h))
+    np.testing.assert_allclose(J, np.column_stack(columns), rtol=1e-5, atol=1e-8)
+
+
 def test_the_power_law_is_the_power_forms_alone():
     X, y = np.array([[20.0, 0.5], [30.0, 0.7]]), np.array([30.0, 60.0])
     for model in (UDERange(form="softplus"), UDERange(law_steps=0)):

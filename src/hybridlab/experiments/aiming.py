@@ -59,7 +59,7 @@ def aiming_section(spec, fitted: dict, seed: int, quick: bool, progress, echo) -
         model.fit(targets["train"], progress=Labelled(progress, f"aim via {name}"))
         seconds = time.perf_counter() - start
         echo(f"  aim via {name:<6} trained in {seconds:6.1f} s")
-        section["learned"][name] = _learned(model, truth, every, seconds, columns, name)
+        section["learned"][name] = _learned(model, truth, every, speed, seconds, columns, name)
     return section, columns
 
 
@@ -91,11 +91,11 @@ def _published(truth, case: AimingCase) -> dict | None:
             "speed_at_angle": float(aim(truth, case.distance, angle=np.deg2rad(angle)))}
 
 
-def _learned(model, truth, every, seconds, columns, name) -> dict:
+def _learned(model, truth, every, least_speed, seconds, columns, name) -> dict:
     """One encoder–decoder's metrics on ``every`` target (N_TEST inside, N_TEST beyond, then
-    the reference distance), scored in one call (one compiled shape); its per-target columns
-    are added to ``columns``."""
-    scored = evaluate_aim(model, truth, every)["per_target"]
+    the reference distance), scored in one call (one compiled shape) against the exact
+    ``least_speed`` of each; its per-target columns are added to ``columns``."""
+    scored = evaluate_aim(model, truth, every, least_speed)["per_target"]
     entry = {"train_seconds": seconds, "shot": {"speed": float(scored["speed"][-1]),
                                                 "angle": float(np.rad2deg(scored["angle"][-1])),
                                                 "lands_at": float(scored["landed"][-1])}}

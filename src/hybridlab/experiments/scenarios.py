@@ -15,13 +15,13 @@ import numpy as np
 
 from hybridlab.data import add_noise, grid_design, holdout, uniform_design
 from hybridlab.experiments.aiming import AimingCase
+from hybridlab.experiments.fragility import true_range
 from hybridlab.models import (MLP, BasisRegression, Hybrid, LinearRegression, NearestNeighbour, PhysicsFit,
                               Regressor, UDERange)
 from hybridlab.models.hybrid import NETWORK_WIDTHS
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 
 INTERP_FRACTION = 0.2  # of the shots drawn in the training region, held out for the interpolation test
-TRUTH_BLOCK = 512  # shots per compiled block of the true range (see ProjectileScenario.true)
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,10 @@ class ProjectileScenario:
         return Split(X, add_noise(true, self.noise, noise_key), true)
 
     def true(self, X) -> np.ndarray:
-        """The noise-free range (m) of launches X. The launches are padded to a multiple of
-        TRUTH_BLOCK shots, so that the splits, curves and grid of a run share one compiled
-        solve instead of compiling one per array size (seconds each for an ODE)."""
-        n = len(X)
-        padded = np.concatenate([X, np.repeat(X[-1:], -n % TRUTH_BLOCK, axis=0)])
-        return np.asarray(self.projectile().range(padded[:, 0], padded[:, 1]))[:n]
+        """The noise-free range (m) of launches X, in blocks of one size (the last padded), so
+        that the splits, curves, grid and fragility box of a run share one compiled solve
+        instead of compiling one per array size (seconds each for an ODE)."""
+        return true_range(self.projectile(), X)
 
     def splits(self, seed: int, quick: bool) -> dict[str, Split]:
         """train, interp (held out of the same draw) and extrap, from one seed."""

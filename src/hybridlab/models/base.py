@@ -236,6 +236,10 @@ class Regressor(Calibrated, Estimator):
     #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
     #: :meth:`as_function` can differentiate through it).
     differentiable: ClassVar[bool] = True
+    #: Whether ``_predict`` compiles a costly program per input shape (an ODE solve): then it
+    #: is asked in blocks of :data:`~hybridlab.models.intervals.BLOCK` rows, so that one
+    #: program serves every array a run predicts.
+    predicts_in_blocks: ClassVar[bool] = False
 
     # The contract ---------------------------------------------------------------------------
     def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
@@ -267,7 +271,8 @@ class Regressor(Calibrated, Estimator):
         model saved without an interval."""
         self._check_fitted()
         X = check_inputs(X, self.n_features_)
-        predicted = np.asarray(self._predict(X), dtype=np.float64)
+        predicted = np.asarray(intervals.in_blocks(self._predict, X) if self.predicts_in_blocks else self._predict(X),
+                               dtype=np.float64)
         if not return_std:
             return predicted
         calibration = self._interval()

@@ -132,13 +132,15 @@ def quantile(calibration: dict, level: float) -> float:
     return float(stats.t.ppf(upper, dof) if dof is not None else stats.norm.ppf(upper))
 
 
-#: Sensitivities are computed in blocks of this many rows (the last padded): one compiled
-#: Jacobian per model serves the training set and every set of predictions.
+#: Sensitivities (and other costly compiled maps) are computed in blocks of this many rows
+#: (the last padded): one compiled Jacobian per model serves the training set and every set
+#: of predictions.
 BLOCK = 256
 
 
 def in_blocks(sensitivities, X: np.ndarray) -> np.ndarray:
-    """``sensitivities`` (a function of an (BLOCK, d) array) over all rows of X, block by block."""
+    """``sensitivities`` (a function of an (BLOCK, d) array) over all rows of X, block by block
+    (the last padded with copies of the last row, which are dropped)."""
     count = len(X)
     padded = np.concatenate([X, np.repeat(X[-1:], -count % BLOCK, axis=0)])
     return np.concatenate([np.asarray(sensitivities(block)) for block in np.split(padded, len(padded) // BLOCK)])[:count]

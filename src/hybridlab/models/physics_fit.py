@@ -78,6 +78,7 @@ class PhysicsFit(FittedPhysics, Regressor):
     name = "physics"
     fitted_arrays = ("values",)
     interval_method = "delta method in the fitted physical parameters"
+    predicts_in_blocks = True
     fitted_facts = ("stderr", "train_rmse", "converged", "hessian", "restarts")
 
     def __init__(self, physics=None, unknown=("k",), steps=200, restarts=1, seed=0):
@@ -98,9 +99,9 @@ class PhysicsFit(FittedPhysics, Regressor):
         data = (start, jnp.asarray(X), jnp.asarray(y), p0, jnp.asarray(float(np.std(y)) or 1.0))
         residuals, loss = _objectives(self.unknown)
         fits = [training.least_squares(u0, residuals, data, self.steps) for u0 in self._starts()]
-        # r and J at each optimum from one compiled pass (forward mode): the losses that pick
-        # the best restart, the standard errors, and the Hessian's gradients all come from it.
-        linearised = [_linearised(residuals, u, data) for u, _ in fits]
+        # r and J at each optimum: the losses that pick the best restart, the standard errors,
+        # and the Hessian's gradients all come from them.
+        linearised = [self._linearised(u, data) for u, _ in fits]
         best, self.restarts_ = best_of([float(jnp.mean(r**2)) for r, _ in linearised],
                                        [p0 * jnp.exp(u) for u, _ in fits], self.restarts > 1)
         u, converged = fits[best]
@@ -114,12 +115,24 @@ class PhysicsFit(FittedPhysics, Regressor):
         self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
 
         def gradient(u):  # ∇L = (2/n) Jᵀr, L = mean(r²)
-            r, J = _linearised(residuals, u, data)
+            r, J = self._linearised(u, data)
             return 2 / r.size * J.T @ r
 
         # Central differences of the exact gradient: no second-order compile of the solve (a
         # Diffrax solve's custom VJP admits no forward-over-reverse at all).
         self.hessian_ = hessian_report(loss, u, data, mode="gradient-differences", gradient=gradient)
+
+    def _linearised(self, u, data):
+        """The residuals r(u) = (D(p₀ e^u) − y)/σ_y and their Jacobian ∂r/∂u = (∂D/∂p) p/σ_y
+        over data (start, X, y, p₀, σ_y), from the ranges and their sensitivities in blocks:
+        the programs that the predictions and the interval compile anyway."""
+        start, X, y, p0, scale = data
+        values = p0 * jnp.exp(u)
+        fitted = start.replace(self.unknown, values)
+        X = np.asarray(X)
+        ranges = in_blocks(lambda block: fitted.range(block[:, 0], block[:, 1]), X)
+        J = in_blocks(lambda block: _range_jacobian(start, self.unknown, values, jnp.asarray(block)), X)
+        return (ranges - np.asarray(y)) / float(scale), J * np.asarray(values) / float(scale)
 
     def _starts(self):
         """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
@@ -202,8 +215,3 @@ def _range_jacobian(start, unknown, values, X):
 
     return jax.jacfwd(ranges)(values)
 
-
-@eqx.filter_jit
-def _linearised(residuals, u, data):
-    """The residuals r(u) and their Jacobian ∂r/∂u, in one pass (forward mode)."""
-    return residuals(u, data), jax.jacfwd(residuals)(u, data)

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
+from jax.flatten_util import ravel_pytree
 
 from hybridlab.models import intervals, training
 from hybridlab.models.base import Regressor, check_inputs, check_targets
@@ -145,8 +146,8 @@ def _objective(form: str):
         network, exponent = params
         return NetworkDrag(network, data[2], data[3], form, exponent)
 
-    def ranges(params, data):
-        distance, landed = flights(drag(params, data), data)
+    def ranges(params, data, adjoint=diffrax.RecursiveCheckpointAdjoint()):
+        distance, landed = flights(drag(params, data), data, adjoint)
         return jnp.where(landed, distance, jnp.nan)
 
     def loss(params, data):
@@ -163,6 +164,23 @@ def _objective(form: str):
         return jax.vmap(lambda law: jnp.mean(law_residuals(law, data) ** 2))(laws)
 
     return eqx.filter_jit(ranges), loss, law_residuals, eqx.filter_jit(law_losses)
+
+
+@eqx.filter_jit
+def _last_layer_jacobian(form: str, params, data):
+    """∂D/∂(W_L, b_L) (n, p): the ranges' sensitivity to the drag network's last layer, by
+    forward mode through the solves (one tangent per last-layer parameter, where reverse mode
+    needs a pass per shot; its compile is the cheaper too)."""
+    ranges, *_ = _objective(form)
+    network, exponent = params
+    theta, unravel = ravel_pytree(intervals.last_layer(network))
+
+    def of(flat):
+        weight, bias = unravel(flat)
+        moved = eqx.tree_at(lambda n: (n.layers[-1].weight, n.layers[-1].bias), network, (weight, bias))
+        return ranges((moved, exponent), data, diffrax.ForwardMode())
+
+    return jax.jacfwd(of)(theta)
 
 
 class UDERange(Regressor):
@@ -191,6 +209,7 @@ class UDERange(Regressor):
     name = "ude"
     fitted_arrays = ("network", "exponent")
     interval_method = intervals.LAST_LAYER
+    predicts_in_blocks = True
     fitted_facts = ("speed_scale", "y_scale", "initial_loss", "law_loss", "train_loss", "epochs_run", "train_seconds")
 
     def __init__(self, physics=None, widths=(16, 16), activation="softplus", form="power", epochs=100,
@@ -299,7 +318,9 @@ class UDERange(Regressor):
         return np.asarray(self.projectile().mass * self.drag().magnitude(speed))
 
     def _sensitivities(self, X):
-        return intervals.last_layer_jacobian(self, X)
+        zeros = np.zeros(intervals.BLOCK)
+        return intervals.in_blocks(lambda block: _last_layer_jacobian(
+            self.form, (self.network_, self.exponent_), self._data(block, zeros, self.speed_scale_, self.y_scale_)), X)
 
     def _arrays_like(self):
         return {"network": drag_network(self.widths, self.activation, jax.random.key(0), self.form),
