@@ -11,9 +11,9 @@ JAX function of its input, refined by projected gradient ascent (sign steps, shr
 best sample. For the physics and a model whose prediction is an ODE solve compiled per shape
 (``predicts_in_blocks``), the gradient's sign comes from central differences of the
 prediction (h = 1e-3 of the box): compiling the reverse-mode solve instead cost some 11 s a
-model in the baseball's run. The amplification at x₀ is Δ_model(x₀) / Δ_truth(x₀) (1: as sensitive as the
-physics; ≫ 1: a small error in the launch moves the model's answer far more than it moves the
-ball; ≪ 1: the model does not respond to the launch as the ball does).
+model in the baseball's run. The amplification at x₀ is Δ_model(x₀) / Δ_truth(x₀) (1: as
+sensitive as the physics; ≫ 1: a small error in the launch moves the model's answer far more
+than it moves the ball; ≪ 1: the model does not respond to the launch as the ball does).
 """
 
 from __future__ import annotations

@@ -214,4 +214,3 @@ def _range_jacobian(start, unknown, values, X):
         return start.replace(unknown, v).range(X[:, 0], X[:, 1], mode="forward")
 
     return jax.jacfwd(ranges)(values)
-
