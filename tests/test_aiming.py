@@ -106,6 +106,23 @@ def test_the_least_speed_with_linear_drag_matches_a_brute_force_grid():
     assert abs(float(p.range(shot.speed, shot.angle)) - d) <= 1e-9 * d
 
 
+def test_a_least_speed_far_above_the_vacuums_is_found():
+    # Strong linear drag: x never passes m v cos θ / k, so 50 m needs some 20 times the vacuum's
+    # least speed: the search climbs several doublings before it bisects.
+    p = Projectile(LinearDrag(1.0), mass=0.1)
+    d = 50.0
+    shot = aim(p, d)
+    assert float(shot.speed) > 10 * np.sqrt(G * d)
+    angles = np.linspace(0.01, 1.5, 150)
+    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e6, xtol=1e-10, rtol=1e-14) for a in angles]
+    best = int(np.argmin(speeds))
+    fine = np.linspace(angles[max(best - 1, 0)], angles[best + 1], 201)
+    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e6, xtol=1e-10, rtol=1e-14) for a in fine]
+    assert float(shot.speed) == pytest.approx(min(speeds), rel=1e-7)
+    assert float(shot.speed) <= min(speeds) * (1 + 1e-12)
+    assert abs(float(p.range(shot.speed, shot.angle)) - d) <= 1e-9 * d
+
+
 @pytest.mark.slow  # 22 s of compiling; the fixed-angle speed is checked in vacuum (closed form) in the fast suite
 def test_a_fixed_angle_speed_with_quadratic_drag_matches_scipy():
     ball = dict(mass=0.145, height=1.0)

@@ -96,8 +96,13 @@ class Aim(eqx.Module):
 
 
 def _height(p, speed, angle, distance):
-    """y(d; v, θ) in m, differentiable in forward mode (the ODE laws allow only that in a root)."""
-    return p.height_at(speed, angle, distance, mode="forward")
+    """y(d; v, θ) in m, differentiable in forward mode (the ODE laws allow only that in a root);
+    NaN at a speed that is not finite and >= 0. A vmapped search can ask for one in a lane whose
+    step left the bracket (exp of a log speed's overshoot): the height's own check would stop
+    every lane for it (aim(LinearDrag(1.0), m = 0.1 kg, 50 m) raised so)."""
+    valid = jnp.isfinite(speed) & (speed >= 0)
+    height = p.height_at(jnp.where(valid, speed, 1.0), angle, distance, mode="forward")
+    return jnp.where(valid, height, jnp.nan)
 
 
 def _lowest_angle(p):
