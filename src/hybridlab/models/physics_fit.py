@@ -131,8 +131,12 @@ class PhysicsFit(FittedPhysics, Regressor):
         fitted = start.replace(self.unknown, values)
         X = np.asarray(X)
         ranges = in_blocks(lambda block: fitted.range(block[:, 0], block[:, 1]), X)
-        J = in_blocks(lambda block: _range_jacobian(start, self.unknown, values, jnp.asarray(block)), X)
-        return (ranges - np.asarray(y)) / float(scale), J * np.asarray(values) / float(scale)
+        return (ranges - np.asarray(y)) / float(scale), self._jacobian(values, X) * np.asarray(values) / float(scale)
+
+    def _jacobian(self, values, X):
+        """∂D/∂p (n, q) at parameter ``values``, in blocks (one compiled Jacobian per shape)."""
+        start = self.start()
+        return in_blocks(lambda block: _range_jacobian(start, self.unknown, values, jnp.asarray(block)), X)
 
     def _starts(self):
         """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
@@ -144,8 +148,7 @@ class PhysicsFit(FittedPhysics, Regressor):
         return self.fitted().range(X[:, 0], X[:, 1])
 
     def _sensitivities(self, X):
-        start = self.start()
-        return in_blocks(lambda block: _range_jacobian(start, self.unknown, self.values_, jnp.asarray(block)), X)
+        return self._jacobian(self.values_, X)
 
     def _arrays_like(self):
         return {"values": jnp.zeros(len(self.unknown))}

@@ -176,9 +176,8 @@ def _last_layer_jacobian(form: str, params, data):
     theta, unravel = ravel_pytree(intervals.last_layer(network))
 
     def of(flat):
-        weight, bias = unravel(flat)
-        moved = eqx.tree_at(lambda n: (n.layers[-1].weight, n.layers[-1].bias), network, (weight, bias))
-        return ranges((moved, exponent), data, diffrax.ForwardMode())
+        return ranges((eqx.tree_at(intervals.last_layer, network, unravel(flat)), exponent), data,
+                      diffrax.ForwardMode())
 
     return jax.jacfwd(of)(theta)
 
@@ -198,9 +197,8 @@ class UDERange(Regressor):
     coarse grid (:data:`LAW_GRID`; ``law_steps=0``: no such start, p = 0), and the network then
     learns what the power law misses: from its random start alone, the quick baseball run's
     UDE collapsed to no drag in 2 of 10 seeds and met a NaN in a third (benchmarks/RESULTS.md).
-    ``physics`` (a Projectile
-    or its spec, without a drag law) gives g, the mass and the launch height; X columns: speed
-    (m/s), angle (rad).
+    ``physics`` (a Projectile or its spec, without a drag law) gives g, the mass and the launch
+    height; X columns: speed (m/s), angle (rad).
 
     :meth:`force` reads the learned law back as a force m·|a| (N) against the speed, the curve
     the report draws and :func:`hybridlab.dynamics.discover_drag` can turn into a formula.
