@@ -10,17 +10,19 @@ their start, so that every epoch asks the same solver work of a track). Above
 below, one full-batch step.
 
 Each size runs in its own process (peak memory is the process's maximum resident size).
-The MLP, the Hybrid, scikit-learn's MLPRegressor set up as the MLP (``sklearn-mlp``, shots only:
-what a user would otherwise write) and the operators are fitted for E and 2E epochs of Adam (shots:
-E = max(20, 2·10⁷/n), operators: E = max(2, 2·10⁵/n); a difference of seconds at every size; no
+The MLP, the Hybrid and scikit-learn's MLPRegressor set up as the MLP (``sklearn-mlp``: what a
+user would otherwise write) are fitted for E and 2E epochs of Adam (E = max(20, 2·10⁷/n); no
 early stopping, no polish), each once cold (compiling) and once warm; the time per epoch is
 (warm 2E − warm E)/E, which cancels the fit's fixed costs (data scaling, the Hessian's
-diagnostics on at most 1 024 rows, the interval's calibration). The UDE and the neural ODE are
-fitted for E = max(1, 10⁴/n) epochs, once cold and once warm; their time per epoch is the warm
-fit's own clock of its training loop (``seconds_``) over E.
+diagnostics on at most 1 024 rows, the interval's calibration). The operators (E = max(2,
+2·10⁵/n)) and the UDE and the neural ODE (E = max(1, 10⁴/n)) are fitted for E epochs, once
+cold and once warm; their time per epoch is the warm fit's clock of its training loop over E
+(the dynamics' own ``seconds_``; an operator's Adam loop, ``training.first_order``, timed
+here): their fixed costs, the interval's calibration above all, are too large at 10⁵–10⁶
+to repeat. ``--cold-only``: the cold fit alone, its clock including the loop's compile.
 
 Usage: python benchmarks/minibatch.py [--family shots|operators|tracks|tracks-frozen] [--sizes N,N,...]
-       [--models NAME,...] [--device cpu|gpu]
+       [--models NAME,...] [--epochs E] [--cold-only] [--device cpu|gpu]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import time
 
+import equinox as eqx
 import jax
 import numpy as np
 
@@ -41,6 +44,7 @@ from hybridlab.data import simulate_shots, simulate_tracks
 from hybridlab.dynamics import UDE, NeuralODE
 from hybridlab.experiments.jobs import select_device
 from hybridlab.models import MLP, Hybrid
+from hybridlab.models import training
 from hybridlab.models.training import BATCH
 from hybridlab.operators import FNO, DeepONet, gaussian_profiles
 
@@ -105,24 +109,42 @@ def rmse(model, arrays: tuple) -> float:
     return float(np.sqrt(np.mean((model.predict(X) - y) ** 2)))
 
 
-def one(family: str, n: int, epochs: int, names=None) -> dict:
+_ADAM_LOOP = training.first_order
+
+
+def _clocked_loop(*args, **kwargs):
+    """``training.first_order``, waited for and timed into ``_clocked_loop.seconds``: an
+    operator's Adam loop, clocked as the dynamics models clock theirs (``seconds_``)."""
+    start = time.perf_counter()
+    params, done = _ADAM_LOOP(*args, **kwargs)
+    jax.block_until_ready(eqx.filter(params, eqx.is_array))
+    _clocked_loop.seconds = time.perf_counter() - start
+    return params, done
+
+
+def one(family: str, n: int, epochs: int, names=None, cold_only: bool = False) -> dict:
     arrays = data(family, n)
     out = {"n": n, "epochs": epochs}
-    # The dynamics models clock their training loop themselves (``seconds_``): one warm fit
-    # gives the epochs' cost without the fit's fixed costs, of which the interval's calibration
-    # (a forward-mode solve per fitted parameter and track) is too large at 10⁵ tracks to repeat.
-    clocked = family.startswith("tracks")
+    # The dynamics models and the operators clock their training loop (``seconds_``): one warm
+    # fit gives the epochs' cost without the fit's fixed costs (the interval's calibration
+    # above all, a forward-mode solve per fitted parameter and track for the dynamics, too
+    # large at 10⁵–10⁶ tracks to repeat). ``cold_only``: the cold fit alone, its clock
+    # including the training loop's compile.
+    clocked = family != "shots"
+    training.first_order = _clocked_loop if family == "operators" else _ADAM_LOOP
     for name, make in FAMILIES[family]["models"]:
         if names and name not in names:
             continue
         seconds = {}
-        for run in ("cold", "warm"):
+        for run in ("cold",) if cold_only else ("cold", "warm"):
             for e in (epochs,) if clocked else (epochs, 2 * epochs):
                 start = time.perf_counter()
                 model = make(e).fit(*arrays)
                 seconds[run, e] = time.perf_counter() - start
+        if family == "operators":
+            model.seconds_ = _clocked_loop.seconds
         per_epoch = model.seconds_ / epochs if clocked else (seconds["warm", 2 * epochs] - seconds["warm", epochs]) / epochs
-        out[name] = {"cold_s": seconds["cold", epochs], "warm_s": seconds["warm", epochs],
+        out[name] = {"cold_s": seconds["cold", epochs], "warm_s": seconds.get(("warm", epochs), float("nan")),
                      "per_epoch_ms": 1e3 * per_epoch, "train_rmse": rmse(model, arrays)}
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
@@ -135,21 +157,25 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="E (default: see above)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default=None)
     parser.add_argument("--models", default=None, help="the family's models to run, comma-separated (default: all)")
+    parser.add_argument("--cold-only", action="store_true",
+                        help="one cold fit per model (tracks, operators): its own clock, compile included")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     device = select_device(args.device)
     family = FAMILIES[args.family]
     if args.one:
         print(json.dumps(one(args.family, args.one, args.epochs or family["epochs"](args.one),
-                             args.models and args.models.split(","))))
+                             args.models and args.models.split(","), args.cold_only)))
         return
-    how = "the warm fit's clock of its E epochs" if args.family.startswith("tracks") else "warm fits of E and 2E epochs"
+    how = ("warm fits of E and 2E epochs" if args.family == "shots" else
+           f"the {'cold' if args.cold_only else 'warm'} fit's clock of its E epochs")
     print(f"device: {device}; {os.cpu_count()} CPUs; per epoch from {how}")
     for n in (int(s) for s in (args.sizes or family["sizes"]).split(",")):
         command = [sys.executable, os.path.abspath(__file__), "--family", args.family, "--one", str(n)]
         command += ["--epochs", str(args.epochs)] if args.epochs else []
         command += ["--device", args.device] if args.device else []
         command += ["--models", args.models] if args.models else []
+        command += ["--cold-only"] if args.cold_only else []
         row = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
         print(f"n = {n:>8} (E = {row['epochs']}): peak {row['peak_rss_mb']:7.0f} MB; " + "; ".join(
             f"{name} {row[name]['per_epoch_ms']:8.2f} ms/epoch (cold fit {row[name]['cold_s']:.1f} s, "

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from hybridlab.data import Tracks, load_drops, read_tracks, simulate_tracks, split_time, write_tracks
+from hybridlab.data import Tracks, load_drops, read_tracks, simulate_tracks, split_time, uniform_design, write_tracks
+from hybridlab.data import tracks as tracks_module
 from hybridlab.data.drops import benchmark_split
-from hybridlab.physics import LinearDrag, PolynomialDrag, Projectile
+from hybridlab.physics import LinearDrag, PolynomialDrag, Projectile, QuadraticDrag
 
 
 def _scipy_path(p_mass, k, c, g, v, angle, t):
@@ -35,6 +36,21 @@ def test_simulated_tracks_follow_the_physics_from_launch_to_landing():
     # Noise: σ = 5 cm around the noiseless tracks.
     noisy = simulate_tracks(p, 3, 6, (30, 40), (0.3, 0.9), 0.05, jax.random.key(1))
     assert 0.02 < np.std(noisy.position - tracks.position) < 0.09
+
+
+def test_simulated_tracks_in_blocks_are_scipys_paths(monkeypatch):
+    # Quadratic drag (one ODE solve per track), 5 tracks in blocks of 2 (the last one padded):
+    # every point of every track is SciPy's DOP853 path at its time, and each ends on the ground.
+    monkeypatch.setattr(tracks_module, "SIMULATE_BLOCK", 2)
+    p = Projectile(QuadraticDrag(c=1.2e-3), mass=0.145)
+    tracks = simulate_tracks(p, 5, 7, (30, 50), (0.3, 1.0), 0.0, jax.random.key(4))
+    v, angle = (np.asarray(a) for a in uniform_design(5, (30, 50), (0.3, 1.0), jax.random.split(jax.random.key(4))[0]))
+    for i in range(5):
+        rows = tracks.rows(str(i))
+        t, position = tracks.t[rows], tracks.position[rows]
+        assert t[0] == 0 and abs(position[-1, 1]) < 1e-8
+        np.testing.assert_allclose(position, np.c_[_scipy_path(0.145, 0.0, 1.2e-3, float(p.g), v[i], angle[i], t)],
+                                   atol=1e-7)
 
 
 def test_polynomial_drag_reproduces_the_linear_and_quadratic_laws_and_scipy():

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.data.shots import uniform_design
 from hybridlab.physics import Projectile
+
+#: Tracks simulated at once (the last block padded): memory stays bounded by a block however
+#: many tracks are asked for, and one compiled solve serves every block.
+SIMULATE_BLOCK = 4096
 
 #: The columns of each kind's file, required first, then optional.
 KINDS = {"shot": (("shot", "t", "x", "y"), ()), "drop": (("ball", "drop", "t", "height"), ("velocity",))}
@@ -155,14 +160,29 @@ def simulate_tracks(projectile: Projectile, n: int, points: int, speed, angle, n
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise = {noise!r}: must be finite and >= 0")
     k_design, k_noise = jax.random.split(key)
-    v, theta = uniform_design(n, speed, angle, k_design)
-    landing = np.asarray(projectile.flight_time(v, theta))
-    t = landing[:, None] * np.linspace(0.0, 1.0, int(points))[None, :]
-    x, y = projectile.trajectory(v[:, None], theta[:, None], t)
-    position = np.stack([np.asarray(x), np.asarray(y)], axis=-1).reshape(-1, 2)
+    v, theta = (np.asarray(a) for a in uniform_design(n, speed, angle, k_design))
+    fractions = np.linspace(0.0, 1.0, int(points))
+    t, position = np.empty((int(n), int(points))), np.empty((int(n), int(points), 2))
+    size = min(SIMULATE_BLOCK, int(n))
+    for first in range(0, int(n), size):
+        count = min(size, int(n) - first)
+        fill = size - count
+        v_block, theta_block = (np.concatenate([a[first:first + count], np.repeat(a[first + count - 1], fill)])
+                                for a in (v, theta))
+        times = np.asarray(projectile.flight_time(v_block, theta_block))[:, None] * fractions
+        t[first:first + count] = times[:count]
+        position[first:first + count] = np.asarray(_paths(projectile, v_block, theta_block, times))[:count]
+    position = position.reshape(-1, 2)
     position = position + float(noise) * np.asarray(jax.random.normal(k_noise, position.shape, jnp.float64))
     track = np.repeat(np.arange(int(n)), int(points))
     return Tracks("shot", tuple(str(i) for i in range(int(n))), track, t.reshape(-1), position)
+
+
+@eqx.filter_jit
+def _paths(projectile: Projectile, speed, angle, times):
+    """Positions (b, P, 2) of b shots at their times (b, P): one solve per shot that saves at
+    every time (:meth:`Projectile.path`), not one per point."""
+    return jax.vmap(projectile.path)(speed, angle, times)
 
 
 def split_time(tracks: Tracks, until: float) -> tuple[Tracks, Tracks | None]:

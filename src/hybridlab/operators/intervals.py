@@ -41,25 +41,36 @@ def _noise(residual: np.ndarray, dof: int) -> np.ndarray:
     return np.maximum(mean_square, NOISE_FLOOR * mean_square.mean())
 
 
-def calibrate(design: dict, residual: np.ndarray, method: str) -> dict:
-    """The calibration (JSON-able) from the training ``design`` (:func:`separable` or
-    :func:`pointwise`) and residuals (n, m, 2), in scaled units."""
+def calibrate(designs, residual: np.ndarray, method: str) -> dict:
+    """The calibration (JSON-able) from the training design, given as ``designs`` of
+    consecutive blocks of the functions (:func:`separable` or :func:`pointwise`, one kind),
+    and residuals (n, m, 2), in scaled units. Only the designs' Gram matrices are kept (hᵀh,
+    or Σ_i z_o(w_i) z_o(w_i)ᵀ per sample o), so memory does not grow with n."""
     residual = np.asarray(residual, dtype=np.float64)
     n = residual.shape[0]
-    if design["kind"] == "separable":
-        h, tau = design["features"], design["basis"]
-        dof = n - h.shape[1]
+    gram = first = None
+    for design in designs:
+        block = _gram(design)
+        gram, first = (block, design) if gram is None else (gram + block, first)
+    if first["kind"] == "separable":
+        tau = first["basis"]
+        dof = n - gram.shape[0]
         noise2 = _noise(residual, dof)
-        blocks = {"features_inverse": _pinv(h.T @ h).tolist(),
+        blocks = {"features_inverse": _pinv(gram).tolist(),
                   "basis_inverse": [_pinv(tau.T @ (tau / noise2[:, a, None])).tolist() for a in range(2)]}
     else:
-        z = design["features"]
         dof = None  # n·m points against p weights: Gaussian
         noise2 = _noise(residual, n)
-        blocks = {"precision_inverse": [_pinv(np.einsum("iop,ioq,o->pq", z, z, 1 / noise2[:, a])).tolist()
+        blocks = {"precision_inverse": [_pinv(np.einsum("opq,o->pq", gram, 1 / noise2[:, a])).tolist()
                                         for a in range(2)]}
-    return {"method": method, "kind": design["kind"], "noise": np.sqrt(noise2).tolist(),
+    return {"method": method, "kind": first["kind"], "noise": np.sqrt(noise2).tolist(),
             "dof": dof if dof is None else max(dof, 1), **blocks}
+
+
+def _gram(design: dict) -> np.ndarray:
+    """hᵀh (p_h, p_h) of a separable design; Σ_i z_io z_ioᵀ (m, p, p) of a pointwise one."""
+    z = design["features"]
+    return z.T @ z if design["kind"] == "separable" else np.einsum("iop,ioq->opq", z, z)
 
 
 def variance(calibration: dict, design: dict) -> np.ndarray:
