@@ -97,11 +97,15 @@ def test_intervals_survive_saving_and_old_files_say_they_have_none(tmp_path):
 
 
 @pytest.mark.parametrize("q", [4, 0])
-def test_the_grouped_delta_method_is_the_full_pseudo_inverse_without_forming_it(q):
+def test_the_grouped_delta_method_is_the_full_pseudo_inverse_without_forming_it(q, monkeypatch):
     # Rows in 7 groups of uneven sizes, each depending on 3 shared parameters (columns of very
     # different scales) and on q of its group's own: the blocks give the full Jacobian's Σ_θθ
-    # and every row's s, both written out with NumPy's pseudo-inverse of the dense JᵀJ.
+    # and every row's s, both written out with NumPy's pseudo-inverse of the dense JᵀJ. The
+    # groups are worked on 3 at a time (the last chunk short).
+    from hybridlab.models import intervals
     from hybridlab.models.intervals import delta_calibration, grouped_calibration, grouped_std, predictive_std
+
+    monkeypatch.setattr(intervals, "GROUP_CHUNK", 3)
 
     rng = np.random.default_rng(3)
     group = np.repeat(np.arange(7), [5, 9, 6, 12, 7, 8, 10])

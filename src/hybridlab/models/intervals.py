@@ -49,6 +49,10 @@ def delta_calibration(J: np.ndarray, residual: np.ndarray, method: str) -> dict:
     return {"method": method, "noise": float(np.sqrt(noise2)), "dof": int(dof), "covariance": covariance.tolist()}
 
 
+#: Groups whose blocks :func:`grouped_calibration` works on at once.
+GROUP_CHUNK = 1 << 14
+
+
 def grouped_calibration(A: np.ndarray, B: np.ndarray, D: np.ndarray, residual: np.ndarray,
                         method: str) -> tuple[dict, np.ndarray, np.ndarray]:
     """The delta method where every row depends on p shared parameters θ and on the q
@@ -75,15 +79,19 @@ def grouped_calibration(A: np.ndarray, B: np.ndarray, D: np.ndarray, residual: n
     dof = max(residual.size - p - m * q, 1)
     noise2 = float(np.sum(residual**2) / dof)
     theta_norm = _norms(np.diagonal(A))
-    group_norm = _norms(np.diagonal(D, axis1=1, axis2=2))  # (m, q)
-    B_unit = B / (theta_norm[None, :, None] * group_norm[:, None, :])
-    D_plus = np.linalg.pinv(D / (group_norm[:, :, None] * group_norm[:, None, :]), rcond=1e-12, hermitian=True) \
-        if q else np.zeros((m, 0, 0))
-    G_unit = B_unit @ D_plus
-    schur = A / np.outer(theta_norm, theta_norm) - np.einsum("gpq,grq->pr", G_unit, B_unit)
+    schur = A / np.outer(theta_norm, theta_norm)
+    gain, start = np.empty_like(B), np.empty_like(D)
+    for first in range(0, m, GROUP_CHUNK):  # in chunks: only G and C are as large as B
+        g = slice(first, first + GROUP_CHUNK)
+        group_norm = _norms(np.diagonal(D[g], axis1=1, axis2=2))  # (chunk, q)
+        B_unit = B[g] / (theta_norm[None, :, None] * group_norm[:, None, :])
+        D_plus = np.linalg.pinv(D[g] / (group_norm[:, :, None] * group_norm[:, None, :]), rcond=1e-12,
+                                hermitian=True) if q else np.zeros((len(B_unit), 0, 0))
+        G_unit = B_unit @ D_plus
+        schur -= np.einsum("gpq,grq->pr", G_unit, B_unit)
+        gain[g] = G_unit * theta_norm[None, :, None] / group_norm[:, None, :]
+        start[g] = noise2 * D_plus / (group_norm[:, :, None] * group_norm[:, None, :])
     covariance = noise2 * np.linalg.pinv(schur, rcond=1e-12, hermitian=True) / np.outer(theta_norm, theta_norm)
-    gain = G_unit * theta_norm[None, :, None] / group_norm[:, None, :]
-    start = noise2 * D_plus / (group_norm[:, :, None] * group_norm[:, None, :])
     calibration = {"method": method, "noise": float(np.sqrt(noise2)), "dof": int(dof), "covariance": covariance.tolist(),
                    "grouped": True}
     return calibration, gain, start
