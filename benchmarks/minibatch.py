@@ -176,7 +176,8 @@ def main() -> None:
         command += ["--device", args.device] if args.device else []
         command += ["--models", args.models] if args.models else []
         command += ["--cold-only"] if args.cold_only else []
-        row = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+        # Only stdout is read: a size whose process fails says why on stderr.
+        row = json.loads(subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout.splitlines()[-1])
         print(f"n = {n:>8} (E = {row['epochs']}): peak {row['peak_rss_mb']:7.0f} MB; " + "; ".join(
             f"{name} {row[name]['per_epoch_ms']:8.2f} ms/epoch (cold fit {row[name]['cold_s']:.1f} s, "
             f"RMSE {row[name]['train_rmse']:.3g} {family['unit']})" for name, _ in family["models"] if name in row),
