@@ -86,22 +86,29 @@ def test_the_least_speed_without_drag_is_the_closed_form():
     assert (shot.curve_speeds >= shot.speed[:, None] * (1 - 1e-12)).all()
 
 
+def _least_speed_on_a_grid(p, d, angles, points, ceiling):
+    """Brute force: at each of ``angles``, the speed that reaches d by SciPy's brentq on the
+    range (below ``ceiling`` m/s), then the same on ``points`` angles between the best one's
+    neighbours; (the least speed, its angle). The minimum is flat, so the grid's value is
+    within (Δθ)²."""
+    def speeds(grid):
+        return [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, ceiling, xtol=1e-12, rtol=1e-14) for a in grid]
+
+    best = int(np.argmin(speeds(angles)))
+    fine = np.linspace(angles[max(best - 1, 0)], angles[min(best + 1, len(angles) - 1)], points)
+    found = speeds(fine)
+    return min(found), fine[int(np.argmin(found))]
+
+
 @pytest.mark.slow  # compile-bound; the shot put run's aiming checks the linear-drag least speed lands at 1e-9
 def test_the_least_speed_with_linear_drag_matches_a_brute_force_grid():
     p = Projectile(LinearDrag(1.8), mass=7.26)
     d = 150.0
     shot = aim(p, d)
-    # Brute force: on a fine grid of angles, the speed that reaches d by SciPy's brentq on the
-    # range; the least of them. The minimum is flat, so the grid's value is within (Δθ)².
-    angles = np.linspace(0.05, 1.5, 1451)
-    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e4, xtol=1e-12, rtol=1e-14)
-              for a in angles[::10]]
-    coarse = int(np.argmin(speeds)) * 10
-    fine = angles[max(coarse - 10, 0): coarse + 11]
-    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e4, xtol=1e-12, rtol=1e-14) for a in fine]
-    assert float(shot.speed) == pytest.approx(min(speeds), rel=1e-7)
-    assert float(shot.speed) <= min(speeds)
-    assert float(shot.angle) == pytest.approx(fine[int(np.argmin(speeds))], abs=2e-3)
+    least, best_angle = _least_speed_on_a_grid(p, d, np.linspace(0.05, 1.5, 146), 21, 1e4)
+    assert float(shot.speed) == pytest.approx(least, rel=1e-7)
+    assert float(shot.speed) <= least
+    assert float(shot.angle) == pytest.approx(best_angle, abs=2e-3)
     assert float(shot.angle) < np.pi / 4  # drag lowers the optimal angle
     assert abs(float(p.range(shot.speed, shot.angle)) - d) <= 1e-9 * d
 
@@ -113,13 +120,9 @@ def test_a_least_speed_far_above_the_vacuums_is_found():
     d = 50.0
     shot = aim(p, d)
     assert float(shot.speed) > 10 * np.sqrt(G * d)
-    angles = np.linspace(0.01, 1.5, 150)
-    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e6, xtol=1e-10, rtol=1e-14) for a in angles]
-    best = int(np.argmin(speeds))
-    fine = np.linspace(angles[max(best - 1, 0)], angles[best + 1], 201)
-    speeds = [brentq(lambda v, a=a: float(p.range(v, a)) - d, 1.0, 1e6, xtol=1e-10, rtol=1e-14) for a in fine]
-    assert float(shot.speed) == pytest.approx(min(speeds), rel=1e-7)
-    assert float(shot.speed) <= min(speeds) * (1 + 1e-12)
+    least, _ = _least_speed_on_a_grid(p, d, np.linspace(0.01, 1.5, 150), 201, 1e6)
+    assert float(shot.speed) == pytest.approx(least, rel=1e-7)
+    assert float(shot.speed) <= least * (1 + 1e-12)
     assert abs(float(p.range(shot.speed, shot.angle)) - d) <= 1e-9 * d
 
 

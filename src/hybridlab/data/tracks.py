@@ -160,18 +160,16 @@ def simulate_tracks(projectile: Projectile, n: int, points: int, speed, angle, n
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise = {noise!r}: must be finite and >= 0")
     k_design, k_noise = jax.random.split(key)
-    v, theta = (np.asarray(a) for a in uniform_design(n, speed, angle, k_design))
+    launches = np.column_stack([np.asarray(a) for a in uniform_design(n, speed, angle, k_design)])
     fractions = np.linspace(0.0, 1.0, int(points))
-    t, position = np.empty((int(n), int(points))), np.empty((int(n), int(points), 2))
     size = min(SIMULATE_BLOCK, int(n))
-    for first in range(0, int(n), size):
-        count = min(size, int(n) - first)
-        fill = size - count
-        v_block, theta_block = (np.concatenate([a[first:first + count], np.repeat(a[first + count - 1], fill)])
-                                for a in (v, theta))
-        times = np.asarray(projectile.flight_time(v_block, theta_block))[:, None] * fractions
-        t[first:first + count] = times[:count]
-        position[first:first + count] = np.asarray(_paths(projectile, v_block, theta_block, times))[:count]
+    padded = np.concatenate([launches, np.repeat(launches[-1:], -int(n) % size, axis=0)])
+    t, position = [], []
+    for v, theta in (block.T for block in np.split(padded, len(padded) // size)):
+        times = np.asarray(projectile.flight_time(v, theta))[:, None] * fractions
+        t.append(times)
+        position.append(np.asarray(_paths(projectile, v, theta, times)))
+    t, position = np.concatenate(t)[:int(n)], np.concatenate(position)[:int(n)]
     position = position.reshape(-1, 2)
     position = position + float(noise) * np.asarray(jax.random.normal(k_noise, position.shape, jnp.float64))
     track = np.repeat(np.arange(int(n)), int(points))

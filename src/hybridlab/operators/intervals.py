@@ -48,10 +48,11 @@ def calibrate(designs, residual: np.ndarray, method: str) -> dict:
     or Σ_i z_o(w_i) z_o(w_i)ᵀ per sample o), so memory does not grow with n."""
     residual = np.asarray(residual, dtype=np.float64)
     n = residual.shape[0]
-    gram = first = None
+    designs = iter(designs)
+    first = next(designs)
+    gram = _gram(first)
     for design in designs:
-        block = _gram(design)
-        gram, first = (block, design) if gram is None else (gram + block, first)
+        gram += _gram(design)
     if first["kind"] == "separable":
         tau = first["basis"]
         dof = n - gram.shape[0]
