@@ -7,54 +7,18 @@ and exit status 2, with no traceback and no partial output file.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
 import sys
-import threading
 
 import numpy as np
-from equinox import EquinoxRuntimeError
-from jax.errors import JaxRuntimeError
 
-from hybridlab import __version__
+from hybridlab import __version__, stopping
 
 LAUNCH_HELP = "Units: speed in m/s, angle in degrees above the horizontal, mass in kg, g in m/s², height in m."
 
 
 class UsageError(Exception):
     """A command-line mistake: reported in one line, exit status 2."""
-
-
-class Stopped(BaseException):
-    """SIGINT or SIGTERM arrived: raised in the main thread, so that every writer on the way
-    out removes its temporary file or directory (they clean up on any exception)."""
-
-    def __init__(self, number: int):
-        super().__init__(number)
-        self.number = number
-
-
-def _stop(number, frame):
-    # Once stopping, a second signal must not interrupt the clean-up.
-    for other in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(other, signal.SIG_IGN)
-    raise Stopped(number)
-
-
-def _redeliver(hook):
-    """A ``sys.unraisablehook`` that delivers a swallowed :class:`Stopped` again."""
-    def unraisable(info):
-        if not isinstance(info.exc_value, Stopped):
-            return hook(info)
-        # Python swallows an exception raised in a garbage-collection callback (JAX frees its
-        # buffers from one) or a finaliser. The signal is sent again a moment later, from
-        # another thread, so that it lands after this hook has returned: in the main thread's
-        # ordinary code, or in another such callback (swallowed and sent again).
-        for other in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(other, _stop)
-        threading.Timer(0.01, os.kill, (os.getpid(), info.exc_value.number)).start()
-    return unraisable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,7 +97,7 @@ def _range(args) -> None:
 
 
 def _aim(args) -> None:
-    from hybridlab.experiments.jobs import aim_summary, write_aim_curve, write_aim_plot
+    from hybridlab.experiments.jobs import aim_summary, write_aim_files
     from hybridlab.files import check_output_file, to_json
 
     if args.speed is not None and args.angle is not None:
@@ -146,29 +110,32 @@ def _aim(args) -> None:
             raise UsageError(f"--angle {args.angle:g}: must be {where}")
     angle = None if args.angle is None else float(np.deg2rad(args.angle))
     for path, name in ((args.curve, "curve"), (args.plot, "plot")):
-        if path:
-            check_output_file(path, name)  # before any answer is written
+        if path is not None:
+            check_output_file(path, f"--{name}")  # before any answer is computed ('' is no file)
     summary = aim_summary(_spec(args), args.distance, args.target_height, args.speed, angle)
-    if args.curve:
-        write_aim_curve(_spec(args), args.distance, args.target_height, args.curve)
-    if args.plot:
-        write_aim_plot(_spec(args), summary, args.plot, args.speed)
+    write_aim_files(_spec(args), summary, args.curve, args.plot, args.speed)
     for shot in summary["solutions"] + [summary["min_speed"]] + [summary["closest"] or {}]:
         if "angle" in shot:
             shot["angle"] = float(np.rad2deg(shot["angle"]))
     if args.json:
         print(to_json(summary))
         return
-    target = summary["target"]
+    target, least, closest = summary["target"], summary["min_speed"], summary["closest"]
     print(f"target: {target['distance']:g} m downrange, {target['height']:g} m above the launch point")
     for shot in summary["solutions"]:
         time = f", flight time {shot['flight_time']:.6g} s" if shot["flight_time"] is not None else ""
         print(f"{shot['arc']:<9} {shot['speed']:.6g} m/s at {shot['angle']:.6g}°{time}")
-    if not summary["reachable"]:
-        closest = summary["closest"]
-        print("unreachable" + (f": at this speed the farthest at the target's height is {closest['distance']:.6g} m, "
-                               f"at {closest['angle']:.6g}°" if closest else " at this angle at any speed"))
-    print(f"least speed: {summary['min_speed']['speed']:.6g} m/s at {summary['min_speed']['angle']:.6g}°")
+    searched = f"any speed up to {least['searched_up_to']:.6g} m/s"
+    if closest is not None and closest["height"] < target["height"]:
+        print(f"unreachable: at this speed the highest the shot gets is {closest['height']:.6g} m above the launch "
+              "point, straight up")
+    elif closest is not None:
+        print(f"unreachable: at this speed the farthest at the target's height is {closest['distance']:.6g} m, "
+              f"at {closest['angle']:.6g}°")
+    elif not summary["reachable"]:
+        print(f"unreachable {'at this angle ' if args.angle is not None else ''}at {searched}")
+    print(f"least speed: {least['speed']:.6g} m/s at {least['angle']:.6g}°" if np.isfinite(least["speed"])
+          else f"least speed: none up to {least['searched_up_to']:.6g} m/s")
 
 
 def _trajectory(args) -> None:
@@ -264,7 +231,7 @@ def _simulate(args) -> None:
     if args.tracks is not None:
         if args.relative:
             raise UsageError("--relative: applies to distances, not to trajectories (--tracks)")
-        write_simulated_tracks(_spec(args), args.tracks, args.points or 30, args.speed, np.deg2rad(args.angle),
+        write_simulated_tracks(_spec(args), args.tracks, 30 if args.points is None else args.points, args.speed, np.deg2rad(args.angle),
                                args.noise, args.seed, args.out)
         return
     write_simulated(_spec(args), args.n, args.speed, np.deg2rad(args.angle), args.noise, args.seed, args.relative,
@@ -275,9 +242,13 @@ def _run(args) -> None:
     from hybridlab.experiments.jobs import progress_meter
     from hybridlab.experiments.runner import run, table
 
-    if args.scenario in ("equations", "wind", "gust"):
+    from hybridlab.experiments.scenarios import SCENARIOS
+
+    if args.scenario in _APART:
         _run_apart(args)
         return
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"--scenario {args.scenario!r}: choose from {', '.join([*SCENARIOS, *_APART])}")
     models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
     metrics = run(args.scenario, args.seed, args.out, args.quick, models,
                   progress=progress_meter(args.quiet),
@@ -313,6 +284,10 @@ def _sweep(args) -> None:
                  for key in ("rmse_interp", "rmse_extrap") if key in metrics]
         print(f"  {name:<14}" + "; ".join(cells))
     print(f"written: {args.out}/summary.json, {args.out}/report.html")
+
+
+#: The scenarios of ``run`` that are not a ladder of rungs.
+_APART = ("equations", "wind", "gust")
 
 
 def _run_apart(args) -> None:
@@ -379,7 +354,7 @@ def _drops(args) -> None:
 
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
     rows = drops_benchmark(methods, args.train_until, args.epochs)
-    print(to_json(rows) if args.json else drops_table(rows, methods))
+    print(to_json(rows) if args.json else drops_table(rows, methods, args.train_until))
 
 
 def _predict(args) -> None:
@@ -464,9 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
         "recover-wind", help="recover a horizontal wind w(t) from one tracked shot (regularised)",
         description="Recover the wind w(t) from a track t,x,y (linear drag; a wind column, if present, is the "
         "truth to compare with) by least squares, Tikhonov (first difference or identity), total variation and "
-        "a learned regulariser; the launch is fitted unless given. Writes wind.csv, lcurve.csv, result.json "
-        "and figures/.")
-    sub.add_argument("track", help="CSV or Parquet file: t (s), x, y (m)[, wind (m/s)]")
+        "a learned regulariser; the launch is fitted unless given. Writes wind.csv, lcurve.csv (the regularised "
+        "methods' L-curves), result.json and figures/.")
+    sub.add_argument("track", help="CSV or Parquet file of one track: t (s), x, y (m)[, wind (m/s)]")
     sub.add_argument("--mass", type=float, required=True, help="mass in kg")
     sub.add_argument("--k", type=float, required=True, help="linear drag coefficient in kg/s")
     sub.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
@@ -477,7 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
                      default="all", help="default all")
     sub.add_argument("--noise", type=float, default=None,
                      help="noise σ in m (default: estimated from the heights, which the wind does not move)")
-    sub.add_argument("--samples", type=int, default=41, help="wind samples over the track (default 41)")
+    sub.add_argument("--samples", type=int, default=None,
+                     help="wind samples over the track, no more than its points (default 41, or its points if fewer)")
     sub.add_argument("--rule", choices=("gcv", "discrepancy"), default="gcv",
                      help="how λ is chosen: generalised cross-validation (default) or the discrepancy principle")
     sub.add_argument("--seed", type=_seed, default=0, help="seed of the learned regulariser's training (default 0)")
@@ -639,36 +615,49 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status: 0, 2 for any error the user can cause (one
     line on stderr), 128 + the signal's number for SIGINT (130) or SIGTERM (143)."""
-    from hybridlab.physics.validation import runtime_cause
-
     args = None
-    # Python lets only the main thread set handlers (main() may be called from another).
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM) if in_main}
-    hook = sys.unraisablehook
-    if in_main:
-        sys.unraisablehook = _redeliver(hook)
-    try:
-        args = build_parser().parse_args(argv)
-        args.run(args)
-    except (UsageError, ValueError, OSError, EquinoxRuntimeError, JaxRuntimeError) as error:
-        # A runtime error: a check that fired inside a compiled solve (a bad value met mid-fit);
-        # the user still gets one line (its cause), and every writer has left nothing behind.
-        message = runtime_cause(error)
-        if args is not None and not isinstance(error, UsageError):
-            message = _flagged(message, set(vars(args)))
-        print(f"hybridlab: error: {message}", file=sys.stderr)
-        return 2
-    except Stopped as stop:
-        print(f"hybridlab: stopped by {signal.Signals(stop.number).name}; unfinished output removed",
-              file=sys.stderr)
-        return 128 + stop.number
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        sys.unraisablehook = hook
+    with stopping.catching():
+        try:
+            args = build_parser().parse_args(argv)
+            args.run(args)
+        except Exception as error:
+            if stopping.taken() is not None:  # a stop raised inside a library's callback comes back as its error
+                print(stopping.message(stopping.taken()), file=sys.stderr)
+                return 128 + stopping.taken()
+            if not isinstance(error, _user_errors()):
+                raise
+            print(f"hybridlab: error: {_one_line(error, args)}", file=sys.stderr)
+            return 2
+        except stopping.Stopped as stop:
+            print(stopping.message(stop.number), file=sys.stderr)
+            return 128 + stop.number
     return 0
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can cause: a usage error, a ValueError naming a parameter, an OSError,
+    and a check that fired inside a compiled solve (JAX's and Equinox's runtime errors, a bad
+    value met mid-fit; looked up only once JAX is imported, which --help does not need)."""
+    errors: tuple[type[Exception], ...] = (UsageError, ValueError, OSError)
+    if "jax" in sys.modules:
+        from equinox import EquinoxRuntimeError
+        from jax.errors import JaxRuntimeError
+
+        errors += (EquinoxRuntimeError, JaxRuntimeError)
+    return errors
+
+
+def _one_line(error: Exception, args) -> str:
+    """The error's cause in one line, the library's parameter names written as the flags."""
+    if isinstance(error, UsageError):
+        return str(error)
+    from hybridlab.physics.validation import runtime_cause
+
+    message = runtime_cause(error)
+    return message if args is None else _flagged(message, set(vars(args)))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    from hybridlab.__main__ import main as command
+
+    command()

@@ -16,11 +16,14 @@ import os
 import secrets
 import shutil
 import stat
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 _EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+#: The temporary files and directories being written now (see :func:`remove_unfinished`).
+_UNFINISHED: set[str] = set()
 
 
 def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> None:
@@ -36,6 +39,7 @@ def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) ->
     with _named_as(None, path):
         temporary = _new_name(directory, ".tmp-", os.path.splitext(os.fspath(path))[1],
                               lambda name: os.close(os.open(name, _EXCLUSIVE, 0o666)))
+    _UNFINISHED.add(temporary)
     try:
         with _named_as(temporary, path):
             write(temporary)
@@ -43,6 +47,20 @@ def replace_atomically(path: str | os.PathLike, write: Callable[[str], None]) ->
     except BaseException:
         os.unlink(temporary)
         raise
+    finally:
+        _UNFINISHED.discard(temporary)
+
+
+def remove_unfinished() -> None:
+    """Remove every temporary file and directory still being written (the clean-up of a
+    process that must end before its writers can clean up themselves: a signal that its main
+    thread cannot take, see :mod:`hybridlab.stopping`)."""
+    for name in list(_UNFINISHED):
+        if os.path.isdir(name) and not os.path.islink(name):
+            shutil.rmtree(name, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
 
 
 def check_output_file(path: str | os.PathLike, what: str = "cannot write") -> None:
@@ -158,6 +176,17 @@ def check_new_directory(path: str | os.PathLike, what: str = "directory", parent
         raise ValueError(f"{what} {os.fspath(path)}: no directory {directory}")
 
 
+def run_directory(out: str | None, name: str) -> str:
+    """The run directory a run will create: ``out``, or for None ``runs/<name>-<time>``, whose
+    missing parent directories are created now. ValueError for an empty name (``--out ''`` is
+    a mistake, not a request for the default) or one that exists."""
+    if out is None:
+        out = os.path.join("runs", f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    check_new_directory(out, "out", parent=False)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    return out
+
+
 @contextlib.contextmanager
 def new_directory(path: str | os.PathLike) -> Iterator[str]:
     """``with new_directory(path) as work:`` fill the temporary directory ``work``; on success
@@ -170,6 +199,7 @@ def new_directory(path: str | os.PathLike) -> Iterator[str]:
     with _named_as(None, given):
         work = _new_name(os.path.dirname(path), f".{os.path.basename(path)}.partial-", "",
                          lambda name: os.mkdir(name, 0o777))
+    _UNFINISHED.add(work)
     try:
         with _named_as(work, given):
             yield work
@@ -177,6 +207,8 @@ def new_directory(path: str | os.PathLike) -> Iterator[str]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        _UNFINISHED.discard(work)
 
 
 def _new_name(directory: str, prefix: str, suffix: str, create: Callable[[str], None]) -> str:

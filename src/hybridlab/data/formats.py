@@ -295,6 +295,10 @@ def read_csv(path: str | os.PathLike, text: Collection[str] = ()) -> dict[str, n
     }
 
 
+#: The header rows a file may have, for messages about a missing one.
+_HEADERS = "speed,angle,distance (shots), shot,t,x,y (2-D tracks) or ball,drop,t,height (drops)"
+
+
 def _read_csv(path: str | os.PathLike) -> Table:
     """A CSV file as a table: the first non-blank row names the columns, the rest are data."""
     source = os.fspath(path)
@@ -304,7 +308,7 @@ def _read_csv(path: str | os.PathLike) -> Table:
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"{source}: cannot read: {error}") from None
     if not rows:
-        raise ValueError(f"{source}: empty file; expected a header row naming the columns, e.g. speed,angle,distance")
+        raise ValueError(f"{source}: empty file; expected a header row naming the columns, {_HEADERS}")
     header_line, header = rows[0]
     columns = _csv_header(source, header_line, header)
     data = rows[1:]
@@ -339,7 +343,7 @@ def _csv_header(source: str, line: int, header: list[str]) -> tuple[str, ...]:
         if _number(name) is not None:
             raise ValueError(
                 f"{source}, line {line}: no header row; found {name!r} where a column name should be "
-                "(the first row must name the columns, e.g. speed,angle,distance)"
+                f"(the first row must name the columns, {_HEADERS})"
             )
     return names
 
@@ -410,26 +414,44 @@ def read_tracks(path: str | os.PathLike) -> Tracks:
     column; the id column is text, every other cell a finite number; within a track the rows
     are together and the times increase. ValueError names the file, the line (Parquet: row)
     and column of the first bad cell, as :func:`read_shots` does."""
-    kind_of = {"csv": _read_csv, "parquet": lambda p: _read_parquet(p, lambda name: name in _IDS.values())}
-    table = kind_of[_format(path)](path)
+    table = _read_with_ids(path)
     kind = next((kind for kind, name in _IDS.items() if name in table.columns), None)
     if kind is None:
         raise ValueError(f"{table.where()}: no 'shot' or 'ball' column; a tracks file has the columns "
                          "shot,t,x,y (shots) or ball,drop,t,height[,velocity] (drops)")
     ids = table.columns.index(_IDS[kind])
-    values, not_number = table.values.copy(), table.not_number.copy()
-    values[:, ids], not_number[:, ids] = 0.0, False  # an id is text: no rule looks at it as a number
-    validate(dataclasses.replace(table, values=values, not_number=not_number), KINDS[kind][0], rules=TRACK_RULES)
+    validate(_ids_as_text(table, ids), KINDS[kind][0], rules=TRACK_RULES)
     columns = {name: table.values[:, j] for j, name in enumerate(table.columns)}
     columns[_IDS[kind]] = _kept_column(table, ids)
     return from_columns(kind, columns)
+
+
+def _read_with_ids(path: str | os.PathLike) -> Table:
+    """A tracks file as a table, its id columns (shot, ball) kept as the file holds them."""
+    kind_of = {"csv": _read_csv, "parquet": lambda p: _read_parquet(p, lambda name: name in _IDS.values())}
+    return kind_of[_format(path)](path)
+
+
+def _ids_as_text(table: Table, ids: int) -> Table:
+    """``table`` with its id column ``ids`` left out of the number rules (an id is text)."""
+    values, not_number = table.values.copy(), table.not_number.copy()
+    values[:, ids], not_number[:, ids] = 0.0, False
+    return dataclasses.replace(table, values=values, not_number=not_number)
 
 
 def read_track(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read and validate one track from CSV or Parquet: columns t (s), x, y (m) and, optionally,
     wind (the true horizontal wind at each time, m/s, when it is known); at least 3 rows. ValueError
     names the file, line (Parquet: row) and column of the first bad cell."""
-    table = {"csv": _read_csv, "parquet": _read_parquet}[_format(path)](path)
+    table = _read_with_ids(path)
+    name = next((name for name in _IDS.values() if name in table.columns), None)
+    if name is not None:  # a tracks file: it must hold one track
+        ids = _kept_column(table, table.columns.index(name))
+        other = np.flatnonzero(ids != ids[0]) if len(ids) else []
+        if len(other):
+            raise ValueError(f"{table.where(int(other[0]), name)}: {name} {ids[other[0]]} begins here, after "
+                             f"{name} {ids[0]}; one track is read: keep one {name}'s rows")
+        table = _ids_as_text(table, table.columns.index(name))
     validate(table, ("t", "x", "y"), rules=ONE_TRACK_RULES)
     if len(table.values) < 3:
         raise ValueError(f"{table.where()}: {len(table.values)} rows; a track needs at least 3")

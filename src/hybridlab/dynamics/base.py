@@ -190,8 +190,10 @@ class Dynamics(Calibrated, Estimator, rung=False):
             J, K = _position_jacobian(parametrised, theta, jnp.asarray(starts[padded]), jnp.asarray(ts[padded]),
                                       self.rtol, dim)
             keep = real[block]
-            J = np.asarray(J)[:len(block), 1:].reshape(len(block), -1, J.shape[-1])[keep]
-            K = np.asarray(K)[:len(block), 1:].reshape(len(block), -1, K.shape[-1])[keep]
+            # (track, point, axis, column) → (track, point·axis, column), the sizes spelled out:
+            # θ may have no component (a law with nothing fitted), which -1 cannot infer.
+            J = np.asarray(J)[:len(block), 1:].reshape(*keep.shape, J.shape[-1])[keep]
+            K = np.asarray(K)[:len(block), 1:].reshape(*keep.shape, K.shape[-1])[keep]
             group = np.repeat(index[block], keep.sum(axis=1))
             yield J, (K if self.fits_start else K[:, :0]), group, where[block][keep]
 

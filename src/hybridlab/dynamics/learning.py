@@ -105,13 +105,15 @@ def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> Tra
 def cross_validate(tracks: Tracks, mass: float, g: float, candidates, folds=FOLDS) -> dict[tuple[str, bool], float]:
     """{(law, fit_g): score} for each candidate: fitted on every track up to each fold's cut,
     scored by the MSE (m²) of its forecast of the rest; the score is the geometric mean over
-    folds (inf where a fit fails or a fold leaves nothing to score)."""
+    folds (inf where a fit fails or a fold's part up to the cut is too short to fit it: see
+    :func:`check_points`)."""
     scores = {}
     for law, fit_g in candidates:
         errors = []
         for share in folds:
             head, tail = cut(tracks, share)
             try:
+                check_points(head, law_parameters(law, fit_g), None)
                 errors.append(law_fit(law, mass, g, fit_g, head).fit(head).mse(tail))
             except ValueError:
                 errors.append(np.inf)
@@ -135,7 +137,9 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
     ``diameter`` (m) adds the drag coefficient C_d to the parameters."""
     if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {METHODS}")
-    train, test = split_checked(tracks, mass, diameter, train_until, g)
+    # Every method fits the starting states; the grey box its law's unknowns too (auto: at least none).
+    fitted = law_parameters(law, fit_g) if method == "fit" else 0
+    train, test = split_checked(tracks, mass, diameter, train_until, g, fitted)
     network, scores = None, {}
     if method == "ude":
         physics = {"mass": mass, "g": g}
@@ -169,20 +173,52 @@ def scored(model: Dynamics, train: Tracks, test: Tracks | None) -> dict[str, flo
 
 
 def split_checked(tracks: Tracks, mass: float, diameter: float | None, train_until: float | None,
-                  g: float) -> tuple[Tracks, Tracks | None]:
+                  g: float, unknowns: int = 0) -> tuple[Tracks, Tracks | None]:
     """(the part fitted, t ≤ ``train_until``; the held-out rest or None), after checking the
-    body and g: a ValueError naming the first bad one."""
+    body, g, and that the part fitted can fit ``unknowns`` parameters of a law with every
+    track's starting state (:func:`check_points`): a ValueError naming the first bad one."""
     if not (np.isfinite(mass) and mass > 0):
         raise ValueError(f"mass = {mass!r}: must be a finite mass > 0 (kg)")
     if diameter is not None and not (np.isfinite(diameter) and diameter > 0):
         raise ValueError(f"diameter = {diameter!r}: must be a finite diameter > 0 (m)")
     if not (np.isfinite(g) and g > 0):
         raise ValueError(f"g = {g!r}: must be finite and > 0 (m/s²)")
+    if train_until is not None and not np.isfinite(train_until):
+        raise ValueError(f"train_until = {train_until!r}: must be a finite time (s)")
     train, test = (tracks, None) if train_until is None else split_time(tracks, train_until)
     if len(train) < len(tracks):
         raise ValueError(f"train_until = {train_until:g} s leaves no point of track "
                          f"{next(n for n in tracks.names if n not in train.names)!r} to fit")
+    check_points(train, unknowns, train_until)
     return train, test
+
+
+def law_parameters(law: str, fit_g: bool) -> int:
+    """How many parameters the grey box of ``law`` (a key of :data:`LAWS`) fits besides the
+    starting states: its coefficients, and g if ``fit_g``."""
+    if law not in LAWS:
+        raise ValueError(f"law = {law!r}: must be one of {tuple(LAWS)}")
+    return len(LAWS[law]) + bool(fit_g)
+
+
+def check_points(train: Tracks, unknowns: int, train_until: float | None) -> None:
+    """A ValueError unless ``train`` (the points t ≤ ``train_until`` s; all if None) can fit
+    ``unknowns`` parameters and each track's starting state (2·dim: position and velocity):
+    every track needs 2 points, and all together more coordinates n than parameters p, so
+    that the noise σ̂² = ‖r‖²/(n − p) and the standard errors are determined."""
+    where = "the tracks hold" if train_until is None else f"train_until = {train_until:g} s leaves"
+    counts = np.bincount(train.track, minlength=len(train))
+    if counts.min() < 2:
+        name = train.names[int(np.argmin(counts))]
+        raise ValueError(f"{where} 1 point of track {name!r} to fit: its starting position and velocity need 2 "
+                         "or more")
+    starts = 2 * train.dim * len(train)
+    n, p = train.t.size * train.dim, unknowns + starts
+    if n <= p:
+        of = f"track {train.names[0]!r}" if len(train) == 1 else f"the {len(train)} tracks"
+        parts = ([f"{unknowns} of the law and g"] if unknowns else []) + [f"{starts} of the starting states"]
+        raise ValueError(f"{where} {n} measured coordinates of {of} to fit {p} parameters ({', '.join(parts)}): "
+                         f"it needs {p + 1} or more")
 
 
 def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
@@ -190,7 +226,9 @@ def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
     the best score (the best score among them breaks a tie)."""
     best = min(scores.values())
     if not np.isfinite(best):
-        raise ValueError("auto: no candidate law could be fitted to every fold; try --method fit")
+        raise ValueError("method = 'auto': no candidate law could be fitted to every fold of its cross-validation "
+                         "(each fits the tracks up to a share of their time spans: too few points there, or every "
+                         "fit failed); use `method` fit, or more points")
     near = [c for c, score in scores.items() if score <= best * (1 + PARSIMONY)]
     return min(near, key=lambda c: (len(LAWS[c[0]]) + c[1], scores[c]))
 
@@ -201,7 +239,8 @@ def cut(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
     cut = (first + share * (last - first))[tracks.track]
     early = tracks.t <= cut
     if not (~early).any():
-        raise ValueError("a fold leaves nothing to score")
+        raise ValueError(f"cutting every track at {share:.0%} of its time span leaves nothing after the cut to score: "
+                         "each track needs 2 points or more")
     return tracks.where(early), tracks.where(~early)
 
 
@@ -226,5 +265,5 @@ def _start_parameters(model: Dynamics) -> dict[str, dict[str, float]]:
     return out
 
 
-__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "cross_validate", "cut", "law_fit", "learn_drag", "scored",
-           "split_checked"]
+__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "check_points", "cross_validate", "cut", "law_fit", "learn_drag",
+           "law_parameters", "scored", "split_checked"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from hybridlab.data import simulate_tracks, write_table
 from hybridlab.dynamics import TrajectoryFit
-from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 from hybridlab.report.equations import build_equations_report
 from hybridlab.solvers import boundary_launch, inverse, pinn, relative_l2, ritz
@@ -34,9 +34,7 @@ _TIMES = 201
 def run_equations(out: str | None = None, seed: int = 0, quick: bool = False, echo=print) -> dict:
     """Solve every case; write the run directory ``out`` (default ``runs/equations-<time>``).
     ``quick`` trains each network for a quarter of the steps. Returns the metrics."""
-    out = out or os.path.join("runs", f"equations-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_new_directory(out, "out", parent=False)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    out = run_directory(out, "equations")
     steps = {"epochs": 500 if quick else 2000, "polish": 500 if quick else 2000, "seed": seed}
     metrics = {"scenario": "equations", "seed": seed, "quick": quick, "forward": {}, "boundary": {}, "inverse": {}}
     paths, losses = {}, []

@@ -16,11 +16,11 @@ import numpy as np
 
 from hybridlab.data import write_table
 from hybridlab.data.formats import read_track
-from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.files import check_new_directory, new_directory, run_directory, write_json
 from hybridlab.inverse.aiming import aim, aim_sensitivity, reach
-from hybridlab.inverse.wind import (METHODS, Recovered, WindProblem, check_noise, forward_map, learn_regulariser,
-                                    recover, refine, regularisation_path, relative_error, smooth_gusts, step_gusts,
-                                    wind_problem)
+from hybridlab.inverse.wind import (METHODS, Recovered, WindProblem, check_noise, check_sizes, check_track,
+                                    forward_map, learn_regulariser, recover, refine, regularisation_path, relative_error,
+                                    smooth_gusts, step_gusts, wind_problem)
 from hybridlab.physics import LinearDrag, Projectile
 from hybridlab.report.gust import build_gust_report, draw_recovery
 
@@ -69,18 +69,24 @@ def recover_all(problem: WindProblem, methods, fine: np.ndarray, seed: int, rule
 
 
 def recover_wind_file(path: str, mass: float, k: float, out: str, methods=METHODS, launch=None,
-                      noise: float | None = None, samples: int = SAMPLES, g: float = 9.81, height: float = 0.0,
+                      noise: float | None = None, samples: int | None = None, g: float = 9.81, height: float = 0.0,
                       rule: str = "gcv", seed: int = 0) -> dict:
     """Recover the wind of the track in ``path`` (t,x,y[,wind]; the optional ``wind`` column the
-    true wind at each time, m/s) by each method; write ``out``/ wind.csv, result.json and the
-    figures; return the result (launch angle in rad)."""
+    true wind at each time, m/s) by each method, on ``samples`` wind samples (default SAMPLES, or
+    the track's points if fewer); write ``out``/ wind.csv, result.json, the figures and, for the
+    regularised methods, lcurve.csv; return the result (launch angle in rad). Sizes and scales
+    are checked before the file is read and before the forward map is computed."""
     check_new_directory(out, "out")
     check_noise(noise)  # before the forward map's compilation
+    if samples is not None:
+        check_sizes(samples)  # before the file is read, then against its points
     track = read_track(path)
+    samples = min(SAMPLES, len(track["t"])) if samples is None else samples
+    check_sizes(samples, len(track["t"]), path)
+    t, positions = check_track(track["t"], np.column_stack([track["x"], track["y"]]), launch)
     projectile = Projectile(LinearDrag(k=k), mass=mass, g=g, height=height)
-    maps, fine = forward_maps(projectile, track["t"], samples)
-    problem = wind_problem(projectile, track["t"], np.column_stack([track["x"], track["y"]]), samples, launch, noise,
-                           maps)
+    maps, fine = forward_maps(projectile, t, samples)
+    problem = wind_problem(projectile, t, positions, samples, launch, noise, maps)
     found, paths = recover_all(problem, methods, fine, seed, rule)
     truth = np.interp(problem.grid, track["t"], track["wind"]) if "wind" in track else None
     result = _result(problem, found, truth, launch)
@@ -88,7 +94,8 @@ def recover_wind_file(path: str, mass: float, k: float, out: str, methods=METHOD
         columns = {"t": problem.grid, **({"true": truth} if truth is not None else {}),
                    **{name: entry.wind for name, entry in found.items()}}
         write_table(os.path.join(work, "wind.csv"), columns)
-        write_table(os.path.join(work, "lcurve.csv"), _curve_table({"track": paths}, {"track": problem}, rule))
+        if paths:  # only the regularised methods have an L-curve
+            write_table(os.path.join(work, "lcurve.csv"), _curve_table({"track": paths}, {"track": problem}, rule))
         write_json(os.path.join(work, "result.json"), result)
         draw_recovery(work)
     return result
@@ -115,9 +122,7 @@ def _result(problem: WindProblem, found: dict[str, Recovered], truth, launch) ->
 def run_gust(out: str | None = None, seed: int = 0, quick: bool = False, echo=print) -> dict:
     """The scenario: the two examples, ``held`` held-out gusts of each family (8 quick, 30
     otherwise), the learned regulariser trained on 200 others; write the run directory."""
-    out = out or os.path.join("runs", f"gust-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_new_directory(out, "out", parent=False)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    out = run_directory(out, "gust")
     flight = float(BALL.flight_time(SPEED, ANGLE))
     t = np.linspace(flight / POINTS, flight, POINTS)
     clock = time.perf_counter()

@@ -111,69 +111,116 @@ def _check_rows(name: str, value: int, least: int) -> None:
 def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, speed: float | None = None,
                 angle: float | None = None) -> dict:
     """How to launch to pass through the target (``distance`` m, ``target_height`` m above the
-    launch point), as plain data (angles in rad): the solutions (each with its speed, angle,
-    arc — ``low``, ``high`` or ``min-speed`` — and, for a target on the ground, its flight time
-    in s, else None), the least-speed shot, whether the target is reachable, and for a target
-    out of reach at the given speed the closest approach (the farthest distance that speed gets
-    at the target's height, and its angle). See :func:`hybridlab.inverse.aim`."""
-    from hybridlab.inverse import aim, reach
+    launch point), as plain data (angles in rad; NaN where there is no answer):
+
+    - ``solutions``: each with its speed, angle, arc (``low``, ``high`` or ``min-speed``) and,
+      for a target on the ground, its flight time in s (else None);
+    - ``min_speed``: the least-speed shot, and ``searched_up_to``, the fastest launch (m/s) any
+      search tries (no solution is looked for above it);
+    - ``reachable``: whether there is a solution;
+    - ``closest``: for a target out of reach at the given speed, the closest approach: the
+      farthest that speed gets at the target's height (``distance`` m, ``height`` m above the
+      launch point, ``angle``) or, where every path of that speed stays below that height, the
+      highest point (straight up: distance 0, the apex's height).
+
+    See :func:`hybridlab.inverse.aim`."""
+    from hybridlab.inverse import aim
+    from hybridlab.inverse.aiming import speed_ceiling
 
     p = Projectile.from_spec(spec)
-    least = aim(p, distance, target_height=target_height)
-    shots = []
+    least = aim(p, distance, target_height=target_height, curve_points=0)
+    least_speed, least_angle = float(least.speed), float(least.angle)
     if speed is not None:
         hits = aim(p, distance, target_height=target_height, speed=speed)
-        arcs = [("min-speed", hits.high)] if int(hits.count) == 1 else [("low", hits.low), ("high", hits.high)]
-        shots = [(arc, speed, float(a)) for arc, a in arcs if np.isfinite(a)]
+        low, high = float(hits.low), float(hits.high)
+        # One angle for both arcs: the target lies on the envelope, and this is the least speed.
+        arcs = [("min-speed", high)] if low == high else [("low", low), ("high", high)]
+        shots = [(arc, speed, a) for arc, a in arcs if np.isfinite(a)]
     elif angle is not None:
         found = float(aim(p, distance, target_height=target_height, angle=angle))
-        arc = "low" if angle < float(least.angle) else "high"
-        shots = [(arc, found, angle)] if np.isfinite(found) else []
+        shots = [("low" if angle < least_angle else "high", found, angle)] if np.isfinite(found) else []
     else:
-        shots = [("min-speed", float(least.speed), float(least.angle))]
+        shots = [("min-speed", least_speed, least_angle)] if np.isfinite(least_speed) else []
     on_ground = float(p.height) + target_height == 0
     solutions = [{"speed": v, "angle": a, "arc": arc,
                   "flight_time": float(p.flight_time(v, a)) if on_ground else None} for arc, v, a in shots]
-    closest = None
-    if not solutions and speed is not None:
-        far, best = reach(p, speed, target_height=target_height)
-        closest = {"distance": float(far), "angle": float(best)}
+    ceiling = float(speed_ceiling(p, distance, target_height=target_height))
     return {"target": {"distance": float(distance), "height": float(target_height)}, "solutions": solutions,
-            "min_speed": {"speed": float(least.speed), "angle": float(least.angle)},
-            "reachable": bool(solutions), "closest": closest}
+            "min_speed": {"speed": least_speed, "angle": least_angle, "searched_up_to": ceiling},
+            "reachable": bool(solutions),
+            "closest": _closest(p, speed, target_height) if speed is not None and not solutions else None}
 
 
-def write_aim_curve(spec: Mapping, distance: float, target_height: float, out: str, points: int = 200) -> None:
-    """The solution curve {(θ, v)} to the target, as a CSV or Parquet file of ``angle``
-    (degrees) and ``speed`` (m/s), across the angles that can reach it."""
+def _closest(p: Projectile, speed: float, target_height: float) -> dict:
+    """The closest approach of a shot of ``speed`` (m/s) to a target out of its reach (see
+    :func:`aim_summary`)."""
+    from hybridlab.inverse import reach
+
+    far, best = reach(p, speed, target_height=target_height)
+    if np.isfinite(far):
+        return {"distance": float(far), "height": float(target_height), "angle": float(best)}
+    return {"distance": 0.0, "height": float(p.apex(speed, np.pi / 2)[1] - p.height), "angle": float(best)}
+
+
+def write_aim_files(spec: Mapping, summary: Mapping, curve: str | None = None, plot: str | None = None,
+                    speed: float | None = None, points: int = 200) -> None:
+    """The files of an :func:`aim_summary` (made with ``speed``, if given): at ``curve`` the
+    solution curve {(θ, v)} to its target, a CSV or Parquet file of ``angle`` (degrees) and
+    ``speed`` (m/s) across the angles that can reach it (no rows for a target out of reach); at
+    ``plot`` a PNG of its paths (see :func:`aim_figure`). Both are made before either is
+    written, and a failure leaves neither."""
+    from hybridlab.files import replace_atomically
     from hybridlab.inverse import aim
+    from hybridlab.report.figures import write_figure
 
-    check_output_file(out, "curve")
-    shot = aim(Projectile.from_spec(spec), distance, target_height=target_height, curve_points=points)
-    write_table(out, to_file_units({"angle": np.asarray(shot.curve_angles), "speed": np.asarray(shot.curve_speeds)}))
+    for path, name in ((curve, "curve"), (plot, "plot")):
+        if path is not None:
+            check_output_file(path, f"`{name}`")
+    figure = None if plot is None else aim_figure(spec, summary, plot, speed, points)
+    if curve is None:
+        if figure is not None:
+            write_figure(figure, plot)
+        return
+    target = summary["target"]
+    shot = aim(Projectile.from_spec(spec), target["distance"], target_height=target["height"], curve_points=points)
+    hits = np.isfinite(np.asarray(shot.curve_speeds))
+    table = to_file_units({"angle": np.asarray(shot.curve_angles)[hits], "speed": np.asarray(shot.curve_speeds)[hits]})
+
+    def write(temporary: str) -> None:
+        # The plot is written while the curve waits in its temporary file: a failure on either
+        # leaves neither.
+        write_table(temporary, table)
+        if figure is not None:
+            write_figure(figure, plot)
+
+    replace_atomically(curve, write)
 
 
-def write_aim_plot(spec: Mapping, summary: Mapping, out: str, speed: float | None = None, points: int = 200) -> None:
-    """A PNG at ``out`` of the paths of an :func:`aim_summary` (angles in rad) from launch to
-    landing: every solution, the least-speed shot (which hits too, at its own speed) and, for a
-    target out of reach of the given ``speed``, the closest approach (dashed)."""
-    from hybridlab.report.figures import plot_aim, write_figure
+def aim_figure(spec: Mapping, summary: Mapping, plot: str, speed: float | None = None, points: int = 200):
+    """The paths of an :func:`aim_summary` (angles in rad) from launch to landing: every
+    solution, the least-speed shot (which hits too, at its own speed) and, for a target out of
+    reach of the given ``speed``, the closest approach (dashed). ValueError naming ``plot`` (the
+    file it is for) where a path cannot be drawn (a position beyond float64's range)."""
+    from hybridlab.report.figures import plot_aim
 
-    check_output_file(out, "plot")
     p = Projectile.from_spec(spec)
     shots = [(f"{s['arc']} arc" if s["arc"] != "min-speed" else "least speed", s, True) for s in summary["solutions"]]
-    if all(s["arc"] != "min-speed" for s in summary["solutions"]):
-        shots.append(("least speed", summary["min_speed"], True))
+    least = summary["min_speed"]
+    if all(s["arc"] != "min-speed" for s in summary["solutions"]) and np.isfinite(least["speed"]):
+        shots.append(("least speed", least, True))
     if summary["closest"] is not None:
         shots.append(("closest approach", {"speed": speed, "angle": summary["closest"]["angle"]}, False))
     paths = {}
-    for label, shot, hit in shots:
-        t = np.linspace(0.0, float(p.flight_time(shot["speed"], shot["angle"])), points)
-        x, y = p.trajectory(shot["speed"], shot["angle"], t)
-        name = f"{label}: {shot['speed']:.4g} m/s at {np.rad2deg(shot['angle']):.4g}°"
-        paths[name] = (np.asarray(x), np.asarray(y), hit)
+    try:
+        for label, shot, hit in shots:
+            t = np.linspace(0.0, float(p.flight_time(shot["speed"], shot["angle"])), points)
+            x, y = p.trajectory(shot["speed"], shot["angle"], t)
+            name = f"{label}: {shot['speed']:.4g} m/s at {np.rad2deg(shot['angle']):.4g}°"
+            paths[name] = (np.asarray(x), np.asarray(y), hit)
+    except ValueError as error:
+        raise ValueError(f"`plot` {plot}: cannot draw the paths: {error}") from None
     target = (summary["target"]["distance"], float(p.height) + summary["target"]["height"])
-    write_figure(plot_aim(target, paths), out)
+    return plot_aim(target, paths)
 
 
 def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str, noise: float = 0.0,
@@ -228,6 +275,10 @@ def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str]
     cls = REGISTRY[name]
     accepted = inspect.signature(cls).parameters
     if "unknown" not in accepted:
+        if unknown:
+            owners = " or ".join(n for n, c in REGISTRY.items() if "unknown" in inspect.signature(c).parameters)
+            raise ValueError(f"`unknown` {','.join(unknown)}: the {name} model fits no physical parameter (only "
+                             f"{owners} does)")
         unknown = ()
     elif unknown is None:
         unknown = tuple(DRAG_LAWS[physics["drag"]].coefficients) if physics["drag"] in DRAG_LAWS else ()

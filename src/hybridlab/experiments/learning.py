@@ -9,7 +9,7 @@ import numpy as np
 
 from hybridlab.data import Tracks, benchmark_split, load_drops, read_tracks
 from hybridlab.dynamics import TrajectoryFit, learn_drag
-from hybridlab.dynamics.learning import LearnedDrag, law_fit, scored, split_checked
+from hybridlab.dynamics.learning import METHODS, LearnedDrag, law_fit, law_parameters, scored, split_checked
 from hybridlab.physics import Projectile
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
@@ -64,7 +64,7 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
     path network (which knows nothing beyond its training window)."""
     if method != "pinn":
         raise ValueError(f"method = {method!r}: learn_drag_pinn runs 'pinn'")
-    train, test = split_checked(tracks, mass, diameter, train_until, g)
+    train, test = split_checked(tracks, mass, diameter, train_until, g, law_parameters(law, fit_g))
     # The grey box of the law gives its starting values and the unknowns' names.
     grey = law_fit(law, mass, g, fit_g, train)
     found = inverse.learn(train, Projectile.from_spec(grey.physics), grey.unknown, epochs=epochs, polish=epochs,
@@ -75,14 +75,22 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
                        **scored(model, train, test))
 
 
-def drops_benchmark(methods=("fit", "auto"), until: float = 2.0, epochs: int = 1500) -> list[dict]:
+def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: int = 1500) -> list[dict]:
     """The literature's benchmark on the shipped drops: per ball and method, the test MSE (m²)
-    on t > ``until`` s of a fit on t ≤ ``until`` s of drop 1, the law and the parameters with
-    standard errors, beside :data:`PUBLISHED`. The volleyball's mass is not known: its
-    coefficients are per kilogram (fitted with m = 1 kg, which leaves the motion the same)."""
+    on t > ``train_until`` s of a fit on t ≤ ``train_until`` s of drop 1, the law and the
+    parameters with standard errors, beside :data:`PUBLISHED`. The volleyball's mass is not
+    known: its coefficients are per kilogram (fitted with m = 1 kg, which leaves the motion the
+    same)."""
+    if not methods or set(methods) - set(METHODS):
+        raise ValueError(f"methods = {','.join(methods)!r}: must name one or more of {', '.join(METHODS)}, "
+                         "comma-separated")
+    if not np.isfinite(train_until):
+        raise ValueError(f"train_until = {train_until!r}: must be a finite time (s)")
     drops, balls = load_drops()
+    splits = benchmark_split(drops, train_until)
+    _check_split(splits, train_until)
     rows = []
-    for ball, (train, test) in benchmark_split(drops, until).items():
+    for ball, (train, test) in splits.items():
         whole = drops.select([f"{ball}/1"])
         known = np.isfinite(balls[ball].mass)
         row = {"ball": ball, "mass_known": bool(known), "published": dict(zip(("spl", "cubic"), PUBLISHED.get(ball,
@@ -90,8 +98,8 @@ def drops_benchmark(methods=("fit", "auto"), until: float = 2.0, epochs: int = 1
         row["cubic"] = _cubic_mse(train, test)
         for method in methods:
             result = learn_drag(whole, balls[ball].mass if known else 1.0,
-                                balls[ball].diameter if np.isfinite(balls[ball].diameter) else None, method, until,
-                                epochs=epochs)
+                                balls[ball].diameter if np.isfinite(balls[ball].diameter) else None, method,
+                                train_until, epochs=epochs)
             row[method] = {"mse_test": result.mse_test, "mse_train": result.mse_train, "law": result.law,
                            "fit_g": result.fit_g, "parameters": result.parameters(),
                            "coverage_test": result.coverage_test, "width_test": result.width_test}
@@ -99,10 +107,10 @@ def drops_benchmark(methods=("fit", "auto"), until: float = 2.0, epochs: int = 1
     return rows
 
 
-def drops_table(rows: list[dict], methods) -> str:
-    """The benchmark's rows as a text table: test MSE (m²) per ball — published (SPL, cubic),
-    the cubic recomputed here, each method — then each method's law with g and the drag
-    coefficients ± standard errors; medians last."""
+def drops_table(rows: list[dict], methods, train_until: float = 2.0) -> str:
+    """The benchmark's rows (split at ``train_until`` s) as a text table: test MSE (m²) per
+    ball — published (SPL, cubic; at 2 s), the cubic recomputed here, each method — then each
+    method's law with g and the drag coefficients ± standard errors; medians last."""
     head = ["ball", "SPL", "cubic", "cubic here", *methods]
     lines = [head]
     for row in rows:
@@ -116,7 +124,7 @@ def drops_table(rows: list[dict], methods) -> str:
             "", *([""] * len(methods))]
     lines.append(nine)
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    text = ["test MSE (m²), drop 1: fitted on t <= 2 s, predicted after"]
+    text = [f"test MSE (m²), drop 1: fitted on t <= {train_until:g} s, predicted after (published: at 2 s)"]
     text += ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in lines]
     for method in methods:
         text.append(f"\n{method}: law and parameters ± standard errors (SI; * per kg, mass unknown)")
@@ -125,9 +133,27 @@ def drops_table(rows: list[dict], methods) -> str:
             entries = [f"{name} = {e['value']:.4g}" + ("" if e["stderr"] is None else f" ± {e['stderr']:.2g}")
                        for name, e in result["parameters"].items() if name not in ("h0", "v0")]
             star = "" if row["mass_known"] else "*"
-            text.append(f"  {row['ball']}{star}: {result['law']}{', g fitted' if result['fit_g'] else ''}; "
-                        + "; ".join(entries) + f"; 90 % interval covers {result['coverage_test']:.0%} of t > 2 s")
+            law = result["law"] + (", g fitted" if result["fit_g"] else "")
+            covers = f"90 % interval covers {result['coverage_test']:.0%} of t > {train_until:g} s"
+            text.append(f"  {row['ball']}{star}: " + "; ".join([law, *entries, covers]))  # a law may fit nothing
     return "\n".join(text)
+
+
+def _check_split(splits: dict[str, tuple[Tracks, Tracks | None]], train_until: float) -> None:
+    """A ValueError unless every ball's drop keeps, at ``train_until`` s, 4 points or more before
+    (the cubic baseline's coefficients; each method checks its own needs) and one after it."""
+    before = {ball: len(train.t) for ball, (train, _) in splits.items()}
+    ball = min(before, key=before.get)
+    if before[ball] < 4:
+        raise ValueError(f"train_until = {train_until:g} s leaves {before[ball]} points of the {ball} drop before it: "
+                         "the cubic baseline needs 4 or more")
+    ended = [ball for ball, (_, test) in splits.items() if test is None]
+    if ended:
+        ends = [(train if test is None else test).t.max() for train, test in splits.values()]
+        which = "every drop" if len(ended) == len(splits) else f"the {ended[0]} drop"
+        raise ValueError(f"train_until = {train_until:g} s is at or after the end of {which}, which leaves nothing "
+                         f"held out to predict: the drops end at {min(ends):g} to {max(ends):g} s, so it must be "
+                         f"less than {min(ends):g} s")
 
 
 def _number(value) -> str:

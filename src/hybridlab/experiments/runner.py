@@ -16,7 +16,7 @@ from hybridlab.data import to_file_units, write_csv
 from hybridlab.experiments.aiming import aiming_lines, aiming_section
 from hybridlab.experiments.fragility import amplification, true_change
 from hybridlab.experiments.scenarios import SCENARIOS, truth_label
-from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.models import intervals
 from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
 from hybridlab.report import build_report
@@ -95,9 +95,7 @@ def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick:
         raise ValueError(f"scenario = {scenario!r}: choose from {', '.join(SCENARIOS)}")
     spec = SCENARIOS[scenario]
     ladder = select(spec.ladder(quick, seed), models)
-    out = out or os.path.join("runs", f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_new_directory(out, "out", parent=False)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    out = run_directory(out, scenario)
     with new_directory(out) as work:
         metrics = _run_into(work, spec, ladder, seed, quick, progress, echo)
     metrics["directory"] = out

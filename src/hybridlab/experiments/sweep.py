@@ -12,20 +12,30 @@ written.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
+import shutil
 import signal
+import socket
+import tempfile
 import threading
 import warnings
 
 import numpy as np
 
+from hybridlab import stopping
 from hybridlab.experiments.runner import run, select
 from hybridlab.experiments.scenarios import SCENARIOS
 from hybridlab.files import check_new_directory, write_json
 
 #: The one command that installs what ``sweep`` needs.
 INSTALL = "pip install 'hybridlab[sweep]'"
+#: At most this many seeds in one sweep (each is a whole run).
+MAX_SEEDS = 10_000
+#: Seconds within which a cluster named by ``--address`` must accept a connection.
+_CONNECT = 5.0
 #: Every task's environment: one thread for each numerical library, as each task has one CPU.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
@@ -48,25 +58,20 @@ def sweep(scenario: str, seeds: int, out: str, first_seed: int = 0, quick: bool 
     _check(scenario, seeds, first_seed, quick, models)
     check_new_directory(out, "out", parent=False)
     ray = import_ray()
+    if address:
+        _check_address(address)
     out = os.path.abspath(out)
-    # ray.init puts its own SIGTERM handler in place of the caller's (which removes unfinished output).
-    handler = signal.getsignal(signal.SIGTERM)
-    with warnings.catch_warnings():
-        # JAX warns at every fork; Ray's are fork-then-exec of its own processes, which is safe.
-        warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
-        # "local": a new Ray of this process's own, never a cluster that `ray start` left running here.
-        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": ONE_THREAD})
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
-    try:
+    with _ray(ray, address):
         os.makedirs(out)
-        task = ray.remote(num_cpus=1, max_retries=0)(run)
-        pending = {task.remote(scenario, seed, os.path.join(out, f"seed-{seed}"), quick, models,
-                               echo=_silent): seed for seed in range(first_seed, first_seed + seeds)}
-        results, failed = _gather(ray, pending, echo)
-    finally:
-        ray.shutdown()
+        try:
+            task = ray.remote(num_cpus=1, max_retries=0)(run)
+            pending = {task.remote(scenario, seed, os.path.join(out, f"seed-{seed}"), quick, models,
+                                   echo=_silent): seed for seed in range(first_seed, first_seed + seeds)}
+            results, failed = _gather(ray, pending, echo)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.rmdir(out)  # where no run finished: the same --out may be given again
+            raise
     summary = summarise(scenario, quick, results, failed)
     write_json(os.path.join(out, "summary.json"), summary)
     from hybridlab.report.sweep import build_sweep_report
@@ -77,6 +82,75 @@ def sweep(scenario: str, seeds: int, out: str, first_seed: int = 0, quick: bool 
         raise ValueError(f"every seed failed (see {os.path.join(out, 'summary.json')}); seed {first['seed']}: "
                          f"{first['error']}")
     return summary
+
+
+@contextlib.contextmanager
+def _ray(ray, address: str | None):
+    """``with _ray(ray, address):`` Ray is running: a new local Ray of this process's own
+    (``address`` None; never a cluster that ``ray start`` left running here), quiet and in a
+    temporary directory removed afterwards, or the user's cluster at ``address``. Shut down on
+    the way out, also when a signal interrupts ``ray.init`` (which puts its own SIGTERM handler,
+    a ``sys.exit``, in place of the caller's while it runs)."""
+    handler = signal.getsignal(signal.SIGTERM)
+    local = None if address else tempfile.mkdtemp(prefix="hybridlab-ray-", dir=_short_temporary())
+    try:
+        with warnings.catch_warnings(), _quiet("ray" if local else None):
+            # JAX warns at every fork; Ray's are fork-then-exec of its own processes, which is safe.
+            warnings.filterwarnings("ignore", message="os.fork", category=RuntimeWarning)
+            ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
+                     configure_logging=False, runtime_env={"env_vars": ONE_THREAD},
+                     **({"_temp_dir": local} if local else {}))
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, handler)
+        yield
+    except SystemExit as exit:
+        if exit.code != signal.SIGTERM:
+            raise
+        raise stopping.Stopped(signal.SIGTERM) from None  # Ray's handler took it during ray.init
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, handler)
+        ray.shutdown()
+        if local:
+            shutil.rmtree(local, ignore_errors=True)
+
+
+def _short_temporary() -> str:
+    """The temporary directory, or /tmp where its name is too long for Ray's sockets (a Unix
+    socket's path has at most 107 bytes, and Ray's add some 70 to it)."""
+    base = tempfile.gettempdir()
+    return base if len(base) <= 24 or not os.path.isdir("/tmp") else "/tmp"
+
+
+@contextlib.contextmanager
+def _quiet(name: str | None):
+    """Within: the logger ``name`` (None: none) shows errors only (a local Ray announces its
+    token authentication at every start)."""
+    logger = logging.getLogger(name) if name else None
+    level = logger.level if logger else None
+    if logger:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        if logger:
+            logger.setLevel(level)
+
+
+def _check_address(address: str) -> None:
+    """ValueError unless the cluster at ``address`` (``host:port`` or ``ray://host:port``)
+    accepts a connection within a few seconds; Ray itself retries for minutes. ``auto`` (a
+    cluster started on this machine) is left to Ray."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"address = {address!r}: must be host:port (e.g. 127.0.0.1:6379), ray://host:port or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_CONNECT).close()
+    except OSError as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+        raise ValueError(f"address = {address}: no Ray cluster there ({reason})") from None
 
 
 def _silent(line: str) -> None:
@@ -90,6 +164,11 @@ def _check(scenario, seeds, first_seed, quick, models) -> None:
     for name, value, low in (("seeds", seeds, 1), ("first_seed", first_seed, 0)):
         if isinstance(value, bool) or int(value) != value or value < low:
             raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
+    if seeds > MAX_SEEDS:
+        raise ValueError(f"seeds = {seeds}: at most {MAX_SEEDS} in one sweep (each seed is a whole run)")
+    if first_seed + seeds - 1 >= 2**63:
+        raise ValueError(f"first_seed = {first_seed}: with {seeds} seeds the last, {first_seed + seeds - 1}, is not "
+                         f"below 2**63")
     select(SCENARIOS[scenario].ladder(quick, first_seed), models)  # names every unknown model
 
 

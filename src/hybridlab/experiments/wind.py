@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from hybridlab.data import write_table
-from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.models import intervals
 from hybridlab.physics import Projectile, QuadraticDrag
 from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
@@ -29,9 +29,7 @@ FAMILY, SHIFTED = (5.0, 0.5), (8.0, 0.2)
 def run_wind(out: str | None = None, seed: int = 0, quick: bool = False, echo=print) -> dict:
     """Fit and score every operator; write the run directory ``out`` (default
     ``runs/wind-<time>``). ``quick``: 400 training winds and shorter training."""
-    out = out or os.path.join("runs", f"wind-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_new_directory(out, "out", parent=False)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    out = run_directory(out, "wind")
     n = {"train": 400, "test": 100} if quick else {"train": 2000, "test": 500}
     keys = jax.random.split(jax.random.key(seed), 4)
     sets = {"train": gaussian_profiles(n["train"], SAMPLES, DURATION, *FAMILY, keys[0]),

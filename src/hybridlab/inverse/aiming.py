@@ -9,7 +9,7 @@ the ground). A shot (v, θ) hits it when its height at x = d is the target's,
 with y(d; v, θ) = :meth:`Projectile.height_at` (−∞ where the shot never gets that far). For any
 drag force along −v the path y(x) is concave (d²y/dx² = −g/v_x²), so a path through a target at
 or above the ground stays above the ground before it. Three facts make the solve a sequence of
-bracketed one-dimensional roots (Optimistix's bisection, with implicit differentiation):
+bracketed one-dimensional roots:
 
 - at a fixed speed, y(d; θ) rises from −∞ (θ → −π/2, or the ground's θ = 0) to one maximum at
   θ*(v) and falls to −∞ at θ → π/2: the hits are the roots on either side of θ* (the low and the
@@ -19,12 +19,29 @@ bracketed one-dimensional roots (Optimistix's bisection, with implicit different
 - the least speed that reaches the target is where max_θ y(d; v, θ) = h + z: the target lies on
   the envelope of the trajectories of that speed.
 
+Bounds of the searches:
+
+- speeds are searched in their logarithm, up from the answer without drag (a lower bound: drag
+  only lowers a path) to :func:`speed_ceiling` (10³⁰⁰ m/s); NaN
+  means that no speed up to the ceiling hits;
+- the flat launch (θ = 0) gets farthest downrange: exactly so without drag and under linear
+  drag (x → m v cos θ / k), and under an ODE law to within the extra drag of the other's sideways
+  motion. Where even it never gets to x = d at a speed, nothing more is searched at that speed:
+  such a height is −∞, which under an ODE law costs a solve to its step limit;
+- a target straight above or below the launch point (d = 0) is hit by vertical shots only:
+  straight up (θ = π/2) passes every height up to its apex, the highest that any path of its
+  speed gets (drag along −v only lowers a path that also moves sideways), and on its way back
+  every height below the launch point, which from a height straight down (θ = −π/2) passes too.
+
 Everything is vectorised over targets and compiled once per drag law and shape; the solutions
 are differentiable with respect to the target and every physical parameter (implicit
-function theorem) in forward mode (``jax.jvp``, ``jax.jacfwd``), as the ODE laws' height is.
+function theorem) in forward mode (``jax.jvp``, ``jax.jacfwd``), as the ODE laws' height is,
+except the vertical shots' (the physics' apex under an ODE law has no forward mode).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import equinox as eqx
 import jax
@@ -32,49 +49,58 @@ import jax.numpy as jnp
 import optimistix as optx
 
 from hybridlab.physics import Projectile
-from hybridlab.physics.validation import as_float, check
+from hybridlab.physics.validation import as_float, check, is_traced
 
-# Roots: bisection brackets the root to 1e-6 (rad, or log speed), then Newton's method (its
-# derivative in forward mode) polishes it inside that bracket, where the function is monotone and
-# nearly linear: ~20 + 3 evaluations instead of ~50 bisections. The functions are made relative
-# (divided by max(d, 1 m)), as Bisection's atol also bounds |f|. The direction is given, not
-# detected: detection raises where a bracket holds no root, and a batch of targets always has
-# lanes (unreachable targets) whose result is then discarded.
+# Roots that are returned (the arcs, the speed at an angle): a bracket narrowed to 1e-6 (rad, or
+# log speed) by bisection, then Newton's method (its derivative in forward mode) polishes the
+# root inside that bracket, where the function is monotone and nearly linear, and Optimistix
+# differentiates it implicitly. The functions are made relative (divided by the target's
+# distance from the launch point), as Bisection's atol also bounds |f|. The direction is given,
+# not detected: detection raises where a bracket holds no root.
 _RISING = optx.Bisection(rtol=1e-6, atol=1e-6, flip=False)
 _FALLING = optx.Bisection(rtol=1e-6, atol=1e-6, flip=True)
 # Newton stops on the size of its step (the miss cannot get below the solve's rounding, which a
 # test on its value would demand).
 _NEWTON = optx.Newton(rtol=1e-13, atol=1e-13, cauchy_termination=False)
 _POLISH_STEPS = 8
-# The angle of the highest path needs less: near the maximum the height is off by the square of
-# the angle's error (1e-14 of the curvature for 1e-7 rad).
-_PEAK = optx.Bisection(rtol=1e-7, atol=1e-7, flip=True)
-# The farthest distance at a speed (the closest approach to a target out of reach).
-_REACH = optx.Bisection(rtol=1e-11, atol=1e-11, flip=True)
 _STEPS = 256
-# The least-speed shot: a coarse bracketed start (log speed and angle to ~1e-5, relative and
-# absolute), then Newton's method on the envelope system.
-_COARSE = 1e-5
-_COARSE_PEAK = optx.Bisection(rtol=1e-5, atol=1e-5, flip=True)
-_NEWTON_STEPS = 32
+# Brackets that are only searched (:func:`_bracket`), as (relative, absolute) widths: the angle of
+# the highest path to 1e-8 (near the maximum the height is off by the square of the angle's
+# error, 1e-16 of the curvature), and to 1e-12 where it is an answer that is differentiated (the
+# implicit function theorem holds at the root only); the least-speed shot's coarse bracket (log
+# speed to 1e-3 with angles to 1e-5, then Newton's method); the vertical least speed (log speed, to
+# rounding); the farthest distance at a speed (log distance to 1e-3, down to 1400 e-folds below
+# the vacuum's, then Newton's method).
+_PEAK = (1e-8, 1e-12)
+_EXACT = (1e-12, 1e-15)
+_COARSE_PEAK = (1e-5, 1e-10)
+_COARSE = (1e-3, 1e-3)
+_FINE = (1e-15, 1e-15)
+_REACH = (0.0, 1e-3)
+_REACH_FOLDS = 1400.0
+# More steps than any of those brackets needs (a climb of 1400 e-folds, then 1e-15 of it: 62):
+# where rounding stops a bracket short of its width, the search still ends.
+_BRACKET_STEPS = 200
 # Angles strictly inside (−π/2, π/2): at ±π/2 a shot never moves downrange.
 _EDGE = 1e-9
-# A target whose clearance is below this (relative to max(d, 1 m)) lies on the envelope: the
-# two arcs merge there, within the rounding of the height.
+# A target whose clearance is below this (relative to its distance from the launch point) lies
+# on the envelope: the two arcs merge there, within the rounding of the height.
 _TANGENT = 1e-12
-# Speeds are searched over this many decades below and above √(g·max(d, 1 m)).
-_DECADES = 8.0
+# Speeds (m/s) are searched up to this one: drag may raise the least speed without drag any number
+# of decades (linear drag k/m = 1/s at g = 1e-300 m/s²: from 1e-149 m/s to 100 m/s).
+_FASTEST = 1e300
 
 
 class Hits(eqx.Module):
     """The angles (rad) that hit the target at a given speed, per target.
 
     ``low`` and ``high``: the low and the high arc (NaN where there is none; both the one
-    solution for a target on the envelope); ``count``: 0, 1 or 2 distinct solutions; ``best``:
-    the angle that passes highest at the target's distance (to 1e-7 rad: the height there is
-    flat in the angle, off by ~1e-14 of its curvature), and ``clearance`` (m): how far above
-    the target it passes there (negative: the closest approach misses the target by that much,
-    straight below it).
+    solution for a target on the envelope; straight above the launch point, ``high`` = π/2 only);
+    ``count``: 0, 1 or 2 distinct solutions; ``best``: the angle that passes highest at the
+    target's distance (to 1e-8 rad: the height there is flat in the angle, off by ~1e-16 of its
+    curvature; π/2 straight above the launch point; 0 where no angle gets that far), and
+    ``clearance`` (m): how far above the target it passes there (negative: the closest approach
+    misses the target by that much, straight below it; −∞ where no path gets to its distance).
     """
 
     low: jax.Array
@@ -85,9 +111,9 @@ class Hits(eqx.Module):
 
 
 class Aim(eqx.Module):
-    """The least-speed shot to each target (``speed`` m/s, ``angle`` rad) and the solution
-    curve: for each of ``curve_angles`` (rad, across the angles that can reach it), the speed
-    that hits (``curve_speeds``, m/s)."""
+    """The least-speed shot to each target (``speed`` m/s, ``angle`` rad; NaN where no speed up
+    to :func:`speed_ceiling` hits) and the solution curve: for each of ``curve_angles`` (rad,
+    across the angles that can reach it), the speed that hits (``curve_speeds``, m/s)."""
 
     speed: jax.Array
     angle: jax.Array
@@ -97,12 +123,46 @@ class Aim(eqx.Module):
 
 def _height(p, speed, angle, distance):
     """y(d; v, θ) in m, differentiable in forward mode (the ODE laws allow only that in a root);
-    NaN at a speed that is not finite and >= 0. A vmapped search can ask for one in a lane whose
-    step left the bracket (exp of a log speed's overshoot): the height's own check would stop
-    every lane for it (aim(LinearDrag(1.0), m = 0.1 kg, 50 m) raised so)."""
-    valid = jnp.isfinite(speed) & (speed >= 0)
-    height = p.height_at(jnp.where(valid, speed, 1.0), angle, distance, mode="forward")
+    NaN at a speed that is not finite and >= 0 or an angle outside the launch's domain. A search
+    can ask for one in a lane whose step left its bracket (exp of a log speed's overshoot, a
+    Newton step below θ = 0): the height's own check would stop every lane for it
+    (aim(LinearDrag(1.0), m = 0.1 kg, 50 m) raised so)."""
+    valid = jnp.isfinite(speed) & (speed >= 0) & (angle >= _lowest_angle(p) - _EDGE) & (angle <= jnp.pi / 2)
+    height = p.height_at(jnp.where(valid, speed, 1.0), jnp.where(valid, angle, 0.0), distance, mode="forward")
     return jnp.where(valid, height, jnp.nan)
+
+
+def _reaches(p, speed, distance):
+    """Whether a shot of this speed gets to x = d at all: whether the flat launch, which gets
+    farthest downrange, does."""
+    return _height(p, speed, jnp.zeros_like(speed), distance) > -jnp.inf
+
+
+def _apex(p, speed):
+    """The highest that any path of ``speed`` (m/s) gets (m above the ground): straight up's
+    apex. Not differentiated: the physics' apex under an ODE law has no forward mode."""
+    p, speed = jax.lax.stop_gradient((p, speed))
+    return p.apex(speed, jnp.full_like(speed, jnp.pi / 2))[1]
+
+
+def _scale(p, distance, level):
+    """The target's distance from the launch point, √(d² + (h + z − h)²) in m (1 m for the
+    launch point itself): the misses a root finder sees are relative to it, so that its
+    tolerances hold at any size of target."""
+    length = jnp.hypot(distance, level - p.height)
+    return jnp.where(length > 0, length, 1.0)
+
+
+def _log_speeds(p, distance, level):
+    """(ln v₀, ln v_max): the least speed without drag, v₀² = g (z + √(d² + z²)) — a lower
+    bound: drag only lowers a path — and the ceiling of every search, :data:`_FASTEST` (or v₀
+    above it). In logarithms: g (z + √(d² + z²)) overflows for targets float64 holds."""
+    rise = level - p.height
+    length = jnp.hypot(distance, rise)
+    # z + √(d² + z²) below the launch point as d²/(√(d² + z²) − z), which cancels no digits.
+    lift = jnp.where(rise >= 0, length + rise, distance * (distance / (length - rise)))
+    vacuum = 0.5 * (jnp.log(p.g) + jnp.log(lift))
+    return vacuum, jnp.maximum(vacuum, jnp.log(_FASTEST))
 
 
 def _lowest_angle(p):
@@ -110,160 +170,322 @@ def _lowest_angle(p):
     return jnp.where(p.height > 0, -jnp.pi / 2 + _EDGE, 0.0)
 
 
-def _bisect(fn, lower, upper, args, solver):
-    """The bisection's solution of ``fn`` = 0 on [lower, upper] (its ``state`` holds the last
-    bracket); where ``fn`` does not change sign there, some point of it, which the caller discards."""
-    return optx.root_find(fn, solver, 0.5 * (lower + upper), args, options={"lower": lower, "upper": upper},
-                          max_steps=_STEPS, throw=False)
+def _only(needed, solve, *lanes, outputs=2):
+    """``solve(*lanes)`` (a vmapped solve returning ``outputs`` arrays shaped like the lanes)
+    where ``needed``, NaN elsewhere. The other lanes repeat the first needed one, the same work
+    as it (a lane of a search left to itself, e.g. an unreachable target's, could keep every
+    lane's loop going to its step limit); where no lane needs it nothing is solved at all."""
+    if needed.size == 0:
+        return solve(*lanes)
+    first = jnp.argmax(needed)
+    lanes = [jnp.where(needed, lane, lane[first]) for lane in lanes]
+    nan = jnp.full(needed.shape, jnp.nan)
+    solved = jax.lax.cond(needed.any(), lambda: solve(*lanes), lambda: nan if outputs == 1 else (nan,) * outputs)
+    return jax.tree.map(lambda a: jnp.where(needed, a, jnp.nan), solved)
+
+
+def _bracket(fn, low, high, tolerance, climbing=False):
+    """(low, high, found): a bracket where ``fn`` rises through 0 (fn(low) < 0 ≤ fn(high)),
+    halved until its width is below ``tolerance`` = (rtol, atol) (relative to its ends). With
+    ``climbing``, ``high`` is only a ceiling: the upper end first climbs from ``low`` by strides
+    that double, ln 2, 2 ln 2, 4 ln 2, … (a speed searched in its log: ×2, ×4, ×16, …), until
+    fn ≥ 0 there; ``found`` is False where it reaches the ceiling without (the bracket then
+    closes there). The first stride brackets the usual target (its least speed within twice the
+    vacuum's), and eleven any (10³⁰⁰ times it).
+
+    One call of ``fn`` a step, and none in a lane that is already done. Searches whose result is
+    not differentiated (brackets and starting points) use this, not Optimistix's bisection,
+    which also waits for |fn| to be small: never, across a jump (to a height −∞, where the shot
+    never gets to d), so 256 steps, each under an ODE law a solve to its step limit."""
+    rtol, atol = tolerance
+
+    def step(state):
+        low, high, climbing, found, stride, steps = state
+        x = jnp.where(climbing, jnp.minimum(low + stride, high), 0.5 * (low + high))
+        above = fn(x) >= 0
+        return (jnp.where(above, low, x), jnp.where(above, x, high), climbing & ~above & (x < high), found | above,
+                2 * stride, steps + 1)
+
+    def going(state):
+        low, high, climbing, _, _, steps = state
+        wide = high - low > rtol * jnp.maximum(jnp.abs(low), jnp.abs(high)) + atol
+        return (climbing | wide) & (steps < _BRACKET_STEPS)
+
+    climbing = jnp.asarray(climbing)
+    state = (low, high, climbing, ~climbing, jnp.log(2.0), 0)
+    low, high, _, found, _, _ = jax.lax.while_loop(going, step, state)
+    return low, high, found
+
+
+def _best_angle(p, speed, distance, lower, tolerance=_PEAK, skip=False):
+    """θ*(v): the angle whose path is highest at x = d, where ∂y/∂θ falls through 0, to
+    ``tolerance`` (rad); ``lower`` where ``skip`` (no search)."""
+    # A skipped lane asks for the height at d = 0, which costs no solve.
+    distance = jnp.where(skip, 0.0, distance)
+
+    def past_peak(angle):  # −∂y/∂θ: a forward derivative, as the ODE laws' height allows only that here
+        height, rate = jax.jvp(lambda a: _height(p, speed, a, distance), (angle,), (jnp.ones_like(angle),))
+        # Where the shot never gets to x = d (steep, |θ| near π/2 under drag) the height is −∞ and
+        # its slope NaN: the maximum lies towards θ = 0 from there.
+        return jnp.where(jnp.isfinite(height), -rate, jnp.sign(angle))
+
+    # The bracket's lower end, whose path still rises: under strong drag the peak may lie within
+    # rounding of the steepest angle that gets to d, and the bracket's middle beyond it.
+    return _bracket(past_peak, lower, jnp.where(skip, lower, jnp.pi / 2 - _EDGE), tolerance)[0]
 
 
 def _root(fn, lower, upper, args, rising=True):
     """The root of ``fn`` on [lower, upper], where ``fn`` (relative: its rounding near 1e-16)
     rises (or falls) through 0: bracketed by bisection, polished by Newton's method kept inside
     the last bracket (a non-finite Newton answer falls back to the bracket's point)."""
-    coarse = _bisect(fn, lower, upper, args, _RISING if rising else _FALLING)
+    coarse = optx.root_find(fn, _RISING if rising else _FALLING, 0.5 * (lower + upper), args,
+                            options={"lower": lower, "upper": upper}, max_steps=_STEPS, throw=False)
     fine = optx.root_find(fn, _NEWTON, coarse.value, args,
                           options={"lower": coarse.state.lower, "upper": coarse.state.upper},
                           max_steps=_POLISH_STEPS, throw=False)
     return jnp.where(jnp.isfinite(fine.value), fine.value, coarse.value)
 
 
-def _best_angle(p, speed, distance, lower, coarse=False):
-    """θ*(v): the angle whose path is highest at x = d, the root of ∂y/∂θ, to 1e-7 rad (1e-5
-    if ``coarse``). Bisection, as Newton's method on ∂y/∂θ, with its second derivative through
-    the solve, costs more than the last steps it saves."""
-    def slope(angle, args):  # a forward derivative: the ODE laws' height allows only that here
-        p, speed, distance = args
-        height, rate = jax.jvp(lambda a: _height(p, speed, a, distance), (angle,), (jnp.ones_like(angle),))
-        # Where the shot never gets to x = d (steep, |θ| near π/2 under drag) the height is −∞ and
-        # its slope NaN: the maximum lies towards θ = 0 from there.
-        return jnp.where(jnp.isfinite(height), rate / jnp.maximum(distance, 1.0), -jnp.sign(angle))
-
-    args = (p, speed, distance)
-    if coarse:
-        return _bisect(slope, lower, jnp.pi / 2 - _EDGE, args, _COARSE_PEAK).value
-    return _bisect(slope, lower, jnp.pi / 2 - _EDGE, args, _PEAK).value
+def _miss(p, log_speed, angle, distance, level):
+    """The relative miss (y(d; v, θ) − (h + z))/√(d² + z²) of one target."""
+    return (_height(p, jnp.exp(log_speed), angle, distance) - level) / _scale(p, distance, level)
 
 
-def _hits_one(p, speed, distance, level):
-    """:class:`Hits` of one target (scalars)."""
+def _angle_miss(angle, args):
+    """:func:`_miss` as a function of the angle, ``args`` = (p, log v, d, h + z)."""
+    p, log_speed, distance, level = args
+    return _miss(p, log_speed, angle, distance, level)
+
+
+def _speed_miss(log_speed, args):
+    """:func:`_miss` as a function of the log speed, ``args`` = (p, θ, d, h + z)."""
+    p, angle, distance, level = args
+    return _miss(p, log_speed, angle, distance, level)
+
+
+def _peak_one(p, speed, distance, level):
+    """(θ*, clearance m): the angle whose path passes highest at x = d > 0, and how far above
+    the target it passes there."""
+    best = _best_angle(p, speed, distance, _lowest_angle(p))
+    return best, _height(p, speed, best, distance) - level
+
+
+def _arcs_one(p, speed, distance, level, best):
+    """(low, high): the angles below and above ``best`` whose paths pass through a target that
+    the best one clears; the low one NaN where even the lowest angle's path passes above it."""
     lower = _lowest_angle(p)
-    best = _best_angle(p, speed, distance, lower)
-    clearance = _height(p, speed, best, distance) - level
+    args = (p, jnp.log(speed), distance, level)
+    low = _root(_angle_miss, lower, best, args)
+    high = _root(_angle_miss, best, jnp.pi / 2 - _EDGE, args, rising=False)
+    # From the ground y(d; 0) = −g d²/2v² ≤ 0 always passes below; from a height the lowest path
+    # never gets to d.
+    low_exists = _height(p, speed, lower, distance) <= level
+    return jnp.where(low_exists, low, jnp.nan), high
 
-    def miss(angle, args):
-        return (_height(args[0], args[1], angle, args[2]) - args[3]) / jnp.maximum(args[2], 1.0)
 
-    args = (p, speed, distance, level)
+@eqx.filter_jit
+def _hits(p, speed, distance, level, upright=True):
+    """:class:`Hits` (see :func:`aim`); the vertical shots only if ``upright`` (a target at d = 0)."""
+    vertical = distance == 0
+    reaches = ~vertical & jax.vmap(partial(_reaches, p))(speed, distance)
+    best, clearance = _only(reaches, jax.vmap(partial(_peak_one, p)), speed, distance, level)
     # A target on the envelope (within rounding of it, either side) has one solution, the best angle.
-    tangent = jnp.abs(clearance) <= _TANGENT * jnp.maximum(distance, 1.0)
-    some = (clearance >= 0) | tangent
-    low = jnp.where(tangent, best, _root(miss, lower, best, args))
-    high = jnp.where(tangent, best, _root(miss, best, jnp.pi / 2 - _EDGE, args, rising=False))
-    # The low arc needs the lowest angle's path to pass at or below the target (a guard: from the
-    # ground y(d; 0) = −g d²/2v² ≤ 0, from a height the lowest path never gets to d).
-    low_exists = some & ~tangent & (_height(p, speed, lower, distance) <= level)
-    count = jnp.where(some, jnp.where(low_exists, 2, 1), 0)
-    nan = jnp.nan
-    return Hits(jnp.where(low_exists | (some & tangent), low, nan), jnp.where(some, high, nan), count, best,
-                clearance)
+    tangent = reaches & (jnp.abs(clearance) <= _TANGENT * _scale(p, distance, level))
+    low, high = _only(reaches & (clearance > 0) & ~tangent, jax.vmap(partial(_arcs_one, p)),
+                      speed, distance, level, best)
+    low, high = jnp.where(tangent, best, low), jnp.where(tangent, best, high)
+    best, clearance = jnp.where(reaches, best, 0.0), jnp.where(reaches, clearance, -jnp.inf)
+    if upright:  # straight up to a height up to its apex or below the launch point; below it straight down too
+        apex = _only(vertical, jax.vmap(partial(_apex, p)), speed, outputs=1)
+        low = jnp.where(vertical & (level < p.height), -jnp.pi / 2, low)
+        high = jnp.where(vertical, jnp.where(apex >= level, jnp.pi / 2, jnp.nan), high)
+        best = jnp.where(vertical, jnp.pi / 2, best)
+        clearance = jnp.where(vertical, apex - level, clearance)
+    count = jnp.where(tangent, 1, jnp.isfinite(low).astype(int) + jnp.isfinite(high).astype(int))
+    return Hits(low, high, count, best, clearance)
 
 
-def _log_speeds(p, distance):
-    """The bracket of log speeds searched: _DECADES either side of √(g·max(d, 1 m))."""
-    centre = 0.5 * jnp.log(p.g * jnp.maximum(distance, 1.0))
-    return centre - _DECADES * jnp.log(10.0), centre + _DECADES * jnp.log(10.0)
-
-
-def _speed_one(p, angle, distance, level):
-    """The speed (m/s) that hits one target at this angle, NaN where none does."""
-    lower, upper = _log_speeds(p, distance)
-
-    def miss(log_speed, args):
-        return (_height(args[0], jnp.exp(log_speed), args[1], args[2]) - args[3]) / jnp.maximum(args[2], 1.0)
-
+def _speed_bracket_one(p, angle, distance, level):
+    """(low, high): a bracket of the log speed that hits one target (d > 0, below the line of
+    sight h + d tan θ) at this angle, climbed to from the speed without drag,
+    v₀² = g d² / (2 cos²θ (d tan θ − z)) (drag only lowers a path); ``high`` NaN where no speed
+    up to the ceiling hits."""
+    rise = level - p.height
+    vacuum = jnp.log(distance / jnp.cos(angle)) + 0.5 * (jnp.log(0.5 * p.g) - jnp.log(distance * jnp.tan(angle) - rise))
+    ceiling = jnp.maximum(_log_speeds(p, distance, level)[1], vacuum)
     args = (p, angle, distance, level)
-    reachable = miss(upper, args) > 0
-    # The launch point itself is passed at t = 0 at any speed: the least is 0.
-    at_launch = (distance == 0) & (level == p.height)
-    return jnp.where(at_launch, 0.0, jnp.where(reachable, jnp.exp(_root(miss, lower, upper, args)), jnp.nan))
+    low, high, found = _bracket(lambda u: _speed_miss(u, args), vacuum, ceiling, _COARSE, climbing=True)
+    return low, jnp.where(found, high, jnp.nan)
 
 
-def _climb_then_bisect(fn, lower, ceiling):
-    """The root of ``fn``, rising through 0 above ``lower`` (fn(lower) < 0), to the coarse
-    tolerance: the bracket's upper end climbs by ln 2 (a doubling of the speed) until fn ≥ 0
-    there or it reaches ``ceiling``, then bisection. One loop, with one call of ``fn`` a step:
-    Optimistix's bisection after a separate climb compiled the nested search twice (15 s more
-    for an ODE law)."""
-    tolerance = _COARSE * (jnp.abs(lower) + 1.0)
+def _speed_one(p, angle, distance, level, low, high):
+    """The speed (m/s) that hits one target at this angle: the root in its bracket."""
+    return jnp.exp(_root(_speed_miss, low, high, (p, angle, distance, level)))
 
+
+def _vertical_least_one(p, level):
+    """The least speed (m/s) straight up to a height ``level`` above the launch point: where the
+    apex, which rises with the speed, gets there; up from the vacuum's √(2 g (level − h))."""
+    vacuum, ceiling = _log_speeds(p, jnp.zeros_like(level), level)
+    low, high, found = _bracket(lambda u: _apex(p, jnp.exp(u)) - level, vacuum, ceiling, _FINE, climbing=True)
+    return jnp.where(found, jnp.exp(high), jnp.nan)
+
+
+@eqx.filter_jit
+def _speeds(p, angle, distance, level, wanted=True, upright=True):
+    """The speeds that hit at these angles (see :func:`aim`), where ``wanted``; the vertical shot
+    only if ``upright`` (a target at d = 0)."""
+    below_sight = wanted & (distance > 0) & (distance * jnp.tan(angle) > level - p.height)
+    low, high = _only(below_sight, jax.vmap(partial(_speed_bracket_one, p)), angle, distance, level)
+    speed = _only(jnp.isfinite(high), jax.vmap(partial(_speed_one, p)), angle, distance, level, low, high, outputs=1)
+    # At d = 0: straight up to a point above the launch point; a drop (speed 0, at any angle) to
+    # one at or below it.
+    if upright:
+        up = wanted & (distance == 0) & (level > p.height) & (angle == jnp.pi / 2)
+        speed = jnp.where(up, _only(up, jax.vmap(partial(_vertical_least_one, p)), level, outputs=1), speed)
+    return jnp.where(wanted & (distance == 0) & (level <= p.height), 0.0, speed)
+
+
+def _polish(fn, low, high, tolerance=1e-15):
+    """(x, aux): the root x of ``fn`` in [low, high], where it rises through 0 (fn(low) < 0 ≤
+    fn(high)), by Newton's method from ``high``, ``fn`` giving (value, derivative, aux); a step
+    that leaves the bracket (or is not finite) is replaced by bisection, and each value narrows
+    the bracket. Stops once a step is below ``tolerance`` (relative to the root, absolute below
+    1) and returns the last point where ``fn`` was finite: within that step of the root, and on
+    its finite side where fn jumps there (from −∞: under strong drag the least speed is a few
+    units of rounding above the speed below which no angle gets to d)."""
     def step(state):
-        low, high, bracketed = state
-        x = jnp.where(bracketed, 0.5 * (low + high), jnp.minimum(low + jnp.log(2.0), ceiling))
-        above = (fn(x) >= 0) | (~bracketed & (x >= ceiling))
-        return jnp.where(above, low, x), jnp.where(above, x, high), bracketed | above
+        low, high, x, last, _, steps = state
+        value, rate, aux = fn(x)
+        low, high = jnp.where(value >= 0, low, x), jnp.where(value >= 0, x, high)
+        newton = x - value / rate
+        # At the root Newton's step rounds to nothing: newton = x = high there, and ends the search.
+        following = jnp.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
+        last = jax.tree.map(lambda new, old: jnp.where(jnp.isfinite(value), new, old), (x, aux), last)
+        return low, high, following, last, jnp.abs(following - x), steps + 1
 
     def going(state):
-        low, high, bracketed = state
-        return ~bracketed | (high - low > tolerance)
+        _, _, x, _, moved, steps = state
+        return (moved > tolerance * jnp.maximum(jnp.abs(x), 1.0)) & (steps < _BRACKET_STEPS)
 
-    low, high, _ = jax.lax.while_loop(going, step, (lower, ceiling, jnp.array(False)))
-    return 0.5 * (low + high)
+    start = (low, high, high, (high, jnp.full_like(high, jnp.nan)), jnp.full_like(high, jnp.inf), 0)
+    return jax.lax.while_loop(going, step, start)[3]
 
 
-def _least_speed_one(p, distance, level):
-    """(v_min, θ_min) for one target, where the target lies on the envelope: the root (u, θ),
-    u = log v, of F = (y(d; e^u, θ) − (h + z), ∂y/∂θ). A coarse bisection in u of
-    max_θ y(d; e^u, θ) − (h + z) (from the vacuum's least speed, a lower bound: drag only
-    lowers a path) brings Newton's method on F close enough to converge at once; F's Jacobian
-    there, [[∂y/∂u, 0], [∂²y/∂θ∂u, ∂²y/∂θ²]], is regular (the path's height peaks in θ).
+def _clearance(p, log_speed, distance, level, tolerance=_EXACT):
+    """(G(u), ∂G/∂u, θ*) (m, m, rad): how far above the target (d > 0) the highest path of speed
+    e^u passes at x = d, G(u) = max_θ y(d; e^u, θ) − (h + z), its derivative, ∂y/∂u at the best
+    angle θ* (∂y/∂θ = 0 there), and θ*; at a speed that never gets to d, (−∞, NaN, NaN)
+    without a search."""
+    speed = jnp.exp(log_speed)
+    reaches = _reaches(p, speed, distance)
+    best = _best_angle(p, speed, distance, _lowest_angle(p), tolerance, skip=~reaches)
+    distance = jnp.where(reaches, distance, 0.0)
+    height, rate = jax.jvp(lambda u: _height(p, jnp.exp(u), best, distance), (log_speed,), (jnp.ones_like(log_speed),))
+    return jnp.where(reaches, height - level, -jnp.inf), rate, jnp.where(reaches, best, jnp.nan)
 
-    The bisection's bracket is found by doubling the speed from the vacuum's until the target
-    is cleared (up to :data:`_DECADES` decades): bisecting the whole range instead probed
-    speeds of 10⁴-10⁸ times the need, whose solves under an ODE law cost some 100 times those
-    near it (201 baseball targets: 27 s of the search's 28 s)."""
-    lowest = _lowest_angle(p)
-    rise = level - p.height
-    vacuum = 0.5 * jnp.log(p.g * (jnp.hypot(distance, rise) + rise))
 
-    def clearance(log_speed, args):
-        p, distance, level = args
-        speed = jnp.exp(log_speed)
-        return (_height(p, speed, _best_angle(p, speed, distance, lowest, coarse=True), distance) - level) \
-            / jnp.maximum(distance, 1.0)
+def _least_bracket_one(p, distance, level):
+    """(low, high): a coarse bracket of the log of the least speed to one target (d > 0), where
+    G(u) rises through 0 (see :func:`_clearance`); ``high`` NaN where no speed up to the ceiling
+    clears it. The speed climbs from the vacuum's least speed until the target is cleared, then
+    bisection: bisecting the whole range instead probed speeds of 10⁴-10⁸ times the need, whose
+    solves under an ODE law cost some 100 times those near it (201 baseball targets: 27 s of
+    the search's 28 s)."""
+    vacuum, ceiling = _log_speeds(p, distance, level)
+    low, high, found = _bracket(lambda u: _clearance(p, u, distance, level, _COARSE_PEAK)[0], vacuum, ceiling,
+                                _COARSE, climbing=True)
+    return low, jnp.where(found, high, jnp.nan)
 
-    args = (p, distance, level)
-    u = _climb_then_bisect(lambda x: clearance(x, args), vacuum, vacuum + _DECADES * jnp.log(10.0))
-    theta = _best_angle(p, jnp.exp(u), distance, lowest, coarse=True)
 
-    def envelope(x, args):
-        p, distance, level = args
-        height, slope = jax.jvp(lambda a: _height(p, jnp.exp(x[0]), a, distance), (x[1],), (jnp.ones_like(x[1]),))
-        return jnp.stack([height - level, slope])
+def _envelope(x, p, distance, level):
+    """F(u, θ) = (y(d; e^u, θ) − (h + z), ∂y/∂θ)/√(d² + z²): zero at the least-speed shot
+    (u = log v), whose target lies on the envelope of the paths of its speed."""
+    height, slope = jax.jvp(lambda a: _height(p, jnp.exp(x[0]), a, distance), (x[1],), (jnp.ones_like(x[1]),))
+    return jnp.stack([height - level, slope]) / _scale(p, distance, level)
 
-    solution = optx.root_find(envelope, _NEWTON, jnp.stack([u, theta]), args, max_steps=_NEWTON_STEPS, throw=False)
-    return jnp.exp(solution.value[0]), solution.value[1]
+
+@jax.custom_jvp
+def _least_one(p, distance, level, low, high):
+    """(u, θ) = (log v_min, θ_min) for one target (d > 0), the root of :func:`_envelope`: u is
+    the root of G (which rises with u, see :func:`_clearance`) in its coarse bracket
+    [``low``, ``high``], by Newton's method on G, θ the best angle there. A Newton's method on F
+    in (u, θ) from the bracket alone overshoots where drag is strong (k/m = 10/s: the best angle
+    moves by 10 % across a bracket 4e-5 wide). Differentiated by the implicit function theorem
+    on F (below), which costs nothing until a derivative is asked for."""
+    # The bracket doubled downwards: its coarse best angles under-estimate G, by ~1e-10 of it.
+    return _polish(lambda u: _clearance(p, u, distance, level), 2 * low - high, high)
+
+
+@_least_one.defjvp
+def _least_one_jvp(primals, tangents):
+    """dx = −(∂F/∂x)⁻¹ (∂F/∂(p, d, z) · their tangents), at the root x of F."""
+    p, distance, level, _, _ = primals
+    x = jnp.stack(_least_one(*primals))
+    jacobian = jax.jacfwd(_envelope)(x, p, distance, level)
+    _, change = jax.jvp(lambda *inputs: _envelope(x, *inputs), (p, distance, level), tuple(tangents[:3]))
+    dx = -jnp.linalg.solve(jacobian, change)
+    return (x[0], x[1]), (dx[0], dx[1])
+
+
+@eqx.filter_jit
+def _least(p, distance, level, fractions, upright=True):
+    """The least-speed shots and the solution curves (see :func:`aim`); the vertical shots only
+    if ``upright`` (a target at d = 0)."""
+    vertical = distance == 0
+    low, high = _only(~vertical, jax.vmap(partial(_least_bracket_one, p)), distance, level)
+    log_speed, angle = _only(jnp.isfinite(high), jax.vmap(partial(_least_one, p)), distance, level, low, high)
+    speed = jnp.exp(log_speed)
+    if upright:  # straight above the launch point, straight up; at it or below it, a drop (speed 0)
+        up = vertical & (level > p.height)
+        straight_up = _only(up, jax.vmap(partial(_vertical_least_one, p)), level, outputs=1)
+        speed = jnp.where(vertical, jnp.where(up, straight_up, 0.0), speed)
+        angle = jnp.where(vertical, jnp.where(level >= p.height, jnp.pi / 2, -jnp.pi / 2), angle)
+    if fractions.size == 0:
+        return speed, angle, jnp.zeros((distance.size, 0)), jnp.zeros((distance.size, 0))
+    # The curve: angles across (line of sight, π/2), where every angle can reach the target.
+    sight = jnp.maximum(jnp.arctan2(level - p.height, distance), _lowest_angle(p))
+    angles = sight[:, None] + fractions[None, :] * (jnp.pi / 2 - sight[:, None])
+    n, k = angles.shape
+    speeds = _speeds(p, angles.reshape(-1), jnp.repeat(distance, k), jnp.repeat(level, k),
+                     jnp.repeat(jnp.isfinite(speed), k), upright).reshape(n, k)
+    return speed, angle, angles, speeds
 
 
 def _reach_one(p, speed, level):
-    """(d*, θ*): the farthest distance at which a shot of this speed passes at the height
-    ``level``, the root of max_θ y(d; v, θ) − level in d (it falls with d). Drag only shortens
-    a path, so d* lies below the vacuum's reach √(v²(v² + 2g(h − level)))/g."""
+    """(d*, θ*) for a height ``level`` at most the apex of ``speed``: the farthest distance at
+    which a shot of this speed passes at that height, where max_θ y(d; v, θ) − level falls
+    through 0 (it falls with d, from the apex's clearance near d = 0). Searched in log d down
+    from the vacuum's reach v √(v² + 2g(h − level))/g (drag only shortens a path; strong drag
+    may leave 10⁻³⁰⁰ of it), bisected to 1e-3, then Newton's method (see :func:`_polish`), the
+    derivative of the maximum being the best path's, ∂y/∂d."""
     lowest = _lowest_angle(p)
-    vacuum = speed * jnp.sqrt(jnp.maximum(speed**2 + 2 * p.g * (p.height - level), 0.0)) / p.g
+    rise = level - p.height
+    climb = jnp.sqrt(2 * p.g) * jnp.sqrt(jnp.abs(rise))
+    # √(v² − 2 g rise), with no square to overflow.
+    root = jnp.where(rise <= 0, jnp.hypot(speed, climb), jnp.sqrt(jnp.maximum(speed - climb, 0.0) * (speed + climb)))
+    top = jnp.log(speed) + jnp.log(jnp.where(root > 0, root, 1.0)) - jnp.log(p.g)
 
-    def clearance(distance, args):
-        p, speed, level = args
-        return (_height(p, speed, _best_angle(p, speed, distance, lowest), distance) - level) / scale
+    def passes(nearness, tolerance=_EXACT):
+        """(max_θ y(d) − level, its derivative, the best angle) at d = e^(−nearness): rises
+        through 0 at d*."""
+        reaches = _reaches(p, speed, jnp.exp(-nearness))
+        best = _best_angle(p, speed, jnp.exp(-nearness), lowest, tolerance, skip=~reaches)
+        height, rate = jax.jvp(lambda x: _height(p, speed, best, jnp.where(reaches, jnp.exp(-x), 0.0)),
+                               (nearness,), (jnp.ones_like(nearness),))
+        return jnp.where(reaches, height - level, -jnp.inf), rate, best
 
-    scale = jnp.maximum(vacuum, 1.0)
-    distance = _bisect(clearance, 0.0, vacuum * (1 + 1e-9) + 1e-300, (p, speed, level), _REACH).value
-    return distance, _best_angle(p, speed, distance, lowest)
+    low, high, _ = _bracket(lambda x: passes(x, _PEAK)[0], -top, _REACH_FOLDS - top, _REACH, climbing=True)
+    nearness, best = _polish(passes, low, high)
+    # Exactly at a vacuum apex (root 0) the only point at that height is straight up's.
+    return jnp.where(root > 0, jnp.exp(-nearness), 0.0), jnp.where(root > 0, best, jnp.pi / 2)
 
 
 @eqx.filter_jit
 def _reach(p, speed, level):
-    return jax.vmap(_reach_one, in_axes=(None, 0, 0))(p, speed, level)
+    under = level <= jax.vmap(partial(_apex, p))(speed)
+    distance, angle = _only(under, jax.vmap(partial(_reach_one, p)), speed, level)
+    return distance, jnp.where(under, angle, jnp.pi / 2)
 
 
 def _level(p, target_height) -> jax.Array:
@@ -276,38 +498,36 @@ def _level(p, target_height) -> jax.Array:
     return level
 
 
+def _distance(distance) -> jax.Array:
+    distance = as_float("distance", distance)
+    return check("distance", distance, ~jnp.isfinite(distance) | (distance < 0), "finite and >= 0")
+
+
+def _speed(speed) -> jax.Array:
+    speed = as_float("speed", speed)
+    return check("speed", speed, ~jnp.isfinite(speed) | (speed <= 0), "finite and > 0")
+
+
+def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax.Array:
+    """The fastest launch (m/s) that :func:`aim` tries for the target (``distance`` m downrange,
+    ``target_height`` m above the launch point): 10³⁰⁰ m/s, or its least speed without drag
+    (which drag only raises) where that is faster. A NaN speed from :func:`aim` means that no
+    speed up to this one hits."""
+    return jnp.exp(_log_speeds(projectile, _distance(distance), _level(projectile, target_height))[1])
+
+
 def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Array, jax.Array]:
     """(distance m, angle rad): the farthest a shot of ``speed`` (m/s) gets at ``target_height``
     (m above the launch point) and the angle that gets it there — the maximum range when the
-    target height is the ground's; the closest approach to a target out of reach."""
+    target height is the ground's; the closest approach to a target out of reach. Where the
+    height is above every path of this speed (above straight up's apex), the distance is NaN and
+    the angle π/2."""
     p = projectile
-    speed = as_float("speed", speed)
-    speed = check("speed", speed, ~jnp.isfinite(speed) | (speed <= 0), "finite and > 0")
+    speed = _speed(speed)
     level = _level(p, target_height)
     shape = jnp.broadcast_shapes(jnp.shape(speed), jnp.shape(level))
     distance, angle = _reach(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
     return distance.reshape(shape), angle.reshape(shape)
-
-
-@eqx.filter_jit
-def _hits(p, speed, distance, level):
-    return jax.vmap(_hits_one, in_axes=(None, 0, 0, 0))(p, speed, distance, level)
-
-
-@eqx.filter_jit
-def _speeds(p, angle, distance, level):
-    return jax.vmap(_speed_one, in_axes=(None, 0, 0, 0))(p, angle, distance, level)
-
-
-@eqx.filter_jit
-def _least(p, distance, level, fractions):
-    speed, angle = jax.vmap(_least_speed_one, in_axes=(None, 0, 0))(p, distance, level)
-    # The curve: angles across (line of sight, π/2), where every angle can reach the target.
-    sight = jnp.maximum(jnp.arctan2(level - p.height, distance), _lowest_angle(p))
-    angles = sight[:, None] + fractions[None, :] * (jnp.pi / 2 - sight[:, None])
-    n, k = angles.shape
-    speeds = _speeds(p, angles.reshape(-1), jnp.repeat(distance, k), jnp.repeat(level, k)).reshape(n, k)
-    return speed, angle, angles, speeds
 
 
 def aim_sensitivity(projectile: Projectile, speed, angle, distance) -> jax.Array:
@@ -331,14 +551,16 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     - ``speed`` given (m/s): the angles that hit, :class:`Hits` (the low and the high arc, or
       the closest approach);
     - ``angle`` given (rad): the speed that hits (m/s), NaN where the target lies on or above
-      the line of sight h + d tan θ (no speed reaches it);
+      the line of sight h + d tan θ, or no speed up to :func:`speed_ceiling` hits;
     - neither: :class:`Aim`, the least-speed shot and ``curve_points`` points of the solution
       curve {(v, θ)} (each a speed solve: ``curve_points=0`` skips the curve, which under an
       ODE law costs far more than the least-speed shot itself).
 
-    A target at the launch point (d = 0, z = 0) is passed at launch: least speed 0, and at a
-    given angle speed 0. One straight above it (d = 0, z > 0) needs θ = π/2, outside the
-    angles searched: unreachable (NaN, count 0).
+    At d = 0 only vertical shots hit. Straight above the launch point (z > 0): straight up
+    (θ = π/2) at any speed whose apex gets there, the least speed straight up, and no speed at
+    any angle given (angles are below π/2). At the launch point or below it (z ≤ 0): the least
+    speed 0 (a drop; angle π/2 at it, −π/2 below it), and speed 0 at any angle given; at a given
+    speed, straight up and, from a height below the launch point, straight down (θ = −π/2).
 
     Arguments broadcast against each other. ValueError (eagerly) for a distance that is not
     finite and ≥ 0, a target below the ground (h + z < 0), a speed ≤ 0, an angle outside
@@ -351,22 +573,22 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     if getattr(projectile, "wind", None) is not None:
         raise ValueError(f"projectile: aiming assumes still air; this one has a {projectile.wind.label()}")
     p = projectile
-    distance = as_float("distance", distance)
-    distance = check("distance", distance, ~jnp.isfinite(distance) | (distance < 0), "finite and >= 0")
+    distance = _distance(distance)
     level = _level(p, target_height)
     given = [as_float(name, value) for name, value in (("speed", speed), ("angle", angle)) if value is not None]
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in (distance, level, *given)))
     distance, level = (jnp.broadcast_to(a, shape).reshape(-1) for a in (distance, level))
+    # The vertical shots' solves are compiled only for a target at d = 0 (or distances traced).
+    upright = is_traced(distance) or bool(jnp.any(distance == 0))
     if speed is not None:
-        v = jnp.broadcast_to(check("speed", given[0], ~jnp.isfinite(given[0]) | (given[0] <= 0), "finite and > 0"),
-                             shape).reshape(-1)
-        return jax.tree.map(lambda a: a.reshape(shape), _hits(p, v, distance, level))
+        v = jnp.broadcast_to(_speed(given[0]), shape).reshape(-1)
+        return jax.tree.map(lambda a: a.reshape(shape), _hits(p, v, distance, level, upright))
     if angle is not None:
         lowest = float(_lowest_angle(p))
         theta = check("angle", given[0], ~(given[0] >= lowest) | ~(given[0] < jnp.pi / 2),
                       "in [0, pi/2) from the ground, in (-pi/2, pi/2) from a height")
         theta = jnp.broadcast_to(theta, shape).reshape(-1)
-        return _speeds(p, theta, distance, level).reshape(shape)
+        return _speeds(p, theta, distance, level, upright=upright).reshape(shape)
     fractions = (jnp.arange(curve_points) + 0.5) / curve_points
-    v, theta, angles, speeds = _least(p, distance, level, fractions)
+    v, theta, angles, speeds = _least(p, distance, level, fractions, upright)
     return Aim(v.reshape(shape), theta.reshape(shape), angles.reshape(*shape, -1), speeds.reshape(*shape, -1))

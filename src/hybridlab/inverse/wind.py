@@ -46,6 +46,16 @@ METHODS = ("least-squares", "tikhonov", "tikhonov-identity", "tv", "learned")
 #: Primal–dual iterations of one TV solve, warm-started along the path of weights (its
 #: optimality conditions are checked in the tests).
 _TV_ITERATIONS = 500
+#: The most track points N and wind samples n of one problem: the forward map's Jacobian costs
+#: 2N solves over n samples, and the learned regulariser n³ per training problem (at the
+#: largest, about a minute and a half and 1 GB; the projector alone is (2N)² floats).
+MAX_POINTS, MAX_SAMPLES = 1000, 101
+#: β t_N, the track's span in relaxation times 1/β of the drag: below the least the wind moves
+#: the track by under 1e-8 of its motion (lost in any measurement); above the most the drag is
+#: too stiff for the explicit ODE solve of the forward map within its step limit.
+_RELAXATIONS = (1e-8, 1e4)
+#: Positions and noise (m) within which every square and inverse square of the fit stays finite.
+_FARTHEST, _FINEST = 1e50, 1e-50
 
 
 @eqx.filter_jit
@@ -53,8 +63,9 @@ def _track_jacobian(projectile: Projectile, t, samples, velocity):
     """(value, (∂/∂w, ∂/∂u)) of the track (2N,) — x then y at times t — as a function of the
     wind samples (over [0, t_N]) and the launch velocity (u_x, u_y) in m/s."""
     def track(w, u):
-        windy = Projectile(projectile.drag, mass=projectile.mass, g=projectile.g, height=projectile.height,
-                           wind=Wind(w, t[-1]))
+        # From the ground: the height only shifts y (the caller adds it), and a large one
+        # would set the solve's scales.
+        windy = Projectile(projectile.drag, mass=projectile.mass, g=projectile.g, wind=Wind(w, t[-1]))
         return windy.path(jnp.hypot(u[0], u[1]), jnp.arctan2(u[1], u[0]), t).T.reshape(-1)
     # Reverse mode: Diffrax's solve is a custom VJP (no forward mode through it).
     return track(samples, velocity), jax.jacrev(track, argnums=(0, 1))(samples, velocity)
@@ -71,12 +82,43 @@ def forward_map(projectile: Projectile, t, samples: int) -> tuple[np.ndarray, np
     if samples < 2:
         raise ValueError(f"samples = {samples}: need at least 2 wind samples")
     t = _times(t)
+    _check_relaxations(projectile, t[-1])
     # Any reference point gives the same Jacobian (the map is affine); (1, 1) m/s keeps atan2
     # and hypot differentiable.
     reference = jnp.ones(2)
-    value, (a, c) = _track_jacobian(projectile, jnp.asarray(t), jnp.zeros(samples), reference)
+    try:
+        value, (a, c) = _track_jacobian(projectile, jnp.asarray(t), jnp.zeros(samples), reference)
+    except eqx.EquinoxRuntimeError:
+        raise ValueError(f"{projectile.label()}: the ODE solve of the track's motion over {t[-1]:.3g} s did not "
+                         "finish within its step limit (`g` and the drag's rate k/m far from a ball's)") from None
     a, c = np.asarray(a), np.asarray(c)
-    return a, c, np.asarray(value) - c @ np.asarray(reference)
+    b = np.asarray(value) - c @ np.asarray(reference)
+    b[t.size:] += float(projectile.height)
+    return a, c, b
+
+
+def _check_relaxations(projectile: Projectile, duration: float) -> None:
+    """ValueError, naming k and the mass, unless β t_N is within :data:`_RELAXATIONS`."""
+    k, mass = float(projectile.drag.k), float(projectile.mass)
+    spans = k / mass * duration
+    low, high = _RELAXATIONS
+    if not low <= spans <= high:
+        why = (f"below {low:g} the wind moves the track too little to be recovered" if spans < low
+               else f"above {high:g} the drag is too stiff for the ODE solve of the track's motion")
+        raise ValueError(f"`k` {k:g} kg/s and `mass` {mass:g} kg: over the track's {duration:.3g} s the drag's "
+                         f"rate k/m = {k / mass:.3g} /s makes k t/m = {spans:.3g}; {why}")
+
+
+def check_sizes(samples: int, points: int | None = None, track: str = "the track") -> None:
+    """ValueError, before any work, unless ``track`` has at most :data:`MAX_POINTS` ``points``
+    and the wind's ``samples`` are in [2, min(points, :data:`MAX_SAMPLES`)]: no more wind values
+    than the track has horizontal positions to resolve them."""
+    if points is not None and points > MAX_POINTS:
+        raise ValueError(f"{track}: {points} points; at most {MAX_POINTS} (keep every k-th row)")
+    most = MAX_SAMPLES if points is None else min(points, MAX_SAMPLES)
+    if isinstance(samples, bool) or int(samples) != samples or not 2 <= samples <= most:
+        bound = "" if points is None or points > MAX_SAMPLES else f" (the track's {points} points)"
+        raise ValueError(f"samples = {samples!r}: must be an integer between 2 and {most}{bound}")
 
 
 def _times(t) -> np.ndarray:
@@ -153,24 +195,48 @@ def wind_problem(projectile: Projectile, t, track, samples: int = 41, launch: tu
     ``samples`` times over [0, t_N]. ``noise``: σ (m) if known; else estimated from the residual
     of the vertical motion (which the wind does not touch). ``maps``: (A, C, b) of
     :func:`forward_map`, to reuse for many tracks at the same times."""
-    t = _times(t)
-    track = np.asarray(track, dtype=np.float64)
-    if track.shape != (t.size, 2) or not np.all(np.isfinite(track)):
-        raise ValueError(f"track must be finite positions of shape ({t.size}, 2), got {track.shape}")
+    t, track = check_track(t, track, launch)
+    check_noise(noise)
     a, c, b = maps if maps is not None else forward_map(projectile, t, samples)
     data = track.T.reshape(-1)
     if launch is not None:
         speed, angle = launch
         b, c = b + c @ np.array([speed * np.cos(angle), speed * np.sin(angle)]), c[:, :0]
-    check_noise(noise)
-    sigma = noise if noise is not None else _vertical_noise(a, c, data - b)
-    return WindProblem(t, data, a, c, b, float(sigma), noise is None)
+    far = np.max(np.abs(data - b))
+    if not far <= _FARTHEST:
+        raise ValueError(f"the track departs by {far:.3g} m from the motion it is compared with (a launch from "
+                         f"`height` under `g`): beyond {_FARTHEST:g} m the fit overflows float64")
+    estimated = noise is None
+    if estimated:
+        noise = _vertical_noise(a, c, data - b)
+        if not _FINEST <= noise <= _FARTHEST:
+            raise ValueError(f"the noise estimated from the heights, {noise:.3g} m, is outside [{_FINEST:g}, "
+                             f"{_FARTHEST:g}] m, where the fit stays finite: give it (`noise`)")
+    return WindProblem(t, data, a, c, b, float(noise), estimated)
+
+
+def check_track(t, track, launch: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(t, track) as float64 arrays, checked before any work: increasing times (N,) >= 0 (s),
+    finite positions (N, 2) within :data:`_FARTHEST` m, and a launch (speed m/s, angle rad),
+    if given, that travels no farther over the track (beyond, the fit's squares overflow)."""
+    t = _times(t)
+    track = np.asarray(track, dtype=np.float64)
+    if track.shape != (t.size, 2) or not np.all(np.isfinite(track)):
+        raise ValueError(f"track must be finite positions of shape ({t.size}, 2), got {track.shape}")
+    far = np.max(np.abs(track))
+    if not far <= _FARTHEST:
+        raise ValueError(f"the track's positions reach {far:.3g} m: beyond {_FARTHEST:g} m the fit overflows float64")
+    if launch is not None and not (np.isfinite(launch[0]) and 0 <= launch[0] * t[-1] <= _FARTHEST):
+        raise ValueError(f"speed = {launch[0]!r}: must be >= 0 and travel at most {_FARTHEST:g} m over the track's "
+                         f"{t[-1]:.3g} s")
+    return t, track
 
 
 def check_noise(noise: float | None) -> None:
-    """ValueError unless the noise σ is None (to be estimated) or > 0 (m)."""
-    if noise is not None and not noise > 0:
-        raise ValueError(f"noise = {noise}: must be > 0 (m)")
+    """ValueError unless the noise σ is None (to be estimated) or > 0 (m), within the range
+    where σ² and 1/σ² stay finite in the fit."""
+    if noise is not None and not (noise > 0 and _FINEST <= noise <= _FARTHEST):
+        raise ValueError(f"noise = {noise}: must be > 0 (m), between {_FINEST:g} and {_FARTHEST:g}")
 
 
 def _vertical_noise(a: np.ndarray, c: np.ndarray, data: np.ndarray) -> float:
@@ -374,6 +440,8 @@ def recover(problem: WindProblem, method: str, learned: LearnedRegulariser | Non
         wind, weight = path.winds[chosen], float(path.weights[chosen])
     else:
         raise ValueError(f"method = {method!r}: must be one of {', '.join(METHODS)}")
+    if not np.all(np.isfinite(wind)):
+        raise ValueError(f"method {method}: the recovered wind is not finite (the problem's scales overflow float64)")
     return Recovered(wind, weight, problem.residual_rms(wind), _launch(problem.launch(wind)))
 
 

@@ -30,6 +30,9 @@ from hybridlab.models import intervals
 from hybridlab.models.progress import QUIET, ProgressMeter
 
 FORMAT_VERSION = 2
+#: The deepest nesting of a model.json read: a record's hyperparameters, physics and
+#: diagnostics nest a few levels; a hostile one must not be walked down a thousand.
+MAX_DEPTH = 32
 #: The largest model.json read, in bytes: a record holds hyperparameters and diagnostics (the
 #: arrays are in arrays.eqx), some kilobytes; a hostile file must not fill the memory.
 MAX_RECORD_BYTES = 16 * 2**20
@@ -257,12 +260,24 @@ class Regressor(Calibrated, Estimator):
         self.context_ = _json_object("context", {} if context is None else context)
         self.n_features_ = X.shape[1]
         try:
-            self._fit(X, y, progress)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked next
+                self._fit(X, y, progress)
+            self._check_finite(X, y)
             self.interval_ = self._calibrate(X, y)
         except BaseException:
             del self.n_features_  # a failed fit may have overwritten part of the state: unfitted
             raise
         return self
+
+    def _check_finite(self, X, y) -> None:
+        """ValueError unless every fitted number is finite: data near float64's limit (1e300)
+        overflows inside a fit, and its model would predict NaN everywhere."""
+        leaves = jax.tree.leaves(eqx.filter(self._arrays(), eqx.is_array))
+        if all(np.isfinite(np.asarray(leaf)).all() for leaf in leaves):
+            return
+        largest = max(float(np.max(np.abs(X))), float(np.max(np.abs(y))))
+        raise ValueError(f"the {self.name} fit overflowed float64 (fitted numbers are not finite): the shots' "
+                         f"values reach {largest:.3g}; rescale them")
 
     def predict(self, X, return_std: bool = False):
         """Predicted observations (n,) for launches X (n, d), float64; with ``return_std``,
@@ -374,6 +389,9 @@ def restore(record) -> Estimator:
     model = from_params(record)
     model.n_features_ = int(record["n_features"])
     model.context_ = _json_object("context", record.get("context", {}))
+    height = model.context_.get("height", 0.0)
+    if isinstance(height, bool) or not isinstance(height, (int, float)) or not math.isfinite(height):
+        raise ValueError(f"context height = {str(height)[:40]}: must be a finite number (m)")
     model._set_metadata(record["fitted"])
     return model
 
@@ -388,11 +406,18 @@ def load(directory: str | os.PathLike) -> Estimator:
         raise ValueError(f"{path}: not a saved hybridlab model ({error})") from None
     except RecursionError:  # Python's json parser recurses once per level of nesting
         raise ValueError(f"{path}: not a saved hybridlab model (nested too deeply)") from None
+    if _depth(record) > MAX_DEPTH:
+        raise ValueError(f"{path}: not a saved hybridlab model (nested more than {MAX_DEPTH} levels deep)")
+    version = record.get("format") if isinstance(record, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version != FORMAT_VERSION:
+        raise ValueError(f"{path}: a model saved in format {version}; this hybridlab reads format {FORMAT_VERSION}: "
+                         "fit it again with this version")
     try:
         model = restore(record)
         shapes = eqx.filter_eval_shape(model._arrays_like)  # what model.json promises, nothing allocated
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:  # written by hand or elsewhere
-        raise ValueError(f"{path}: damaged model record ({type(error).__name__}: {error})") from None
+        cause = f"{error}" if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+        raise ValueError(f"{path}: damaged model record ({cause})") from None
     arrays_path = os.path.join(directory, "arrays.eqx")
     _check_size(arrays_path, shapes)
     like = model._arrays_like()
@@ -405,6 +430,14 @@ def load(directory: str | os.PathLike) -> Estimator:
             raise ValueError(f"{arrays_path}: does not match model.json")
     model._set_arrays(arrays)
     return model
+
+
+def _depth(value, depth: int = 0) -> int:
+    """How deeply JSON ``value`` nests (a scalar: 0), looked at no deeper than MAX_DEPTH + 1."""
+    if depth > MAX_DEPTH or not isinstance(value, (dict, list)):
+        return depth
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(item, depth + 1) for item in items), default=depth + 1)
 
 
 def _check_size(arrays_path: str, shapes) -> None:

@@ -101,7 +101,8 @@ def grouped_std(calibration: dict, gain: np.ndarray, start: np.ndarray, J: np.nd
                 group: np.ndarray) -> np.ndarray:
     """s (n,) of :func:`grouped_calibration` at rows with sensitivities J (n, p) to θ and K
     (n, q) to the parameters of their groups ``group`` (n,)."""
-    covariance = np.asarray(calibration["covariance"], dtype=np.float64)
+    # (p, p) spelled out: with nothing fitted in θ (p = 0) the saved [] has lost its shape.
+    covariance = np.asarray(calibration["covariance"], dtype=np.float64).reshape(J.shape[1], J.shape[1])
     u = J - np.einsum("npq,nq->np", gain[group], K)
     return np.sqrt(np.einsum("np,pr,nr->n", u, covariance, u) + np.einsum("nq,nqr,nr->n", K, start[group], K)
                    + calibration["noise"] ** 2)

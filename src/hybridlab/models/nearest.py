@@ -30,8 +30,9 @@ class NearestNeighbour(Regressor):
         self.k = int(k)
 
     def _fit(self, X, y, progress):
-        if self.k > X.shape[0]:
-            raise ValueError(f"k = {self.k}: more neighbours than the {X.shape[0]} training shots")
+        if self.k + 1 > X.shape[0]:  # the interval's jackknife predicts each shot from k others
+            raise ValueError(f"nearest neighbour with k = {self.k} needs k + 1 = {self.k + 1} training shots or "
+                             f"more (its interval predicts each from its k nearest others); got {X.shape[0]}")
         self.scaler_, self.X_, self.y_ = Scaler.fit(X), jnp.asarray(X), jnp.asarray(y)
         self.n_train_ = int(X.shape[0])
         self._build()
@@ -52,6 +53,8 @@ class NearestNeighbour(Regressor):
 
     def _arrays_like(self):
         n = self.n_train_
+        if self.k > n:  # a record written by hand: the query would index past the shots
+            raise ValueError(f"k = {self.k}: more neighbours than the {n} training shots")
         return {"scaler": Scaler.like(self.n_features_), "X": jnp.zeros((n, self.n_features_)), "y": jnp.zeros(n)}
 
     def _set_arrays(self, arrays):

@@ -65,6 +65,10 @@ _X, _HEIGHT, _VY = 0, 1, 3  # components of the state (x, y − h, v_x, v_y)
 _FAST = 1e8
 #: Falls deeper than this (in terminal lengths) end at the terminal speed: see the module docstring.
 _DEEP = 256.0
+#: How far (scaled) the rough solve's ground lies below the true one: see :func:`_crossing`.
+_LIFT = 1e-300
+#: Below this rising speed (in units of V) a ground launch's flight is taken in closed form.
+_BRIEF = 1e-9
 #: The smallest terminal speed (m/s) that the scaled solve can represent.
 SLOWEST = 1e-300
 #: Reverse mode through the solve (Diffrax's default): jax.grad, jax.vjp.
@@ -240,8 +244,13 @@ def _crossing(p, speed, angle, component, level=0.0, adjoint=REVERSE):
     above the ground ``level`` below the launch, or v_y) falls through 0."""
     # Only the rough time is used, and not differentiated: cut the solve's inputs from the graph
     # too, so that neither mode of differentiation goes through it.
+    # A launch from the ground starts on the event's zero, and an event fires only on a change of
+    # sign: a first step past a short flight (a shallow shot) would miss the landing and fall
+    # to the step limit. Raised by _LIFT, the condition starts positive and the crossing moves
+    # by a negligible amount (the accurate solve and the Newton step place it exactly).
+    lift = _LIFT if component == _HEIGHT else 0.0
     rough_time, _, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=_event(component),
-                              level=jax.lax.stop_gradient(level))
+                              level=jax.lax.stop_gradient(level) + lift)
     t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint, level=level)
     t, state = _newton(p, t, state, scales, component, level)
     return t, state, scales
@@ -291,6 +300,36 @@ def _early_landing(early, angle, depth, log_v0, scales):
     return time, path * jnp.cos(angle) * length_scale, landing_speed * jnp.cos(angle), landing_speed * sine
 
 
+def _brief_landing(p, speed, angle, scales):
+    """(T, x, vx, vy) of a flight too short for the solve's event to resolve (a ground launch
+    rising at ṽ_y < _BRIEF, a scaled flight time below ~2e-9): the third-order Taylor expansion
+    of the motion at the (scaled) start of the solve, s(t̃) = s₀ + ṡ t̃ + s̈ t̃²/2 + s⃛ t̃³/6, whose
+    height falls to 0 at the root of its quadratic part, t̃₂ = (ṽ_y + √(ṽ_y² − 2 ã_y ỹ₀))/(−ã_y),
+    moved by one Newton step onto the cubic's; the error is of order (t̃ × the drag's rate)²."""
+    v_scale, time_scale, length_scale = scales
+    t0, state, _, _ = _launch(speed, angle, v_scale, p.wind is None)
+
+    def rate(t, s):
+        return _vector_field(t, s, (p, v_scale, 0.0))
+
+    first = rate(t0, state)
+    second = jax.jvp(rate, (t0, state), (jnp.ones_like(t0), first))[1]
+    third = jnp.concatenate([second[2:], jnp.zeros(2)])  # the jerk's velocity part is not needed
+    ay = jnp.minimum(first[_VY], -1e-300)  # (drag opposes the rise; a stand-in lane may give anything)
+    # In units of the larger of ṽ_y and √(−2 ã_y ỹ₀): ṽ_y² underflows below ṽ_y = 1e-154.
+    unit = jnp.maximum(jnp.abs(first[_HEIGHT]), jnp.sqrt(-2 * ay * state[_HEIGHT]))
+    unit = jnp.where(unit > 0, unit, 1.0)
+    rise, drop = first[_HEIGHT] / unit, -2 * ay * (state[_HEIGHT] / unit) / unit
+    t = unit * (rise + jnp.sqrt(rise**2 + drop)) / -ay
+
+    def at(t):
+        return state + first * t + second * t**2 / 2 + third * t**3 / 6
+
+    t = t - at(t)[_HEIGHT] / (first[_HEIGHT] + second[_HEIGHT] * t + third[_HEIGHT] * t**2 / 2)
+    x, _, vx, vy = at(t)
+    return (t0 + t) * time_scale, x * length_scale, vx * v_scale, vy * v_scale
+
+
 def landing(p, speed, angle, adjoint=REVERSE):
     """(T, x, vx, vy) when the shot reaches y = 0: flight time (s), range (m), velocity (m/s)."""
     grounded = (p.height == 0) & (speed * jnp.sin(angle) <= 0)
@@ -317,6 +356,8 @@ def landing(p, speed, angle, adjoint=REVERSE):
     # is representable: NaN (an eager call refuses it), not a wrong landing.
     lost = (p.height > 0) & (depth < 1e-280) & (angle < 0) & ~early
     landed = tuple(jnp.where(lost, jnp.nan, value) for value in landed)
+    brief = (p.height == 0) & (speed * jnp.sin(angle) < _BRIEF * v_scale)
+    landed = tuple(jnp.where(brief, a, b) for a, b in zip(_brief_landing(p, speed, angle, scales), landed))
     return tuple(jnp.where(grounded, a, b) for a, b in zip(launch, landed))
 
 

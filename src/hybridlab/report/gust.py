@@ -20,10 +20,10 @@ _STYLES = {"least-squares": ":", "tikhonov": "--", "tikhonov-identity": "-.", "t
 def plot_winds(t: np.ndarray, winds: dict[str, dict[str, np.ndarray]]):
     """One panel per example: the true wind (if known) and each method's (m/s) against t (s).
     The axis is fitted to the truth and the regularised methods: least squares leaves it, and
-    its largest |w| is said in its legend."""
+    its largest |w| is said in its legend (it sets the axis when it is the only curve)."""
     fig, axes = panels(len(winds), width=5.2, height=3.6, ncols=2)
     for ax, (example, columns) in zip(axes, winds.items()):
-        shown = [w for name, w in columns.items() if name != "least-squares"]
+        shown = [w for name, w in columns.items() if name != "least-squares"] or list(columns.values())
         low, high = min(np.min(w) for w in shown), max(np.max(w) for w in shown)
         margin = 0.15 * max(high - low, 1.0)
         for i, (name, wind) in enumerate(columns.items()):
@@ -80,14 +80,15 @@ def plot_aim_conditioning(aim: dict):
 
 
 def draw_recovery(directory: str) -> None:
-    """figures/wind.png and figures/lcurve.png of a recover-wind directory."""
+    """figures/wind.png and, where lcurve.csv is (a regularised method ran), figures/lcurve.png
+    of a recover-wind directory."""
     table = read_csv(os.path.join(directory, "wind.csv"))
     figures = os.path.join(directory, "figures")
     os.makedirs(figures, exist_ok=True)
     write_figure(plot_winds(table["t"], {"recovered wind": {k: v for k, v in table.items() if k != "t"}}),
                  os.path.join(figures, "wind.png"))
-    curves = read_csv(os.path.join(directory, "lcurve.csv"), text=("example", "method"))
-    if len(curves["lambda"]):
+    if os.path.exists(os.path.join(directory, "lcurve.csv")):
+        curves = read_csv(os.path.join(directory, "lcurve.csv"), text=("example", "method"))
         write_figure(plot_lcurves(curves), os.path.join(figures, "lcurve.png"))
 
 

@@ -9,20 +9,24 @@ wind it is found by Gauss–Newton (Optimistix) on the exact trajectory, from th
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
 from hybridlab.physics.linear import phi1, phi2
+from hybridlab.solvers.path import check_target, fall
 
 
 def _closed_form(p: Projectile, to, horizon: float):
-    """(v_x, v_y) m/s of the boundary-value shot under linear or no drag, still air."""
+    """(v_x, v_y) m/s of the boundary-value shot under linear or no drag, still air (inf where
+    it overflows: the caller refuses it)."""
     b = float(p.drag.k / p.mass) if isinstance(p.drag, LinearDrag) else 0.0
     z = b * horizon
-    reach = horizon * float(phi1(z))
-    return np.array([to[0] / reach, (to[1] - float(p.height) + float(p.g) * horizon**2 * float(phi2(z))) / reach])
+    reach = np.float64(horizon) * float(phi1(z))
+    with np.errstate(over="ignore"):
+        return np.array([to[0] / reach, (to[1] - float(p.height) + fall(p, horizon) * float(phi2(z))) / reach])
 
 
 def _miss(velocity, args):
@@ -33,25 +37,47 @@ def _miss(velocity, args):
 
 
 def boundary_launch(p: Projectile, to, horizon: float) -> tuple[float, float]:
-    """(speed m/s, angle rad) that takes ``p`` from (0, h) to ``to`` = (X, Y) m in ``horizon`` s."""
-    to = np.asarray(to, float)
+    """(speed m/s, angle rad) that takes ``p`` from (0, h) to ``to`` = (X, Y) m in ``horizon``
+    s. ValueError for a target below the ground or behind the launch, a horizon whose fall
+    g T² overflows, or a launch that does (a horizon too short for the distance)."""
+    to = check_target(to)
+    fall(p, horizon)  # the path's scale, before any arithmetic on it
     if type(p.drag) in (LinearDrag, NoDrag) and p.wind is None:
         v = _closed_form(p, to, horizon)
     else:
-        guess = _closed_form(Projectile(NoDrag(), mass=p.mass, g=p.g, height=p.height), to, horizon)
-        # Gauss–Newton on the 2×2 system, its Jacobian in reverse mode (the ODE solve's).
-        solver = optx.GaussNewton(rtol=1e-13, atol=1e-12)
-        found = optx.least_squares(_miss, solver, jnp.asarray(guess), (p, jnp.asarray(to), horizon),
-                                   options={"jac": "bwd"}, max_steps=64)
-        v = np.asarray(found.value)
+        v = _gauss_newton(p, to, horizon, _closed_form(Projectile(NoDrag(), mass=p.mass, g=p.g, height=p.height),
+                                                       to, horizon))
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"time = {horizon!r}: the launch that reaches ({to[0]:g}, {to[1]:g}) m in {horizon:.3g} s "
+                         "overflows float64 (the horizon is too short for the distance)")
     # The path's angle may point below the horizontal (a target below and close by).
     return float(np.hypot(*v)), float(np.arctan2(v[1], v[0]))
+
+
+def _gauss_newton(p: Projectile, to: np.ndarray, horizon: float, guess: np.ndarray) -> np.ndarray:
+    """(v_x, v_y) m/s by Gauss–Newton on the 2×2 system from the vacuum's ``guess``, its Jacobian
+    in reverse mode (the ODE solve's); inf where the guess already overflows."""
+    if not np.all(np.isfinite(guess)):
+        return guess
+    solver = optx.GaussNewton(rtol=1e-13, atol=1e-12)
+    try:
+        found = optx.least_squares(_miss, solver, jnp.asarray(guess), (p, jnp.asarray(to), horizon),
+                                   options={"jac": "bwd"}, max_steps=64, throw=False)
+        converged = found.result == optx.RESULTS.successful
+    except eqx.EquinoxRuntimeError:  # an ODE solve on the way failed: a launch far out of reach
+        converged = False
+    if not converged:
+        raise ValueError(f"no launch found that reaches ({to[0]:g}, {to[1]:g}) m in {horizon:.3g} s under "
+                         f"{p.label()}: Gauss–Newton from the vacuum's launch did not converge in 64 steps")
+    return np.asarray(found.value)
 
 
 def relative_l2(solution, p: Projectile, speed: float, angle: float, horizon: float, points: int = 1001) -> float:
     """‖r_net − r_exact‖ / ‖r_exact‖ over ``points`` equally spaced times on [0, horizon] (both
     coordinates), r_exact the physics' trajectory of the launch (speed, angle)."""
     t = np.linspace(0.0, horizon, points)
-    x, y = solution.trajectory(t)
-    ex, ey = (np.asarray(a) for a in p.trajectory(speed, angle, jnp.asarray(t)))
-    return float(np.sqrt(np.sum((x - ex) ** 2 + (y - ey) ** 2) / np.sum(ex**2 + ey**2)))
+    net = np.stack(solution.trajectory(t))
+    exact = np.stack([np.asarray(a) for a in p.trajectory(speed, angle, jnp.asarray(t))])
+    # Both in units of the exact path's largest coordinate: squares of a long path overflow.
+    scale = np.max(np.abs(exact))
+    return float(np.linalg.norm((net - exact) / scale) / np.linalg.norm(exact / scale))

@@ -27,6 +27,9 @@ from hybridlab.models.network import Network
 from hybridlab.physics import Projectile
 
 KINDS = ("initial", "boundary")
+#: The most Adam epochs, and the most L-BFGS steps, of one training: a bound on its time (each
+#: is about a millisecond; the L-BFGS steps run as one compiled loop, which no signal interrupts).
+MAX_STEPS = 100_000
 
 
 class Problem(eqx.Module):
@@ -46,19 +49,56 @@ class Problem(eqx.Module):
     kind: str = eqx.field(static=True)
 
 
+def fall(projectile: Projectile, horizon: float, given: str | None = None, least: float = 0.0) -> float:
+    """g T² (m): the scale of a fall over the horizon T (s), the solvers' length unit L. A
+    ValueError that names ``given`` (what set T; default ``time = T``) unless T is finite and
+    > 0 and g T² a float64 in [``least``, 1.8e308] (the networks need L to be a normal number,
+    which T < 5e-155 s at g = 9.81 m/s² is not)."""
+    given = given or f"time = {horizon!r}"
+    if not (np.isfinite(horizon) and horizon > 0):
+        raise ValueError(f"{given}: must be finite and > 0 (s)")
+    g = float(projectile.g)
+    with np.errstate(over="ignore", under="ignore"):
+        length = g * np.float64(horizon) ** 2
+    if not least <= length < np.inf:
+        low, high = np.sqrt(np.array([least, np.finfo(float).max]) / g)
+        flows = "overflows" if length == np.inf else "underflows"
+        span = f"between {low:.2g} and {high:.2g}" if least else f"at most {high:.2g}"
+        raise ValueError(f"{given}: g T², the scale of the path's fall over T = {horizon:.3g} s, {flows} float64 "
+                         f"(T must be {span} s)")
+    return float(length)
+
+
+def check_target(to) -> np.ndarray:
+    """The target (X, Y) in m as an array: a ValueError naming ``to`` unless X >= 0 (downrange)
+    and Y >= 0 (the height above the ground), both finite. A path from a launch at or above the
+    ground to such a target never dips below the ground: its height rises and then falls (v_y
+    cannot turn from falling to rising while gravity pulls), so its lowest points are its ends."""
+    to = np.asarray(to, float)
+    if to.shape != (2,) or not np.all(np.isfinite(to)):
+        raise ValueError(f"to = {tuple(to.ravel().tolist())}: must be two finite numbers (X, Y) in m")
+    shown = f"to = ({to[0]:g}, {to[1]:g})"
+    if to[1] < 0:
+        raise ValueError(f"{shown}: the target is below the ground (Y is its height above the ground, in m)")
+    if to[0] < 0:
+        raise ValueError(f"{shown}: the target is behind the launch (X is its distance downrange, in m)")
+    return to
+
+
 def problem(projectile: Projectile, kind: str, start, end_or_velocity, horizon: float, points: int,
-            scaled: bool = True) -> Problem:
+            scaled: bool = True, given: str | None = None) -> Problem:
     """The :class:`Problem` of a shot of ``projectile`` over [0, ``horizon``] s from ``start``
     (x, y) in m, to ``end_or_velocity`` (x, y) in m (boundary) or launched at it (v_x, v_y) in
-    m/s (initial); ``points`` Gauss–Legendre nodes."""
+    m/s (initial); ``points`` Gauss–Legendre nodes. ``given``: what set the horizon, for the
+    messages of :func:`fall` (default ``time = T``)."""
     if kind not in KINDS:
         raise ValueError(f"kind = {kind!r}: must be one of {KINDS}")
-    if not (np.isfinite(horizon) and horizon > 0):
-        raise ValueError(f"time = {horizon!r}: must be finite and > 0 (s)")
     if int(points) != points or points < 2:
         raise ValueError(f"points = {points!r}: must be an integer >= 2")
-    time = horizon if scaled else 1.0
-    length = float(projectile.g) * horizon**2 if scaled else 1.0
+    if kind == "boundary":
+        check_target(end_or_velocity)
+    fallen = fall(projectile, horizon, given, least=np.finfo(float).tiny)
+    time, length = (horizon, fallen) if scaled else (1.0, 1.0)
     span = horizon / time
     start = jnp.asarray(start, float) / length
     other = jnp.asarray(end_or_velocity, float)
@@ -156,9 +196,9 @@ def train(method: str, loss, prob: Problem, widths, epochs: int, polish: int, le
           seed: int) -> Solution:
     """Minimise ``loss(network, problem)`` over the network: Adam (cosine-decayed from
     ``learning_rate`` over ``epochs``), then ``polish`` L-BFGS steps (both Optax)."""
-    for name, value, low in (("epochs", epochs, 0), ("polish", polish, 0)):
-        if int(value) != value or value < low:
-            raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
+    for name, value in (("epochs", epochs), ("polish", polish)):
+        if int(value) != value or not 0 <= value <= MAX_STEPS:
+            raise ValueError(f"{name} = {value!r}: must be an integer between 0 and {MAX_STEPS}")
     if epochs + polish == 0:
         raise ValueError("epochs + polish = 0: nothing would be trained")
     net = network(widths, seed)
@@ -172,4 +212,9 @@ def train(method: str, loss, prob: Problem, widths, epochs: int, polish: int, le
     if polish:
         net, values = training.lbfgs(net, loss, prob, int(polish), True)
         history["lbfgs"] = np.asarray(values).tolist()
+    final = float(training.evaluate(loss, net, prob))
+    if not np.isfinite(final):
+        start, slope = (", ".join(f"{v:.3g}" for v in np.asarray(a)) for a in (prob.start, prob.slope))
+        raise ValueError(f"the {method} training diverged (its loss became {final}): the shot's conditions in the "
+                         f"solver's units, start ({start}) and slope ({slope}), are too far from order 1")
     return Solution(method, net, prob, history, time.perf_counter() - clock)

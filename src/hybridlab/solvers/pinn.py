@@ -26,9 +26,16 @@ def shot(projectile: Projectile, speed: float, angle: float, horizon: float | No
          scaled: bool = True, seed: int = 0) -> Solution:
     """The initial-value shot: launched from (0, h) at ``speed`` (m/s) and ``angle`` (rad), on
     [0, ``horizon``] s (default: its flight time)."""
-    horizon = float(projectile.flight_time(speed, angle)) if horizon is None else float(horizon)
+    given = None  # the horizon the caller gave names itself
+    if horizon is None:
+        horizon = float(projectile.flight_time(speed, angle))
+        given = f"speed = {speed!r} (its flight time sets T)"
+        if horizon == 0:
+            raise ValueError(f"speed = {speed!r}: a launch at this speed and angle lands at once (flight time 0 s), "
+                             "so there is no path to solve; give a horizon `time`")
     velocity = (speed * np.cos(angle), speed * np.sin(angle))
-    prob = problem(projectile, "initial", (0.0, float(projectile.height)), velocity, horizon, points, scaled)
+    prob = problem(projectile, "initial", (0.0, float(projectile.height)), velocity, float(horizon), points, scaled,
+                   given)
     return train("pinn", residual_loss, prob, widths, epochs, polish, learning_rate, seed)
 
 

@@ -1,0 +1,32 @@
+"""The ``hybridlab`` command (and ``python -m hybridlab``) as a process: signals are caught
+before anything heavy is imported, and the process ends without the interpreter's finalisers
+when a command failed or was stopped (see :mod:`hybridlab.stopping`)."""
+
+import sys
+
+from hybridlab import stopping
+
+
+def main() -> None:
+    with stopping.catching():
+        try:
+            with stopping.holding():  # a signal now is raised once the native libraries are in
+                from hybridlab.files import remove_unfinished
+
+                stopping.watch(remove_unfinished)
+                import jax  # noqa: F401  (jaxlib's import, which a raised signal can crash)
+
+                from hybridlab.cli import main as command
+            status = command(sys.argv[1:])
+        except stopping.Stopped as stop:  # before the command's own handling began (imports)
+            stopping.leave(128 + stop.number, stopping.message(stop.number))
+        number = stopping.taken()
+        if number is not None and status != 128 + number:  # a stop the command lost (see stopping.taken)
+            stopping.leave(128 + number, stopping.message(number))
+        if status:
+            stopping.leave(status)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
