@@ -271,6 +271,7 @@ def test_a_zero_distance_target_is_the_launch_point_or_straight_above_it():
     p = Projectile(LinearDrag(0.5))
     assert float(aim(p, 0.0, angle=0.3)) == 0.0
     assert float(aim(p, 0.0, curve_points=2).speed) == 0.0
-    # Straight above needs 90°, outside the angles searched: unreachable, not a crash.
-    assert int(aim(p, 0.0, target_height=2.0, speed=10.0).count) == 0
+    # Straight above: the vertical shot, which at 10 m/s rises past 2 m (5.1 m in vacuum; issue 28).
+    hits = aim(p, 0.0, target_height=2.0, speed=10.0)
+    assert int(hits.count) == 1 and float(hits.high) == np.pi / 2
     assert np.isnan(float(aim(p, 0.0, target_height=2.0, angle=0.3)))

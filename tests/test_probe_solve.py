@@ -124,7 +124,10 @@ def track(tmp_path_factory):
 BASE = ["--mass", MASS, "--k", K, "--noise", 0.01]
 
 
-@pytest.mark.parametrize("method", ["least-squares", "tikhonov", "tikhonov-identity", "tv", "learned", "all"])
+@pytest.mark.parametrize("method", ["least-squares", "tikhonov", "tikhonov-identity", "tv",
+                                    # training the regulariser (~30 s): test_wind_recovery.py's learned test is fast
+                                    pytest.param("learned", marks=pytest.mark.slow),
+                                    pytest.param("all", marks=pytest.mark.slow)])
 def test_every_method_recovers_still_air_from_a_valid_track(tmp_path, capsys, track, method):
     out = tmp_path / "out"
     status, printed, err = run(capsys, "recover-wind", track, *BASE, "--method", method, "--out", out, "--json")

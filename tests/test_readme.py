@@ -26,7 +26,7 @@ _EXTRA = " --epochs 30 --polish 10"
 #: README command → its cheap sibling in the fast suite (None: the slow suite only; what it
 #: does is tested more cheaply in the file named beside it).
 SIBLINGS = {
-    "hybridlab run --out runs/shotput": "hybridlab run --quick --quiet --models nearest,linear,basis --out runs/shotput",
+    "hybridlab run --out runs/shotput": None,  # test_experiments.py
     "hybridlab solve --method pinn --speed 15 --angle 60 --mass 7.26 --drag linear --k 1.8 --json --out pinn.csv":
         None,  # test_solvers.py, test_probe_solve.py
     "hybridlab solve --method ritz --to 20 5 --time 2 --mass 7.26 --drag linear --k 1.8":

@@ -142,13 +142,22 @@ def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, spee
     else:
         shots = [("min-speed", least_speed, least_angle)] if np.isfinite(least_speed) else []
     on_ground = float(p.height) + target_height == 0
-    solutions = [{"speed": v, "angle": a, "arc": arc,
-                  "flight_time": float(p.flight_time(v, a)) if on_ground else None} for arc, v, a in shots]
+    solutions = [{"speed": v, "angle": a, "arc": arc, "flight_time": _flight_time(p, v, a, distance) if on_ground else None}
+                 for arc, v, a in shots]
     ceiling = float(speed_ceiling(p, distance, target_height=target_height))
     return {"target": {"distance": float(distance), "height": float(target_height)}, "solutions": solutions,
             "min_speed": {"speed": least_speed, "angle": least_angle, "searched_up_to": ceiling},
             "reachable": bool(solutions),
             "closest": _closest(p, speed, target_height) if speed is not None and not solutions else None}
+
+
+def _flight_time(p: Projectile, speed: float, angle: float, distance: float) -> float:
+    """The flight time (s) of a shot to the target at ``distance`` (m); ValueError naming the
+    distance where float64 cannot hold it."""
+    try:
+        return float(p.flight_time(speed, angle))
+    except ValueError as error:
+        raise ValueError(f"distance = {distance:g}: the flight time of the shot to this target: {error}") from None
 
 
 def _closest(p: Projectile, speed: float, target_height: float) -> dict:

@@ -46,6 +46,7 @@ from functools import partial
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 
 from hybridlab.physics import Projectile
@@ -59,9 +60,11 @@ from hybridlab.physics.validation import as_float, check, is_traced
 # not detected: detection raises where a bracket holds no root.
 _RISING = optx.Bisection(rtol=1e-6, atol=1e-6, flip=False)
 _FALLING = optx.Bisection(rtol=1e-6, atol=1e-6, flip=True)
-# Newton stops on the size of its step (the miss cannot get below the solve's rounding, which a
-# test on its value would demand).
-_NEWTON = optx.Newton(rtol=1e-13, atol=1e-13, cauchy_termination=False)
+# Newton takes all its steps: a test on its value would demand a miss below the solve's rounding,
+# and one on its steps, their ratio, misfires where the root is near 0 (a low arc at 10²⁰ times
+# the least speed without drag is 5e-41 rad above the horizontal; Newton's steps from 4e-7 rad
+# shrink by 1e-13, then 1e-21).
+_NEWTON = optx.Newton(rtol=1e-13, atol=1e-300)
 _POLISH_STEPS = 8
 _STEPS = 256
 # Brackets that are only searched (:func:`_bracket`), as (relative, absolute) widths: the angle of
@@ -86,6 +89,15 @@ _EDGE = 1e-9
 # A target whose clearance is below this (relative to its distance from the launch point) lies
 # on the envelope: the two arcs merge there, within the rounding of the height.
 _TANGENT = 1e-12
+# Products of a distance and a speed (m²/s) that the slopes of paths form: beyond 1e±300 they
+# over- or underflow float64 (without drag, targets within ~1e±199 m of the launch point at 9.81 m/s²).
+_SCALE = 300.0
+# A launch height may be at most this many times a target's distance from the launch point:
+# heights (measured from the ground) are then resolved to 2e-7 of that distance.
+_HEIGHTS = 1e9
+# A least-speed shot found must pass this close to its target, relative to the target's distance
+# from the launch point (it passes within 1e-12 where float64 resolves it).
+_RESOLVED = 1e-6
 # Speeds (m/s) are searched up to this one: drag may raise the least speed without drag any number
 # of decades (linear drag k/m = 1/s at g = 1e-300 m/s²: from 1e-149 m/s to 100 m/s).
 _FASTEST = 1e300
@@ -127,7 +139,8 @@ def _height(p, speed, angle, distance):
     can ask for one in a lane whose step left its bracket (exp of a log speed's overshoot, a
     Newton step below θ = 0): the height's own check would stop every lane for it
     (aim(LinearDrag(1.0), m = 0.1 kg, 50 m) raised so)."""
-    valid = jnp.isfinite(speed) & (speed >= 0) & (angle >= _lowest_angle(p) - _EDGE) & (angle <= jnp.pi / 2)
+    lowest = jnp.where(p.height > 0, -jnp.pi / 2, 0.0)
+    valid = jnp.isfinite(speed) & (speed >= 0) & (angle >= lowest) & (angle <= jnp.pi / 2)
     height = p.height_at(jnp.where(valid, speed, 1.0), jnp.where(valid, angle, 0.0), distance, mode="forward")
     return jnp.where(valid, height, jnp.nan)
 
@@ -167,7 +180,7 @@ def _log_speeds(p, distance, level):
 
 def _lowest_angle(p):
     """The lowest launch angle: 0 from the ground, just above −π/2 from a height."""
-    return jnp.where(p.height > 0, -jnp.pi / 2 + _EDGE, 0.0)
+    return jnp.where(p.height > 0, -jnp.pi / 2 + _EDGE, jnp.zeros_like(p.height))
 
 
 def _only(needed, solve, *lanes, outputs=2):
@@ -347,28 +360,35 @@ def _speeds(p, angle, distance, level, wanted=True, upright=True):
 
 
 def _polish(fn, low, high, tolerance=1e-15):
-    """(x, aux): the root x of ``fn`` in [low, high], where it rises through 0 (fn(low) < 0 ≤
-    fn(high)), by Newton's method from ``high``, ``fn`` giving (value, derivative, aux); a step
+    """(x, value, aux): the root x of ``fn`` in [low, high], where it rises through 0 (fn(low) < 0
+    ≤ fn(high)), by Newton's method from ``high``, ``fn`` giving (value, derivative, aux); a step
     that leaves the bracket (or is not finite) is replaced by bisection, and each value narrows
     the bracket. Stops once a step is below ``tolerance`` (relative to the root, absolute below
-    1) and returns the last point where ``fn`` was finite: within that step of the root, and on
-    its finite side where fn jumps there (from −∞: under strong drag the least speed is a few
-    units of rounding above the speed below which no angle gets to d)."""
+    1), or a Newton step after another is no shorter than it (the rounding of an ODE solve,
+    ~1e-14 of a log speed, is reached), and returns the last point where ``fn`` was finite:
+    within that step of the root, and on its finite side where fn jumps there (from −∞: under
+    strong drag the least speed is a few units of rounding above the speed below which no angle
+    gets to d)."""
     def step(state):
-        low, high, x, last, _, steps = state
+        low, high, x, last, _, newton_before, _, steps = state
         value, rate, aux = fn(x)
         low, high = jnp.where(value >= 0, low, x), jnp.where(value >= 0, x, high)
         newton = x - value / rate
         # At the root Newton's step rounds to nothing: newton = x = high there, and ends the search.
-        following = jnp.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
-        last = jax.tree.map(lambda new, old: jnp.where(jnp.isfinite(value), new, old), (x, aux), last)
-        return low, high, following, last, jnp.abs(following - x), steps + 1
+        inside = (newton >= low) & (newton <= high)
+        following = jnp.where(inside, newton, 0.5 * (low + high))
+        moved = jnp.abs(following - x)
+        last = jax.tree.map(lambda new, old: jnp.where(jnp.isfinite(value), new, old), (x, value, aux), last)
+        return (low, high, following, last, moved, jnp.where(inside, moved, jnp.inf), inside & (moved >= newton_before),
+                steps + 1)
 
     def going(state):
-        _, _, x, _, moved, steps = state
-        return (moved > tolerance * jnp.maximum(jnp.abs(x), 1.0)) & (steps < _BRACKET_STEPS)
+        _, _, x, _, moved, _, stalled, steps = state
+        return (moved > tolerance * jnp.maximum(jnp.abs(x), 1.0)) & ~stalled & (steps < _BRACKET_STEPS)
 
-    start = (low, high, high, (high, jnp.full_like(high, jnp.nan)), jnp.full_like(high, jnp.inf), 0)
+    inf = jnp.full_like(high, jnp.inf)
+    nan = jnp.full_like(high, jnp.nan)
+    start = (low, high, high, (high, nan, nan), inf, inf, jnp.zeros_like(high, dtype=bool), 0)
     return jax.lax.while_loop(going, step, start)[3]
 
 
@@ -407,25 +427,28 @@ def _envelope(x, p, distance, level):
 
 @jax.custom_jvp
 def _least_one(p, distance, level, low, high):
-    """(u, θ) = (log v_min, θ_min) for one target (d > 0), the root of :func:`_envelope`: u is
-    the root of G (which rises with u, see :func:`_clearance`) in its coarse bracket
-    [``low``, ``high``], by Newton's method on G, θ the best angle there. A Newton's method on F
+    """(u, θ, G) = (log v_min, θ_min, miss m) for one target (d > 0), the root of
+    :func:`_envelope`: u is the root of G (which rises with u, see :func:`_clearance`) in its
+    coarse bracket [``low``, ``high``], by Newton's method on G, θ the best angle there, and G
+    how far above the target that shot passes (within rounding of 0). A Newton's method on F
     in (u, θ) from the bracket alone overshoots where drag is strong (k/m = 10/s: the best angle
     moves by 10 % across a bracket 4e-5 wide). Differentiated by the implicit function theorem
     on F (below), which costs nothing until a derivative is asked for."""
     # The bracket doubled downwards: its coarse best angles under-estimate G, by ~1e-10 of it.
-    return _polish(lambda u: _clearance(p, u, distance, level), 2 * low - high, high)
+    root, miss, best = _polish(lambda u: _clearance(p, u, distance, level), 2 * low - high, high)
+    return root, best, miss
 
 
 @_least_one.defjvp
 def _least_one_jvp(primals, tangents):
     """dx = −(∂F/∂x)⁻¹ (∂F/∂(p, d, z) · their tangents), at the root x of F."""
     p, distance, level, _, _ = primals
-    x = jnp.stack(_least_one(*primals))
+    u, theta, miss = _least_one(*primals)
+    x = jnp.stack([u, theta])
     jacobian = jax.jacfwd(_envelope)(x, p, distance, level)
     _, change = jax.jvp(lambda *inputs: _envelope(x, *inputs), (p, distance, level), tuple(tangents[:3]))
     dx = -jnp.linalg.solve(jacobian, change)
-    return (x[0], x[1]), (dx[0], dx[1])
+    return (u, theta, miss), (dx[0], dx[1], jnp.zeros_like(miss))
 
 
 @eqx.filter_jit
@@ -434,22 +457,28 @@ def _least(p, distance, level, fractions, upright=True):
     if ``upright`` (a target at d = 0)."""
     vertical = distance == 0
     low, high = _only(~vertical, jax.vmap(partial(_least_bracket_one, p)), distance, level)
-    log_speed, angle = _only(jnp.isfinite(high), jax.vmap(partial(_least_one, p)), distance, level, low, high)
+    log_speed, angle, miss = _only(jnp.isfinite(high), jax.vmap(partial(_least_one, p)), distance, level, low, high,
+                                   outputs=3)
     speed = jnp.exp(log_speed)
     if upright:  # straight above the launch point, straight up; at it or below it, a drop (speed 0)
         up = vertical & (level > p.height)
         straight_up = _only(up, jax.vmap(partial(_vertical_least_one, p)), level, outputs=1)
         speed = jnp.where(vertical, jnp.where(up, straight_up, 0.0), speed)
         angle = jnp.where(vertical, jnp.where(level >= p.height, jnp.pi / 2, -jnp.pi / 2), angle)
-    if fractions.size == 0:
-        return speed, angle, jnp.zeros((distance.size, 0)), jnp.zeros((distance.size, 0))
-    # The curve: angles across (line of sight, π/2), where every angle can reach the target.
+    curve = (jnp.zeros((distance.size, 0)),) * 2 if fractions.size == 0 else \
+        _curve(p, distance, level, fractions, jnp.isfinite(speed), upright)
+    return speed, angle, miss, *curve
+
+
+def _curve(p, distance, level, fractions, wanted, upright):
+    """(angles, speeds) of the solution curves: at ``fractions`` of the angles across (line of
+    sight, π/2), where every angle can reach the target, the speed that hits."""
     sight = jnp.maximum(jnp.arctan2(level - p.height, distance), _lowest_angle(p))
     angles = sight[:, None] + fractions[None, :] * (jnp.pi / 2 - sight[:, None])
     n, k = angles.shape
-    speeds = _speeds(p, angles.reshape(-1), jnp.repeat(distance, k), jnp.repeat(level, k),
-                     jnp.repeat(jnp.isfinite(speed), k), upright).reshape(n, k)
-    return speed, angle, angles, speeds
+    speeds = _speeds(p, angles.reshape(-1), jnp.repeat(distance, k), jnp.repeat(level, k), jnp.repeat(wanted, k),
+                     upright)
+    return angles, speeds.reshape(n, k)
 
 
 def _reach_one(p, speed, level):
@@ -475,8 +504,8 @@ def _reach_one(p, speed, level):
                                (nearness,), (jnp.ones_like(nearness),))
         return jnp.where(reaches, height - level, -jnp.inf), rate, best
 
-    low, high, _ = _bracket(lambda x: passes(x, _PEAK)[0], -top, _REACH_FOLDS - top, _REACH, climbing=True)
-    nearness, best = _polish(passes, low, high)
+    low, high, _ = _bracket(lambda x: passes(x, _COARSE_PEAK)[0], -top, _REACH_FOLDS - top, _REACH, climbing=True)
+    nearness, _, best = _polish(passes, low, high)
     # Exactly at a vacuum apex (root 0) the only point at that height is straight up's.
     return jnp.where(root > 0, jnp.exp(-nearness), 0.0), jnp.where(root > 0, best, jnp.pi / 2)
 
@@ -508,12 +537,94 @@ def _speed(speed) -> jax.Array:
     return check("speed", speed, ~jnp.isfinite(speed) | (speed <= 0), "finite and > 0")
 
 
+def _check_scale(p, distance, level, speed=None) -> None:
+    """ValueError (eagerly) for a target (d > 0) too far from or too near the launch point to aim
+    at in float64, or a given speed too fast or too slow for it. The slopes of its paths form
+    products d·v of a distance and a speed (the given one, or the least without drag, v₀), which
+    over- or underflow beyond 1e±:data:`_SCALE` m²/s; at a given speed v the angle of the low arc
+    goes as (v₀/v)², and the slopes at the farthest reach as d·v·(v/v₀)²."""
+    if is_traced(distance, level, speed, *jax.tree.leaves(p)):
+        return
+    length = np.hypot(distance, np.asarray(level - p.height))
+    _check_height(p, length)
+    least = np.exp(np.asarray(_log_speeds(p, distance, level)[0]))
+    launch = least if speed is None else np.asarray(speed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes, ratio = np.log10(length) + np.log10(launch), 2 * (np.log10(launch) - np.log10(least))
+    tests = [(slopes > _SCALE, True, "the slopes of its paths overflow"),
+             (slopes < -_SCALE, False, "the slopes of its paths underflow")]
+    if speed is not None:
+        tests += [(ratio > _SCALE, True, "the angle of its low arc underflows"),
+                  (slopes + np.minimum(ratio, 0.0) < -_SCALE, False, "the slopes at its farthest reach underflow")]
+    for bad, over, cause in tests:
+        bad = bad & (np.asarray(distance) > 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            _refuse_scale(p, distance[i], level[i], None if speed is None else launch[i], over, cause)
+
+
+def _check_height(p, length) -> None:
+    """ValueError for a launch height above ground more than :data:`_HEIGHTS` times a target's
+    distance ``length`` (m, > 0) from the launch point: heights are measured from the ground,
+    and their rounding there hides the target's."""
+    bad = (length > 0) & (float(p.height) / _HEIGHTS > length)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"height = {float(p.height):g}: a launch this high rounds heights to "
+                         f"{np.spacing(float(p.height)):.3g} m, too coarse for float64 to aim at a target "
+                         f"{length[i]:.3g} m from it")
+
+
+def _refuse_scale(p, distance, level, speed, over, cause) -> None:
+    """The ValueError of :func:`_check_scale` for one target, naming the speed where given."""
+    rise = float(level - p.height)
+    length = float(np.hypot(distance, rise))
+    how = f"({cause})"
+    if speed is not None:
+        raise ValueError(f"speed = {speed:g}: too {'fast' if over else 'slow'} to aim with in float64 at a target "
+                         f"{length:.3g} m from the launch point {how}")
+    name, value = ("distance", float(distance)) if distance >= abs(rise) else ("target_height", rise)
+    raise ValueError(f"{name} = {value:g}: a target {length:.3g} m from the launch point is too "
+                     f"{'far' if over else 'near'} to aim at in float64 under g = {float(p.g):g} m/s² {how}")
+
+
+def _check_reach_scale(p, speed) -> None:
+    """ValueError (eagerly) for a speed whose reach (~v²/g) makes the slopes there, products
+    ~v³/g of a distance and a speed, over- or underflow (beyond 1e±:data:`_SCALE` m²/s)."""
+    if is_traced(speed, *jax.tree.leaves(p)):
+        return
+    with np.errstate(divide="ignore"):
+        exponent = 3 * np.log10(np.asarray(speed)) - np.log10(float(p.g))
+    bad = ~(np.abs(exponent) <= _SCALE)
+    if bad.any():
+        i = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        over = exponent[i] > 0
+        raise ValueError(f"speed = {float(np.asarray(speed)[i]):g}: too {'fast' if over else 'slow'} for float64 under "
+                         f"g = {float(p.g):g} m/s² (the slopes at its farthest reach {'overflow' if over else 'underflow'})")
+
+
+def _check_resolved(p, distance, level, miss) -> None:
+    """ValueError (eagerly) where the least-speed shot found passes farther from its target
+    than 1e-6 of the target's distance from the launch point: float64 cannot resolve it (drag
+    so strong that the least speed lies within rounding of the speed below which no angle gets
+    to d, or paths whose slopes overflow)."""
+    if is_traced(miss, distance, level, *jax.tree.leaves(p)):
+        return
+    length = np.hypot(distance, np.asarray(level - p.height))
+    bad = np.abs(np.asarray(miss)) > _RESOLVED * length
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"distance = {float(distance[i]):g}: float64 cannot resolve the least-speed shot to this "
+                         f"target (the best found passes {abs(float(miss[i])):.3g} m from it)")
+
+
 def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax.Array:
     """The fastest launch (m/s) that :func:`aim` tries for the target (``distance`` m downrange,
     ``target_height`` m above the launch point): 10³⁰⁰ m/s, or its least speed without drag
     (which drag only raises) where that is faster. A NaN speed from :func:`aim` means that no
     speed up to this one hits."""
-    return jnp.exp(_log_speeds(projectile, _distance(distance), _level(projectile, target_height))[1])
+    return jnp.maximum(jnp.exp(_log_speeds(projectile, _distance(distance), _level(projectile, target_height))[0]),
+                       _FASTEST)
 
 
 def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Array, jax.Array]:
@@ -525,6 +636,7 @@ def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Arra
     p = projectile
     speed = _speed(speed)
     level = _level(p, target_height)
+    _check_reach_scale(p, speed)
     shape = jnp.broadcast_shapes(jnp.shape(speed), jnp.shape(level))
     distance, angle = _reach(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
     return distance.reshape(shape), angle.reshape(shape)
@@ -582,13 +694,17 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     upright = is_traced(distance) or bool(jnp.any(distance == 0))
     if speed is not None:
         v = jnp.broadcast_to(_speed(given[0]), shape).reshape(-1)
+        _check_scale(p, distance, level, v)
         return jax.tree.map(lambda a: a.reshape(shape), _hits(p, v, distance, level, upright))
     if angle is not None:
         lowest = float(_lowest_angle(p))
         theta = check("angle", given[0], ~(given[0] >= lowest) | ~(given[0] < jnp.pi / 2),
                       "in [0, pi/2) from the ground, in (-pi/2, pi/2) from a height")
         theta = jnp.broadcast_to(theta, shape).reshape(-1)
+        _check_scale(p, distance, level)
         return _speeds(p, theta, distance, level, upright=upright).reshape(shape)
+    _check_scale(p, distance, level)
     fractions = (jnp.arange(curve_points) + 0.5) / curve_points
-    v, theta, angles, speeds = _least(p, distance, level, fractions, upright)
+    v, theta, miss, angles, speeds = _least(p, distance, level, fractions, upright)
+    _check_resolved(p, distance, level, miss)
     return Aim(v.reshape(shape), theta.reshape(shape), angles.reshape(*shape, -1), speeds.reshape(*shape, -1))
