@@ -142,8 +142,8 @@ def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, spee
     else:
         shots = [("min-speed", least_speed, least_angle)] if np.isfinite(least_speed) else []
     on_ground = float(p.height) + target_height == 0
-    solutions = [{"speed": v, "angle": a, "arc": arc, "flight_time": _flight_time(p, v, a, distance) if on_ground else None}
-                 for arc, v, a in shots]
+    solutions = [{"speed": v, "angle": a, "arc": arc,
+                  "flight_time": _flight_time(p, v, a, distance) if on_ground else None} for arc, v, a in shots]
     ceiling = float(speed_ceiling(p, distance, target_height=target_height))
     return {"target": {"distance": float(distance), "height": float(target_height)}, "solutions": solutions,
             "min_speed": {"speed": least_speed, "angle": least_angle, "searched_up_to": ceiling},

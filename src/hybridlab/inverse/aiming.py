@@ -22,8 +22,8 @@ bracketed one-dimensional roots:
 Bounds of the searches:
 
 - speeds are searched in their logarithm, up from the answer without drag (a lower bound: drag
-  only lowers a path) to :func:`speed_ceiling` (10³⁰⁰ m/s); NaN
-  means that no speed up to the ceiling hits;
+  only lowers a path) to :func:`speed_ceiling` (10³⁰⁰ m/s); NaN means that no speed up to the
+  ceiling hits;
 - the flat launch (θ = 0) gets farthest downrange: exactly so without drag and under linear
   drag (x → m v cos θ / k), and under an ODE law to within the extra drag of the other's sideways
   motion. Where even it never gets to x = d at a speed, nothing more is searched at that speed:
@@ -31,7 +31,10 @@ Bounds of the searches:
 - a target straight above or below the launch point (d = 0) is hit by vertical shots only:
   straight up (θ = π/2) passes every height up to its apex, the highest that any path of its
   speed gets (drag along −v only lowers a path that also moves sideways), and on its way back
-  every height below the launch point, which from a height straight down (θ = −π/2) passes too.
+  every height below the launch point, which from a height straight down (θ = −π/2) passes too;
+- float64 bounds the targets (see :func:`aim`): the slopes of the paths, products of a distance
+  and a speed, must neither overflow nor underflow, and the heights, measured from the ground,
+  must resolve the target.
 
 Everything is vectorised over targets and compiled once per drag law and shape; the solutions
 are differentiable with respect to the target and every physical parameter (implicit
@@ -192,7 +195,7 @@ def _only(needed, solve, *lanes, outputs=2):
         return solve(*lanes)
     first = jnp.argmax(needed)
     lanes = [jnp.where(needed, lane, lane[first]) for lane in lanes]
-    nan = jnp.full(needed.shape, jnp.nan)
+    nan = jnp.full(needed.shape, jnp.nan, dtype=jnp.float64)
     solved = jax.lax.cond(needed.any(), lambda: solve(*lanes), lambda: nan if outputs == 1 else (nan,) * outputs)
     return jax.tree.map(lambda a: jnp.where(needed, a, jnp.nan), solved)
 
@@ -340,7 +343,7 @@ def _vertical_least_one(p, level):
     """The least speed (m/s) straight up to a height ``level`` above the launch point: where the
     apex, which rises with the speed, gets there; up from the vacuum's √(2 g (level − h))."""
     vacuum, ceiling = _log_speeds(p, jnp.zeros_like(level), level)
-    low, high, found = _bracket(lambda u: _apex(p, jnp.exp(u)) - level, vacuum, ceiling, _FINE, climbing=True)
+    _, high, found = _bracket(lambda u: _apex(p, jnp.exp(u)) - level, vacuum, ceiling, _FINE, climbing=True)
     return jnp.where(found, jnp.exp(high), jnp.nan)
 
 
@@ -505,7 +508,9 @@ def _reach_one(p, speed, level):
         return jnp.where(reaches, height - level, -jnp.inf), rate, best
 
     low, high, _ = _bracket(lambda x: passes(x, _COARSE_PEAK)[0], -top, _REACH_FOLDS - top, _REACH, climbing=True)
-    nearness, _, best = _polish(passes, low, high)
+    # The bracket doubled downwards: its coarse best angles under-estimate the maximum (steep
+    # paths, near the apex, by as much as the bracket's width).
+    nearness, _, best = _polish(passes, 2 * low - high, high)
     # Exactly at a vacuum apex (root 0) the only point at that height is straight up's.
     return jnp.where(root > 0, jnp.exp(-nearness), 0.0), jnp.where(root > 0, best, jnp.pi / 2)
 
@@ -528,11 +533,13 @@ def _level(p, target_height) -> jax.Array:
 
 
 def _distance(distance) -> jax.Array:
+    """The target's distance downrange (m); ValueError naming ``distance`` unless finite and ≥ 0."""
     distance = as_float("distance", distance)
     return check("distance", distance, ~jnp.isfinite(distance) | (distance < 0), "finite and >= 0")
 
 
 def _speed(speed) -> jax.Array:
+    """A launch speed (m/s); ValueError naming ``speed`` unless finite and > 0."""
     speed = as_float("speed", speed)
     return check("speed", speed, ~jnp.isfinite(speed) | (speed <= 0), "finite and > 0")
 
@@ -600,7 +607,8 @@ def _check_reach_scale(p, speed) -> None:
         i = np.unravel_index(int(np.argmax(bad)), bad.shape)
         over = exponent[i] > 0
         raise ValueError(f"speed = {float(np.asarray(speed)[i]):g}: too {'fast' if over else 'slow'} for float64 under "
-                         f"g = {float(p.g):g} m/s² (the slopes at its farthest reach {'overflow' if over else 'underflow'})")
+                         f"g = {float(p.g):g} m/s² (the slopes at its farthest reach "
+                         f"{'overflow' if over else 'underflow'})")
 
 
 def _check_resolved(p, distance, level, miss) -> None:
@@ -678,7 +686,12 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     finite and ≥ 0, a target below the ground (h + z < 0), a speed ≤ 0, an angle outside
     (−π/2, π/2) (or [0, π/2) from the ground), or both speed and angle, and for a projectile in
     a wind: the searches assume still air (the vacuum's least speed bounds the search from
-    below, which a tailwind breaks).
+    below, which a tailwind breaks). ValueError too where float64 cannot aim: a target whose
+    paths' slopes over- or underflow (without drag at 9.81 m/s², beyond ~1e±199 m from the
+    launch point), a given speed whose low arc or farthest reach does, a launch height above 10⁹
+    times the target's distance, and a least-speed shot that misses its target by more than 1e-6
+    of that distance (drag so strong that the least speed lies within rounding of the speed
+    below which no angle gets there).
     """
     if speed is not None and angle is not None:
         raise ValueError("speed and angle: give one of them (or neither), not both")
