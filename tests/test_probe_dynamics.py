@@ -158,6 +158,7 @@ def test_learn_drag_refuses_tracks_of_one_point(tmp_path, capsys):
                                  "to 3.805 s"),
     (["--methods", ""], "--methods '': must name one or more of fit, ude, neural-ode, auto"),
     (["--methods", "fit,sindy"], "--methods 'fit,sindy': must name one or more of"),
+    (["--methods", "fit,auto,fit"], "--methods 'fit,auto,fit': names fit more than once"),
 ])
 def test_drops_refuses_a_split_or_methods_it_cannot_run(tmp_path, capsys, argv, says):
     assert_refused(capsys, tmp_path, "drops", *argv, says=says)

@@ -84,6 +84,9 @@ def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: i
     if not methods or set(methods) - set(METHODS):
         raise ValueError(f"methods = {','.join(methods)!r}: must name one or more of {', '.join(METHODS)}, "
                          "comma-separated")
+    repeated = sorted({name for name in methods if list(methods).count(name) > 1})
+    if repeated:
+        raise ValueError(f"methods = {','.join(methods)!r}: names {', '.join(repeated)} more than once")
     if not np.isfinite(train_until):
         raise ValueError(f"train_until = {train_until!r}: must be a finite time (s)")
     drops, balls = load_drops()
