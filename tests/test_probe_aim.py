@@ -9,7 +9,6 @@ apex of its vertical shot, h + v/b − (g/b²) ln(1 + b v/g) — or brute force 
 that names a flag the user gave, exit status 2, nothing written."""
 
 import json
-import os
 import time
 
 import mpmath
@@ -17,27 +16,12 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq, minimize_scalar
 
-from hybridlab.cli import main
+from test_reliability import assert_refused, run
+
 from hybridlab.inverse import aim, reach
 from hybridlab.physics import LinearDrag, Projectile
 
 G = 9.81
-
-
-def run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def assert_refused(capsys, directory, *argv, says):
-    """Exit 2, one line on stderr containing ``says``, nothing on stdout, nothing new in ``directory``
-    (as in test_reliability)."""
-    before = sorted(os.listdir(directory))
-    status, out, err = run(capsys, *argv)
-    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("hybridlab: error: "), err
-    assert says in err, err
-    assert sorted(os.listdir(directory)) == before
 
 
 def answer(capsys, *argv) -> dict:

@@ -7,10 +7,11 @@ least squares of y + g t²/2 on (1, t − t₀) per coordinate, and the predicti
 textbook σ̂²(1 + kᵀ(KᵀK)⁻¹k). Then the refusals of learn-drag and drops, one line each."""
 
 import json
-import os
 
 import numpy as np
 import pytest
+
+from test_reliability import assert_refused
 
 from hybridlab.cli import main
 from hybridlab.data import Tracks, split_time, write_tracks
@@ -19,17 +20,6 @@ from hybridlab.models import load
 
 G = 9.80665
 NOISE = 2e-3
-
-
-def assert_refused(capsys, directory, *argv, says):
-    """Exit 2, one line on stderr containing ``says``, nothing on stdout, nothing new in ``directory``
-    (as in test_reliability)."""
-    before = sorted(os.listdir(directory))
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("hybridlab: error: "), err
-    assert says in err, err
-    assert sorted(os.listdir(directory)) == before
 
 
 def free_fall(heights=(20.0, 25.0), points=12, seed=0) -> Tracks:

@@ -6,13 +6,13 @@ whose recovered wind is 0 and whose launch is the one it was made with — or on
 the flag, file, line or column the user gave (exit 2, nothing written, no traceback)."""
 
 import json
-import os
 import re
 
 import numpy as np
 import pytest
 
-from hybridlab.cli import main
+from test_reliability import assert_refused, run
+
 from hybridlab.physics import NoDrag, Projectile
 from hybridlab.solvers import relative_l2
 
@@ -20,23 +20,6 @@ G = 9.81
 #: The track of recover-wind: 1 kg under linear drag k = 0.1 kg/s, launched at 20 m/s and 45°
 #: in still air, 12 points over 2 s.
 MASS, K, SPEED, ANGLE = 1.0, 0.1, 20.0, 45.0
-
-
-def run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def assert_refused(capsys, directory, *argv, says):
-    """Exit 2, one line on stderr containing ``says``, nothing on stdout, nothing new in ``directory``
-    (as in test_reliability)."""
-    before = sorted(os.listdir(directory))
-    status, out, err = run(capsys, *argv)
-    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("hybridlab: error: "), err
-    assert says in err, err
-    assert sorted(os.listdir(directory)) == before
-    return err
 
 
 # --- solve -------------------------------------------------------------------------------------
