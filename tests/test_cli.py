@@ -116,6 +116,25 @@ def test_help_states_units(capsys, command):
     assert exit_.value.code == 0 and "m/s" in text and "degrees" in text and "kg" in text
 
 
+def test_help_imports_no_jax():
+    """Printing the help of every command pays no JAX import (a second and more)."""
+    code = ("import sys, contextlib, io\n"
+            "from hybridlab.cli import build_parser\n"
+            "parser = build_parser()\n"
+            "commands = parser._subparsers._group_actions[0].choices\n"
+            "for argv in [['--help']] + [[name, '--help'] for name in commands]:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        parser.parse_args(argv)\n"
+            "print(len(commands), sorted(m for m in ('jax', 'jaxlib', 'equinox', 'numpy') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    count, imported = result.stdout.split(" ", 1)
+    assert int(count) >= 14 and imported.strip() == "[]"
+    result = subprocess.run([sys.executable, "-m", "hybridlab", "range", "--help"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and "--drag {linear,none,polynomial,quadratic}" in result.stdout
+
+
 def test_simulate_relative_noise(tmp_path, capsys):
     out = tmp_path / "shots.csv"
     assert run(capsys, "simulate", "--n", "4000", "--speed", "30", "30", "--angle", "40", "40", "--noise", "0",

@@ -63,6 +63,17 @@ def test_nearest_on_one_shot_is_refused(tmp_path, capsys):
     assert "--k" not in err  # the drag coefficient's flag is not the neighbours' k
 
 
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_linear_fit_without_residual_degrees_of_freedom_is_refused(tmp_path, capsys, rows):
+    """Three parameters (b, w_v, w_θ) through three or fewer shots leave no residual to estimate
+    the noise of the prediction interval from."""
+    shots = _shots_file(tmp_path / "few.csv", [10.0, 12.0, 14.0][:rows], [0.35, 0.52, 0.7][:rows],
+                        [6.0, 11.0, 17.0][:rows])
+    assert_refused(capsys, tmp_path, "fit", shots, "--model", "linear", "--out", tmp_path / "m",
+                   says=f"a linear model with 3 parameters needs at least 4 training shots (its interval estimates "
+                        f"the noise from the n − 3 left over); got {rows}")
+
+
 def test_a_fit_that_overflows_float64_is_refused():
     X = np.column_stack([np.linspace(1e300, 3e300, 8), np.linspace(0.2, 1.2, 8)])
     y = np.linspace(1e300, 2e300, 8)

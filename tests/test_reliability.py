@@ -414,7 +414,7 @@ def test_extreme_launches_give_finite_json(capsys, argv, expected):
 
 def test_a_range_beyond_float64_is_one_line(tmp_path, capsys):
     assert_refused(capsys, tmp_path, "range", "--speed", "1e308", "--angle", "45",
-                   says="no drag: range overflows float64 (beyond 1.8e+308 m), for speed = 1e+308 m/s")
+                   says="no drag: range overflows float64 (beyond 1.8e+308 m), for --speed 1e+308 m/s, --mass 1 kg")
 
 
 def test_an_overflowing_trajectory_is_one_line_without_warnings(tmp_path):

@@ -40,6 +40,16 @@ def test_registry_holds_the_laws_with_units():
     assert Projectile(QuadraticDrag(), mass=0.145).units() == {"c": "kg/m", "mass": "kg", "g": "m/s²", "height": "m"}
 
 
+def test_the_plain_catalogue_names_each_registered_law():
+    """physics/laws.py (what the command line's help reads without JAX) and the registry agree."""
+    from hybridlab.physics.laws import LAWS
+
+    assert sorted(LAWS) == sorted(DRAG_LAWS)
+    for name, law in LAWS.items():
+        assert DRAG_LAWS[name].__name__ == law.class_name and DRAG_LAWS[name].title == law.title
+        assert DRAG_LAWS[name].coefficients == law.coefficients
+
+
 def test_a_law_named_only_by_its_name_takes_its_defaults():
     assert Projectile.from_spec({"drag": "linear"}).to_spec()["drag"] == {"law": "linear", "k": 0.45}
     assert Projectile.from_spec({"drag": "quadratic"}, starting=("c",)).to_spec()["drag"] == {

@@ -10,13 +10,11 @@ from hybridlab import stopping
 def main() -> None:
     with stopping.catching():
         try:
-            with stopping.holding():  # a signal now is raised once the native libraries are in
+            with stopping.holding():  # a signal now is raised once NumPy's native library is in
                 from hybridlab.files import remove_unfinished
 
                 stopping.watch(remove_unfinished)
-                import jax  # noqa: F401  (jaxlib's import, which a raised signal can crash)
-
-                from hybridlab.cli import main as command
+                from hybridlab.cli import main as command  # (JAX is imported once a command needs it)
             status = command(sys.argv[1:])
         except stopping.Stopped as stop:  # before the command's own handling began (imports)
             stopping.leave(128 + stop.number, stopping.message(stop.number))

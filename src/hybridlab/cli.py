@@ -7,10 +7,9 @@ and exit status 2, with no traceback and no partial output file.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
-
-import numpy as np
 
 from hybridlab import __version__, stopping
 
@@ -26,16 +25,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _physics_options(parser: argparse.ArgumentParser) -> None:
-    from hybridlab.experiments.jobs import drag_laws
+def _drag_laws() -> dict[str, dict[str, str]]:
+    """Every built-in drag law's coefficients with a line of help each: what the command line
+    offers as options (read from plain data: printing the help imports no JAX)."""
+    from hybridlab.physics.laws import LAWS
 
+    return {name: {coefficient: f"{law.title}: {coefficient} in {c.unit} (see {law.class_name})"
+                   for coefficient, c in law.coefficients.items()} for name, law in LAWS.items()}
+
+
+def _physics_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("physics (SI units)")
     group.add_argument("--mass", type=float, default=1.0, help="mass in kg (default 1)")
     group.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
     group.add_argument("--height", type=float, default=0.0, help="launch height above the ground in m (default 0)")
-    group.add_argument("--drag", choices=sorted(drag_laws()), default="none", help="drag law (default none)")
+    group.add_argument("--drag", choices=sorted(_drag_laws()), default="none", help="drag law (default none)")
     helps: dict[str, list[str]] = {}  # one option per coefficient name, whichever laws share it
-    for coefficients in drag_laws().values():
+    for coefficients in _drag_laws().values():
         for name, text in coefficients.items():
             helps.setdefault(name, []).append(text)
     for name, texts in helps.items():
@@ -60,9 +66,7 @@ def _launch_options(parser: argparse.ArgumentParser) -> None:
 
 def _physics(args) -> dict:
     """The physics options as :func:`~hybridlab.experiments.jobs.physics_spec` takes them."""
-    from hybridlab.experiments.jobs import drag_laws
-
-    names = {name for coefficients in drag_laws().values() for name in coefficients}
+    names = {name for coefficients in _drag_laws().values() for name in coefficients}
     return {"drag": args.drag, "coefficients": {name: getattr(args, name) for name in names}, "mass": args.mass,
             "g": args.g, "height": args.height}
 
@@ -77,7 +81,7 @@ def _check_angles(args, *angles: float) -> None:
     """UsageError unless every launch angle (degrees) is in [0, 90], or [-90, 90] from a
     height: checked here, where the user's unit is degrees, not later in the library's radians."""
     lowest = -90.0 if args.height > 0 else 0.0
-    if not all(np.isfinite(a) and lowest <= a <= 90.0 for a in angles):
+    if not all(math.isfinite(a) and lowest <= a <= 90.0 for a in angles):
         shown = " ".join(f"{a:g}" for a in angles)
         where = "from a height (--height > 0)" if lowest else "from the ground (--height 0)"
         raise UsageError(f"--angle {shown}: must be in [{lowest:g}, 90] degrees {where}")
@@ -89,10 +93,10 @@ def _range(args) -> None:
 
     _check_angles(args, args.angle)
     if not args.json:
-        print(f"{shot_range(_spec(args), args.speed, np.deg2rad(args.angle)):.15g}")
+        print(f"{shot_range(_spec(args), args.speed, math.radians(args.angle)):.15g}")
         return
-    summary = shot_summary(_spec(args), args.speed, np.deg2rad(args.angle))
-    summary["impact"]["angle"] = float(np.rad2deg(summary["impact"]["angle"]))
+    summary = shot_summary(_spec(args), args.speed, math.radians(args.angle))
+    summary["impact"]["angle"] = math.degrees(summary["impact"]["angle"])
     print(to_json(summary))
 
 
@@ -104,11 +108,11 @@ def _aim(args) -> None:
         raise UsageError("--speed and --angle: give one of them (or neither), not both")
     if args.angle is not None:
         lowest = -90.0 if args.height > 0 else 0.0
-        if not (np.isfinite(args.angle) and lowest <= args.angle < 90.0 and (lowest == 0 or args.angle > lowest)):
+        if not (math.isfinite(args.angle) and lowest <= args.angle < 90.0 and (lowest == 0 or args.angle > lowest)):
             where = "in (-90, 90) degrees from a height (--height > 0)" if lowest else \
                 "in [0, 90) degrees from the ground (--height 0)"
             raise UsageError(f"--angle {args.angle:g}: must be {where}")
-    angle = None if args.angle is None else float(np.deg2rad(args.angle))
+    angle = None if args.angle is None else math.radians(args.angle)
     for path, name in ((args.curve, "curve"), (args.plot, "plot")):
         if path is not None:
             check_output_file(path, f"--{name}")  # before any answer is computed ('' is no file)
@@ -116,7 +120,7 @@ def _aim(args) -> None:
     write_aim_files(_spec(args), summary, args.curve, args.plot, args.speed)
     for shot in summary["solutions"] + [summary["min_speed"]] + [summary["closest"] or {}]:
         if "angle" in shot:
-            shot["angle"] = float(np.rad2deg(shot["angle"]))
+            shot["angle"] = math.degrees(shot["angle"])
     if args.json:
         print(to_json(summary))
         return
@@ -134,7 +138,7 @@ def _aim(args) -> None:
               f"at {closest['angle']:.6g}°")
     elif not summary["reachable"]:
         print(f"unreachable {'at this angle ' if args.angle is not None else ''}at {searched}")
-    print(f"least speed: {least['speed']:.6g} m/s at {least['angle']:.6g}°" if np.isfinite(least["speed"])
+    print(f"least speed: {least['speed']:.6g} m/s at {least['angle']:.6g}°" if math.isfinite(least["speed"])
           else f"least speed: none up to {least['searched_up_to']:.6g} m/s")
 
 
@@ -147,7 +151,7 @@ def _trajectory(args) -> None:
         spec["wind"] = _wind(args.wind, args.wind_until)
     elif args.wind_until is not None:
         raise UsageError("--wind-until: give --wind too (it sets when the last wind sample is taken)")
-    write_trajectory(spec, args.speed, np.deg2rad(args.angle), args.points, args.out, args.noise, args.seed)
+    write_trajectory(spec, args.speed, math.radians(args.angle), args.points, args.out, args.noise, args.seed)
 
 
 def _wind(text: str, until: float | None) -> float | dict:
@@ -173,14 +177,14 @@ def _recover_wind(args) -> None:
     launch = None
     if args.speed is not None:
         _check_angles(args, args.angle)
-        launch = (args.speed, float(np.deg2rad(args.angle)))
+        launch = (args.speed, math.radians(args.angle))
     methods = METHODS if args.method == "all" else (args.method,)
     result = recover_wind_file(args.track, args.mass, args.k, args.out, methods, launch, args.noise, args.samples,
                                args.g, args.height, args.rule, args.seed)
-    result["launch"]["angle"] = float(np.rad2deg(result["launch"]["angle"]))
+    result["launch"]["angle"] = math.degrees(result["launch"]["angle"])
     for entry in result["methods"].values():
         if "launch" in entry:
-            entry["launch"]["angle"] = float(np.rad2deg(entry["launch"]["angle"]))
+            entry["launch"]["angle"] = math.degrees(entry["launch"]["angle"])
     if args.json:
         print(to_json(result))
         return
@@ -210,10 +214,10 @@ def _solve(args) -> None:
         _check_angles(args, args.angle)
     if args.method == "ritz" and args.drag not in ("linear", "none"):
         raise UsageError(f"--method ritz: needs --drag linear or none (quadratic drag has no action); got {args.drag}")
-    angle = None if args.angle is None else np.deg2rad(args.angle)
+    angle = None if args.angle is None else math.radians(args.angle)
     result = solve_shot(_spec(args), args.method, args.speed, angle, args.to, args.time, args.points, args.out,
                         args.epochs, args.polish, args.seed)
-    result["launch"]["angle"] = float(np.rad2deg(result["launch"]["angle"]))
+    result["launch"]["angle"] = math.degrees(result["launch"]["angle"])
     if args.json:
         print(to_json(result))
         return
@@ -226,15 +230,16 @@ def _simulate(args) -> None:
     from hybridlab.experiments.jobs import write_simulated, write_simulated_tracks
 
     _check_angles(args, *args.angle)
+    angles = [math.radians(a) for a in args.angle]
     if args.points is not None and args.tracks is None:
         raise UsageError("--points: give --tracks too (it sets the points per trajectory)")
     if args.tracks is not None:
         if args.relative:
             raise UsageError("--relative: applies to distances, not to trajectories (--tracks)")
-        write_simulated_tracks(_spec(args), args.tracks, 30 if args.points is None else args.points, args.speed, np.deg2rad(args.angle),
+        write_simulated_tracks(_spec(args), args.tracks, 30 if args.points is None else args.points, args.speed, angles,
                                args.noise, args.seed, args.out)
         return
-    write_simulated(_spec(args), args.n, args.speed, np.deg2rad(args.angle), args.noise, args.seed, args.relative,
+    write_simulated(_spec(args), args.n, args.speed, angles, args.noise, args.seed, args.relative,
                     args.out)
 
 
@@ -371,15 +376,20 @@ def _demo(args) -> None:
 
 def _flagged(message: str, flags: set[str]) -> str:
     """A library message with the parameters it names written as this command's flags:
-    ``k = -1.0: …`` → ``--k -1.0: …`` and ```height` is 0 m`` → ``--height is 0 m``. The angle
+    ``k = -1.0: …`` → ``--k -1.0: …``, ```height` is 0 m`` → ``--height is 0 m`` and
+    ``…, for speed = 1e+300 m/s`` → ``…, for --speed 1e+300 m/s``. The angle
     keeps its name: the library speaks of it in radians, the command line in degrees."""
     flags = flags - {"angle"}
     first = re.match(r"(\w+)( = |: )", message)
     if first and first.group(1) in flags:
         flag = "--" + first.group(1).replace("_", "-")
         message = f"{flag}{' ' if first.group(2) == ' = ' else ': '}{message[first.end():]}"
-    return re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-") if m.group(1) in flags else m.group(1),
-                  message)
+    message = re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-") if m.group(1) in flags else m.group(1),
+                     message)
+    head, sep, given = message.partition(", for ")  # the physics' closing list: "for speed = 1e+300 m/s, mass = …"
+    given = re.sub(r"\b(\w+) = ", lambda m: f"--{m.group(1).replace('_', '-')} " if m.group(1) in flags
+                   else m.group(0), given)
+    return head + sep + given
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -619,6 +629,8 @@ def main(argv: list[str] | None = None) -> int:
     with stopping.catching():
         try:
             args = build_parser().parse_args(argv)
+            with stopping.holding():  # a signal now is raised once jaxlib is in (its import can crash on one)
+                import jax  # noqa: F401
             args.run(args)
         except Exception as error:
             if stopping.taken() is not None:  # a stop raised inside a library's callback comes back as its error

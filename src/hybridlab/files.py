@@ -19,8 +19,6 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 
-import numpy as np
-
 _EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 #: The temporary files and directories being written now (see :func:`remove_unfinished`).
 _UNFINISHED: set[str] = set()
@@ -147,6 +145,8 @@ def write_json(path: str | os.PathLike, value) -> None:
 
 def _finite(value):
     """A copy of a JSON-able value with non-finite floats (NumPy ones too) replaced by None."""
+    import numpy as np  # here: the command line's help imports this module, and needs no NumPy
+
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

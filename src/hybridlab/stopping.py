@@ -107,7 +107,11 @@ def _hold(number, frame):
 def holding() -> Iterator[None]:
     """Within (from the main thread): SIGINT and SIGTERM are held, not raised, and raised as
     :class:`Stopped` on the way out. For importing native libraries: an exception raised inside
-    one's import can crash it (jaxlib's nanobind turns it into a C++ ``terminate``)."""
+    one's import can crash it (jaxlib's nanobind turns it into a C++ ``terminate``). Python
+    lets only the main thread set handlers: from another thread this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {number: signal.signal(number, _hold) for number in _SIGNALS}
     try:
         yield

@@ -52,13 +52,6 @@ def select_device(kind: str | None) -> str:
     return f"{devices[0].platform}: {devices[0].device_kind}"
 
 
-def drag_laws() -> dict[str, dict[str, str]]:
-    """Every registered drag law's coefficients with a line of help each: what a command line
-    offers as options."""
-    return {name: {coefficient: f"{law.title}: {coefficient} in {c.unit} (see {law.__name__})"
-                   for coefficient, c in law.coefficients.items()} for name, law in DRAG_LAWS.items()}
-
-
 def physics_spec(drag: str, coefficients: Mapping[str, float | None], mass: float, g: float, height: float,
                  unknown: Sequence[str] = ()) -> dict:
     """A projectile's spec from separate options: ``coefficients`` holds every drag

@@ -28,6 +28,11 @@ class LinearRegression(Regressor):
     def _fit(self, X, y, progress):
         if len(self.variables) != X.shape[1]:
             raise ValueError(f"variables = {self.variables}: X has {X.shape[1]} columns")
+        parameters = X.shape[1] + 1
+        if X.shape[0] <= parameters:  # the interval estimates the noise from n − p residual degrees of freedom
+            raise ValueError(f"a linear model with {parameters} parameters needs at least {parameters + 1} training "
+                             f"shots (its interval estimates the noise from the n − {parameters} left over); "
+                             f"got {X.shape[0]}")
         scaler = Scaler.fit(X)
         Z = np.column_stack([np.ones(len(X)), np.asarray(scaler.forward(X))])
         solution, *_ = np.linalg.lstsq(Z, y, rcond=None)

@@ -3,7 +3,7 @@
 Every law is an Equinox module whose coefficients are PyTree leaves (so ``jax.grad`` works
 with respect to them). A law describes itself: its ``name`` (its key in the registry
 :data:`DRAG_LAWS` and in a spec), its ``coefficients`` (name → unit and a starting guess for a
-fit) and how its motion is solved (``motion``: a closed form, or the ODE). A new law subclasses
+fit; the built-in laws read theirs from :mod:`hybridlab.physics.laws`) and how its motion is solved (``motion``: a closed form, or the ODE). A new law subclasses
 :class:`AbstractDrag`, implements ``force(vx, vy) -> (fx, fy)`` in newtons (velocities in
 m/s) and is solved numerically; giving it a ``name`` registers it, so specs and saved models
 can name it.
@@ -12,22 +12,14 @@ can name it.
 from __future__ import annotations
 
 import abc
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from hybridlab.physics.laws import LAWS, Coefficient
 from hybridlab.physics.validation import parameter
-
-
-class Coefficient(NamedTuple):
-    """A drag coefficient's unit, its default value and the starting guess a fit uses when the
-    value is unknown (all SI)."""
-
-    unit: str
-    default: float
-    start: float
 
 
 #: Every named drag law, by name: what a spec's ``"drag"`` may say.
@@ -94,7 +86,7 @@ class NoDrag(AbstractDrag):
     """No aerodynamic force: F = 0 (the vacuum, or a heavy slow body)."""
 
     name = "none"
-    title = "no drag"
+    title = LAWS[name].title
     motion = "ballistic"
 
     def force(self, vx, vy):
@@ -107,8 +99,7 @@ class LinearDrag(AbstractDrag):
     text, 4 × 0.45 = 1.8 in its code)."""
 
     name = "linear"
-    title = "linear drag"
-    coefficients = {"k": Coefficient("kg/s", default=0.45, start=1.0)}
+    title, coefficients = LAWS[name].title, LAWS[name].coefficients
     motion = "linear"
 
     k: jax.Array
@@ -125,8 +116,7 @@ class QuadraticDrag(AbstractDrag):
     """Newton (form) drag F = -c·|v|·v, with c = ½ ρ C_d A in kg/m (a baseball: c ≈ 9e-4)."""
 
     name = "quadratic"
-    title = "quadratic drag"
-    coefficients = {"c": Coefficient("kg/m", default=9e-4, start=1e-3)}
+    title, coefficients = LAWS[name].title, LAWS[name].coefficients
 
     c: jax.Array
 
@@ -162,14 +152,11 @@ class PolynomialDrag(AbstractDrag):
     is k alone, quadratic drag c alone). Every coefficient defaults to 0."""
 
     name = "polynomial"
-    title = "polynomial drag"
+    title = LAWS[name].title
     #: Each coefficient's term in words, and its power of |v| in the magnitude.
     terms: ClassVar[dict[str, tuple[str, int]]] = {"b": ("constant", 0), "k": ("linear", 1), "c": ("quadratic", 2),
                                                    "d": ("cubic", 3)}
-    coefficients = {"b": Coefficient("N", default=0.0, start=1e-2),
-                    "k": Coefficient("kg/s", default=0.0, start=1.0),
-                    "c": Coefficient("kg/m", default=0.0, start=1e-3),
-                    "d": Coefficient("kg s/m^2", default=0.0, start=1e-5)}
+    coefficients = LAWS[name].coefficients
 
     b: jax.Array
     k: jax.Array

@@ -1,0 +1,42 @@
+"""The built-in drag laws as plain data: each law's name, title and coefficients (unit,
+default value, a fit's starting guess; all SI).
+
+Free of JAX, so that the command line prints its help (its ``--drag`` choices and coefficient
+options) without importing it. :mod:`hybridlab.physics.drag` gives each law its force and how
+its motion is solved, and reads its title and coefficients from here.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Coefficient(NamedTuple):
+    """A drag coefficient's unit, its default value and the starting guess a fit uses when the
+    value is unknown (all SI)."""
+
+    unit: str
+    default: float
+    start: float
+
+
+class Law(NamedTuple):
+    """A drag law's title, its coefficients by name, and the class in
+    :mod:`hybridlab.physics.drag` that computes it."""
+
+    title: str
+    coefficients: dict[str, Coefficient]
+    class_name: str
+
+
+#: The built-in laws by the name a spec and the command line's ``--drag`` use.
+LAWS: dict[str, Law] = {
+    "none": Law("no drag", {}, "NoDrag"),
+    "linear": Law("linear drag", {"k": Coefficient("kg/s", default=0.45, start=1.0)}, "LinearDrag"),
+    "quadratic": Law("quadratic drag", {"c": Coefficient("kg/m", default=9e-4, start=1e-3)}, "QuadraticDrag"),
+    "polynomial": Law("polynomial drag", {"b": Coefficient("N", default=0.0, start=1e-2),
+                                          "k": Coefficient("kg/s", default=0.0, start=1.0),
+                                          "c": Coefficient("kg/m", default=0.0, start=1e-3),
+                                          "d": Coefficient("kg s/m^2", default=0.0, start=1e-5)},
+                      "PolynomialDrag"),
+}
