@@ -1,15 +1,21 @@
 """The ``hybridlab`` command (and ``python -m hybridlab``) as a process: signals are caught
-before anything heavy is imported, and the process ends without the interpreter's finalisers
-when a command failed or was stopped (see :mod:`hybridlab.stopping`)."""
+before anything heavy is imported, a quick command is handed to the warm process
+(:mod:`hybridlab.daemon`), and the process ends without the interpreter's finalisers when a
+command failed or was stopped (see :mod:`hybridlab.stopping`)."""
 
 import sys
 
-from hybridlab import stopping
+from hybridlab import compilation, daemon, stopping
 
 
 def main() -> None:
+    compilation.configure()  # before JAX's import, which reads it
     with stopping.catching():
         try:
+            if daemon.wanted(sys.argv[1:]):
+                status = daemon.hand_over(sys.argv[1:])
+                if status is not None:
+                    stopping.leave(status)
             with stopping.holding():  # a signal now is raised once NumPy's native library is in
                 from hybridlab.files import remove_unfinished
 

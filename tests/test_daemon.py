@@ -1,0 +1,116 @@
+"""The warm process (hybridlab/daemon.py) and the compilation cache (hybridlab/compilation.py),
+as a user meets them: ``hybridlab`` commands as processes, answers checked against the closed
+form and against the same command run in a process of its own."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from scipy.special import lambertw
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the warm process is Linux only")
+
+SHOT = ["range", "--speed", "30", "--angle", "40", "--drag", "linear", "--k", "0.45", "--mass", "7.26"]
+
+
+def _linear_range(v, theta, k, m, g=9.81):
+    """The range under linear drag in closed form (Lambert W), independent of hybridlab."""
+    vx, vy, tau = v * np.cos(theta), v * np.sin(theta), m / k
+    a = 1 + vy / (g * tau)
+    t = a * tau + tau * np.real(lambertw(-a * np.exp(-a), 0))
+    return vx * tau * (1 - np.exp(-t / tau))
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A private runtime directory and cache for the warm processes of one test; any left
+    running are ended afterwards."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    yield {"XDG_RUNTIME_DIR": str(runtime), "HYBRIDLAB_CACHE": str(tmp_path / "cache"), "HYBRIDLAB_DAEMON": "on"}
+    for pid in _warm_processes(runtime):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _warm_processes(runtime) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                line = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if "hybridlab.daemon" in line and str(runtime) in line:
+            found.append(int(pid))
+    return found
+
+
+def _hybridlab(environment, *argv, cwd=None, **kwargs):
+    return subprocess.run([sys.executable, "-m", "hybridlab", *map(str, argv)], capture_output=True, text=True,
+                          env={**os.environ, **environment}, cwd=cwd, timeout=180, **kwargs)
+
+
+def test_commands_handed_to_the_warm_process_answer_as_their_own_process(home, tmp_path):
+    expected = _linear_range(30.0, np.deg2rad(40.0), 0.45, 7.26)
+    first = _hybridlab(home, *SHOT)
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    assert float(first.stdout) == pytest.approx(expected, rel=1e-13)
+    assert len(_warm_processes(tmp_path / "run")) == 1  # the first command started it, and it stays
+    # Relative paths are the command's: its working directory, not the warm process's.
+    work = tmp_path / "work"
+    work.mkdir()
+    written = _hybridlab(home, "trajectory", "--speed", 30, "--angle", 40, "--points", 5, "--out", "t.csv", cwd=work)
+    assert written.returncode == 0 and (work / "t.csv").is_file() and os.listdir(tmp_path / "run") != []
+    refused = _hybridlab(home, *SHOT[:-2], "--mass", "-1")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == "hybridlab: error: --mass -1.0: must be finite and > 0\n"
+    # A variable that changes a computation (here where programs are cached) is part of the key.
+    other = _hybridlab({**home, "HYBRIDLAB_CACHE": str(tmp_path / "other")}, *SHOT)
+    assert other.stdout == first.stdout and len(_warm_processes(tmp_path / "run")) == 2
+
+
+def test_a_stop_reaches_the_command_in_the_warm_process(home, tmp_path):
+    assert _hybridlab(home, *SHOT).returncode == 0  # the warm process is up
+    curve = tmp_path / "curve.csv"
+    process = subprocess.Popen([sys.executable, "-m", "hybridlab", "aim", "--distance", "10", "--speed", "5",
+                                "--drag", "quadratic", "--c", "1", "--curve", str(curve)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, **home})
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and out == ""
+    assert err == "hybridlab: stopped by SIGINT; unfinished output removed\n"
+    assert not curve.exists()
+    deadline = time.monotonic() + 30
+    while _warm_processes(tmp_path / "run") and time.monotonic() < deadline:  # a stop ends the warm process
+        time.sleep(0.2)
+    assert _warm_processes(tmp_path / "run") == []
+
+
+def test_a_directory_another_user_could_reach_is_not_used(home, tmp_path):
+    shared = tmp_path / "run" / f"hybridlab-{os.getuid()}"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    result = _hybridlab(home, *SHOT)
+    assert result.returncode == 0 and float(result.stdout) > 0
+    assert _warm_processes(tmp_path / "run") == [] and os.listdir(shared) == []
+
+
+def test_an_unreadable_cache_entry_is_compiled_again(tmp_path):
+    environment = {"HYBRIDLAB_CACHE": str(tmp_path / "cache"), "HYBRIDLAB_DAEMON": "off"}
+    argv = ["range", "--speed", "30", "--angle", "40", "--drag", "quadratic", "--c", "0.0009", "--mass", "0.145"]
+    first = _hybridlab(environment, *argv)
+    entries = [f for f in (tmp_path / "cache").iterdir() if f.name.endswith("-cache")]
+    assert first.returncode == 0 and entries
+    for entry in entries:  # truncated, as by a process killed while writing it
+        entry.write_bytes(entry.read_bytes()[: len(entry.read_bytes()) // 2])
+    again = _hybridlab(environment, *argv)
+    assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, "")
+    info = _hybridlab(environment, "info", "--json")
+    assert f'"directory": "{tmp_path / "cache"}"' in info.stdout
+    off = _hybridlab({**environment, "HYBRIDLAB_CACHE": "off"}, "info")
+    assert "not kept between processes" in off.stdout
