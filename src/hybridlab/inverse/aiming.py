@@ -535,13 +535,13 @@ def _level(p, target_height) -> jax.Array:
 def _distance(distance) -> jax.Array:
     """The target's distance downrange (m); ValueError naming ``distance`` unless finite and ≥ 0."""
     distance = as_float("distance", distance)
-    return check("distance", distance, ~jnp.isfinite(distance) | (distance < 0), "finite and >= 0")
+    return check("distance", distance, lambda xp, d: ~xp.isfinite(d) | (d < 0), "finite and >= 0")
 
 
 def _speed(speed) -> jax.Array:
     """A launch speed (m/s); ValueError naming ``speed`` unless finite and > 0."""
     speed = as_float("speed", speed)
-    return check("speed", speed, ~jnp.isfinite(speed) | (speed <= 0), "finite and > 0")
+    return check("speed", speed, lambda xp, v: ~xp.isfinite(v) | (v <= 0), "finite and > 0")
 
 
 def _check_scale(p, distance, level, speed=None) -> None:

@@ -175,11 +175,17 @@ class Projectile(eqx.Module):
         except ValueError:
             names = f"speed, angle and {extra}" if more else "speed and angle"
             raise ValueError(f"{names} must broadcast together, got shapes {shapes}") from None
-        speed = check("speed", speed, ~jnp.isfinite(speed) | (speed < 0), "finite and >= 0")
-        lowest = jnp.where(self.height > 0, -jnp.pi / 2, 0.0)
+        speed = check("speed", speed, lambda xp, v: ~xp.isfinite(v) | (v < 0), "finite and >= 0")
         requirement = "in [0, pi/2] rad from the ground (height = 0), in [-pi/2, pi/2] from a height"
-        angle = check("angle", angle, ~(jnp.isfinite(angle) & (angle >= lowest) & (angle <= jnp.pi / 2)), requirement)
-        more = [check(extra, m, ~jnp.isfinite(m) | (m < 0), "finite and >= 0") for m in more]
+        if is_traced(self.height):
+            lowest = jnp.where(self.height > 0, -jnp.pi / 2, 0.0)
+            angle = check("angle", angle, ~(jnp.isfinite(angle) & (angle >= lowest) & (angle <= jnp.pi / 2)),
+                          requirement)
+        else:
+            lowest = -np.pi / 2 if np.asarray(self.height) > 0 else 0.0
+            angle = check("angle", angle, lambda xp, a: ~(xp.isfinite(a) & (a >= lowest) & (a <= xp.pi / 2)),
+                          requirement)
+        more = [check(extra, m, lambda xp, v: ~xp.isfinite(v) | (v < 0), "finite and >= 0") for m in more]
         return jnp.broadcast_arrays(speed, angle, *more)
 
     def _per_shot(self, function, *arrays):
@@ -248,7 +254,7 @@ class Projectile(eqx.Module):
         if not is_traced(t):
             if t.ndim != 1 or t.shape[0] < 1:
                 raise ValueError(f"t must be a 1-D array of times, got shape {t.shape}")
-            t = check("t", t, ~jnp.isfinite(t) | (t < 0), "finite and >= 0")
+            t = check("t", t, lambda xp, v: ~xp.isfinite(v) | (v < 0), "finite and >= 0")
             if np.any(np.diff(np.asarray(t)) <= 0):
                 raise ValueError("t must increase")
         if speed.ndim or angle.ndim:

@@ -36,7 +36,7 @@ class Wind(eqx.Module):
         samples = jnp.atleast_1d(samples)
         if samples.shape[0] == 0:
             raise ValueError("wind must hold at least one sample, got none")
-        self.samples = check("wind", samples, ~jnp.isfinite(samples), "finite (m/s)")
+        self.samples = check("wind", samples, lambda xp, w: ~xp.isfinite(w), "finite (m/s)")
         if samples.shape[0] == 1:
             self.duration = jnp.asarray(0.0 if duration is None else parameter("duration", duration, positive=False))
         elif duration is None:
