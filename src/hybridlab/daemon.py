@@ -17,7 +17,8 @@ it; the work is done in the command's working directory with its umask.
   (:data:`_ENVIRONMENT`); a change gives another key, so another process.
 - Optional: ``HYBRIDLAB_DAEMON=off`` runs every command in its own process. It runs one command
   at a time (another command meanwhile runs in its own process), ends after :data:`IDLE` s
-  without work or after a stopped command, and its output goes nowhere.
+  without work, after a stopped command or after :data:`MOST` commands, and its own output goes
+  nowhere.
 """
 
 from __future__ import annotations
@@ -46,12 +47,16 @@ COMMANDS = frozenset({"range", "aim", "trajectory", "simulate", "fit", "predict"
 SWITCH = "HYBRIDLAB_DAEMON"
 #: Seconds without work after which the warm process ends.
 IDLE = 900.0
+#: Commands after which the warm process ends (and the next starts afresh): its memory holds
+#: every program it compiled, one set per law and data shape.
+MOST = 200
 #: Seconds a command waits for a warm process it started to be ready (its imports take 2–5 s).
 START = 60.0
 #: Environment variables (by prefix) that change what a computation does or where it runs.
 _ENVIRONMENT = ("JAX_", "XLA_", "EQX_", "HYBRIDLAB_", "CUDA_", "NVIDIA_", "TPU_", "OMP_", "MKL_", "OPENBLAS_",
                 "PYTHON", "TQDM_", "MPL", "LD_", "TMPDIR")
-_FRAME = struct.Struct("!cI")  # a frame: its kind (o: stdout, e: stderr, x: exit status) and length
+#: A frame: its kind (a: command taken, o: stdout, e: stderr, x: exit status) and length.
+_FRAME = struct.Struct("!cI")
 
 
 def wanted(argv: list[str]) -> bool:
@@ -150,9 +155,10 @@ def _start(address: str) -> socket.socket | None:
     return None
 
 
-def _converse(connection: socket.socket, argv: list[str]) -> int:
+def _converse(connection: socket.socket, argv: list[str]) -> int | None:
     """Send the command; write what comes back to this process's stdout and stderr; forward
-    SIGINT and SIGTERM; return the exit status."""
+    SIGINT and SIGTERM; return the exit status (None: the warm process ended before taking
+    the command, which then runs here)."""
     request = {"argv": argv, "cwd": os.getcwd(), "umask": _umask(),
                "tty": [sys.stdout.isatty(), sys.stderr.isatty()]}
     forwarded: list[int] = []
@@ -166,16 +172,18 @@ def _converse(connection: socket.socket, argv: list[str]) -> int:
     try:
         connection.sendall(json.dumps(request).encode() + b"\n")
         reader = connection.makefile("rb")
+        taken = False
         while True:
             head = reader.read(_FRAME.size)
-            if len(head) < _FRAME.size:  # the warm process ended mid-command: after a stop, or it died
-                number = forwarded[0] if forwarded else signal.SIGTERM
-                os.write(2, (_stop_line(number) + "\n").encode())
-                return 128 + number
+            if len(head) < _FRAME.size:
+                return _ended(taken, forwarded)
             kind, length = _FRAME.unpack(head)
             payload = reader.read(length)
+            taken |= kind == b"a"
             if kind == b"x":
                 return int(payload)
+            if kind == b"a":
+                continue
             stream = sys.stdout if kind == b"o" else sys.stderr
             with contextlib.suppress(OSError, ValueError):  # a closed pipe downstream: the status still counts
                 stream.buffer.write(payload)
@@ -186,10 +194,19 @@ def _converse(connection: socket.socket, argv: list[str]) -> int:
         connection.close()
 
 
-def _stop_line(number: int) -> str:
-    from hybridlab.stopping import message
+def _ended(taken: bool, forwarded: list[int]) -> int | None:
+    """The exit status where the warm process ended without sending one: None (run the command
+    here) if it ended before taking the command; after a stop, the stop's; else an error."""
+    if not taken and not forwarded:
+        return None
+    if forwarded:
+        from hybridlab.stopping import message
 
-    return message(number)
+        os.write(2, (message(forwarded[0]) + "\n").encode())
+        return 128 + forwarded[0]
+    os.write(2, f"hybridlab: error: the warm process ended during the command; {SWITCH}=off runs it in its own "
+                f"process\n".encode())
+    return 1
 
 
 def _umask() -> int:
@@ -225,7 +242,8 @@ def _text(connection, kind, tty) -> io.TextIOWrapper:
 
 def serve(address: str) -> None:
     """Import what the commands need, listen on ``address`` and run the commands that come,
-    one at a time, until :data:`IDLE` s pass without one or a command is stopped."""
+    one at a time, until :data:`IDLE` s pass without one, a command is stopped, or
+    :data:`MOST` have run."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only a command's own stop (forwarded) concerns it
     from hybridlab import compilation, stopping
 
@@ -244,7 +262,7 @@ def serve(address: str) -> None:
     listener.listen(4)
     listener.settimeout(IDLE)
     try:
-        while True:
+        for _ in range(MOST):
             try:
                 connection, _ = listener.accept()
             except TimeoutError:
@@ -254,10 +272,11 @@ def serve(address: str) -> None:
                 status = _run(connection, cli.main)
             if status in (130, 143):  # a stopped command: its clean-up may still hold the watchdog
                 return
-    finally:
+    finally:  # the name first: a command that finds none starts another; one already waiting gets no answer
         for leftover in (address, address + ".start", address + ".using"):
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
+        listener.close()
 
 
 def _run(connection: socket.socket, command) -> int | None:
@@ -267,6 +286,7 @@ def _run(connection: socket.socket, command) -> int | None:
         return None
     lines = connection.makefile("rb")
     request = json.loads(lines.readline())
+    connection.sendall(_FRAME.pack(b"a", 0))  # taken: from now on the command is answered here
     running = threading.Event()
     running.set()
 
