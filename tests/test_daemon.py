@@ -3,9 +3,11 @@ as a user meets them: ``hybridlab`` commands as processes, answers checked again
 form and against the same command run in a process of its own."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -26,17 +28,19 @@ def _linear_range(v, theta, k, m, g=9.81):
 
 
 @pytest.fixture
-def home(tmp_path):
-    """A private runtime directory and cache for the warm processes of one test; any left
-    running are ended afterwards."""
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    yield {"XDG_RUNTIME_DIR": str(runtime), "HYBRIDLAB_CACHE": str(tmp_path / "cache"), "HYBRIDLAB_DAEMON": "on"}
+def home(tmp_path, monkeypatch):
+    """A private runtime directory and cache for the warm processes of one test (``tmp_path / "run"``
+    links to it: a socket's name must stay short); any left running are ended afterwards."""
+    runtime = tempfile.mkdtemp(prefix="hl-", dir="/tmp")
+    (tmp_path / "run").symlink_to(runtime)
+    yield {"XDG_RUNTIME_DIR": runtime, "HYBRIDLAB_CACHE": str(tmp_path / "cache"), "HYBRIDLAB_DAEMON": "on"}
     for pid in _warm_processes(runtime):
         os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _warm_processes(runtime) -> list[int]:
+    runtime = os.path.realpath(runtime)
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:

@@ -109,6 +109,8 @@ def hand_over(argv: list[str]) -> int | None:
     if home is None:
         return None
     address = os.path.join(home, f"{key()}.sock")
+    if len(os.fsencode(address)) + len(".new") >= 104:  # beyond what a Unix socket's name may hold (104 on macOS)
+        return None
     # Held while a command uses the warm process: one at a time, released if the command dies.
     using = open(address + ".using", "a")  # noqa: SIM115  (held until the process ends)
     try:
