@@ -21,6 +21,8 @@ def pytest_configure(config):
     # Commands run as processes run in them, not in a warm process left behind (tests/test_daemon.py
     # starts its own).
     os.environ.setdefault("HYBRIDLAB_DAEMON", "off")
+    # Nor with compiled programs a run before this one left in the user's cache directory.
+    os.environ.setdefault("HYBRIDLAB_CACHE", "off")
     if not hasattr(config, "workerinput") and _CACHE not in os.environ:  # the controller, before its workers
         os.environ[_CACHE] = tempfile.mkdtemp(prefix="hybridlab-jax-cache-")
         config._hybridlab_cache = os.environ[_CACHE]
