@@ -384,15 +384,16 @@ def _flagged(message: str, flags: set[str]) -> str:
     ``…, for speed = 1e+300 m/s`` → ``…, for --speed 1e+300 m/s``. The angle
     keeps its name: the library speaks of it in radians, the command line in degrees."""
     flags = flags - {"angle"}
+
+    def flag(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
     first = re.match(r"(\w+)( = |: )", message)
     if first and first.group(1) in flags:
-        flag = "--" + first.group(1).replace("_", "-")
-        message = f"{flag}{' ' if first.group(2) == ' = ' else ': '}{message[first.end():]}"
-    message = re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-") if m.group(1) in flags else m.group(1),
-                     message)
+        message = f"{flag(first.group(1))}{' ' if first.group(2) == ' = ' else ': '}{message[first.end():]}"
+    message = re.sub(r"`(\w+)`", lambda m: flag(m.group(1)) if m.group(1) in flags else m.group(1), message)
     head, sep, given = message.partition(", for ")  # the physics' closing list: "for speed = 1e+300 m/s, mass = …"
-    given = re.sub(r"\b(\w+) = ", lambda m: f"--{m.group(1).replace('_', '-')} " if m.group(1) in flags
-                   else m.group(0), given)
+    given = re.sub(r"\b(\w+) = ", lambda m: flag(m.group(1)) + " " if m.group(1) in flags else m.group(0), given)
     return head + sep + given
 
 
