@@ -53,6 +53,7 @@ import numpy as np
 import optimistix as optx
 
 from hybridlab.physics import Projectile
+from hybridlab.physics.batching import padded
 from hybridlab.physics.validation import as_float, check, is_traced
 
 # Roots that are returned (the arcs, the speed at an angle): a bracket narrowed to 1e-6 (rad, or
@@ -646,7 +647,7 @@ def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Arra
     level = _level(p, target_height)
     _check_reach_scale(p, speed)
     shape = jnp.broadcast_shapes(jnp.shape(speed), jnp.shape(level))
-    distance, angle = _reach(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
+    distance, angle = padded(partial(_reach, p), *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
     return distance.reshape(shape), angle.reshape(shape)
 
 
@@ -708,16 +709,17 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     if speed is not None:
         v = jnp.broadcast_to(_speed(given[0]), shape).reshape(-1)
         _check_scale(p, distance, level, v)
-        return jax.tree.map(lambda a: a.reshape(shape), _hits(p, v, distance, level, upright))
+        hits = padded(lambda *lanes: _hits(p, *lanes, upright), v, distance, level)
+        return jax.tree.map(lambda a: a.reshape(shape), hits)
     if angle is not None:
         lowest = float(_lowest_angle(p))
         theta = check("angle", given[0], ~(given[0] >= lowest) | ~(given[0] < jnp.pi / 2),
                       "in [0, pi/2) from the ground, in (-pi/2, pi/2) from a height")
         theta = jnp.broadcast_to(theta, shape).reshape(-1)
         _check_scale(p, distance, level)
-        return _speeds(p, theta, distance, level, upright=upright).reshape(shape)
+        return padded(lambda *lanes: _speeds(p, *lanes, upright=upright), theta, distance, level).reshape(shape)
     _check_scale(p, distance, level)
     fractions = (jnp.arange(curve_points) + 0.5) / curve_points
-    v, theta, miss, angles, speeds = _least(p, distance, level, fractions, upright)
+    v, theta, miss, angles, speeds = padded(lambda *lanes: _least(p, *lanes, fractions, upright), distance, level)
     _check_resolved(p, distance, level, miss)
     return Aim(v.reshape(shape), theta.reshape(shape), angles.reshape(*shape, -1), speeds.reshape(*shape, -1))

@@ -33,17 +33,7 @@ class Network(eqx.Module):
             raise ValueError(f"activation = {activation!r}: must be one of {sorted(ACTIVATIONS)}")
         if init not in INITS:
             raise ValueError(f"init = {init!r}: must be one of {INITS}")
-        sizes = [n_in, *widths, n_out]
-        keys = jax.random.split(key, len(sizes) - 1)
-        layers = [eqx.nn.Linear(a, b, key=k, dtype=dtype) for a, b, k in zip(sizes[:-1], sizes[1:], keys)]
-        if init == "glorot":
-            glorot = jax.nn.initializers.glorot_uniform()
-            layers = [
-                eqx.tree_at(lambda l: (l.weight, l.bias), layer,
-                            (glorot(k, layer.weight.shape, dtype), jnp.zeros_like(layer.bias)))
-                for layer, k in zip(layers, jax.random.split(keys[0], len(layers)))
-            ]
-        self.layers = tuple(layers)
+        self.layers = _initial_layers((n_in, *widths, n_out), init, key, dtype)
         self.activation = activation
         self.n_out = n_out
 
@@ -67,3 +57,20 @@ class Network(eqx.Module):
         last = self.layers[-1]
         out = self.features(x) @ last.weight.T + last.bias
         return out[:, 0] if self.n_out == 1 else out
+
+
+@eqx.filter_jit
+def _initial_layers(sizes: tuple[int, ...], init: str, key, dtype) -> tuple[eqx.nn.Linear, ...]:
+    """The layers of a network of these ``sizes`` (inputs, widths, outputs), drawn from ``key``:
+    compiled as one program per architecture (eagerly, each layer's draws compiled several small
+    programs of their own, a fresh process's largest cost in building a network)."""
+    keys = jax.random.split(key, len(sizes) - 1)
+    layers = [eqx.nn.Linear(a, b, key=k, dtype=dtype) for a, b, k in zip(sizes[:-1], sizes[1:], keys)]
+    if init == "glorot":
+        glorot = jax.nn.initializers.glorot_uniform()
+        layers = [
+            eqx.tree_at(lambda l: (l.weight, l.bias), layer,
+                        (glorot(k, layer.weight.shape, dtype), jnp.zeros_like(layer.bias)))
+            for layer, k in zip(layers, jax.random.split(keys[0], len(layers)))
+        ]
+    return tuple(layers)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from hybridlab.physics import ballistic, linear, numerical
+from hybridlab.physics import ballistic, batching, linear, numerical
 from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, is_traced, parameter, runtime_cause
 from hybridlab.physics.wind import Wind
@@ -198,7 +198,7 @@ class Projectile(eqx.Module):
         if limit is not None:
             raise ValueError(f"{self._title()}: {limit}, for {self._parameters(arrays, None)}")
         try:
-            return jax.block_until_ready(_vectorised(function, self, *arrays))
+            return batching.padded(lambda *xs: _vectorised(function, self, *xs), *arrays)
         except eqx.EquinoxRuntimeError as error:
             cause = runtime_cause(error).rstrip(".")  # Diffrax's sentences end in a full stop
             raise ValueError(f"{self._title()}: {cause}, for {self._parameters(arrays, None)}") from None
