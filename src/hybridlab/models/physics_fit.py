@@ -126,17 +126,25 @@ class PhysicsFit(FittedPhysics, Regressor):
         """The residuals r(u) = (D(p₀ e^u) − y)/σ_y and their Jacobian ∂r/∂u = (∂D/∂p) p/σ_y
         over data (start, X, y, p₀, σ_y), from the ranges and their sensitivities in blocks:
         the programs that the predictions and the interval compile anyway."""
-        start, X, y, p0, scale = data
+        _, X, y, p0, scale = data
         values = p0 * jnp.exp(u)
-        fitted = start.replace(self.unknown, values)
-        X = np.asarray(X)
-        ranges = in_blocks(lambda block: fitted.range(block[:, 0], block[:, 1]), X)
-        return (ranges - np.asarray(y)) / float(scale), self._jacobian(values, X) * np.asarray(values) / float(scale)
+        linear = self._linear(values, np.asarray(X))
+        return (linear[:, 0] - np.asarray(y)) / float(scale), linear[:, 1:] * np.asarray(values) / float(scale)
 
-    def _jacobian(self, values, X):
-        """∂D/∂p (n, q) at parameter ``values``, in blocks (one compiled Jacobian per shape)."""
+    def _linear(self, values, X):
+        """[D, ∂D/∂p] (n, 1 + q) at parameter ``values``, in blocks: one compiled program per
+        law and unknowns serves the predictions, the fit's linearisation and the intervals."""
         start = self.start()
-        return in_blocks(lambda block: _range_jacobian(start, self.unknown, values, jnp.asarray(block)), X)
+        try:
+            linear = in_blocks(lambda block: _range_jacobian(start, self.unknown, values, jnp.asarray(block)), X)
+            if np.isfinite(linear[:, 0]).all():
+                return linear
+        except eqx.EquinoxRuntimeError:
+            pass
+        # The compiled program does not check its results: the eager solve says in one line what
+        # went wrong (a bad launch, a range beyond float64, a failed solve).
+        ranges = np.asarray(start.replace(self.unknown, values).range(X[:, 0], X[:, 1]))
+        return np.column_stack([ranges, np.full((len(X), len(self.unknown)), np.nan)])
 
     def _starts(self):
         """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
@@ -145,10 +153,13 @@ class PhysicsFit(FittedPhysics, Regressor):
         return [jnp.zeros(q)] + [jnp.asarray(u) for u in draws]
 
     def _predict(self, X):
-        return self.fitted().range(X[:, 0], X[:, 1])
+        # Traced (a decoder inside a loss): the reverse-mode range, which a gradient goes through.
+        if any(isinstance(a, jax.core.Tracer) for a in (X, self.values_)):
+            return self.fitted().range(X[:, 0], X[:, 1])
+        return self._linear(self.values_, X)[:, 0]
 
     def _sensitivities(self, X):
-        return self._jacobian(self.values_, X)
+        return self._linear(self.values_, X)[:, 1:]
 
     def _arrays_like(self):
         return {"values": jnp.zeros(len(self.unknown))}
@@ -212,8 +223,12 @@ def _objectives(unknown: tuple[str, ...]):
 
 @eqx.filter_jit
 def _range_jacobian(start, unknown, values, X):
-    """∂R/∂p (n, q): the ranges' sensitivity to the fitted parameters (forward mode)."""
+    """[R, ∂R/∂p] (n, 1 + q): the ranges and their sensitivity to the fitted parameters, from
+    one forward-mode solve (a fresh process compiles this one program, not a second one for
+    the ranges alone: under an ODE law each is seconds of compiling)."""
     def ranges(v):
-        return start.replace(unknown, v).range(X[:, 0], X[:, 1], mode="forward")
+        predicted = start.replace(unknown, v).range(X[:, 0], X[:, 1], mode="forward")
+        return predicted, predicted
 
-    return jax.jacfwd(ranges)(values)
+    jacobian, predicted = jax.jacfwd(ranges, has_aux=True)(values)
+    return jnp.column_stack([predicted, jacobian])
