@@ -164,4 +164,10 @@ def _residuals(names: tuple[str, ...], fit_start: bool, loss: str, rtol: float):
 def _jacobian(residuals, params, data):
     """(r, ∂r/∂params) at params, the parameters flattened (physics unknowns first)."""
     flat, unravel = ravel_pytree(params)
-    return residuals(params, data), jax.jacfwd(lambda f: residuals(unravel(f), data))(flat)
+
+    def both(f):  # the value comes with the Jacobian, from the same forward-mode solve
+        r = residuals(unravel(f), data)
+        return r, r
+
+    jacobian, r = jax.jacfwd(both, has_aux=True)(flat)
+    return r, jacobian

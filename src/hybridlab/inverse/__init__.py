@@ -6,11 +6,22 @@
 This room may import physics/, data/ and models/; nothing below it imports it.
 """
 
-from hybridlab.inverse.aiming import Aim, Hits, aim, aim_sensitivity, reach
-from hybridlab.inverse.learned import EncoderDecoder, PhysicsDecoder, evaluate_aim
-from hybridlab.inverse.wind import (METHODS, LearnedRegulariser, Recovered, WindProblem, forward_map,
-                                    learn_regulariser, recover, regularisation_path, wind_problem)
+import importlib
 
-__all__ = ["METHODS", "Aim", "EncoderDecoder", "Hits", "LearnedRegulariser", "PhysicsDecoder", "Recovered",
-           "WindProblem", "aim", "aim_sensitivity", "evaluate_aim", "forward_map", "learn_regulariser", "reach",
-           "recover", "regularisation_path", "wind_problem"]
+#: Each public name and the module of this room that defines it: imported on first use, so that
+#: a command that recovers a wind does not import the learned aims' rungs (models/).
+_WHERE = {**dict.fromkeys(["Aim", "Hits", "aim", "aim_sensitivity", "reach"], "aiming"),
+          **dict.fromkeys(["EncoderDecoder", "PhysicsDecoder", "evaluate_aim"], "learned"),
+          **dict.fromkeys(["METHODS", "LearnedRegulariser", "Recovered", "WindProblem", "forward_map",
+                           "learn_regulariser", "recover", "regularisation_path", "wind_problem"], "wind")}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'hybridlab.inverse' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"hybridlab.inverse.{_WHERE[name]}"), name)
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -66,9 +66,12 @@ def _track_jacobian(projectile: Projectile, t, samples, velocity):
         # From the ground: the height only shifts y (the caller adds it), and a large one
         # would set the solve's scales.
         windy = Projectile(projectile.drag, mass=projectile.mass, g=projectile.g, wind=Wind(w, t[-1]))
-        return windy.path(jnp.hypot(u[0], u[1]), jnp.arctan2(u[1], u[0]), t).T.reshape(-1)
-    # Reverse mode: Diffrax's solve is a custom VJP (no forward mode through it).
-    return track(samples, velocity), jax.jacrev(track, argnums=(0, 1))(samples, velocity)
+        positions = windy.path(jnp.hypot(u[0], u[1]), jnp.arctan2(u[1], u[0]), t).T.reshape(-1)
+        return positions, positions
+    # Reverse mode: Diffrax's solve is a custom VJP (no forward mode through it). The value comes
+    # with the Jacobian from the same forward solve (a second solve would double the tracing).
+    jacobian, value = jax.jacrev(track, argnums=(0, 1), has_aux=True)(samples, velocity)
+    return value, jacobian
 
 
 def forward_map(projectile: Projectile, t, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
