@@ -16,7 +16,7 @@ Commands (NAME: hybridlab command | SciPy script in benchmarks/scipy_scripts/):
   aim              aim --distance 100 --speed 40, a baseball (out of reach) | aim_quadratic.py
   predict          predict with the model of fit-linear on its 800 shots | predict_linear.py
                    (with the k that fit_linear.py saved)
-  learn-drag       learn-drag --method fit --law quadratic on one 30-point baseball track
+  learn-drag       learn-drag --method fit --law quadratic --fit-g on one 30-point baseball track
                    | learn_drag.py
   solve-exact      solve --method exact --speed 20 --angle 45 --drag linear --k 0.45 | solve_exact.py
   solve-pinn       solve --method pinn, the same shot, default epochs | solve_exact.py
@@ -198,7 +198,7 @@ CASES = [
          ["aim_quadratic.py", "100", "40", "0.0009", "0.145"], same_lines("unreachable:", "least speed:")),
     Case("predict", ["predict", "{model-linear}", "{shots-linear}", "--out", "pred.csv"],
          ["predict_linear.py", "{model-linear-scipy}", "{shots-linear}", "pred.csv"], same_predictions),
-    Case("learn-drag", ["learn-drag", "{track}", "--method", "fit", "--law", "quadratic", "--mass", "0.145",
+    Case("learn-drag", ["learn-drag", "{track}", "--method", "fit", "--law", "quadratic", "--fit-g", "--mass", "0.145",
                         "--out", "learned"],
          ["learn_drag.py", "{track}"], same_lines("c = ", "g = ", "x0 = ", "y0 = ", "vx0 = ", "vy0 = ")),
     Case("solve-exact", ["solve", "--method", "exact", "--speed", "20", "--angle", "45", "--drag", "linear",

@@ -58,7 +58,8 @@ def test_learn_drag_command_writes_its_results_and_figures(tmp_path, capsys):
     write_tracks(data, simulated_drops("quadratic"))
     out = tmp_path / "out"
     assert main([
-        "learn-drag", str(data), "--mass", str(MASS), "--diameter", "0.07", "--method", "fit", "--train-until", "1.6",
+        "learn-drag", str(data), "--mass", str(MASS), "--diameter", "0.07", "--method", "fit", "--law", "quadratic", "--fit-g",
+        "--train-until", "1.6",
         "--out", str(out), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["law"] == "quadratic" and printed["method"] == "fit"
@@ -82,6 +83,10 @@ def test_learn_drag_command_writes_its_results_and_figures(tmp_path, capsys):
     (["--mass", "0.05", "--train-until", "-1"], "leaves no point of track 'ball/1'"),
     (["--mass", "0.05", "--method", "sindy"], "--method: invalid choice"),
     (["--mass", "0.05", "--diameter", "0"], "--diameter 0.0: must be"),
+    # No law or g is silently assumed, nor silently ignored.
+    (["--mass", "0.05", "--method", "ude", "--law", "quadratic"], "--law 'quadratic': method 'ude' does not take a law"),
+    (["--mass", "0.05", "--method", "neural-ode", "--fit-g"], "--fit-g: method 'neural-ode' has no g"),
+    (["--mass", "0.05", "--known-g", "--fit-g"], "not allowed with argument"),
 ])
 def test_learn_drag_refuses_bad_options_in_one_line(tmp_path, capsys, argv, message):
     data = tmp_path / "drops.csv"

@@ -15,7 +15,7 @@ from test_reliability import assert_refused
 
 from hybridlab.cli import main
 from hybridlab.data import Tracks, split_time, write_tracks
-from hybridlab.dynamics.learning import law_fit
+from hybridlab.dynamics.learning import CROSS_VALIDATION, law_fit
 from hybridlab.models import load
 
 G = 9.80665
@@ -66,18 +66,23 @@ def least_squares_reference(train: Tracks, query: Tracks):
     return positions, std, errors
 
 
-def test_learn_drag_auto_on_free_fall_fits_no_drag_with_g_known_as_least_squares_does(tmp_path, capsys):
+@pytest.mark.parametrize("method", ["auto", "fit"])
+def test_learn_drag_auto_on_free_fall_fits_no_drag_with_g_known_as_least_squares_does(tmp_path, capsys, method):
     """The path of ``hybridlab drops`` where auto chooses a law with nothing fitted, on cheap
-    drops from rest: auto chooses no drag, g known (the fewest parameters); the starting
+    drops from rest: auto (and fit, given no law) chooses no drag, g known (the fewest
+    parameters) and says by which rule; the starting
     states, their standard errors, the forecast after --train-until and its predictive std
     (from the starting states and the noise alone) are least squares' in closed form, and the
     saved model reloads to the same."""
     data, out = tmp_path / "fall.csv", tmp_path / "out"
     tracks = free_fall()
     write_tracks(data, tracks)
-    assert main(["learn-drag", str(data), "--mass", "1", "--train-until", "0.4", "--out", str(out), "--json"]) == 0
+    assert main(["learn-drag", str(data), "--mass", "1", "--train-until", "0.4", "--method", method, "--out", str(out),
+                 "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert (printed["law"], printed["fit_g"]) == ("none", False), printed["cv_scores"]
+    assert printed["chosen_by"] == {"law": CROSS_VALIDATION, "g": CROSS_VALIDATION}
+    assert len(printed["cv_scores"]) == 8  # every law of learn-drag, with g fitted and not
     train, test = split_time(tracks, 0.4)
     expected, expected_std, errors = least_squares_reference(train, test)
     parameters = printed["parameters"]
@@ -124,7 +129,7 @@ def test_the_drops_command_prints_its_table(capsys):
 
 @pytest.mark.parametrize("argv, says", [
     (["--train-until", "0"], "--train-until 0 s leaves 1 point of track 'ball/1' to fit"),
-    (["--train-until", "0.1", "--method", "fit"], "--train-until 0.1 s leaves 4 measured coordinates of the 2 tracks to fit 6 parameters (2 of the "
+    (["--train-until", "0.1", "--method", "fit", "--law", "quadratic", "--fit-g"], "--train-until 0.1 s leaves 4 measured coordinates of the 2 tracks to fit 6 parameters (2 of the "
                                                   "law and g, 4 of the starting states): it needs 7 or more"),
     (["--train-until", "nan"], "--train-until nan: must be a finite time"),
 ])

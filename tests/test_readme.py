@@ -38,7 +38,8 @@ SIBLINGS = {
     "hybridlab recover-wind track.csv --mass 0.43 --k 0.1 --out gust": None,  # test_wind_recovery.py
     "hybridlab run --scenario equations": None,  # test_solvers.py
     "hybridlab sweep --scenario cuberoot --seeds 3 --quick --out sw": None,  # test_sweep.py
-    ".venv/bin/hybridlab learn-drag golf_drop1.csv --mass 0.045926 --diameter 0.043927 --method fit --train-until 2 "
+    ".venv/bin/hybridlab learn-drag golf_drop1.csv --mass 0.045926 --diameter 0.043927 --method fit --law quadratic "
+    "--fit-g --train-until 2 "
     "--out golf": None,  # test_learning.py, test_probe_dynamics.py
 }
 #: Commands whose printed numbers are the exact physics, the same on every machine.

@@ -338,12 +338,16 @@ def _learn_drag(args) -> None:
     from hybridlab.experiments.learning import learn_drag_file
     from hybridlab.files import to_json
 
+    fit_g = True if args.fit_g else False if args.known_g else None
     result = learn_drag_file(args.data, args.mass, args.out, args.diameter, args.method, args.train_until, args.law,
-                             not args.known_g, args.g, args.epochs, args.seed)
+                             fit_g, args.g, args.epochs, args.seed)
     if args.json:
         print(to_json(result.to_json()))
         return
     print(f"method: {result.method}; law: {result.law}{'; g fitted' if result.fit_g else ''}")
+    for what, rule in result.chosen.items():
+        if rule != "given":
+            print(f"chosen {what}: {rule}")
     for name, entry in result.parameters().items():
         stderr = "" if entry["stderr"] is None else f" ± {entry['stderr']:.2g}"  # inf: undetermined
         print(f"{name} = {entry['value']:.6g}{stderr}")
@@ -532,19 +536,24 @@ def build_parser() -> argparse.ArgumentParser:
         "± standard errors and the error on the held-out part (t > --train-until); write result.json, the models "
         "and figures in --out. Methods: fit (the --law, Levenberg-Marquardt through the ODE), ude (a network drag "
         "in Newton's law, read back as a law), neural-ode (the whole field a network), auto (the law, and g fitted "
-        "or not, chosen by time-series cross-validation inside t <= --train-until).",
+        "or not, chosen by time-series cross-validation inside t <= --train-until), pinn. What --law, --known-g or "
+        "--fit-g leave open is chosen, and the output says by which rule.",
     )
     sub.add_argument("data", help="CSV or Parquet file: shot,t,x,y (2-D shots) or ball,drop,t,height[,velocity]")
     sub.add_argument("--mass", type=float, required=True, help="the body's mass in kg")
     sub.add_argument("--diameter", type=float, default=None, help="its diameter in m (adds the drag coefficient C_d)")
     sub.add_argument("--method", choices=("fit", "ude", "neural-ode", "auto", "pinn"), default="auto",
                      help="default auto")
-    sub.add_argument("--law", choices=("none", "linear", "quadratic", "linear+quadratic"), default="quadratic",
-                     help="the law of --method fit or pinn (default quadratic)")
+    sub.add_argument("--law", choices=("none", "linear", "quadratic", "linear+quadratic"), default=None,
+                     help="the law of --method fit, auto or pinn (default: chosen as auto chooses it)")
     sub.add_argument("--train-until", type=float, default=None,
                      help="fit on t <= this time in s, report the error after it (default: fit on all)")
     sub.add_argument("--g", type=float, default=9.80665, help="gravity in m/s² (default 9.80665; the start of a fit)")
-    sub.add_argument("--known-g", action="store_true", help="keep g at --g (default: fit it with the drag)")
+    known = sub.add_mutually_exclusive_group()
+    known.add_argument("--known-g", action="store_true", help="keep g at --g")
+    known.add_argument("--fit-g", action="store_true",
+                       help="fit g with the drag (default: neither; auto's rule chooses, and for ude a fitted g is kept "
+                       "where it lies 2 standard errors or more from --g)")
     sub.add_argument("--epochs", type=int, default=1500, help="training epochs of ude and neural-ode (default 1500)")
     sub.add_argument("--seed", type=_seed, default=0, help="random seed of the networks (default 0)")
     sub.add_argument("--out", required=True, help="directory to create for the results")

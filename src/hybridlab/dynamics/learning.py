@@ -61,6 +61,9 @@ class LearnedDrag:
     #: interval, and the interval's mean width (m); None without a held-out part.
     coverage_test: float | None = None
     width_test: float | None = None
+    #: How the law and g were settled: {"law": rule, "g": rule}, each "given" or the rule that
+    #: chose it (see :func:`choose_law`).
+    chosen: dict[str, str] = field(default_factory=dict)
 
     def parameters(self) -> dict[str, dict[str, float | None]]:
         """{name: {"value", "stderr"}}: the law's coefficients as in ``hybridlab.physics``
@@ -85,7 +88,8 @@ class LearnedDrag:
         """The result as ``learn-drag --json`` prints it."""
         return {"law": self.law, "parameters": self.parameters(), "mse_train": self.mse_train,
                 "mse_test": self.mse_test, "coverage_test": self.coverage_test, "width_test": self.width_test,
-                "method": self.method, "fit_g": self.fit_g, "cv_scores": self.scores or None}
+                "method": self.method, "fit_g": self.fit_g, "chosen_by": self.chosen or None,
+                "cv_scores": self.scores or None}
 
 
 def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> TrajectoryFit:
@@ -123,40 +127,96 @@ def cross_validate(tracks: Tracks, mass: float, g: float, candidates, folds=FOLD
 
 
 def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, method: str = "auto",
-               train_until: float | None = None, law: str = "quadratic", fit_g: bool = True, g: float = 9.80665,
-               epochs: int = 1500, seed: int = 0) -> LearnedDrag:
+               train_until: float | None = None, law: str | None = None, fit_g: bool | None = None,
+               g: float = 9.80665, epochs: int = 1500, seed: int = 0) -> LearnedDrag:
     """Learn the drag on a body of ``mass`` (kg) from ``tracks``, fitted on t ≤ ``train_until``
     (s; all of it if None) and scored on the rest.
 
     ``method``: ``fit`` — the grey box of ``law`` (g fitted if ``fit_g``), Levenberg–Marquardt
-    through the ODE with free starting states; ``ude`` — a :class:`UDE` (``epochs`` of Adam,
-    ``seed``) whose learned force :func:`discover_drag` reads back as a law, refitted;
-    ``neural-ode`` — the black box; ``auto`` — the law of :data:`LAWS`, with g fitted or not,
-    that :func:`cross_validate` scores best on the fitted part (never the held-out part; more
-    parameters only where they forecast :data:`PARSIMONY` better), refitted on all of it.
-    ``diameter`` (m) adds the drag coefficient C_d to the parameters."""
+    through the ODE with free starting states; ``auto`` — the same, with whatever of ``law`` and
+    ``fit_g`` is None chosen by :func:`choose_law` (``fit`` chooses it so too: no law is assumed);
+    ``ude`` — a :class:`UDE` (``epochs`` of Adam, ``seed``) whose learned force
+    :func:`discover_drag` reads back as a law, refitted with g fitted if ``fit_g`` (None: as
+    :func:`_discover` chooses); ``neural-ode`` — the black box (no law, g not fitted).
+    ``diameter`` (m) adds the drag coefficient C_d to the parameters. ValueError for a ``law``
+    or ``fit_g`` the method does not use. The result's ``chosen`` says how each was settled."""
     if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {METHODS}")
-    # Every method fits the starting states; the grey box its law's unknowns too (auto: at least none).
-    fitted = law_parameters(law, fit_g) if method == "fit" else 0
-    train, test = split_checked(tracks, mass, diameter, train_until, g, fitted)
+    _check_choices(method, law, fit_g)
+    # Every method fits the starting states; the grey box its law's unknowns too (at least none).
+    given = method == "fit" and law is not None and fit_g is not None
+    train, test = split_checked(tracks, mass, diameter, train_until, g, law_parameters(law, fit_g) if given else 0)
     network, scores = None, {}
     if method == "ude":
-        physics = {"mass": mass, "g": g}
-        network = UDE(physics, epochs=epochs, seed=seed).fit(train)
-        discovery = discover_drag(network, train, refit_unknown=("g",) if fit_g else ())
-        model, law = discovery.fit, discovery.law
+        network = UDE({"mass": mass, "g": g}, epochs=epochs, seed=seed).fit(train)
+        discovery, fit_g, g_rule = _discover(network, train, g, fit_g)
+        model, law, chosen = discovery.fit, discovery.law, {"law": DISCOVERY, "g": g_rule}
     elif method == "neural-ode":
         network = model = NeuralODE({"mass": mass, "g": g}, epochs=epochs, seed=seed).fit(train)
-        law, fit_g = "black-box", False
+        law, fit_g, chosen = "black-box", False, {"law": "none: the network is the whole vector field",
+                                                  "g": "not fitted: the network is the whole vector field"}
     else:
-        if method == "auto":
-            scores = cross_validate(train, mass, g, [(name, free) for name in LAWS for free in (False, True)])
-            law, fit_g = _choose(scores)
+        (law, fit_g), chosen, scores = choose_law(train, mass, g, law, fit_g)
         model = law_fit(law, mass, g, fit_g, train).fit(train)
     return LearnedDrag(method, law, fit_g, model, network, diameter=diameter,
                        scores={f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()},
-                       **scored(model, train, test))
+                       chosen=chosen, **scored(model, train, test))
+
+
+#: How ``choose_law`` chooses, in words (result.json's ``chosen_by``).
+CROSS_VALIDATION = ("time-series cross-validation on the fitted part: each candidate fitted up to 50, 62.5 and 75 % "
+                    "of every track's time span and scored by its forecast of the rest; the fewest parameters within "
+                    "5 % of the best score")
+#: How the UDE's law is found, in words.
+DISCOVERY = "read back from the UDE's learned force (sparse regression, then backward elimination below 2 standard errors)"
+#: A fitted g this many standard errors from the given one is kept fitted (a Wald test at about 95 %).
+G_SIGNIFICANCE = 2.0
+
+
+def choose_law(tracks: Tracks, mass: float, g: float, law: str | None = None, fit_g: bool | None = None):
+    """((law, fit_g), {"law": rule, "g": rule}, scores): ``law`` and ``fit_g`` as given, or where
+    None chosen by :func:`cross_validate` among :data:`LAWS` (and g fitted or not): the candidate
+    with the fewest parameters among those whose forecasts score within :data:`PARSIMONY` of the
+    best (:func:`_choose`). Scores are empty when nothing was chosen."""
+    if law is not None and fit_g is not None:
+        return (law, fit_g), {"law": "given", "g": "given"}, {}
+    candidates = [(name, free) for name in ([law] if law is not None else LAWS)
+                  for free in ([fit_g] if fit_g is not None else (False, True))]
+    scores = cross_validate(tracks, mass, g, candidates)
+    chosen = _choose(scores)
+    rules = {"law": "given" if law is not None else CROSS_VALIDATION,
+             "g": "given" if fit_g is not None else CROSS_VALIDATION}
+    return chosen, rules, scores
+
+
+def _discover(network, tracks: Tracks, g: float, fit_g: bool | None):
+    """(discovery, fit_g, rule) for a fitted UDE: its law read back and refitted with g fitted
+    if ``fit_g``; where None, refitted with g fitted, and kept so only where the fitted g lies
+    :data:`G_SIGNIFICANCE` standard errors or more from the given ``g`` (the data tell them apart),
+    else refitted with g at ``g``."""
+    if fit_g is not None:
+        return discover_drag(network, tracks, refit_unknown=("g",) if fit_g else ()), fit_g, "given"
+    discovery = discover_drag(network, tracks, refit_unknown=("g",))
+    estimate = discovery.fit.physics_estimates()["g"]
+    distance = abs(estimate["value"] - g) / estimate["stderr"] if estimate["stderr"] > 0 else np.inf
+    rule = (f"fitted g is {distance:.3g} standard errors from the given {g:g} m/s² "
+            f"({'at least' if distance >= G_SIGNIFICANCE else 'below'} {G_SIGNIFICANCE:g}: "
+            f"{'kept fitted' if distance >= G_SIGNIFICANCE else 'kept at the given value'})")
+    if distance >= G_SIGNIFICANCE:
+        return discovery, True, rule
+    return discover_drag(network, tracks), False, rule
+
+
+def _check_choices(method: str, law: str | None, fit_g: bool | None) -> None:
+    """ValueError for a ``law`` or ``fit_g`` that ``method`` does not use."""
+    if law is not None:
+        law_parameters(law, False)  # a known law
+        if method in ("ude", "neural-ode"):
+            raise ValueError(f"law = {law!r}: method {method!r} does not take a law "
+                             f"({'it reads one back from its network' if method == 'ude' else 'it has none'}); "
+                             "a law applies to fit, auto and pinn")
+    if fit_g is not None and method == "neural-ode":
+        raise ValueError("fit_g: method 'neural-ode' has no g to fit or keep (its network is the whole vector field)")
 
 
 def scored(model: Dynamics, train: Tracks, test: Tracks | None) -> dict[str, float | None]:
@@ -226,9 +286,9 @@ def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
     the best score (the best score among them breaks a tie)."""
     best = min(scores.values())
     if not np.isfinite(best):
-        raise ValueError("method = 'auto': no candidate law could be fitted to every fold of its cross-validation "
+        raise ValueError("no candidate law could be fitted to every fold of the cross-validation that chooses it "
                          "(each fits the tracks up to a share of their time spans: too few points there, or every "
-                         "fit failed); use `method` fit, or more points")
+                         "fit failed); give the law and whether g is fitted, or more points")
     near = [c for c, score in scores.items() if score <= best * (1 + PARSIMONY)]
     return min(near, key=lambda c: (len(LAWS[c[0]]) + c[1], scores[c]))
 

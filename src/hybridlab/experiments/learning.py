@@ -9,7 +9,8 @@ import numpy as np
 
 from hybridlab.data import Tracks, benchmark_split, load_drops, read_tracks
 from hybridlab.dynamics import TrajectoryFit, learn_drag
-from hybridlab.dynamics.learning import METHODS, LearnedDrag, law_fit, law_parameters, scored, split_checked
+from hybridlab.dynamics.learning import (METHODS, LearnedDrag, choose_law, law_fit, law_parameters, scored,
+                                        split_checked)
 from hybridlab.physics import Projectile
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
@@ -29,7 +30,8 @@ _DENSE = 200
 
 
 def learn_drag_file(path: str, mass: float, out: str, diameter: float | None = None, method: str = "auto",
-                    train_until: float | None = None, law: str = "quadratic", fit_g: bool = True, g: float = 9.80665,
+                    train_until: float | None = None, law: str | None = None, fit_g: bool | None = None,
+                    g: float = 9.80665,
                     epochs: int = 1500, seed: int = 0) -> LearnedDrag:
     """:func:`~hybridlab.dynamics.learn_drag` on the tracks in ``path`` (CSV or Parquet); the
     new directory ``out`` receives ``result.json``, the fitted model(s) under ``models/`` and
@@ -54,17 +56,21 @@ def learn_drag_file(path: str, mass: float, out: str, diameter: float | None = N
 
 
 def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, method: str = "pinn",
-                    train_until: float | None = None, law: str = "quadratic", fit_g: bool = True, g: float = 9.80665,
-                    epochs: int = 1500, seed: int = 0) -> LearnedDrag:
+                    train_until: float | None = None, law: str | None = None, fit_g: bool | None = None,
+                    g: float = 9.80665, epochs: int = 1500, seed: int = 0) -> LearnedDrag:
     """:func:`~hybridlab.dynamics.learn_drag`'s ``pinn`` method: the parameters of ``law`` (and g
-    if ``fit_g``) by the inverse PINN (:func:`hybridlab.solvers.inverse.learn`: ``epochs`` of
+    if ``fit_g``; whichever is None chosen first as ``auto`` chooses it, by
+    :func:`~hybridlab.dynamics.learning.choose_law`) by the inverse PINN
+    (:func:`hybridlab.solvers.inverse.learn`: ``epochs`` of
     Adam, as many L-BFGS steps) on t ≤ ``train_until``; the errors are those of the exact ODE
     at those parameters, from starting states fitted to the same points (Levenberg–Marquardt
     with the parameters held), so that the held-out part is a forecast of the law, not of the
     path network (which knows nothing beyond its training window)."""
     if method != "pinn":
         raise ValueError(f"method = {method!r}: learn_drag_pinn runs 'pinn'")
-    train, test = split_checked(tracks, mass, diameter, train_until, g, law_parameters(law, fit_g))
+    given = law is not None and fit_g is not None
+    train, test = split_checked(tracks, mass, diameter, train_until, g, law_parameters(law, fit_g) if given else 0)
+    (law, fit_g), chosen, scores = choose_law(train, mass, g, law, fit_g)
     # The grey box of the law gives its starting values and the unknowns' names.
     grey = law_fit(law, mass, g, fit_g, train)
     found = inverse.learn(train, Projectile.from_spec(grey.physics), grey.unknown, epochs=epochs, polish=epochs,
@@ -72,7 +78,13 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
     physics = Projectile.from_spec(grey.physics).replace(tuple(found.parameters), list(found.parameters.values()))
     model = TrajectoryFit(physics.to_spec(), unknown=()).fit(train)
     return LearnedDrag("pinn", law, fit_g, model, None, diameter=diameter, estimates=found.parameters,
-                       **scored(model, train, test))
+                       scores={f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()},
+                       chosen=chosen, **scored(model, train, test))
+
+
+#: What the benchmark's methods are given (the rest, auto chooses): ``fit`` is the published
+#: comparison's grey box, quadratic drag with g fitted; the UDE's law is refitted with g fitted.
+DROPS_CHOICES = {"fit": {"law": "quadratic", "fit_g": True}, "ude": {"fit_g": True}}
 
 
 def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: int = 1500) -> list[dict]:
@@ -102,7 +114,7 @@ def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: i
         for method in methods:
             result = learn_drag(whole, balls[ball].mass if known else 1.0,
                                 balls[ball].diameter if np.isfinite(balls[ball].diameter) else None, method,
-                                train_until, epochs=epochs)
+                                train_until, epochs=epochs, **DROPS_CHOICES.get(method, {}))
             row[method] = {"mse_test": result.mse_test, "mse_train": result.mse_train, "law": result.law,
                            "fit_g": result.fit_g, "parameters": result.parameters(),
                            "coverage_test": result.coverage_test, "width_test": result.width_test}
