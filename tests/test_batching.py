@@ -34,19 +34,18 @@ def _compiles(call, caplog):
 
 def test_batches_of_one_bucket_share_a_compiled_solve_and_give_scipys_ranges(caplog):
     p = Projectile(QuadraticDrag(0.0009), mass=0.145)
-    speeds = np.linspace(15.0, 45.0, 7)
-    angles = np.linspace(0.2, 1.2, 7)
-    first, compiled = _compiles(lambda: p.range(speeds[:5], angles[:5]), caplog)
-    assert "_vectorised" in compiled
+    speeds = np.linspace(15.0, 45.0, 27)
+    angles = np.linspace(0.2, 1.2, 27)
+    first, _ = _compiles(lambda: p.range(speeds[:19], angles[:19]), caplog)
     second, compiled = _compiles(lambda: p.range(speeds, angles), caplog)
-    assert "_vectorised" not in compiled  # 5 and 7 shots are both solved as 8
-    assert first.shape == (5,) and second.shape == (7,)
+    assert "_vectorised" not in compiled  # 19 and 27 shots are both solved as 32
+    assert first.shape == (19,) and second.shape == (27,)
     expected = [quadratic_scipy(v, a, 0.0009, 0.145)[1] for v, a in zip(speeds, angles)]
     np.testing.assert_allclose(second, expected, rtol=1e-10)
-    np.testing.assert_array_equal(first, second[:5])
-    grid, compiled = _compiles(lambda: p.range(speeds[:6].reshape(2, 3), angles[:6].reshape(2, 3)), caplog)
+    np.testing.assert_array_equal(first, second[:19])
+    grid, compiled = _compiles(lambda: p.range(speeds[:21].reshape(3, 7), angles[:21].reshape(3, 7)), caplog)
     assert "_vectorised" not in compiled
-    np.testing.assert_array_equal(grid, second[:6].reshape(2, 3))
+    np.testing.assert_array_equal(grid, second[:21].reshape(3, 7))
 
 
 def _linear_drag_height(speed, angle, distance, k, mass, g=9.81):
@@ -59,13 +58,12 @@ def _linear_drag_height(speed, angle, distance, k, mass, g=9.81):
 
 def test_aims_at_targets_of_one_bucket_share_a_compiled_search(caplog):
     p = Projectile(LinearDrag(0.45), mass=7.26)
-    distances = np.array([20.0, 40.0, 60.0, 30.0])
-    three, compiled = _compiles(lambda: aim(p, distances[:3], speed=30.0), caplog)
-    assert "_hits" in compiled
-    four, compiled = _compiles(lambda: aim(p, distances, speed=30.0), caplog)
-    assert "_hits" not in compiled
-    np.testing.assert_array_equal(three.low, four.low[:3])
+    distances = np.linspace(20.0, 60.0, 13)
+    eleven, _ = _compiles(lambda: aim(p, distances[:11], speed=30.0), caplog)
+    thirteen, compiled = _compiles(lambda: aim(p, distances, speed=30.0), caplog)
+    assert "_hits" not in compiled  # 11 and 13 targets are both searched as 16
+    np.testing.assert_array_equal(eleven.low, thirteen.low[:11])
     # Each arc lands on its target: the closed-form height there is the ground's.
-    for arc in (four.low, four.high):
+    for arc in (thirteen.low, thirteen.high):
         assert np.isfinite(arc).all()
         np.testing.assert_allclose(_linear_drag_height(30.0, arc, distances, 0.45, 7.26), 0.0, atol=1e-9)
