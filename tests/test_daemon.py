@@ -106,7 +106,7 @@ def test_a_directory_another_user_could_reach_is_not_used(home, tmp_path):
 
 def test_an_unreadable_cache_entry_is_compiled_again(tmp_path):
     environment = {"HYBRIDLAB_CACHE": str(tmp_path / "cache"), "HYBRIDLAB_DAEMON": "off"}
-    argv = ["range", "--speed", "30", "--angle", "40", "--drag", "quadratic", "--c", "0.0009", "--mass", "0.145"]
+    argv = ["range", "--speed", "30", "--angle", "40", "--drag", "linear", "--k", "0.45", "--mass", "7.26"]
     first = _hybridlab(environment, *argv)
     entries = [f for f in (tmp_path / "cache").iterdir() if f.name.endswith("-cache")]
     assert first.returncode == 0 and entries
