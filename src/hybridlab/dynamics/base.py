@@ -20,6 +20,10 @@ from hybridlab.models.progress import QUIET, ProgressMeter
 #: Tracks whose sensitivities are computed at once (the last block padded): one compiled
 #: Jacobian serves any number of tracks, in memory bounded by the block.
 TRACK_BLOCK = 256
+#: How a prediction's solve (not differentiated) is compiled: Diffrax's forward mode, a plain
+#: loop over the steps, traces and compiles in less time than the default checkpointed one, and
+#: its states are the same (the adjoint changes only how a derivative would be taken).
+_VALUES = diffrax.ForwardMode()
 
 
 class Dynamics(Calibrated, Estimator, rung=False):
@@ -144,7 +148,7 @@ class Dynamics(Calibrated, Estimator, rung=False):
                              "components (positions, then velocities)")
         if t.ndim != 1 or t.size < 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
             raise ValueError("t must be a 1-D array of finite, increasing times (s)")
-        return np.asarray(motion.solve(self.field(), jnp.asarray(s0), jnp.asarray(t), self.rtol))
+        return np.asarray(motion.solve(self.field(), jnp.asarray(s0), jnp.asarray(t), self.rtol, _VALUES))
 
     def predict(self, tracks: Tracks, return_std: bool = False):
         """Positions (n, dim) at the rows of ``tracks`` (tracks this model was fitted on, by name;
@@ -164,7 +168,7 @@ class Dynamics(Calibrated, Estimator, rung=False):
     def states(self, tracks: Tracks) -> np.ndarray:
         """States (n, 2·dim), positions then velocities, as :meth:`predict` gives positions."""
         index, ts, mask, order = self._query(tracks)
-        states = motion.solve_tracks(self.field(), jnp.asarray(self.starts_)[index], ts, self.rtol)
+        states = motion.solve_tracks(self.field(), jnp.asarray(self.starts_)[index], ts, self.rtol, _VALUES)
         out = np.empty((len(tracks.t), 2 * tracks.dim))
         out[order] = np.asarray(states[:, 1:])[mask]
         return out
