@@ -69,6 +69,19 @@ def test_gradient_through_construction_inside_grad():
     assert float(g) < 0
 
 
+@pytest.mark.parametrize("height", [0.0, 2.0])
+def test_reverse_mode_through_the_ode_is_finite_and_central_differences(height):
+    """The fast suite's reverse-mode check of an ODE law (the full Jacobian above is slow): a
+    ground launch once gave NaN here (0 × ∞ from the brief-flight branch it does not take)."""
+    def distance(v, c):
+        return Projectile(QuadraticDrag(c=c), mass=0.145, height=height).range(v, 0.6)
+
+    grads = np.asarray(jax.grad(distance, argnums=(0, 1))(40.0, 9e-4))
+    fd = [(distance(40.0 + 1e-4, 9e-4) - distance(40.0 - 1e-4, 9e-4)) / 2e-4,
+          (distance(40.0, 9e-4 + 1e-8) - distance(40.0, 9e-4 - 1e-8)) / 2e-8]
+    np.testing.assert_allclose(grads, fd, rtol=1e-5)
+
+
 @pytest.mark.slow
 def test_filter_grad_over_a_projectile():
     import equinox as eqx

@@ -300,6 +300,14 @@ def _early_landing(early, angle, depth, log_v0, scales):
     return time, path * jnp.cos(angle) * length_scale, landing_speed * jnp.cos(angle), landing_speed * sine
 
 
+def _root(x):
+    """√x for x ≥ 0 with a finite derivative at 0 (taken as 0): a ground launch's ỹ₀ = 0 made
+    √(−2 ã_y ỹ₀)'s derivative infinite, and reverse mode's 0 × ∞ a NaN gradient of every
+    landing, the lanes not brief included."""
+    positive = x > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
+
+
 def _brief_landing(p, speed, angle, scales):
     """(T, x, vx, vy) of a flight too short for the solve's event to resolve (a ground launch
     rising at ṽ_y < _BRIEF, a scaled flight time below ~2e-9): the third-order Taylor expansion
@@ -317,10 +325,10 @@ def _brief_landing(p, speed, angle, scales):
     third = jnp.concatenate([second[2:], jnp.zeros(2)])  # the jerk's velocity part is not needed
     ay = jnp.minimum(first[_VY], -1e-300)  # (drag opposes the rise; a stand-in lane may give anything)
     # In units of the larger of ṽ_y and √(−2 ã_y ỹ₀): ṽ_y² underflows below ṽ_y = 1e-154.
-    unit = jnp.maximum(jnp.abs(first[_HEIGHT]), jnp.sqrt(-2 * ay * state[_HEIGHT]))
+    unit = jnp.maximum(jnp.abs(first[_HEIGHT]), _root(-2 * ay * state[_HEIGHT]))
     unit = jnp.where(unit > 0, unit, 1.0)
     rise, drop = first[_HEIGHT] / unit, -2 * ay * (state[_HEIGHT] / unit) / unit
-    t = unit * (rise + jnp.sqrt(rise**2 + drop)) / -ay
+    t = unit * (rise + _root(rise**2 + drop)) / -ay
 
     def at(t):
         return state + first * t + second * t**2 / 2 + third * t**3 / 6

@@ -271,8 +271,8 @@ class Projectile(eqx.Module):
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
         motion = _motion(self)
-        solve = numerical.landing_forward if motion is numerical and mode == "forward" else motion.landing
         arrays = self._shots(speed, angle)
+        solve = numerical.landing_forward if motion is numerical and _forward(mode, self, arrays) else motion.landing
         return self._per_shot(solve, *arrays), arrays
 
     def flight_time(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
@@ -320,8 +320,8 @@ class Projectile(eqx.Module):
         # Under a wind x(t) may turn back, and linear drag's closed form for x = d no longer holds.
         motion = _motion(self)
         motion = numerical if motion is linear and self.wind is not None else motion
-        solve = numerical.height_at_forward if motion is numerical and mode == "forward" else motion.height_at
         arrays = self._shots(speed, angle, distance, extra="distance")
+        solve = numerical.height_at_forward if motion is numerical and _forward(mode, self, arrays) else motion.height_at
         height = self._per_shot(solve, *arrays)
         # −inf (never reached) is allowed; NaN and +inf are failures.
         self._verified({"height at distance": (jnp.where(height == -jnp.inf, 0.0, height), "m", False)}, arrays)
@@ -339,6 +339,13 @@ class Projectile(eqx.Module):
         return self._verified({"impact speed": (landing_speed, "m/s", False),
                                "impact angle": (landing_angle, "", (landing_angle < 0) | (landing_angle > self._steepest()))},
                               arrays)
+
+
+def _forward(mode: str, p, arrays) -> bool:
+    """Whether an ODE solve is compiled in forward mode: where ``mode`` asks for it, and for
+    every eager call (no derivative is taken there, the values are the same to the bit, and
+    the forward program compiles in about 4/5 of the time of the checkpointed reverse one)."""
+    return mode == "forward" or not is_traced(*jax.tree.leaves((p, arrays)))
 
 
 def _path(p, speed, angle, t, motion):
