@@ -23,7 +23,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
-# Also the tests marked slow (55 of them; several more minutes, unmeasured as a whole).
+# Also the tests marked slow (62 of them; about 15 more minutes on 2 cores: see the README).
 test-all: $(VENV)/.installed-dev
 	$(PY) -m pytest -m "slow or not slow"
 
