@@ -144,8 +144,8 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
         raise ValueError(f"method = {method!r}: must be one of {METHODS}")
     _check_choices(method, law, fit_g)
     # Every method fits the starting states; the grey box its law's unknowns too (at least none).
-    given = method == "fit" and law is not None and fit_g is not None
-    train, test = split_checked(tracks, mass, diameter, train_until, g, law_parameters(law, fit_g) if given else 0)
+    train, test = split_checked(tracks, mass, diameter, train_until, g,
+                                given_parameters(law, fit_g) if method == "fit" else 0)
     network, scores = None, {}
     if method == "ude":
         network = UDE({"mass": mass, "g": g}, epochs=epochs, seed=seed).fit(train)
@@ -159,8 +159,7 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
         (law, fit_g), chosen, scores = choose_law(train, mass, g, law, fit_g)
         model = law_fit(law, mass, g, fit_g, train).fit(train)
     return LearnedDrag(method, law, fit_g, model, network, diameter=diameter,
-                       scores={f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()},
-                       chosen=chosen, **scored(model, train, test))
+                       scores=labelled(scores), chosen=chosen, **scored(model, train, test))
 
 
 #: How ``choose_law`` chooses, in words (result.json's ``chosen_by``).
@@ -187,6 +186,17 @@ def choose_law(tracks: Tracks, mass: float, g: float, law: str | None = None, fi
     rules = {"law": "given" if law is not None else CROSS_VALIDATION,
              "g": "given" if fit_g is not None else CROSS_VALIDATION}
     return chosen, rules, scores
+
+
+def given_parameters(law: str | None, fit_g: bool | None) -> int:
+    """The law's parameters that a fit will certainly have (:func:`law_parameters`) where the law
+    and g are both given; 0 where :func:`choose_law` is still to choose (at least none)."""
+    return law_parameters(law, fit_g) if law is not None and fit_g is not None else 0
+
+
+def labelled(scores: dict[tuple[str, bool], float]) -> dict[str, float]:
+    """Cross-validation scores keyed for people: "quadratic", "quadratic, g fitted", …"""
+    return {f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()}
 
 
 def _discover(network, tracks: Tracks, g: float, fit_g: bool | None):

@@ -9,8 +9,8 @@ import numpy as np
 
 from hybridlab.data import Tracks, benchmark_split, load_drops, read_tracks
 from hybridlab.dynamics import TrajectoryFit, learn_drag
-from hybridlab.dynamics.learning import (METHODS, LearnedDrag, choose_law, law_fit, law_parameters, scored,
-                                        split_checked)
+from hybridlab.dynamics.learning import (METHODS, LearnedDrag, choose_law, given_parameters, labelled, law_fit,
+                                        scored, split_checked)
 from hybridlab.physics import Projectile
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
@@ -68,8 +68,7 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
     path network (which knows nothing beyond its training window)."""
     if method != "pinn":
         raise ValueError(f"method = {method!r}: learn_drag_pinn runs 'pinn'")
-    given = law is not None and fit_g is not None
-    train, test = split_checked(tracks, mass, diameter, train_until, g, law_parameters(law, fit_g) if given else 0)
+    train, test = split_checked(tracks, mass, diameter, train_until, g, given_parameters(law, fit_g))
     (law, fit_g), chosen, scores = choose_law(train, mass, g, law, fit_g)
     # The grey box of the law gives its starting values and the unknowns' names.
     grey = law_fit(law, mass, g, fit_g, train)
@@ -78,8 +77,7 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
     physics = Projectile.from_spec(grey.physics).replace(tuple(found.parameters), list(found.parameters.values()))
     model = TrajectoryFit(physics.to_spec(), unknown=()).fit(train)
     return LearnedDrag("pinn", law, fit_g, model, None, diameter=diameter, estimates=found.parameters,
-                       scores={f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()},
-                       chosen=chosen, **scored(model, train, test))
+                       scores=labelled(scores), chosen=chosen, **scored(model, train, test))
 
 
 #: What the benchmark's methods are given (the rest, auto chooses): ``fit`` is the published

@@ -14,6 +14,7 @@ from hybridlab.models.base import Regressor
 from hybridlab.models.diagnostics import best_of, hessian_report, standard_errors
 from hybridlab.models.intervals import in_blocks
 from hybridlab.physics import LinearDrag, Projectile
+from hybridlab.physics.validation import is_traced
 
 
 class FittedPhysics:
@@ -154,7 +155,7 @@ class PhysicsFit(FittedPhysics, Regressor):
 
     def _predict(self, X):
         # Traced (a decoder inside a loss): the reverse-mode range, which a gradient goes through.
-        if any(isinstance(a, jax.core.Tracer) for a in (X, self.values_)):
+        if is_traced(X, self.values_):
             return self.fitted().range(X[:, 0], X[:, 1])
         return self._linear(self.values_, X)[:, 0]
 

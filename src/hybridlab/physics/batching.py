@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.physics.validation import is_traced
+
 #: Up to this size a batch is padded to the next power of two; beyond it, to the next multiple
 #: of an eighth of the power of two below it (at most 1/8 extra work).
 _SMALL = 64
@@ -33,7 +35,7 @@ def padded(function, *arrays):
     (a PyTree of arrays whose leading axis is the batch's) cut back to n and shaped S along that
     axis. Traced arrays go in as they are (the caller's program is compiled for their shape
     anyway), and ``function`` must then take them as they are."""
-    if any(isinstance(a, jax.core.Tracer) for a in arrays):
+    if is_traced(*arrays):
         return function(*arrays)
     # Flattened, padded and cut in NumPy: each JAX reshape or slice of a new shape would compile
     # a program of its own.
