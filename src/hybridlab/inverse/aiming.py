@@ -60,10 +60,9 @@ from hybridlab.physics.validation import as_float, check, is_traced
 # log speed) by bisection, then Newton's method (its derivative in forward mode) polishes the
 # root inside that bracket, where the function is monotone and nearly linear, and Optimistix
 # differentiates it implicitly. The functions are made relative (divided by the target's
-# distance from the launch point), as Bisection's atol also bounds |f|. The direction is given,
-# not detected: detection raises where a bracket holds no root.
+# distance from the launch point), as Bisection's atol also bounds |f|. The direction is given
+# (a falling function is negated), not detected: detection raises where a bracket holds no root.
 _RISING = optx.Bisection(rtol=1e-6, atol=1e-6, flip=False)
-_FALLING = optx.Bisection(rtol=1e-6, atol=1e-6, flip=True)
 # Newton takes all its steps: a test on its value would demand a miss below the solve's rounding,
 # and one on its steps, their ratio, misfires where the root is near 0 (a low arc at 10²⁰ times
 # the least speed without drag is 5e-41 rad above the horizontal; Newton's steps from 4e-7 rad
@@ -149,10 +148,12 @@ def _height(p, speed, angle, distance):
     return jnp.where(valid, height, jnp.nan)
 
 
-def _reaches(p, speed, distance):
-    """Whether a shot of this speed gets to x = d at all: whether the flat launch, which gets
-    farthest downrange, does."""
-    return _height(p, speed, jnp.zeros_like(speed), distance) > -jnp.inf
+def _probe(p, speed, angle, distance, tangent):
+    """(y, ẏ): the height y(d; v, θ) (:func:`_height`) and its derivative along ``tangent`` =
+    (dv, dθ, dd), in forward mode. The searches' one height solve: a search written as one loop
+    with one call of this a step compiles one ODE solve (each call site compiles its own, and a
+    site costs some 2 s of XLA compiling under an ODE law)."""
+    return jax.jvp(lambda v, a, d: _height(p, v, a, d), (speed, angle, distance), tangent)
 
 
 def _apex(p, speed):
@@ -201,6 +202,34 @@ def _only(needed, solve, *lanes, outputs=2):
     return jax.tree.map(lambda a: jnp.where(needed, a, jnp.nan), solved)
 
 
+def _bracket_start(low, high, climbing):
+    """The state of a search by :func:`_bracket` (low, high, climbing, found, stride, steps)."""
+    climbing = jnp.broadcast_to(jnp.asarray(climbing), jnp.shape(low))
+    return low, high, climbing, ~climbing, jnp.full_like(low, jnp.log(2.0)), jnp.zeros(jnp.shape(low), int)
+
+
+def _bracket_point(state):
+    """Where :func:`_bracket` evaluates next: a stride up while climbing, else the middle."""
+    low, high, climbing, _, stride, _ = state
+    return jnp.where(climbing, jnp.minimum(low + stride, high), 0.5 * (low + high))
+
+
+def _bracket_update(state, x, value):
+    """The state after ``value`` = fn(x) at x = :func:`_bracket_point`."""
+    low, high, climbing, found, stride, steps = state
+    above = value >= 0
+    return (jnp.where(above, low, x), jnp.where(above, x, high), climbing & ~above & (x < high), found | above,
+            2 * stride, steps + 1)
+
+
+def _bracket_going(state, tolerance):
+    """Whether the search goes on: climbing, or wider than ``tolerance`` = (rtol, atol)."""
+    low, high, climbing, _, _, steps = state
+    rtol, atol = tolerance
+    wide = high - low > rtol * jnp.maximum(jnp.abs(low), jnp.abs(high)) + atol
+    return (climbing | wide) & (steps < _BRACKET_STEPS)
+
+
 def _bracket(fn, low, high, tolerance, climbing=False):
     """(low, high, found): a bracket where ``fn`` rises through 0 (fn(low) < 0 ≤ fn(high)),
     halved until its width is below ``tolerance`` = (rtol, atol) (relative to its ends). With
@@ -214,48 +243,67 @@ def _bracket(fn, low, high, tolerance, climbing=False):
     not differentiated (brackets and starting points) use this, not Optimistix's bisection,
     which also waits for |fn| to be small: never, across a jump (to a height −∞, where the shot
     never gets to d), so 256 steps, each under an ODE law a solve to its step limit."""
-    rtol, atol = tolerance
-
     def step(state):
-        low, high, climbing, found, stride, steps = state
-        x = jnp.where(climbing, jnp.minimum(low + stride, high), 0.5 * (low + high))
-        above = fn(x) >= 0
-        return (jnp.where(above, low, x), jnp.where(above, x, high), climbing & ~above & (x < high), found | above,
-                2 * stride, steps + 1)
+        x = _bracket_point(state)
+        return _bracket_update(state, x, fn(x))
 
-    def going(state):
-        low, high, climbing, _, _, steps = state
-        wide = high - low > rtol * jnp.maximum(jnp.abs(low), jnp.abs(high)) + atol
-        return (climbing | wide) & (steps < _BRACKET_STEPS)
-
-    climbing = jnp.asarray(climbing)
-    state = (low, high, climbing, ~climbing, jnp.log(2.0), 0)
-    low, high, _, found, _, _ = jax.lax.while_loop(going, step, state)
+    low, high, _, found, _, _ = jax.lax.while_loop(lambda state: _bracket_going(state, tolerance), step,
+                                                   _bracket_start(low, high, climbing))
     return low, high, found
 
 
-def _best_angle(p, speed, distance, lower, tolerance=_PEAK, skip=False):
-    """θ*(v): the angle whose path is highest at x = d, where ∂y/∂θ falls through 0, to
-    ``tolerance`` (rad); ``lower`` where ``skip`` (no search)."""
-    # A skipped lane asks for the height at d = 0, which costs no solve.
-    distance = jnp.where(skip, 0.0, distance)
+# The steps of :func:`_peak`, one height solve each: does the flat launch get to x = d; the height
+# of the lowest launch; bisection of ∂y/∂θ; the height at the best angle; done.
+_FLAT, _LOWEST, _BISECT, _AT_BEST, _DONE = range(5)
 
-    def past_peak(angle):  # −∂y/∂θ: a forward derivative, as the ODE laws' height allows only that here
-        height, rate = jax.jvp(lambda a: _height(p, speed, a, distance), (angle,), (jnp.ones_like(angle),))
+
+def _peak(p, speed, distance, lower, tolerance, along, lowest=False, active=True):
+    """(flat, θ*, y*, ẏ*, bottom) at one speed (m/s) and distance d (m), in one loop of
+    :func:`_probe`: the height of the flat launch, y(d; v, 0) (−∞ where even it never gets to d:
+    then no angle does, and nothing more is solved); θ*(v), the angle whose path is highest at
+    x = d, where ∂y/∂θ falls through 0, bisected on [``lower``, π/2) to ``tolerance`` (rad); its
+    height y* and the height's derivative ẏ* along ``along`` = (dv, dθ, dd); with ``lowest``, the
+    height of the lowest launch, θ = ``lower`` (that of the flat launch when ``lower`` is 0).
+    Where the shot never gets to d: θ* = ``lower``, y* = −∞, ẏ* = 0. Not ``active``: nothing
+    is solved (the outputs as where the shot never gets to d)."""
+    rtol, atol = tolerance
+    up = (0.0, 1.0, 0.0)
+
+    def step(state):
+        phase, low, high, steps, flat, height, rate, bottom = state
+        middle = 0.5 * (low + high)
+        angle = jnp.select([phase == _FLAT, phase == _LOWEST, phase == _BISECT], [0.0, lower, middle], low)
+        # A lane that is done asks for the height at d = 0, which costs no solve.
+        tangent = tuple(jnp.where(phase == _AT_BEST, a, b) for a, b in zip(along, up))
+        y, slope = _probe(p, speed, angle, jnp.where(phase == _DONE, 0.0, distance), tangent)
         # Where the shot never gets to x = d (steep, |θ| near π/2 under drag) the height is −∞ and
         # its slope NaN: the maximum lies towards θ = 0 from there.
-        return jnp.where(jnp.isfinite(height), -rate, jnp.sign(angle))
+        above = jnp.where(jnp.isfinite(y), -slope, jnp.sign(angle)) >= 0
+        bisecting = phase == _BISECT
+        low, high = jnp.where(bisecting & ~above, middle, low), jnp.where(bisecting & above, middle, high)
+        steps = steps + bisecting
+        wide = (high - low > rtol * jnp.maximum(jnp.abs(low), jnp.abs(high)) + atol) & (steps < _BRACKET_STEPS)
+        reaches = y > -jnp.inf
+        after_flat = jnp.where(reaches, jnp.where(lowest & (lower != 0), _LOWEST, _BISECT), _DONE)
+        phase = jnp.select([phase == _FLAT, phase == _LOWEST, bisecting, phase == _AT_BEST],
+                           [after_flat, _BISECT, jnp.where(wide, _BISECT, _AT_BEST), _DONE], _DONE)
+        flat = jnp.where(state[0] == _FLAT, y, flat)
+        bottom = jnp.where((state[0] == _FLAT) | (state[0] == _LOWEST), y, bottom)
+        at_best = state[0] == _AT_BEST
+        return (phase, low, high, steps, flat, jnp.where(at_best, y, height), jnp.where(at_best, slope, rate), bottom)
 
-    # The bracket's lower end, whose path still rises: under strong drag the peak may lie within
-    # rounding of the steepest angle that gets to d, and the bracket's middle beyond it.
-    return _bracket(past_peak, lower, jnp.where(skip, lower, jnp.pi / 2 - _EDGE), tolerance)[0]
+    inf = jnp.full_like(speed, -jnp.inf)
+    start = (jnp.where(active, _FLAT, _DONE), jnp.full_like(speed, lower), jnp.full_like(speed, jnp.pi / 2 - _EDGE),
+             jnp.zeros(jnp.shape(speed), int), inf, inf, jnp.zeros_like(speed), inf)
+    _, best, _, _, flat, height, rate, bottom = jax.lax.while_loop(lambda state: state[0] != _DONE, step, start)
+    return flat, best, height, rate, bottom
 
 
-def _root(fn, lower, upper, args, rising=True):
+def _root(fn, lower, upper, args):
     """The root of ``fn`` on [lower, upper], where ``fn`` (relative: its rounding near 1e-16)
-    rises (or falls) through 0: bracketed by bisection, polished by Newton's method kept inside
-    the last bracket (a non-finite Newton answer falls back to the bracket's point)."""
-    coarse = optx.root_find(fn, _RISING if rising else _FALLING, 0.5 * (lower + upper), args,
+    rises through 0: bracketed by bisection, polished by Newton's method kept inside the last
+    bracket (a non-finite Newton answer falls back to the bracket's point)."""
+    coarse = optx.root_find(fn, _RISING, 0.5 * (lower + upper), args,
                             options={"lower": lower, "upper": upper}, max_steps=_STEPS, throw=False)
     fine = optx.root_find(fn, _NEWTON, coarse.value, args,
                           options={"lower": coarse.state.lower, "upper": coarse.state.upper},
@@ -269,9 +317,10 @@ def _miss(p, log_speed, angle, distance, level):
 
 
 def _angle_miss(angle, args):
-    """:func:`_miss` as a function of the angle, ``args`` = (p, log v, d, h + z)."""
-    p, log_speed, distance, level = args
-    return _miss(p, log_speed, angle, distance, level)
+    """:func:`_miss` as a function of the angle, times ``sign``, ``args`` = (p, log v, d, h + z,
+    sign): the high arc's miss falls through 0, and −1 makes it rise."""
+    p, log_speed, distance, level, sign = args
+    return sign * _miss(p, log_speed, angle, distance, level)
 
 
 def _speed_miss(log_speed, args):
@@ -281,35 +330,38 @@ def _speed_miss(log_speed, args):
 
 
 def _peak_one(p, speed, distance, level):
-    """(θ*, clearance m): the angle whose path passes highest at x = d > 0, and how far above
-    the target it passes there."""
-    best = _best_angle(p, speed, distance, _lowest_angle(p))
-    return best, _height(p, speed, best, distance) - level
+    """(flat, θ*, clearance m, bottom): :func:`_peak` at x = d > 0 to 1e-8 rad, how far above
+    the target the best path passes there, and the lowest launch's height at d."""
+    flat, best, height, _, bottom = _peak(p, speed, distance, _lowest_angle(p), _PEAK, (0.0, 0.0, 0.0), lowest=True)
+    return flat, best, height - level, bottom
 
 
-def _arcs_one(p, speed, distance, level, best):
+def _arcs_one(p, speed, distance, level, best, bottom):
     """(low, high): the angles below and above ``best`` whose paths pass through a target that
-    the best one clears; the low one NaN where even the lowest angle's path passes above it."""
+    the best one clears, both in one root search (one height solve a step); the low one NaN
+    where even the lowest angle's path passes above it (its height at d, ``bottom``)."""
     lower = _lowest_angle(p)
+    starts = jnp.stack([jnp.broadcast_to(lower, best.shape), best])
+    ends = jnp.stack([best, jnp.full_like(best, jnp.pi / 2 - _EDGE)])
     args = (p, jnp.log(speed), distance, level)
-    low = _root(_angle_miss, lower, best, args)
-    high = _root(_angle_miss, best, jnp.pi / 2 - _EDGE, args, rising=False)
+    signs = jnp.array([1.0, -1.0])
+    low, high = jax.vmap(lambda a, b, sign: _root(_angle_miss, a, b, (*args, sign)))(starts, ends, signs)
     # From the ground y(d; 0) = −g d²/2v² ≤ 0 always passes below; from a height the lowest path
     # never gets to d.
-    low_exists = _height(p, speed, lower, distance) <= level
-    return jnp.where(low_exists, low, jnp.nan), high
+    return jnp.where(bottom <= level, low, jnp.nan), high
 
 
 @eqx.filter_jit
 def _hits(p, speed, distance, level, upright=True):
     """:class:`Hits` (see :func:`aim`); the vertical shots only if ``upright`` (a target at d = 0)."""
     vertical = distance == 0
-    reaches = ~vertical & jax.vmap(partial(_reaches, p))(speed, distance)
-    best, clearance = _only(reaches, jax.vmap(partial(_peak_one, p)), speed, distance, level)
+    flat, best, clearance, bottom = _only(~vertical, jax.vmap(partial(_peak_one, p)), speed, distance, level,
+                                          outputs=4)
+    reaches = ~vertical & (flat > -jnp.inf)
     # A target on the envelope (within rounding of it, either side) has one solution, the best angle.
     tangent = reaches & (jnp.abs(clearance) <= _TANGENT * _scale(p, distance, level))
     low, high = _only(reaches & (clearance > 0) & ~tangent, jax.vmap(partial(_arcs_one, p)),
-                      speed, distance, level, best)
+                      speed, distance, level, best, bottom)
     low, high = jnp.where(tangent, best, low), jnp.where(tangent, best, high)
     best, clearance = jnp.where(reaches, best, 0.0), jnp.where(reaches, clearance, -jnp.inf)
     if upright:  # straight up to a height up to its apex or below the launch point; below it straight down too
@@ -363,63 +415,85 @@ def _speeds(p, angle, distance, level, wanted=True, upright=True):
     return jnp.where(wanted & (distance == 0) & (level <= p.height), 0.0, speed)
 
 
-def _polish(fn, low, high, tolerance=1e-15):
-    """(x, value, aux): the root x of ``fn`` in [low, high], where it rises through 0 (fn(low) < 0
-    ≤ fn(high)), by Newton's method from ``high``, ``fn`` giving (value, derivative, aux); a step
-    that leaves the bracket (or is not finite) is replaced by bisection, and each value narrows
-    the bracket. Stops once a step is below ``tolerance`` (relative to the root, absolute below
-    1), or a Newton step after another is no shorter than it (the rounding of an ODE solve,
-    ~1e-14 of a log speed, is reached), and returns the last point where ``fn`` was finite:
-    within that step of the root, and on its finite side where fn jumps there (from −∞: under
-    strong drag the least speed is a few units of rounding above the speed below which no angle
-    gets to d)."""
+def _polish_start(low, high):
+    """The state of a search by :func:`_polish_update` in [low, high], from ``high``: (low, high,
+    x, last (x, value, aux) where the value was finite, moved, Newton's last step, stalled, steps)."""
+    inf, nan = jnp.full_like(high, jnp.inf), jnp.full_like(high, jnp.nan)
+    stalled, steps = jnp.zeros_like(high, dtype=bool), jnp.zeros(jnp.shape(high), int)
+    return low, high, high, (high, nan, nan), inf, inf, stalled, steps
+
+
+def _polish_update(state, value, rate, aux):
+    """One step of the search for the root x of a function that rises through 0 in [low, high],
+    given its ``value``, derivative ``rate`` and ``aux`` at the state's x: Newton's method, a
+    step that leaves the bracket (or is not finite) replaced by bisection; each value narrows the
+    bracket."""
+    low, high, x, last, _, newton_before, _, steps = state
+    low, high = jnp.where(value >= 0, low, x), jnp.where(value >= 0, x, high)
+    newton = x - value / rate
+    # At the root Newton's step rounds to nothing: newton = x = high there, and ends the search.
+    inside = (newton >= low) & (newton <= high)
+    following = jnp.where(inside, newton, 0.5 * (low + high))
+    moved = jnp.abs(following - x)
+    last = jax.tree.map(lambda new, old: jnp.where(jnp.isfinite(value), new, old), (x, value, aux), last)
+    return (low, high, following, last, moved, jnp.where(inside, moved, jnp.inf), inside & (moved >= newton_before),
+            steps + 1)
+
+
+def _polish_going(state, tolerance=1e-15):
+    """Whether the search goes on: until a step is below ``tolerance`` (relative to the root,
+    absolute below 1), or a Newton step after another is no shorter than it (the rounding of an
+    ODE solve, ~1e-14 of a log speed, is reached). Its result is ``last``: within that step of the
+    root, and on its finite side where the function jumps there (from −∞: under strong drag the
+    least speed is a few units of rounding above the speed below which no angle gets to d)."""
+    _, _, x, _, moved, _, stalled, steps = state
+    return (moved > tolerance * jnp.maximum(jnp.abs(x), 1.0)) & ~stalled & (steps < _BRACKET_STEPS)
+
+
+# The stages of :func:`_climb_and_polish`.
+_CLIMB, _POLISH, _SETTLED = range(3)
+
+
+def _climb_and_polish(fn, low, ceiling, width, coarse, always=False):
+    """(x, value, aux, found): the root x of ``fn`` (rising through 0 from ``low`` towards
+    ``ceiling``), in one loop with one call of ``fn`` a step: :func:`_bracket` climbing from
+    ``low`` and halving to ``width``, ``fn`` asked with its tolerance ``coarse``; then, where the
+    bracket found a root (or ``always``), Newton's method in it (:func:`_polish_update`), from its
+    upper end in the bracket doubled downwards (a coarse ``fn`` can under-estimate by as much as
+    the bracket's width), ``fn`` asked with :data:`_EXACT`. ``fn(x, tolerance, active)`` gives
+    (value, derivative, aux) and solves nothing where not ``active``."""
     def step(state):
-        low, high, x, last, _, newton_before, _, steps = state
-        value, rate, aux = fn(x)
-        low, high = jnp.where(value >= 0, low, x), jnp.where(value >= 0, x, high)
-        newton = x - value / rate
-        # At the root Newton's step rounds to nothing: newton = x = high there, and ends the search.
-        inside = (newton >= low) & (newton <= high)
-        following = jnp.where(inside, newton, 0.5 * (low + high))
-        moved = jnp.abs(following - x)
-        last = jax.tree.map(lambda new, old: jnp.where(jnp.isfinite(value), new, old), (x, value, aux), last)
-        return (low, high, following, last, moved, jnp.where(inside, moved, jnp.inf), inside & (moved >= newton_before),
-                steps + 1)
+        stage, bracket, polish = state
+        climbing = stage == _CLIMB
+        x = jnp.where(climbing, _bracket_point(bracket), polish[2])
+        tolerance = tuple(jnp.where(climbing, c, e) for c, e in zip(coarse, _EXACT))
+        value, rate, aux = fn(x, tolerance, stage != _SETTLED)
+        bracket = jax.tree.map(partial(jnp.where, climbing), _bracket_update(bracket, x, value), bracket)
+        polish = jax.tree.map(partial(jnp.where, stage == _POLISH), _polish_update(polish, value, rate, aux), polish)
+        bracketed = climbing & ~_bracket_going(bracket, width)
+        polish = jax.tree.map(partial(jnp.where, bracketed), _polish_start(2 * bracket[0] - bracket[1], bracket[1]),
+                              polish)
+        stage = jnp.select([climbing, stage == _POLISH],
+                           [jnp.where(bracketed, jnp.where(bracket[3] | always, _POLISH, _SETTLED), _CLIMB),
+                            jnp.where(_polish_going(polish), _POLISH, _SETTLED)], _SETTLED)
+        return stage, bracket, polish
 
-    def going(state):
-        _, _, x, _, moved, _, stalled, steps = state
-        return (moved > tolerance * jnp.maximum(jnp.abs(x), 1.0)) & ~stalled & (steps < _BRACKET_STEPS)
-
-    inf = jnp.full_like(high, jnp.inf)
-    nan = jnp.full_like(high, jnp.nan)
-    start = (low, high, high, (high, nan, nan), inf, inf, jnp.zeros_like(high, dtype=bool), 0)
-    return jax.lax.while_loop(going, step, start)[3]
+    start = (jnp.full(jnp.shape(low), _CLIMB), _bracket_start(low, ceiling, True), _polish_start(low, ceiling))
+    _, bracket, polish = jax.lax.while_loop(lambda state: state[0] != _SETTLED, step, start)
+    x, value, aux = polish[3]
+    return x, value, aux, bracket[3]
 
 
-def _clearance(p, log_speed, distance, level, tolerance=_EXACT):
+def _clearance(p, log_speed, distance, level, tolerance=_EXACT, active=True):
     """(G(u), ∂G/∂u, θ*) (m, m, rad): how far above the target (d > 0) the highest path of speed
     e^u passes at x = d, G(u) = max_θ y(d; e^u, θ) − (h + z), its derivative, ∂y/∂u at the best
-    angle θ* (∂y/∂θ = 0 there), and θ*; at a speed that never gets to d, (−∞, NaN, NaN)
-    without a search."""
+    angle θ* (∂y/∂θ = 0 there), and θ* (to ``tolerance``); at a speed that never gets to d,
+    (−∞, 0, NaN) without a search."""
     speed = jnp.exp(log_speed)
-    reaches = _reaches(p, speed, distance)
-    best = _best_angle(p, speed, distance, _lowest_angle(p), tolerance, skip=~reaches)
-    distance = jnp.where(reaches, distance, 0.0)
-    height, rate = jax.jvp(lambda u: _height(p, jnp.exp(u), best, distance), (log_speed,), (jnp.ones_like(log_speed),))
+    flat, best, height, rate, _ = _peak(p, speed, distance, _lowest_angle(p), tolerance, (speed, 0.0, 0.0),
+                                        active=active)
+    reaches = flat > -jnp.inf
     return jnp.where(reaches, height - level, -jnp.inf), rate, jnp.where(reaches, best, jnp.nan)
-
-
-def _least_bracket_one(p, distance, level):
-    """(low, high): a coarse bracket of the log of the least speed to one target (d > 0), where
-    G(u) rises through 0 (see :func:`_clearance`); ``high`` NaN where no speed up to the ceiling
-    clears it. The speed climbs from the vacuum's least speed until the target is cleared, then
-    bisection: bisecting the whole range instead probed speeds of 10⁴-10⁸ times the need, whose
-    solves under an ODE law cost some 100 times those near it (201 baseball targets: 27 s of
-    the search's 28 s)."""
-    vacuum, ceiling = _log_speeds(p, distance, level)
-    low, high, found = _bracket(lambda u: _clearance(p, u, distance, level, _COARSE_PEAK)[0], vacuum, ceiling,
-                                _COARSE, climbing=True)
-    return low, jnp.where(found, high, jnp.nan)
 
 
 def _envelope(x, p, distance, level):
@@ -430,23 +504,29 @@ def _envelope(x, p, distance, level):
 
 
 @jax.custom_jvp
-def _least_one(p, distance, level, low, high):
+def _least_one(p, distance, level):
     """(u, θ, G) = (log v_min, θ_min, miss m) for one target (d > 0), the root of
-    :func:`_envelope`: u is the root of G (which rises with u, see :func:`_clearance`) in its
-    coarse bracket [``low``, ``high``], by Newton's method on G, θ the best angle there, and G
-    how far above the target that shot passes (within rounding of 0). A Newton's method on F
-    in (u, θ) from the bracket alone overshoots where drag is strong (k/m = 10/s: the best angle
-    moves by 10 % across a bracket 4e-5 wide). Differentiated by the implicit function theorem
-    on F (below), which costs nothing until a derivative is asked for."""
-    # The bracket doubled downwards: its coarse best angles under-estimate G, by ~1e-10 of it.
-    root, miss, best = _polish(lambda u: _clearance(p, u, distance, level), 2 * low - high, high)
-    return root, best, miss
+    :func:`_envelope`: u is the root of G (which rises with u, see :func:`_clearance`), by
+    :func:`_climb_and_polish` up from the vacuum's least speed (bisecting the whole range of
+    speeds instead probed speeds of 10⁴-10⁸ times the need, whose solves under an ODE law cost
+    some 100 times those near it: 201 baseball targets, 27 s of the search's 28 s), θ the best
+    angle there, and G how far above the target that shot passes (within rounding of 0); NaN
+    where no speed up to the ceiling clears it. A Newton's method on F in (u, θ) from a bracket
+    alone overshoots where drag is strong (k/m = 10/s: the best angle moves by 10 % across a
+    bracket 4e-5 wide). Differentiated by the implicit function theorem on F (below), which
+    costs nothing until a derivative is asked for."""
+    vacuum, ceiling = _log_speeds(p, distance, level)
+    def clearance(u, tolerance, active):
+        return _clearance(p, u, distance, level, tolerance, active)
+
+    root, miss, best, found = _climb_and_polish(clearance, vacuum, ceiling, _COARSE, _COARSE_PEAK)
+    return tuple(jnp.where(found, a, jnp.nan) for a in (root, best, miss))
 
 
 @_least_one.defjvp
 def _least_one_jvp(primals, tangents):
     """dx = −(∂F/∂x)⁻¹ (∂F/∂(p, d, z) · their tangents), at the root x of F."""
-    p, distance, level, _, _ = primals
+    p, distance, level = primals
     u, theta, miss = _least_one(*primals)
     x = jnp.stack([u, theta])
     jacobian = jax.jacfwd(_envelope)(x, p, distance, level)
@@ -460,9 +540,7 @@ def _least(p, distance, level, fractions, upright=True):
     """The least-speed shots and the solution curves (see :func:`aim`); the vertical shots only
     if ``upright`` (a target at d = 0)."""
     vertical = distance == 0
-    low, high = _only(~vertical, jax.vmap(partial(_least_bracket_one, p)), distance, level)
-    log_speed, angle, miss = _only(jnp.isfinite(high), jax.vmap(partial(_least_one, p)), distance, level, low, high,
-                                   outputs=3)
+    log_speed, angle, miss = _only(~vertical, jax.vmap(partial(_least_one, p)), distance, level, outputs=3)
     speed = jnp.exp(log_speed)
     if upright:  # straight above the launch point, straight up; at it or below it, a drop (speed 0)
         up = vertical & (level > p.height)
@@ -499,19 +577,14 @@ def _reach_one(p, speed, level):
     root = jnp.where(rise <= 0, jnp.hypot(speed, climb), jnp.sqrt(jnp.maximum(speed - climb, 0.0) * (speed + climb)))
     top = jnp.log(speed) + jnp.log(jnp.where(root > 0, root, 1.0)) - jnp.log(p.g)
 
-    def passes(nearness, tolerance=_EXACT):
+    def passes(nearness, tolerance, active):
         """(max_θ y(d) − level, its derivative, the best angle) at d = e^(−nearness): rises
         through 0 at d*."""
-        reaches = _reaches(p, speed, jnp.exp(-nearness))
-        best = _best_angle(p, speed, jnp.exp(-nearness), lowest, tolerance, skip=~reaches)
-        height, rate = jax.jvp(lambda x: _height(p, speed, best, jnp.where(reaches, jnp.exp(-x), 0.0)),
-                               (nearness,), (jnp.ones_like(nearness),))
-        return jnp.where(reaches, height - level, -jnp.inf), rate, best
+        distance = jnp.exp(-nearness)
+        flat, best, height, rate, _ = _peak(p, speed, distance, lowest, tolerance, (0.0, 0.0, -distance), active=active)
+        return jnp.where(flat > -jnp.inf, height - level, -jnp.inf), rate, best
 
-    low, high, _ = _bracket(lambda x: passes(x, _COARSE_PEAK)[0], -top, _REACH_FOLDS - top, _REACH, climbing=True)
-    # The bracket doubled downwards: its coarse best angles under-estimate the maximum (steep
-    # paths, near the apex, by as much as the bracket's width).
-    nearness, _, best = _polish(passes, 2 * low - high, high)
+    nearness, _, best, _ = _climb_and_polish(passes, -top, _REACH_FOLDS - top, _REACH, _COARSE_PEAK, always=True)
     # Exactly at a vacuum apex (root 0) the only point at that height is straight up's.
     return jnp.where(root > 0, jnp.exp(-nearness), 0.0), jnp.where(root > 0, best, jnp.pi / 2)
 
