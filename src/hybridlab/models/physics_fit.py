@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.optimize
 
-from hybridlab.models import training
 from hybridlab.models.base import Regressor
 from hybridlab.models.diagnostics import best_of, hessian_report, standard_errors
 from hybridlab.models.intervals import in_blocks
@@ -98,8 +96,7 @@ class PhysicsFit(FittedPhysics, Regressor):
         p0 = jnp.stack([start.value(name) for name in self.unknown])
         # Everything that varies from fit to fit is data (arrays), so the compiled solve is reused.
         data = (start, jnp.asarray(X), jnp.asarray(y), p0, jnp.asarray(float(np.std(y)) or 1.0))
-        residuals, loss = _objectives(self.unknown)
-        fits = [training.least_squares(u0, residuals, data, self.steps) for u0 in self._starts()]
+        fits = [self._least_squares(u0, data) for u0 in self._starts()]
         # r and J at each optimum: the losses that pick the best restart, the standard errors,
         # and the Hessian's gradients all come from them.
         linearised = [self._linearised(u, data) for u, _ in fits]
@@ -121,27 +118,53 @@ class PhysicsFit(FittedPhysics, Regressor):
 
         # Central differences of the exact gradient: no second-order compile of the solve (a
         # Diffrax solve's custom VJP admits no forward-over-reverse at all).
-        self.hessian_ = hessian_report(loss, u, data, mode="gradient-differences", gradient=gradient)
+        self.hessian_ = hessian_report(None, u, mode="gradient-differences", gradient=gradient)
 
-    def _linearised(self, u, data):
+    def _least_squares(self, u0, data):
+        """(u, converged): Levenberg–Marquardt from u0 on Σ r(u)², MINPACK's (SciPy's, as
+        ``curve_fit``), up to ``steps`` evaluations, with r and ∂r/∂u from :meth:`_linearised`'s
+        program, the one that the predictions and the intervals compile anyway: a compiled LM loop
+        would be a second program with the solve inside (under an ODE law, seconds of compiling
+        for a fresh process). A run that stops at the step limit is kept and reported by
+        ``converged``. The start is checked by :meth:`_linearised` (a bad launch or a failed
+        solve is a ValueError in one line); a trial step whose ranges are not finite is only
+        rejected by the method (its sum of squares is not lower)."""
+        u0 = np.asarray(u0, dtype=np.float64)
+        cache = {u0.tobytes(): self._linearised(u0, data)}
+
+        def linearised(u):
+            if u.tobytes() not in cache:
+                cache.clear()
+                cache[u.tobytes()] = self._linearised(u, data, checked=False)
+            return cache[u.tobytes()]
+
+        result = scipy.optimize.least_squares(lambda u: linearised(u)[0], u0, jac=lambda u: linearised(u)[1],
+                                              method="lm", xtol=_TOLERANCE, ftol=_TOLERANCE, gtol=_TOLERANCE,
+                                              max_nfev=self.steps)
+        return jnp.asarray(result.x), result.status > 0
+
+    def _linearised(self, u, data, checked=True):
         """The residuals r(u) = (D(p₀ e^u) − y)/σ_y and their Jacobian ∂r/∂u = (∂D/∂p) p/σ_y
         over data (start, X, y, p₀, σ_y), from the ranges and their sensitivities in blocks:
-        the programs that the predictions and the interval compile anyway."""
+        the programs that the predictions and the interval compile anyway (``checked``: see
+        :meth:`_linear`)."""
         _, X, y, p0, scale = data
-        values = p0 * jnp.exp(u)
-        linear = self._linear(values, np.asarray(X))
+        values = p0 * jnp.exp(jnp.asarray(u))
+        linear = self._linear(values, np.asarray(X), checked)
         return (linear[:, 0] - np.asarray(y)) / float(scale), linear[:, 1:] * np.asarray(values) / float(scale)
 
-    def _linear(self, values, X):
+    def _linear(self, values, X, checked=True):
         """[D, ∂D/∂p] (n, 1 + q) at parameter ``values``, in blocks: one compiled program per
-        law and unknowns serves the predictions, the fit's linearisation and the intervals."""
+        law and unknowns serves the predictions, the fit's linearisation and the intervals.
+        ``checked``: ranges that are not all finite are a ValueError in one line (else returned
+        as they are)."""
         start = self.start()
         try:
             linear = in_blocks(lambda block: _range_jacobian(start, self.unknown, values, jnp.asarray(block)), X)
-            if np.isfinite(linear[:, 0]).all():
-                return linear
         except eqx.EquinoxRuntimeError:
-            pass
+            linear = np.full((len(X), 1 + len(self.unknown)), np.nan)
+        if not checked or np.isfinite(linear[:, 0]).all():
+            return linear
         # The compiled program does not check its results: the eager solve says in one line what
         # went wrong (a bad launch, a range beyond float64, a failed solve).
         ranges = np.asarray(start.replace(self.unknown, values).range(X[:, 0], X[:, 1]))
@@ -204,22 +227,10 @@ def _check_unknown(projectile: Projectile, unknown: tuple[str, ...], required: b
             raise ValueError(f"starting guess {name} = {value:g}: must be > 0 (fitted in log scale)")
 
 
-@functools.lru_cache(maxsize=None)
-def _objectives(unknown: tuple[str, ...]):
-    """The residuals r(u, data) = (D(p₀ e^u) − y)/σ_y and the loss mean(r²) for fitting
-    ``unknown``, over data (start projectile, X, y, p₀, σ_y): one function object per tuple of
-    unknowns, so their compiled solves are reused from fit to fit. The range is differentiated
-    in forward mode (Levenberg–Marquardt's Jacobian has few columns and many rows)."""
-
-    def residuals(u, data):
-        start, X, y, p0, scale = data
-        predicted = start.replace(unknown, p0 * jnp.exp(u)).range(X[:, 0], X[:, 1], mode="forward")
-        return (predicted - y) / scale
-
-    def loss(u, data):
-        return jnp.mean(residuals(u, data) ** 2)
-
-    return residuals, loss
+#: Levenberg–Marquardt stops where a step changes the log-parameters, or the sum of squares,
+#: by at most this relative amount, or the residuals are this close to orthogonal to the
+#: Jacobian's columns.
+_TOLERANCE = 1e-12
 
 
 @eqx.filter_jit
