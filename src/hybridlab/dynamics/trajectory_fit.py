@@ -83,7 +83,12 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         data = (start, p0, jnp.asarray(active, float), guess, ts, position, mask, jnp.asarray(self.f_scale))
         residuals = _residuals(names, self.fit_start, self.loss, self.rtol)
         params = (jnp.zeros(len(names)), jnp.zeros_like(guess) if self.fit_start else jnp.zeros((0,)))
-        (u, shift), converged = training.least_squares(params, residuals, data, self.steps)
+        flat, unravel = ravel_pytree(params)
+        # Levenberg–Marquardt on the residuals and Jacobian of the program the standard errors
+        # need anyway (no second program with the solves inside).
+        found, converged = training.minpack(lambda x: _jacobian(residuals, unravel(jnp.asarray(x)), data), flat,
+                                            self.steps)
+        u, shift = unravel(jnp.asarray(found))
         order = [names.index(name) for name in self.unknown]
         self.values_ = (p0 * jnp.exp(u))[np.asarray(order, int)]
         self.starts_ = guess + shift if self.fit_start else guess

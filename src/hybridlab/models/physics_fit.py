@@ -6,8 +6,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.optimize
 
+from hybridlab.models import training
 from hybridlab.models.base import Regressor
 from hybridlab.models.diagnostics import best_of, hessian_report, standard_errors
 from hybridlab.models.intervals import in_blocks
@@ -96,7 +96,10 @@ class PhysicsFit(FittedPhysics, Regressor):
         p0 = jnp.stack([start.value(name) for name in self.unknown])
         # Everything that varies from fit to fit is data (arrays), so the compiled solve is reused.
         data = (start, jnp.asarray(X), jnp.asarray(y), p0, jnp.asarray(float(np.std(y)) or 1.0))
-        fits = [self._least_squares(u0, data) for u0 in self._starts()]
+        # The start checked (a bad launch or a failed solve is a ValueError in one line); the
+        # trial steps are not: one whose ranges are not finite is rejected.
+        fits = [training.minpack(lambda u: self._linearised(u, data, checked=bool(np.array_equal(u, u0))),
+                                 u0, self.steps) for u0 in self._starts()]
         # r and J at each optimum: the losses that pick the best restart, the standard errors,
         # and the Hessian's gradients all come from them.
         linearised = [self._linearised(u, data) for u, _ in fits]
@@ -119,29 +122,6 @@ class PhysicsFit(FittedPhysics, Regressor):
         # Central differences of the exact gradient: no second-order compile of the solve (a
         # Diffrax solve's custom VJP admits no forward-over-reverse at all).
         self.hessian_ = hessian_report(None, u, mode="gradient-differences", gradient=gradient)
-
-    def _least_squares(self, u0, data):
-        """(u, converged): Levenberg–Marquardt from u0 on Σ r(u)², MINPACK's (SciPy's, as
-        ``curve_fit``), up to ``steps`` evaluations, with r and ∂r/∂u from :meth:`_linearised`'s
-        program, the one that the predictions and the intervals compile anyway: a compiled LM loop
-        would be a second program with the solve inside (under an ODE law, seconds of compiling
-        for a fresh process). A run that stops at the step limit is kept and reported by
-        ``converged``. The start is checked by :meth:`_linearised` (a bad launch or a failed
-        solve is a ValueError in one line); a trial step whose ranges are not finite is only
-        rejected by the method (its sum of squares is not lower)."""
-        u0 = np.asarray(u0, dtype=np.float64)
-        cache = {u0.tobytes(): self._linearised(u0, data)}
-
-        def linearised(u):
-            if u.tobytes() not in cache:
-                cache.clear()
-                cache[u.tobytes()] = self._linearised(u, data, checked=False)
-            return cache[u.tobytes()]
-
-        result = scipy.optimize.least_squares(lambda u: linearised(u)[0], u0, jac=lambda u: linearised(u)[1],
-                                              method="lm", xtol=_TOLERANCE, ftol=_TOLERANCE, gtol=_TOLERANCE,
-                                              max_nfev=self.steps)
-        return jnp.asarray(result.x), result.status > 0
 
     def _linearised(self, u, data, checked=True):
         """The residuals r(u) = (D(p₀ e^u) − y)/σ_y and their Jacobian ∂r/∂u = (∂D/∂p) p/σ_y
@@ -225,12 +205,6 @@ def _check_unknown(projectile: Projectile, unknown: tuple[str, ...], required: b
         value = float(projectile.value(name))
         if not value > 0:
             raise ValueError(f"starting guess {name} = {value:g}: must be > 0 (fitted in log scale)")
-
-
-#: Levenberg–Marquardt stops where a step changes the log-parameters, or the sum of squares,
-#: by at most this relative amount, or the residuals are this close to orthogonal to the
-#: Jacobian's columns.
-_TOLERANCE = 1e-12
 
 
 @eqx.filter_jit

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import scipy.optimize
 import optimistix as optx
 
 #: Epochs compiled into one scan between early-stopping checks and progress reports.
@@ -182,6 +183,36 @@ def least_squares(params, residuals, data, steps: int):
     """
     solution = _lm(params, residuals, data, steps)
     return solution.value, bool(solution.result == optx.RESULTS.successful)
+
+
+#: MINPACK's Levenberg–Marquardt (:func:`minpack`) stops where a step changes the parameters, or
+#: the sum of squares, by at most this relative amount, or the residuals are this close to
+#: orthogonal to the Jacobian's columns.
+MINPACK_TOLERANCE = 1e-12
+
+
+def minpack(linearised, x0, steps: int):
+    """(x, converged): Levenberg–Marquardt from x0 on Σ r(x)², MINPACK's (SciPy's, as
+    ``curve_fit``), up to ``steps`` evaluations, where ``linearised(x)`` gives (r, ∂r/∂x) as
+    arrays, each pair from one call. For a fit whose residuals and Jacobian come from a compiled
+    program it needs anyway (its predictions, its standard errors): :func:`least_squares`
+    compiles a second program, the whole loop with the model inside (under an ODE law, seconds
+    for a fresh process). A run that stops at the step limit is kept and reported by
+    ``converged``; a trial step whose residuals are not finite is rejected (its sum of squares is
+    not lower)."""
+    x0 = np.asarray(x0, dtype=np.float64)
+    last = {}
+
+    def pair(x):
+        if last.get("x") is None or not np.array_equal(last["x"], x):
+            r, J = linearised(x)
+            last.update(x=x.copy(), pair=(np.asarray(r, dtype=np.float64), np.asarray(J, dtype=np.float64)))
+        return last["pair"]
+
+    result = scipy.optimize.least_squares(lambda x: pair(x)[0], x0, jac=lambda x: pair(x)[1], method="lm",
+                                          xtol=MINPACK_TOLERANCE, ftol=MINPACK_TOLERANCE, gtol=MINPACK_TOLERANCE,
+                                          max_nfev=steps)
+    return result.x, result.status > 0
 
 
 @eqx.filter_jit
