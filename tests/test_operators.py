@@ -123,6 +123,28 @@ def test_the_wind_scenario_writes_its_run_directory(tmp_path):
     for entry in metrics["models"].values():
         assert all(0 <= entry[f"coverage_{split}"] <= 1 and entry[f"width_{split}"] > 0 for split in ("test", "shifted"))
     assert "Trust: 90 % predictive intervals" in (tmp_path / "w" / "report.html").read_text()
+    for entry in metrics["models"].values():  # the pooled error lies within the spread of the winds' own
+        tail = entry["profiles_test"]
+        assert tail["median"] <= tail["p90"] <= tail["max"] and tail["mean"] <= tail["max"]
+    assert "Error per wind" in (tmp_path / "w" / "report.html").read_text()
+
+
+def test_each_winds_error_is_its_own_relative_error_and_the_tail_its_distribution():
+    from hybridlab.experiments.wind import per_profile
+
+    rng = np.random.default_rng(0)
+    calm = rng.normal(size=(16, 2))
+    truth = calm + rng.normal(size=(5, 16, 2))
+    spread = np.array([0.01, 0.02, 0.03, 0.04, 0.5])
+    predicted = truth + spread[:, None, None] * rng.normal(size=(5, 16, 2))
+    errors = sorted(np.linalg.norm(predicted[i] - truth[i]) / np.linalg.norm(truth[i] - calm) for i in range(5))
+    tail = per_profile(predicted, truth, calm)
+    # Five values: the median is the third; the 90th percentile lies 0.6 of the way from the fourth to the fifth.
+    assert tail["median"] == pytest.approx(errors[2], rel=1e-12)
+    assert tail["p90"] == pytest.approx(errors[3] + 0.6 * (errors[4] - errors[3]), rel=1e-12)
+    assert tail["max"] == pytest.approx(errors[4], rel=1e-12)
+    assert tail["mean"] == pytest.approx(sum(errors) / 5, rel=1e-12)
+    assert tail["max"] > 5 * tail["median"]  # one bad wind: the tail shows it
 
 
 def test_the_linear_operators_interval_is_the_textbook_one_for_every_output():

@@ -22,6 +22,9 @@ def build_wind_report(run_dir: str) -> str:
     rows = [[name, m["effect_test"], m["effect_shifted"], m.get("effect_fine", "—"), m["whole_test"], m["fit_s"],
              m["trajectories_per_s"]] for name, m in metrics["models"].items()]
     rows.append(["physics (Diffrax, batched)", 0.0, 0.0, 0.0, 0.0, "—", metrics["physics_trajectories_per_s"]])
+    statistics = [(split, key) for split in ("test", "shifted") for key in ("mean", "median", "p90", "max")]
+    tails = [[name, *(m[f"profiles_{split}"][key] for split, key in statistics)]
+             for name, m in metrics["models"].items() if "profiles_test" in m]
     trust = [[name, m.get("interval", "—"), m.get("coverage_test", "—"), m.get("coverage_shifted", "—"), m.get("coverage_fine", "—"),
               m.get("width_test", "—"), m.get("width_shifted", "—"),
               "overconfident off the data" if m.get("coverage_shifted", 1.0) < OVERCONFIDENT else ""]
@@ -37,6 +40,12 @@ def build_wind_report(run_dir: str) -> str:
         f"FNO can take. Speeds are warm, on the held-out batch.</p>",
         html_table(["operator", "relative error of the effect: held out", "rougher family", "4× resolution",
                     "relative error of the whole trajectory: held out", "fit (s)", "trajectories/s"], rows),
+        "<h2>Error per wind</h2>",
+        "<p>The pooled errors above weigh each wind by the size of its effect. Here each held-out wind's own "
+        "relative error of the effect, ‖ŷ − y‖/‖y − y_calm‖: its mean, median, 90th percentile and maximum over the "
+        "set — the tail where an operator cannot be trusted for one wind.</p>",
+        html_table(["operator", "held out: mean", "median", "90th percentile", "max", "rougher family: mean", "median",
+                    "90th percentile", "max"], tails),
         "<h2>Trust: 90 % predictive intervals</h2>",
         "<p>The share of the true trajectory's samples (every time, both coordinates) inside each operator's "
         "nominal 90 % interval, and the interval's mean width (m); each interval is a Laplace approximation in the "
