@@ -575,8 +575,8 @@ def _reach_one(p, speed, level):
     which a shot of this speed passes at that height, where max_θ y(d; v, θ) − level falls
     through 0 (it falls with d, from the apex's clearance near d = 0). Searched in log d down
     from the vacuum's reach v √(v² + 2g(h − level))/g (drag only shortens a path; strong drag
-    may leave 10⁻³⁰⁰ of it), bisected to 1e-3, then Newton's method (see :func:`_polish`), the
-    derivative of the maximum being the best path's, ∂y/∂d."""
+    may leave 10⁻³⁰⁰ of it), bisected to 1e-3, then Newton's method (:func:`_climb_and_polish`),
+    the derivative of the maximum being the best path's, ∂y/∂d."""
     lowest = _lowest_angle(p)
     rise = level - p.height
     climb = jnp.sqrt(2 * p.g) * jnp.sqrt(jnp.abs(rise))
