@@ -138,13 +138,18 @@ class Aim(eqx.Module):
 
 def _height(p, speed, angle, distance):
     """y(d; v, θ) in m, differentiable in forward mode (the ODE laws allow only that in a root);
-    NaN at a speed that is not finite and >= 0 or an angle outside the launch's domain. A search
-    can ask for one in a lane whose step left its bracket (exp of a log speed's overshoot, a
-    Newton step below θ = 0): the height's own check would stop every lane for it
-    (aim(LinearDrag(1.0), m = 0.1 kg, 50 m) raised so)."""
+    NaN at a speed that is not finite and >= 0, an angle outside the launch's domain or a
+    distance that is not finite and >= 0. A search can ask for one in a lane whose step left its
+    bracket (exp of a log speed's overshoot, a Newton step below θ = 0), and a check there would
+    stop every lane (aim(LinearDrag(1.0), m = 0.1 kg, 50 m) raised so): the other lanes get a
+    valid launch, and the height is solved unchecked (:meth:`Projectile.height_at_valid`), so
+    that the searches' programs hold no runtime check, which JAX's persistent cache would not
+    keep."""
     lowest = jnp.where(p.height > 0, -jnp.pi / 2, 0.0)
-    valid = jnp.isfinite(speed) & (speed >= 0) & (angle >= lowest) & (angle <= jnp.pi / 2)
-    height = p.height_at(jnp.where(valid, speed, 1.0), jnp.where(valid, angle, 0.0), distance, mode="forward")
+    valid = (jnp.isfinite(speed) & (speed >= 0) & (angle >= lowest) & (angle <= jnp.pi / 2)
+             & jnp.isfinite(distance) & (distance >= 0))
+    launch = [jnp.where(valid, value, safe) for value, safe in ((speed, 1.0), (angle, 0.0), (distance, 0.0))]
+    height = p.height_at_valid(*jnp.broadcast_arrays(*launch), mode="forward")
     return jnp.where(valid, height, jnp.nan)
 
 
@@ -158,9 +163,13 @@ def _probe(p, speed, angle, distance, tangent):
 
 def _apex(p, speed):
     """The highest that any path of ``speed`` (m/s) gets (m above the ground): straight up's
-    apex. Not differentiated: the physics' apex under an ODE law has no forward mode."""
+    apex (NaN at a speed that is not finite and >= 0, or where its solve fails; unchecked, as
+    :func:`_height`). Not differentiated: the physics' apex under an ODE law has no forward
+    mode."""
     p, speed = jax.lax.stop_gradient((p, speed))
-    return p.apex(speed, jnp.full_like(speed, jnp.pi / 2))[1]
+    valid = jnp.isfinite(speed) & (speed >= 0)
+    top = p.apex_valid(jnp.where(valid, speed, 1.0), jnp.full_like(speed, jnp.pi / 2))[1]
+    return jnp.where(valid, top, jnp.nan)
 
 
 def _scale(p, distance, level):

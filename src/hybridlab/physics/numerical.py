@@ -189,11 +189,17 @@ def _diffeqsolve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoi
     return solution, scales
 
 
-def _solve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REVERSE, level=0.0):
+def _solve(p, speed, angle, t_end, controller=_ACCURATE, event=None, adjoint=REVERSE, level=0.0, checked=True):
     """(t, scaled state at t, scales): the solve to ``t_end`` (scaled time) or to the event,
-    which must fire."""
-    solution, scales = _diffeqsolve(p, speed, angle, t_end, controller, event, adjoint, level)
+    which must fire. A failed solve, or an event that does not fire, raises when the program
+    runs; not ``checked``, it gives a NaN state instead (a program without runtime checks, which
+    are host callbacks: JAX's persistent cache keeps no program with one)."""
+    solution, scales = _diffeqsolve(p, speed, angle, t_end, controller, event, adjoint, level, throw=checked)
     state = solution.ys[0]
+    if not checked:
+        ended = (solution.result == diffrax.RESULTS.successful) | (solution.result == diffrax.RESULTS.event_occurred)
+        return solution.ts[0], jnp.where(ended & (solution.event_mask if event is not None else True), state,
+                                         jnp.nan), scales
     if event is not None:
         # A solve whose event never fires runs to t1 and returns garbage: refuse it.
         state = eqx.error_if(state, ~solution.event_mask, "the projectile never reached the event")
@@ -239,9 +245,10 @@ def _newton(p, t, state, scales, component, level):
     return t + dt, state
 
 
-def _crossing(p, speed, angle, component, level=0.0, adjoint=REVERSE):
+def _crossing(p, speed, angle, component, level=0.0, adjoint=REVERSE, checked=True):
     """Accurate (t, scaled state, scales) where the event condition of ``component`` (height
-    above the ground ``level`` below the launch, or v_y) falls through 0."""
+    above the ground ``level`` below the launch, or v_y) falls through 0 (``checked``: see
+    :func:`_solve`)."""
     # Only the rough time is used, and not differentiated: cut the solve's inputs from the graph
     # too, so that neither mode of differentiation goes through it.
     # A launch from the ground starts on the event's zero, and an event fires only on a change of
@@ -250,8 +257,9 @@ def _crossing(p, speed, angle, component, level=0.0, adjoint=REVERSE):
     # by a negligible amount (the accurate solve and the Newton step place it exactly).
     lift = _LIFT if component == _HEIGHT else 0.0
     rough_time, _, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=_event(component),
-                              level=jax.lax.stop_gradient(level) + lift)
-    t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint, level=level)
+                              level=jax.lax.stop_gradient(level) + lift, checked=checked)
+    t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint, level=level,
+                              checked=checked)
     t, state = _newton(p, t, state, scales, component, level)
     return t, state, scales
 
@@ -369,15 +377,21 @@ def landing(p, speed, angle, adjoint=REVERSE):
     return tuple(jnp.where(grounded, a, b) for a, b in zip(launch, landed))
 
 
-def apex(p, speed, angle, adjoint=REVERSE):
-    """Highest point (x, y) in m, where v_y falls through 0; the launch point when v_y(0) ≤ 0."""
+def apex(p, speed, angle, adjoint=REVERSE, checked=True):
+    """Highest point (x, y) in m, where v_y falls through 0; the launch point when v_y(0) ≤ 0
+    (``checked``: see :func:`_solve`)."""
     rising = speed * jnp.sin(angle) > 0
     # A shot that does not rise has no apex event; its (unused) solve gets a rising launch.
     _, state, (_, _, length_scale) = _crossing(
-        p, jnp.where(rising, speed, 1.0), jnp.where(rising, angle, jnp.pi / 4), _VY, adjoint=adjoint
+        p, jnp.where(rising, speed, 1.0), jnp.where(rising, angle, jnp.pi / 4), _VY, adjoint=adjoint, checked=checked
     )
     x, y = state[:2] * length_scale
     return jnp.where(rising, x, 0.0), p.height + jnp.where(rising, y, 0.0)
+
+
+#: :func:`apex` without runtime checks (NaN where a solve fails), for programs that JAX's
+#: persistent cache should keep; one object, so that compiled programs of it are reused.
+apex_unchecked = functools.partial(apex, checked=False)
 
 
 def landing_forward(p, speed, angle):

@@ -292,6 +292,12 @@ class Projectile(eqx.Module):
         x, y = self._per_shot(_motion(self).apex, *arrays)
         return self._verified({"apex distance": (x, "m", self._behind(x)), "apex height": (y, "m", y < 0)}, arrays)
 
+    def apex_valid(self, speed: Array, angle: Array) -> tuple[Array, Array]:
+        """:meth:`apex` of float64 arrays of one shape that are valid by construction, unchecked
+        (NaN where an ODE solve fails): see :meth:`height_at_valid`."""
+        motion = _motion(self)
+        return self._per_shot(numerical.apex_unchecked if motion is numerical else motion.apex, speed, angle)
+
     def _steepest(self):
         """The largest impact angle below the horizontal: π/2, or π under a wind that may blow
         the shot back."""
@@ -317,15 +323,23 @@ class Projectile(eqx.Module):
         """
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
-        # Under a wind x(t) may turn back, and linear drag's closed form for x = d no longer holds.
-        motion = _motion(self)
-        motion = numerical if motion is linear and self.wind is not None else motion
         arrays = self._shots(speed, angle, distance, extra="distance")
-        solve = numerical.height_at_forward if motion is numerical and _forward(mode, self, arrays) else motion.height_at
-        height = self._per_shot(solve, *arrays)
+        height = self.height_at_valid(*arrays, mode=mode)
         # −inf (never reached) is allowed; NaN and +inf are failures.
         self._verified({"height at distance": (jnp.where(height == -jnp.inf, 0.0, height), "m", False)}, arrays)
         return height
+
+    def height_at_valid(self, speed: Array, angle: Array, distance: Array, mode: str = "reverse") -> Array:
+        """:meth:`height_at` of float64 arrays of one shape that are valid by construction (a
+        search's: speed finite and ≥ 0, the angle in the launch's domain, distance finite and
+        ≥ 0), unchecked: a compiled program that calls it carries no runtime checks, which are
+        host callbacks (JAX's persistent cache keeps no program with one)."""
+        # Under a wind x(t) may turn back, and linear drag's closed form for x = d no longer holds.
+        motion = _motion(self)
+        motion = numerical if motion is linear and self.wind is not None else motion
+        arrays = (speed, angle, distance)
+        solve = numerical.height_at_forward if motion is numerical and _forward(mode, self, arrays) else motion.height_at
+        return self._per_shot(solve, *arrays)
 
     def impact(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> tuple[Float[Array, "..."],
                                                                                         Float[Array, "..."]]:
