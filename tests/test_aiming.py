@@ -275,3 +275,20 @@ def test_a_zero_distance_target_is_the_launch_point_or_straight_above_it():
     hits = aim(p, 0.0, target_height=2.0, speed=10.0)
     assert int(hits.count) == 1 and float(hits.high) == np.pi / 2
     assert np.isnan(float(aim(p, 0.0, target_height=2.0, angle=0.3)))
+
+
+def test_the_searches_under_an_ode_law_hold_no_host_callback_so_the_disk_cache_keeps_them():
+    # JAX's persistent cache writes no program that calls back into Python (Equinox's runtime
+    # checks, Diffrax's throw=True do); a checked height_at does, so this fails if a search
+    # goes through it.
+    from hybridlab.inverse import aiming
+
+    p = Projectile(QuadraticDrag(c=9e-4), mass=0.145, height=1.0)
+    targets, levels = jnp.array([0.0, 100.0]), jnp.array([2.0, 1.0])  # d = 0 too: the vertical shots' solves
+    programs = {"least": aiming._least.lower(p, targets, levels, jnp.full(2, 0.5), True),
+                "hits": aiming._hits.lower(p, jnp.full(2, 40.0), targets, levels, True),
+                "reach": aiming._reach.lower(p, jnp.full(2, 40.0), levels)}
+    for name, lowered in programs.items():
+        assert "callback" not in lowered.as_text(), name
+    checked = jax.jit(lambda v: p.height_at(v, 0.5, 50.0, mode="forward")).lower(40.0).as_text()
+    assert "callback" in checked  # what the test looks for is there when a check is
