@@ -277,44 +277,41 @@ def _peak(p, speed, distance, lower, tolerance, along=None, lowest=False, active
     ``lower`` is 0; needed without ``along``). Where the shot never gets to d: θ* = ``lower``,
     y* = −∞, ẏ* = 0. Not ``active``: nothing is solved (the outputs as where the shot never
     gets to d)."""
-    rtol, atol = tolerance
     up = (0.0, 1.0, 0.0)
     tangents = up if along is None else along
     done_bisecting = _DONE if along is None else _AT_BEST
 
     def step(state):
-        phase, low, high, steps, flat, height, rate, bottom = state
-        middle = 0.5 * (low + high)
-        angle = jnp.select([phase == _FLAT, phase == _LOWEST, phase == _BISECT], [0.0, lower, middle], low)
+        phase, bracket, flat, height, rate, bottom = state
+        middle = _bracket_point(bracket)
+        angle = jnp.select([phase == _FLAT, phase == _LOWEST, phase == _BISECT], [0.0, lower, middle], bracket[0])
         # A lane that is done asks for the height at d = 0, which costs no solve.
         tangent = tuple(jnp.where(phase == _AT_BEST, a, b) for a, b in zip(tangents, up))
         y, slope = _probe(p, speed, angle, jnp.where(phase == _DONE, 0.0, distance), tangent)
         # Where the shot never gets to x = d (steep, |θ| near π/2 under drag) the height is −∞ and
         # its slope NaN: the maximum lies towards θ = 0 from there.
-        above = jnp.where(jnp.isfinite(y), -slope, jnp.sign(angle)) >= 0
+        past = jnp.where(jnp.isfinite(y), -slope, jnp.sign(angle))
         bisecting = phase == _BISECT
-        low, high = jnp.where(bisecting & ~above, middle, low), jnp.where(bisecting & above, middle, high)
-        steps = steps + bisecting
-        wide = (high - low > rtol * jnp.maximum(jnp.abs(low), jnp.abs(high)) + atol) & (steps < _BRACKET_STEPS)
-        reaches = y > -jnp.inf
-        after_flat = jnp.where(reaches, jnp.where(lowest & (lower != 0), _LOWEST, _BISECT), _DONE)
+        bracket = jax.tree.map(partial(jnp.where, bisecting), _bracket_update(bracket, middle, past), bracket)
+        after_flat = jnp.where(y > -jnp.inf, jnp.where(lowest & (lower != 0), _LOWEST, _BISECT), _DONE)
+        after_bisecting = jnp.where(_bracket_going(bracket, tolerance), _BISECT, done_bisecting)
         phase = jnp.select([phase == _FLAT, phase == _LOWEST, bisecting, phase == _AT_BEST],
-                           [after_flat, _BISECT, jnp.where(wide, _BISECT, done_bisecting), _DONE], _DONE)
+                           [after_flat, _BISECT, after_bisecting, _DONE], _DONE)
         started = (state[0] == _FLAT) | (state[0] == _LOWEST)
         flat = jnp.where(state[0] == _FLAT, y, flat)
         bottom = jnp.where(started, y, bottom)
         if along is None:  # y* is the height where the bracket's lower end last moved (at first, θ = lower)
-            height = jnp.where(started | (bisecting & ~above), y, height)
+            height = jnp.where(started | (bisecting & ~(past >= 0)), y, height)
         else:
             height = jnp.where(state[0] == _AT_BEST, y, height)
             rate = jnp.where(state[0] == _AT_BEST, slope, rate)
-        return phase, low, high, steps, flat, height, rate, bottom
+        return phase, bracket, flat, height, rate, bottom
 
     inf = jnp.full_like(speed, -jnp.inf)
-    start = (jnp.where(active, _FLAT, _DONE), jnp.full_like(speed, lower), jnp.full_like(speed, jnp.pi / 2 - _EDGE),
-             jnp.zeros(jnp.shape(speed), int), inf, inf, jnp.zeros_like(speed), inf)
-    _, best, _, _, flat, height, rate, bottom = jax.lax.while_loop(lambda state: state[0] != _DONE, step, start)
-    return flat, best, height, rate, bottom
+    bracket = _bracket_start(jnp.full_like(speed, lower), jnp.full_like(speed, jnp.pi / 2 - _EDGE), False)
+    start = (jnp.where(active, _FLAT, _DONE), bracket, inf, inf, jnp.zeros_like(speed), inf)
+    _, bracket, flat, height, rate, bottom = jax.lax.while_loop(lambda state: state[0] != _DONE, step, start)
+    return flat, bracket[0], height, rate, bottom
 
 
 def _root(fn, lower, upper, args):
