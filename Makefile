@@ -23,9 +23,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
-# Also the tests marked slow (62 of them; about 15 more minutes on 2 cores: see the README).
+# Also the tests marked slow (62 of them; about 15 more minutes on 2 cores: see the README), and
+# with XLA's default compilation, the one a user's process gets (tests/conftest.py).
 test-all: $(VENV)/.installed-dev
-	$(PY) -m pytest -m "slow or not slow"
+	HYBRIDLAB_TEST_XLA=default $(PY) -m pytest -m "slow or not slow"
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

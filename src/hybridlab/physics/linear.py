@@ -169,20 +169,27 @@ def _newton_step(tau, bound, p, u):
 
 def _newton_loop(p, u, bound, tau, last_step):
     """Newton's iteration on F from τ until a step is below 1e-14 τ (when the error left is of
-    order its square); NaN if that takes more than _MAX_NEWTON_STEPS steps."""
+    order its square), or below 1e-12 τ and no smaller than the step before it (rounding's floor:
+    in exact arithmetic a step of 1e-12 τ is followed by one of order 1e-24 τ; here F is
+    evaluated with cancellation, and the steps left dither at about 1e-14 τ); NaN if that takes
+    more than _MAX_NEWTON_STEPS steps."""
+    def converged(tau, last_step, step_before):
+        return ((last_step <= 1e-14 * jnp.maximum(tau, 1e-3))
+                | ((last_step <= 1e-12 * jnp.maximum(tau, 1e-3)) & (last_step >= step_before)))
+
     def step(state):
-        tau, _, count = state
+        tau, last_step, _, count = state
         new = tau - _newton_step(tau, bound, p, u)
-        return new, jnp.abs(new - tau), count + 1
+        return new, jnp.abs(new - tau), last_step, count + 1
 
     def going(state):
-        tau, last_step, count = state
-        return (last_step > 1e-14 * jnp.maximum(tau, 1e-3)) & (count < _MAX_NEWTON_STEPS)
+        *iterate, count = state
+        return ~converged(*iterate) & (count < _MAX_NEWTON_STEPS)
 
-    tau, last_step, _ = jax.lax.while_loop(going, step, (tau, last_step, 0))
+    tau, last_step, step_before, _ = jax.lax.while_loop(going, step, (tau, last_step, jnp.inf, 0))
     # Not converged (a bound too loose by many orders of magnitude in float64's extremes): NaN,
     # which an eager call reports, rather than a wrong time.
-    return jnp.where(last_step <= 1e-14 * jnp.maximum(tau, 1e-3), tau * bound, jnp.nan)
+    return jnp.where(converged(tau, last_step, step_before), tau * bound, jnp.nan)
 
 
 def _halley_steps(p, u):
