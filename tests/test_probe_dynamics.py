@@ -15,7 +15,7 @@ from test_reliability import assert_refused
 
 from hybridlab.cli import main
 from hybridlab.data import Tracks, split_time, write_tracks
-from hybridlab.dynamics.learning import CROSS_VALIDATION, law_fit
+from hybridlab.dynamics.learning import NESTED_TESTS, law_fit
 from hybridlab.models import load
 
 G = 9.80665
@@ -80,9 +80,9 @@ def test_learn_drag_auto_on_free_fall_fits_no_drag_with_g_known_as_least_squares
     assert main(["learn-drag", str(data), "--mass", "1", "--train-until", "0.4", "--method", method, "--out", str(out),
                  "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert (printed["law"], printed["fit_g"]) == ("none", False), printed["cv_scores"]
-    assert printed["chosen_by"] == {"law": CROSS_VALIDATION, "g": CROSS_VALIDATION}
-    assert len(printed["cv_scores"]) == 8  # every law of learn-drag, with g fitted and not
+    assert (printed["law"], printed["fit_g"]) == ("none", False), printed["p_values"]
+    assert printed["chosen_by"] == {"law": NESTED_TESTS, "g": NESTED_TESTS}
+    assert len(printed["p_values"]) == 8  # every law of learn-drag, with g fitted and not
     train, test = split_time(tracks, 0.4)
     expected, expected_std, errors = least_squares_reference(train, test)
     parameters = printed["parameters"]

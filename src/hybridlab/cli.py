@@ -356,8 +356,8 @@ def _learn_drag(args) -> None:
     if result.coverage_test is not None:
         print(f"90 % predictive interval ({result.model.interval_method}): covers {result.coverage_test:.0%} of the "
               f"held-out coordinates, mean width {result.width_test:.3g} m")
-    for name, score in result.scores.items():
-        print(f"  cross-validation {name}: {score:.4g} m²")
+    for name, p in result.scores.items():
+        print(f"  p-value against the fullest candidate, {name}: {p:.3g}")
     print(f"written: {args.out}")
 
 
@@ -536,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
         "± standard errors and the error on the held-out part (t > --train-until); write result.json, the models "
         "and figures in --out. Methods: fit (the --law, Levenberg-Marquardt through the ODE), ude (a network drag "
         "in Newton's law, read back as a law), neural-ode (the whole field a network), auto (the law, and g fitted "
-        "or not, chosen by time-series cross-validation inside t <= --train-until), pinn. What --law, --known-g or "
+        "or not, chosen by nested F-tests on t <= --train-until), pinn. What --law, --known-g or "
         "--fit-g leave open is chosen, and the output says by which rule.",
     )
     sub.add_argument("data", help="CSV or Parquet file: shot,t,x,y (2-D shots) or ball,drop,t,height[,velocity]")

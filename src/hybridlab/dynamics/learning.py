@@ -1,7 +1,7 @@
 """Learning a drag law from tracks, the whole workflow behind ``hybridlab learn-drag``: a
 grey-box fit of a named law, a UDE read back by :func:`discover_drag`, a neural ODE, or ``auto``
-— the law, and whether g is fitted, chosen by time-series cross-validation on the fitted part
-alone; then the error on the held-out part."""
+— the law, and whether g is fitted, chosen by nested F-tests on the fitted part alone; then the
+error on the held-out part."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.stats
 
 from hybridlab.data import Tracks, split_time
 from hybridlab.dynamics.base import Dynamics
@@ -21,13 +22,9 @@ METHODS = ("fit", "ude", "neural-ode", "auto")
 #: The laws a fit may name, as the coefficients of :class:`hybridlab.physics.PolynomialDrag`
 #: each keeps: k|v| (kg/s) and c|v|² (kg/m).
 LAWS = {"none": (), "linear": ("k",), "quadratic": ("c",), "linear+quadratic": ("k", "c")}
-#: Where ``auto`` cuts each track for its cross-validation, as shares of the track's time span:
-#: fitted up to the cut, scored on the rest of the fitted part (a forecast, as the held-out
-#: part is). Fixed before looking at any held-out data.
-FOLDS = (0.5, 0.625, 0.75)
-#: How much better (relative) a candidate with more fitted parameters must forecast to be
-#: chosen over a simpler one: ties go to the fewer parameters.
-PARSIMONY = 0.05
+#: The level of the F-tests by which ``auto`` chooses a law (:func:`choose_law`): a candidate is
+#: adequate unless its misfit beyond the fullest candidate's is significant at this level.
+LEVEL = 0.01
 #: Air density (kg/m³) for the drag coefficient C_d = 2c/(ρA) of a ball of known diameter.
 AIR_DENSITY = 1.225
 #: The starting drag of a fit, as a share of the weight m·g at the tracks' fastest speed.
@@ -40,8 +37,8 @@ class LearnedDrag:
     neural ODE), ``fit_g`` whether g was fitted, ``model`` the fitted model whose errors are
     given (a :class:`TrajectoryFit`, or the :class:`NeuralODE`), ``network`` the UDE or neural
     ODE trained (None for ``fit`` and ``auto``), the mean squared position errors (m²) on the
-    fitted and held-out parts, and for ``auto`` each candidate's cross-validation score
-    (the geometric mean over :data:`FOLDS` of the forecast MSE, m²), and the coverage and
+    fitted and held-out parts, and where a law or g was chosen each candidate's p-value
+    against the fullest candidate (:func:`nested_tests`), and the coverage and
     width of the model's 90 % predictive interval on the held-out part. ``estimates``: the law's
     parameters {name: value} where a method other than the grey-box fit found them (a PINN,
     which gives no standard errors; ``model`` is then the law at those values, its starting
@@ -89,7 +86,7 @@ class LearnedDrag:
         return {"law": self.law, "parameters": self.parameters(), "mse_train": self.mse_train,
                 "mse_test": self.mse_test, "coverage_test": self.coverage_test, "width_test": self.width_test,
                 "method": self.method, "fit_g": self.fit_g, "chosen_by": self.chosen or None,
-                "cv_scores": self.scores or None}
+                "p_values": self.scores or None}
 
 
 def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> TrajectoryFit:
@@ -106,24 +103,38 @@ def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> Tra
     return TrajectoryFit(physics, unknown=LAWS[law] + (("g",) if fit_g else ()))
 
 
-def cross_validate(tracks: Tracks, mass: float, g: float, candidates, folds=FOLDS) -> dict[tuple[str, bool], float]:
-    """{(law, fit_g): score} for each candidate: fitted on every track up to each fold's cut,
-    scored by the MSE (m²) of its forecast of the rest; the score is the geometric mean over
-    folds (inf where a fit fails or a fold's part up to the cut is too short to fit it: see
-    :func:`check_points`)."""
-    scores = {}
+def nested_tests(tracks: Tracks, mass: float, g: float, candidates) -> dict[tuple[str, bool], float]:
+    """{(law, fit_g): p-value} of each candidate against the fullest one F (the most parameters,
+    which nests every other): each fitted by Levenberg–Marquardt on all of ``tracks``, with
+    q_M parameters (the law's coefficients, g where fitted, every track's starting state) and
+    residual sum of squares RSS_M over the n coordinates; the noise variance
+    σ̂² = RSS_F/(n − q_F) from F's residuals, and the p-value of
+    F = (RSS_M − RSS_F)/((q_F − q_M) σ̂²) under F(q_F − q_M, n − q_F), the classical test of a
+    nested model (p = 1 for F itself). A fit that fails scores 0. RSS_F is the least RSS of
+    all the candidates (F nests them: a lower RSS elsewhere is a local minimum F's fit stopped in)."""
+    starts = 2 * tracks.dim * len(tracks)
+    n = tracks.t.size * tracks.dim
+    rss = {}
     for law, fit_g in candidates:
-        errors = []
-        for share in folds:
-            head, tail = cut(tracks, share)
-            try:
-                check_points(head, law_parameters(law, fit_g), None)
-                errors.append(law_fit(law, mass, g, fit_g, head).fit(head).mse(tail))
-            except ValueError:
-                errors.append(np.inf)
-        errors = np.asarray(errors)
-        scores[law, fit_g] = float(np.exp(np.mean(np.log(errors)))) if np.all(np.isfinite(errors)) else np.inf
-    return scores
+        try:
+            check_points(tracks, law_parameters(law, fit_g), None)
+            residual = law_fit(law, mass, g, fit_g, tracks).fit(tracks).predict(tracks) - tracks.position
+            rss[law, fit_g] = float(np.sum(residual**2))
+        except ValueError:
+            rss[law, fit_g] = np.inf
+    full = max(candidates, key=lambda c: law_parameters(*c))
+    q_full = law_parameters(*full) + starts
+    floor = min(rss.values())
+    if not np.isfinite(floor) or n <= q_full:
+        return {c: 0.0 for c in candidates}
+    variance = max(floor, np.finfo(float).tiny) / (n - q_full)
+    tests = {}
+    for candidate, value in rss.items():
+        extra = q_full - law_parameters(*candidate) - starts
+        statistic = max(value - floor, 0.0) / (extra * variance) if extra else 0.0
+        tests[candidate] = (0.0 if not np.isfinite(value) else
+                            1.0 if not extra else float(scipy.stats.f.sf(statistic, extra, n - q_full)))
+    return tests
 
 
 def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, method: str = "auto",
@@ -163,9 +174,9 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
 
 
 #: How ``choose_law`` chooses, in words (result.json's ``chosen_by``).
-CROSS_VALIDATION = ("time-series cross-validation on the fitted part: each candidate fitted up to 50, 62.5 and 75 % "
-                    "of every track's time span and scored by its forecast of the rest; the fewest parameters within "
-                    "5 % of the best score")
+NESTED_TESTS = ("nested F-tests on the fitted part: each candidate against the fullest (linear+quadratic, with g "
+                "fitted where g is open), the noise estimated from the fullest's residuals; the fewest parameters "
+                f"among the candidates not rejected at the {LEVEL:g} level")
 #: How the UDE's law is found, in words.
 DISCOVERY = "read back from the UDE's learned force (sparse regression, then backward elimination below 2 standard errors)"
 #: A fitted g this many standard errors from the given one is kept fitted (a Wald test at about 95 %).
@@ -173,19 +184,19 @@ G_SIGNIFICANCE = 2.0
 
 
 def choose_law(tracks: Tracks, mass: float, g: float, law: str | None = None, fit_g: bool | None = None):
-    """((law, fit_g), {"law": rule, "g": rule}, scores): ``law`` and ``fit_g`` as given, or where
-    None chosen by :func:`cross_validate` among :data:`LAWS` (and g fitted or not): the candidate
-    with the fewest parameters among those whose forecasts score within :data:`PARSIMONY` of the
-    best (:func:`_choose`). Scores are empty when nothing was chosen."""
+    """((law, fit_g), {"law": rule, "g": rule}, p-values): ``law`` and ``fit_g`` as given, or where
+    None chosen among :data:`LAWS` (and g fitted or not) by :func:`nested_tests`: the candidate
+    with the fewest parameters whose p-value is at least :data:`LEVEL` (the least misfit breaks
+    a tie). The p-values are empty when nothing was chosen."""
     if law is not None and fit_g is not None:
         return (law, fit_g), {"law": "given", "g": "given"}, {}
     candidates = [(name, free) for name in ([law] if law is not None else LAWS)
                   for free in ([fit_g] if fit_g is not None else (False, True))]
-    scores = cross_validate(tracks, mass, g, candidates)
-    chosen = _choose(scores)
-    rules = {"law": "given" if law is not None else CROSS_VALIDATION,
-             "g": "given" if fit_g is not None else CROSS_VALIDATION}
-    return chosen, rules, scores
+    tests = nested_tests(tracks, mass, g, candidates)
+    chosen = _choose(tests)
+    rules = {"law": "given" if law is not None else NESTED_TESTS,
+             "g": "given" if fit_g is not None else NESTED_TESTS}
+    return chosen, rules, tests
 
 
 def given_parameters(law: str | None, fit_g: bool | None) -> int:
@@ -195,7 +206,8 @@ def given_parameters(law: str | None, fit_g: bool | None) -> int:
 
 
 def labelled(scores: dict[tuple[str, bool], float]) -> dict[str, float]:
-    """Cross-validation scores keyed for people: "quadratic", "quadratic, g fitted", …"""
+    """Each candidate's p-value (:func:`nested_tests`) keyed for people: "quadratic",
+    "quadratic, g fitted", …"""
     return {f"{name}{', g fitted' if free else ''}": s for (name, free), s in scores.items()}
 
 
@@ -291,27 +303,14 @@ def check_points(train: Tracks, unknowns: int, train_until: float | None) -> Non
                          f"it needs {p + 1} or more")
 
 
-def _choose(scores: dict[tuple[str, bool], float]) -> tuple[str, bool]:
-    """The candidate with the fewest fitted parameters among those within :data:`PARSIMONY` of
-    the best score (the best score among them breaks a tie)."""
-    best = min(scores.values())
-    if not np.isfinite(best):
-        raise ValueError("no candidate law could be fitted to every fold of the cross-validation that chooses it "
-                         "(each fits the tracks up to a share of their time spans: too few points there, or every "
-                         "fit failed); give the law and whether g is fitted, or more points")
-    near = [c for c, score in scores.items() if score <= best * (1 + PARSIMONY)]
-    return min(near, key=lambda c: (len(LAWS[c[0]]) + c[1], scores[c]))
-
-
-def cut(tracks: Tracks, share: float) -> tuple[Tracks, Tracks]:
-    """(each track up to ``share`` of its time span, the rest of each)."""
-    first, last = tracks.first_times(), tracks.last_times()
-    cut = (first + share * (last - first))[tracks.track]
-    early = tracks.t <= cut
-    if not (~early).any():
-        raise ValueError(f"cutting every track at {share:.0%} of its time span leaves nothing after the cut to score: "
-                         "each track needs 2 points or more")
-    return tracks.where(early), tracks.where(~early)
+def _choose(tests: dict[tuple[str, bool], float]) -> tuple[str, bool]:
+    """The candidate with the fewest fitted parameters among those not rejected at
+    :data:`LEVEL` (the highest p-value, the least misfit, breaks a tie)."""
+    if not max(tests.values()) > 0:
+        raise ValueError("no candidate law could be fitted to the tracks (too few points, or every fit failed); give "
+                         "the law and whether g is fitted, or more points")
+    adequate = [c for c, p in tests.items() if p >= LEVEL]
+    return min(adequate, key=lambda c: (len(LAWS[c[0]]) + c[1], -tests[c]))
 
 
 def _fastest(tracks: Tracks) -> float:
@@ -335,5 +334,5 @@ def _start_parameters(model: Dynamics) -> dict[str, dict[str, float]]:
     return out
 
 
-__all__ = ["FOLDS", "LAWS", "METHODS", "LearnedDrag", "check_points", "cross_validate", "cut", "law_fit", "learn_drag",
+__all__ = ["LAWS", "LEVEL", "METHODS", "LearnedDrag", "check_points", "nested_tests", "law_fit", "learn_drag",
            "law_parameters", "scored", "split_checked"]
