@@ -10,9 +10,10 @@ at h₀ until a release time t_r, then falls from rest,
 with h₀, t_r and the law's parameters (and g, or g = 9.80665 m/s² fixed) fitted per ball on
 t ≤ 2 s by SciPy (`least_squares`, trust-region reflective; `solve_ivp` DOP853 at 1e-10), then
 the height predicted for t > 2 s. Every drag coefficient is per kilogram (k/m, c/m): the motion
-depends on nothing else. The laws and the selection rule are `auto`'s (hybridlab.dynamics
-.learning): four laws × g fixed or fitted, time-series CV on folds at 50, 62.5 and 75 % of
-t ≤ 2 s, the geometric mean of the forecast MSEs, the fewest parameters within 5 % of the best.
+depends on nothing else. The laws and the selection rule are those `auto` had when this was
+written (hybridlab.dynamics.learning now chooses by nested F-tests): four laws × g fixed or
+fitted, time-series CV on folds at 50, 62.5 and 75 % of t ≤ 2 s, the geometric mean of the
+forecast MSEs, the fewest parameters within 5 % of the best.
 Independent of hybridlab's solver (SciPy only; hybridlab only loads the shipped data).
 
 Usage: python benchmarks/drops_release.py

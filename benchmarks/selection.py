@@ -29,11 +29,14 @@ the rest, no term outside the truth's ("no extra terms"). The 95 % interval of a
 identifiable problem.
 
 Usage: python benchmarks/selection.py [--problems 200] [--quick] [--ude-every 10]
+       [--sindy THRESHOLD,ALPHA] [--start I --rows FILE]   (a share of the draw, as JSON lines)
+       python benchmarks/selection.py --report FILE...     (the tables from those rows)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 from collections import Counter
@@ -46,7 +49,7 @@ from hybridlab.dynamics.learning import LAWS, law_fit, learn_drag
 from hybridlab.physics import Projectile
 
 G = 9.80665
-SINDY_GRID = [(threshold, alpha) for threshold in (0.01, 0.03, 0.1, 0.2, 0.3, 0.5) for alpha in (1e-5, 0.05)]
+SINDY_GRID = [(threshold, 1e-5) for threshold in (0.1, 0.3, 0.5, 0.7, 0.9, 1.2, 1.6, 2.5)]
 
 
 def draw(rng) -> dict:
@@ -86,7 +89,10 @@ def draw(rng) -> dict:
     dim = clean.shape[-1]
     names = tuple(str(i) for i in range(n_tracks))
     track = np.repeat(np.arange(n_tracks), points)
-    make = lambda pos: Tracks(kind, names, track, times.reshape(-1), pos.reshape(-1, dim))
+
+    def make(pos):
+        return Tracks(kind, names, track, times.reshape(-1), pos.reshape(-1, dim))
+
     return {"law": law, "truth": truth, "kind": kind, "mass": mass, "g": g, "g_unknown": g_unknown,
             "tracks": make(position), "clean": make(clean), "noise": noise, "ratio": ratio,
             "n_tracks": n_tracks, "points": points}
@@ -201,37 +207,64 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="40 problems, the same family")
     parser.add_argument("--ude-every", type=int, default=10, help="the UDE on every n-th problem (0: none)")
     parser.add_argument("--tune", type=int, default=40, help="problems of the separate draw that tune PySINDy")
+    parser.add_argument("--sindy", default=None, help="PySINDy's threshold,alpha as tuned before (skips the tuning)")
+    parser.add_argument("--start", type=int, default=0, help="the first problem (a share of the draw, with --rows)")
+    parser.add_argument("--rows", default=None, help="append each problem's row to this JSON-lines file")
+    parser.add_argument("--report", nargs="*", default=None, help="only the tables, from these JSON-lines files")
     args = parser.parse_args()
+    if args.report is not None:
+        rows = [json.loads(line) for path in args.report for line in open(path)]
+        report(sorted(rows, key=lambda r: r["problem"]))
+        return
     n = 40 if args.quick else args.problems
     jax.config.update("jax_enable_x64", True)
-    threshold, alpha = tune_sindy(args.tune)
-    rows, covered, coefficients = [], 0, 0
-    for i in range(n):
-        problem = draw(np.random.default_rng([2026, i]))
-        known = identifiable(problem)
-        clock = time.perf_counter()
-        law, estimates = auto(problem)
-        seconds = time.perf_counter() - clock
-        row = {"law": problem["law"], "auto": law, "sindy": sindy(problem, threshold, alpha), "known": known,
-               "seconds": seconds, "ude": None}
-        if args.ude_every and i % args.ude_every == 0:
-            clock = time.perf_counter()
-            row["ude"], _ = ude(problem)
-            row["ude_seconds"] = time.perf_counter() - clock
-        if known and law == problem["law"]:
-            for name, truth in problem["truth"].items():
-                value, stderr = estimates[name]
-                coefficients += 1
-                covered += abs(value - truth) <= 1.96 * stderr
+    threshold, alpha = [float(x) for x in args.sindy.split(",")] if args.sindy else tune_sindy(args.tune)
+    rows = []
+    for i in range(args.start, n):
+        if i % 10 == 0:  # every problem's shapes compile programs of their own: 100 of them filled the memory
+            jax.clear_caches()
+        row = solve(i, threshold, alpha, args.ude_every)
         rows.append(row)
-        print(f"{i:4d} {problem['kind']:5s} {problem['law']:17s} g {'unknown' if problem['g_unknown'] else 'given  '} "
-              f"{problem['n_tracks']:2d}x{problem['points']:2d} noise {problem['noise']:.3g} m v_t/v_ref "
-              f"{problem['ratio']:6.3g} {'identifiable    ' if known else 'not identifiable'} auto {law:17s} "
-              f"sindy {row['sindy']:17s} ude {row['ude'] or '-':17s} {seconds:5.1f} s", flush=True)
-    report(rows, covered, coefficients)
+        if args.rows:
+            with open(args.rows, "a") as file:
+                file.write(json.dumps(row) + "\n")
+    report(rows)
 
 
-def report(rows, covered, coefficients) -> None:
+def solve(i: int, threshold: float, alpha: float, ude_every: int) -> dict:
+    """Problem i's row: the truth, each method's law, and auto's intervals against the truth."""
+    problem = draw(np.random.default_rng([2026, i]))
+    known = identifiable(problem)
+    clock = time.perf_counter()
+    try:
+        law, estimates = auto(problem)
+    except ValueError as error:
+        law, estimates = "failed", {}
+        print(f"     auto failed: {str(error).splitlines()[0]}")
+    seconds = time.perf_counter() - clock
+    row = {"problem": i, "law": problem["law"], "auto": law, "sindy": sindy(problem, threshold, alpha),
+           "known": known, "seconds": seconds, "ude": None, "covered": 0, "coefficients": 0}
+    if ude_every and i % ude_every == 0:
+        clock = time.perf_counter()
+        try:
+            row["ude"], _ = ude(problem)
+        except ValueError as error:  # scored as a wrong law, and said
+            row["ude"] = "failed"
+            print(f"     ude failed: {str(error).splitlines()[0]}")
+        row["ude_seconds"] = time.perf_counter() - clock
+    if known and law == problem["law"]:
+        for name, truth in problem["truth"].items():
+            value, stderr = estimates[name]
+            row["coefficients"] += 1
+            row["covered"] += int(abs(value - truth) <= 1.96 * stderr)
+    print(f"{i:4d} {problem['kind']:5s} {problem['law']:17s} g {'unknown' if problem['g_unknown'] else 'given  '} "
+          f"{problem['n_tracks']:2d}x{problem['points']:2d} noise {problem['noise']:.3g} m v_t/v_ref "
+          f"{problem['ratio']:6.3g} {'identifiable    ' if known else 'not identifiable'} auto {law:17s} "
+          f"sindy {row['sindy']:17s} ude {row['ude'] or '-':17s} {seconds:5.1f} s", flush=True)
+    return row
+
+
+def report(rows) -> None:
     """The tables: confusion matrices, the rates against the targets, coverage, time."""
     known = [r for r in rows if r["known"]]
     rest = [r for r in rows if not r["known"]]
@@ -247,6 +280,7 @@ def report(rows, covered, coefficients) -> None:
               f"({right_known / max(n_known, 1):.1%}); no extra terms on {right_rest}/{n_rest} of the rest "
               f"({right_rest / max(n_rest, 1):.1%}); wrong laws {wrong}")
         print(confusion(scored, key))
+    covered, coefficients = sum(r["covered"] for r in rows), sum(r["coefficients"] for r in rows)
     print(f"\nidentifiable {len(known)}, not {len(rest)}; auto's 95 % intervals cover the truth for "
           f"{covered}/{coefficients} coefficients ({covered / max(coefficients, 1):.1%})")
     seconds = np.array([r["seconds"] for r in rows])
