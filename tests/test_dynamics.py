@@ -105,6 +105,15 @@ def test_bad_settings_are_named():
         TrajectoryFit().fit(np.zeros((3, 2)))
 
 
+def test_a_start_where_the_solve_fails_is_one_line_not_scipys():
+    # c = 1e200 kg/m: the solve from the start fails (its step limit), so the residuals there are
+    # NaN; SciPy's own error ("Residuals are not finite in the initial point") said nothing of why.
+    t = np.linspace(0.0, 1.0, 6)
+    drop = Tracks("drop", ("a",), np.zeros(6, int), t, (20.0 - 4.9 * t**2)[:, None])
+    with pytest.raises(ValueError, match=r"^the fit's residuals are not finite at its starting parameters"):
+        TrajectoryFit({"drag": {"law": "quadratic", "c": 1e200}, "mass": 1.0}, unknown=("c",)).fit(drop)
+
+
 def _scipy_positions(c, g, start, t0, t):
     """Positions (P, 2) at times t of the baseball under c|v|² drag and gravity g from
     ``start`` at t0 (SciPy, tolerance 1e-12)."""

@@ -199,7 +199,7 @@ def minpack(linearised, x0, steps: int):
     compiles a second program, the whole loop with the model inside (under an ODE law, seconds
     for a fresh process). A run that stops at the step limit is kept and reported by
     ``converged``; a trial step whose residuals are not finite is rejected (its sum of squares is
-    not lower)."""
+    not lower); residuals that are not finite at x0 are a ValueError."""
     x0 = np.asarray(x0, dtype=np.float64)
     last = {}
 
@@ -209,6 +209,9 @@ def minpack(linearised, x0, steps: int):
             last.update(x=x.copy(), pair=(np.asarray(r, dtype=np.float64), np.asarray(J, dtype=np.float64)))
         return last["pair"]
 
+    if not np.all(np.isfinite(pair(x0)[0])):
+        raise ValueError("the fit's residuals are not finite at its starting parameters (a solve fails there); "
+                         "give another start")
     result = scipy.optimize.least_squares(lambda x: pair(x)[0], x0, jac=lambda x: pair(x)[1], method="lm",
                                           xtol=MINPACK_TOLERANCE, ftol=MINPACK_TOLERANCE, gtol=MINPACK_TOLERANCE,
                                           max_nfev=steps)
