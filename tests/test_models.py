@@ -779,6 +779,10 @@ def test_standard_errors_of_a_straight_line_and_of_an_undetermined_parameter():
     J = np.column_stack([x, x, np.ones(30)])
     got = standard_errors(J, residual)
     assert np.isinf(got[0]) and np.isinf(got[1]) and np.isfinite(got[2])
+    # A Jacobian with a NaN (a solve that failed at the optimum): one line, not LAPACK's.
+    J[3, 2] = np.nan
+    with pytest.raises(ValueError, match="^the fit's Jacobian or residuals are not finite"):
+        standard_errors(J, residual)
 
 
 def test_physics_fit_reports_an_undetermined_parameter_as_infinite(tmp_path):

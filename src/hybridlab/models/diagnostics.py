@@ -85,8 +85,13 @@ def standard_errors(J, residual) -> np.ndarray:
 
     A parameter the data cannot determine (a component along a null direction of JᵀJ, that is
     an eigenvalue ≤ 1e-12 of the largest) gets ``inf``, not the 0 a pseudo-inverse would give.
+    A J or r that is not finite is a ValueError.
     """
     J = np.asarray(J, dtype=np.float64)
+    if not (np.isfinite(J).all() and np.isfinite(residual).all()):
+        # LAPACK's own word for it is "Eigenvalues did not converge", which names nothing.
+        raise ValueError("the fit's Jacobian or residuals are not finite at the fitted parameters (a solve fails "
+                         "there): no standard errors")
     s2 = np.sum(np.asarray(residual, dtype=np.float64) ** 2) / max(len(residual) - J.shape[1], 1)
     # Unit columns first: the null test must not depend on the parameters' units (v³ next to 1).
     norms = np.linalg.norm(J, axis=0)
