@@ -112,7 +112,6 @@ def nested_tests(tracks: Tracks, mass: float, g: float, candidates) -> dict[tupl
     F = (RSS_M − RSS_F)/((q_F − q_M) σ̂²) under F(q_F − q_M, n − q_F), the classical test of a
     nested model (p = 1 for F itself). A fit that fails scores 0. RSS_F is the least RSS of
     all the candidates (F nests them: a lower RSS elsewhere is a local minimum F's fit stopped in)."""
-    starts = 2 * tracks.dim * len(tracks)
     n = tracks.t.size * tracks.dim
     rss = {}
     for law, fit_g in candidates:
@@ -123,14 +122,14 @@ def nested_tests(tracks: Tracks, mass: float, g: float, candidates) -> dict[tupl
         except ValueError:
             rss[law, fit_g] = np.inf
     full = max(candidates, key=lambda c: law_parameters(*c))
-    q_full = law_parameters(*full) + starts
+    q_full = law_parameters(*full) + 2 * tracks.dim * len(tracks)  # the starting states too
     floor = min(rss.values())
     if not np.isfinite(floor) or n <= q_full:
         return {c: 0.0 for c in candidates}
     variance = max(floor, np.finfo(float).tiny) / (n - q_full)
     tests = {}
     for candidate, value in rss.items():
-        extra = q_full - law_parameters(*candidate) - starts
+        extra = law_parameters(*full) - law_parameters(*candidate)
         statistic = max(value - floor, 0.0) / (extra * variance) if extra else 0.0
         tests[candidate] = (0.0 if not np.isfinite(value) else
                             1.0 if not extra else float(scipy.stats.f.sf(statistic, extra, n - q_full)))
