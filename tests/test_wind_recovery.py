@@ -12,7 +12,8 @@ from scipy.integrate import quad
 
 from hybridlab.cli import main
 from hybridlab.experiments.gust import aim_conditioning, forward_maps, gust_family, learned_for
-from hybridlab.inverse.wind import (WindProblem, least_squares, recover, refine, regularisation_path, relative_error,
+from hybridlab.inverse.wind import (DEFAULT_RULES, Path, WindProblem, choose_weight, cross_validation, difference,
+                                    least_squares, recover, refine, regularisation_path, relative_error,
                                     total_variation, wind_problem)
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 
@@ -88,14 +89,14 @@ def test_tv_solution_meets_its_optimality_conditions(maps):
     problem, _ = _problem(maps, STEP, seed=4)
     pa, pd = problem.projected()
     weight = 1e-3 * np.linalg.norm(pa, 2) ** 2
-    wind = total_variation(pa, pd, weight, iterations=20000)
+    wind, jumps_counted = total_variation(pa, pd, weight)
     gradient = pa.T @ (pa @ wind - pd)
     differences = np.diff(np.eye(SAMPLES), axis=0)
     s = np.linalg.lstsq(differences.T, -gradient / weight, rcond=None)[0]
     np.testing.assert_allclose(differences.T @ s, -gradient / weight, atol=1e-6 * np.abs(gradient / weight).max())
     assert np.all(np.abs(s) <= 1 + 1e-3)
     jumps = np.abs(differences @ wind) > 1e-3
-    assert jumps.any() and not jumps.all()
+    assert jumps.any() and not jumps.all() and jumps.sum() == jumps_counted
     np.testing.assert_allclose(s[jumps], np.sign(differences @ wind)[jumps], atol=1e-3)
 
 
@@ -111,6 +112,76 @@ def test_tikhonov_path_against_svd_filter_factors(maps):
         assert path.dof_used[i] == pytest.approx(np.sum(sigma**2 / (sigma**2 + path.weights[i])), rel=1e-9)
     gcv = path.residuals**2 / (problem.dof - path.dof_used) ** 2
     assert path.choose("gcv", problem.dof, problem.sigma) == int(np.argmin(gcv))
+
+
+def test_modified_gcv_against_svd_filter_factors(maps):
+    """Modified GCV: the least ‖r‖² / (dof − 2 Σ σᵢ²/(σᵢ² + λ))², ‖r‖ from the filter factors."""
+    problem, _ = _problem(maps, SMOOTH, seed=9)
+    pa, pd = problem.projected()
+    path = regularisation_path(pa, pd, "tikhonov-identity")
+    u, sigma, _ = np.linalg.svd(pa, full_matrices=False)
+    coefficients = u.T @ pd
+    outside = pd @ pd - coefficients @ coefficients  # the part of Pd outside PA's range
+    scores = []
+    for weight in path.weights:
+        kept = weight / (sigma**2 + weight)
+        scores.append((outside + np.sum((kept * coefficients) ** 2))
+                      / (problem.dof - 2.0 * np.sum(sigma**2 / (sigma**2 + weight))) ** 2)
+    assert path.choose("modified-gcv", problem.dof, problem.sigma) == int(np.argmin(scores))
+    assert path.choose("quasi", problem.dof, problem.sigma) == int(np.argmin(
+        [np.linalg.norm(path.winds[i + 1] - path.winds[i]) for i in range(len(path.weights) - 1)]))
+
+
+def test_cross_validation_against_refits_with_the_launch_as_unknowns(maps):
+    """Each fold refitted as one least-squares problem in (w, u): [A C; √λ' B 0] (w, u) ≈
+    [d − b; 0] on the kept times (λ' = 4λ/5), its held-out positions predicted — not projected."""
+    problem, _ = _problem(maps, STEP, seed=10)
+    weights = np.array([1e-2, 1e-4]) * np.linalg.norm(problem.projected()[0], 2) ** 2
+    scores = cross_validation(problem, "tikhonov", weights)
+    fold = np.tile(np.arange(POINTS) % 5, 2)
+    operator = difference(SAMPLES)
+    design = np.hstack([problem.A, problem.C])
+    for j, weight in enumerate(weights):
+        expected = 0.0
+        for k in range(5):
+            kept = fold != k
+            stacked = np.vstack([design[kept], np.hstack([np.sqrt(0.8 * weight) * operator,
+                                                          np.zeros((SAMPLES - 1, 2))])])
+            target = np.r_[problem.data[kept] - problem.b[kept], np.zeros(SAMPLES - 1)]
+            solution = np.linalg.lstsq(stacked, target, rcond=None)[0]
+            expected += np.sum((problem.data[~kept] - problem.b[~kept] - design[~kept] @ solution) ** 2)
+        assert scores[j] == pytest.approx(expected, rel=1e-7)
+    path = regularisation_path(*problem.projected(), "tikhonov")
+    assert choose_weight(problem, "tikhonov", path, "cv") == int(np.argmin(cross_validation(problem, "tikhonov",
+                                                                                           path.weights)))
+
+
+def test_lcurve_corner_of_a_known_curve():
+    """(log ‖r‖, log R) = (s, (s − 0.5)²) along s = log λ has its greatest curvature at
+    s = 0.5; a flat tail (neither moving, rounding only) is not taken for a corner."""
+    s = np.round(np.linspace(2.0, -2.0, 41), 12)
+    tail = np.full(6, -2.0)
+    weights = np.exp(np.r_[s, -2.1 - 0.1 * np.arange(6)])
+    residuals = np.exp(np.r_[s, tail + 1e-13 * np.arange(6)])
+    penalties = np.exp(np.r_[(s - 0.5) ** 2, (tail - 0.5) ** 2 - 1e-13 * np.arange(6)])
+    path = Path(weights, np.zeros((47, 2)), residuals, penalties, np.ones(47))
+    assert path.choose("lcurve", 100, 1.0) == int(np.argmin(np.abs(s - 0.5)))
+
+
+def test_learned_path_at_its_trained_strength(maps):
+    """At λ = σ² the learned path's wind is the regulariser's own estimate (the normal equations,
+    solved by JAX) — the path's is LAPACK's stacked least squares."""
+    (_, _, _), fine = maps
+    problem, _ = _problem(maps, SMOOTH, seed=11)
+    learned = learned_for(problem, fine, seed=0, count=20)
+    pa, pd = problem.projected()
+    path = regularisation_path(pa, pd, "learned", learned=learned, sigma=problem.sigma)
+    middle = int(np.argmin(np.abs(np.log(path.weights / problem.sigma**2))))
+    assert path.weights[middle] == pytest.approx(problem.sigma**2, rel=1e-12)
+    np.testing.assert_allclose(path.winds[middle], np.asarray(learned.estimate(pa, pd, problem.sigma)),
+                               rtol=1e-7, atol=1e-9)
+    found = recover(problem, "learned", learned)
+    assert found.rule == DEFAULT_RULES["learned"] and found.weight in path.weights
 
 
 def test_discrepancy_rule_and_noise_estimate(maps):
@@ -190,6 +261,11 @@ def test_recover_wind_command(tmp_path, capsys, maps):
     assert result["launch"]["angle"] == pytest.approx(45.0, abs=0.5) and result["launch"]["fitted"]
     assert (out / "wind.csv").read_text().splitlines()[0] == "t,true,tikhonov"
     assert (out / "figures" / "wind.png").stat().st_size > 0 and (out / "figures" / "lcurve.png").exists()
+    assert entry["rule"] == DEFAULT_RULES["tikhonov"] and "λ benchmark" in entry["rule_why"]
+    status = main(["recover-wind", str(track), "--mass", "0.43", "--k", "0.1", "--method", "tikhonov", "--rule", "cv",
+                   "--samples", str(SAMPLES), "--out", str(tmp_path / "cv"), "--json"])
+    entry = json.loads(capsys.readouterr()[0])["methods"]["tikhonov"]
+    assert status == 0 and entry["rule"] == "cv" and entry["rule_why"].endswith("given (--rule)")
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -189,7 +189,7 @@ def _recover_wind(args) -> None:
         print(to_json(result))
         return
     for name, entry in result["methods"].items():
-        weight = "" if entry["lambda"] is None else f"λ = {entry['lambda']:.3g}; "
+        weight = "" if entry["lambda"] is None else f"λ = {entry['lambda']:.3g} ({entry['rule']}); "
         error = f"; relative error {entry['relative_error']:.3g}" if "relative_error" in entry else ""
         print(f"{name}: {weight}residual RMS {entry['residual_rms']:.3g} m{error}")
     launch, noise = result["launch"], result["noise"]
@@ -475,8 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="noise σ in m (default: estimated from the heights, which the wind does not move)")
     sub.add_argument("--samples", type=int, default=None,
                      help="wind samples over the track, no more than its points (default 41, or its points if fewer)")
-    sub.add_argument("--rule", choices=("gcv", "discrepancy"), default="gcv",
-                     help="how λ is chosen: generalised cross-validation (default) or the discrepancy principle")
+    sub.add_argument("--rule", choices=("gcv", "modified-gcv", "discrepancy", "lcurve", "quasi", "cv"), default=None,
+                     help="how λ is chosen for every regularised method: generalised cross-validation (plain or "
+                     "modified: each degree of freedom counted twice), the discrepancy principle, the L-curve's "
+                     "corner, quasi-optimality or 5-fold cross-validation on left-out times (default: each method's "
+                     "own, chosen on the λ benchmark; result.json says which)")
     sub.add_argument("--seed", type=_seed, default=0, help="seed of the learned regulariser's training (default 0)")
     sub.add_argument("--out", required=True, help="directory to create for the results")
     sub.add_argument("--json", action="store_true", help="print the result as JSON (angles in degrees)")

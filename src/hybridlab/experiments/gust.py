@@ -18,9 +18,9 @@ from hybridlab.data import write_table
 from hybridlab.data.formats import read_track
 from hybridlab.files import check_new_directory, new_directory, run_directory, write_json
 from hybridlab.inverse.aiming import aim, aim_sensitivity, reach
-from hybridlab.inverse.wind import (METHODS, Recovered, WindProblem, check_noise, check_sizes, check_track,
-                                    forward_map, learn_regulariser, recover, refine, regularisation_path, relative_error,
-                                    smooth_gusts, step_gusts, wind_problem)
+from hybridlab.inverse.wind import (METHODS, REGULARISED, RULE_TITLES, Recovered, WindProblem, check_noise,
+                                    check_sizes, check_track, forward_map, learn_regulariser, recover, refine,
+                                    regularisation_path, relative_error, smooth_gusts, step_gusts, wind_problem)
 from hybridlab.physics import LinearDrag, Projectile
 from hybridlab.report.gust import build_gust_report, draw_recovery
 
@@ -31,8 +31,6 @@ SPEED, ANGLE, POINTS, NOISE, SAMPLES, FINER = 25.0, float(np.deg2rad(45.0)), 120
 #: The two examples: a smooth gust and a step (m/s, t in s).
 EXAMPLES = {"smooth": lambda t: 3.0 + 4.0 * np.exp(-(((t - 1.5) / 0.5) ** 2)),
             "step": lambda t: np.where(t < 1.7, -2.0, 4.0)}
-#: The methods with a weight, and so an L-curve.
-REGULARISED = ("tikhonov", "tikhonov-identity", "tv")
 
 
 def forward_maps(projectile: Projectile, t, samples: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -58,23 +56,25 @@ def learned_for(problem: WindProblem, fine: np.ndarray, seed: int, count: int = 
     return learn_regulariser(pa, problem.sigma, winds[:, ::FINER], problem.project(winds @ fine.T + noise), seed)
 
 
-def recover_all(problem: WindProblem, methods, fine: np.ndarray, seed: int, rule: str = "gcv",
+def recover_all(problem: WindProblem, methods, fine: np.ndarray, seed: int, rule: str | None = None,
                 learned=None) -> tuple[dict[str, Recovered], dict]:
     """Every method's recovery of one problem (the learned regulariser trained first, unless
-    given) and the paths of the regularised ones."""
+    given), λ by ``rule`` (default each method's own), and the paths of the regularised ones."""
     if "learned" in methods and learned is None:
         learned = learned_for(problem, fine, seed)
-    paths = {name: regularisation_path(*problem.projected(), name) for name in methods if name in REGULARISED}
+    paths = {name: regularisation_path(*problem.projected(), name, learned=learned, sigma=problem.sigma)
+             for name in methods if name in REGULARISED}
     return {name: recover(problem, name, learned, rule, paths.get(name)) for name in methods}, paths
 
 
 def recover_wind_file(path: str, mass: float, k: float, out: str, methods=METHODS, launch=None,
                       noise: float | None = None, samples: int | None = None, g: float = 9.81, height: float = 0.0,
-                      rule: str = "gcv", seed: int = 0) -> dict:
+                      rule: str | None = None, seed: int = 0) -> dict:
     """Recover the wind of the track in ``path`` (t,x,y[,wind]; the optional ``wind`` column the
     true wind at each time, m/s) by each method, on ``samples`` wind samples (default SAMPLES, or
     the track's points if fewer); write ``out``/ wind.csv, result.json, the figures and, for the
-    regularised methods, lcurve.csv; return the result (launch angle in rad). Sizes and scales
+    regularised methods, lcurve.csv; return the result (launch angle in rad). λ by ``rule``
+    (default each method's own, ``DEFAULT_RULES``); result.json says which rule and why. Sizes and scales
     are checked before the file is read and before the forward map is computed."""
     check_new_directory(out, "out")
     check_noise(noise)  # before the forward map's compilation
@@ -89,34 +89,44 @@ def recover_wind_file(path: str, mass: float, k: float, out: str, methods=METHOD
     problem = wind_problem(projectile, t, positions, samples, launch, noise, maps)
     found, paths = recover_all(problem, methods, fine, seed, rule)
     truth = np.interp(problem.grid, track["t"], track["wind"]) if "wind" in track else None
-    result = _result(problem, found, truth, launch)
+    result = _result(problem, found, truth, launch, given=rule is not None)
     with new_directory(out) as work:
         columns = {"t": problem.grid, **({"true": truth} if truth is not None else {}),
                    **{name: entry.wind for name, entry in found.items()}}
         write_table(os.path.join(work, "wind.csv"), columns)
         if paths:  # only the regularised methods have an L-curve
-            write_table(os.path.join(work, "lcurve.csv"), _curve_table({"track": paths}, {"track": problem}, rule))
+            write_table(os.path.join(work, "lcurve.csv"), _curve_table({"track": paths}, {"track": found}))
         write_json(os.path.join(work, "result.json"), result)
         draw_recovery(work)
     return result
 
 
-def _result(problem: WindProblem, found: dict[str, Recovered], truth, launch) -> dict:
+def _result(problem: WindProblem, found: dict[str, Recovered], truth, launch, given: bool = False) -> dict:
     """The JSON of recover-wind: each method's wind, weight and residual; the launch (given,
     or the first regularised method's)."""
     methods = {}
     for name, entry in found.items():
         methods[name] = {"t": problem.grid.tolist(), "wind": entry.wind.tolist(), "lambda": entry.weight,
-                         "residual_rms": entry.residual_rms}
+                         "rule": entry.rule, "rule_why": _why(name, entry.rule, given), "residual_rms": entry.residual_rms}
         if entry.launch is not None:
             methods[name]["launch"] = {"speed": entry.launch[0], "angle": entry.launch[1]}
         if truth is not None:
             methods[name]["relative_error"] = relative_error(entry.wind, truth)
-    fitted = next((entry.launch for name, entry in found.items() if name in REGULARISED + ("learned",)),
+    fitted = next((entry.launch for name, entry in found.items() if name in REGULARISED),
                   next(iter(found.values())).launch)
     speed, angle = launch if launch is not None else fitted
     return {"methods": methods, "launch": {"speed": speed, "angle": angle, "fitted": launch is None},
             "noise": {"sigma": problem.sigma, "estimated": problem.sigma_estimated}}
+
+
+def _why(method: str, rule: str | None, given: bool) -> str | None:
+    """Why ``rule`` chose the λ of ``method`` (for result.json)."""
+    if rule is None:
+        return None
+    if not given:
+        return (f"{RULE_TITLES[rule]}, {method}'s own rule: on the λ benchmark's tuning draw "
+                "(benchmarks/wind_lambda.py) it had the most cases within 1.5× of the error at the best λ in hindsight")
+    return f"{RULE_TITLES[rule]}, given (--rule)"
 
 
 def run_gust(out: str | None = None, seed: int = 0, quick: bool = False, echo=print) -> dict:
@@ -146,12 +156,14 @@ def run_gust(out: str | None = None, seed: int = 0, quick: bool = False, echo=pr
                          "points": POINTS, "samples": SAMPLES},
                "singular_values": np.linalg.svd(examples["smooth"].projected()[0], compute_uv=False).tolist(),
                "examples": {}, "families": {}}
-    table, curves = {"t": examples["smooth"].grid}, {}
+    table, curves, chosen = {"t": examples["smooth"].grid}, {}, {}
     for name, problem in examples.items():
         truth = EXAMPLES[name](problem.grid)
         found, curves[name] = recover_all(problem, METHODS, fine, seed, learned=learned)
+        chosen[name] = found
         metrics["examples"][name] = {method: {"relative_error": relative_error(entry.wind, truth),
-                                              "lambda": entry.weight} for method, entry in found.items()}
+                                              "lambda": entry.weight, "rule": entry.rule}
+                                     for method, entry in found.items()}
         table |= {f"{name}:true": truth, **{f"{name}:{method}": entry.wind for method, entry in found.items()}}
         echo(f"  {name} gust: " + ", ".join(f"{m} {e['relative_error']:.3f}" for m, e in
                                              metrics["examples"][name].items()))
@@ -169,7 +181,7 @@ def run_gust(out: str | None = None, seed: int = 0, quick: bool = False, echo=pr
     metrics["aim"] = aim_conditioning(BALL, SPEED)
     with new_directory(out) as work:
         write_table(os.path.join(work, "winds.csv"), table)
-        write_table(os.path.join(work, "lcurve.csv"), _curve_table(curves, examples))
+        write_table(os.path.join(work, "lcurve.csv"), _curve_table(curves, chosen))
         write_json(os.path.join(work, "metrics.json"), metrics)
         build_gust_report(work)
     metrics["directory"] = out
@@ -189,17 +201,16 @@ def aim_conditioning(projectile: Projectile, speed: float, points: int = 40) -> 
                for arc in ("low", "high")}}
 
 
-def _curve_table(curves, problems, rule: str = "gcv") -> dict:
+def _curve_table(curves, found) -> dict:
     """lcurve(s).csv: per example, method and λ (largest first): the residual (m), the penalty
-    and whether ``rule`` chose it."""
+    and whether it is the λ chosen (``found``: each example's :class:`Recovered` by method)."""
     rows = {"example": [], "method": [], "lambda": [], "residual": [], "penalty": [], "chosen": []}
     for name, paths in curves.items():
         for method, path in paths.items():
-            chosen = path.choose(rule, problems[name].dof, problems[name].sigma)
             rows["example"] += [name] * len(path.weights)
             rows["method"] += [method] * len(path.weights)
             rows["lambda"] += path.weights.tolist()
             rows["residual"] += path.residuals.tolist()
             rows["penalty"] += path.penalties.tolist()
-            rows["chosen"] += (np.arange(len(path.weights)) == chosen).astype(float).tolist()
+            rows["chosen"] += (path.weights == found[name][method].weight).astype(float).tolist()
     return rows

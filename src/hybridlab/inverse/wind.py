@@ -21,9 +21,12 @@ onto the orthogonal complement of C's range (variable projection; P = I − QQ�
 
 with R(w) = ‖Bw‖² (Tikhonov, B the identity or the first difference), ‖∇w‖₁ (total variation:
 recovers steps), or a quadratic ‖L(w − μ)‖² whose L and μ are learned from training problems
-(:class:`LearnedRegulariser`). λ is chosen without the truth: by generalised cross-validation
-(the default; needs no σ) or by the discrepancy principle ‖P(A ŵ − d')‖² = (2N − q) σ², with
-σ the noise (given, or estimated from the vertical motion, which the wind does not touch).
+(:class:`LearnedRegulariser`). TV is solved exactly, by its dual. λ is chosen without the truth
+along a path of weights, by one of :data:`RULES` (generalised cross-validation, plain or
+modified; the discrepancy principle ‖P(A ŵ − d')‖² = (2N − q) σ², with σ the noise, given or
+estimated from the vertical motion, which the wind does not touch; the L-curve's corner;
+quasi-optimality; cross-validation on left-out times); each method's own,
+:data:`DEFAULT_RULES`, was chosen on a benchmark of random gusts (``benchmarks/wind_lambda.py``).
 Winds are in m/s, times in s, positions in m.
 """
 
@@ -36,16 +39,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pylops
-import pyproximal
+import scipy.linalg
+import scipy.optimize
 
 from hybridlab.physics import LinearDrag, Projectile, Wind, numerical
 
 #: "tikhonov": B the first difference (a wind is smooth rather than small); "tikhonov-identity": B = I.
 METHODS = ("least-squares", "tikhonov", "tikhonov-identity", "tv", "learned")
-#: Primal–dual iterations of one TV solve, warm-started along the path of weights (its
-#: optimality conditions are checked in the tests).
-_TV_ITERATIONS = 500
+#: The methods with a weight λ, and so a path of solutions and an L-curve.
+REGULARISED = METHODS[1:]
 #: The most track points N and wind samples n of one problem: the forward map's Jacobian costs
 #: 2N solves over n samples, and the learned regulariser n³ per training problem (at the
 #: largest, about a minute and a half and 1 GB; the projector alone is (2N)² floats).
@@ -269,27 +271,36 @@ def least_squares(pa: np.ndarray, pd: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(pa, pd, rcond=None)[0]
 
 
-def tikhonov(pa: np.ndarray, pd: np.ndarray, operator: np.ndarray, weight: float) -> np.ndarray:
-    """argmin ‖PA w − Pd‖² + λ‖B w‖², as the least-squares problem [PA; √λ B] w ≈ [Pd; 0]."""
+def tikhonov(pa: np.ndarray, pd: np.ndarray, operator: np.ndarray, weight: float,
+             mean: np.ndarray | None = None) -> np.ndarray:
+    """argmin ‖PA w − Pd‖² + λ‖B(w − μ)‖², as the least-squares problem [PA; √λ B] w ≈
+    [Pd; √λ B μ] (μ = 0 unless given)."""
+    prior = np.zeros(operator.shape[0]) if mean is None else operator @ mean
     stacked = np.vstack([pa, np.sqrt(weight) * operator])
-    return np.linalg.lstsq(stacked, np.r_[pd, np.zeros(operator.shape[0])], rcond=None)[0]
+    return np.linalg.lstsq(stacked, np.r_[pd, np.sqrt(weight) * prior], rcond=None)[0]
 
 
-def total_variation(pa: np.ndarray, pd: np.ndarray, weight: float, start: np.ndarray | None = None,
-                    iterations: int = _TV_ITERATIONS) -> np.ndarray:
-    """argmin ½‖PA w − Pd‖² + λ‖∇w‖₁ by PyProximal's primal–dual (Chambolle–Pock) method: the
-    quadratic's proximal step solved densely, the ℓ₁ one on ∇w (PyLops' forward difference).
-    The steps τ = s/‖∇‖, μ = 1/(s‖∇‖) (τμ‖∇‖² < 1) are balanced by s = scale/λ, the ratio
-    of the primal (m/s) to the dual variables (bounded by λ): it converges in ~1000 steps
-    where s = 1 takes ~10⁵."""
+def total_variation(pa: np.ndarray, pd: np.ndarray, weight: float) -> tuple[np.ndarray, int]:
+    """(argmin ½‖PA w − Pd‖² + λ‖∇w‖₁, the number of jumps), exactly, by the dual of this
+    generalised lasso (Tibshirani and Taylor 2011): with PA = QR,
+
+        û = argmin_{|u_i| ≤ λ} ½‖QᵀPd − R⁻ᵀ∇ᵀu‖²,   ŵ = R⁻¹(QᵀPd − R⁻ᵀ∇ᵀû),
+
+    a box-constrained least-squares problem that SciPy's bounded-variable least squares (an
+    active-set method) solves exactly; w jumps only where û_i = ±λ. A ridge of 1e-12‖PA‖²
+    keeps R invertible where PA is rank deficient (it moves w by that relative amount)."""
     n = pa.shape[1]
-    gradient = pylops.FirstDerivative(n, kind="forward", edge=False)
-    quadratic = pyproximal.L2(Op=pylops.MatrixMult(pa), b=pd, densesolver="factorize")
-    start = np.zeros(n) if start is None else start
-    balance = max(float(np.max(np.abs(start))), 1.0) / weight
-    return pyproximal.optimization.primaldual.PrimalDual(
-        quadratic, pyproximal.L1(sigma=weight), gradient, start, tau=0.99 * balance / 2.0, mu=0.99 / (2.0 * balance),
-        niter=iterations)
+    ridge = 1e-6 * np.linalg.norm(pa, 2)
+    q, r = np.linalg.qr(np.vstack([pa, ridge * np.eye(n)]))
+    target = q[: pa.shape[0]].T @ pd
+    gradient = difference(n)
+    dual = scipy.linalg.solve_triangular(r, gradient.T, trans="T")
+    found = scipy.optimize.lsq_linear(dual, target, bounds=(-weight, weight), method="bvls", tol=1e-12,
+                                      max_iter=50 * n)
+    if found.status < 1:
+        raise ValueError(f"tv: the dual's active-set solve did not converge in {50 * n} steps at λ = {weight:.3g}")
+    wind = scipy.linalg.solve_triangular(r, target - dual @ found.x)
+    return wind, int(np.count_nonzero(found.active_mask))
 
 
 def difference(n: int) -> np.ndarray:
@@ -300,8 +311,8 @@ def difference(n: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Path:
     """A regularised method's solutions along decreasing weights λ: the winds (K, n), the
-    residual ‖PA w − Pd‖ (m), the penalty R(w) (‖Bw‖ or ‖∇w‖₁, m/s) and the degrees of
-    freedom the fit used (Tikhonov: trace of the hat matrix; TV: the number of constant
+    residual ‖PA w − Pd‖ (m), the penalty R(w) (‖Bw‖, ‖∇w‖₁ or ‖L(w − μ)‖) and the degrees of
+    freedom the fit used (the linear ones: trace of the hat matrix; TV: the number of constant
     pieces, as for the fused lasso) — the L-curve and everything a rule needs."""
 
     weights: np.ndarray
@@ -311,46 +322,136 @@ class Path:
     dof_used: np.ndarray
 
     def choose(self, rule: str, dof: int, sigma: float) -> int:
-        """The index of λ by ``rule``: "gcv" (generalised cross-validation: the least
-        ‖r‖² / (dof − df)²; needs no σ) or "discrepancy" (Morozov: the largest λ with
-        ‖r‖² ≤ dof · σ²; the least-regularised one if none is)."""
-        if rule == "gcv":
-            return int(np.argmin(self.residuals**2 / np.maximum(dof - self.dof_used, 1.0) ** 2))
+        """The index of λ by ``rule`` (see :data:`RULES`; "cv" needs the problem:
+        :func:`choose_weight`)."""
+        if rule in ("gcv", "modified-gcv"):
+            used = self.dof_used * (_MODIFIED if rule == "modified-gcv" else 1.0)
+            return int(np.argmin(self.residuals**2 / np.maximum(dof - used, 1.0) ** 2))
         if rule == "discrepancy":
             within = np.flatnonzero(self.residuals**2 <= dof * sigma**2)
             return int(within[0]) if within.size else len(self.weights) - 1
-        raise ValueError(f"rule = {rule!r}: must be 'gcv' or 'discrepancy'")
+        if rule == "lcurve":
+            return _corner(self.weights, self.residuals, self.penalties)
+        if rule == "quasi":
+            return int(np.argmin(np.linalg.norm(np.diff(self.winds, axis=0), axis=1)))
+        raise ValueError(f"rule = {rule!r}: must be one of {', '.join(r for r in RULES if r != 'cv')} "
+                         "(cv needs the problem)")
+
+
+#: How λ is chosen, never from the truth:
+#:
+#: - "gcv": generalised cross-validation, the least ‖r‖² / (dof − df)² (needs no σ);
+#: - "modified-gcv": the same with each degree of freedom counted twice, against GCV's
+#:   undersmoothing (Cummins, Filloon and Nychka's robust GCV counts it 1.4 times; the factor 2
+#:   had the most cases within 1.5× of the best λ, over the four methods, among 1–4 on the λ
+#:   benchmark's tuning draw);
+#: - "discrepancy": Morozov's principle, the largest λ with ‖r‖² ≤ dof σ² (the least-regularised
+#:   one if none is);
+#: - "lcurve": the corner of (log ‖r‖, log R(w)), its greatest curvature in log λ (Hansen);
+#: - "quasi": quasi-optimality, the least change ‖w(λ_{j+1}) − w(λ_j)‖ between neighbours;
+#: - "cv": 5-fold cross-validation on left-out track times (every fifth time a fold): each fold
+#:   refitted, wind and launch, at λ scaled by the share of points kept; the least squared
+#:   error of the held-out positions.
+RULES = ("gcv", "modified-gcv", "discrepancy", "lcurve", "quasi", "cv")
+RULE_TITLES = {"gcv": "generalised cross-validation",
+               "modified-gcv": "generalised cross-validation with each degree of freedom counted twice",
+               "discrepancy": "the discrepancy principle", "lcurve": "the L-curve's corner",
+               "quasi": "quasi-optimality", "cv": "5-fold cross-validation on left-out times"}
+#: Each method's rule unless one is given: on the λ benchmark's tuning draw (a draw of its own;
+#: ``benchmarks/wind_lambda.py``, RESULTS.md "λ that holds") the rule with the most cases within
+#: 1.5× of the error at the best λ in hindsight.
+DEFAULT_RULES = {"tikhonov": "modified-gcv", "tikhonov-identity": "modified-gcv", "tv": "modified-gcv",
+                 "learned": "modified-gcv"}
+_FOLDS, _MODIFIED = 5, 2.0
+
+
+def _corner(weights: np.ndarray, residuals: np.ndarray, penalties: np.ndarray) -> int:
+    """The index of the L-curve's corner: the greatest curvature of (ρ, η) = (log ‖r‖, log R)
+    as functions of s = log λ, κ = (ρ′η″ − ρ″η′) / (ρ′² + η′²)^{3/2}, by finite differences,
+    among the points where the curve moves (speed ≥ 1 % of its greatest: at the flat ends, where
+    neither the residual nor the penalty changes, rounding makes any curvature). A penalty of
+    zero (TV's constant wind) is floored at 1e-12 of the largest."""
+    s = np.log(weights)
+    rho = np.log(np.maximum(residuals, 1e-300))
+    eta = np.log(np.maximum(penalties, 1e-12 * max(float(np.max(penalties)), 1e-300)))
+    d_rho, d_eta = np.gradient(rho, s), np.gradient(eta, s)
+    dd_rho, dd_eta = np.gradient(d_rho, s), np.gradient(d_eta, s)
+    speed = np.hypot(d_rho, d_eta)
+    curvature = (d_rho * dd_eta - dd_rho * d_eta) / np.maximum(speed, 1e-300) ** 3
+    curvature[speed < 0.01 * speed.max()] = -np.inf
+    return int(np.argmax(curvature))
 
 
 #: λ / ‖PA‖² over 10^0 … 10^-9 (TV: … 10^-6, below which it is least squares in all but
-#: name), four per decade, largest first.
+#: name), four per decade, largest first; the learned regulariser's λ / σ² over 10^3 … 10^-3
+#: (1: the strength it was trained at).
 _WEIGHTS = 10.0 ** np.arange(0.0, -9.01, -0.25)
 _TV_WEIGHTS = _WEIGHTS[_WEIGHTS >= 1e-6]
+_LEARNED_WEIGHTS = 10.0 ** np.arange(3.0, -3.01, -0.25)
 
 
-def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str) -> Path:
-    """The solutions of "tikhonov" (B = ∇), "tikhonov-identity" (B = I) or "tv" along
-    λ = ‖PA‖² · 10^{0 … −9}; TV warm-starts each solve from the one before."""
+def weights_of(pa: np.ndarray, method: str, sigma: float | None = None) -> np.ndarray:
+    """The grid of λ (largest first) a method's path is solved on: scaled by ‖PA‖² (by σ² for
+    the learned regulariser, whose trained strength is λ = σ²)."""
+    if method == "learned":
+        return sigma**2 * _LEARNED_WEIGHTS
+    return np.linalg.norm(pa, 2) ** 2 * (_TV_WEIGHTS if method == "tv" else _WEIGHTS)
+
+
+def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str, weights: np.ndarray | None = None,
+                        learned: LearnedRegulariser | None = None, sigma: float | None = None) -> Path:
+    """The solutions of "tikhonov" (B = ∇), "tikhonov-identity" (B = I), "tv" or "learned"
+    (argmin ‖PA w − Pd‖² + λ‖L(w − μ)‖², given ``learned`` and the noise ``sigma``) along
+    ``weights`` (default :func:`weights_of`)."""
     n = pa.shape[1]
-    weights = np.linalg.norm(pa, 2) ** 2 * (_TV_WEIGHTS if method == "tv" else _WEIGHTS)
-    if method in ("tikhonov", "tikhonov-identity"):
-        operator = np.eye(n) if method == "tikhonov-identity" else difference(n)
-        winds = np.array([tikhonov(pa, pd, operator, weight) for weight in weights])
-        penalties = np.linalg.norm(winds @ operator.T, axis=1)
-        used = np.array([np.trace(pa @ np.linalg.solve(pa.T @ pa + weight * operator.T @ operator, pa.T))
-                         for weight in weights])
-    elif method == "tv":
-        winds, start = [], np.zeros(n)
-        for weight in weights:
-            start = total_variation(pa, pd, weight, start)
-            winds.append(start)
-        winds = np.array(winds)
-        steps = np.abs(np.diff(winds, axis=1))
-        penalties = steps.sum(axis=1)
-        used = 1.0 + np.sum(steps > 1e-4 * np.maximum(np.max(np.abs(winds), axis=1, keepdims=True), 1.0), axis=1)
+    if method not in REGULARISED:
+        raise ValueError(f"method = {method!r}: a path is for {', '.join(REGULARISED)}")
+    if method == "learned" and (learned is None or sigma is None):
+        raise ValueError("method 'learned': its path needs the LearnedRegulariser and the noise sigma")
+    weights = weights_of(pa, method, sigma) if weights is None else np.asarray(weights, dtype=np.float64)
+    if method == "tv":
+        solved = [total_variation(pa, pd, weight) for weight in weights]
+        winds = np.array([wind for wind, _ in solved])
+        # The degrees of freedom of the generalised lasso: the pieces, one more than the jumps.
+        used = 1.0 + np.array([jumps for _, jumps in solved], dtype=np.float64)
+        return Path(weights, winds, np.linalg.norm(winds @ pa.T - pd, axis=1), np.abs(np.diff(winds, axis=1)).sum(axis=1),
+                    used)
+    if method == "learned":
+        operator, mean = np.asarray(learned.operator), np.asarray(learned.mean)
     else:
-        raise ValueError(f"method = {method!r}: a path is for 'tikhonov', 'tikhonov-identity' or 'tv'")
+        operator, mean = (np.eye(n) if method == "tikhonov-identity" else difference(n)), np.zeros(n)
+    winds = np.array([tikhonov(pa, pd, operator, weight, mean) for weight in weights])
+    used = np.array([np.trace(pa @ np.linalg.solve(pa.T @ pa + weight * operator.T @ operator, pa.T))
+                     for weight in weights])
+    penalties = np.linalg.norm((winds - mean) @ operator.T, axis=1)
     return Path(weights, winds, np.linalg.norm(winds @ pa.T - pd, axis=1), penalties, used)
+
+
+def cross_validation(problem: WindProblem, method: str, weights: np.ndarray,
+                     learned: LearnedRegulariser | None = None) -> np.ndarray:
+    """The summed squared error (m²) of the held-out positions at each of ``weights``, over
+    :data:`_FOLDS` folds of the track's times (every fifth time a fold, x and y together): each
+    fold's wind and launch refitted on the other times at λ × (folds − 1)/folds, the weight
+    per point kept as the full problem's."""
+    fold = np.tile(np.arange(problem.t.size) % _FOLDS, 2)
+    scores = np.zeros(len(weights))
+    for k in range(_FOLDS):
+        kept, out = fold != k, fold == k
+        part = WindProblem(problem.t[fold[:problem.t.size] != k], problem.data[kept], problem.A[kept],
+                           problem.C[kept], problem.b[kept], problem.sigma, problem.sigma_estimated)
+        path = regularisation_path(*part.projected(), method, weights * (_FOLDS - 1) / _FOLDS, learned, problem.sigma)
+        for j, wind in enumerate(path.winds):
+            fitted = problem.A[out] @ wind + problem.C[out] @ part.launch(wind) + problem.b[out]
+            scores[j] += np.sum((problem.data[out] - fitted) ** 2)
+    return scores
+
+
+def choose_weight(problem: WindProblem, method: str, path: Path, rule: str,
+                  learned: LearnedRegulariser | None = None) -> int:
+    """The index on ``path`` of the λ that ``rule`` (see :data:`RULES`) chooses."""
+    if rule == "cv":
+        return int(np.argmin(cross_validation(problem, method, path.weights, learned)))
+    return path.choose(rule, problem.dof, problem.sigma)
 
 
 # --- the learned regulariser -----------------------------------------------------------------
@@ -420,41 +521,47 @@ def _adam(loss, model, steps, learning_rate):
 
 @dataclass(frozen=True)
 class Recovered:
-    """One method's wind (m/s) on the problem's grid, its weight λ (None: a method without
-    one), the track's residual RMS (m) and the fitted launch (speed m/s,
-    angle rad; None when it was given)."""
+    """One method's wind (m/s) on the problem's grid, its weight λ and the rule that chose it
+    (None: least squares has neither), the track's residual RMS (m) and the fitted launch
+    (speed m/s, angle rad; None when it was given)."""
 
     wind: np.ndarray
     weight: float | None
+    rule: str | None
     residual_rms: float
     launch: tuple[float, float] | None
 
 
 def recover(problem: WindProblem, method: str, learned: LearnedRegulariser | None = None,
-            rule: str = "gcv", path: Path | None = None) -> Recovered:
+            rule: str | None = None, path: Path | None = None) -> Recovered:
     """The wind of one ``method`` (see :data:`METHODS`), its weight chosen by ``rule`` (see
-    :meth:`Path.choose`) on ``path`` (default: :func:`regularisation_path`'s); ``learned``
-    for the learned one."""
-    pa, pd = problem.projected()
-    weight = None
-    if method == "least-squares":
-        wind = least_squares(pa, pd)
-    elif method == "learned":
-        if learned is None:
-            raise ValueError("method 'learned': needs a LearnedRegulariser (learn_regulariser)")
-        if learned.operator.shape[0] != pa.shape[1]:
-            raise ValueError(f"learned: its operator is for {learned.operator.shape[0]} wind samples, "
-                             f"the problem has {pa.shape[1]}")
-        wind = np.asarray(learned.estimate(jnp.asarray(pa), jnp.asarray(pd), problem.sigma))
-    elif method in METHODS:
-        path = path if path is not None else regularisation_path(pa, pd, method)
-        chosen = path.choose(rule, problem.dof, problem.sigma)
-        wind, weight = path.winds[chosen], float(path.weights[chosen])
-    else:
+    :data:`RULES`; default the method's own, :data:`DEFAULT_RULES`) on ``path`` (default:
+    :func:`regularisation_path`'s); ``learned`` for the learned one."""
+    if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {', '.join(METHODS)}")
+    if rule is not None and rule not in RULES:
+        raise ValueError(f"rule = {rule!r}: must be one of {', '.join(RULES)}")
+    pa, pd = problem.projected()
+    if method == "least-squares":
+        wind, weight, rule = least_squares(pa, pd), None, None
+    else:
+        if method == "learned":
+            _check_learned(learned, pa.shape[1])
+        rule = rule or DEFAULT_RULES[method]
+        path = path if path is not None else regularisation_path(pa, pd, method, learned=learned, sigma=problem.sigma)
+        chosen = choose_weight(problem, method, path, rule, learned)
+        wind, weight = path.winds[chosen], float(path.weights[chosen])
     if not np.all(np.isfinite(wind)):
         raise ValueError(f"method {method}: the recovered wind is not finite (the problem's scales overflow float64)")
-    return Recovered(wind, weight, problem.residual_rms(wind), _launch(problem.launch(wind)))
+    return Recovered(wind, weight, rule, problem.residual_rms(wind), _launch(problem.launch(wind)))
+
+
+def _check_learned(learned: LearnedRegulariser | None, samples: int) -> None:
+    if learned is None:
+        raise ValueError("method 'learned': needs a LearnedRegulariser (learn_regulariser)")
+    if learned.operator.shape[0] != samples:
+        raise ValueError(f"learned: its operator is for {learned.operator.shape[0]} wind samples, "
+                         f"the problem has {samples}")
 
 
 def _launch(velocity: np.ndarray) -> tuple[float, float] | None:
