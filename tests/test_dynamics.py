@@ -229,7 +229,8 @@ class _LearnedCurve:
 @pytest.mark.slow
 def test_discovery_keeps_only_the_term_the_tracks_need(baseball_tracks):
     found = discover_drag(_LearnedCurve(baseball_tracks), baseball_tracks)
-    # The regression keeps |v|² and |v|³; the refit finds |v|³ indistinguishable from 0 and drops it.
+    # The regression keeps |v|² and |v|³; on the tracks (pure quadratic drag) the F-test of
+    # |v|² alone against |v|² + |v|³ does not reject it, so the law is the one term.
     assert found.law == "quadratic" and set(found.parameters()) == {"c"}
     c = found.parameters()["c"]
     assert abs(c["value"] - 1.2e-3) < 3 * c["stderr"] and abs(c["value"] / 1.2e-3 - 1) < 0.03

@@ -291,13 +291,13 @@ def test_bad_track_file_names_line_and_column(tmp_path, capsys):
     assert status == 2 and "line 4, column 't'" in err and "increase" in err
 
 
-def test_the_command_offers_every_method():
+def test_the_command_offers_every_method_and_rule():
     from hybridlab.cli import build_parser
-    from hybridlab.inverse.wind import METHODS
+    from hybridlab.inverse.wind import METHODS, RULES
 
-    action = next(a for a in build_parser()._subparsers._group_actions[0].choices["recover-wind"]._actions
-                  if a.dest == "method")
-    assert tuple(action.choices) == METHODS + ("all",)
+    actions = {a.dest: a for a in build_parser()._subparsers._group_actions[0].choices["recover-wind"]._actions}
+    assert tuple(actions["method"].choices) == METHODS + ("all",)
+    assert tuple(actions["rule"].choices) == RULES and actions["rule"].default is None
 
 
 def test_trajectory_writes_a_windy_noisy_track(tmp_path, capsys):

@@ -3,9 +3,12 @@ grey-box refit with standard errors."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.optimize
+import scipy.stats
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
@@ -35,46 +38,111 @@ class Discovery:
         return self.fit.physics_estimates()
 
 
-def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(TERMS), significance: float = 2.0,
+def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(TERMS), level: float = 0.01,
                   refit_unknown: tuple[str, ...] = ()) -> Discovery:
     """The drag law in ``model``'s force (a fitted :class:`UDE`, or any dynamics model with
     ``states(tracks)``, ``force(speed)`` and ``physics``), refitted on ``tracks`` (those it was
-    fitted on).
+    fitted on): the learned force proposes, the tracks decide.
 
     1. The force F(|v|) (N) is read at the speeds the fitted tracks pass through, and
        sequentially thresholded least squares (:func:`hybridlab.models.basis.stlsq`) fits
        F ≈ Σ ξ_j |v|^{p_j} over the ``library`` terms, every column and F scaled to unit RMS,
-       so that ``threshold`` is the smallest share of the force a kept term may carry; a term
-       with ξ_j ≤ 0 would push, not drag, and is dropped.
-    2. The kept terms become a drag law — ``linear`` (k) or ``quadratic`` (c) alone, else
-       :class:`~hybridlab.physics.PolynomialDrag` — refitted by :class:`TrajectoryFit` from the
-       regression's coefficients, with every starting state and ``refit_unknown`` (such as
-       ``("g",)``).
-    3. While a kept term's estimate is within ``significance`` standard errors of 0 (the data
-       cannot tell it from no term), the least significant is dropped and the law refitted
-       (backward elimination): collinear powers of |v| over a narrow range of speeds let a
-       learned curve spread over several terms that the trajectories do not need.
+       so that ``threshold`` is the smallest share of the force a kept term may carry (a term
+       with ξ_j ≤ 0 would push, not drag, and is dropped): it keeps m terms.
+    2. The proposed terms: for each size s = 1 … m, the s terms whose non-negative
+       least-squares fit to the learned force is closest, all together. Over a narrow range of
+       speeds powers of |v| are nearly collinear, so the learned curve is matched about as well
+       by several sets of terms (|v|² by a constant and |v|³); the proposal holds the sparsest.
+    3. Every subset of the proposed terms (no drag included) is refitted on the tracks by
+       :class:`TrajectoryFit` (every starting state and ``refit_unknown``, such as ``("g",)``,
+       fitted too) and tested against all of them by :func:`nested_f_tests`; the law is the
+       subset with the fewest terms not rejected at ``level`` (:func:`fewest_adequate`).
     """
     unknown = [name for name in library if name not in TERMS]
     if unknown:
         raise ValueError(f"library term {unknown[0]!r} is not one of {tuple(TERMS)}")
     if not 0 < threshold < 1:
         raise ValueError(f"threshold = {threshold!r}: must lie in (0, 1)")
+    if not 0 < level < 1:
+        raise ValueError(f"level = {level!r}: must lie in (0, 1)")
     library = list(library)
     states = model.states(tracks)
     speed = np.linalg.norm(states[:, tracks.dim:], axis=1)
-    terms = _sparse_terms(speed, model.force(speed), library, threshold)
-    while True:
-        fit = TrajectoryFit(_law_spec(model.physics, terms),
-                            unknown=tuple(TERMS[n][1] for n in terms) + tuple(refit_unknown)).fit(tracks)
-        estimates = fit.physics_estimates()
-        ratio = {name: estimates[TERMS[name][1]]["value"] / estimates[TERMS[name][1]]["stderr"] for name in terms}
-        weakest = min(ratio, key=ratio.get, default=None)
-        if weakest is None or ratio[weakest] >= significance:
-            break
-        terms = {name: estimates[TERMS[name][1]]["value"] for name in terms if name != weakest}
-    terms = {name: estimates[TERMS[name][1]]["value"] for name in terms}
+    force = np.asarray(model.force(speed))
+    proposed = _sparse_terms(speed, force, library, threshold)
+    closest = [_closest_terms(speed, force, library, size) for size in range(1, len(proposed) + 1)]
+    # Starting coefficients: each term's from the closest set that holds it.
+    start = {name: value for terms in reversed(closest) for name, value in terms.items()}
+    union = [name for name in library if name in start]
+    fits, rss = {}, {}
+    for size in range(len(union) + 1):
+        for key in itertools.combinations(union, size):
+            try:
+                fits[key] = _refit(model.physics, {name: start[name] for name in key}, refit_unknown, tracks)
+                rss[key] = float(np.sum((fits[key].predict(tracks) - tracks.position) ** 2))
+            except ValueError:  # a start where the solve fails: that candidate cannot be fitted
+                fits[key], rss[key] = None, np.inf
+    states_count = 2 * tracks.dim * len(tracks)
+    tests = nested_f_tests(rss, {key: len(key) + len(refit_unknown) for key in rss}, tracks.t.size * tracks.dim,
+                           states_count)
+    chosen = fewest_adequate(tests, {key: len(key) for key in tests}, level)
+    fit = fits[chosen]
+    estimates = fit.physics_estimates()
+    terms = {name: estimates[TERMS[name][1]]["value"] for name in chosen}
     return Discovery("+".join(terms) or "none", terms, fit, (float(speed.min()), float(speed.max())))
+
+
+def nested_f_tests(rss: dict, parameters: dict, n: int, common: int = 0) -> dict:
+    """{candidate: p-value} of each candidate model M against the one with the most parameters,
+    F, which nests every other: q_M = ``parameters[M]`` + ``common`` (parameters all share,
+    such as starting states), RSS_M its residual sum of squares over ``n`` numbers (inf: it
+    could not be fitted, p = 0); the noise variance σ̂² = RSS_F/(n − q_F) and the p-value of
+    F = (RSS_M − RSS_F)/((q_F − q_M) σ̂²) under F(q_F − q_M, n − q_F), the classical test of a
+    nested model (p = 1 for F itself). RSS_F is the least RSS of all (F nests them: a lower RSS
+    elsewhere is a local minimum F's fit stopped in). All 0 where n ≤ q_F or nothing fitted."""
+    full = max(parameters, key=parameters.get)
+    q_full = parameters[full] + common
+    floor = min(rss.values())
+    if not np.isfinite(floor) or n <= q_full:
+        return {c: 0.0 for c in rss}
+    variance = max(floor, np.finfo(float).tiny) / (n - q_full)
+    tests = {}
+    for candidate, value in rss.items():
+        extra = parameters[full] - parameters[candidate]
+        statistic = max(value - floor, 0.0) / (extra * variance) if extra else 0.0
+        tests[candidate] = (0.0 if not np.isfinite(value) else
+                            1.0 if not extra else float(scipy.stats.f.sf(statistic, extra, n - q_full)))
+    return tests
+
+
+def fewest_adequate(tests: dict, parameters: dict, level: float):
+    """The candidate with the fewest ``parameters`` among those whose p-value is at least
+    ``level`` (the highest p-value, the least misfit, breaks a tie); ValueError if none could
+    be fitted."""
+    if not max(tests.values()) > 0:
+        raise ValueError("no candidate law could be fitted to the tracks (too few points, or every fit failed); give "
+                         "the law and whether g is fitted, or more points")
+    adequate = [c for c, p in tests.items() if p >= level]
+    return min(adequate, key=lambda c: (parameters[c], -tests[c]))
+
+
+def _refit(physics: dict, terms: dict[str, float], refit_unknown, tracks: Tracks) -> TrajectoryFit:
+    return TrajectoryFit(_law_spec(physics, terms),
+                         unknown=tuple(TERMS[n][1] for n in terms) + tuple(refit_unknown)).fit(tracks)
+
+
+def _closest_terms(speed, force, library, size: int) -> dict[str, float]:
+    """{term: coefficient ≥ 0} of the ``size`` library terms whose non-negative least-squares
+    fit (SciPy's NNLS) to ``force`` leaves the least residual."""
+    columns = np.column_stack([speed ** TERMS[name][0] for name in library])
+    scale = np.sqrt(np.mean(columns**2, axis=0))
+    best, kept = np.inf, {}
+    for subset in itertools.combinations(range(len(library)), size):
+        values, residual = scipy.optimize.nnls(columns[:, subset] / scale[list(subset)], force)
+        if residual < best and np.all(values > 0):
+            best = residual
+            kept = {library[j]: float(v / scale[j]) for j, v in zip(subset, values)}
+    return kept
 
 
 def _sparse_terms(speed, force, library, threshold) -> dict[str, float]:

@@ -9,11 +9,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.stats
 
 from hybridlab.data import Tracks, split_time
 from hybridlab.dynamics.base import Dynamics
-from hybridlab.dynamics.discovery import discover_drag
+from hybridlab.dynamics.discovery import discover_drag, fewest_adequate, nested_f_tests
 from hybridlab.dynamics.learned import UDE, NeuralODE
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
 from hybridlab.models import intervals
@@ -104,14 +103,11 @@ def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> Tra
 
 
 def nested_tests(tracks: Tracks, mass: float, g: float, candidates) -> dict[tuple[str, bool], float]:
-    """{(law, fit_g): p-value} of each candidate against the fullest one F (the most parameters,
-    which nests every other): each fitted by Levenberg–Marquardt on all of ``tracks``, with
-    q_M parameters (the law's coefficients, g where fitted, every track's starting state) and
-    residual sum of squares RSS_M over the n coordinates; the noise variance
-    σ̂² = RSS_F/(n − q_F) from F's residuals, and the p-value of
-    F = (RSS_M − RSS_F)/((q_F − q_M) σ̂²) under F(q_F − q_M, n − q_F), the classical test of a
-    nested model (p = 1 for F itself). A fit that fails scores 0. RSS_F is the least RSS of
-    all the candidates (F nests them: a lower RSS elsewhere is a local minimum F's fit stopped in)."""
+    """{(law, fit_g): p-value} of each candidate against the fullest one (the most parameters,
+    which nests every other) by :func:`nested_f_tests`: each fitted by Levenberg–Marquardt on
+    all of ``tracks``, with q_M parameters (the law's coefficients, g where fitted, every
+    track's starting state) and its residual sum of squares over the n coordinates. A fit that
+    fails scores 0."""
     n = tracks.t.size * tracks.dim
     rss = {}
     for law, fit_g in candidates:
@@ -121,19 +117,8 @@ def nested_tests(tracks: Tracks, mass: float, g: float, candidates) -> dict[tupl
             rss[law, fit_g] = float(np.sum(residual**2))
         except ValueError:
             rss[law, fit_g] = np.inf
-    full = max(candidates, key=lambda c: law_parameters(*c))
-    q_full = law_parameters(*full) + 2 * tracks.dim * len(tracks)  # the starting states too
-    floor = min(rss.values())
-    if not np.isfinite(floor) or n <= q_full:
-        return {c: 0.0 for c in candidates}
-    variance = max(floor, np.finfo(float).tiny) / (n - q_full)
-    tests = {}
-    for candidate, value in rss.items():
-        extra = law_parameters(*full) - law_parameters(*candidate)
-        statistic = max(value - floor, 0.0) / (extra * variance) if extra else 0.0
-        tests[candidate] = (0.0 if not np.isfinite(value) else
-                            1.0 if not extra else float(scipy.stats.f.sf(statistic, extra, n - q_full)))
-    return tests
+    parameters = {candidate: law_parameters(*candidate) for candidate in candidates}
+    return nested_f_tests(rss, parameters, n, 2 * tracks.dim * len(tracks))  # the starting states too
 
 
 def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, method: str = "auto",
@@ -177,7 +162,9 @@ NESTED_TESTS = ("nested F-tests on the fitted part: each candidate against the f
                 "fitted where g is open), the noise estimated from the fullest's residuals; the fewest parameters "
                 f"among the candidates not rejected at the {LEVEL:g} level")
 #: How the UDE's law is found, in words.
-DISCOVERY = "read back from the UDE's learned force (sparse regression, then backward elimination below 2 standard errors)"
+DISCOVERY = ("read back from the UDE's learned force: sparse regression proposes how many terms, the closest sets of "
+             "that many or fewer terms to the learned force propose which, and nested F-tests on the tracks among "
+             f"every subset of the proposed terms keep the fewest not rejected at the {LEVEL:g} level")
 #: A fitted g this many standard errors from the given one is kept fitted (a Wald test at about 95 %).
 G_SIGNIFICANCE = 2.0
 
@@ -305,11 +292,7 @@ def check_points(train: Tracks, unknowns: int, train_until: float | None) -> Non
 def _choose(tests: dict[tuple[str, bool], float]) -> tuple[str, bool]:
     """The candidate with the fewest fitted parameters among those not rejected at
     :data:`LEVEL` (the highest p-value, the least misfit, breaks a tie)."""
-    if not max(tests.values()) > 0:
-        raise ValueError("no candidate law could be fitted to the tracks (too few points, or every fit failed); give "
-                         "the law and whether g is fitted, or more points")
-    adequate = [c for c, p in tests.items() if p >= LEVEL]
-    return min(adequate, key=lambda c: (len(LAWS[c[0]]) + c[1], -tests[c]))
+    return fewest_adequate(tests, {c: law_parameters(*c) for c in tests}, LEVEL)
 
 
 def _fastest(tracks: Tracks) -> float:
