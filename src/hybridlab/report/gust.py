@@ -49,8 +49,10 @@ def plot_lcurves(curves: dict[str, np.ndarray]):
         ax.loglog(residual, penalty, marker=".", color="C0")
         ax.loglog(residual[chosen], penalty[chosen], marker="o", markersize=9, linestyle="none", color="C3",
                   label=f"chosen: λ = {curves['lambda'][pick][chosen][0]:.2g}")
-        what = "‖∇w‖₁" if method == "tv" else ("‖w‖" if method == "tikhonov-identity" else "‖∇w‖")
-        ax.set(title=f"{example}: {method}", xlabel="residual (m)", ylabel=f"{what} (m/s)")
+        # The learned penalty ‖L(w − μ)‖ is in units of the prior's spread (no unit).
+        what = {"tv": "‖∇w‖₁ (m/s)", "tikhonov-identity": "‖w‖ (m/s)", "learned": "‖L(w − μ)‖"}.get(method,
+                                                                                               "‖∇w‖ (m/s)")
+        ax.set(title=f"{example}: {method}", xlabel="residual (m)", ylabel=what)
         # A residual spans less than a decade: label 1, 2 and 5 × 10^k only, so labels neither vanish nor crowd.
         ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
@@ -117,7 +119,9 @@ def build_gust_report(run_dir: str) -> str:
     setup, aim, values = metrics["setup"], metrics["aim"], metrics["singular_values"]
     quick = " (quick run)" if metrics.get("quick") else ""
     first = next(iter(metrics["examples"].values()))
-    rules = ", ".join(f"{m}: {e['rule']}" for m, e in first.items() if e.get("rule"))
+    used = {m: e["rule"] for m, e in first.items() if e.get("rule")}
+    rules = (f"{next(iter(used.values()))} for every method" if len(set(used.values())) == 1
+             else ", ".join(f"{m}: {r}" for m, r in used.items()))
     page = html_page(f"Recovering a gust from a track — seed {metrics['seed']}{quick}", [
         f"<p>A ball of {setup['mass']:g} kg under linear drag (k = {setup['k']:g} kg/s) launched at "
         f"{setup['speed']:g} m/s, {setup['angle_deg']:g}°, tracked at {setup['points']} times with "
