@@ -168,9 +168,8 @@ def _wind(text: str, until: float | None) -> float | dict:
 
 
 def _recover_wind(args) -> None:
-    from hybridlab.experiments.gust import recover_wind_file
+    from hybridlab.experiments.gust import METHODS, recover_wind_file
     from hybridlab.files import to_json
-    from hybridlab.inverse.wind import METHODS
 
     if (args.speed is None) != (args.angle is None):
         raise UsageError("--speed and --angle: give both (a known launch) or neither (it is fitted)")

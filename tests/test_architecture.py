@@ -1,0 +1,33 @@
+"""The room table of ARCHITECTURE.md, checked: import-linter's contracts (``.importlinter``)
+hold, and every room of ``src/hybridlab`` is named in them, so a new room cannot sit outside
+the rules."""
+
+import configparser
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / ".importlinter"
+
+
+def test_the_import_contracts_hold():
+    linter = Path(sys.executable).parent / "lint-imports"
+    done = subprocess.run([str(linter), "--config", str(CONFIG), "--no-cache"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout
+
+
+def test_every_room_is_named_in_the_contracts():
+    config = configparser.ConfigParser()
+    config.read(CONFIG)
+    named = set()
+    for section in config.sections():
+        for key in ("layers", "source_modules", "forbidden_modules"):
+            for line in config[section].get(key, "").split("\n"):
+                named |= {part.strip() for part in line.split("|") if part.strip()}
+    package = ROOT / "src" / "hybridlab"
+    rooms = {f"hybridlab.{p.name}" for p in package.iterdir() if (p / "__init__.py").exists()}
+    rooms |= {f"hybridlab.{p.stem}" for p in package.glob("*.py") if not p.stem.startswith("_")}
+    assert rooms - named == set()
