@@ -377,8 +377,11 @@ def _corner(weights: np.ndarray, residuals: np.ndarray, penalties: np.ndarray) -
     d_rho, d_eta = np.gradient(rho, s), np.gradient(eta, s)
     dd_rho, dd_eta = np.gradient(d_rho, s), np.gradient(d_eta, s)
     speed = np.hypot(d_rho, d_eta)
-    curvature = (d_rho * dd_eta - dd_rho * d_eta) / np.maximum(speed, 1e-300) ** 3
-    curvature[speed < 0.01 * speed.max()] = -np.inf
+    if not speed.max() > 0:  # a single point: nothing moves
+        return 0
+    moving = speed >= 0.01 * speed.max()
+    curvature = np.full(speed.shape, -np.inf)
+    curvature[moving] = (d_rho * dd_eta - dd_rho * d_eta)[moving] / speed[moving] ** 3
     return int(np.argmax(curvature))
 
 
