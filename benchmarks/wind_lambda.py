@@ -43,8 +43,9 @@ import jax
 import numpy as np
 
 from hybridlab.experiments.gust import FINER, forward_maps, learned_for
-from hybridlab.inverse.wind import (_MODIFIED, DEFAULT_RULES, REGULARISED, RULES, Path, choose_weight, least_squares,
-                                    regularisation_path, wind_problem)
+from hybridlab.inverse.regularisation import (_MODIFIED, DEFAULT_RULES, REGULARISED, RULES, Path, least_squares,
+                                              regularisation_path)
+from hybridlab.inverse.wind import choose_weight, wind_problem
 from hybridlab.physics import LinearDrag, Projectile
 
 KINDS = ("random field", "step", "ramp", "pulse", "calm")

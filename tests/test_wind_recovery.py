@@ -12,9 +12,10 @@ from scipy.integrate import quad
 
 from hybridlab.cli import main
 from hybridlab.experiments.gust import aim_conditioning, forward_maps, gust_family, learned_for
-from hybridlab.inverse.wind import (DEFAULT_RULES, Path, WindProblem, choose_weight, cross_validation, difference,
-                                    least_squares, recover, refine, regularisation_path, relative_error,
-                                    total_variation, wind_problem)
+from hybridlab.inverse.regularisation import (DEFAULT_RULES, Path, difference, least_squares, regularisation_path,
+                                              total_variation)
+from hybridlab.inverse.wind import (WindProblem, choose_weight, cross_validation, recover, refine, relative_error,
+                                    wind_problem)
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 
 BALL = Projectile(LinearDrag(k=0.1), mass=0.43, g=9.81)
@@ -293,7 +294,7 @@ def test_bad_track_file_names_line_and_column(tmp_path, capsys):
 
 def test_the_command_offers_every_method_and_rule():
     from hybridlab.cli import build_parser
-    from hybridlab.inverse.wind import METHODS, RULES
+    from hybridlab.inverse.regularisation import METHODS, RULES
 
     actions = {a.dest: a for a in build_parser()._subparsers._group_actions[0].choices["recover-wind"]._actions}
     assert tuple(actions["method"].choices) == METHODS + ("all",)

@@ -18,9 +18,10 @@ from hybridlab.data import write_table
 from hybridlab.data.formats import read_track
 from hybridlab.files import check_new_directory, new_directory, run_directory, write_json
 from hybridlab.inverse.aiming import aim, aim_sensitivity, reach
-from hybridlab.inverse.wind import (METHODS, REGULARISED, RULE_TITLES, Recovered, WindProblem, check_noise,
-                                    check_sizes, check_track, forward_map, learn_regulariser, recover, refine,
-                                    regularisation_path, relative_error, smooth_gusts, step_gusts, wind_problem)
+from hybridlab.inverse.regularisation import (METHODS, REGULARISED, RULE_TITLES, learn_regulariser,
+                                              regularisation_path)
+from hybridlab.inverse.wind import (Recovered, WindProblem, check_noise, check_sizes, check_track, forward_map, recover,
+                                    refine, relative_error, smooth_gusts, step_gusts, wind_problem)
 from hybridlab.physics import LinearDrag, Projectile
 from hybridlab.report.gust import build_gust_report, draw_recovery
 

@@ -1,7 +1,8 @@
 """Inverse problems: how to launch to land at a target, exactly through the physics
 (:func:`aim`, its conditioning :func:`aim_sensitivity`) and learned through a frozen decoder
 (:class:`EncoderDecoder`); and which wind a tracked shot flew through (:mod:`.wind`:
-:func:`wind_problem`, :func:`recover`), regularised.
+:func:`wind_problem`, :func:`recover`), regularised (:mod:`.regularisation`: the solvers, the
+paths of λ and the rules that choose it).
 
 This room may import physics/, data/ and models/; nothing below it imports it.
 """
@@ -12,8 +13,9 @@ import importlib
 #: a command that recovers a wind does not import the learned aims' rungs (models/).
 _WHERE = {**dict.fromkeys(["Aim", "Hits", "aim", "aim_sensitivity", "reach"], "aiming"),
           **dict.fromkeys(["EncoderDecoder", "PhysicsDecoder", "evaluate_aim"], "learned"),
-          **dict.fromkeys(["METHODS", "LearnedRegulariser", "Recovered", "WindProblem", "forward_map",
-                           "learn_regulariser", "recover", "regularisation_path", "wind_problem"], "wind")}
+          **dict.fromkeys(["METHODS", "RULES", "LearnedRegulariser", "learn_regulariser", "regularisation_path"],
+                          "regularisation"),
+          **dict.fromkeys(["Recovered", "WindProblem", "forward_map", "recover", "wind_problem"], "wind")}
 __all__ = sorted(_WHERE)
 
 

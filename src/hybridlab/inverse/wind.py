@@ -38,16 +38,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-import scipy.linalg
-import scipy.optimize
 
+from hybridlab.inverse.regularisation import (DEFAULT_RULES, METHODS, RULES, LearnedRegulariser, Path, least_squares,
+                                              regularisation_path)
 from hybridlab.physics import LinearDrag, Projectile, Wind, numerical
 
-#: "tikhonov": B the first difference (a wind is smooth rather than small); "tikhonov-identity": B = I.
-METHODS = ("least-squares", "tikhonov", "tikhonov-identity", "tv", "learned")
-#: The methods with a weight λ, and so a path of solutions and an L-curve.
-REGULARISED = METHODS[1:]
 #: The most track points N and wind samples n of one problem: the forward map's Jacobian costs
 #: 2N solves over n samples, and the learned regulariser n³ per training problem (at the
 #: largest, about a minute and a half and 1 GB; the projector alone is (2N)² floats).
@@ -263,171 +258,8 @@ def _vertical_noise(a: np.ndarray, c: np.ndarray, data: np.ndarray) -> float:
     residual = _projector(c[rows]) @ data[rows] if c.shape[1] else data[rows]
     return float(np.sqrt(np.sum(residual**2) / (rows.sum() - used)))
 
-
-# --- solvers ---------------------------------------------------------------------------------
-
-def least_squares(pa: np.ndarray, pd: np.ndarray) -> np.ndarray:
-    """The minimum-norm least-squares wind (LAPACK's SVD solver): no regulariser."""
-    return np.linalg.lstsq(pa, pd, rcond=None)[0]
-
-
-def tikhonov(pa: np.ndarray, pd: np.ndarray, operator: np.ndarray, weight: float,
-             mean: np.ndarray | None = None) -> np.ndarray:
-    """argmin ‖PA w − Pd‖² + λ‖B(w − μ)‖², as the least-squares problem [PA; √λ B] w ≈
-    [Pd; √λ B μ] (μ = 0 unless given)."""
-    prior = np.zeros(operator.shape[0]) if mean is None else operator @ mean
-    stacked = np.vstack([pa, np.sqrt(weight) * operator])
-    return np.linalg.lstsq(stacked, np.r_[pd, np.sqrt(weight) * prior], rcond=None)[0]
-
-
-def total_variation(pa: np.ndarray, pd: np.ndarray, weight: float) -> tuple[np.ndarray, int]:
-    """(argmin ½‖PA w − Pd‖² + λ‖∇w‖₁, the number of jumps), exactly, by the dual of this
-    generalised lasso (Tibshirani and Taylor 2011): with PA = QR,
-
-        û = argmin_{|u_i| ≤ λ} ½‖QᵀPd − R⁻ᵀ∇ᵀu‖²,   ŵ = R⁻¹(QᵀPd − R⁻ᵀ∇ᵀû),
-
-    a box-constrained least-squares problem that SciPy's bounded-variable least squares (an
-    active-set method) solves exactly; w jumps only where û_i = ±λ. A ridge of 1e-12‖PA‖²
-    keeps R invertible where PA is rank deficient (it moves w by that relative amount)."""
-    n = pa.shape[1]
-    ridge = 1e-6 * np.linalg.norm(pa, 2)
-    q, r = np.linalg.qr(np.vstack([pa, ridge * np.eye(n)]))
-    target = q[: pa.shape[0]].T @ pd
-    gradient = difference(n)
-    dual = scipy.linalg.solve_triangular(r, gradient.T, trans="T")
-    found = scipy.optimize.lsq_linear(dual, target, bounds=(-weight, weight), method="bvls", tol=1e-12,
-                                      max_iter=50 * n)
-    if found.status < 1:
-        raise ValueError(f"tv: the dual's active-set solve did not converge in {50 * n} steps at λ = {weight:.3g}")
-    wind = scipy.linalg.solve_triangular(r, target - dual @ found.x)
-    return wind, int(np.count_nonzero(found.active_mask))
-
-
-def difference(n: int) -> np.ndarray:
-    """(n − 1, n): the first difference, (Bw)_j = w_{j+1} − w_j."""
-    return np.diff(np.eye(n), axis=0)
-
-
-@dataclass(frozen=True)
-class Path:
-    """A regularised method's solutions along decreasing weights λ: the winds (K, n), the
-    residual ‖PA w − Pd‖ (m), the penalty R(w) (‖Bw‖, ‖∇w‖₁ or ‖L(w − μ)‖) and the degrees of
-    freedom the fit used (the linear ones: trace of the hat matrix; TV: the number of constant
-    pieces, as for the fused lasso) — the L-curve and everything a rule needs."""
-
-    weights: np.ndarray
-    winds: np.ndarray
-    residuals: np.ndarray
-    penalties: np.ndarray
-    dof_used: np.ndarray
-
-    def choose(self, rule: str, dof: int, sigma: float) -> int:
-        """The index of λ by ``rule`` (see :data:`RULES`; "cv" needs the problem:
-        :func:`choose_weight`)."""
-        if rule in ("gcv", "modified-gcv"):
-            used = self.dof_used * (_MODIFIED if rule == "modified-gcv" else 1.0)
-            return int(np.argmin(self.residuals**2 / np.maximum(dof - used, 1.0) ** 2))
-        if rule == "discrepancy":
-            within = np.flatnonzero(self.residuals**2 <= dof * sigma**2)
-            return int(within[0]) if within.size else len(self.weights) - 1
-        if rule == "lcurve":
-            return _corner(self.weights, self.residuals, self.penalties)
-        if rule == "quasi":
-            return int(np.argmin(np.linalg.norm(np.diff(self.winds, axis=0), axis=1)))
-        raise ValueError(f"rule = {rule!r}: must be one of {', '.join(r for r in RULES if r != 'cv')} "
-                         "(cv needs the problem)")
-
-
-#: How λ is chosen, never from the truth:
-#:
-#: - "gcv": generalised cross-validation, the least ‖r‖² / (dof − df)² (needs no σ);
-#: - "modified-gcv": the same with each degree of freedom counted twice, against GCV's
-#:   undersmoothing (Cummins, Filloon and Nychka's robust GCV counts it 1.4 times; the factor 2
-#:   had the most cases within 1.5× of the best λ, over the four methods, among 1–4 on the λ
-#:   benchmark's tuning draw);
-#: - "discrepancy": Morozov's principle, the largest λ with ‖r‖² ≤ dof σ² (the least-regularised
-#:   one if none is);
-#: - "lcurve": the corner of (log ‖r‖, log R(w)), its greatest curvature in log λ (Hansen);
-#: - "quasi": quasi-optimality, the least change ‖w(λ_{j+1}) − w(λ_j)‖ between neighbours;
-#: - "cv": 5-fold cross-validation on left-out track times (every fifth time a fold): each fold
-#:   refitted, wind and launch, at λ scaled by the share of points kept; the least squared
-#:   error of the held-out positions.
-RULES = ("gcv", "modified-gcv", "discrepancy", "lcurve", "quasi", "cv")
-RULE_TITLES = {"gcv": "generalised cross-validation",
-               "modified-gcv": "generalised cross-validation with each degree of freedom counted twice",
-               "discrepancy": "the discrepancy principle", "lcurve": "the L-curve's corner",
-               "quasi": "quasi-optimality", "cv": "5-fold cross-validation on left-out times"}
-#: Each method's rule unless one is given: on the λ benchmark's tuning draw (a draw of its own;
-#: ``benchmarks/wind_lambda.py``, RESULTS.md "λ that holds") the rule with the most cases within
-#: 1.5× of the error at the best λ in hindsight.
-DEFAULT_RULES = {"tikhonov": "modified-gcv", "tikhonov-identity": "modified-gcv", "tv": "modified-gcv",
-                 "learned": "modified-gcv"}
-_FOLDS, _MODIFIED = 5, 2.0
-
-
-def _corner(weights: np.ndarray, residuals: np.ndarray, penalties: np.ndarray) -> int:
-    """The index of the L-curve's corner: the greatest curvature of (ρ, η) = (log ‖r‖, log R)
-    as functions of s = log λ, κ = (ρ′η″ − ρ″η′) / (ρ′² + η′²)^{3/2}, by finite differences,
-    among the points where the curve moves (speed ≥ 1 % of its greatest: at the flat ends, where
-    neither the residual nor the penalty changes, rounding makes any curvature). A penalty of
-    zero (TV's constant wind) is floored at 1e-12 of the largest."""
-    s = np.log(weights)
-    rho = np.log(np.maximum(residuals, 1e-300))
-    eta = np.log(np.maximum(penalties, 1e-12 * max(float(np.max(penalties)), 1e-300)))
-    d_rho, d_eta = np.gradient(rho, s), np.gradient(eta, s)
-    dd_rho, dd_eta = np.gradient(d_rho, s), np.gradient(d_eta, s)
-    speed = np.hypot(d_rho, d_eta)
-    if not speed.max() > 0:  # a single point: nothing moves
-        return 0
-    moving = speed >= 0.01 * speed.max()
-    curvature = np.full(speed.shape, -np.inf)
-    curvature[moving] = (d_rho * dd_eta - dd_rho * d_eta)[moving] / speed[moving] ** 3
-    return int(np.argmax(curvature))
-
-
-#: λ / ‖PA‖² over 10^0 … 10^-9 (TV: … 10^-6, below which it is least squares in all but
-#: name), four per decade, largest first; the learned regulariser's λ / σ² over 10^3 … 10^-3
-#: (1: the strength it was trained at).
-_WEIGHTS = 10.0 ** np.arange(0.0, -9.01, -0.25)
-_TV_WEIGHTS = _WEIGHTS[_WEIGHTS >= 1e-6]
-_LEARNED_WEIGHTS = 10.0 ** np.arange(3.0, -3.01, -0.25)
-
-
-def weights_of(pa: np.ndarray, method: str, sigma: float | None = None) -> np.ndarray:
-    """The grid of λ (largest first) a method's path is solved on: scaled by ‖PA‖² (by σ² for
-    the learned regulariser, whose trained strength is λ = σ²)."""
-    if method == "learned":
-        return sigma**2 * _LEARNED_WEIGHTS
-    return np.linalg.norm(pa, 2) ** 2 * (_TV_WEIGHTS if method == "tv" else _WEIGHTS)
-
-
-def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str, weights: np.ndarray | None = None,
-                        learned: LearnedRegulariser | None = None, sigma: float | None = None) -> Path:
-    """The solutions of "tikhonov" (B = ∇), "tikhonov-identity" (B = I), "tv" or "learned"
-    (argmin ‖PA w − Pd‖² + λ‖L(w − μ)‖², given ``learned`` and the noise ``sigma``) along
-    ``weights`` (default :func:`weights_of`)."""
-    n = pa.shape[1]
-    if method not in REGULARISED:
-        raise ValueError(f"method = {method!r}: a path is for {', '.join(REGULARISED)}")
-    if method == "learned" and (learned is None or sigma is None):
-        raise ValueError("method 'learned': its path needs the LearnedRegulariser and the noise sigma")
-    weights = weights_of(pa, method, sigma) if weights is None else np.asarray(weights, dtype=np.float64)
-    if method == "tv":
-        solved = [total_variation(pa, pd, weight) for weight in weights]
-        winds = np.array([wind for wind, _ in solved])
-        # The degrees of freedom of the generalised lasso: the pieces, one more than the jumps.
-        used = 1.0 + np.array([jumps for _, jumps in solved], dtype=np.float64)
-        return Path(weights, winds, np.linalg.norm(winds @ pa.T - pd, axis=1), np.abs(np.diff(winds, axis=1)).sum(axis=1),
-                    used)
-    if method == "learned":
-        operator, mean = np.asarray(learned.operator), np.asarray(learned.mean)
-    else:
-        operator, mean = (np.eye(n) if method == "tikhonov-identity" else difference(n)), np.zeros(n)
-    winds = np.array([tikhonov(pa, pd, operator, weight, mean) for weight in weights])
-    used = np.array([np.trace(pa @ np.linalg.solve(pa.T @ pa + weight * operator.T @ operator, pa.T))
-                     for weight in weights])
-    penalties = np.linalg.norm((winds - mean) @ operator.T, axis=1)
-    return Path(weights, winds, np.linalg.norm(winds @ pa.T - pd, axis=1), penalties, used)
+#: Folds of the cross-validation rule ("cv").
+_FOLDS = 5
 
 
 def cross_validation(problem: WindProblem, method: str, weights: np.ndarray,
@@ -455,69 +287,6 @@ def choose_weight(problem: WindProblem, method: str, path: Path, rule: str,
     if rule == "cv":
         return int(np.argmin(cross_validation(problem, method, path.weights, learned)))
     return path.choose(rule, problem.dof, problem.sigma)
-
-
-# --- the learned regulariser -----------------------------------------------------------------
-
-class LearnedRegulariser(eqx.Module):
-    """R(w) = ‖L(w − μ)‖², learned: ŵ = argmin ‖PA w − Pd‖²/σ² + ‖L(w − μ)‖², i.e.
-
-        ŵ = (AᵀPA/σ² + LᵀL)⁻¹ (AᵀPd/σ² + LᵀL μ),
-
-    a Gaussian prior with precision LᵀL and mean μ (m/s) — with the noise's σ outside it, so it
-    carries to other noise levels. L (n, n) and μ are fitted by bilevel optimisation: the outer
-    loss is the mean squared error of ŵ against the true winds of training problems; the inner
-    problem is this linear solve, differentiated exactly."""
-
-    operator: jax.Array
-    mean: jax.Array
-
-    def estimate(self, pa, pd, sigma) -> jax.Array:
-        precision = self.operator.T @ self.operator
-        normal = pa.T @ pa / sigma**2 + precision
-        return jnp.linalg.solve(normal, pa.T @ pd / sigma**2 + precision @ self.mean)
-
-
-def learn_regulariser(pa: np.ndarray, sigma: float, winds: np.ndarray, data: np.ndarray, seed: int = 0,
-                      steps: int = 1500, learning_rate: float = 1e-2) -> LearnedRegulariser:
-    """Fit L and μ on training problems: true winds (K, n) on the recovery grid and their
-    projected tracks (K, 2N) (Pd, with noise σ). The start is the best Tikhonov first
-    difference over a grid of λ (the bilevel problem in one dimension), then Adam on L and μ
-    over all problems at once. ``seed``: the tiny perturbation that breaks L's symmetry."""
-    n = pa.shape[1]
-    pa, winds, data = jnp.asarray(pa), jnp.asarray(winds), jnp.asarray(data)
-    start = np.vstack([difference(n), np.eye(n)[-1:] * 1e-3])
-
-    def loss(model):
-        estimates = jax.vmap(lambda d: model.estimate(pa, d, sigma))(data)
-        return jnp.mean((estimates - winds) ** 2) / jnp.mean(winds**2)
-
-    scales = 10.0 ** np.arange(-4.0, 4.01, 0.25) / sigma
-    tried = [float(loss(LearnedRegulariser(jnp.asarray(scale * start), jnp.zeros(n)))) for scale in scales]
-    best = scales[int(np.argmin(tried))]
-    noise = 1e-3 * best * jax.random.normal(jax.random.key(seed), (n, n))
-    model = LearnedRegulariser(jnp.asarray(best * start) + noise, jnp.mean(winds, axis=0))
-    return _adam(loss, model, steps, learning_rate)
-
-
-@eqx.filter_jit
-def _adam(loss, model, steps, learning_rate):
-    """Adam on the relative parameters (each step scaled to the starting size of L)."""
-    scale = jnp.max(jnp.abs(model.operator))
-    optimiser = optax.adam(learning_rate)
-
-    def relative(params):
-        return loss(eqx.tree_at(lambda m: m.operator, params, params.operator * scale))
-
-    def step(carry, _):
-        params, state = carry
-        grads = jax.grad(relative)(params)
-        updates, state = optimiser.update(grads, state)
-        return (optax.apply_updates(params, updates), state), None
-
-    params = eqx.tree_at(lambda m: m.operator, model, model.operator / scale)
-    (params, _), _ = jax.lax.scan(step, (params, optimiser.init(params)), None, length=steps)
-    return eqx.tree_at(lambda m: m.operator, params, params.operator * scale)
 
 
 # --- recovery --------------------------------------------------------------------------------
