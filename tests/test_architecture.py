@@ -31,3 +31,23 @@ def test_every_room_is_named_in_the_contracts():
     rooms = {f"hybridlab.{p.name}" for p in package.iterdir() if (p / "__init__.py").exists()}
     rooms |= {f"hybridlab.{p.stem}" for p in package.glob("*.py") if not p.stem.startswith("_")}
     assert rooms - named == set()
+
+
+def test_every_scenario_is_in_SCENARIOS():
+    """Each scenario job of experiments/ (a module-level ``run_<name>``) is an entry of
+    ``SCENARIOS``, whose job names it, and every job resolves to its function."""
+    import importlib
+    import re
+
+    from hybridlab.experiments.scenarios import LADDERS, SCENARIOS, JobScenario
+
+    jobs = {spec.job for spec in SCENARIOS.values() if isinstance(spec, JobScenario)}
+    for job in jobs:
+        module, function = job.split(":")
+        assert callable(getattr(importlib.import_module(module), function))
+    found = set()
+    for path in (ROOT / "src" / "hybridlab" / "experiments").glob("*.py"):
+        for name in re.findall(r"^def (run_\w+)\(", path.read_text(), flags=re.MULTILINE):
+            found.add(f"hybridlab.experiments.{path.stem}:{name}")
+    assert found == jobs
+    assert set(LADDERS) | {spec.name for spec in SCENARIOS.values() if isinstance(spec, JobScenario)} == set(SCENARIOS)

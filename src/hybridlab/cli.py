@@ -246,17 +246,20 @@ def _run(args) -> None:
     from hybridlab.experiments.jobs import progress_meter
     from hybridlab.experiments.runner import run, table
 
-    from hybridlab.experiments.scenarios import SCENARIOS
+    from hybridlab.experiments.scenarios import SCENARIOS, JobScenario
 
-    if args.scenario in _APART:
-        _run_apart(args)
-        return
     if args.scenario not in SCENARIOS:
-        raise UsageError(f"--scenario {args.scenario!r}: choose from {', '.join([*SCENARIOS, *_APART])}")
+        raise UsageError(f"--scenario {args.scenario!r}: choose from {', '.join(SCENARIOS)}")
+    echo = (lambda line: None) if args.quiet else print
+    if isinstance(SCENARIOS[args.scenario], JobScenario):
+        if args.models is not None:
+            raise UsageError(f"--models: the {args.scenario} scenario has no model ladder")
+        metrics = SCENARIOS[args.scenario].run(args.out, args.seed, args.quick, echo=echo)
+        print(f"written: {metrics['directory']}/report.html")
+        return
     models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
-    metrics = run(args.scenario, args.seed, args.out, args.quick, models,
-                  progress=progress_meter(args.quiet),
-                  echo=(lambda line: None) if args.quiet else print)
+    metrics = run(args.scenario, args.seed, args.out, args.quick, models, progress=progress_meter(args.quiet),
+                  echo=echo)
     print(f"scenario {metrics['scenario']} (seed {metrics['seed']}{', quick' if args.quick else ''}): "
           f"{metrics['truth']}")
     print(table(metrics))
@@ -292,23 +295,6 @@ def _sweep(args) -> None:
                  for key in ("rmse_interp", "rmse_extrap") if key in metrics]
         print(f"  {name:<14}" + "; ".join(cells))
     print(f"written: {args.out}/summary.json, {args.out}/report.html")
-
-
-#: The scenarios of ``run`` that are not a ladder of rungs.
-_APART = ("equations", "wind", "gust")
-
-
-def _run_apart(args) -> None:
-    """The scenarios that are not a ladder of rungs: equations, wind and gust."""
-    from hybridlab.experiments.equations import run_equations
-    from hybridlab.experiments.gust import run_gust
-    from hybridlab.experiments.wind import run_wind
-
-    if args.models is not None:
-        raise UsageError(f"--models: the {args.scenario} scenario has no model ladder")
-    job = {"equations": run_equations, "wind": run_wind, "gust": run_gust}[args.scenario]
-    metrics = job(args.out, args.seed, args.quick, echo=(lambda line: None) if args.quiet else print)
-    print(f"written: {metrics['directory']}/report.html")
 
 
 def _fit(args) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from hybridlab.data import to_file_units, write_csv
 from hybridlab.experiments.aiming import aiming_lines, aiming_section
 from hybridlab.experiments.fragility import amplification, true_change
-from hybridlab.experiments.scenarios import SCENARIOS, truth_label
+from hybridlab.experiments.scenarios import LADDERS, truth_label
 from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.models import intervals
 from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
@@ -91,9 +91,9 @@ def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick:
     """Fit and evaluate every rung of ``scenario``; write the run directory ``out`` (default
     ``runs/<scenario>-<time>``; missing parent directories are created). Returns the metrics
     dict; ``echo`` gets status lines."""
-    if scenario not in SCENARIOS:
-        raise ValueError(f"scenario = {scenario!r}: choose from {', '.join(SCENARIOS)}")
-    spec = SCENARIOS[scenario]
+    if scenario not in LADDERS:
+        raise ValueError(f"scenario = {scenario!r}: a ladder of rungs, one of {', '.join(LADDERS)}")
+    spec = LADDERS[scenario]
     ladder = select(spec.ladder(quick, seed), models)
     out = run_directory(out, scenario)
     with new_directory(out) as work:

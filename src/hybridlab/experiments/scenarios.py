@@ -7,6 +7,7 @@ given in degrees, as the sources give them; the launches X handed to the models 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -232,6 +233,33 @@ SCENARIOS = {
         aiming=AimingCase(distance=100.0, published=None, near=20.0, far=100.0, beyond=140.0, decoders=("mlp",))),
     "cuberoot": CuberootScenario(),
 }
+
+
+@dataclass(frozen=True)
+class JobScenario:
+    """A scenario that is not a ladder of rungs: ``job`` ("module:function") writes its run
+    directory and returns its metrics; imported when run, so that listing the scenarios imports
+    none of their rooms."""
+
+    name: str
+    description: str
+    job: str
+
+    def run(self, out: str | None, seed: int, quick: bool, echo=print) -> dict:
+        module, function = self.job.split(":")
+        return getattr(importlib.import_module(module), function)(out, seed, quick, echo=echo)
+
+
+SCENARIOS |= {
+    "equations": JobScenario("equations", "The networks that solve the equations of one shot (PINN, Deep Ritz, the "
+                             "inverse PINN) beside the exact solver.", "hybridlab.experiments.equations:run_equations"),
+    "wind": JobScenario("wind", "Neural operators from a wind profile to a trajectory (FNO, DeepONet, the linear "
+                        "operator) beside the physics.", "hybridlab.experiments.wind:run_wind"),
+    "gust": JobScenario("gust", "Recovering a gust from a track: least squares, Tikhonov, total variation and a "
+                        "learned regulariser, λ chosen without the truth.", "hybridlab.experiments.gust:run_gust"),
+}
+#: The scenarios that are a ladder of rungs (``run``, ``sweep``).
+LADDERS = {name: spec for name, spec in SCENARIOS.items() if not isinstance(spec, JobScenario)}
 
 
 def truth_label(scenario) -> str:

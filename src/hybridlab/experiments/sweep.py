@@ -27,7 +27,7 @@ import numpy as np
 
 from hybridlab import stopping
 from hybridlab.experiments.runner import run, select
-from hybridlab.experiments.scenarios import SCENARIOS
+from hybridlab.experiments.scenarios import LADDERS
 from hybridlab.files import check_new_directory, write_json
 
 #: The one command that installs what ``sweep`` needs.
@@ -159,8 +159,8 @@ def _silent(line: str) -> None:
 
 def _check(scenario, seeds, first_seed, quick, models) -> None:
     """ValueError naming the first bad option, before anything starts."""
-    if scenario not in SCENARIOS:
-        raise ValueError(f"scenario = {scenario!r}: a sweep runs a ladder scenario, one of {', '.join(SCENARIOS)}")
+    if scenario not in LADDERS:
+        raise ValueError(f"scenario = {scenario!r}: a sweep runs a ladder scenario, one of {', '.join(LADDERS)}")
     for name, value, low in (("seeds", seeds, 1), ("first_seed", first_seed, 0)):
         if isinstance(value, bool) or int(value) != value or value < low:
             raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
@@ -169,7 +169,7 @@ def _check(scenario, seeds, first_seed, quick, models) -> None:
     if first_seed + seeds - 1 >= 2**63:
         raise ValueError(f"first_seed = {first_seed}: with {seeds} seeds the last, {first_seed + seeds - 1}, is not "
                          f"below 2**63")
-    select(SCENARIOS[scenario].ladder(quick, first_seed), models)  # names every unknown model
+    select(LADDERS[scenario].ladder(quick, first_seed), models)  # names every unknown model
 
 
 #: Seconds between two looks at the tasks: a signal is handled at the latest after one.
