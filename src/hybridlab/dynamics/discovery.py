@@ -42,21 +42,20 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
                   refit_unknown: tuple[str, ...] = ()) -> Discovery:
     """The drag law in ``model``'s force (a fitted :class:`UDE`, or any dynamics model with
     ``states(tracks)``, ``force(speed)`` and ``physics``), refitted on ``tracks`` (those it was
-    fitted on): the learned force proposes, the tracks decide.
+    fitted on): the learned force says how many terms, the tracks which.
 
     1. The force F(|v|) (N) is read at the speeds the fitted tracks pass through, and
        sequentially thresholded least squares (:func:`hybridlab.models.basis.stlsq`) fits
        F ≈ Σ ξ_j |v|^{p_j} over the ``library`` terms, every column and F scaled to unit RMS,
        so that ``threshold`` is the smallest share of the force a kept term may carry (a term
        with ξ_j ≤ 0 would push, not drag, and is dropped): it keeps m terms.
-    2. The proposed terms: for each size s = 1 … m, the s terms whose non-negative
-       least-squares fit to the learned force is closest, all together. Over a narrow range of
-       speeds powers of |v| are nearly collinear, so the learned curve is matched about as well
-       by several sets of terms (|v|² by a constant and |v|³); the proposal holds the sparsest.
-    3. Every subset of the proposed terms (no drag included) is refitted on the tracks by
-       :class:`TrajectoryFit` (every starting state and ``refit_unknown``, such as ``("g",)``,
-       fitted too) and tested against all of them by :func:`nested_f_tests`; the law is the
-       subset with the fewest terms not rejected at ``level`` (:func:`fewest_adequate`).
+    2. Over a narrow range of speeds powers of |v| are nearly collinear, so the learned curve is
+       matched about as well by several sets of terms (|v|² by a constant and |v|³): the learned
+       force says how many terms, the tracks say which. Every set of at most m library terms (no
+       drag included) is refitted on the tracks by :class:`TrajectoryFit` from its fit to the
+       learned force (every starting state and ``refit_unknown``, such as ``("g",)``, fitted
+       too) and tested against all the library's terms together by :func:`nested_f_tests`; the
+       law is the set with the fewest terms not rejected at ``level`` (:func:`fewest_adequate`).
     """
     unknown = [name for name in library if name not in TERMS]
     if unknown:
@@ -69,19 +68,16 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
     states = model.states(tracks)
     speed = np.linalg.norm(states[:, tracks.dim:], axis=1)
     force = np.asarray(model.force(speed))
-    proposed = _sparse_terms(speed, force, library, threshold)
-    closest = [_closest_terms(speed, force, library, size) for size in range(1, len(proposed) + 1)]
-    # Starting coefficients: each term's from the closest set that holds it.
-    start = {name: value for terms in reversed(closest) for name, value in terms.items()}
-    union = [name for name in library if name in start]
+    size = len(_sparse_terms(speed, force, library, threshold))
+    # Every set of at most that many terms, and all of them (which nests every set, for the test).
+    keys = [key for count in range(size + 1) for key in itertools.combinations(library, count)] + [tuple(library)]
     fits, rss = {}, {}
-    for size in range(len(union) + 1):
-        for key in itertools.combinations(union, size):
-            try:
-                fits[key] = _refit(model.physics, {name: start[name] for name in key}, refit_unknown, tracks)
-                rss[key] = float(np.sum((fits[key].predict(tracks) - tracks.position) ** 2))
-            except ValueError:  # a start where the solve fails: that candidate cannot be fitted
-                fits[key], rss[key] = None, np.inf
+    for key in dict.fromkeys(keys):
+        try:
+            fits[key] = _refit(model.physics, _starts(speed, force, key), refit_unknown, tracks)
+            rss[key] = float(np.sum((fits[key].predict(tracks) - tracks.position) ** 2))
+        except ValueError:  # a start where the solve fails: that candidate cannot be fitted
+            fits[key], rss[key] = None, np.inf
     states_count = 2 * tracks.dim * len(tracks)
     tests = nested_f_tests(rss, {key: len(key) + len(refit_unknown) for key in rss}, tracks.t.size * tracks.dim,
                            states_count)
@@ -131,18 +127,14 @@ def _refit(physics: dict, terms: dict[str, float], refit_unknown, tracks: Tracks
                          unknown=tuple(TERMS[n][1] for n in terms) + tuple(refit_unknown)).fit(tracks)
 
 
-def _closest_terms(speed, force, library, size: int) -> dict[str, float]:
-    """{term: coefficient ≥ 0} of the ``size`` library terms whose non-negative least-squares
-    fit (SciPy's NNLS) to ``force`` leaves the least residual."""
-    columns = np.column_stack([speed ** TERMS[name][0] for name in library])
-    scale = np.sqrt(np.mean(columns**2, axis=0))
-    best, kept = np.inf, {}
-    for subset in itertools.combinations(range(len(library)), size):
-        values, residual = scipy.optimize.nnls(columns[:, subset] / scale[list(subset)], force)
-        if residual < best and np.all(values > 0):
-            best = residual
-            kept = {library[j]: float(v / scale[j]) for j, v in zip(subset, values)}
-    return kept
+def _starts(speed, force, names) -> dict[str, float]:
+    """{term: starting coefficient} of the terms ``names``: their non-negative least-squares fit
+    (SciPy's NNLS) to the learned ``force``; a term NNLS sets to 0 starts at 1 % of its fit alone."""
+    columns = np.column_stack([speed ** TERMS[name][0] for name in names]) if names else np.zeros((speed.size, 0))
+    values = scipy.optimize.nnls(columns, force)[0] if names else np.zeros(0)
+    alone = [max(float(column @ force / (column @ column)), 0.0) for column in columns.T]
+    return {name: float(value) if value > 0 else 0.01 * single or 1e-9
+            for name, value, single in zip(names, values, alone)}
 
 
 def _sparse_terms(speed, force, library, threshold) -> dict[str, float]:
