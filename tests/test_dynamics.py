@@ -237,3 +237,18 @@ def test_discovery_keeps_only_the_term_the_tracks_need(baseball_tracks):
     assert found.speeds[0] < 20 < 40 < found.speeds[1]
     with pytest.raises(ValueError, match="library term"):
         discover_drag(_LearnedCurve(baseball_tracks), baseball_tracks, library=("quartic",))
+
+
+class _NoForce(_LearnedCurve):
+    def force(self, speed):
+        return np.zeros_like(speed)
+
+
+@pytest.mark.slow
+def test_discovery_tries_more_terms_where_the_tracks_reject_fewer(baseball_tracks):
+    """A learned force of zero keeps no term (m = 0); the tracks (quadratic drag) reject no
+    drag, so one term at a time is tried, and |v|² alone passes the F-test."""
+    found = discover_drag(_NoForce(baseball_tracks), baseball_tracks)
+    assert found.law == "quadratic"
+    c = found.parameters()["c"]
+    assert abs(c["value"] - 1.2e-3) < 3 * c["stderr"]

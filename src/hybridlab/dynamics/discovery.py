@@ -42,7 +42,8 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
                   refit_unknown: tuple[str, ...] = ()) -> Discovery:
     """The drag law in ``model``'s force (a fitted :class:`UDE`, or any dynamics model with
     ``states(tracks)``, ``force(speed)`` and ``physics``), refitted on ``tracks`` (those it was
-    fitted on): the learned force says how many terms, the tracks which.
+    fitted on): the learned force gives each candidate its start and the sizes tried first, the
+    tracks choose.
 
     1. The force F(|v|) (N) is read at the speeds the fitted tracks pass through, and
        sequentially thresholded least squares (:func:`hybridlab.models.basis.stlsq`) fits
@@ -50,12 +51,13 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
        so that ``threshold`` is the smallest share of the force a kept term may carry (a term
        with ξ_j ≤ 0 would push, not drag, and is dropped): it keeps m terms.
     2. Over a narrow range of speeds powers of |v| are nearly collinear, so the learned curve is
-       matched about as well by several sets of terms (|v|² by a constant and |v|³): the learned
-       force says how many terms, the tracks say which. Every set of at most m library terms (no
-       drag included) is refitted on the tracks by :class:`TrajectoryFit` from its fit to the
-       learned force (every starting state and ``refit_unknown``, such as ``("g",)``, fitted
-       too) and tested against all the library's terms together by :func:`nested_f_tests`; the
-       law is the set with the fewest terms not rejected at ``level`` (:func:`fewest_adequate`).
+       matched about as well by several sets of terms (|v|² by a constant and |v|³): the tracks
+       choose. Every set of at most m library terms (no drag included; more, one size at a time,
+       only while the tracks reject every smaller set) is refitted on the tracks by
+       :class:`TrajectoryFit` from its fit to the learned force (every starting state and
+       ``refit_unknown``, such as ``("g",)``, fitted too) and tested against all the library's
+       terms together by :func:`nested_f_tests`; the law is the set with the fewest terms not
+       rejected at ``level`` (:func:`fewest_adequate`).
     """
     unknown = [name for name in library if name not in TERMS]
     if unknown:
@@ -69,19 +71,30 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
     speed = np.linalg.norm(states[:, tracks.dim:], axis=1)
     force = np.asarray(model.force(speed))
     size = len(_sparse_terms(speed, force, library, threshold))
-    # Every set of at most that many terms, and all of them (which nests every set, for the test).
-    keys = [key for count in range(size + 1) for key in itertools.combinations(library, count)] + [tuple(library)]
     fits, rss = {}, {}
-    for key in dict.fromkeys(keys):
+
+    def refit(key):
         try:
             fits[key] = _refit(model.physics, _starts(speed, force, key), refit_unknown, tracks)
             rss[key] = float(np.sum((fits[key].predict(tracks) - tracks.position) ** 2))
         except ValueError:  # a start where the solve fails: that candidate cannot be fitted
             fits[key], rss[key] = None, np.inf
-    states_count = 2 * tracks.dim * len(tracks)
-    tests = nested_f_tests(rss, {key: len(key) + len(refit_unknown) for key in rss}, tracks.t.size * tracks.dim,
-                           states_count)
-    chosen = fewest_adequate(tests, {key: len(key) for key in tests}, level)
+
+    refit(tuple(library))  # all the terms: it nests every set, the test's reference
+    tests, count = {}, 0
+    while count <= len(library):
+        for key in itertools.combinations(library, count):
+            if key not in rss:
+                refit(key)
+        # The sizes up to the learned force's count first; beyond it only while the tracks
+        # reject every smaller set.
+        tests = nested_f_tests(rss, {key: len(key) + len(refit_unknown) for key in rss}, tracks.t.size * tracks.dim,
+                               2 * tracks.dim * len(tracks))
+        if count >= size and any(p >= level for key, p in tests.items() if len(key) <= count):
+            break
+        count += 1
+    tried = {key: p for key, p in tests.items() if len(key) <= count}
+    chosen = fewest_adequate(tried, {key: len(key) for key in tried}, level)
     fit = fits[chosen]
     estimates = fit.physics_estimates()
     terms = {name: estimates[TERMS[name][1]]["value"] for name in chosen}

@@ -162,9 +162,10 @@ NESTED_TESTS = ("nested F-tests on the fitted part: each candidate against the f
                 "fitted where g is open), the noise estimated from the fullest's residuals; the fewest parameters "
                 f"among the candidates not rejected at the {LEVEL:g} level")
 #: How the UDE's law is found, in words.
-DISCOVERY = ("read back from the UDE's learned force: sparse regression on it says how many terms (m); every set of "
-             "at most m drag terms is refitted on the tracks, and nested F-tests against all the terms together keep "
-             f"the fewest not rejected at the {LEVEL:g} level")
+DISCOVERY = ("read back from the UDE's learned force: every set of drag terms, from none up to as many as sparse "
+             "regression on the learned force keeps (more only while the tracks reject every smaller set), refitted "
+             "on the tracks from the learned force; nested F-tests against all the terms together keep the fewest "
+             f"not rejected at the {LEVEL:g} level")
 #: A fitted g this many standard errors from the given one is kept fitted (a Wald test at about 95 %).
 G_SIGNIFICANCE = 2.0
 
