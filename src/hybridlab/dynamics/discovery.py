@@ -80,25 +80,31 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
         except ValueError:  # a start where the solve fails: that candidate cannot be fitted
             fits[key], rss[key] = None, np.inf
 
-    refit(tuple(library))  # all the terms: it nests every set, the test's reference
+    chosen = _fewest_terms(refit, rss, library, size, level, len(refit_unknown), tracks)
+    fit = fits[chosen]
+    estimates = fit.physics_estimates()
+    terms = {name: estimates[TERMS[name][1]]["value"] for name in chosen}
+    return Discovery("+".join(terms) or "none", terms, fit, (float(speed.min()), float(speed.max())))
+
+
+def _fewest_terms(refit, rss: dict, library, size: int, level: float, extra: int, tracks: Tracks) -> tuple:
+    """The set of terms :func:`discover_drag` keeps: ``refit(key)`` fits a set into ``rss``;
+    all the terms first (the test's reference, with ``extra`` other unknowns and the starting
+    states), then the sets of each size from none up — to ``size`` at least, beyond it only
+    while the tracks reject every smaller set."""
+    refit(tuple(library))
     tests, count = {}, 0
     while count <= len(library):
         for key in itertools.combinations(library, count):
             if key not in rss:
                 refit(key)
-        # The sizes up to the learned force's count first; beyond it only while the tracks
-        # reject every smaller set.
-        tests = nested_f_tests(rss, {key: len(key) + len(refit_unknown) for key in rss}, tracks.t.size * tracks.dim,
+        tests = nested_f_tests(rss, {key: len(key) + extra for key in rss}, tracks.t.size * tracks.dim,
                                2 * tracks.dim * len(tracks))
         if count >= size and any(p >= level for key, p in tests.items() if len(key) <= count):
             break
         count += 1
     tried = {key: p for key, p in tests.items() if len(key) <= count}
-    chosen = fewest_adequate(tried, {key: len(key) for key in tried}, level)
-    fit = fits[chosen]
-    estimates = fit.physics_estimates()
-    terms = {name: estimates[TERMS[name][1]]["value"] for name in chosen}
-    return Discovery("+".join(terms) or "none", terms, fit, (float(speed.min()), float(speed.max())))
+    return fewest_adequate(tried, {key: len(key) for key in tried}, level)
 
 
 def nested_f_tests(rss: dict, parameters: dict, n: int, common: int = 0) -> dict:
