@@ -138,6 +138,9 @@ def fewest_adequate(tests: dict, parameters: dict, level: float):
         raise ValueError("no candidate law could be fitted to the tracks (too few points, or every fit failed); give "
                          "the law and whether g is fitted, or more points")
     adequate = [c for c, p in tests.items() if p >= level]
+    if not adequate:
+        raise ValueError(f"every candidate law that could be fitted is rejected at the {level:g} level (the fullest's "
+                         "fit failed); give the law")
     return min(adequate, key=lambda c: (parameters[c], -tests[c]))
 
 
@@ -149,16 +152,21 @@ def _refit(physics: dict, terms: dict[str, float], refit_unknown, tracks: Tracks
 def _starts(speed, force, names) -> dict[str, float]:
     """{term: starting coefficient} of the terms ``names``: their non-negative least-squares fit
     (SciPy's NNLS) to the learned ``force``; a term NNLS sets to 0 starts at 1 % of its fit alone."""
-    columns = np.column_stack([speed ** TERMS[name][0] for name in names]) if names else np.zeros((speed.size, 0))
+    columns = _powers(speed, names)
     values = scipy.optimize.nnls(columns, force)[0] if names else np.zeros(0)
     alone = [max(float(column @ force / (column @ column)), 0.0) for column in columns.T]
     return {name: float(value) if value > 0 else 0.01 * single or 1e-9
             for name, value, single in zip(names, values, alone)}
 
 
+def _powers(speed, names) -> np.ndarray:
+    """(len(speed), len(names)): the library terms |v|^p of ``names`` at each speed."""
+    return np.column_stack([speed ** TERMS[name][0] for name in names]) if names else np.zeros((speed.size, 0))
+
+
 def _sparse_terms(speed, force, library, threshold) -> dict[str, float]:
     """{term: coefficient} of the sparse regression of ``force`` on powers of ``speed``."""
-    columns = np.column_stack([speed ** TERMS[name][0] for name in library])
+    columns = _powers(speed, library)
     scale, size = np.sqrt(np.mean(columns**2, axis=0)), np.sqrt(np.mean(force**2)) or 1.0
     xi = stlsq(columns / scale, force / size, threshold)
     active, values = xi > 0, np.zeros(0)
