@@ -101,6 +101,12 @@ def _check_rows(name: str, value: int, least: int) -> None:
         raise ValueError(f"{name} = {value}: must be between {least} and {MAX_ROWS}")
 
 
+# A given speed this far (relative) below the least speed is out of reach without a search: far
+# beyond the least speed's error (1e-12 relative, its Newton polish), and a speed within it is
+# searched as any other.
+_BELOW_LEAST = 1e-9
+
+
 def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, speed: float | None = None,
                 angle: float | None = None) -> dict:
     """How to launch to pass through the target (``distance`` m, ``target_height`` m above the
@@ -117,13 +123,16 @@ def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, spee
       highest point (straight up: distance 0, the apex's height).
 
     See :func:`hybridlab.inverse.aim`."""
-    from hybridlab.inverse import aim
+    from hybridlab.inverse import aim, check_target
     from hybridlab.inverse.aiming import speed_ceiling
 
     p = Projectile.from_spec(spec)
     least = aim(p, distance, target_height=target_height, curve_points=0)
     least_speed, least_angle = float(least.speed), float(least.angle)
-    if speed is not None:
+    if speed is not None and speed < least_speed * (1 - _BELOW_LEAST):
+        check_target(p, distance, target_height=target_height, speed=speed)  # what the search would refuse
+        shots = []  # below the least speed no angle hits: no search for the arcs
+    elif speed is not None:
         hits = aim(p, distance, target_height=target_height, speed=speed)
         low, high = float(hits.low), float(hits.high)
         # One angle for both arcs: the target lies on the envelope, and this is the least speed.
