@@ -123,8 +123,7 @@ def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, spee
       highest point (straight up: distance 0, the apex's height).
 
     See :func:`hybridlab.inverse.aim`."""
-    from hybridlab.inverse import aim, check_target
-    from hybridlab.inverse.aiming import speed_ceiling
+    from hybridlab.inverse import aim, check_target, speed_ceiling
 
     p = Projectile.from_spec(spec)
     least = aim(p, distance, target_height=target_height, curve_points=0)

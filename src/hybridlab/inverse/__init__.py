@@ -11,7 +11,8 @@ import importlib
 
 #: Each public name and the module of this room that defines it: imported on first use, so that
 #: a command that recovers a wind does not import the learned aims' rungs (models/).
-_WHERE = {**dict.fromkeys(["Aim", "Hits", "aim", "aim_sensitivity", "check_target", "reach"], "aiming"),
+_WHERE = {**dict.fromkeys(["Aim", "Hits", "aim", "aim_sensitivity", "reach"], "aiming"),
+          **dict.fromkeys(["check_target", "speed_ceiling"], "targets"),
           **dict.fromkeys(["EncoderDecoder", "PhysicsDecoder", "evaluate_aim"], "learned"),
           **dict.fromkeys(["METHODS", "RULES", "LearnedRegulariser", "learn_regulariser", "regularisation_path"],
                           "regularisation"),

@@ -49,28 +49,16 @@ from functools import partial
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
-import optimistix as optx
 
+from hybridlab.inverse.search import (bracket_going, bracket_point, bracket_start, bracket_update, bracketed_root,
+                                      climb_and_polish, only, polish_going, polish_start, polish_update, search_bracket)
+from hybridlab.inverse.targets import (check_reach_scale, check_resolved, check_scale, given_speed, log_speeds,
+                                       target_distance, target_level)
 from hybridlab.physics import Projectile
 from hybridlab.physics.batching import padded
 from hybridlab.physics.validation import as_float, check, is_traced
 
-# Roots that are returned (the arcs, the speed at an angle): a bracket narrowed to 1e-6 (rad, or
-# log speed) by bisection, then Newton's method (its derivative in forward mode) polishes the
-# root inside that bracket, where the function is monotone and nearly linear, and Optimistix
-# differentiates it implicitly. The functions are made relative (divided by the target's
-# distance from the launch point), as Bisection's atol also bounds |f|. The direction is given
-# (a falling function is negated), not detected: detection raises where a bracket holds no root.
-_RISING = optx.Bisection(rtol=1e-6, atol=1e-6, flip=False)
-# Newton takes all its steps: a test on its value would demand a miss below the solve's rounding,
-# and one on its steps, their ratio, misfires where the root is near 0 (a low arc at 10²⁰ times
-# the least speed without drag is 5e-41 rad above the horizontal; Newton's steps from 4e-7 rad
-# shrink by 1e-13, then 1e-21).
-_NEWTON = optx.Newton(rtol=1e-13, atol=1e-300)
-_POLISH_STEPS = 8
-_STEPS = 256
-# Brackets that are only searched (:func:`_bracket`), as (relative, absolute) widths: the angle of
+# Brackets that are only searched (:func:`search_bracket`), as (relative, absolute) widths: the angle of
 # the highest path to 1e-8 (near the maximum the height is off by the square of the angle's
 # error, 1e-16 of the curvature), and to 1e-12 where it is an answer that is differentiated (the
 # implicit function theorem holds at the root only); the least-speed shot's coarse bracket (log
@@ -84,26 +72,11 @@ _COARSE = (1e-3, 1e-3)
 _FINE = (1e-15, 1e-15)
 _REACH = (0.0, 1e-3)
 _REACH_FOLDS = 1400.0
-# More steps than any of those brackets needs (a climb of 1400 e-folds, then 1e-15 of it: 62):
-# where rounding stops a bracket short of its width, the search still ends.
-_BRACKET_STEPS = 200
 # Angles strictly inside (−π/2, π/2): at ±π/2 a shot never moves downrange.
 _EDGE = 1e-9
 # A target whose clearance is below this (relative to its distance from the launch point) lies
 # on the envelope: the two arcs merge there, within the rounding of the height.
 _TANGENT = 1e-12
-# Products of a distance and a speed (m²/s) that the slopes of paths form: beyond 1e±300 they
-# over- or underflow float64 (without drag, targets within ~1e±199 m of the launch point at 9.81 m/s²).
-_SCALE = 300.0
-# A launch height may be at most this many times a target's distance from the launch point:
-# heights (measured from the ground) are then resolved to 2e-7 of that distance.
-_HEIGHTS = 1e9
-# A least-speed shot found must pass this close to its target, relative to the target's distance
-# from the launch point (it passes within 1e-12 where float64 resolves it).
-_RESOLVED = 1e-6
-# Speeds (m/s) are searched up to this one: drag may raise the least speed without drag any number
-# of decades (linear drag k/m = 1/s at g = 1e-300 m/s²: from 1e-149 m/s to 100 m/s).
-_FASTEST = 1e300
 
 
 class Hits(eqx.Module):
@@ -180,85 +153,9 @@ def _scale(p, distance, level):
     return jnp.where(length > 0, length, 1.0)
 
 
-def _log_speeds(p, distance, level):
-    """(ln v₀, ln v_max): the least speed without drag, v₀² = g (z + √(d² + z²)) — a lower
-    bound: drag only lowers a path — and the ceiling of every search, :data:`_FASTEST` (or v₀
-    above it). In logarithms: g (z + √(d² + z²)) overflows for targets float64 holds."""
-    rise = level - p.height
-    length = jnp.hypot(distance, rise)
-    # z + √(d² + z²) below the launch point as d²/(√(d² + z²) − z), which cancels no digits.
-    lift = jnp.where(rise >= 0, length + rise, distance * (distance / (length - rise)))
-    vacuum = 0.5 * (jnp.log(p.g) + jnp.log(lift))
-    return vacuum, jnp.maximum(vacuum, jnp.log(_FASTEST))
-
-
 def _lowest_angle(p):
     """The lowest launch angle: 0 from the ground, just above −π/2 from a height."""
     return jnp.where(p.height > 0, -jnp.pi / 2 + _EDGE, jnp.zeros_like(p.height))
-
-
-def _only(needed, solve, *lanes, outputs=2):
-    """``solve(*lanes)`` (a vmapped solve returning ``outputs`` arrays shaped like the lanes)
-    where ``needed``, NaN elsewhere. The other lanes repeat the first needed one, the same work
-    as it (a lane of a search left to itself, e.g. an unreachable target's, could keep every
-    lane's loop going to its step limit); where no lane needs it nothing is solved at all."""
-    if needed.size == 0:
-        return solve(*lanes)
-    first = jnp.argmax(needed)
-    lanes = [jnp.where(needed, lane, lane[first]) for lane in lanes]
-    nan = jnp.full(needed.shape, jnp.nan, dtype=jnp.float64)
-    solved = jax.lax.cond(needed.any(), lambda: solve(*lanes), lambda: nan if outputs == 1 else (nan,) * outputs)
-    return jax.tree.map(lambda a: jnp.where(needed, a, jnp.nan), solved)
-
-
-def _bracket_start(low, high, climbing):
-    """The state of a search by :func:`_bracket` (low, high, climbing, found, stride, steps)."""
-    climbing = jnp.broadcast_to(jnp.asarray(climbing), jnp.shape(low))
-    return low, high, climbing, ~climbing, jnp.full_like(low, jnp.log(2.0)), jnp.zeros(jnp.shape(low), int)
-
-
-def _bracket_point(state):
-    """Where :func:`_bracket` evaluates next: a stride up while climbing, else the middle."""
-    low, high, climbing, _, stride, _ = state
-    return jnp.where(climbing, jnp.minimum(low + stride, high), 0.5 * (low + high))
-
-
-def _bracket_update(state, x, value):
-    """The state after ``value`` = fn(x) at x = :func:`_bracket_point`."""
-    low, high, climbing, found, stride, steps = state
-    above = value >= 0
-    return (jnp.where(above, low, x), jnp.where(above, x, high), climbing & ~above & (x < high), found | above,
-            2 * stride, steps + 1)
-
-
-def _bracket_going(state, tolerance):
-    """Whether the search goes on: climbing, or wider than ``tolerance`` = (rtol, atol)."""
-    low, high, climbing, _, _, steps = state
-    rtol, atol = tolerance
-    wide = high - low > rtol * jnp.maximum(jnp.abs(low), jnp.abs(high)) + atol
-    return (climbing | wide) & (steps < _BRACKET_STEPS)
-
-
-def _bracket(fn, low, high, tolerance, climbing=False):
-    """(low, high, found): a bracket where ``fn`` rises through 0 (fn(low) < 0 ≤ fn(high)),
-    halved until its width is below ``tolerance`` = (rtol, atol) (relative to its ends). With
-    ``climbing``, ``high`` is only a ceiling: the upper end first climbs from ``low`` by strides
-    that double, ln 2, 2 ln 2, 4 ln 2, … (a speed searched in its log: ×2, ×4, ×16, …), until
-    fn ≥ 0 there; ``found`` is False where it reaches the ceiling without (the bracket then
-    closes there). The first stride brackets the usual target (its least speed within twice the
-    vacuum's), and eleven any (10³⁰⁰ times it).
-
-    One call of ``fn`` a step, and none in a lane that is already done. Searches whose result is
-    not differentiated (brackets and starting points) use this, not Optimistix's bisection,
-    which also waits for |fn| to be small: never, across a jump (to a height −∞, where the shot
-    never gets to d), so 256 steps, each under an ODE law a solve to its step limit."""
-    def step(state):
-        x = _bracket_point(state)
-        return _bracket_update(state, x, fn(x))
-
-    low, high, _, found, _, _ = jax.lax.while_loop(lambda state: _bracket_going(state, tolerance), step,
-                                                   _bracket_start(low, high, climbing))
-    return low, high, found
 
 
 # The steps of :func:`_peak`, one height solve each: does the flat launch get to x = d; the height
@@ -283,7 +180,7 @@ def _peak(p, speed, distance, lower, tolerance, along=None, lowest=False, active
 
     def step(state):
         phase, bracket, flat, height, rate, bottom = state
-        middle = _bracket_point(bracket)
+        middle = bracket_point(bracket)
         angle = jnp.select([phase == _FLAT, phase == _LOWEST, phase == _BISECT], [0.0, lower, middle], bracket[0])
         # A lane that is done asks for the height at d = 0, which costs no solve.
         tangent = tuple(jnp.where(phase == _AT_BEST, a, b) for a, b in zip(tangents, up))
@@ -292,9 +189,9 @@ def _peak(p, speed, distance, lower, tolerance, along=None, lowest=False, active
         # its slope NaN: the maximum lies towards θ = 0 from there.
         past = jnp.where(jnp.isfinite(y), -slope, jnp.sign(angle))
         bisecting = phase == _BISECT
-        bracket = jax.tree.map(partial(jnp.where, bisecting), _bracket_update(bracket, middle, past), bracket)
+        bracket = jax.tree.map(partial(jnp.where, bisecting), bracket_update(bracket, middle, past), bracket)
         after_flat = jnp.where(y > -jnp.inf, jnp.where(lowest & (lower != 0), _LOWEST, _BISECT), _DONE)
-        after_bisecting = jnp.where(_bracket_going(bracket, tolerance), _BISECT, done_bisecting)
+        after_bisecting = jnp.where(bracket_going(bracket, tolerance), _BISECT, done_bisecting)
         phase = jnp.select([phase == _FLAT, phase == _LOWEST, bisecting, phase == _AT_BEST],
                            [after_flat, _BISECT, after_bisecting, _DONE], _DONE)
         started = (state[0] == _FLAT) | (state[0] == _LOWEST)
@@ -308,22 +205,10 @@ def _peak(p, speed, distance, lower, tolerance, along=None, lowest=False, active
         return phase, bracket, flat, height, rate, bottom
 
     inf = jnp.full_like(speed, -jnp.inf)
-    bracket = _bracket_start(jnp.full_like(speed, lower), jnp.full_like(speed, jnp.pi / 2 - _EDGE), False)
+    bracket = bracket_start(jnp.full_like(speed, lower), jnp.full_like(speed, jnp.pi / 2 - _EDGE), False)
     start = (jnp.where(active, _FLAT, _DONE), bracket, inf, inf, jnp.zeros_like(speed), inf)
     _, bracket, flat, height, rate, bottom = jax.lax.while_loop(lambda state: state[0] != _DONE, step, start)
     return flat, bracket[0], height, rate, bottom
-
-
-def _root(fn, lower, upper, args):
-    """The root of ``fn`` on [lower, upper], where ``fn`` (relative: its rounding near 1e-16)
-    rises through 0: bracketed by bisection, polished by Newton's method kept inside the last
-    bracket (a non-finite Newton answer falls back to the bracket's point)."""
-    coarse = optx.root_find(fn, _RISING, 0.5 * (lower + upper), args,
-                            options={"lower": lower, "upper": upper}, max_steps=_STEPS, throw=False)
-    fine = optx.root_find(fn, _NEWTON, coarse.value, args,
-                          options={"lower": coarse.state.lower, "upper": coarse.state.upper},
-                          max_steps=_POLISH_STEPS, throw=False)
-    return jnp.where(jnp.isfinite(fine.value), fine.value, coarse.value)
 
 
 def _miss(p, log_speed, angle, distance, level):
@@ -360,25 +245,25 @@ _ARC_WIDTH = (1e-3, 1e-3)
 
 def _arc_step(p, speed, distance, level, best, state):
     """One step of :func:`_arcs_one`'s loop: one height solve (:func:`_probe`), at the bracket's
-    middle while bisecting, at Newton's point while polishing (:func:`_polish_update`); the miss
+    middle while bisecting, at Newton's point while polishing (:func:`polish_update`); the miss
     made relative and, for the high arc (where it falls through 0), negated."""
     stage, bracket, polish, low = state
     bisecting, polishing = (stage == _LOW) | (stage == _HIGH), (stage == _LOW_POLISH) | (stage == _HIGH_POLISH)
-    angle = jnp.where(bisecting, _bracket_point(bracket), polish[2])
+    angle = jnp.where(bisecting, bracket_point(bracket), polish[2])
     # A lane that is done asks for the height at d = 0, which costs no solve.
     y, slope = _probe(p, speed, angle, jnp.where(stage == _ARCS_DONE, 0.0, distance), (0.0, 1.0, 0.0))
     sign = jnp.where(stage >= _HIGH, -1.0, 1.0) / _scale(p, distance, level)
     value, rate = sign * (y - level), sign * slope
-    bracket = jax.tree.map(partial(jnp.where, bisecting), _bracket_update(bracket, angle, value), bracket)
-    polish = jax.tree.map(partial(jnp.where, polishing), _polish_update(polish, value, rate, rate), polish)
-    bracketed = bisecting & ~_bracket_going(bracket, _ARC_WIDTH)
-    polish = jax.tree.map(partial(jnp.where, bracketed), _polish_start(bracket[0], bracket[1]), polish)
+    bracket = jax.tree.map(partial(jnp.where, bisecting), bracket_update(bracket, angle, value), bracket)
+    polish = jax.tree.map(partial(jnp.where, polishing), polish_update(polish, value, rate, rate), polish)
+    bracketed = bisecting & ~bracket_going(bracket, _ARC_WIDTH)
+    polish = jax.tree.map(partial(jnp.where, bracketed), polish_start(bracket[0], bracket[1]), polish)
     # Relative steps only: a low arc can lie 1e-40 rad above the horizontal.
-    polished = polishing & ~_polish_going(polish, floor=0.0)
+    polished = polishing & ~polish_going(polish, floor=0.0)
     low = jnp.where(polished & (stage == _LOW_POLISH), polish[3][0], low)
     # The high arc's bracket, [θ*, π/2), once the low arc is done.
     bracket = jax.tree.map(partial(jnp.where, polished & (stage == _LOW_POLISH)),
-                           _bracket_start(best, jnp.pi / 2 - _EDGE, False), bracket)
+                           bracket_start(best, jnp.pi / 2 - _EDGE, False), bracket)
     stage = stage + jnp.where(bracketed | polished, 1, 0)
     return stage, bracket, polish, low
 
@@ -397,9 +282,9 @@ def _arcs_one(p, speed, distance, level, best, bottom):
     # never gets to d.
     needed = bottom <= level
     nan = jnp.full_like(speed, jnp.nan)
-    start = (jnp.where(needed, _LOW, _HIGH), _bracket_start(jnp.where(needed, _lowest_angle(p), best),
+    start = (jnp.where(needed, _LOW, _HIGH), bracket_start(jnp.where(needed, _lowest_angle(p), best),
                                                             jnp.where(needed, best, jnp.pi / 2 - _EDGE), False),
-             _polish_start(best, best), nan)
+             polish_start(best, best), nan)
     _, _, polish, low = jax.lax.while_loop(lambda state: state[0] != _ARCS_DONE,
                                            partial(_arc_step, p, speed, distance, level, best), start)
     return low, polish[3][0]
@@ -424,17 +309,17 @@ def _arcs_one_jvp(primals, tangents):
 def _hits(p, speed, distance, level, upright=True):
     """:class:`Hits` (see :func:`aim`); the vertical shots only if ``upright`` (a target at d = 0)."""
     vertical = distance == 0
-    flat, best, clearance, bottom = _only(~vertical, jax.vmap(partial(_peak_one, p)), speed, distance, level,
+    flat, best, clearance, bottom = only(~vertical, jax.vmap(partial(_peak_one, p)), speed, distance, level,
                                           outputs=4)
     reaches = ~vertical & (flat > -jnp.inf)
     # A target on the envelope (within rounding of it, either side) has one solution, the best angle.
     tangent = reaches & (jnp.abs(clearance) <= _TANGENT * _scale(p, distance, level))
-    low, high = _only(reaches & (clearance > 0) & ~tangent, jax.vmap(partial(_arcs_one, p)),
+    low, high = only(reaches & (clearance > 0) & ~tangent, jax.vmap(partial(_arcs_one, p)),
                       speed, distance, level, best, bottom)
     low, high = jnp.where(tangent, best, low), jnp.where(tangent, best, high)
     best, clearance = jnp.where(reaches, best, 0.0), jnp.where(reaches, clearance, -jnp.inf)
     if upright:  # straight up to a height up to its apex or below the launch point; below it straight down too
-        apex = _only(vertical, jax.vmap(partial(_apex, p)), speed, outputs=1)
+        apex = only(vertical, jax.vmap(partial(_apex, p)), speed, outputs=1)
         low = jnp.where(vertical & (level < p.height), -jnp.pi / 2, low)
         high = jnp.where(vertical, jnp.where(apex >= level, jnp.pi / 2, jnp.nan), high)
         best = jnp.where(vertical, jnp.pi / 2, best)
@@ -450,22 +335,22 @@ def _speed_bracket_one(p, angle, distance, level):
     up to the ceiling hits."""
     rise = level - p.height
     vacuum = jnp.log(distance / jnp.cos(angle)) + 0.5 * (jnp.log(0.5 * p.g) - jnp.log(distance * jnp.tan(angle) - rise))
-    ceiling = jnp.maximum(_log_speeds(p, distance, level)[1], vacuum)
+    ceiling = jnp.maximum(log_speeds(p, distance, level)[1], vacuum)
     args = (p, angle, distance, level)
-    low, high, found = _bracket(lambda u: _speed_miss(u, args), vacuum, ceiling, _COARSE, climbing=True)
+    low, high, found = search_bracket(lambda u: _speed_miss(u, args), vacuum, ceiling, _COARSE, climbing=True)
     return low, jnp.where(found, high, jnp.nan)
 
 
 def _speed_one(p, angle, distance, level, low, high):
     """The speed (m/s) that hits one target at this angle: the root in its bracket."""
-    return jnp.exp(_root(_speed_miss, low, high, (p, angle, distance, level)))
+    return jnp.exp(bracketed_root(_speed_miss, low, high, (p, angle, distance, level)))
 
 
 def _vertical_least_one(p, level):
     """The least speed (m/s) straight up to a height ``level`` above the launch point: where the
     apex, which rises with the speed, gets there; up from the vacuum's √(2 g (level − h))."""
-    vacuum, ceiling = _log_speeds(p, jnp.zeros_like(level), level)
-    _, high, found = _bracket(lambda u: _apex(p, jnp.exp(u)) - level, vacuum, ceiling, _FINE, climbing=True)
+    vacuum, ceiling = log_speeds(p, jnp.zeros_like(level), level)
+    _, high, found = search_bracket(lambda u: _apex(p, jnp.exp(u)) - level, vacuum, ceiling, _FINE, climbing=True)
     return jnp.where(found, jnp.exp(high), jnp.nan)
 
 
@@ -474,83 +359,14 @@ def _speeds(p, angle, distance, level, wanted=True, upright=True):
     """The speeds that hit at these angles (see :func:`aim`), where ``wanted``; the vertical shot
     only if ``upright`` (a target at d = 0)."""
     below_sight = wanted & (distance > 0) & (distance * jnp.tan(angle) > level - p.height)
-    low, high = _only(below_sight, jax.vmap(partial(_speed_bracket_one, p)), angle, distance, level)
-    speed = _only(jnp.isfinite(high), jax.vmap(partial(_speed_one, p)), angle, distance, level, low, high, outputs=1)
+    low, high = only(below_sight, jax.vmap(partial(_speed_bracket_one, p)), angle, distance, level)
+    speed = only(jnp.isfinite(high), jax.vmap(partial(_speed_one, p)), angle, distance, level, low, high, outputs=1)
     # At d = 0: straight up to a point above the launch point; a drop (speed 0, at any angle) to
     # one at or below it.
     if upright:
         up = wanted & (distance == 0) & (level > p.height) & (angle == jnp.pi / 2)
-        speed = jnp.where(up, _only(up, jax.vmap(partial(_vertical_least_one, p)), level, outputs=1), speed)
+        speed = jnp.where(up, only(up, jax.vmap(partial(_vertical_least_one, p)), level, outputs=1), speed)
     return jnp.where(wanted & (distance == 0) & (level <= p.height), 0.0, speed)
-
-
-def _polish_start(low, high):
-    """The state of a search by :func:`_polish_update` in [low, high], from ``high``: (low, high,
-    x, last (x, value, aux) where the value was finite, moved, Newton's last step, stalled, steps)."""
-    inf, nan = jnp.full_like(high, jnp.inf), jnp.full_like(high, jnp.nan)
-    stalled, steps = jnp.zeros_like(high, dtype=bool), jnp.zeros(jnp.shape(high), int)
-    return low, high, high, (high, nan, nan), inf, inf, stalled, steps
-
-
-def _polish_update(state, value, rate, aux):
-    """One step of the search for the root x of a function that rises through 0 in [low, high],
-    given its ``value``, derivative ``rate`` and ``aux`` at the state's x: Newton's method, a
-    step that leaves the bracket (or is not finite) replaced by bisection; each value narrows the
-    bracket."""
-    low, high, x, last, _, newton_before, _, steps = state
-    low, high = jnp.where(value >= 0, low, x), jnp.where(value >= 0, x, high)
-    newton = x - value / rate
-    # At the root Newton's step rounds to nothing: newton = x = high there, and ends the search.
-    inside = (newton >= low) & (newton <= high)
-    following = jnp.where(inside, newton, 0.5 * (low + high))
-    moved = jnp.abs(following - x)
-    last = jax.tree.map(lambda new, old: jnp.where(jnp.isfinite(value), new, old), (x, value, aux), last)
-    return (low, high, following, last, moved, jnp.where(inside, moved, jnp.inf), inside & (moved >= newton_before),
-            steps + 1)
-
-
-def _polish_going(state, tolerance=1e-15, floor=1.0):
-    """Whether the search goes on: until a step is below ``tolerance`` (relative to the root,
-    absolute below ``floor``), or a Newton step after another is no shorter than it (the rounding of an
-    ODE solve, ~1e-14 of a log speed, is reached). Its result is ``last``: within that step of the
-    root, and on its finite side where the function jumps there (from −∞: under strong drag the
-    least speed is a few units of rounding above the speed below which no angle gets to d)."""
-    _, _, x, _, moved, _, stalled, steps = state
-    return (moved > tolerance * jnp.maximum(jnp.abs(x), floor)) & ~stalled & (steps < _BRACKET_STEPS)
-
-
-# The stages of :func:`_climb_and_polish`.
-_CLIMB, _POLISH, _SETTLED = range(3)
-
-
-def _climb_and_polish(fn, low, ceiling, width, coarse, always=False):
-    """(x, value, aux, found): the root x of ``fn`` (rising through 0 from ``low`` towards
-    ``ceiling``), in one loop with one call of ``fn`` a step: :func:`_bracket` climbing from
-    ``low`` and halving to ``width``, ``fn`` asked with its tolerance ``coarse``; then, where the
-    bracket found a root (or ``always``), Newton's method in it (:func:`_polish_update`), from its
-    upper end in the bracket doubled downwards (a coarse ``fn`` can under-estimate by as much as
-    the bracket's width), ``fn`` asked with :data:`_EXACT`. ``fn(x, tolerance, active)`` gives
-    (value, derivative, aux) and solves nothing where not ``active``."""
-    def step(state):
-        stage, bracket, polish = state
-        climbing = stage == _CLIMB
-        x = jnp.where(climbing, _bracket_point(bracket), polish[2])
-        tolerance = tuple(jnp.where(climbing, c, e) for c, e in zip(coarse, _EXACT))
-        value, rate, aux = fn(x, tolerance, stage != _SETTLED)
-        bracket = jax.tree.map(partial(jnp.where, climbing), _bracket_update(bracket, x, value), bracket)
-        polish = jax.tree.map(partial(jnp.where, stage == _POLISH), _polish_update(polish, value, rate, aux), polish)
-        bracketed = climbing & ~_bracket_going(bracket, width)
-        polish = jax.tree.map(partial(jnp.where, bracketed), _polish_start(2 * bracket[0] - bracket[1], bracket[1]),
-                              polish)
-        stage = jnp.select([climbing, stage == _POLISH],
-                           [jnp.where(bracketed, jnp.where(bracket[3] | always, _POLISH, _SETTLED), _CLIMB),
-                            jnp.where(_polish_going(polish), _POLISH, _SETTLED)], _SETTLED)
-        return stage, bracket, polish
-
-    start = (jnp.full(jnp.shape(low), _CLIMB), _bracket_start(low, ceiling, True), _polish_start(low, ceiling))
-    _, bracket, polish = jax.lax.while_loop(lambda state: state[0] != _SETTLED, step, start)
-    x, value, aux = polish[3]
-    return x, value, aux, bracket[3]
 
 
 def _clearance(p, log_speed, distance, level, tolerance=_EXACT, active=True):
@@ -576,7 +392,7 @@ def _envelope(x, p, distance, level):
 def _least_one(p, distance, level):
     """(u, θ, G) = (log v_min, θ_min, miss m) for one target (d > 0), the root of
     :func:`_envelope`: u is the root of G (which rises with u, see :func:`_clearance`), by
-    :func:`_climb_and_polish` up from the vacuum's least speed (bisecting the whole range of
+    :func:`climb_and_polish` up from the vacuum's least speed (bisecting the whole range of
     speeds instead probed speeds of 10⁴-10⁸ times the need, whose solves under an ODE law cost
     some 100 times those near it: 201 baseball targets, 27 s of the search's 28 s), θ the best
     angle there, and G how far above the target that shot passes (within rounding of 0); NaN
@@ -584,11 +400,11 @@ def _least_one(p, distance, level):
     alone overshoots where drag is strong (k/m = 10/s: the best angle moves by 10 % across a
     bracket 4e-5 wide). Differentiated by the implicit function theorem on F (below), which
     costs nothing until a derivative is asked for."""
-    vacuum, ceiling = _log_speeds(p, distance, level)
+    vacuum, ceiling = log_speeds(p, distance, level)
     def clearance(u, tolerance, active):
         return _clearance(p, u, distance, level, tolerance, active)
 
-    root, miss, best, found = _climb_and_polish(clearance, vacuum, ceiling, _COARSE, _COARSE_PEAK)
+    root, miss, best, found = climb_and_polish(clearance, vacuum, ceiling, _COARSE, _COARSE_PEAK, _EXACT)
     return tuple(jnp.where(found, a, jnp.nan) for a in (root, best, miss))
 
 
@@ -609,11 +425,11 @@ def _least(p, distance, level, fractions, upright=True):
     """The least-speed shots and the solution curves (see :func:`aim`); the vertical shots only
     if ``upright`` (a target at d = 0)."""
     vertical = distance == 0
-    log_speed, angle, miss = _only(~vertical, jax.vmap(partial(_least_one, p)), distance, level, outputs=3)
+    log_speed, angle, miss = only(~vertical, jax.vmap(partial(_least_one, p)), distance, level, outputs=3)
     speed = jnp.exp(log_speed)
     if upright:  # straight above the launch point, straight up; at it or below it, a drop (speed 0)
         up = vertical & (level > p.height)
-        straight_up = _only(up, jax.vmap(partial(_vertical_least_one, p)), level, outputs=1)
+        straight_up = only(up, jax.vmap(partial(_vertical_least_one, p)), level, outputs=1)
         speed = jnp.where(vertical, jnp.where(up, straight_up, 0.0), speed)
         angle = jnp.where(vertical, jnp.where(level >= p.height, jnp.pi / 2, -jnp.pi / 2), angle)
     curve = (jnp.zeros((distance.size, 0)),) * 2 if fractions.size == 0 else \
@@ -637,7 +453,7 @@ def _reach_one(p, speed, level):
     which a shot of this speed passes at that height, where max_θ y(d; v, θ) − level falls
     through 0 (it falls with d, from the apex's clearance near d = 0). Searched in log d down
     from the vacuum's reach v √(v² + 2g(h − level))/g (drag only shortens a path; strong drag
-    may leave 10⁻³⁰⁰ of it), bisected to 1e-3, then Newton's method (:func:`_climb_and_polish`),
+    may leave 10⁻³⁰⁰ of it), bisected to 1e-3, then Newton's method (:func:`climb_and_polish`),
     the derivative of the maximum being the best path's, ∂y/∂d."""
     lowest = _lowest_angle(p)
     rise = level - p.height
@@ -653,7 +469,7 @@ def _reach_one(p, speed, level):
         flat, best, height, rate, _ = _peak(p, speed, distance, lowest, tolerance, (0.0, 0.0, -distance), active=active)
         return jnp.where(flat > -jnp.inf, height - level, -jnp.inf), rate, best
 
-    nearness, _, best, _ = _climb_and_polish(passes, -top, _REACH_FOLDS - top, _REACH, _COARSE_PEAK, always=True)
+    nearness, _, best, _ = climb_and_polish(passes, -top, _REACH_FOLDS - top, _REACH, _COARSE_PEAK, _EXACT, always=True)
     # Exactly at a vacuum apex (root 0) the only point at that height is straight up's.
     return jnp.where(root > 0, jnp.exp(-nearness), 0.0), jnp.where(root > 0, best, jnp.pi / 2)
 
@@ -663,121 +479,8 @@ def _reach(p, speed, level, above=True):
     """:func:`reach`'s search; the apex solves (is the height above every path?) only if
     ``above`` (a target above the launch point: no path's apex is below the launch point)."""
     under = level <= jax.vmap(partial(_apex, p))(speed) if above else jnp.ones_like(speed, dtype=bool)
-    distance, angle = _only(under, jax.vmap(partial(_reach_one, p)), speed, level)
+    distance, angle = only(under, jax.vmap(partial(_reach_one, p)), speed, level)
     return distance, jnp.where(under, angle, jnp.pi / 2)
-
-
-def _level(p, target_height) -> jax.Array:
-    """The target's height above the ground, h + z (m); ValueError naming ``target_height``
-    unless it is finite and the target not below the ground."""
-    rise = as_float("target_height", target_height)
-    level = p.height + rise
-    check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
-          "finite, with the target at or above the ground (height + target_height >= 0)")
-    return level
-
-
-def _distance(distance) -> jax.Array:
-    """The target's distance downrange (m); ValueError naming ``distance`` unless finite and ≥ 0."""
-    distance = as_float("distance", distance)
-    return check("distance", distance, lambda xp, d: ~xp.isfinite(d) | (d < 0), "finite and >= 0")
-
-
-def _speed(speed) -> jax.Array:
-    """A launch speed (m/s); ValueError naming ``speed`` unless finite and > 0."""
-    speed = as_float("speed", speed)
-    return check("speed", speed, lambda xp, v: ~xp.isfinite(v) | (v <= 0), "finite and > 0")
-
-
-def _check_scale(p, distance, level, speed=None) -> None:
-    """ValueError (eagerly) for a target (d > 0) too far from or too near the launch point to aim
-    at in float64, or a given speed too fast or too slow for it. The slopes of its paths form
-    products d·v of a distance and a speed (the given one, or the least without drag, v₀), which
-    over- or underflow beyond 1e±:data:`_SCALE` m²/s; at a given speed v the angle of the low arc
-    goes as (v₀/v)², and the slopes at the farthest reach as d·v·(v/v₀)²."""
-    if is_traced(distance, level, speed, *jax.tree.leaves(p)):
-        return
-    length = np.hypot(distance, np.asarray(level - p.height))
-    _check_height(p, length)
-    least = np.exp(np.asarray(_log_speeds(p, distance, level)[0]))
-    launch = least if speed is None else np.asarray(speed)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slopes, ratio = np.log10(length) + np.log10(launch), 2 * (np.log10(launch) - np.log10(least))
-    tests = [(slopes > _SCALE, True, "the slopes of its paths overflow"),
-             (slopes < -_SCALE, False, "the slopes of its paths underflow")]
-    if speed is not None:
-        tests += [(ratio > _SCALE, True, "the angle of its low arc underflows"),
-                  (slopes + np.minimum(ratio, 0.0) < -_SCALE, False, "the slopes at its farthest reach underflow")]
-    for bad, over, cause in tests:
-        bad = bad & (np.asarray(distance) > 0)
-        if bad.any():
-            i = int(np.argmax(bad))
-            _refuse_scale(p, distance[i], level[i], None if speed is None else launch[i], over, cause)
-
-
-def _check_height(p, length) -> None:
-    """ValueError for a launch height above ground more than :data:`_HEIGHTS` times a target's
-    distance ``length`` (m, > 0) from the launch point: heights are measured from the ground,
-    and their rounding there hides the target's."""
-    bad = (length > 0) & (float(p.height) / _HEIGHTS > length)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"height = {float(p.height):g}: a launch this high rounds heights to "
-                         f"{np.spacing(float(p.height)):.3g} m, too coarse for float64 to aim at a target "
-                         f"{length[i]:.3g} m from it")
-
-
-def _refuse_scale(p, distance, level, speed, over, cause) -> None:
-    """The ValueError of :func:`_check_scale` for one target, naming the speed where given."""
-    rise = float(level - p.height)
-    length = float(np.hypot(distance, rise))
-    how = f"({cause})"
-    if speed is not None:
-        raise ValueError(f"speed = {speed:g}: too {'fast' if over else 'slow'} to aim with in float64 at a target "
-                         f"{length:.3g} m from the launch point {how}")
-    name, value = ("distance", float(distance)) if distance >= abs(rise) else ("target_height", rise)
-    raise ValueError(f"{name} = {value:g}: a target {length:.3g} m from the launch point is too "
-                     f"{'far' if over else 'near'} to aim at in float64 under g = {float(p.g):g} m/s² {how}")
-
-
-def _check_reach_scale(p, speed) -> None:
-    """ValueError (eagerly) for a speed whose reach (~v²/g) makes the slopes there, products
-    ~v³/g of a distance and a speed, over- or underflow (beyond 1e±:data:`_SCALE` m²/s)."""
-    if is_traced(speed, *jax.tree.leaves(p)):
-        return
-    with np.errstate(divide="ignore"):
-        exponent = 3 * np.log10(np.asarray(speed)) - np.log10(float(p.g))
-    bad = ~(np.abs(exponent) <= _SCALE)
-    if bad.any():
-        i = np.unravel_index(int(np.argmax(bad)), bad.shape)
-        over = exponent[i] > 0
-        raise ValueError(f"speed = {float(np.asarray(speed)[i]):g}: too {'fast' if over else 'slow'} for float64 under "
-                         f"g = {float(p.g):g} m/s² (the slopes at its farthest reach "
-                         f"{'overflow' if over else 'underflow'})")
-
-
-def _check_resolved(p, distance, level, miss) -> None:
-    """ValueError (eagerly) where the least-speed shot found passes farther from its target
-    than 1e-6 of the target's distance from the launch point: float64 cannot resolve it (drag
-    so strong that the least speed lies within rounding of the speed below which no angle gets
-    to d, or paths whose slopes overflow)."""
-    if is_traced(miss, distance, level, *jax.tree.leaves(p)):
-        return
-    length = np.hypot(distance, np.asarray(level - p.height))
-    bad = np.abs(np.asarray(miss)) > _RESOLVED * length
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"distance = {float(distance[i]):g}: float64 cannot resolve the least-speed shot to this "
-                         f"target (the best found passes {abs(float(miss[i])):.3g} m from it)")
-
-
-def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax.Array:
-    """The fastest launch (m/s) that :func:`aim` tries for the target (``distance`` m downrange,
-    ``target_height`` m above the launch point): 10³⁰⁰ m/s, or its least speed without drag
-    (which drag only raises) where that is faster. A NaN speed from :func:`aim` means that no
-    speed up to this one hits."""
-    return jnp.maximum(jnp.exp(_log_speeds(projectile, _distance(distance), _level(projectile, target_height))[0]),
-                       _FASTEST)
 
 
 def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Array, jax.Array]:
@@ -787,25 +490,15 @@ def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Arra
     height is above every path of this speed (above straight up's apex), the distance is NaN and
     the angle π/2."""
     p = projectile
-    speed = _speed(speed)
-    level = _level(p, target_height)
-    _check_reach_scale(p, speed)
+    speed = given_speed(speed)
+    level = target_level(p, target_height)
+    check_reach_scale(p, speed)
     shape = jnp.broadcast_shapes(jnp.shape(speed), jnp.shape(level))
     # The apex's solve is compiled only for a target above the launch point (or heights traced).
     above = is_traced(level, p.height) or bool(jnp.any(level > p.height))
     distance, angle = padded(lambda *lanes: _reach(p, *lanes, above),
                              *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
     return distance.reshape(shape), angle.reshape(shape)
-
-
-def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=None) -> None:
-    """The ValueError that :func:`aim` raises, before any search, for a target (``distance`` m
-    downrange, ``target_height`` m above the launch point) or a given ``speed`` (m/s) that
-    float64 cannot aim at or with; nothing for one it can."""
-    p = projectile
-    values = [_distance(distance), _level(p, target_height)] + ([] if speed is None else [_speed(speed)])
-    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in values))
-    _check_scale(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in values))
 
 
 def aim_sensitivity(projectile: Projectile, speed, angle, distance) -> jax.Array:
@@ -856,16 +549,16 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     if getattr(projectile, "wind", None) is not None:
         raise ValueError(f"projectile: aiming assumes still air; this one has a {projectile.wind.label()}")
     p = projectile
-    distance = _distance(distance)
-    level = _level(p, target_height)
+    distance = target_distance(distance)
+    level = target_level(p, target_height)
     given = [as_float(name, value) for name, value in (("speed", speed), ("angle", angle)) if value is not None]
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in (distance, level, *given)))
     distance, level = (jnp.broadcast_to(a, shape).reshape(-1) for a in (distance, level))
     # The vertical shots' solves are compiled only for a target at d = 0 (or distances traced).
     upright = is_traced(distance) or bool(jnp.any(distance == 0))
     if speed is not None:
-        v = jnp.broadcast_to(_speed(given[0]), shape).reshape(-1)
-        _check_scale(p, distance, level, v)
+        v = jnp.broadcast_to(given_speed(given[0]), shape).reshape(-1)
+        check_scale(p, distance, level, v)
         hits = padded(lambda *lanes: _hits(p, *lanes, upright), v, distance, level)
         return jax.tree.map(lambda a: a.reshape(shape), hits)
     if angle is not None:
@@ -873,10 +566,10 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
         theta = check("angle", given[0], ~(given[0] >= lowest) | ~(given[0] < jnp.pi / 2),
                       "in [0, pi/2) from the ground, in (-pi/2, pi/2) from a height")
         theta = jnp.broadcast_to(theta, shape).reshape(-1)
-        _check_scale(p, distance, level)
+        check_scale(p, distance, level)
         return padded(lambda *lanes: _speeds(p, *lanes, upright=upright), theta, distance, level).reshape(shape)
-    _check_scale(p, distance, level)
+    check_scale(p, distance, level)
     fractions = (jnp.arange(curve_points) + 0.5) / curve_points
     v, theta, miss, angles, speeds = padded(lambda *lanes: _least(p, *lanes, fractions, upright), distance, level)
-    _check_resolved(p, distance, level, miss)
+    check_resolved(p, distance, level, miss)
     return Aim(v.reshape(shape), theta.reshape(shape), angles.reshape(*shape, -1), speeds.reshape(*shape, -1))
