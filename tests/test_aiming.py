@@ -285,9 +285,11 @@ def test_the_searches_under_an_ode_law_hold_no_host_callback_so_the_disk_cache_k
 
     p = Projectile(QuadraticDrag(c=9e-4), mass=0.145, height=1.0)
     targets, levels = jnp.array([0.0, 100.0]), jnp.array([2.0, 1.0])  # d = 0 too: the vertical shots' solves
-    programs = {"least": aiming._least.lower(p, targets, levels, jnp.full(2, 0.5), True),
+    lanes, by_speed = jnp.full(2, 0.5), jnp.array([True, False])
+    programs = {"envelope": aiming._on_envelope.lower(p, targets, levels, by_speed, by_speed),
+                "least": aiming._least_rest.lower(p, targets, levels, lanes, lanes, lanes, lanes, True),
                 "hits": aiming._hits.lower(p, jnp.full(2, 40.0), targets, levels, True),
-                "reach": aiming._reach.lower(p, jnp.full(2, 40.0), levels, True)}
+                "apex": aiming._under_apex.lower(p, jnp.full(2, 40.0), levels)}
     for name, lowered in programs.items():
         assert "callback" not in lowered.as_text(), name
     checked = jax.jit(lambda v: p.height_at(v, 0.5, 50.0, mode="forward")).lower(40.0).as_text()

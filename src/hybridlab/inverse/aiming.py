@@ -369,16 +369,62 @@ def _speeds(p, angle, distance, level, wanted=True, upright=True):
     return jnp.where(wanted & (distance == 0) & (level <= p.height), 0.0, speed)
 
 
-def _clearance(p, log_speed, distance, level, tolerance=_EXACT, active=True):
-    """(G(u), ∂G/∂u, θ*) (m, m, rad): how far above the target (d > 0) the highest path of speed
-    e^u passes at x = d, G(u) = max_θ y(d; e^u, θ) − (h + z), its derivative, ∂y/∂u at the best
-    angle θ* (∂y/∂θ = 0 there), and θ* (to ``tolerance``); at a speed that never gets to d,
-    (−∞, 0, NaN) without a search."""
-    speed = jnp.exp(log_speed)
-    flat, best, height, rate, _ = _peak(p, speed, distance, _lowest_angle(p), tolerance, (speed, 0.0, 0.0),
-                                        active=active)
-    reaches = flat > -jnp.inf
-    return jnp.where(reaches, height - level, -jnp.inf), rate, jnp.where(reaches, best, jnp.nan)
+def _vacuum_reach(p, speed, level):
+    """(ln d₀, √(v² − 2g(level − h))): the log of the farthest a shot of ``speed`` gets at the
+    height ``level`` without drag, d₀ = v √(v² − 2g(level − h))/g (drag only shortens a path),
+    and the root in it (0 exactly at the vacuum's apex, where only straight up gets there)."""
+    rise = level - p.height
+    climb = jnp.sqrt(2 * p.g) * jnp.sqrt(jnp.abs(rise))
+    # √(v² − 2 g rise), with no square to overflow.
+    root = jnp.where(rise <= 0, jnp.hypot(speed, climb), jnp.sqrt(jnp.maximum(speed - climb, 0.0) * (speed + climb)))
+    return jnp.log(speed) + jnp.log(jnp.where(root > 0, root, 1.0)) - jnp.log(p.g), root
+
+
+def _envelope_one(p, fixed, level, by_speed):
+    """One lane of :func:`_on_envelope`: a point on the envelope of the paths, where the highest
+    path at x = d passes at the target's height, max_θ y(d; v, θ) = ``level``, and the best angle
+    θ* there, by :func:`climb_and_polish` on x with :func:`_peak` (the derivative of the maximum
+    is the best path's, ∂y/∂θ = 0 there).
+
+    - ``by_speed``: the least speed to a target (d = ``fixed`` > 0), x = ln v up from the
+      vacuum's least speed (which drag only raises; bisecting the whole range of speeds instead
+      probed speeds of 10⁴-10⁸ times the need, whose solves under an ODE law cost some 100 times
+      those near it: 201 baseball targets, 27 s of the search's 28 s). Returns (ln v, θ*, miss
+      m), NaN where no speed up to the ceiling clears it. A Newton's method in (u, θ) from a
+      bracket alone overshoots where drag is strong (k/m = 10/s: the best angle moves by 10 %
+      across a bracket 4e-5 wide).
+    - otherwise the reach of a speed (v = ``fixed``) at a height ``level`` at most its apex:
+      x = −ln d, from the vacuum's reach down (strong drag may leave 10⁻³⁰⁰ of it), bisected to
+      1e-3, polished always. Returns (d m, θ*, miss); at a vacuum apex straight up's (0, π/2).
+    """
+    vacuum, ceiling = log_speeds(p, fixed, level)
+    top, root = _vacuum_reach(p, fixed, level)
+    lowest = _lowest_angle(p)
+
+    def clearance(x, tolerance, active):
+        """(max_θ y − level, its derivative in x, θ*): rises through 0 (−∞ where no angle gets
+        to d, without a search)."""
+        speed, distance = jnp.where(by_speed, jnp.exp(x), fixed), jnp.where(by_speed, fixed, jnp.exp(-x))
+        along = (jnp.where(by_speed, speed, 0.0), 0.0, jnp.where(by_speed, 0.0, -distance))
+        flat, best, height, rate, _ = _peak(p, speed, distance, lowest, tolerance, along, active=active)
+        reaches = flat > -jnp.inf
+        return jnp.where(reaches, height - level, -jnp.inf), rate, jnp.where(reaches, best, jnp.nan)
+
+    width = tuple(jnp.where(by_speed, a, b) for a, b in zip(_COARSE, _REACH))
+    x, miss, best, found = climb_and_polish(clearance, jnp.where(by_speed, vacuum, -top),
+                                            jnp.where(by_speed, ceiling, _REACH_FOLDS - top), width, _COARSE_PEAK,
+                                            _EXACT, always=~by_speed)
+    least = tuple(jnp.where(found, a, jnp.nan) for a in (x, best, miss))
+    farthest = (jnp.where(root > 0, jnp.exp(-x), 0.0), jnp.where(root > 0, best, jnp.pi / 2), miss)
+    return tuple(jnp.where(by_speed, a, b) for a, b in zip(least, farthest))
+
+
+@eqx.filter_jit
+def _on_envelope(p, fixed, level, by_speed, needed):
+    """:func:`_envelope_one` for lanes of targets and speeds, where ``needed`` (NaN elsewhere):
+    the least speeds and the reaches as lanes of one compiled program (an aim at a speed out of
+    reach asks for both; each program compiles its own ODE solves)."""
+    return only(needed, jax.vmap(partial(_envelope_one, p)), fixed, level, by_speed, outputs=3)
 
 
 def _envelope(x, p, distance, level):
@@ -389,43 +435,42 @@ def _envelope(x, p, distance, level):
 
 
 @jax.custom_jvp
-def _least_one(p, distance, level):
-    """(u, θ, G) = (log v_min, θ_min, miss m) for one target (d > 0), the root of
-    :func:`_envelope`: u is the root of G (which rises with u, see :func:`_clearance`), by
-    :func:`climb_and_polish` up from the vacuum's least speed (bisecting the whole range of
-    speeds instead probed speeds of 10⁴-10⁸ times the need, whose solves under an ODE law cost
-    some 100 times those near it: 201 baseball targets, 27 s of the search's 28 s), θ the best
-    angle there, and G how far above the target that shot passes (within rounding of 0); NaN
-    where no speed up to the ceiling clears it. A Newton's method on F in (u, θ) from a bracket
-    alone overshoots where drag is strong (k/m = 10/s: the best angle moves by 10 % across a
-    bracket 4e-5 wide). Differentiated by the implicit function theorem on F (below), which
-    costs nothing until a derivative is asked for."""
-    vacuum, ceiling = log_speeds(p, distance, level)
-    def clearance(u, tolerance, active):
-        return _clearance(p, u, distance, level, tolerance, active)
-
-    root, miss, best, found = climb_and_polish(clearance, vacuum, ceiling, _COARSE, _COARSE_PEAK, _EXACT)
-    return tuple(jnp.where(found, a, jnp.nan) for a in (root, best, miss))
+def _least_lanes(p, distance, level):
+    """(u, θ, G) = (log v_min, θ_min, miss m) for targets at d > 0 (NaN at d = 0), the roots
+    of :func:`_envelope` (:func:`_envelope_one`). Differentiated by the implicit function
+    theorem on F (below), which costs nothing until a derivative is asked for."""
+    return _on_envelope(p, distance, level, jnp.ones_like(distance, dtype=bool), distance > 0)
 
 
-@_least_one.defjvp
-def _least_one_jvp(primals, tangents):
-    """dx = −(∂F/∂x)⁻¹ (∂F/∂(p, d, z) · their tangents), at the root x of F."""
+@_least_lanes.defjvp
+def _least_lanes_jvp(primals, tangents):
+    """dx = −(∂F/∂x)⁻¹ (∂F/∂(p, d, z) · their tangents), at each target's root x of F."""
     p, distance, level = primals
-    u, theta, miss = _least_one(*primals)
-    x = jnp.stack([u, theta])
-    jacobian = jax.jacfwd(_envelope)(x, p, distance, level)
-    _, change = jax.jvp(lambda *inputs: _envelope(x, *inputs), (p, distance, level), tuple(tangents[:3]))
-    dx = -jnp.linalg.solve(jacobian, change)
-    return (u, theta, miss), (dx[0], dx[1], jnp.zeros_like(miss))
+    u, theta, miss = _least_lanes(*primals)
+
+    def change(u, theta, distance, level, by_distance, by_level):
+        x = jnp.stack([u, theta])
+        jacobian = jax.jacfwd(_envelope)(x, p, distance, level)
+        _, moved = jax.jvp(lambda *inputs: _envelope(x, *inputs), (p, distance, level),
+                           (tangents[0], by_distance, by_level))
+        return -jnp.linalg.solve(jacobian, moved)
+
+    dx = jax.vmap(change)(u, theta, distance, level, *tangents[1:])
+    return (u, theta, miss), (dx[:, 0], dx[:, 1], jnp.zeros_like(miss))
 
 
-@eqx.filter_jit
 def _least(p, distance, level, fractions, upright=True):
     """The least-speed shots and the solution curves (see :func:`aim`); the vertical shots only
     if ``upright`` (a target at d = 0)."""
+    log_speed, angle, miss = _least_lanes(p, distance, level)
+    return _least_rest(p, distance, level, log_speed, angle, miss, fractions, upright)
+
+
+@eqx.filter_jit
+def _least_rest(p, distance, level, log_speed, angle, miss, fractions, upright):
+    """:func:`_least` after the search on the envelope: the vertical shots (if ``upright``)
+    and the curves."""
     vertical = distance == 0
-    log_speed, angle, miss = only(~vertical, jax.vmap(partial(_least_one, p)), distance, level, outputs=3)
     speed = jnp.exp(log_speed)
     if upright:  # straight above the launch point, straight up; at it or below it, a drop (speed 0)
         up = vertical & (level > p.height)
@@ -448,38 +493,17 @@ def _curve(p, distance, level, fractions, wanted, upright):
     return angles, speeds.reshape(n, k)
 
 
-def _reach_one(p, speed, level):
-    """(d*, θ*) for a height ``level`` at most the apex of ``speed``: the farthest distance at
-    which a shot of this speed passes at that height, where max_θ y(d; v, θ) − level falls
-    through 0 (it falls with d, from the apex's clearance near d = 0). Searched in log d down
-    from the vacuum's reach v √(v² + 2g(h − level))/g (drag only shortens a path; strong drag
-    may leave 10⁻³⁰⁰ of it), bisected to 1e-3, then Newton's method (:func:`climb_and_polish`),
-    the derivative of the maximum being the best path's, ∂y/∂d."""
-    lowest = _lowest_angle(p)
-    rise = level - p.height
-    climb = jnp.sqrt(2 * p.g) * jnp.sqrt(jnp.abs(rise))
-    # √(v² − 2 g rise), with no square to overflow.
-    root = jnp.where(rise <= 0, jnp.hypot(speed, climb), jnp.sqrt(jnp.maximum(speed - climb, 0.0) * (speed + climb)))
-    top = jnp.log(speed) + jnp.log(jnp.where(root > 0, root, 1.0)) - jnp.log(p.g)
-
-    def passes(nearness, tolerance, active):
-        """(max_θ y(d) − level, its derivative, the best angle) at d = e^(−nearness): rises
-        through 0 at d*."""
-        distance = jnp.exp(-nearness)
-        flat, best, height, rate, _ = _peak(p, speed, distance, lowest, tolerance, (0.0, 0.0, -distance), active=active)
-        return jnp.where(flat > -jnp.inf, height - level, -jnp.inf), rate, best
-
-    nearness, _, best, _ = climb_and_polish(passes, -top, _REACH_FOLDS - top, _REACH, _COARSE_PEAK, _EXACT, always=True)
-    # Exactly at a vacuum apex (root 0) the only point at that height is straight up's.
-    return jnp.where(root > 0, jnp.exp(-nearness), 0.0), jnp.where(root > 0, best, jnp.pi / 2)
-
-
 @eqx.filter_jit
+def _under_apex(p, speed, level):
+    """Whether each height ``level`` is at most the apex of its ``speed``."""
+    return level <= jax.vmap(partial(_apex, p))(speed)
+
+
 def _reach(p, speed, level, above=True):
-    """:func:`reach`'s search; the apex solves (is the height above every path?) only if
-    ``above`` (a target above the launch point: no path's apex is below the launch point)."""
-    under = level <= jax.vmap(partial(_apex, p))(speed) if above else jnp.ones_like(speed, dtype=bool)
-    distance, angle = only(under, jax.vmap(partial(_reach_one, p)), speed, level)
+    """:func:`reach`'s search (:func:`_on_envelope`); the apex solves (is the height above every
+    path?) only if ``above`` (a target above the launch point: no path's apex is below it)."""
+    under = _under_apex(p, speed, level) if above else jnp.ones_like(speed, dtype=bool)
+    distance, angle, _ = _on_envelope(p, speed, level, jnp.zeros_like(speed, dtype=bool), under)
     return distance, jnp.where(under, angle, jnp.pi / 2)
 
 
