@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -17,10 +18,10 @@ import numpy as np
 from hybridlab.data import (from_file_units, read_shots, simulate_shot_chunks, simulate_tracks, to_file_units,
                             write_shot_chunks, write_table, write_tracks)
 from hybridlab.files import check_new_directory, check_output_file
-from hybridlab.models import MLP, QUIET, REGISTRY, ProgressMeter, Regressor, TqdmProgress, load
-from hybridlab.models.base import save_new
-from hybridlab.models.hybrid import NETWORK_WIDTHS
 from hybridlab.physics import DRAG_LAWS, Projectile
+
+if TYPE_CHECKING:  # the rungs are imported by the jobs that use them: aim and range need none (0.8 s)
+    from hybridlab.models import ProgressMeter, Regressor
 
 
 def platform() -> dict:
@@ -181,11 +182,12 @@ def write_aim_files(spec: Mapping, summary: Mapping, curve: str | None = None, p
     written, and a failure leaves neither."""
     from hybridlab.files import replace_atomically
     from hybridlab.inverse import aim
-    from hybridlab.report.figures import write_figure
 
     for path, name in ((curve, "curve"), (plot, "plot")):
         if path is not None:
             check_output_file(path, f"`{name}`")
+    if plot is not None:  # Matplotlib only for a plot (0.3 s)
+        from hybridlab.report.figures import write_figure
     figure = None if plot is None else aim_figure(spec, summary, plot, speed, points)
     if curve is None:
         if figure is not None:
@@ -280,6 +282,9 @@ def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str]
     of :func:`physics_spec`, as a grey box's known physics or a hybrid's prior), the unknowns
     (a grey box's; None: the drag law's coefficients; an unknown drag coefficient may be left
     out of the options), the seed."""
+    from hybridlab.models import MLP, REGISTRY
+    from hybridlab.models.hybrid import NETWORK_WIDTHS
+
     if name not in REGISTRY:
         raise ValueError(f"model = {name!r}: choose from {', '.join(REGISTRY)}")
     cls = REGISTRY[name]
@@ -305,6 +310,8 @@ def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str]
 
 def progress_meter(quiet: bool) -> ProgressMeter:
     """Nothing for ``quiet``, else a tqdm bar on stderr when it is a terminal."""
+    from hybridlab.models import QUIET, TqdmProgress
+
     return QUIET if quiet else TqdmProgress()
 
 
@@ -315,6 +322,8 @@ def fit_file(shots: str, model: Regressor, out: str, height: float = 0.0,
     file's height column must agree with it, and the model keeps it (``context_``) for
     :func:`predict_file`. A fit that did not converge is a ValueError, and nothing is saved,
     unless ``keep_unconverged``."""
+    from hybridlab.models.base import save_new
+
     check_new_directory(out, "out")  # before a fit that may take minutes
     data = read_shots(shots)
     check_heights(shots, data, height)
@@ -348,6 +357,8 @@ def check_heights(source: str, shots: Mapping[str, np.ndarray], height: float, p
 def predict_file(model_dir: str, shots: str, out: str) -> None:
     """Predictions of a saved model for the shots of a file, written to ``out`` as the input's
     columns (values unchanged) plus ``predicted`` (m)."""
+    from hybridlab.models import load
+
     check_output_file(out, "out")
     model = load(model_dir)
     columns = read_shots(shots, require=("speed", "angle"), file_units=True, keep_other=True)
