@@ -175,7 +175,7 @@ def test_a_stop_during_the_imports_is_one_line(tmp_path, number):
 _STUCK = textwrap.dedent("""
     import sys
     import jax, jax.numpy as jnp
-    import hybridlab.cli as cli
+    import hybridlab.cli.demo as demo_command
     from hybridlab import __main__
     from hybridlab.files import new_directory
 
@@ -186,7 +186,7 @@ _STUCK = textwrap.dedent("""
             print("waiting", flush=True)
             spin(10**11).block_until_ready()
 
-    cli._demo = stuck
+    demo_command.run = stuck
     sys.argv = ["hybridlab", "demo"]
     __main__.main()
 """)

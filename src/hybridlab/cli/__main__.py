@@ -1,0 +1,5 @@
+"""``python -m hybridlab.cli``: the ``hybridlab`` command."""
+
+from hybridlab.__main__ import main
+
+main()
