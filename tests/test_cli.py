@@ -180,3 +180,27 @@ def test_info_names_the_device_and_precision(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"hybridlab {hybridlab.__version__}"
+
+
+def _choices(command: str, flag: str) -> set:
+    from hybridlab.cli import build_parser
+
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    action = next(a for a in subparsers.choices[command]._actions if flag in a.option_strings)
+    return set(action.choices)
+
+
+def test_the_choices_of_the_commands_are_the_librarys_registries():
+    # The parser is built without JAX (its choices are literals there): this keeps them the
+    # library's, so a method or rule added to the library cannot be missing from the command.
+    from hybridlab.dynamics.learning import LAWS, METHODS as LEARNING
+    from hybridlab.experiments.solving import METHODS as SOLVING
+    from hybridlab.inverse.regularisation import METHODS as REGULARISED, RULES
+    from hybridlab.physics.drag import DRAG_LAWS
+
+    assert _choices("recover-wind", "--method") == set(REGULARISED) | {"all"}
+    assert _choices("recover-wind", "--rule") == set(RULES)
+    assert _choices("solve", "--method") == set(SOLVING)
+    assert _choices("learn-drag", "--method") == set(LEARNING) | {"pinn"}
+    assert _choices("learn-drag", "--law") == set(LAWS)
+    assert _choices("aim", "--drag") == set(DRAG_LAWS)
