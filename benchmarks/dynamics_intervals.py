@@ -25,8 +25,8 @@ import hybridlab  # noqa: F401  (float64)
 from hybridlab.data import Tracks, simulate_tracks
 from hybridlab.dynamics import UDE, NeuralODE, TrajectoryFit
 from hybridlab.dynamics.learning import cut
-from hybridlab.models.intervals import NOMINAL
 from hybridlab.physics import Projectile, QuadraticDrag
+from hybridlab.uncertainty.intervals import NOMINAL
 
 TRUTH = Projectile(QuadraticDrag(c=9e-4), mass=0.145)
 NOISE = 0.05

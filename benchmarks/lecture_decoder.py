@@ -21,7 +21,7 @@ import hybridlab  # noqa: F401  (float64 for the physics)
 from hybridlab.experiments.runner import rmse
 from hybridlab.experiments.scenarios import SCENARIOS
 from hybridlab.models import MLP, ProgressMeter
-from hybridlab.models.progress import Labelled
+from hybridlab.networks.progress import Labelled
 
 
 class EpochPrinter(ProgressMeter):

@@ -44,8 +44,8 @@ from hybridlab.data import simulate_shots, simulate_tracks
 from hybridlab.dynamics import UDE, NeuralODE
 from hybridlab.experiments.jobs import select_device
 from hybridlab.models import MLP, Hybrid
-from hybridlab.models import training
-from hybridlab.models.training import BATCH
+from hybridlab.networks import training
+from hybridlab.networks.training import BATCH
 from hybridlab.operators import FNO, DeepONet, gaussian_profiles
 
 SHOT_PUT = hl.Projectile(hl.LinearDrag(k=1.8), mass=7.26)

@@ -49,8 +49,8 @@ import optax
 
 import hybridlab  # noqa: F401  (float64)
 from hybridlab.dynamics import motion
-from hybridlab.models import training
-from hybridlab.models.ude_range import NetworkDrag, drag_network
+from hybridlab.networks import training
+from hybridlab.networks.drag import NetworkDrag, drag_network
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ude_tracks_data import RATIO_SPEEDS, first_at_floor, make_data, significant, true_force  # noqa: E402

@@ -4,7 +4,7 @@ Setup (identical in both scripts): the data of ude_tracks_data.make_data(0) — 
 tracks × 30 points on one grid t = linspace(0, 1, 30) s, σ = 5 cm, true drag c v² with
 c = 9e-4 kg/m, m = 0.145 kg. Model: dv/dt = −g ŷ + a(v), a(v) = −g·softplus(N(|v|/45))·v/|v|,
 N a 1-32-32-1 softplus network whose last layer starts at weights 0 and bias log(expm1(0.05))
-(so |a| = 0.05 g at every speed, as hybridlab.models.ude_range.drag_network). The initial
+(so |a| = 0.05 g at every speed, as hybridlab.networks.drag.drag_network). The initial
 states are known (not trained). Loss: mean squared position error over all tracks, points and
 both coordinates. Solve: torchdiffeq odeint of the batch (20, 4) at once, dopri5, rtol = atol =
 1e-6 (one step size for the batch). Full-batch Adam, lr 1e-2, constant. float64,

@@ -102,8 +102,8 @@ def test_the_grouped_delta_method_is_the_full_pseudo_inverse_without_forming_it(
     # different scales) and on q of its group's own: the blocks give the full Jacobian's Σ_θθ
     # and every row's s, both written out with NumPy's pseudo-inverse of the dense JᵀJ. The
     # groups are worked on 3 at a time (the last chunk short).
-    from hybridlab.models import intervals
-    from hybridlab.models.intervals import delta_calibration, grouped_calibration, grouped_std, predictive_std
+    from hybridlab.uncertainty import intervals
+    from hybridlab.uncertainty.intervals import delta_calibration, grouped_calibration, grouped_std, predictive_std
 
     monkeypatch.setattr(intervals, "GROUP_CHUNK", 3)
 

@@ -33,7 +33,7 @@ from hybridlab.models import (
     PhysicsFit,
     load,
 )
-from hybridlab.models.network import Network
+from hybridlab.networks.network import Network
 
 G = 9.81
 SHOT_PUT = Projectile(LinearDrag(1.8), mass=7.26)
@@ -765,7 +765,7 @@ def test_predict_rejects_the_wrong_number_of_columns(fitted):
 
 # 9. Standard errors, degenerate data, failed fits -------------------------------------------------
 def test_standard_errors_of_a_straight_line_and_of_an_undetermined_parameter():
-    from hybridlab.models.diagnostics import standard_errors
+    from hybridlab.uncertainty.diagnostics import standard_errors
 
     rng = np.random.default_rng(4)
     x = rng.uniform(0, 10, 30)
@@ -907,7 +907,7 @@ def _squared_error(w, data):
 def test_mini_batch_epochs_reach_the_least_squares_solution_and_a_big_batch_is_full_batch():
     import optax
 
-    from hybridlab.models import training
+    from hybridlab.networks import training
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1000, 3))

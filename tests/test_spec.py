@@ -11,7 +11,7 @@ import pytest
 
 import hybridlab  # noqa: F401  (float64)
 from hybridlab.models import QUIET, ProgressMeter, TqdmProgress
-from hybridlab.models.progress import Labelled
+from hybridlab.networks.progress import Labelled
 from hybridlab.physics import DRAG_LAWS, AbstractDrag, LinearDrag, NoDrag, Projectile, QuadraticDrag
 
 

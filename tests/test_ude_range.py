@@ -12,7 +12,8 @@ from scipy.integrate import solve_ivp
 from hybridlab.experiments.runner import _forces_table
 from hybridlab.experiments.scenarios import SCENARIOS
 from hybridlab.models import UDERange, load
-from hybridlab.models.ude_range import NetworkDrag, drag_network, flight_range
+from hybridlab.models.ude_range import flight_range
+from hybridlab.networks.drag import NetworkDrag, drag_network
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 from hybridlab.report.figures import plot_forces, write_figure
 

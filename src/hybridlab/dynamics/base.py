@@ -13,9 +13,9 @@ import numpy as np
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
-from hybridlab.models import intervals
 from hybridlab.models.base import Calibrated, Estimator
-from hybridlab.models.progress import QUIET, ProgressMeter
+from hybridlab.networks.progress import QUIET, ProgressMeter
+from hybridlab.uncertainty import intervals
 
 #: Tracks whose sensitivities are computed at once (the last block padded): one compiled
 #: Jacobian serves any number of tracks, in memory bounded by the block.
@@ -36,12 +36,12 @@ class Dynamics(Calibrated, Estimator, rung=False):
     ``field()``, the fitted vector field, and ``parametrised()``, the field as a function of
     the parameters θ its interval is linearised in.
 
-    The predictive interval is the delta method (:mod:`hybridlab.models.intervals`) in θ and
+    The predictive interval is the delta method (:mod:`hybridlab.uncertainty.intervals`) in θ and
     every fitted starting state: with J = ∂(positions)/∂(θ, s₀) at the training points and r
     the position residuals (every coordinate one observation), σ̂² = ‖r‖²/(n − p),
     Σ = σ̂²(JᵀJ)⁺, and a new measurement's s² = jᵀΣj + σ̂² at each coordinate of each point.
     A point depends on θ and on its own track's start only, so Σ is computed and kept in
-    blocks (:func:`~hybridlab.models.intervals.grouped_calibration`): Σ_θθ, and per track
+    blocks (:func:`~hybridlab.uncertainty.intervals.grouped_calibration`): Σ_θθ, and per track
     the gain G and the start's covariance C (saved as arrays), which grow linearly with the
     number of tracks. It widens where the trajectory's sensitivity to what was fitted grows:
     with time since the start, and off the speeds the data held as far as the linearisation
@@ -109,7 +109,7 @@ class Dynamics(Calibrated, Estimator, rung=False):
         return A, B, D
 
     def _calibrate_grams(self, A, B, D, residual) -> dict:
-        """The calibration of :func:`~hybridlab.models.intervals.grouped_calibration` from the
+        """The calibration of :func:`~hybridlab.uncertainty.intervals.grouped_calibration` from the
         Gram blocks and the training residuals; sets ``interval_blocks_``."""
         calibration, gain, start = intervals.grouped_calibration(A, B, D, np.reshape(residual, -1),
                                                                  self.interval_method)

@@ -17,10 +17,11 @@ from jax.flatten_util import ravel_pytree
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
-from hybridlab.models import intervals, training
-from hybridlab.models.network import Network
-from hybridlab.models.ude_range import NetworkDrag, drag_network
+from hybridlab.networks import training
+from hybridlab.networks.drag import NetworkDrag, drag_network
+from hybridlab.networks.network import Network
 from hybridlab.physics import Projectile
+from hybridlab.uncertainty import intervals
 
 #: The most tracks one training step solves by default: beyond it an epoch is a pass over
 #: shuffled mini-batches of this many tracks (a reverse-mode solve keeps its checkpoints for

@@ -15,7 +15,7 @@ from hybridlab.dynamics.base import Dynamics
 from hybridlab.dynamics.discovery import discover_drag, fewest_adequate, nested_f_tests
 from hybridlab.dynamics.learned import UDE, NeuralODE
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
-from hybridlab.models import intervals
+from hybridlab.uncertainty import intervals
 
 METHODS = ("fit", "ude", "neural-ode", "auto")
 #: The laws a fit may name, as the coefficients of :class:`hybridlab.physics.PolynomialDrag`

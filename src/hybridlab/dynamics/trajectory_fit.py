@@ -14,10 +14,10 @@ from jax.flatten_util import ravel_pytree
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
-from hybridlab.models import training
-from hybridlab.models.diagnostics import standard_errors
 from hybridlab.models.physics_fit import FittedPhysics
+from hybridlab.networks import training
 from hybridlab.physics import QuadraticDrag
+from hybridlab.uncertainty.diagnostics import standard_errors
 
 LOSSES = ("linear", "soft_l1")
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from hybridlab.inverse import EncoderDecoder, aim, evaluate_aim
 from hybridlab.inverse.learned import quantiles
-from hybridlab.models.progress import Labelled
+from hybridlab.networks.progress import Labelled
 
 #: Held-out targets per test range.
 N_TEST = 100

@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models.intervals import in_blocks
 from hybridlab.physics import Projectile
+from hybridlab.physics.batching import in_blocks
 
 #: The box's half-widths: 0.5 m/s and 0.5° (in rad).
 BOX = np.array([0.5, np.deg2rad(0.5)])

@@ -21,7 +21,8 @@ from hybridlab.files import check_new_directory, check_output_file
 from hybridlab.physics import DRAG_LAWS, Projectile
 
 if TYPE_CHECKING:  # the rungs are imported by the jobs that use them: aim and range need none (0.8 s)
-    from hybridlab.models import ProgressMeter, Regressor
+    from hybridlab.models import Regressor
+    from hybridlab.networks.progress import ProgressMeter
 
 
 def platform() -> dict:
@@ -310,7 +311,7 @@ def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str]
 
 def progress_meter(quiet: bool) -> ProgressMeter:
     """Nothing for ``quiet``, else a tqdm bar on stderr when it is a terminal."""
-    from hybridlab.models import QUIET, TqdmProgress
+    from hybridlab.networks.progress import QUIET, TqdmProgress
 
     return QUIET if quiet else TqdmProgress()
 

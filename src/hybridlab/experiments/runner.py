@@ -17,10 +17,10 @@ from hybridlab.experiments.aiming import aiming_lines, aiming_section
 from hybridlab.experiments.fragility import amplification, true_change
 from hybridlab.experiments.scenarios import LADDERS, truth_label
 from hybridlab.files import new_directory, run_directory, write_json
-from hybridlab.models import intervals
-from hybridlab.models.progress import QUIET, Labelled, ProgressMeter
+from hybridlab.networks.progress import QUIET, Labelled, ProgressMeter
 from hybridlab.report import build_report
 from hybridlab.report.schema import Metrics, ModelMetrics
+from hybridlab.uncertainty import intervals
 
 
 def rmse(prediction, target) -> float:

@@ -15,10 +15,10 @@ import numpy as np
 
 from hybridlab.data import write_table
 from hybridlab.files import new_directory, run_directory, write_json
-from hybridlab.models import intervals
-from hybridlab.physics import Projectile, QuadraticDrag
 from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
+from hybridlab.physics import Projectile, QuadraticDrag
 from hybridlab.report.wind import build_wind_report
+from hybridlab.uncertainty import intervals
 
 BASEBALL = Projectile(QuadraticDrag(c=9e-4), mass=0.145, g=9.81)
 SPEED, ANGLE, DURATION, SAMPLES = 40.0, float(np.deg2rad(30.0)), 2.5, 64

@@ -19,12 +19,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.inverse.aiming import aim
-from hybridlab.models import training
 from hybridlab.models.base import Regressor, Scaler, from_params, restore
-from hybridlab.models.intervals import in_blocks
-from hybridlab.models.network import Network
-from hybridlab.models.progress import QUIET
+from hybridlab.networks import training
+from hybridlab.networks.network import Network
+from hybridlab.networks.progress import QUIET
 from hybridlab.physics import Projectile
+from hybridlab.physics.batching import in_blocks
 
 BRANCHES = ("least-speed", "low-arc", "high-arc", "none")
 #: The angle step (rad) of the central difference ∂D/∂θ ≈ (D(θ + h) − D(θ − h))/2h of the

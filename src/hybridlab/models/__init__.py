@@ -12,8 +12,8 @@ from hybridlab.models.linear import LinearRegression
 from hybridlab.models.mlp import MLP
 from hybridlab.models.nearest import NearestNeighbour
 from hybridlab.models.physics_fit import PhysicsFit
-from hybridlab.models.progress import QUIET, ProgressMeter, TqdmProgress
 from hybridlab.models.ude_range import UDERange
+from hybridlab.networks.progress import QUIET, ProgressMeter, TqdmProgress
 
 __all__ = ["QUIET", "REGISTRY", "BasisRegression", "Hybrid", "LinearRegression", "MLP", "NearestNeighbour",
            "PhysicsFit", "ProgressMeter", "Regressor", "Estimator", "TqdmProgress", "UDERange", "from_params",

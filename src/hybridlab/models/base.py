@@ -26,8 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.files import new_directory, not_regular, open_regular, replace_atomically, write_json
-from hybridlab.models import intervals
-from hybridlab.models.progress import QUIET, ProgressMeter
+from hybridlab.networks.progress import QUIET, ProgressMeter
+from hybridlab.physics.batching import in_blocks
+from hybridlab.uncertainty import intervals
 
 FORMAT_VERSION = 2
 #: The deepest nesting of a model.json read: a record's hyperparameters, physics and
@@ -203,7 +204,7 @@ class Calibrated:
     """A model with a predictive interval: ``predict(data, return_std=True)`` gives the
     predictive standard deviation s of a new measurement, :meth:`predict_interval` the interval
     ŷ ± t·s; the calibration (``interval_``, a dict with at least ``method`` and ``dof``, see
-    :mod:`hybridlab.models.intervals`) is saved with the model."""
+    :mod:`hybridlab.uncertainty.intervals`) is saved with the model."""
 
     #: How the predictive interval is made, in words (the summary and the report say it).
     interval_method: ClassVar[str] = "delta method"
@@ -239,15 +240,14 @@ class Regressor(Calibrated, Estimator):
     #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
     #: :meth:`as_function` can differentiate through it).
     differentiable: ClassVar[bool] = True
-    #: Whether ``_predict`` compiles a costly program per input shape (an ODE solve): then it
-    #: is asked in blocks of :data:`~hybridlab.models.intervals.BLOCK` rows, so that one
-    #: program serves every array a run predicts.
+    #: Whether ``_predict`` compiles a costly program per input shape (an ODE solve): then it is asked
+    #: :func:`~hybridlab.physics.batching.in_blocks`, so that one program serves every array a run predicts.
     predicts_in_blocks: ClassVar[bool] = False
 
     # The contract ---------------------------------------------------------------------------
     def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:
         """Fit to launches X (n, d) and observations y (n,); returns self. ``progress`` shows
-        how a long fit advances (see :mod:`hybridlab.models.progress`). ``context``: facts
+        how a long fit advances (see :mod:`hybridlab.networks.progress`). ``context``: facts
         about the data that X does not hold, as JSON-able data, kept as ``context_`` and saved
         with the model, so that a later prediction can check it is asked about the same setting
         (the fit job records ``{"height": h}``, the launch height in m of every shot).
@@ -282,11 +282,11 @@ class Regressor(Calibrated, Estimator):
     def predict(self, X, return_std: bool = False):
         """Predicted observations (n,) for launches X (n, d), float64; with ``return_std``,
         also the predictive standard deviation s (n,) of a new measurement there (noise
-        included; see :mod:`hybridlab.models.intervals`). ValueError for ``return_std`` on a
+        included; see :mod:`hybridlab.uncertainty.intervals`). ValueError for ``return_std`` on a
         model saved without an interval."""
         self._check_fitted()
         X = check_inputs(X, self.n_features_)
-        predicted = np.asarray(intervals.in_blocks(self._predict, X) if self.predicts_in_blocks else self._predict(X),
+        predicted = np.asarray(in_blocks(self._predict, X) if self.predicts_in_blocks else self._predict(X),
                                dtype=np.float64)
         if not return_std:
             return predicted

@@ -14,8 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor
-from hybridlab.models.diagnostics import hessian_report, standard_errors
 from hybridlab.models.linear_terms import format_formula, names as _names, standardised_loss
+from hybridlab.uncertainty.diagnostics import hessian_report, standard_errors
 
 #: Candidate thresholds (relative coefficient size, see ``stlsq``) tried by cross-validation.
 THRESHOLDS = np.geomspace(1e-4, 0.5, 40)

@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor, Scaler, from_params
-from hybridlab.models.intervals import LAST_LAYER, last_layer_jacobian
 from hybridlab.models.mlp import MLP, arrays_like, keep, network_size, training_diagnostics
 from hybridlab.physics import Projectile
+from hybridlab.uncertainty.intervals import LAST_LAYER, last_layer_jacobian
 
 
 def multiplicative(network, z, aux):

@@ -7,7 +7,7 @@ import numpy as np
 
 from hybridlab.models.base import Regressor, Scaler
 from hybridlab.models.linear_terms import format_formula, names as _names, standardised_loss
-from hybridlab.models.diagnostics import hessian_report
+from hybridlab.uncertainty.diagnostics import hessian_report
 
 
 class LinearRegression(Regressor):

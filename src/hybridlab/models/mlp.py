@@ -15,12 +15,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models import training
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.models.diagnostics import best_of, hessian_report
-from hybridlab.models.intervals import LAST_LAYER, last_layer_jacobian
-from hybridlab.models.network import ACTIVATIONS, INITS, Network
-from hybridlab.models.progress import QUIET
+from hybridlab.networks import training
+from hybridlab.networks.network import ACTIVATIONS, INITS, Network
+from hybridlab.networks.progress import QUIET
+from hybridlab.uncertainty.diagnostics import best_of, hessian_report
+from hybridlab.uncertainty.intervals import LAST_LAYER, last_layer_jacobian
 
 OPTIMISERS = ("adam", "gd", "lm")
 SCHEDULES = ("constant", "cosine")

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.models.intervals import jackknife_calibration
+from hybridlab.uncertainty.intervals import jackknife_calibration
 
 
 class NearestNeighbour(Regressor):

@@ -7,12 +7,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models import training
 from hybridlab.models.base import Regressor
-from hybridlab.models.diagnostics import best_of, hessian_report, standard_errors
-from hybridlab.models.intervals import in_blocks
+from hybridlab.networks import training
 from hybridlab.physics import LinearDrag, Projectile
+from hybridlab.physics.batching import in_blocks
 from hybridlab.physics.validation import is_traced
+from hybridlab.uncertainty.diagnostics import best_of, hessian_report, standard_errors
 
 
 class FittedPhysics:

@@ -19,63 +19,17 @@ import numpy as np
 import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
-from hybridlab.models import intervals, training
 from hybridlab.models.base import Regressor, check_inputs, check_targets
-from hybridlab.models.network import Network
+from hybridlab.networks import training
+from hybridlab.networks.drag import NetworkDrag, drag_network
 from hybridlab.physics import NoDrag, Projectile
-from hybridlab.physics.drag import speed_of
+from hybridlab.physics.batching import BLOCK, in_blocks
+from hybridlab.uncertainty import intervals
 
-#: The drag network's starting magnitude, as a fraction of g at every speed: small, so that
-#: the first solves are near free flight, and not 0, where softplus has no gradient to speak of.
-START = 0.05
 #: Solver steps allowed per flight: tens are needed at the training tolerance.
 MAX_STEPS = 256
 
 
-#: The forms of a network drag's magnitude (see :class:`NetworkDrag`).
-FORMS = ("softplus", "power")
-#: Speeds below this (in units of V) enter the power form as this: log 0 is not a number, and
-#: at rest the drag's direction, hence the force, is 0 whatever its magnitude.
-_SLOWEST = 1e-12
-
-
-class NetworkDrag(eqx.Module):
-    """a(v) = −g · m(|v|/V) · v/|v| (0 at rest): a drag acceleration (m/s²) along −v̂ whose
-    magnitude m ≥ 0, a network N of the speed in units of V (m/s), can only take energy out of
-    the motion. ``form``: ``"softplus"``, m(u) = softplus(N(u)); ``"power"``, m(u) =
-    u^p · exp(N(ln u)) — a power law times the network in log–log coordinates, which off the
-    data continues (its softplus units turning linear) as a power law |a| ∝ |v|^p′, as every
-    textbook drag law is. The ``exponent`` p (0 by default) is the power form's alone."""
-
-    network: Network
-    speed_scale: jax.Array
-    g: jax.Array
-    form: str = eqx.field(static=True, default="softplus")
-    exponent: jax.Array | float = 0.0
-
-    def magnitude(self, speed):
-        """|a| (m/s²) at speeds (n,) in m/s."""
-        u = speed / self.speed_scale
-        if self.form == "power":
-            log_u = jnp.log(jnp.maximum(u, _SLOWEST))
-            return self.g * jnp.exp(self.exponent * log_u + self.network(log_u[:, None]))
-        return self.g * jax.nn.softplus(self.network(u[:, None]))
-
-    def __call__(self, v):
-        speed = speed_of(v[0], v[-1]) if v.shape[0] == 2 else jnp.abs(v[0])
-        moving = speed > 0
-        direction = v / jnp.where(moving, speed, 1.0)
-        return -self.magnitude(speed[None])[0] * jnp.where(moving, direction, 0.0)
-
-
-def drag_network(widths, activation: str, key, form: str = "softplus") -> Network:
-    """A network for :class:`NetworkDrag` of ``form`` that starts at |a| = START·g at every
-    speed."""
-    if form not in FORMS:
-        raise ValueError(f"form = {form!r}: must be one of {FORMS}")
-    network = Network(1, widths, activation, "default", key).zero_last()
-    start = np.log(START) if form == "power" else np.log(np.expm1(START))
-    return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.full(1, start))
 
 
 def _field(t, s, drag):
@@ -187,7 +141,7 @@ class UDERange(Regressor):
     network of the speed (hidden ``widths``, ``activation``), ≥ 0 along −v̂ — trained from the
     ranges alone through the event-terminated solve (:func:`flight_range`, Tsit5 at ``rtol``):
     ``epochs`` of Adam (``learning_rate``, cosine-decayed; full-batch up to ``batch_size``
-    shots, default :data:`~hybridlab.models.training.BATCH`, beyond it shuffled mini-batches of
+    shots, default :data:`~hybridlab.networks.training.BATCH`, beyond it shuffled mini-batches of
     that many, from ``seed``), then ``polish`` full-batch steps of L-BFGS, on the mean squared
     error in units of the RMS range. The magnitude's ``form`` is
     ``"power"`` by default (see :class:`NetworkDrag`): trained on the data's speeds, it must
@@ -286,7 +240,7 @@ class UDERange(Regressor):
 
     def _power_law(self, network, data, residuals, losses):
         """(network, exponent) where the network's training starts: ``network`` (its last layer
-        0: |a| = START·g) and p = 0; in the power form, m(1) and p of the power law fitted by
+        0: |a| = :data:`~hybridlab.networks.drag.START`·g) and p = 0; in the power form, m(1) and p of the power law fitted by
         Levenberg–Marquardt (``law_steps`` steps, full batch) from the best of
         :data:`LAW_GRID` on every ⌈n/GRID_SHOTS⌉-th shot. From p = 0 the fit stopped on a slope
         (p = −0.49 where the truth was 2), and the network's training from there, or from its
@@ -316,8 +270,8 @@ class UDERange(Regressor):
         return np.asarray(self.projectile().mass * self.drag().magnitude(speed))
 
     def _sensitivities(self, X):
-        zeros = np.zeros(intervals.BLOCK)
-        return intervals.in_blocks(lambda block: _last_layer_jacobian(
+        zeros = np.zeros(BLOCK)
+        return in_blocks(lambda block: _last_layer_jacobian(
             self.form, (self.network_, self.exponent_), self._data(block, zeros, self.speed_scale_, self.y_scale_)), X)
 
     def _arrays_like(self):

@@ -19,9 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from hybridlab.models import training
 from hybridlab.models.base import Calibrated, Estimator
-from hybridlab.models.progress import QUIET, ProgressMeter
+from hybridlab.networks import training
+from hybridlab.networks.progress import QUIET, ProgressMeter
 from hybridlab.operators import intervals
 
 

@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models import training
-from hybridlab.models.network import Network
-from hybridlab.models.progress import ProgressMeter
+from hybridlab.networks import training
+from hybridlab.networks.network import Network
+from hybridlab.networks.progress import ProgressMeter
 from hybridlab.operators import intervals
 from hybridlab.operators.base import NetworkOperator, by_batches
 

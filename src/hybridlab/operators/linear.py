@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models.progress import ProgressMeter
+from hybridlab.networks.progress import ProgressMeter
 from hybridlab.operators import intervals
 from hybridlab.operators.base import Operator
 

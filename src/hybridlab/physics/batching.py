@@ -2,7 +2,7 @@
 so a batch of n shots (or targets) is solved padded to one of a few sizes, :func:`bucket` (n),
 with copies of its first element, and the results are cut back to n. A fresh process that
 answers batches of 3, 5 and 7 shots compiles one program, not three (each a few seconds under
-an ODE law)."""
+an ODE law). Costlier maps (sensitivities, Jacobians) go :func:`in_blocks` of a fixed size."""
 
 from __future__ import annotations
 
@@ -45,3 +45,17 @@ def padded(function, *arrays):
     flat = [np.concatenate([a, np.repeat(a[:1], bucket(n) - n)]) for a in flat]
     result = function(*flat)
     return jax.tree.map(lambda r: jnp.asarray(np.asarray(r)[:n].reshape(shape + np.shape(r)[1:])), result)
+
+
+#: Sensitivities (and other costly compiled maps) are computed in blocks of this many rows
+#: (the last padded): one compiled Jacobian per model serves the training set and every set
+#: of predictions.
+BLOCK = 256
+
+
+def in_blocks(sensitivities, X: np.ndarray) -> np.ndarray:
+    """``sensitivities`` (a function of an (BLOCK, d) array) over all rows of X, block by block
+    (the last padded with copies of the last row, which are dropped)."""
+    count = len(X)
+    padded = np.concatenate([X, np.repeat(X[-1:], -count % BLOCK, axis=0)])
+    return np.concatenate([np.asarray(sensitivities(block)) for block in np.split(padded, len(padded) // BLOCK)])[:count]

@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.data import Tracks
-from hybridlab.models import training
-from hybridlab.models.network import Network
+from hybridlab.networks import training
+from hybridlab.networks.network import Network
 from hybridlab.physics import Projectile
 from hybridlab.solvers.path import newton
 

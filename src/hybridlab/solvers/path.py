@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models import training
-from hybridlab.models.network import Network
+from hybridlab.networks import training
+from hybridlab.networks.network import Network
 from hybridlab.physics import Projectile
 
 KINDS = ("initial", "boundary")

@@ -28,6 +28,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from scipy import stats
 
+from hybridlab.physics.batching import in_blocks
+
 
 #: The nominal level of the intervals that the runs score (coverage and width).
 NOMINAL = 0.9
@@ -141,20 +143,6 @@ def quantile(calibration: dict, level: float) -> float:
     return float(stats.t.ppf(upper, dof) if dof is not None else stats.norm.ppf(upper))
 
 
-#: Sensitivities (and other costly compiled maps) are computed in blocks of this many rows
-#: (the last padded): one compiled Jacobian per model serves the training set and every set
-#: of predictions.
-BLOCK = 256
-
-
-def in_blocks(sensitivities, X: np.ndarray) -> np.ndarray:
-    """``sensitivities`` (a function of an (BLOCK, d) array) over all rows of X, block by block
-    (the last padded with copies of the last row, which are dropped)."""
-    count = len(X)
-    padded = np.concatenate([X, np.repeat(X[-1:], -count % BLOCK, axis=0)])
-    return np.concatenate([np.asarray(sensitivities(block)) for block in np.split(padded, len(padded) // BLOCK)])[:count]
-
-
 def last_layer_jacobian(model, X) -> np.ndarray:
     """∂ŷ/∂(W_L, b_L) (n, p) of a rung whose fitted arrays hold a ``network``: its prediction
     as a JAX function of the last layer's weights and bias (forward mode, or reverse mode where
@@ -167,7 +155,7 @@ def last_layer_jacobian(model, X) -> np.ndarray:
 
 
 def last_layer(network) -> tuple[jax.Array, jax.Array]:
-    """(weight, bias) of a :class:`~hybridlab.models.network.Network`'s last layer."""
+    """(weight, bias) of a :class:`~hybridlab.networks.network.Network`'s last layer."""
     last = network.layers[-1]
     return last.weight, last.bias
 
