@@ -37,42 +37,24 @@ def main(argv: list[str] | None = None) -> int:
     with stopping.catching():
         try:
             args = build_parser().parse_args(argv)
-            with stopping.holding():  # a signal now is raised once jaxlib is in (its import can crash on one)
-                import jax  # noqa: F401
-            args.run(args)
+            from hybridlab.experiments.errors import user_errors
+
+            with user_errors():
+                args.run(args)
         except Exception as error:
             if stopping.taken() is not None:  # a stop raised inside a library's callback comes back as its error
                 print(stopping.message(stopping.taken()), file=sys.stderr)
                 return 128 + stopping.taken()
-            if not isinstance(error, _user_errors()):
+            if not isinstance(error, (UsageError, ValueError, OSError)):
                 raise
-            print(f"hybridlab: error: {_one_line(error, args)}", file=sys.stderr)
+            message = str(error) if args is None else _flagged(str(error), set(vars(args)))
+            print(f"hybridlab: error: {message}", file=sys.stderr)
             return 2
         except stopping.Stopped as stop:
             print(stopping.message(stop.number), file=sys.stderr)
             return 128 + stop.number
     return 0
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    """The errors a user can cause: a usage error, a ValueError naming a parameter, an OSError,
-    and a check that fired inside a compiled solve (JAX's and Equinox's runtime errors, a bad
-    value met mid-fit; looked up only once JAX is imported, which --help does not need)."""
-    errors: tuple[type[Exception], ...] = (UsageError, ValueError, OSError)
-    if "jax" in sys.modules:
-        from equinox import EquinoxRuntimeError
-        from jax.errors import JaxRuntimeError
-
-        errors += (EquinoxRuntimeError, JaxRuntimeError)
-    return errors
-
-def _one_line(error: Exception, args) -> str:
-    """The error's cause in one line, the library's parameter names written as the flags."""
-    if isinstance(error, UsageError):
-        return str(error)
-    from hybridlab.physics.validation import runtime_cause
-
-    message = runtime_cause(error)
-    return message if args is None else _flagged(message, set(vars(args)))
 
 def _flagged(message: str, flags: set[str]) -> str:
     """A library message with the parameters it names written as this command's flags:
