@@ -17,8 +17,8 @@ from hybridlab.cli.options import Parser, UsageError
 
 #: The commands' modules, in the order ``--help`` lists them (each imports only the standard
 #: library until it runs: printing the help imports no JAX).
-COMMANDS = ("info", "shot_range", "aim", "trajectory", "recover_wind", "solve", "simulate", "learn_drag", "drops", "run",
-            "sweep", "fit", "predict", "demo")
+COMMANDS = ("info", "shot_range", "aim", "trajectory", "recover_wind", "solve", "simulate", "learn_drag", "drops",
+            "run", "sweep", "fit", "predict", "demo")
 
 
 def build_parser() -> Parser:

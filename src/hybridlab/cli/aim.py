@@ -43,8 +43,8 @@ def run(args) -> None:
     for path, name in ((args.curve, "curve"), (args.plot, "plot")):
         if path is not None:
             check_output_file(path, f"--{name}")  # before any answer is computed ('' is no file)
-    summary = aim_summary(spec_of(args), args.distance, args.target_height, args.speed, angle)
-    write_aim_files(spec_of(args), summary, args.curve, args.plot, args.speed)
+    summary = aim_summary(spec_of(args), args.distance, target_height=args.target_height, speed=args.speed, angle=angle)
+    write_aim_files(spec_of(args), summary, curve=args.curve, plot=args.plot, speed=args.speed)
     for shot in summary["solutions"] + [summary["min_speed"]] + [summary["closest"] or {}]:
         if "angle" in shot:
             shot["angle"] = math.degrees(shot["angle"])

@@ -31,8 +31,8 @@ def run(args) -> None:
     from hybridlab.files import to_json
 
     unknown = None if args.unknown is None else [name.strip() for name in args.unknown.split(",") if name.strip()]
-    model = build_model(args.model, physics_of(args), unknown, args.seed)
-    summary, n = fit_file(args.shots, model, args.out, args.height, args.keep_unconverged)
+    model = build_model(args.model, physics_of(args), unknown=unknown, seed=args.seed)
+    summary, n = fit_file(args.shots, model, args.out, height=args.height, keep_unconverged=args.keep_unconverged)
     if args.json:
         print(to_json(summary))
         return

@@ -43,8 +43,9 @@ def run(args) -> None:
     from hybridlab.files import to_json
 
     fit_g = True if args.fit_g else False if args.known_g else None
-    result = learn_drag_file(args.data, args.mass, args.out, args.diameter, args.method, args.train_until, args.law,
-                             fit_g, args.g, args.epochs, args.seed)
+    result = learn_drag_file(args.data, args.mass, args.out, diameter=args.diameter, method=args.method,
+                             train_until=args.train_until, law=args.law, fit_g=fit_g, g=args.g, epochs=args.epochs,
+                             seed=args.seed)
     if args.json:
         print(to_json(result.to_json()))
         return

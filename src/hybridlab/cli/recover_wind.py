@@ -50,8 +50,9 @@ def run(args) -> None:
         check_angles(args, args.angle)
         launch = (args.speed, math.radians(args.angle))
     methods = METHODS if args.method == "all" else (args.method,)
-    result = recover_wind_file(args.track, args.mass, args.k, args.out, methods, launch, args.noise, args.samples,
-                               args.g, args.height, args.rule, args.seed)
+    result = recover_wind_file(args.track, args.mass, args.k, args.out, methods=methods, launch=launch,
+                               noise=args.noise, samples=args.samples, g=args.g, height=args.height, rule=args.rule,
+                               seed=args.seed)
     result["launch"]["angle"] = math.degrees(result["launch"]["angle"])
     for entry in result["methods"].values():
         if "launch" in entry:

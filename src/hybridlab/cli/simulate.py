@@ -44,8 +44,8 @@ def run(args) -> None:
     if args.tracks is not None:
         if args.relative:
             raise UsageError("--relative: applies to distances, not to trajectories (--tracks)")
-        write_simulated_tracks(spec_of(args), args.tracks, 30 if args.points is None else args.points, args.speed, angles,
-                               args.noise, args.seed, args.out)
+        write_simulated_tracks(spec_of(args), args.tracks, points=30 if args.points is None else args.points,
+                               speed=args.speed, angle=angles, noise=args.noise, seed=args.seed, out=args.out)
         return
-    write_simulated(spec_of(args), args.n, args.speed, angles, args.noise, args.seed, args.relative,
-                    args.out)
+    write_simulated(spec_of(args), args.n, speed=args.speed, angle=angles, noise=args.noise, seed=args.seed,
+                    relative=args.relative, out=args.out)

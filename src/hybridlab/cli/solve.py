@@ -51,8 +51,8 @@ def run(args) -> None:
     if args.method == "ritz" and args.drag not in ("linear", "none"):
         raise UsageError(f"--method ritz: needs --drag linear or none (quadratic drag has no action); got {args.drag}")
     angle = None if args.angle is None else math.radians(args.angle)
-    result = solve_shot(spec_of(args), args.method, args.speed, angle, args.to, args.time, args.points, args.out,
-                        args.epochs, args.polish, args.seed)
+    result = solve_shot(spec_of(args), args.method, speed=args.speed, angle=angle, to=args.to, horizon=args.time,
+                        points=args.points, out=args.out, epochs=args.epochs, polish=args.polish, seed=args.seed)
     result["launch"]["angle"] = math.degrees(result["launch"]["angle"])
     if args.json:
         print(to_json(result))

@@ -30,8 +30,8 @@ def run(args) -> None:
     from hybridlab.experiments.sweep import sweep
 
     models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
-    summary = sweep(args.scenario, args.seeds, args.out, args.first_seed, args.quick, models, args.address,
-                    echo=(lambda line: None) if args.quiet else print)
+    summary = sweep(args.scenario, args.seeds, args.out, first_seed=args.first_seed, quick=args.quick, models=models,
+                    address=args.address, echo=(lambda line: None) if args.quiet else print)
     print(f"sweep of {summary['scenario']}: {len(summary['seeds'])} seeds finished, {len(summary['failed'])} failed")
     for name, metrics in summary["models"].items():
         cells = [f"{key} {metrics[key]['mean']:.4g} ± {metrics[key]['std']:.2g}"

@@ -35,7 +35,8 @@ def run(args) -> None:
         spec["wind"] = _wind(args.wind, args.wind_until)
     elif args.wind_until is not None:
         raise UsageError("--wind-until: give --wind too (it sets when the last wind sample is taken)")
-    write_trajectory(spec, args.speed, math.radians(args.angle), args.points, args.out, args.noise, args.seed)
+    write_trajectory(spec, args.speed, math.radians(args.angle), points=args.points, out=args.out, noise=args.noise,
+                     seed=args.seed)
 
 
 def _wind(text: str, until: float | None) -> float | dict:

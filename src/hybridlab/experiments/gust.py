@@ -68,7 +68,7 @@ def recover_all(problem: WindProblem, methods, fine: np.ndarray, seed: int, rule
     return {name: recover(problem, name, learned, rule, paths.get(name)) for name in methods}, paths
 
 
-def recover_wind_file(path: str, mass: float, k: float, out: str, methods=METHODS, launch=None,
+def recover_wind_file(path: str, mass: float, k: float, out: str, *, methods=METHODS, launch=None,
                       noise: float | None = None, samples: int | None = None, g: float = 9.81, height: float = 0.0,
                       rule: str | None = None, seed: int = 0) -> dict:
     """Recover the wind of the track in ``path`` (t,x,y[,wind]; the optional ``wind`` column the

@@ -109,7 +109,7 @@ def _check_rows(name: str, value: int, least: int) -> None:
 _BELOW_LEAST = 1e-9
 
 
-def aim_summary(spec: Mapping, distance: float, target_height: float = 0.0, speed: float | None = None,
+def aim_summary(spec: Mapping, distance: float, *, target_height: float = 0.0, speed: float | None = None,
                 angle: float | None = None) -> dict:
     """How to launch to pass through the target (``distance`` m, ``target_height`` m above the
     launch point), as plain data (angles in rad; NaN where there is no answer):
@@ -174,7 +174,7 @@ def _closest(p: Projectile, speed: float, target_height: float) -> dict:
     return {"distance": 0.0, "height": float(p.apex(speed, np.pi / 2)[1] - p.height), "angle": float(best)}
 
 
-def write_aim_files(spec: Mapping, summary: Mapping, curve: str | None = None, plot: str | None = None,
+def write_aim_files(spec: Mapping, summary: Mapping, *, curve: str | None = None, plot: str | None = None,
                     speed: float | None = None, points: int = 200) -> None:
     """The files of an :func:`aim_summary` (made with ``speed``, if given): at ``curve`` the
     solution curve {(θ, v)} to its target, a CSV or Parquet file of ``angle`` (degrees) and
@@ -236,7 +236,7 @@ def aim_figure(spec: Mapping, summary: Mapping, plot: str, speed: float | None =
     return plot_aim(target, paths)
 
 
-def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out: str, noise: float = 0.0,
+def write_trajectory(spec: Mapping, speed: float, angle: float, *, points: int, out: str, noise: float = 0.0,
                      seed: int = 0) -> None:
     """``points`` equally spaced times from launch to landing: a CSV or Parquet file (by the
     suffix of ``out``) of t (s), x (m), y (m), with Gaussian noise of ``noise`` m on x and y,
@@ -252,7 +252,7 @@ def write_trajectory(spec: Mapping, speed: float, angle: float, points: int, out
     write_table(out, columns)
 
 
-def write_simulated(spec: Mapping, n: int, speed, angle, noise: float, seed: int, relative: float,
+def write_simulated(spec: Mapping, n: int, *, speed, angle, noise: float, seed: int, relative: float,
                     out: str) -> None:
     """``n`` random shots of the projectile, with measurement noise, written to ``out`` in
     chunks (:func:`~hybridlab.data.simulate_shot_chunks`): memory stays flat as n grows."""
@@ -263,7 +263,7 @@ def write_simulated(spec: Mapping, n: int, speed, angle, noise: float, seed: int
                                                 relative))
 
 
-def write_simulated_tracks(spec: Mapping, n: int, points: int, speed, angle, noise: float, seed: int,
+def write_simulated_tracks(spec: Mapping, n: int, *, points: int, speed, angle, noise: float, seed: int,
                            out: str) -> None:
     """``n`` random trajectories of ``points`` points each (shot,t,x,y), with noise of ``noise``
     m on x and y, written to ``out``."""
@@ -277,7 +277,7 @@ def write_simulated_tracks(spec: Mapping, n: int, points: int, speed, angle, noi
                                       jax.random.key(seed)))
 
 
-def build_model(name: str, physics: Mapping[str, object], unknown: Sequence[str] | None = None,
+def build_model(name: str, physics: Mapping[str, object], *, unknown: Sequence[str] | None = None,
                 seed: int = 0) -> Regressor:
     """The estimator registered as ``name``, given what it takes of: the physics options (those
     of :func:`physics_spec`, as a grey box's known physics or a hybrid's prior), the unknowns
@@ -316,7 +316,7 @@ def progress_meter(quiet: bool) -> ProgressMeter:
     return QUIET if quiet else TqdmProgress()
 
 
-def fit_file(shots: str, model: Regressor, out: str, height: float = 0.0,
+def fit_file(shots: str, model: Regressor, out: str, *, height: float = 0.0,
              keep_unconverged: bool = False) -> tuple[dict, int]:
     """Fit ``model`` to the shots in a CSV/Parquet file, save it in the new directory ``out``;
     returns (its summary, the number of shots). Every rung models one launch ``height`` (m): a

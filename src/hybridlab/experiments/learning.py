@@ -29,7 +29,7 @@ PUBLISHED_MEDIANS = {"spl": 0.41, "cubic": 0.51}
 _DENSE = 200
 
 
-def learn_drag_file(path: str, mass: float, out: str, diameter: float | None = None, method: str = "auto",
+def learn_drag_file(path: str, mass: float, out: str, *, diameter: float | None = None, method: str = "auto",
                     train_until: float | None = None, law: str | None = None, fit_g: bool | None = None,
                     g: float = 9.80665,
                     epochs: int = 1500, seed: int = 0) -> LearnedDrag:

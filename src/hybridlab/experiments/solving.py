@@ -17,7 +17,7 @@ from hybridlab.solvers import Solution, boundary_launch, pinn, relative_l2, ritz
 METHODS = ("exact", "pinn", "ritz")
 
 
-def solve_shot(spec: Mapping, method: str, speed: float | None, angle: float | None, to, horizon: float | None,
+def solve_shot(spec: Mapping, method: str, *, speed: float | None, angle: float | None, to, horizon: float | None,
                points: int, out: str | None = None, epochs: int = 2000, polish: int = 2000, seed: int = 0) -> dict:
     """Solve the initial-value shot (``speed`` m/s, ``angle`` rad, on [0, ``horizon``] s,
     default its flight time) or the boundary-value one (``to`` = (X, Y) m after ``horizon`` s)

@@ -50,7 +50,7 @@ def import_ray():
     return ray
 
 
-def sweep(scenario: str, seeds: int, out: str, first_seed: int = 0, quick: bool = False, models=None,
+def sweep(scenario: str, seeds: int, out: str, *, first_seed: int = 0, quick: bool = False, models=None,
           address: str | None = None, echo=print) -> dict:
     """Run ``scenario`` for seeds ``first_seed`` … ``first_seed + seeds − 1`` as Ray tasks
     (``address``: an existing cluster's, as ``ray.init`` takes it; None: a local Ray on this
