@@ -204,3 +204,24 @@ def test_the_choices_of_the_commands_are_the_librarys_registries():
     assert _choices("learn-drag", "--method") == set(LEARNING) | {"pinn"}
     assert _choices("learn-drag", "--law") == set(LAWS)
     assert _choices("aim", "--drag") == set(DRAG_LAWS)
+
+
+@pytest.mark.parametrize("raised, says", [(ValueError("first line\nsecond"), "first line"), (ValueError(""), "ValueError"),
+                                          (ValueError("msg\n"), "msg"), (OSError("no such file"), "no such file")])
+def test_a_users_error_leaves_as_one_line(raised, says):
+    from hybridlab.experiments.errors import user_errors
+
+    with pytest.raises((ValueError, OSError)) as caught, user_errors():
+        raise raised
+    assert str(caught.value) == says
+
+
+def test_a_check_inside_a_compiled_solve_leaves_as_a_one_line_value_error():
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    from hybridlab.experiments.errors import user_errors
+
+    with pytest.raises(ValueError) as caught, user_errors():
+        eqx.error_if(jnp.array(1.0), jnp.array(True), "speed must be finite and >= 0").block_until_ready()
+    assert str(caught.value) == "speed must be finite and >= 0"

@@ -27,6 +27,7 @@ def drag_laws() -> dict[str, dict[str, str]]:
     return {name: {coefficient: f"{law.title}: {coefficient} in {c.unit} (see {law.class_name})"
                    for coefficient, c in law.coefficients.items()} for name, law in LAWS.items()}
 
+
 def physics_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("physics (SI units)")
     group.add_argument("--mass", type=float, default=1.0, help="mass in kg (default 1)")
@@ -40,6 +41,7 @@ def physics_options(parser: argparse.ArgumentParser) -> None:
     for name, texts in helps.items():
         group.add_argument(f"--{name}", type=float, default=None, help="; ".join(texts))
 
+
 def parse_seed(text: str) -> int:
     """A --seed: an integer in [0, 2**63) (what a JAX key and NumPy's generators accept)."""
     try:
@@ -50,9 +52,11 @@ def parse_seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{seed} is outside [0, 2**63)")
     return seed
 
+
 def launch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, required=True, help="launch speed in m/s")
     parser.add_argument("--angle", type=float, required=True, help="launch angle in degrees above the horizontal")
+
 
 def physics_of(args) -> dict:
     """The physics options as :func:`~hybridlab.experiments.jobs.physics_spec` takes them."""
@@ -60,10 +64,12 @@ def physics_of(args) -> dict:
     return {"drag": args.drag, "coefficients": {name: getattr(args, name) for name in names}, "mass": args.mass,
             "g": args.g, "height": args.height}
 
+
 def spec_of(args) -> dict:
     from hybridlab.experiments.jobs import physics_spec
 
     return physics_spec(**physics_of(args))
+
 
 def check_angles(args, *angles: float) -> None:
     """UsageError unless every launch angle (degrees) is in [0, 90], or [-90, 90] from a

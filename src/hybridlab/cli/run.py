@@ -41,7 +41,7 @@ def run(args) -> None:
         return
     models = None if args.models is None else [name.strip() for name in args.models.split(",") if name.strip()]
     metrics = run_ladder(args.scenario, args.seed, args.out, args.quick, models, progress=progress_meter(args.quiet),
-                  echo=echo)
+                         echo=echo)
     print(f"scenario {metrics['scenario']} (seed {metrics['seed']}{', quick' if args.quick else ''}): "
           f"{metrics['truth']}")
     print(table(metrics))

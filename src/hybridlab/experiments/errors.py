@@ -25,6 +25,6 @@ def user_errors() -> Iterator[None]:
     except (EquinoxRuntimeError, JaxRuntimeError) as error:
         raise ValueError(runtime_cause(error)) from error
     except (ValueError, OSError) as error:
-        if "\n" in str(error).strip():
+        if runtime_cause(error) != str(error):  # several lines, or none (then its type's name)
             raise ValueError(runtime_cause(error)) from error
         raise

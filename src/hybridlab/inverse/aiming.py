@@ -216,13 +216,6 @@ def _miss(p, log_speed, angle, distance, level):
     return (_height(p, jnp.exp(log_speed), angle, distance) - level) / _scale(p, distance, level)
 
 
-def _angle_miss(angle, args):
-    """:func:`_miss` as a function of the angle, times ``sign``, ``args`` = (p, log v, d, h + z,
-    sign): the high arc's miss falls through 0, and −1 makes it rise."""
-    p, log_speed, distance, level, sign = args
-    return sign * _miss(p, log_speed, angle, distance, level)
-
-
 def _speed_miss(log_speed, args):
     """:func:`_miss` as a function of the log speed, ``args`` = (p, θ, d, h + z)."""
     p, angle, distance, level = args

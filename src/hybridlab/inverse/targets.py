@@ -154,7 +154,8 @@ def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax
 def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=None) -> None:
     """The ValueError that :func:`aim` raises, before any search, for a target (``distance`` m
     downrange, ``target_height`` m above the launch point) or a given ``speed`` (m/s) that
-    float64 cannot aim at or with; nothing for one it can."""
+    float64 cannot aim at or with; nothing for one it can. (Not :func:`aim`'s other refusals: a
+    projectile in a wind, a speed and an angle both given.)"""
     p = projectile
     values = [target_distance(distance), target_level(p, target_height)]
     values += [] if speed is None else [given_speed(speed)]
