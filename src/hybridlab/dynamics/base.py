@@ -1,5 +1,5 @@
 """What every model of the dynamics shares: fitted to trajectories, it simulates and predicts
-them (the estimator contract of :class:`hybridlab.models.base.Estimator` for persistence)."""
+them (the estimator contract of :class:`hybridlab.estimators.Estimator` for persistence)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
-from hybridlab.models.base import Calibrated, Estimator
+from hybridlab.estimators import Calibrated, Estimator
 from hybridlab.networks.progress import QUIET, ProgressMeter
 from hybridlab.uncertainty import intervals
 
@@ -58,18 +58,8 @@ class Dynamics(Calibrated, Estimator, rung=False):
         """Fit to ``tracks``; returns self."""
         if not isinstance(tracks, Tracks):
             raise ValueError(f"tracks must be a hybridlab.data.Tracks, got {type(tracks).__name__}")
-        self.context_ = {"kind": tracks.kind}
-        self.n_features_ = tracks.dim
-        try:
-            self.tracks_, self.t0_ = list(tracks.names), tracks.first_times().tolist()
-            self.interval_ = None  # a fit may calibrate its interval with what it computed anyway
-            self._fit(tracks, progress)
-            if self.interval_ is None:
-                self.interval_ = self._calibrate(tracks)
-        except BaseException:
-            del self.n_features_
-            raise
-        return self
+        return self._fit_checked((tracks,), tracks.dim, {"kind": tracks.kind}, progress,
+                                 known={"tracks_": list(tracks.names), "t0_": tracks.first_times().tolist()})
 
     @abc.abstractmethod
     def _fit(self, tracks: Tracks, progress: ProgressMeter) -> None:

@@ -323,7 +323,7 @@ def fit_file(shots: str, model: Regressor, out: str, *, height: float = 0.0,
     file's height column must agree with it, and the model keeps it (``context_``) for
     :func:`predict_file`. A fit that did not converge is a ValueError, and nothing is saved,
     unless ``keep_unconverged``."""
-    from hybridlab.models.base import save_new
+    from hybridlab.estimators import save_new
 
     check_new_directory(out, "out")  # before a fit that may take minutes
     data = read_shots(shots)

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.inverse.aiming import aim
-from hybridlab.models.base import Regressor, Scaler, from_params, restore
+from hybridlab.estimators import from_params, restore
+from hybridlab.models.base import Regressor, Scaler
 from hybridlab.networks import training
 from hybridlab.networks.network import Network
 from hybridlab.networks.progress import QUIET

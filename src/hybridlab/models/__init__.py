@@ -5,7 +5,8 @@ BasisRegression (a sparse formula), PhysicsFit (grey box), Hybrid (physics prior
 correction), UDERange (a network drag inside the equations of motion). ``load(dir)`` reads any saved rung; ``REGISTRY`` holds every rung by name.
 """
 
-from hybridlab.models.base import REGISTRY, Estimator, Regressor, from_params, load
+from hybridlab.estimators import REGISTRY, Estimator, from_params, load
+from hybridlab.models.base import Regressor
 from hybridlab.models.basis import BasisRegression
 from hybridlab.models.hybrid import Hybrid
 from hybridlab.models.linear import LinearRegression

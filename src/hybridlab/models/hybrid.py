@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.models.base import Regressor, Scaler, from_params
+from hybridlab.estimators import from_params
+from hybridlab.models.base import Regressor, Scaler
 from hybridlab.models.mlp import MLP, arrays_like, keep, network_size, training_diagnostics
 from hybridlab.physics import Projectile
 from hybridlab.uncertainty.intervals import LAST_LAYER, last_layer_jacobian

@@ -2,7 +2,7 @@
 
 ``fit(W, Y) -> self`` and ``predict(W) -> Y`` with W (n, m) the input function's samples (a
 wind profile in m/s at m equally spaced times over [0, T]) and Y (n, m, 2) the output's (the
-trajectory (x, y) in m at the same times), besides :class:`~hybridlab.models.base.Estimator`'s
+trajectory (x, y) in m at the same times), besides :class:`~hybridlab.estimators.Estimator`'s
 ``summary``, ``save`` and ``load`` (JSON + arrays, no pickle). Every operator learns the
 output's deviation from the training outputs' mean, in units of its standard deviation per
 coordinate, from inputs in units of their standard deviation: the same footing whatever the
@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from hybridlab.models.base import Calibrated, Estimator
+from hybridlab.estimators import Calibrated, Estimator
 from hybridlab.networks import training
 from hybridlab.networks.progress import QUIET, ProgressMeter
 from hybridlab.operators import intervals
@@ -58,20 +58,18 @@ class Operator(Calibrated, Estimator, rung=False):
 
     def fit(self, W, Y, progress: ProgressMeter = QUIET) -> Operator:
         W, Y = check_functions(W, Y)
-        self.context_ = {}
-        self.n_features_ = W.shape[1]
+        return self._fit_checked((W, Y), W.shape[1], {}, progress)
+
+    def _fit(self, W, Y, progress: ProgressMeter) -> None:
         self.input_scale_ = float(np.std(W)) or 1.0
         self.output_mean_ = Y.mean(axis=0).tolist()
         self.output_scale_ = (Y - Y.mean(axis=0)).std(axis=(0, 1)).tolist()
-        try:
-            w, y = jnp.asarray(W / self.input_scale_), self._scale(Y)
-            self._fit_scaled(w, jnp.asarray(y), progress)
-            residual = np.asarray(self._predict_scaled(w)) - y
-            self.interval_ = intervals.calibrate(self._designs(w), residual, self.interval_method)
-        except BaseException:
-            del self.n_features_
-            raise
-        return self
+        self._fit_scaled(jnp.asarray(W / self.input_scale_), jnp.asarray(self._scale(Y)), progress)
+
+    def _calibrate(self, W, Y) -> dict:
+        w = jnp.asarray(W / self.input_scale_)
+        residual = np.asarray(self._predict_scaled(w)) - self._scale(Y)
+        return intervals.calibrate(self._designs(w), residual, self.interval_method)
 
     def predict(self, W, return_std: bool = False):
         """Y (n, m, 2) in the output's units for W (n, m); with ``return_std``, also the

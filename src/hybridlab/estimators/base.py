@@ -1,0 +1,262 @@
+"""The template every saved model keeps, whatever it is fitted to (launches, tracks, functions).
+
+``fit(data) -> self`` runs one skeleton, written here once (:meth:`Estimator._fit_checked`):
+check the hyperparameters → mark the model fitted to the checked data's size and context →
+``_fit`` → check what was fitted → calibrate the predictive interval; a failure anywhere
+leaves the model unfitted (every attribute ending in ``_`` removed). Hyperparameters are
+keyword-only arguments of ``__init__`` (the physics, where a class has one, may come first),
+stored untouched and checked against the class's declared ``constraints``
+(:mod:`hybridlab.estimators.params`) on construction, in :meth:`set_params` and in ``fit``.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import inspect
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from hybridlab.networks.progress import QUIET, ProgressMeter
+from hybridlab.uncertainty import intervals
+
+#: Every rung of the ladder, by name (what the runner and the command line offer).
+REGISTRY: dict[str, type[Estimator]] = {}
+#: Every estimator class that can be loaded, by name: the rungs and the models of the rooms
+#: above them (dynamics, operators, the learned inverse), which keep the same contract and file format.
+LOADABLE: dict[str, type[Estimator]] = {}
+
+
+class Estimator(abc.ABC):
+    """What every saved model shares: parameters, the fit template, persistence, the summary's
+    common part (:class:`hybridlab.models.Regressor` is the ladder's contract on top of it).
+
+    A subclass sets ``name`` (its key in :data:`LOADABLE`, in files and on the command line; a
+    rung of the ladder, unless the class is declared with ``rung=False``, is in :data:`REGISTRY` too),
+    keeps every argument of ``__init__`` as an attribute of the same name, untouched, declares
+    what each may be in ``constraints`` (and a rule that ties several together in
+    :meth:`_check_together`), implements ``_fit`` and ``_arrays_like()`` (a placeholder of the
+    fitted arrays' PyTree). ``fitted_arrays`` and ``fitted_facts`` name the fitted attributes
+    (without their trailing ``_``) that are saved as arrays and as JSON. ``n_features_`` is the
+    size of one input as the class defines it (columns of X; a track's spatial dimension; a
+    function's samples) and ``context_`` the facts about the data that the data does not hold.
+    """
+
+    name: ClassVar[str]
+    fitted_arrays: ClassVar[tuple[str, ...]] = ()
+    fitted_facts: ClassVar[tuple[str, ...]] = ()
+    #: Each ``__init__`` argument's rule (see :mod:`hybridlab.estimators.params`).
+    constraints: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, rung: bool = True, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            LOADABLE[cls.name] = cls
+            if rung:
+                REGISTRY[cls.name] = cls
+
+    # Parameters -----------------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The arguments of ``__init__``, in order."""
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """The arguments of ``__init__`` as plain JSON-able data: ``type(self)(**params)``
+        (or :func:`~hybridlab.estimators.from_params`) builds the same unfitted model."""
+        return {name: plain(getattr(self, name)) for name in self.param_names()}
+
+    def set_params(self, **params) -> Estimator:
+        """Set hyperparameters by name and check them (a ValueError names an unknown one or a
+        value that breaks its constraint, and leaves the model as it was); returns self. The
+        fitted state is kept: fit again for the new values to take effect."""
+        names = self.param_names()
+        unknown = [name for name in params if name not in names]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r}: not a parameter of {type(self).__name__}; its parameters are "
+                             f"{', '.join(names)}")
+        before = {name: getattr(self, name) for name in params}
+        for name, value in params.items():
+            setattr(self, name, value)
+        try:
+            self.check_params()
+        except ValueError:
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise
+        return self
+
+    def clone(self) -> Estimator:
+        """A new, unfitted estimator with the same hyperparameters (deep copies of them)."""
+        return type(self)(**{name: copy.deepcopy(getattr(self, name)) for name in self.param_names()})
+
+    def check_params(self) -> None:
+        """ValueError naming the first hyperparameter that breaks its declared constraint."""
+        for name, rule in self.constraints.items():
+            rule(name, getattr(self, name))
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """The rules that tie several hyperparameters together (none by default)."""
+
+    # The fit template -----------------------------------------------------------------------
+    def _fit_checked(self, data: tuple, n_features: int, context: dict[str, Any],
+                     progress: ProgressMeter = QUIET, known: dict[str, Any] | None = None) -> Estimator:
+        """The one fit skeleton, on ``data`` already checked by the room's ``fit``: set
+        ``n_features_``, ``context_`` and the ``known`` fitted facts, ``_fit(*data, progress)``,
+        :meth:`_check_fit`, and the predictive interval (``_calibrate(*data)``, unless ``_fit``
+        set one). On any failure the model is left unfitted."""
+        self.check_params()
+        self._unfit()
+        self.context_, self.n_features_ = _json_object("context", context), int(n_features)
+        for name, value in (known or {}).items():
+            setattr(self, name, value)
+        try:
+            self.interval_ = None  # a fit may calibrate its interval with what it computed anyway
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked next
+                self._fit(*data, progress)
+            self._check_fit(*data)
+            if self.interval_ is None:
+                self.interval_ = self._calibrate(*data)
+        except BaseException:
+            self._unfit()
+            raise
+        return self
+
+    @abc.abstractmethod
+    def _fit(self, *data_and_progress) -> None:
+        """Set the fitted attributes from the checked data (and a progress meter, last)."""
+
+    def _check_fit(self, *data) -> None:
+        """ValueError if what was fitted cannot be used (nothing checked by default)."""
+
+    def _calibrate(self, *data) -> dict | None:
+        """The predictive interval's calibration from the training data (None: no interval)."""
+        return None
+
+    def _unfit(self) -> None:
+        """Forget every fitted attribute (the names ending in ``_``): unfitted, as if new."""
+        for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("_")]:
+            delattr(self, name)
+
+    # Facts ----------------------------------------------------------------------------------
+    def converged(self) -> bool | None:
+        """Whether the fit's optimiser met its convergence test: True or False, or None for a
+        model without such a test (a closed-form solve, or a fixed number of epochs)."""
+        self._check_fitted()
+        verdict = getattr(self, "converged_", None)
+        return None if verdict is None else bool(verdict)
+
+    def summary(self) -> dict[str, Any]:
+        """Facts about the fitted model: ``model``, ``params``, ``n_params``, ``formula``,
+        ``physics``, ``diagnostics`` (and model-specific keys)."""
+        self._check_fitted()
+        return {"model": self.name, "params": self.get_params(), "n_params": self.n_params(),
+                "formula": None, "physics": None, "diagnostics": None}
+
+    def n_params(self) -> int:
+        """Number of fitted numbers (for a model-less rung: the numbers it stores): the
+        ``fitted_arrays``, not what else a subclass saves beside them (an interval's blocks)."""
+        fitted = {name: getattr(self, name + "_") for name in self.fitted_arrays}
+        leaves = jax.tree.leaves(eqx.filter(fitted, eqx.is_array))
+        return int(sum(np.size(leaf) for leaf in leaves))
+
+    # Persistence (see hybridlab.estimators.files) ----------------------------------------------
+    def save(self, directory) -> None:
+        """Write ``model.json`` and ``arrays.eqx`` into ``directory`` (created if needed)."""
+        from hybridlab.estimators.files import save  # the file format lives beside load
+
+        save(self, directory)
+
+    def record(self) -> dict[str, Any]:
+        """What ``model.json`` holds: the format, the class's name and module, parameters and
+        fitted facts (the arrays aside); :func:`~hybridlab.estimators.restore` reads it back."""
+        from hybridlab.estimators.files import FORMAT_VERSION
+
+        self._check_fitted()
+        return {"format": FORMAT_VERSION, "model": self.name, "module": type(self).__module__,
+                "params": self.get_params(), "n_features": self.n_features_, "context": self.context_,
+                "fitted": self._metadata()}
+
+    @abc.abstractmethod
+    def _arrays_like(self):
+        """A placeholder with the structure and shapes of :meth:`_arrays` (for loading)."""
+
+    def _arrays(self):
+        return {name: getattr(self, name + "_") for name in self.fitted_arrays}
+
+    def _set_arrays(self, arrays) -> None:
+        for name in self.fitted_arrays:
+            setattr(self, name + "_", arrays[name])
+
+    def _metadata(self) -> dict[str, Any]:
+        return {name: getattr(self, name + "_") for name in self.fitted_facts}
+
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+        for name in self.fitted_facts:
+            setattr(self, name + "_", metadata[name])
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_features_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit first")
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class Calibrated:
+    """A model with a predictive interval: ``predict(data, return_std=True)`` gives the
+    predictive standard deviation s of a new measurement, :meth:`predict_interval` the interval
+    ŷ ± t·s; the calibration (``interval_``, a dict with at least ``method`` and ``dof``, see
+    :mod:`hybridlab.uncertainty.intervals`) is saved with the model."""
+
+    #: How the predictive interval is made, in words (the summary and the report say it).
+    interval_method: ClassVar[str] = "delta method"
+
+    def predict_interval(self, data, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high), shaped as ``predict(data)``: the ``level`` predictive interval ŷ ± t·s
+        of a new measurement."""
+        predicted, std = self.predict(data, return_std=True)
+        half = intervals.quantile(self._interval(), level) * std
+        return predicted - half, predicted + half
+
+    def _interval(self) -> dict:
+        calibration = getattr(self, "interval_", None)
+        if calibration is None:
+            raise ValueError(f"model {self.name!r} has no predictive interval")
+        return calibration
+
+    def _metadata(self) -> dict[str, Any]:
+        return {**super()._metadata(), "interval": getattr(self, "interval_", None)}
+
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+        # A model saved before intervals existed has none: predict(..., return_std=True) says so.
+        self.interval_ = metadata.get("interval")
+        super()._set_metadata({name: value for name, value in metadata.items() if name != "interval"})
+
+
+def plain(value):
+    """A parameter as JSON-able data: tuples as lists, an estimator as its record, an object
+    with a ``to_spec`` (a Projectile) as its spec."""
+    if isinstance(value, Estimator):
+        return {"model": value.name, "module": type(value).__module__, "params": value.get_params()}
+    if hasattr(value, "to_spec"):
+        return value.to_spec()
+    if isinstance(value, (tuple, list)):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _json_object(name: str, value) -> dict[str, Any]:
+    """``value`` as a new dict; ValueError unless it is a mapping with string keys."""
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise ValueError(f"{name} = {value!r}: must be a JSON object (a dict with string keys)")
+    return dict(value)
