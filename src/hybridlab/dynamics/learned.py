@@ -18,8 +18,9 @@ from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
 from hybridlab.networks import training
-from hybridlab.networks.drag import NetworkDrag, drag_network
-from hybridlab.networks.network import Network
+from hybridlab.estimators.params import BATCH_SIZE, EPOCHS, PHYSICS, RATE, SEED, STEPS, TOLERANCE, WIDTHS, OneOf
+from hybridlab.networks.drag import FORMS, NetworkDrag, drag_network
+from hybridlab.networks.network import ACTIVATIONS, Network
 from hybridlab.physics import Projectile
 from hybridlab.uncertainty import intervals
 
@@ -97,26 +98,21 @@ class _NetworkDynamics(Dynamics):
     #: The module-level function (network, (V, L, g)) ↦ vector field (a subclass's).
     build: ClassVar[Callable]
 
-    def __init__(self, physics=None, widths=(32, 32), activation="softplus", epochs=500, learning_rate=1e-2,
+    constraints = {"physics": PHYSICS, "widths": WIDTHS, "activation": OneOf(tuple(ACTIVATIONS)), "epochs": EPOCHS,
+                   "learning_rate": RATE, "polish": STEPS, "rtol": TOLERANCE, "seed": SEED, "batch_size": BATCH_SIZE}
+
+    def __init__(self, physics=None, *, widths=(32, 32), activation="softplus", epochs=500, learning_rate=1e-2,
                  polish=0, rtol=1e-6, seed=0, batch_size=None):
-        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics or {})
-        self.physics = start.to_spec()
-        self.widths, self.activation = tuple(int(w) for w in widths), activation
-        Network(1, self.widths, activation, "default", jax.random.key(0))  # checks the activation
-        for name, value, low in (("epochs", epochs, 1), ("polish", polish, 0)):
-            if int(value) != value or value < low:
-                raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
-        if not (np.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate = {learning_rate!r}: must be finite and > 0")
-        if not (0 < rtol < 1):
-            raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
-        self.epochs, self.learning_rate, self.polish = int(epochs), float(learning_rate), int(polish)
-        self.rtol, self.seed = float(rtol), int(seed)
-        self.batch_size = training.batch_size(batch_size)
+        self.physics, self.widths, self.activation, self.epochs = physics, widths, activation, epochs
+        self.learning_rate, self.polish, self.rtol, self.seed, self.batch_size = learning_rate, polish, rtol, seed, batch_size
+        self.check_params()
+
+    def _check_together(self) -> None:
+        self.projectile()
 
     def projectile(self) -> Projectile:
         """The Projectile of ``physics`` (its g and mass)."""
-        return Projectile.from_spec(self.physics)
+        return self.physics if isinstance(self.physics, Projectile) else Projectile.from_spec(self.physics or {})
 
     def _scales(self):
         speed, length = self.scales_
@@ -180,17 +176,19 @@ class UDE(_NetworkDynamics):
     name = "ude-tracks"
     build = staticmethod(_ude_field)
 
-    def __init__(self, physics=None, widths=(32, 32), activation="softplus", form="softplus", epochs=500,
+    constraints = {**_NetworkDynamics.constraints, "form": OneOf(FORMS)}
+
+    def __init__(self, physics=None, *, widths=(32, 32), activation="softplus", form="softplus", epochs=500,
                  learning_rate=1e-2, polish=0, rtol=1e-6, seed=0, batch_size=None):
-        drag_network((1,), "softplus", jax.random.key(0), form)  # checks the form
         self.form = form
-        super().__init__(physics, widths, activation, epochs, learning_rate, polish, rtol, seed, batch_size)
+        super().__init__(physics, widths=widths, activation=activation, epochs=epochs, learning_rate=learning_rate,
+                         polish=polish, rtol=rtol, seed=seed, batch_size=batch_size)
 
     def _build(self):
         return _ude_power_field if self.form == "power" else _ude_field
 
     def _network(self, dim, key):
-        return drag_network(self.widths, self.activation, key, self.form)
+        return drag_network(tuple(self.widths), self.activation, key, self.form)
 
     def drag(self) -> NetworkDrag:
         """The fitted drag acceleration."""
@@ -217,7 +215,7 @@ class NeuralODE(_NetworkDynamics):
     build = staticmethod(_neural_field)
 
     def _network(self, dim, key):
-        return Network(2 * dim, self.widths, self.activation, "default", key, n_out=2 * dim).zero_last()
+        return Network(2 * dim, tuple(self.widths), self.activation, "default", key, n_out=2 * dim).zero_last()
 
     def summary(self):
         out = super().summary()

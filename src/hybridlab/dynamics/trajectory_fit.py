@@ -14,6 +14,7 @@ from jax.flatten_util import ravel_pytree
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
+from hybridlab.estimators.params import NAMES_OR_NONE, PHYSICS, TOLERANCE, Boolean, Integer, OneOf, Real
 from hybridlab.models.physics_fit import FittedPhysics
 from hybridlab.networks import training
 from hybridlab.physics import QuadraticDrag
@@ -44,20 +45,16 @@ class TrajectoryFit(FittedPhysics, Dynamics):
     fitted_arrays = ("values", "starts")
     fitted_facts = ("tracks", "t0", "stderr", "start_stderr", "train_rmse", "converged")
 
-    def __init__(self, physics=None, unknown=("c",), fit_start=True, loss="linear", f_scale=1.0, steps=200,
+    # No unknown at all fits the starting states alone; the launch height is a starting state here.
+    default_law, needs_unknown, never_unknown = QuadraticDrag.name, False, ("height",)
+    constraints = {"physics": PHYSICS, "unknown": NAMES_OR_NONE, "fit_start": Boolean(), "loss": OneOf(LOSSES),
+                   "f_scale": Real(0.0, open=True), "steps": Integer(1), "rtol": TOLERANCE}
+
+    def __init__(self, physics=None, *, unknown=("c",), fit_start=True, loss="linear", f_scale=1.0, steps=200,
                  rtol=1e-8):
-        # No unknown at all fits the starting states alone; the launch height is a starting state here.
-        self._take_physics(physics, unknown, QuadraticDrag.name, required=False, excluded=("height",))
-        if loss not in LOSSES:
-            raise ValueError(f"loss = {loss!r}: must be one of {LOSSES}")
-        if not (np.isfinite(f_scale) and f_scale > 0):
-            raise ValueError(f"f_scale = {f_scale!r}: must be finite and > 0")
-        if int(steps) != steps or steps < 1:
-            raise ValueError(f"steps = {steps!r}: must be an integer >= 1")
-        if not (0 < rtol < 1):
-            raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
-        self.fit_start, self.loss, self.f_scale = bool(fit_start), loss, float(f_scale)
-        self.steps, self.rtol = int(steps), float(rtol)
+        self.physics, self.unknown, self.fit_start, self.loss = physics, unknown, fit_start, loss
+        self.f_scale, self.steps, self.rtol = f_scale, steps, rtol
+        self.check_params()
 
     def field(self):
         p = self.fitted()

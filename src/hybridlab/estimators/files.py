@@ -90,7 +90,13 @@ def from_params(record: dict[str, Any]) -> Estimator:
     params = record.get("params")
     if not isinstance(params, dict):
         raise ValueError(f"model {cls.name!r}: 'params' must be a JSON object")
-    return cls(**params)
+    # JSON has no tuples: a sequence hyperparameter (saved from a tuple) is read back as one.
+    return cls(**{name: _tuples(value) for name, value in params.items()})
+
+
+def _tuples(value):
+    """A JSON array as a tuple (its arrays too); anything else as it is."""
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
 
 
 def restore(record) -> Estimator:

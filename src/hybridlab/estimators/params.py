@@ -39,6 +39,7 @@ class Integer:
 
     low: int | None = None
     high: int | None = None
+    what: str | None = None  # the words, where a class has its own
 
     def __call__(self, name: str, value) -> None:
         if not (is_integer(value) and (self.low is None or value >= self.low)
@@ -46,6 +47,8 @@ class Integer:
             _refuse(name, value, self.describe())
 
     def describe(self) -> str:
+        if self.what is not None:
+            return self.what
         if self.high is not None:
             return f"an integer in [{self.low}, {self.high}]"
         return "an integer" if self.low is None else f"an integer >= {self.low}"
@@ -71,10 +74,10 @@ class Real:
 
     def describe(self) -> str:
         if self.low is not None and self.high is not None:
-            return f"a finite number in {'(' if self.open else '['}{self.low}, {self.high})"
+            return f"finite and in {'(' if self.open else '['}{self.low:g}, {self.high:g})"
         if self.low is not None:
-            return f"a finite number {'>' if self.open else '>='} {self.low}"
-        return "a finite number"
+            return f"finite and {'>' if self.open else '>='} {self.low:g}"
+        return "finite"
 
 
 @dataclass(frozen=True)
@@ -110,11 +113,15 @@ class Optional:
     rule: Callable[[str, Any], None]
 
     def __call__(self, name: str, value) -> None:
-        if value is not None:
+        if value is None:
+            return
+        try:
             self.rule(name, value)
+        except ValueError:
+            _refuse(name, value, self.describe())
 
     def describe(self) -> str:
-        return f"None or {self.rule.describe()}"
+        return f"{self.rule.describe()} or None"
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,11 @@ class Items:
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) \
                 or len(value) < self.least or (self.length is not None and len(value) != self.length):
             _refuse(name, value, f"a list of {count} items, each {self.rule.describe()}")
-        for i, item in enumerate(value):
-            self.rule(f"{name}[{i}]", item)
+        for item in value:
+            try:
+                self.rule(name, item)
+            except ValueError:
+                _refuse(name, value, f"a list of {count} items, each {self.rule.describe()}")
 
     def describe(self) -> str:
         return f"a list of {self.least} or more items, each {self.rule.describe()}"
@@ -157,14 +167,16 @@ class Span:
 
 @dataclass(frozen=True)
 class Text:
-    """A string (``choices`` checked elsewhere: a registry that is read when the model is built)."""
+    """A string (non-empty unless ``empty``)."""
+
+    empty: bool = False
 
     def __call__(self, name: str, value) -> None:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not (value or self.empty):
             _refuse(name, value, self.describe())
 
     def describe(self) -> str:
-        return "a string"
+        return "a string" if self.empty else "a non-empty string"
 
 
 @dataclass(frozen=True)
@@ -179,7 +191,8 @@ class Check:
         try:
             self.check(value)
         except (ValueError, TypeError, KeyError) as error:
-            raise ValueError(f"{name} = {str(value)[:60]}: {error}") from None
+            shown = repr(value)
+            raise ValueError(f"{name} = {shown if len(shown) <= 60 else shown[:57] + '...'}: {error}") from None
 
     def describe(self) -> str:
         return self.what
@@ -192,4 +205,16 @@ STEPS = Integer(0)
 RATE = Real(0.0, open=True)
 TOLERANCE = Real(0.0, 1.0, open=True)
 WIDTHS = Items(Integer(1))
-BATCH = Optional(Integer(1))
+BATCH_SIZE = Optional(Integer(1))
+NAMES = Items(Text())
+#: Names, possibly none (a fit of the starting states alone).
+NAMES_OR_NONE = Items(Text(), least=0)
+
+
+def _physics(value) -> None:
+    """A Projectile, a spec of one (a dict, checked when the model builds it), or None."""
+    if value is not None and not isinstance(value, dict) and not hasattr(value, "to_spec"):
+        raise ValueError("must be a Projectile, its spec (a dict) or None")
+
+
+PHYSICS = Check(_physics, "a Projectile, its spec or None")

@@ -174,7 +174,7 @@ def _cannon_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
         **_data_rungs(quick, seed),
         "mlp-blog": MLP.blog(seed=seed, epochs=300 if quick else 1000),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit(Projectile(g=5.0), ["g"]),
+        "physics": PhysicsFit(Projectile(g=5.0), unknown=["g"]),
         "hybrid": _hybrid(Projectile(g=5.0), quick, seed),
     }
 
@@ -186,7 +186,7 @@ def _shotput_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
     return {
         **_data_rungs(quick, seed),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS), ["k"]),
+        "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS), unknown=["k"]),
         "hybrid": _hybrid(Projectile(mass=SHOTPUT_MASS), quick, seed),
         "hybrid-k0.45": _hybrid(Projectile(LinearDrag(0.45), mass=SHOTPUT_MASS), quick, seed),
         "ude": _ude(SHOTPUT_MASS, quick, seed),
@@ -200,7 +200,7 @@ def _baseball_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
     return {
         **_data_rungs(quick, seed),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit(Projectile(QuadraticDrag(5e-4), mass=BASEBALL_MASS), ["c"]),
+        "physics": PhysicsFit(Projectile(QuadraticDrag(5e-4), mass=BASEBALL_MASS), unknown=["c"]),
         "hybrid": _hybrid(Projectile(mass=BASEBALL_MASS), quick, seed),
         "ude": _ude(BASEBALL_MASS, quick, seed),
     }

@@ -18,8 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.inverse.aiming import aim
 from hybridlab.estimators import from_params, restore
+from hybridlab.estimators.params import EPOCHS, RATE, SEED, STEPS, Check, Integer, OneOf, Optional, Real, Span
+from hybridlab.inverse.aiming import aim
 from hybridlab.models.base import Regressor, Scaler
 from hybridlab.networks import training
 from hybridlab.networks.network import Network
@@ -43,6 +44,25 @@ class PhysicsDecoder(eqx.Module):
 
     def __call__(self, X):
         return self.projectile.range(X[:, 0], X[:, 1])
+
+
+def _decoder_model(decoder):
+    """``decoder`` as a rung (a record's: unfitted until its arrays are read) or a Projectile."""
+    if decoder is None:
+        return Projectile()
+    if isinstance(decoder, (Regressor, Projectile)):
+        return decoder
+    if isinstance(decoder, dict):
+        return from_params(decoder) if "model" in decoder else Projectile.from_spec(decoder)
+    raise ValueError("must be a fitted differentiable model or a Projectile")
+
+
+def _check_decoder(decoder) -> None:
+    """ValueError unless ``decoder`` is a fitted differentiable rung (or its record, as saved),
+    a Projectile, its spec or None."""
+    model = _decoder_model(decoder)
+    if isinstance(decoder, Regressor):
+        model.as_function()  # ValueError for an unfitted or a non-differentiable rung
 
 
 class EncoderDecoder(Regressor, rung=False):
@@ -79,26 +99,24 @@ class EncoderDecoder(Regressor, rung=False):
     fitted_arrays = ("scaler", "encoder", "decoder")
     fitted_facts = ("decoder_record", "speed_scale", "train_loss", "epochs_run", "seconds")
 
-    def __init__(self, decoder=None, branch="least-speed", speed=None, speeds=None, angles=(0.0, np.pi / 2),
+    constraints = {"decoder": Check(_check_decoder, "a fitted differentiable model or a Projectile"),
+                   "branch": OneOf(BRANCHES), "speed": Optional(Real(0.0, open=True)),
+                   "speeds": Optional(Span(0.0, np.inf)), "angles": Span(-np.pi / 2, np.pi / 2), "penalty": Real(0.0),
+                   "width": Integer(1), "depth": Integer(1), "epochs": EPOCHS, "learning_rate": RATE,
+                   "polish": STEPS, "seed": SEED}
+
+    def __init__(self, decoder=None, *, branch="least-speed", speed=None, speeds=None, angles=(0.0, np.pi / 2),
                  penalty=1.0, width=32, depth=2, epochs=3000, learning_rate=1e-2, polish=500, seed=0):
-        self.decoder = _decoder(Projectile() if decoder is None else decoder)
-        if branch not in BRANCHES:
-            raise ValueError(f"branch = {branch!r}: must be one of {BRANCHES}")
-        self.branch = branch
-        if branch == "least-speed" and speed is not None:
+        self.decoder, self.branch, self.speed, self.speeds, self.angles = decoder, branch, speed, speeds, angles
+        self.penalty, self.width, self.depth, self.epochs = penalty, width, depth, epochs
+        self.learning_rate, self.polish, self.seed = learning_rate, polish, seed
+        self.check_params()
+
+    def _check_together(self) -> None:
+        if self.branch == "least-speed" and self.speed is not None:
             raise ValueError("speed: the least-speed branch learns the speed; give no speed")
-        if branch in ("low-arc", "high-arc") and speed is None:
-            raise ValueError(f"speed: the {branch} branch needs the launch speed (m/s)")
-        self.speed = None if speed is None else _positive("speed", speed)
-        self.speeds = None if speeds is None else _interval("speeds", speeds, 0.0, np.inf)
-        self.angles = _interval("angles", angles, -np.pi / 2, np.pi / 2)
-        self.penalty = _positive("penalty", penalty, zero=True)
-        self.learning_rate = _positive("learning_rate", learning_rate)
-        for name, value, least in (("width", width, 1), ("depth", depth, 1), ("epochs", epochs, 1), ("polish", polish, 0)):
-            if isinstance(value, bool) or int(value) != value or value < least:
-                raise ValueError(f"{name} = {value!r}: must be an integer >= {least}")
-        self.width, self.depth, self.epochs, self.polish = int(width), int(depth), int(epochs), int(polish)
-        self.seed = int(seed)
+        if self.branch in ("low-arc", "high-arc") and self.speed is None:
+            raise ValueError(f"speed: the {self.branch} branch needs the launch speed (m/s)")
 
     # The contract ----------------------------------------------------------------------------
     def fit(self, distances, progress=QUIET, context=None) -> EncoderDecoder:
@@ -106,9 +124,11 @@ class EncoderDecoder(Regressor, rung=False):
         d = _distances(distances)
         return super().fit(d[:, None], d, progress, context)
 
-    def predict(self, distances) -> np.ndarray:
-        """Launches (n, 2) for target ``distances`` (m, > 0): speed (m/s), angle (rad)."""
-        return super().predict(_distances(distances)[:, None])
+    def predict(self, distances, return_std: bool = False) -> np.ndarray:
+        """Launches (n, 2) for target ``distances`` (m, > 0): speed (m/s), angle (rad). The
+        encoder has no predictive interval: ``return_std`` (and so ``predict_interval``) is a
+        ValueError that says so."""
+        return super().predict(_distances(distances)[:, None], return_std)
 
     def _fit(self, X, y, progress):
         if isinstance(self.decoder, Regressor) and self.decoder.n_features_ != 2:
@@ -152,11 +172,12 @@ class EncoderDecoder(Regressor, rung=False):
     def _decoder_function(self):
         if isinstance(self.decoder, Regressor):
             return self.decoder.as_function()
-        return PhysicsDecoder(Projectile.from_spec(self.decoder))
+        return PhysicsDecoder(self.decoder_model())
 
     def decoder_model(self):
-        """The frozen decoder: the fitted rung, or the Projectile."""
-        return self.decoder if isinstance(self.decoder, Regressor) else Projectile.from_spec(self.decoder)
+        """The frozen decoder: the fitted rung, or the Projectile (``Projectile()`` when
+        ``decoder`` is None)."""
+        return _decoder_model(self.decoder)
 
     # Persistence: the fitted decoder travels inside the encoder's record and arrays -------------
     def _arrays_like(self):
@@ -258,20 +279,6 @@ def quantiles(values) -> dict:
             "max": float(np.max(values))}
 
 
-def _decoder(decoder):
-    """A fitted differentiable rung, or a projectile's spec; ValueError otherwise."""
-    if isinstance(decoder, Projectile):
-        return decoder.to_spec()
-    if isinstance(decoder, dict):
-        if "model" in decoder:  # an unfitted rung's record: loading restores the fitted one
-            return from_params(decoder)
-        return Projectile.from_spec(decoder).to_spec()
-    if isinstance(decoder, Regressor):
-        decoder.as_function()  # ValueError for an unfitted or a non-differentiable rung
-        return decoder
-    raise ValueError(f"decoder = {decoder!r}: must be a fitted differentiable model or a Projectile")
-
-
 def _distances(distances) -> np.ndarray:
     d = np.asarray(distances, dtype=np.float64).reshape(-1)
     if d.size == 0:
@@ -280,20 +287,3 @@ def _distances(distances) -> np.ndarray:
     if bad.size:
         raise ValueError(f"distances[{bad[0]}] = {d[bad[0]]}: must be finite and > 0 m")
     return d
-
-
-def _positive(name, value, zero=False) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and (value >= 0 if zero else value > 0)):
-        raise ValueError(f"{name} = {value}: must be finite and {'>=' if zero else '>'} 0")
-    return value
-
-
-def _interval(name, bounds, lowest, highest) -> tuple[float, float]:
-    try:
-        lo, hi = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} = {bounds!r}: must be a pair (low, high)") from None
-    if not (lowest <= lo < hi <= highest) or not np.isfinite(hi - lo):
-        raise ValueError(f"{name} = {bounds!r}: must satisfy {lowest:g} <= low < high <= {highest:g}")
-    return lo, hi

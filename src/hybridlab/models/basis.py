@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor
-from hybridlab.models.linear_terms import format_formula, names as _names, standardised_loss
+from hybridlab.estimators.params import NAMES, SEED, Integer, Items, Optional, Real, Text
+from hybridlab.models.linear_terms import format_formula, standardised_loss
 from hybridlab.uncertainty.diagnostics import hessian_report, standard_errors
 
 #: Candidate thresholds (relative coefficient size, see ``stlsq``) tried by cross-validation.
@@ -77,20 +78,18 @@ class BasisRegression(Regressor):
     interval_method = "least-squares prediction interval on the kept terms (textbook, given the selection)"
     fitted_facts = ("names", "threshold", "cv", "stderr", "train_rmse", "hessian", "aliased")
 
-    def __init__(self, variables=("v", "theta"), angles=("theta",), degree=3, harmonics=2,
+    constraints = {"variables": NAMES, "angles": Items(Text(), least=0), "degree": Integer(0),
+                   "harmonics": Integer(0), "threshold": Optional(Real(0.0)), "folds": Integer(2), "seed": SEED}
+
+    def __init__(self, *, variables=("v", "theta"), angles=("theta",), degree=3, harmonics=2,
                  threshold=None, folds=5, seed=0):
-        self.variables, self.angles = _names("variables", variables), tuple(angles)
+        self.variables, self.angles, self.degree, self.harmonics = variables, angles, degree, harmonics
+        self.threshold, self.folds, self.seed = threshold, folds, seed
+        self.check_params()
+
+    def _check_together(self) -> None:
         if not set(self.angles) <= set(self.variables):
-            raise ValueError(f"angles = {angles!r}: every angle must be one of the variables {self.variables}")
-        self.degree, self.harmonics, self.folds, self.seed = int(degree), int(harmonics), int(folds), int(seed)
-        self.threshold = None if threshold is None else float(threshold)
-        if self.threshold is not None and not self.threshold >= 0:
-            raise ValueError(f"threshold = {threshold}: must be >= 0")
-        if self.folds < 2:
-            raise ValueError(f"folds = {folds}: must be >= 2")
-        for name in ("degree", "harmonics"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} = {getattr(self, name)}: must be >= 0")
+            raise ValueError(f"angles = {self.angles!r}: every angle must be one of the variables {self.variables}")
 
     def library(self, X) -> tuple[np.ndarray, list[str]]:
         """Θ(X) (n, terms) and the terms' names as Python expressions."""

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.estimators import from_params
+from hybridlab.estimators.params import PHYSICS, Check, OneOf
 from hybridlab.models.base import Regressor, Scaler
 from hybridlab.models.mlp import MLP, arrays_like, keep, network_size, training_diagnostics
 from hybridlab.physics import Projectile
@@ -25,6 +26,14 @@ def additive(network, z, aux):
 CORRECTIONS = {"multiplicative": multiplicative, "additive": additive}
 #: The correction network's hidden widths unless one is given (two tanh layers of 16).
 NETWORK_WIDTHS = (16, 16)
+
+
+def _recipe_or_none(network) -> None:
+    """ValueError unless ``network`` is None, an MLP or an MLP's record."""
+    if not (network is None or isinstance(network, (MLP, dict))):
+        raise ValueError("must be an MLP (its training recipe)")
+    if isinstance(network, dict) and network.get("model") != MLP.name:
+        raise ValueError("must be an MLP's record (its training recipe)")
 
 
 class Hybrid(Regressor):
@@ -51,22 +60,31 @@ class Hybrid(Regressor):
     interval_method = LAST_LAYER
     fitted_facts = MLP.fitted_facts
 
-    def __init__(self, prior=None, correction="multiplicative", network=None):
-        prior = Projectile() if prior is None else prior
-        self.prior = (prior if isinstance(prior, Projectile) else Projectile.from_spec(prior)).to_spec()
-        if correction not in CORRECTIONS:
-            raise ValueError(f"correction = {correction!r}: must be one of {tuple(CORRECTIONS)}")
-        self.correction = correction
-        network = MLP(widths=NETWORK_WIDTHS) if network is None else network
-        self.network = from_params(network) if isinstance(network, dict) else network
-        if not isinstance(self.network, MLP):
-            raise ValueError(f"network = {network!r}: must be an MLP (its training recipe)")
+    constraints = {"prior": PHYSICS, "correction": OneOf(tuple(CORRECTIONS)), "network": Check(_recipe_or_none,
+                                                                                               "an MLP")}
+
+    def __init__(self, prior=None, *, correction="multiplicative", network=None):
+        self.prior, self.correction, self.network = prior, correction, network
+        self.check_params()
+
+    def _check_together(self) -> None:
+        self.projectile()
+        self.recipe()
+
+    def projectile(self) -> Projectile:
+        """The prior's Projectile (``Projectile()`` when ``prior`` is None)."""
+        return self.prior if isinstance(self.prior, Projectile) else Projectile.from_spec(self.prior or {})
+
+    def recipe(self) -> MLP:
+        """The MLP whose recipe trains N (two tanh layers of 16 when ``network`` is None)."""
+        network = MLP(widths=NETWORK_WIDTHS) if self.network is None else self.network
+        return from_params(network) if isinstance(network, dict) else network
 
     def _prior_range(self, X):
         if X.shape[1] != 2:
             raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
         X = jnp.asarray(X)
-        return Projectile.from_spec(self.prior).range(X[:, 0], X[:, 1])
+        return self.projectile().range(X[:, 0], X[:, 1])
 
     def _fit(self, X, y, progress):
         prior = self._prior_range(X)
@@ -74,7 +92,7 @@ class Hybrid(Regressor):
         self.x_scaler_ = Scaler.fit(X)
         self.y_scaler_ = Scaler(jnp.zeros(()), jnp.asarray(float(np.sqrt(np.mean(y**2))) or 1.0))
         scale = float(self.y_scaler_.scale)
-        keep(self, self.network.train(self.x_scaler_.forward(X), prior / scale, y / scale,
+        keep(self, self.recipe().train(self.x_scaler_.forward(X), prior / scale, y / scale,
                                       CORRECTIONS[self.correction], progress, start_at_zero=True))
 
     def _predict(self, X):
@@ -87,14 +105,14 @@ class Hybrid(Regressor):
         return last_layer_jacobian(self, X)
 
     def _arrays_like(self):
-        return arrays_like(self, self.network)
+        return arrays_like(self, self.recipe())
 
     def n_params(self):
         return network_size(self)
 
     def summary(self):
         out = super().summary()
-        prior = Projectile.from_spec(self.prior).label()
+        prior = self.projectile().label()
         out["prior"] = prior
         shape = "·(1 + N(v, θ))" if self.correction == "multiplicative" else " + s·N(v, θ)"
         out["formula"] = f"D_prior{shape}, prior: {prior}"

@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.models.linear_terms import format_formula, names as _names, standardised_loss
+from hybridlab.estimators.params import NAMES
+from hybridlab.models.linear_terms import format_formula, standardised_loss
 from hybridlab.uncertainty.diagnostics import hessian_report
 
 
@@ -22,8 +23,11 @@ class LinearRegression(Regressor):
     fitted_facts = ("hessian", "train_rmse")
     interval_method = "least-squares prediction interval (textbook, exact)"
 
-    def __init__(self, variables=("v", "theta")):
-        self.variables = _names("variables", variables)
+    constraints = {"variables": NAMES}
+
+    def __init__(self, *, variables=("v", "theta")):
+        self.variables = variables
+        self.check_params()
 
     def _fit(self, X, y, progress):
         if len(self.variables) != X.shape[1]:

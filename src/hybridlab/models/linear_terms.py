@@ -21,10 +21,3 @@ def format_formula(coefficients, names, digits: int = 6) -> str:
         parts.append(("- " if c < 0 else "+ ") + magnitude)
     text = " ".join(parts) if parts else "+ 0"
     return text[2:] if text.startswith("+ ") else "-" + text[2:]
-
-
-def names(parameter: str, values) -> tuple[str, ...]:
-    """Variable names for a printed formula, as a tuple of non-empty strings."""
-    if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
-        raise ValueError(f"{parameter} = {values!r}: must be a sequence of non-empty names")
-    return tuple(values)

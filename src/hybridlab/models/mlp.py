@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.estimators.params import BATCH_SIZE, EPOCHS, RATE, SEED, STEPS, WIDTHS, Boolean, Integer, OneOf, Optional, Real
 from hybridlab.models.base import Regressor, Scaler
 from hybridlab.networks import training
 from hybridlab.networks.network import ACTIVATIONS, INITS, Network
@@ -86,17 +87,21 @@ class MLP(Regressor):
     interval_method = LAST_LAYER
     fitted_facts = ("epochs_run", "converged", "restarts", "train_loss", "hessian", "train_seconds")
 
-    def __init__(self, widths=(32, 32), activation="tanh", init="default", optimiser="adam",
+    constraints = {"widths": WIDTHS, "activation": OneOf(tuple(ACTIVATIONS)), "init": OneOf(INITS),
+                   "optimiser": OneOf(OPTIMISERS), "learning_rate": RATE, "schedule": OneOf(SCHEDULES),
+                   "epochs": EPOCHS, "validation": Real(0.0, 1.0), "patience": Optional(Integer(1)),
+                   "polish": STEPS, "lm_steps": Integer(1), "restarts": Integer(1), "seed": SEED,
+                   "dtype": OneOf(tuple(DTYPES)), "scale_output": Boolean(), "batch_size": BATCH_SIZE}
+
+    def __init__(self, *, widths=(32, 32), activation="tanh", init="default", optimiser="adam",
                  learning_rate=3e-3, schedule="cosine", epochs=4000, validation=0.1, patience=800,
                  polish=300, lm_steps=2000, restarts=1, seed=0, dtype="float64", scale_output=True, batch_size=None):
-        self.widths = _widths(widths)
-        self.activation, self.init, self.optimiser = activation, init, optimiser
-        self.learning_rate, self.schedule, self.epochs = float(learning_rate), schedule, int(epochs)
-        self.validation, self.patience, self.polish = float(validation), patience, int(polish)
-        self.lm_steps, self.restarts, self.seed, self.dtype = int(lm_steps), int(restarts), int(seed), dtype
-        self.scale_output = bool(scale_output)
-        self.batch_size = training.batch_size(batch_size)
-        self._check_params()
+        self.widths, self.activation, self.init, self.optimiser = widths, activation, init, optimiser
+        self.learning_rate, self.schedule, self.epochs = learning_rate, schedule, epochs
+        self.validation, self.patience, self.polish = validation, patience, polish
+        self.lm_steps, self.restarts, self.seed, self.dtype = lm_steps, restarts, seed, dtype
+        self.scale_output, self.batch_size = scale_output, batch_size
+        self.check_params()
 
     @classmethod
     def blog(cls, seed: int = 0, epochs: int = 1000) -> MLP:
@@ -113,24 +118,6 @@ class MLP(Regressor):
         return cls(widths=(250, 500, 500, 250), activation="tanh", init="glorot", optimiser="gd",
                    learning_rate=1e-4, schedule="constant", epochs=epochs, validation=0.0,
                    patience=None, polish=0, seed=seed, dtype="float32", scale_output=False)
-
-    def _check_params(self):
-        for name, value, allowed in (("activation", self.activation, tuple(ACTIVATIONS)), ("init", self.init, INITS),
-                                     ("optimiser", self.optimiser, OPTIMISERS),
-                                     ("schedule", self.schedule, SCHEDULES), ("dtype", self.dtype, tuple(DTYPES))):
-            if value not in allowed:
-                raise ValueError(f"{name} = {value!r}: must be one of {allowed}")
-        if not 0.0 <= self.validation < 1.0:
-            raise ValueError(f"validation = {self.validation}: must be in [0, 1)")
-        for name in ("epochs", "restarts", "lm_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} = {getattr(self, name)}: must be >= 1")
-        if self.polish < 0:
-            raise ValueError(f"polish = {self.polish}: must be >= 0")
-        if self.patience is not None and not (int(self.patience) == self.patience and self.patience >= 1):
-            raise ValueError(f"patience = {self.patience!r}: must be a positive integer or None")
-        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate = {self.learning_rate}: must be finite and > 0")
 
     # Fitting -------------------------------------------------------------------------------
     def _fit(self, X, y, progress):
@@ -256,15 +243,3 @@ class _Shifted:
 
     def update(self, done):
         self.task.update(self.offset + done)
-
-
-def _widths(widths) -> tuple[int, ...]:
-    """Hidden-layer widths as positive integers; a ValueError names a bad one."""
-    try:
-        widths = tuple(widths)
-    except TypeError:
-        raise ValueError(f"widths = {widths!r}: must be a sequence of positive integers") from None
-    for width in widths:
-        if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-            raise ValueError(f"widths = {widths!r}: every width must be a positive integer")
-    return tuple(int(w) for w in widths)

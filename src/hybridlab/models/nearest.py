@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.spatial import cKDTree
 
+from hybridlab.estimators.params import Integer
 from hybridlab.models.base import Regressor, Scaler
 from hybridlab.uncertainty.intervals import jackknife_calibration
 
@@ -24,10 +25,11 @@ class NearestNeighbour(Regressor):
     fitted_arrays = ("scaler", "X", "y")
     fitted_facts = ("n_train",)
 
-    def __init__(self, k: int = 1):
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k = {k!r}: must be a positive integer")
-        self.k = int(k)
+    constraints = {"k": Integer(1, what="a positive integer")}
+
+    def __init__(self, *, k: int = 1):
+        self.k = k
+        self.check_params()
 
     def _fit(self, X, y, progress):
         if self.k + 1 > X.shape[0]:  # the interval's jackknife predicts each shot from k others

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.estimators.params import NAMES_OR_NONE, PHYSICS, SEED, Integer
 from hybridlab.models.base import Regressor
 from hybridlab.networks import training
 from hybridlab.physics import LinearDrag, Projectile
@@ -16,25 +17,26 @@ from hybridlab.uncertainty.diagnostics import best_of, hessian_report, standard_
 
 
 class FittedPhysics:
-    """What a grey box shares, whatever it is fitted to: the Projectile spec ``physics`` (the
-    starting values), the names ``unknown`` of its fitted parameters, their ``values_`` and
+    """What a grey box shares, whatever it is fitted to: ``physics`` (a Projectile or its spec,
+    the starting values), the names ``unknown`` of its fitted parameters, their ``values_`` and
     standard errors ``stderr_``."""
 
-    def _take_physics(self, physics, unknown, law: str, required: bool = True, excluded: tuple[str, ...] = ()):
-        """Set ``unknown`` (a tuple of names) and ``physics`` (the spec of a Projectile, or of
-        ``{"drag": law}`` when None; an unknown coefficient it leaves out starts at the law's
-        starting guess). ValueError as :func:`_check_unknown` says."""
-        if isinstance(unknown, str) or not all(isinstance(name, str) for name in unknown):
-            raise ValueError(f"unknown = {unknown!r}: must be a sequence of parameter names")
-        self.unknown = tuple(unknown)
-        physics = {"drag": law} if physics is None else physics
-        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics, starting=self.unknown)
-        self.physics = start.to_spec()
-        _check_unknown(start, self.unknown, required, excluded)
+    #: The drag law of the physics when ``physics`` is None, the unknowns that must be named
+    #: (at least one?) and the parameters that may not be (a subclass's choice).
+    default_law: str
+    needs_unknown: bool = True
+    never_unknown: tuple[str, ...] = ()
 
     def start(self) -> Projectile:
-        """The Projectile with the starting values."""
-        return Projectile.from_spec(self.physics)
+        """The Projectile with the starting values: ``physics`` (``{"drag": default_law}`` when
+        None), an unknown coefficient it leaves out at its law's starting guess."""
+        physics = {"drag": self.default_law} if self.physics is None else self.physics
+        return physics if isinstance(physics, Projectile) else Projectile.from_spec(physics,
+                                                                                  starting=tuple(self.unknown))
+
+    def _check_together(self) -> None:
+        super()._check_together()
+        _check_unknown(self.start(), tuple(self.unknown), self.needs_unknown, self.never_unknown)
 
     def fitted(self) -> Projectile:
         """The Projectile with the fitted parameter values."""
@@ -80,13 +82,13 @@ class PhysicsFit(FittedPhysics, Regressor):
     predicts_in_blocks = True
     fitted_facts = ("stderr", "train_rmse", "converged", "hessian", "restarts")
 
-    def __init__(self, physics=None, unknown=("k",), steps=200, restarts=1, seed=0):
-        self._take_physics(physics, unknown, LinearDrag.name)
-        self.steps, self.restarts, self.seed = int(steps), int(restarts), int(seed)
-        if self.restarts < 1:
-            raise ValueError(f"restarts = {restarts}: must be >= 1")
-        if self.steps < 1:
-            raise ValueError(f"steps = {steps}: must be >= 1")
+    default_law = LinearDrag.name
+    constraints = {"physics": PHYSICS, "unknown": NAMES_OR_NONE, "steps": Integer(1), "restarts": Integer(1),
+                   "seed": SEED}
+
+    def __init__(self, physics=None, *, unknown=("k",), steps=200, restarts=1, seed=0):
+        self.physics, self.unknown, self.steps, self.restarts, self.seed = physics, unknown, steps, restarts, seed
+        self.check_params()
 
     def _fit(self, X, y, progress):
         del progress  # a few seconds at most

@@ -21,7 +21,9 @@ from jax.flatten_util import ravel_pytree
 
 from hybridlab.models.base import Regressor, check_inputs, check_targets
 from hybridlab.networks import training
-from hybridlab.networks.drag import NetworkDrag, drag_network
+from hybridlab.estimators.params import BATCH_SIZE, EPOCHS, PHYSICS, RATE, SEED, STEPS, TOLERANCE, WIDTHS, OneOf
+from hybridlab.networks.drag import FORMS, NetworkDrag, drag_network
+from hybridlab.networks.network import ACTIVATIONS
 from hybridlab.physics import NoDrag, Projectile
 from hybridlab.physics.batching import BLOCK, in_blocks
 from hybridlab.uncertainty import intervals
@@ -164,29 +166,25 @@ class UDERange(Regressor):
     predicts_in_blocks = True
     fitted_facts = ("speed_scale", "y_scale", "initial_loss", "law_loss", "train_loss", "epochs_run", "train_seconds")
 
-    def __init__(self, physics=None, widths=(16, 16), activation="softplus", form="power", epochs=100,
+    constraints = {"physics": PHYSICS, "widths": WIDTHS, "activation": OneOf(tuple(ACTIVATIONS)),
+                   "form": OneOf(FORMS), "epochs": EPOCHS, "learning_rate": RATE, "polish": STEPS,
+                   "rtol": TOLERANCE, "seed": SEED, "batch_size": BATCH_SIZE, "law_steps": STEPS}
+
+    def __init__(self, physics=None, *, widths=(16, 16), activation="softplus", form="power", epochs=100,
                  learning_rate=1e-2, polish=100, rtol=1e-6, seed=0, batch_size=None, law_steps=30):
-        start = physics if isinstance(physics, Projectile) else Projectile.from_spec(physics or {})
+        self.physics, self.widths, self.activation, self.form = physics, widths, activation, form
+        self.epochs, self.learning_rate, self.polish, self.rtol = epochs, learning_rate, polish, rtol
+        self.seed, self.batch_size, self.law_steps = seed, batch_size, law_steps
+        self.check_params()
+
+    def _check_together(self) -> None:
+        start = self.projectile()
         if not isinstance(start.drag, NoDrag):
             raise ValueError(f"physics = {start.label()}: the UDE learns the drag; give g, mass and height only")
-        self.physics = start.to_spec()
-        self.widths, self.activation = tuple(int(w) for w in widths), activation
-        drag_network(self.widths, activation, jax.random.key(0), form)  # checks the widths, activation, form
-        self.form = form
-        for name, value, low in (("epochs", epochs, 1), ("polish", polish, 0), ("law_steps", law_steps, 0)):
-            if isinstance(value, bool) or int(value) != value or value < low:
-                raise ValueError(f"{name} = {value!r}: must be an integer >= {low}")
-        self.polish, self.law_steps = int(polish), int(law_steps)
-        if not (np.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate = {learning_rate!r}: must be finite and > 0")
-        if not (0 < rtol < 1):
-            raise ValueError(f"rtol = {rtol!r}: must lie in (0, 1)")
-        self.epochs, self.learning_rate, self.rtol, self.seed = int(epochs), float(learning_rate), float(rtol), int(seed)
-        self.batch_size = training.batch_size(batch_size)
 
     def projectile(self) -> Projectile:
         """The Projectile of ``physics`` (g, mass, height; no drag)."""
-        return Projectile.from_spec(self.physics)
+        return self.physics if isinstance(self.physics, Projectile) else Projectile.from_spec(self.physics or {})
 
     def _data(self, X, y, speed_scale, y_scale):
         """The objective's data (X, y/s, V, g, h, rtol, s)."""
@@ -212,7 +210,7 @@ class UDERange(Regressor):
         y = check_targets(y, X.shape[0])
         speed_scale, y_scale = self._scales(X, y)
         _, _, *law = _objective(self.form)
-        network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
+        network = drag_network(tuple(self.widths), self.activation, jax.random.key(self.seed), self.form)
         network, exponent = self._power_law(network, self._data(X, y, speed_scale, y_scale), *law)
         p = self.projectile()
         coefficient = p.mass * p.g * jnp.exp(network.layers[-1].bias[0]) / speed_scale**exponent
@@ -224,7 +222,7 @@ class UDERange(Regressor):
         _, loss, *law = _objective(self.form)
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
-        network = drag_network(self.widths, self.activation, jax.random.key(self.seed), self.form)
+        network = drag_network(tuple(self.widths), self.activation, jax.random.key(self.seed), self.form)
         self.initial_loss_ = float(training.evaluate(loss, (network, jnp.zeros(())), data))
         params = self._power_law(network, data, *law)
         self.law_loss_ = float(training.evaluate(loss, params, data))
@@ -275,7 +273,7 @@ class UDERange(Regressor):
             self.form, (self.network_, self.exponent_), self._data(block, zeros, self.speed_scale_, self.y_scale_)), X)
 
     def _arrays_like(self):
-        return {"network": drag_network(self.widths, self.activation, jax.random.key(0), self.form),
+        return {"network": drag_network(tuple(self.widths), self.activation, jax.random.key(0), self.form),
                 "exponent": jnp.zeros(())}
 
     def summary(self):

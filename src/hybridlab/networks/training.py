@@ -31,15 +31,6 @@ SHUFFLED = 1 << 23
 BATCH = 1 << 15
 
 
-def batch_size(value) -> int | None:
-    """A ``batch_size`` hyperparameter: None (the default batch) or an integer >= 1."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"batch_size = {value!r}: must be an integer >= 1 or None")
-    return int(value)
-
-
 def batches_per_epoch(n: int, batch: int | None) -> int:
     """Steps per epoch of :func:`first_order` on ``n`` rows: 1 (full batch) unless ``batch``
     is given and smaller than n, then ⌊n/batch⌋ (each epoch's shuffle leaves out the rest)."""

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.networks import training
+from hybridlab.estimators.params import BATCH_SIZE, EPOCHS, RATE, SEED, Integer
 from hybridlab.networks.network import Network
 from hybridlab.operators import intervals
 from hybridlab.operators.base import NetworkOperator, by_batches
@@ -47,14 +47,14 @@ class DeepONet(NetworkOperator):
     name = "deeponet"
     interval_method = "last-layer Laplace in the branch's last layer (flat prior), a noise level per sample"
 
-    def __init__(self, width: int = 128, basis: int = 64, epochs: int = 2000, learning_rate: float = 1e-3,
+    constraints = {"width": Integer(1), "basis": Integer(1), "epochs": EPOCHS, "learning_rate": RATE,
+                   "batch_size": BATCH_SIZE, "seed": SEED}
+
+    def __init__(self, *, width: int = 128, basis: int = 64, epochs: int = 2000, learning_rate: float = 1e-3,
                  batch_size: int | None = None, seed: int = 0):
-        for key, value in (("width", width), ("basis", basis), ("epochs", epochs)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{key} = {value!r}: must be an integer >= 1")
-        self.width, self.basis, self.epochs = int(width), int(basis), int(epochs)
-        self.learning_rate, self.seed = float(learning_rate), int(seed)
-        self.batch_size = training.batch_size(batch_size)
+        self.width, self.basis, self.epochs = width, basis, epochs
+        self.learning_rate, self.batch_size, self.seed = learning_rate, batch_size, seed
+        self.check_params()
 
     def _network(self):
         return DeepONetNetwork(self.n_features_, self.width, self.basis, jax.random.key(self.seed))

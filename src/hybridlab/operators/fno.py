@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.networks import training
+from hybridlab.estimators.params import BATCH_SIZE, EPOCHS, RATE, SEED, Integer
 from hybridlab.networks.network import Network
 from hybridlab.networks.progress import ProgressMeter
 from hybridlab.operators import intervals
@@ -99,14 +99,14 @@ class FNO(NetworkOperator):
     interval_method = "last-layer Laplace in the projection's last layer (flat prior), a noise level per sample"
     resolution_free = True
 
-    def __init__(self, width: int = 32, modes: int = 16, layers: int = 4, epochs: int = 1000,
+    constraints = {"width": Integer(1), "modes": Integer(1), "layers": Integer(1), "epochs": EPOCHS,
+                   "learning_rate": RATE, "batch_size": BATCH_SIZE, "seed": SEED}
+
+    def __init__(self, *, width: int = 32, modes: int = 16, layers: int = 4, epochs: int = 1000,
                  learning_rate: float = 3e-3, batch_size: int | None = None, seed: int = 0):
-        for key, value, low in (("width", width, 1), ("modes", modes, 1), ("layers", layers, 1), ("epochs", epochs, 1)):
-            if int(value) != value or value < low:
-                raise ValueError(f"{key} = {value!r}: must be an integer >= {low}")
-        self.width, self.modes, self.layers, self.epochs = int(width), int(modes), int(layers), int(epochs)
-        self.learning_rate, self.seed = float(learning_rate), int(seed)
-        self.batch_size = training.batch_size(batch_size)
+        self.width, self.modes, self.layers, self.epochs = width, modes, layers, epochs
+        self.learning_rate, self.batch_size, self.seed = learning_rate, batch_size, seed
+        self.check_params()
 
     def _network(self):
         return FNONetwork(self.width, self.modes, self.layers, jax.random.key(self.seed))

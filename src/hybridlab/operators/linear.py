@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.estimators.params import Real
 from hybridlab.networks.progress import ProgressMeter
 from hybridlab.operators import intervals
 from hybridlab.operators.base import Operator
@@ -18,10 +19,11 @@ class LinearOperator(Operator):
     fitted_arrays = ("weights",)
     interval_method = "least-squares prediction interval of each output sample (textbook, exact without ridge)"
 
-    def __init__(self, ridge: float = 0.0):
-        if not (np.isfinite(ridge) and ridge >= 0):
-            raise ValueError(f"ridge = {ridge!r}: must be finite and >= 0")
-        self.ridge = float(ridge)
+    constraints = {"ridge": Real(0.0)}
+
+    def __init__(self, *, ridge: float = 0.0):
+        self.ridge = ridge
+        self.check_params()
 
     def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
         design = np.asarray(_affine(w))
