@@ -131,6 +131,9 @@ class EncoderDecoder(Regressor, rung=False):
         return super().predict(_distances(distances)[:, None], return_std)
 
     def _fit(self, X, y, progress):
+        if isinstance(self.decoder, dict) and "model" in self.decoder:
+            raise ValueError(f"decoder = {self.decoder['model']!r}: a record names an unfitted model; give the "
+                             "fitted model (or load the saved encoder-decoder, which holds it)")
         if isinstance(self.decoder, Regressor) and self.decoder.n_features_ != 2:
             raise ValueError(f"decoder: fitted on {self.decoder.n_features_} inputs; it must take speed and angle")
         self.scaler_ = Scaler.fit(y)

@@ -1,0 +1,191 @@
+"""The estimator contract, checked on every loadable class (in the spirit of scikit-learn's
+estimator checks): keyword-only hyperparameters, each with a declared constraint; fit returns
+self; a model not yet fitted says so; get_params/set_params/clone round trip; save → load in
+another directory gives the same predictions and intervals, bit for bit; a bad hyperparameter
+and bad data give a ValueError that names them; a failed fit leaves the model unfitted."""
+
+import inspect
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import hybridlab.dynamics
+import hybridlab.inverse.learned
+import hybridlab.models
+import hybridlab.operators
+from hybridlab.data import simulate_tracks
+from hybridlab.estimators import LOADABLE, load
+from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
+
+SHOTS = Projectile(LinearDrag(0.2), mass=1.0)
+BASEBALL = Projectile(QuadraticDrag(1.2e-3), mass=0.145)
+
+
+def _shots():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(5, 15, 16), rng.uniform(0.2, 1.3, 16)])
+    return (X, np.asarray(SHOTS.range(X[:, 0], X[:, 1])) + rng.normal(0, 0.05, 16)), (X[:4],)
+
+
+def _tracks():
+    tracks = simulate_tracks(BASEBALL, 3, 8, (30, 50), (0.3, 1.0), 0.05, jax.random.key(0))
+    return (tracks,), (tracks,)
+
+
+def _functions():
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(12, 8))
+    Y = np.stack([np.cumsum(W, axis=1), np.cumsum(W**2, axis=1)], axis=-1) / 8
+    return (W, Y), (W[:3],)
+
+
+def _distances():
+    return (np.linspace(10.0, 40.0, 8),), (np.array([15.0, 30.0]),)
+
+
+def _fitted_mlp():
+    X, y = _shots()[0]
+    return hybridlab.models.MLP(widths=(4,), epochs=5, validation=0.0, polish=0).fit(X, y)
+
+
+NETWORK = {"epochs": 3, "learning_rate": 1e-2}
+#: For each loadable class: a small model (fast to fit), its data, and what it predicts on.
+CASES = {
+    "nearest": (lambda: hybridlab.models.NearestNeighbour(k=2), _shots),
+    "linear": (lambda: hybridlab.models.LinearRegression(), _shots),
+    "basis": (lambda: hybridlab.models.BasisRegression(degree=1, harmonics=1, folds=3), _shots),
+    "mlp": (lambda: hybridlab.models.MLP(widths=(4,), epochs=5, validation=0.0, polish=0), _shots),
+    "physics": (lambda: hybridlab.models.PhysicsFit({"drag": "linear", "mass": 1.0}, unknown=["k"], steps=20), _shots),
+    "hybrid": (lambda: hybridlab.models.Hybrid(SHOTS, network=hybridlab.models.MLP(widths=(4,), epochs=5,
+                                                                                   validation=0.0, polish=0)), _shots),
+    "ude": (lambda: hybridlab.models.UDERange({"mass": 1.0}, widths=(4,), polish=0, law_steps=0, **NETWORK), _shots),
+    "trajectory-fit": (lambda: hybridlab.dynamics.TrajectoryFit({"drag": "quadratic", "mass": 0.145}, steps=10),
+                       _tracks),
+    "neural-ode": (lambda: hybridlab.dynamics.NeuralODE({"mass": 0.145}, widths=(4,), **NETWORK), _tracks),
+    "ude-tracks": (lambda: hybridlab.dynamics.UDE({"mass": 0.145}, widths=(4,), **NETWORK), _tracks),
+    "linear-operator": (lambda: hybridlab.operators.LinearOperator(ridge=1e-3), _functions),
+    "deeponet": (lambda: hybridlab.operators.DeepONet(width=4, basis=3, **NETWORK), _functions),
+    "fno": (lambda: hybridlab.operators.FNO(width=4, modes=2, layers=1, **NETWORK), _functions),
+    "encoder-decoder": (lambda: hybridlab.inverse.learned.EncoderDecoder(_fitted_mlp(), width=4, depth=1,
+                                                                         epochs=3, polish=0), _distances),
+}
+#: The first argument that may be given by position: the physics (or what stands for it).
+FIRST = {"physics", "prior", "decoder"}
+
+
+def test_every_loadable_class_has_a_case():
+    assert set(CASES) == set(LOADABLE)
+
+
+#: The classes whose fit solves ODEs: compiling them takes 6–16 s each, and the reload of each is
+#: checked in test_dynamics.py and test_ude_range.py; their full contract runs with make test-all.
+SOLVES = {"ude", "trajectory-fit", "neural-ode", "ude-tracks"}
+
+
+def _fitted_cases():
+    return [pytest.param(name, marks=pytest.mark.slow) if name in SOLVES else name for name in sorted(CASES)]
+
+
+@pytest.fixture(scope="module", params=_fitted_cases())
+def case(request):
+    make, data = CASES[request.param]
+    train, query = data()
+    return make, train, query
+
+
+def _predictions(model, query):
+    """Predictions and, where the model has one, its 90 % interval (None where it says it has none)."""
+    predicted = model.predict(*query)
+    try:
+        interval = model.predict_interval(*query)
+    except ValueError as error:
+        assert "no predictive interval" in str(error)
+        interval = None
+    return predicted, interval
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hyperparameters_are_keyword_only_and_each_is_declared(name):
+    cls = LOADABLE[name]
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    positional = [p.name for p in parameters if p.kind != inspect.Parameter.KEYWORD_ONLY]
+    assert positional in ([], [parameters[0].name]) and set(positional) <= FIRST
+    assert set(cls.constraints) == {p.name for p in parameters}
+
+
+def test_fit_save_load_and_the_parameters_round_trip(case, tmp_path):
+    make, train, query = case
+    model = make()
+    with pytest.raises(ValueError, match="not fitted yet"):
+        model.predict(*query)
+    params = model.get_params()
+    assert type(model)(**params).get_params() == params
+    assert model.set_params(**{name: getattr(model, name) for name in params}) is model
+    assert model.get_params() == params
+    assert model.fit(*train) is model
+    clone = model.clone()
+    assert clone.get_params() == params and not hasattr(clone, "n_features_")
+    model.save(tmp_path / "saved")
+    again = load(tmp_path / "saved")
+    assert type(again) is type(model) and again.get_params() == params
+    for ours, theirs in zip(_predictions(model, query), _predictions(again, query)):
+        if ours is None:
+            assert theirs is None
+        else:
+            np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_bad_hyperparameter_is_named_and_changes_nothing(name):
+    model = CASES[name][0]()
+    for name in model.constraints:
+        with pytest.raises(ValueError, match=f"^{name} = "):
+            type(model)(**{**model.get_params(), name: object()})
+        before = model.get_params()
+        with pytest.raises(ValueError, match=f"^{name} = "):
+            model.set_params(**{name: object()})
+        assert model.get_params() == before
+    with pytest.raises(ValueError, match="'bogus': not a parameter"):
+        model.set_params(bogus=1)
+
+
+#: Data each kind of model must refuse: a NaN among the launches, the functions or the targets;
+#: an array where tracks are due.
+BAD_DATA = {_shots: (np.array([[10.0, 0.5], [np.nan, 0.7]]), np.ones(2)), _tracks: (np.zeros((4, 2)),),
+            _functions: (np.array([[0.0, np.nan, 1.0]]), np.zeros((1, 3, 2))), _distances: (np.array([10.0, np.nan]),)}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_data_is_refused_and_the_model_stays_unfitted(name):
+    make, data = CASES[name]
+    model = make()
+    with pytest.raises(ValueError):
+        model.fit(*BAD_DATA[data])
+    with pytest.raises(ValueError, match="not fitted yet"):
+        model._check_fitted()
+
+
+def test_a_model_of_a_room_above_loads_in_a_fresh_process(tmp_path):
+    """load imports the module the record names: an encoder–decoder (inverse/, above the rungs)
+    saved here loads in a process that imported nothing but the estimator room."""
+    model = CASES["encoder-decoder"][0]().fit(*_distances()[0])
+    model.save(tmp_path / "aim")
+    code = (f"from hybridlab.estimators import load; import numpy; "
+            f"print(repr(load({str(tmp_path / 'aim')!r}).predict(numpy.array([15.0, 30.0])).tolist()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert eval(done.stdout) == model.predict(np.array([15.0, 30.0])).tolist()
+
+
+@pytest.mark.parametrize("module", ["os", "hybridlab.__main__", "hybridlab.cli.__main__", "hybridlab.nowhere",
+                                    "hybridlab.models.nowhere.deeper", "hybridlab..models", 7])
+def test_a_record_naming_another_module_is_refused_without_importing_it(module):
+    from hybridlab.estimators import from_params
+
+    before = set(sys.modules)
+    with pytest.raises(ValueError, match="unknown model 'made-up'"):
+        from_params({"model": "made-up", "module": module, "params": {}})
+    assert set(sys.modules) == before
