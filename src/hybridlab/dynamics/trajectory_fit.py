@@ -14,8 +14,8 @@ from jax.flatten_util import ravel_pytree
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
+from hybridlab.estimators.grey import FittedPhysics
 from hybridlab.estimators.params import NAMES_OR_NONE, PHYSICS, TOLERANCE, Boolean, Integer, OneOf, Real
-from hybridlab.models.physics_fit import FittedPhysics
 from hybridlab.networks import training
 from hybridlab.physics import QuadraticDrag
 from hybridlab.uncertainty.diagnostics import standard_errors

@@ -358,7 +358,7 @@ def check_heights(source: str, shots: Mapping[str, np.ndarray], height: float, p
 def predict_file(model_dir: str, shots: str, out: str) -> None:
     """Predictions of a saved model for the shots of a file, written to ``out`` as the input's
     columns (values unchanged) plus ``predicted`` (m)."""
-    from hybridlab.models import load
+    from hybridlab.estimators import load
 
     check_output_file(out, "out")
     model = load(model_dir)
