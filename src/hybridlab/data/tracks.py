@@ -151,16 +151,20 @@ def _drop_label(drop) -> str:
 
 
 def simulate_tracks(projectile: Projectile, n: int, points: int, speed, angle, noise: float,
-                    key: jax.Array) -> Tracks:
+                    key: jax.Array, step: float | None = None) -> Tracks:
     """``n`` shots of ``projectile``, launched uniformly at random in ``speed`` (m/s) and
-    ``angle`` (rad), each observed at ``points`` evenly spaced times from launch to landing,
-    with independent Gaussian noise of ``noise`` m on x and y. Track ``i`` is named ``str(i)``."""
+    ``angle`` (rad), each observed at ``points`` evenly spaced times from launch to landing
+    — or, with ``step`` (s), every ``step`` from launch while it is in the air (the landing
+    itself not observed; ``points`` then unused) — with independent Gaussian noise of ``noise``
+    m on x and y. Track ``i`` is named ``str(i)``."""
     if int(points) != points or points < 2:
         raise ValueError(f"points = {points!r}: must be an integer >= 2")
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise = {noise!r}: must be finite and >= 0")
     k_design, k_noise = jax.random.split(key)
     launches = np.column_stack([np.asarray(a) for a in uniform_design(n, speed, angle, k_design)])
+    if step is not None:
+        return _every_step(projectile, launches, float(step), float(noise), k_noise)
     fractions = np.linspace(0.0, 1.0, int(points))
     size = min(SIMULATE_BLOCK, int(n))
     padded = np.concatenate([launches, np.repeat(launches[-1:], -int(n) % size, axis=0)])
@@ -174,6 +178,21 @@ def simulate_tracks(projectile: Projectile, n: int, points: int, speed, angle, n
     position = position + float(noise) * np.asarray(jax.random.normal(k_noise, position.shape, jnp.float64))
     track = np.repeat(np.arange(int(n)), int(points))
     return Tracks("shot", tuple(str(i) for i in range(int(n))), track, t.reshape(-1), position)
+
+
+def _every_step(projectile: Projectile, launches: np.ndarray, step: float, noise: float, key) -> Tracks:
+    """Tracks of the shots ``launches`` (n, 2: speed, angle) observed at 0, step, 2·step, …
+    before each lands, with Gaussian noise of ``noise`` m."""
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step = {step!r}: must be finite and > 0")
+    flight = np.asarray(projectile.flight_time(launches[:, 0], launches[:, 1]))
+    times = np.arange(int(np.ceil(flight.max() / step)) + 1) * step
+    inside = times[None, :] < flight[:, None]
+    paths = np.asarray(_paths(projectile, launches[:, 0], launches[:, 1], np.broadcast_to(times, inside.shape)))
+    position = paths[inside] + noise * np.asarray(jax.random.normal(key, (int(inside.sum()), 2), jnp.float64))
+    track = np.repeat(np.arange(len(launches)), inside.sum(axis=1))
+    return Tracks("shot", tuple(str(i) for i in range(len(launches))), track,
+                  np.broadcast_to(times, inside.shape)[inside], position)
 
 
 @eqx.filter_jit

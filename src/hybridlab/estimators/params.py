@@ -57,24 +57,25 @@ class Integer:
 @dataclass(frozen=True)
 class Real:
     """A finite real number above ``low`` (inclusive unless ``open``) and below ``high``
-    (exclusive; None: no bound)."""
+    (exclusive unless ``high_in``; None: no bound)."""
 
     low: float | None = None
     high: float | None = None
     open: bool = False
+    high_in: bool = False  # whether ``high`` itself is allowed
 
     def __call__(self, name: str, value) -> None:
         fine = is_real(value) and math.isfinite(value)
         if fine and self.low is not None:
             fine = value > self.low if self.open else value >= self.low
         if fine and self.high is not None:
-            fine = value < self.high
+            fine = value <= self.high if self.high_in else value < self.high
         if not fine:
             _refuse(name, value, self.describe())
 
     def describe(self) -> str:
         if self.low is not None and self.high is not None:
-            return f"finite and in {'(' if self.open else '['}{self.low:g}, {self.high:g})"
+            return f"finite and in {'(' if self.open else '['}{self.low:g}, {self.high:g}{']' if self.high_in else ')'}"
         if self.low is not None:
             return f"finite and {'>' if self.open else '>='} {self.low:g}"
         return "finite"
