@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import hybridlab.dynamics
+import hybridlab.forecasting
 import hybridlab.inverse.learned
 import hybridlab.models
 import hybridlab.operators
@@ -33,6 +34,12 @@ def _shots():
 def _tracks():
     tracks = simulate_tracks(BASEBALL, 3, 8, (30, 50), (0.3, 1.0), 0.05, jax.random.key(0))
     return (tracks,), (tracks,)
+
+
+def _evenly_spaced():
+    tracks = simulate_tracks(BASEBALL, 12, 2, (30, 50), (0.3, 1.0), 0.05, jax.random.key(0), step=0.1)
+    counts = np.bincount(tracks.track)
+    return (tracks,), (tracks.where(np.concatenate([np.arange(c) < 8 for c in counts])), 3)
 
 
 def _functions():
@@ -69,6 +76,9 @@ CASES = {
     "linear-operator": (lambda: hybridlab.operators.LinearOperator(ridge=1e-3), _functions),
     "deeponet": (lambda: hybridlab.operators.DeepONet(width=4, basis=3, **NETWORK), _functions),
     "fno": (lambda: hybridlab.operators.FNO(width=4, modes=2, layers=1, **NETWORK), _functions),
+    "esn": (lambda: hybridlab.forecasting.EchoStateNetwork(size=20), _evenly_spaced),
+    "lstm": (lambda: hybridlab.forecasting.LSTM(hidden=4, window=8, warmup=2, epochs=2, free_epochs=1),
+             _evenly_spaced),
     "encoder-decoder": (lambda: hybridlab.inverse.learned.EncoderDecoder(_fitted_mlp(), width=4, depth=1,
                                                                          epochs=3, polish=0), _distances),
 }
@@ -154,7 +164,7 @@ def test_a_bad_hyperparameter_is_named_and_changes_nothing(name):
 
 #: Data each kind of model must refuse: a NaN among the launches, the functions or the targets;
 #: an array where tracks are due.
-BAD_DATA = {_shots: (np.array([[10.0, 0.5], [np.nan, 0.7]]), np.ones(2)), _tracks: (np.zeros((4, 2)),),
+BAD_DATA = {_shots: (np.array([[10.0, 0.5], [np.nan, 0.7]]), np.ones(2)), _tracks: (np.zeros((4, 2)),), _evenly_spaced: (np.zeros((4, 2)),),
             _functions: (np.array([[0.0, np.nan, 1.0]]), np.zeros((1, 3, 2))), _distances: (np.array([10.0, np.nan]),)}
 
 

@@ -220,7 +220,10 @@ class Calibrated:
     def predict_interval(self, data, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """(low, high), shaped as ``predict(data)``: the ``level`` predictive interval ŷ ± t·s
         of a new measurement."""
-        predicted, std = self.predict(data, return_std=True)
+        return self._interval_around(*self.predict(data, return_std=True), level)
+
+    def _interval_around(self, predicted, std, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """ŷ ± t·s: the ``level`` interval of the calibration's quantile t."""
         half = intervals.quantile(self._interval(), level) * std
         return predicted - half, predicted + half
 

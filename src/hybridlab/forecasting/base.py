@@ -184,6 +184,11 @@ class Forecaster(Calibrated, Estimator, rung=False):
         std = np.broadcast_to(np.asarray(self.horizon_std_)[:horizon], predicted.shape).copy()
         return predicted, std
 
+    def predict_interval(self, observed: Tracks, horizon: int, level: float = 0.9):
+        """(low, high), each (m, horizon, dim): the ``level`` interval ŷ ± z·s_k of a measurement
+        k steps after each observed track's last point."""
+        return self._interval_around(*self.predict(observed, horizon, return_std=True), level)
+
     def _arrays(self):
         return {**super()._arrays(), "horizon_std": self.horizon_std_}
 

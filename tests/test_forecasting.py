@@ -1,0 +1,139 @@
+"""The data-only forecasters against independent references: the ESN's read-out against NumPy's
+least squares on the same reservoir states, its spectral radius against numpy.linalg.eigvals,
+one reservoir step and one LSTM step against hand-written NumPy; the kinematics baseline against
+the closed form of a parabola; and the refusals."""
+
+import jax
+import numpy as np
+import pytest
+
+from hybridlab.data import Tracks, simulate_tracks
+from hybridlab.forecasting import LSTM, EchoStateNetwork, constant_acceleration
+from hybridlab.forecasting.base import padded_positions
+from hybridlab.forecasting.esn import reservoir_states
+from hybridlab.physics import Projectile, QuadraticDrag
+
+BASEBALL = Projectile(QuadraticDrag(1.2e-3), mass=0.145)
+STEP = 0.1
+
+
+@pytest.fixture(scope="module")
+def tracks():
+    return simulate_tracks(BASEBALL, 24, 2, (30, 50), (0.3, 1.0), 0.05, jax.random.key(0), step=STEP)
+
+
+@pytest.fixture(scope="module")
+def esn(tracks):
+    return EchoStateNetwork(size=40, ridge=1e-3, validation=0.0).fit(tracks)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_the_readout_is_numpys_ridge_least_squares_on_the_same_states(esn, tracks):
+    positions, counts = padded_positions(tracks)
+    inputs, targets, mask = esn._examples(positions, counts)
+    states = np.asarray(reservoir_states(esn._untrained(), inputs))
+    keep = np.asarray(mask) & (np.arange(mask.shape[1]) >= esn.washout)
+    X = np.column_stack([np.ones(keep.sum()), states[keep]])
+    Y = np.asarray(targets)[keep]
+    # Ridge as plain least squares on the augmented system [X; √λ I] w = [Y; 0].
+    augmented = np.vstack([X, np.sqrt(esn.ridge) * np.eye(X.shape[1])])
+    reference, *_ = np.linalg.lstsq(augmented, np.vstack([Y, np.zeros((X.shape[1], Y.shape[1]))]), rcond=None)
+    np.testing.assert_allclose(np.asarray(esn.reservoir_.W_out), reference, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("radius", [0.5, 0.9, 1.3])
+def test_the_reservoir_has_the_spectral_radius_asked_for(tracks, radius):
+    model = EchoStateNetwork(size=50, spectral_radius=radius, connectivity=0.2, validation=0.0).fit(tracks)
+    eigenvalues = np.linalg.eigvals(np.asarray(model.reservoir_.W))
+    assert np.max(np.abs(eigenvalues)) == pytest.approx(radius, rel=1e-10)
+    assert 0.1 < np.mean(np.asarray(model.reservoir_.W) != 0) < 0.3  # sparse as asked
+
+
+def test_one_reservoir_step_is_the_leaky_tanh_update(esn):
+    cell = esn.reservoir_
+    rng = np.random.default_rng(0)
+    r, u = rng.normal(size=cell.W.shape[0]), rng.normal(size=cell.W_in.shape[1] - 1)
+    W, W_in, leak = (np.asarray(a) for a in (cell.W, cell.W_in, cell.leak))
+    expected = (1 - leak) * r + leak * np.tanh(W_in @ np.r_[1.0, u] + W @ r)
+    np.testing.assert_allclose(np.asarray(cell.update(r, u)), expected, rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(cell.readout(r)), np.r_[1.0, r] @ np.asarray(cell.W_out), rtol=1e-13)
+
+
+def test_one_lstm_step_is_the_textbook_cell(tracks):
+    model = LSTM(hidden=5, window=8, warmup=2, epochs=2, free_epochs=1, validation=0.0).fit(tracks)
+    recurrent = model.recurrent_
+    rng = np.random.default_rng(1)
+    h, c, u = rng.normal(size=5), rng.normal(size=5), rng.normal(size=4)
+    W_ih, W_hh, b = (np.asarray(a) for a in (recurrent.cell.weight_ih, recurrent.cell.weight_hh, recurrent.cell.bias))
+    i, f, g, o = np.split(W_ih @ u + W_hh @ h + b, 4)
+    c_next = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+    h_next = _sigmoid(o) * np.tanh(c_next)
+    got_h, got_c = recurrent.update((h, c), u)
+    np.testing.assert_allclose(np.asarray(got_c), c_next, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(got_h), h_next, rtol=1e-12)
+    A, a = np.asarray(recurrent.head.weight), np.asarray(recurrent.head.bias)
+    np.testing.assert_allclose(np.asarray(recurrent.readout((h, c))), A @ h + a, rtol=1e-12)
+
+
+def _parabola(t, x0=(0.0, 1.5), v0=(20.0, 14.0), g=9.81):
+    return np.column_stack([x0[0] + v0[0] * t, x0[1] + v0[1] * t - 0.5 * g * t**2])
+
+
+def test_the_kinematics_baseline_continues_a_noise_free_parabola_exactly():
+    t = np.arange(12) * STEP
+    observed = Tracks("shot", ("a",), np.zeros(12, int), t, _parabola(t))
+    later = t[-1] + STEP * np.arange(1, 20)
+    predicted, std = constant_acceleration(observed, later[None])
+    np.testing.assert_allclose(predicted[0], _parabola(later), rtol=1e-10, atol=1e-9)
+    assert np.all(std < 1e-9)
+    three = Tracks("shot", ("a",), np.zeros(3, int), t[:3], _parabola(t[:3]))
+    predicted, std = constant_acceleration(three, later[None])
+    np.testing.assert_allclose(predicted[0], _parabola(later), rtol=1e-9, atol=1e-8)
+    assert np.all(np.isnan(std))  # three points fit exactly: no noise level to tell
+
+
+def test_the_kinematics_interval_is_the_textbook_prediction_interval():
+    rng = np.random.default_rng(2)
+    t = np.arange(15) * STEP
+    x = _parabola(t) + rng.normal(0, 0.1, (15, 2))
+    observed = Tracks("shot", ("a",), np.zeros(15, int), t, x)
+    later = np.array([[t[-1] + 0.3]])
+    _, std = constant_acceleration(observed, later)
+    design = np.vander(t, 3, increasing=True)
+    for axis in range(2):
+        beta, residual, *_ = np.linalg.lstsq(design, x[:, axis], rcond=None)
+        s2 = residual[0] / (15 - 3)
+        phi = np.vander(later[0], 3, increasing=True)[0]
+        expected = np.sqrt(s2 * (1 + phi @ np.linalg.inv(design.T @ design) @ phi))
+        assert std[0, 0, axis] == pytest.approx(expected, rel=1e-9)
+
+
+def test_forecasts_stay_near_the_noise_one_step_ahead(esn, tracks):
+    fresh = simulate_tracks(BASEBALL, 6, 2, (30, 50), (0.3, 1.0), 0.05, jax.random.key(5), step=STEP)
+    positions, counts = padded_positions(fresh)
+    cut = 10
+    observed = fresh.where(np.concatenate([np.arange(c) < cut for c in counts]))
+    predicted, std = esn.predict(observed, 1, return_std=True)
+    error = predicted[:, 0] - positions[:, cut]
+    # Noise of 0.05 m on the truth and on the last observed point the forecast starts from.
+    assert np.sqrt(np.mean(error**2)) < 0.15
+    assert std.shape == predicted.shape and np.all(std > 0.03)
+
+
+def test_a_forecaster_refuses_what_it_was_not_checked_on(esn, tracks):
+    positions, counts = padded_positions(tracks)
+    observed = tracks.where(np.concatenate([np.arange(c) < 10 for c in counts]))
+    with pytest.raises(ValueError, match=f"horizon = {esn.horizon_ + 1}: must be an integer from 1 to"):
+        esn.predict(observed, esn.horizon_ + 1)
+    short = tracks.where(np.concatenate([np.arange(c) < 3 for c in counts]))
+    with pytest.raises(ValueError, match="observed points: this EchoStateNetwork forecasts from at least 7"):
+        esn.predict(short, 1)
+    uneven = Tracks("shot", ("a",), np.zeros(8, int), np.r_[0.0, 0.1, 0.2, 0.5, 0.6, 0.7, 0.8, 0.9],
+                    np.zeros((8, 2)))
+    with pytest.raises(ValueError, match="needs evenly spaced points"):
+        esn.predict(uneven, 1)
+    with pytest.raises(ValueError, match="needs evenly spaced points"):
+        EchoStateNetwork().fit(uneven)
