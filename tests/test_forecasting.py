@@ -137,3 +137,56 @@ def test_a_forecaster_refuses_what_it_was_not_checked_on(esn, tracks):
         esn.predict(uneven, 1)
     with pytest.raises(ValueError, match="needs evenly spaced points"):
         EchoStateNetwork().fit(uneven)
+
+
+def test_the_score_is_the_rms_error_by_horizon_and_the_coverage_by_hand():
+    from hybridlab.experiments.forecast import BAND, NOISE, score
+
+    later = Tracks("shot", ("a", "b"), np.array([0, 0, 0, 1, 1]), np.array([1.0, 1.1, 1.2, 2.0, 2.1]),
+                   np.zeros((5, 2)))
+    predicted = np.array([[0.03, 0.04], [0.1, 0.0], [np.nan, np.nan], [0.0, 0.06], [3.0, 4.0]])
+    std = np.full((5, 2), 0.05)
+    scores, curve = score(later, predicted, std)
+    # Step 1: rows 0 and 3; step 2: rows 1 and 4; step 3: row 2 (not forecast).
+    first = np.sqrt(np.mean([(0.03**2 + 0.04**2) / 2, 0.06**2 / 2]))
+    second = np.sqrt(np.mean([0.1**2 / 2, (9 + 16) / 2]))
+    np.testing.assert_allclose(curve["rmse"][:2], [first, second], rtol=1e-12)
+    assert np.isnan(curve["rmse"][2]) and list(curve["count"]) == [2, 2, 0]
+    assert scores["rmse_first"] == pytest.approx(first) and scores["rmse_last"] == pytest.approx(second)
+    assert (first <= BAND * NOISE) and scores["leaves_band_s"] == pytest.approx(0.2)
+    # |error| ≤ 1.645·0.05 = 0.082 m: 0.03, 0.04, 0, 0, 0.06 inside; 0.1, 3, 4 outside (8 finite).
+    assert scores["coverage"] == pytest.approx(5 / 8) and scores["forecast_share"] == pytest.approx(4 / 5)
+
+
+def test_the_forecast_run_writes_its_files_and_a_report_rebuilt_from_them(tmp_path, monkeypatch):
+    from hybridlab.experiments import forecast
+    from hybridlab.report.forecast import build_forecast_report
+
+    monkeypatch.setattr(forecast, "SIZES", {True: (12, 3)})
+    full = forecast.rungs(True, 0)
+    monkeypatch.setattr(forecast, "rungs", lambda quick, seed: {name: full[name] for name in
+                                                                ("constant acceleration", "echo state network")})
+    printed = []
+    metrics = forecast.run_forecast(str(tmp_path / "run"), quick=True, echo=printed.append)
+    run = tmp_path / "run"
+    assert {p.name for p in run.iterdir()} >= {"metrics.json", "tracks.csv", "forecasts.csv", "errors.csv",
+                                               "report.html", "figures"}
+    assert set(metrics["rungs"]) == {"constant acceleration", "echo state network"} and len(printed) == 2
+    first = (run / "report.html").read_bytes()
+    (run / "report.html").unlink()
+    for figure in (run / "figures").iterdir():
+        figure.unlink()
+    build_forecast_report(str(run))  # from the files alone
+    assert (run / "report.html").read_bytes() == first
+
+
+def test_the_drops_benchmark_scores_the_esn_on_the_measured_heights_after_the_split():
+    from hybridlab.experiments.learning import drops_benchmark, drops_table
+
+    rows = drops_benchmark(("esn",))
+    assert len(rows) == 9
+    for row in rows:
+        entry = row["esn"]
+        assert np.isfinite(entry["mse_test"]) and 0 <= entry["coverage_test"] <= 1 and entry["width_test"] > 0
+        assert entry["law"] == "esn (data only)" and entry["horizon_s"] > 0.5
+    assert "esn (data only); 90 % interval covers" in drops_table(rows, ["esn"])

@@ -11,7 +11,7 @@ def register(commands) -> None:
         "height after it, and print the mean squared error (m²) per ball and method beside the Symbolic Physics "
         "Learner's and a cubic polynomial's, with each ball's fitted g and drag ± standard errors.",
     )
-    sub.add_argument("--methods", default="fit,auto", help="comma-separated methods (default fit,auto; also ude)")
+    sub.add_argument("--methods", default="fit,auto", help="comma-separated methods (default fit,auto; also ude, neural-ode, and the data-only forecasters esn, lstm)")
     sub.add_argument("--train-until", type=float, default=2.0, help="the split time in s (default 2, as published)")
     sub.add_argument("--epochs", type=int, default=1500, help="training epochs of ude (default 1500)")
     sub.add_argument("--json", action="store_true", help="print the rows as JSON")

@@ -202,6 +202,59 @@ def _paths(projectile: Projectile, speed, angle, times):
     return jax.vmap(projectile.path)(speed, angle, times)
 
 
+def join_tracks(*parts: Tracks) -> Tracks:
+    """One Tracks of the tracks of every part (of one kind, their names distinct), in order."""
+    kinds = {part.kind for part in parts}
+    if len(kinds) != 1:
+        raise ValueError(f"tracks of kinds {sorted(kinds)} cannot be joined")
+    names = [name for part in parts for name in part.names]
+    if len(set(names)) != len(names):
+        raise ValueError("the tracks joined must have distinct names")
+    offsets = np.cumsum([0] + [len(part) for part in parts[:-1]])
+    velocity = (None if any(part.velocity is None for part in parts)
+                else np.concatenate([part.velocity for part in parts]))
+    return Tracks(kinds.pop(), tuple(names), np.concatenate([part.track + o for part, o in zip(parts, offsets)]),
+                  np.concatenate([part.t for part in parts]), np.concatenate([part.position for part in parts]),
+                  velocity)
+
+
+def renamed(tracks: Tracks, prefix: str) -> Tracks:
+    """``tracks`` with ``prefix`` before every name."""
+    return Tracks(tracks.kind, tuple(prefix + name for name in tracks.names), tracks.track, tracks.t,
+                  tracks.position, tracks.velocity)
+
+
+def resampled(tracks: Tracks, step: float) -> Tracks:
+    """Each track linearly interpolated onto its own grid t₀, t₀ + ``step``, … up to its last
+    time: evenly spaced points for a model that steps through time (velocities dropped)."""
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step = {step!r}: must be finite and > 0")
+    ts, positions, track = [], [], []
+    for i, name in enumerate(tracks.names):
+        rows = tracks.rows(name)
+        t = tracks.t[rows]
+        grid = t[0] + step * np.arange(int(np.floor((t[-1] - t[0]) / step * (1 + 1e-9))) + 1)
+        ts.append(grid)
+        positions.append(np.column_stack([np.interp(grid, t, tracks.position[rows, j]) for j in range(tracks.dim)]))
+        track.append(np.full(len(grid), i))
+    return Tracks(tracks.kind, tracks.names, np.concatenate(track), np.concatenate(ts), np.concatenate(positions))
+
+
+def cut_tracks(tracks: Tracks, points) -> tuple[Tracks, Tracks]:
+    """(the first ``points[i]`` points of each track i, the rest): a track observed up to a cut
+    and what follows it. ValueError unless every track keeps a point on each side."""
+    points = np.broadcast_to(np.asarray(points), (len(tracks),))
+    counts = np.bincount(tracks.track, minlength=len(tracks))
+    if np.any(points < 1) or np.any(points >= counts):
+        i = int(np.flatnonzero((points < 1) | (points >= counts))[0])
+        raise ValueError(f"track {tracks.names[i]!r}: a cut after {points[i]} of its {counts[i]} points leaves a side empty")
+    order = np.argsort(tracks.track, kind="stable")
+    rank = np.empty(len(order), int)
+    rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+    before = rank < points[tracks.track]
+    return tracks.where(before), tracks.where(~before)
+
+
 def split_time(tracks: Tracks, until: float) -> tuple[Tracks, Tracks | None]:
     """(rows with t ≤ ``until``, rows with t > ``until`` or None if there are none) — the
     literature's split of a drop into a fitted part and a predicted one."""

@@ -7,13 +7,14 @@ import os
 
 import numpy as np
 
-from hybridlab.data import Tracks, benchmark_split, load_drops, read_tracks
+from hybridlab.data import Tracks, benchmark_split, join_tracks, load_drops, read_tracks, renamed, resampled
 from hybridlab.dynamics import TrajectoryFit, learn_drag
 from hybridlab.dynamics.learning import (METHODS, LearnedDrag, choose_law, given_parameters, labelled, law_fit,
                                         scored, split_checked)
 from hybridlab.physics import Projectile
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
+from hybridlab.forecasting import LSTM, EchoStateNetwork
 from hybridlab.report.figures import plot_force, plot_tracks, write_figure
 
 #: Test MSE (m²) on the benchmark split (drop 1, fitted on t ≤ 2 s, predicted for t > 2 s) of
@@ -90,9 +91,11 @@ def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: i
     on t > ``train_until`` s of a fit on t ≤ ``train_until`` s of drop 1, the law and the
     parameters with standard errors, beside :data:`PUBLISHED`. The volleyball's mass is not
     known: its coefficients are per kilogram (fitted with m = 1 kg, which leaves the motion the
-    same)."""
-    if not methods or set(methods) - set(METHODS):
-        raise ValueError(f"methods = {','.join(methods)!r}: must name one or more of {', '.join(METHODS)}, "
+    same). The data-only forecasters (:data:`FORECASTERS`) learn from every drop 2 and every drop
+    1 up to ``train_until``, and continue each drop 1 from there."""
+    known = (*METHODS, *FORECASTERS)
+    if not methods or set(methods) - set(known):
+        raise ValueError(f"methods = {','.join(methods)!r}: must name one or more of {', '.join(known)}, "
                          "comma-separated")
     repeated = sorted({name for name in methods if list(methods).count(name) > 1})
     if repeated:
@@ -102,6 +105,8 @@ def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: i
     drops, balls = load_drops()
     splits = benchmark_split(drops, train_until)
     _check_split(splits, train_until)
+    forecasts = {method: _forecast_drops(FORECASTERS[method](), drops, splits) for method in methods
+                 if method in FORECASTERS}
     rows = []
     for ball, (train, test) in splits.items():
         whole = drops.select([f"{ball}/1"])
@@ -109,7 +114,9 @@ def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: i
         row = {"ball": ball, "mass_known": bool(known), "published": dict(zip(("spl", "cubic"), PUBLISHED.get(ball,
                                                                                                           (None, None))))}
         row["cubic"] = _cubic_mse(train, test)
-        for method in methods:
+        for method in (m for m in methods if m in FORECASTERS):
+            row[method] = forecasts[method][ball]
+        for method in (m for m in methods if m not in FORECASTERS):
             result = learn_drag(whole, balls[ball].mass if known else 1.0,
                                 balls[ball].diameter if np.isfinite(balls[ball].diameter) else None, method,
                                 train_until, epochs=epochs, **DROPS_CHOICES.get(method, {}))
@@ -150,6 +157,38 @@ def drops_table(rows: list[dict], methods, train_until: float = 2.0) -> str:
             covers = f"90 % interval covers {result['coverage_test']:.0%} of t > {train_until:g} s"
             text.append(f"  {row['ball']}{star}: " + "; ".join([law, *entries, covers]))  # a law may fit nothing
     return "\n".join(text)
+
+
+#: The data-only forecasters the benchmark can run beside the fits (``hybridlab drops --methods``).
+FORECASTERS = {"esn": lambda: EchoStateNetwork(), "lstm": lambda: LSTM()}
+
+
+def _forecast_drops(model, drops: Tracks, splits: dict) -> dict[str, dict]:
+    """{ball: row entry} of a forecaster fitted on every drop 2 and each drop 1's part up to the
+    split, then run free from there. The drops are resampled onto a grid of their median step
+    (a few frames are a half or one and a half steps apart); the forecast, linearly interpolated
+    in time, is scored at the measured heights after the split: the test MSE (m²), the 90 %
+    interval's coverage and mean width. A ball whose test part runs past the horizon checked is
+    scored on the part forecast (``horizon_s`` says how far)."""
+    step = float(np.median(np.diff(drops.t)[np.diff(drops.track) == 0]))
+    observed = resampled(join_tracks(*(train for train, _ in splits.values())), step)
+    others = drops.select([name for name in drops.names if not name.endswith("/1")])
+    model.fit(join_tracks(renamed(resampled(others, step), "other/"), observed))
+    out = {}
+    for ball, (train, test) in splits.items():
+        start = resampled(train, step)
+        last = start.t.max()
+        horizon = int(min(np.ceil((test.t.max() - last) / step - 1e-9), model.horizon_))
+        times = last + step * np.arange(1, horizon + 1)
+        low, high = (np.interp(test.t, times, bound[0, :, 0], right=np.nan)
+                     for bound in model.predict_interval(start, horizon, 0.9))
+        predicted = np.interp(test.t, times, model.predict(start, horizon)[0, :, 0], right=np.nan)
+        truth, scored_rows = test.position[:, 0], np.isfinite(predicted)
+        out[ball] = {"mse_test": float(np.mean((predicted - truth)[scored_rows] ** 2)), "mse_train": None,
+                     "law": f"{model.name} (data only)", "fit_g": False, "parameters": {},
+                     "coverage_test": float(np.mean(((low <= truth) & (truth <= high))[scored_rows])),
+                     "width_test": float(np.mean((high - low)[scored_rows])), "horizon_s": horizon * step}
+    return out
 
 
 def _check_split(splits: dict[str, tuple[Tracks, Tracks | None]], train_until: float) -> None:

@@ -257,6 +257,9 @@ SCENARIOS |= {
                         "operator) beside the physics.", "hybridlab.experiments.wind:run_wind"),
     "gust": JobScenario("gust", "Recovering a gust from a track: least squares, Tikhonov, total variation and a "
                         "learned regulariser, λ chosen without the truth.", "hybridlab.experiments.gust:run_gust"),
+    "forecast": JobScenario("forecast", "Forecasting a track from its past: the constant-acceleration fit, an echo "
+                            "state network and an LSTM beside the neural ODE, the UDE and the grey box.",
+                            "hybridlab.experiments.forecast:run_forecast"),
 }
 #: The scenarios that are a ladder of rungs (``run``, ``sweep``).
 LADDERS = {name: spec for name, spec in SCENARIOS.items() if not isinstance(spec, JobScenario)}

@@ -3,6 +3,8 @@ closed form (reservoir computing; Jaeger 2001, Lukoševičius 2012's practical g
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -33,13 +35,15 @@ class Reservoir(eqx.Module):
         return jnp.concatenate([jnp.ones(1), r]) @ self.W_out
 
 
+@functools.lru_cache(maxsize=8)
 def reservoir(size: int, inputs: int, outputs: int, connectivity: float, spectral_radius: float,
-              input_scaling: float, leak: float, key) -> Reservoir:
-    """A reservoir of ``size`` units drawn from ``key``: W sparse (each entry nonzero with
+              input_scaling: float, leak: float, seed: int) -> Reservoir:
+    """A reservoir of ``size`` units drawn from ``seed``: W sparse (each entry nonzero with
     probability ``connectivity``, standard normal), rescaled so that its spectral radius (largest
     |eigenvalue|, computed by LAPACK on the host) is ``spectral_radius``; W_in uniform in
-    ±``input_scaling`` over the bias and the ``inputs``; the read-out zero."""
-    k_mask, k_values, k_in = jax.random.split(key, 3)
+    ±``input_scaling`` over the bias and the ``inputs``; the read-out zero. Kept for the next
+    fit with the same settings (the draw and its eigenvalues are a third of a warm fit)."""
+    k_mask, k_values, k_in = jax.random.split(jax.random.key(seed), 3)
     W = np.asarray(jax.random.normal(k_values, (size, size)) * jax.random.bernoulli(k_mask, connectivity,
                                                                                    (size, size)))
     radius = float(np.max(np.abs(np.linalg.eigvals(W))))
@@ -105,8 +109,8 @@ class EchoStateNetwork(Forecaster):
 
     def _untrained(self) -> Reservoir:
         dim = self.n_features_
-        return reservoir(self.size, 2 * dim, dim, self.connectivity, self.spectral_radius, self.input_scaling,
-                         self.leak, jax.random.key(self.seed))
+        return reservoir(int(self.size), 2 * dim, dim, float(self.connectivity), float(self.spectral_radius),
+                         float(self.input_scaling), float(self.leak), int(self.seed))
 
     def _cell(self) -> Reservoir:
         return self.reservoir_

@@ -17,6 +17,10 @@ from hybridlab.report.figures import load_metrics, make_figures
 from hybridlab.report.schema import Metrics, ModelMetrics
 
 CAPTIONS = {
+    "forecast_errors.png": "RMS position error of each rung against the horizon (log scale); dashed: the data-only "
+    "rungs; the noise level and the noise band.",
+    "forecast_tracks.png": "Test tracks: the observed points (filled), the measured rest (open circles), each rung's forecast "
+    "with its predictive band.",
     "maps.png": "The true map beside each model's, on one colour scale; dashed: training region.",
     "errors.png": "Each model's error (model − true) on its own scale; red above the truth, blue below;"
     " dashed: training region.",
