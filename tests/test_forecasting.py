@@ -18,8 +18,14 @@ STEP = 0.1
 
 
 @pytest.fixture(scope="module")
-def tracks():
-    return simulate_tracks(BASEBALL, 24, 2, (30, 50), (0.3, 1.0), 0.05, jax.random.key(0), step=STEP)
+def drawn():
+    """30 tracks: the first 24 fitted, the last 6 fresh (one simulation compiled for both)."""
+    return simulate_tracks(BASEBALL, 30, 2, (30, 50), (0.3, 1.0), 0.05, jax.random.key(0), step=STEP)
+
+
+@pytest.fixture(scope="module")
+def tracks(drawn):
+    return drawn.select(drawn.names[:24])
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +117,8 @@ def test_the_kinematics_interval_is_the_textbook_prediction_interval():
         assert std[0, 0, axis] == pytest.approx(expected, rel=1e-9)
 
 
-def test_forecasts_stay_near_the_noise_one_step_ahead(esn, tracks):
-    fresh = simulate_tracks(BASEBALL, 6, 2, (30, 50), (0.3, 1.0), 0.05, jax.random.key(5), step=STEP)
+def test_forecasts_stay_near_the_noise_one_step_ahead(esn, drawn):
+    fresh = drawn.select(drawn.names[24:])
     positions, counts = padded_positions(fresh)
     cut = 10
     observed = fresh.where(np.concatenate([np.arange(c) < cut for c in counts]))
@@ -158,14 +164,17 @@ def test_the_score_is_the_rms_error_by_horizon_and_the_coverage_by_hand():
     assert scores["coverage"] == pytest.approx(5 / 8) and scores["forecast_share"] == pytest.approx(4 / 5)
 
 
-def test_the_forecast_run_writes_its_files_and_a_report_rebuilt_from_them(tmp_path, monkeypatch):
+def test_the_forecast_run_writes_its_files_and_a_report_rebuilt_from_them(tmp_path, monkeypatch, drawn):
+    from hybridlab.data import cut_tracks, renamed
     from hybridlab.experiments import forecast
     from hybridlab.report.forecast import build_forecast_report
 
-    monkeypatch.setattr(forecast, "SIZES", {True: (12, 3)})
-    full = forecast.rungs(True, 0)
-    monkeypatch.setattr(forecast, "rungs", lambda quick, seed: {name: full[name] for name in
-                                                                ("constant acceleration", "echo state network")})
+    test = renamed(drawn.select(drawn.names[24:27]), "test/")
+    monkeypatch.setattr(forecast, "simulated", lambda seed, quick: (drawn.select(drawn.names[:12]),
+                                                                     *cut_tracks(test, 10)))
+    small = {"constant acceleration": forecast._kinematics,
+             "echo state network": forecast._forecaster(lambda: EchoStateNetwork(size=40, ridge=1e-3))}
+    monkeypatch.setattr(forecast, "rungs", lambda quick, seed: small)
     printed = []
     metrics = forecast.run_forecast(str(tmp_path / "run"), quick=True, echo=printed.append)
     run = tmp_path / "run"

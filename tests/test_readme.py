@@ -37,6 +37,7 @@ SIBLINGS = {
     "--wind-until 3.2 --points 120 --noise 0.01 --out track.csv": None,  # test_wind_recovery.py
     "hybridlab recover-wind track.csv --mass 0.43 --k 0.1 --out gust": None,  # test_wind_recovery.py
     "hybridlab run --scenario equations": None,  # test_solvers.py
+    "hybridlab run --scenario forecast --quick --out fc": None,  # test_forecasting.py
     "hybridlab sweep --scenario cuberoot --seeds 3 --quick --out sw": None,  # test_sweep.py
     ".venv/bin/hybridlab learn-drag golf_drop1.csv --mass 0.045926 --diameter 0.043927 --method fit --law quadratic "
     "--fit-g --train-until 2 "

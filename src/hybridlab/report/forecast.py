@@ -66,19 +66,20 @@ def _rung_rows(metrics: dict) -> list[list]:
     for name, m in metrics["rungs"].items():
         leaves = "stays inside" if m["leaves_band_s"] is None else m["leaves_band_s"]
         coverage = "none" if m["coverage"] is None else m["coverage"]
-        rows.append([name, m["rmse_first"], m["rmse_last"], leaves, coverage, m["forecast_share"], m["fit_s"],
-                     m["forecast_s"]])
+        errors = ["not forecast" if m[key] is None else m[key] for key in ("rmse_first", "rmse_last")]
+        rows.append([name, *errors, leaves, coverage, m["forecast_share"], m["fit_s"], m["forecast_s"]])
     return rows
 
 
 def trust_words(metrics: dict) -> str:
     """Where each rung can be trusted, in words drawn from the run's numbers."""
     rungs, band = metrics["rungs"], metrics["band"] * metrics["noise"]
-    near = [name for name, m in rungs.items() if m["rmse_first"] <= band]
+    near = [name for name, m in rungs.items() if m["rmse_first"] is not None and m["rmse_first"] <= band]
     last = min(m["last_s"] for m in rungs.values())
-    best = min(rungs, key=lambda name: rungs[name]["rmse_last"])
-    far = ", ".join(f"{name} {rungs[name]['rmse_last'] / rungs[best]['rmse_last']:.3g}×" for name in rungs
-                    if name != best)
+    error = {name: np.inf if m["rmse_last"] is None else m["rmse_last"] for name, m in rungs.items()}  # null: refused
+    best = min(error, key=error.get)
+    far = ", ".join(f"{name} " + (f"{error[name] / error[best]:.3g}×" if np.isfinite(error[name]) else "(not forecast)")
+                    for name in rungs if name != best)
     kept = [name for name, m in rungs.items() if m["leaves_band_s"] is None]
     honest = [name for name, m in rungs.items() if m["coverage"] is not None
               and abs(m["coverage"] - metrics["level"]) <= 0.05]
