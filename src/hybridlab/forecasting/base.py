@@ -100,8 +100,17 @@ class Forecaster(Calibrated, Estimator, rung=False):
         self.scale_ = [float(s) or 1.0 for s in positions[real].std(axis=0)]
         self.step_scale_ = [float(s) or 1.0 for s in np.sqrt(np.mean(steps**2, axis=0))]
         self._train(positions[fit], counts[fit], progress)
-        self.held_out_ = int(len(held))
+        # 0: too few tracks to hold any out, the interval calibrated on the fitted ones (optimistic).
+        self.held_out_ = 0 if len(held) == len(fit) and np.array_equal(held, fit) else int(len(held))
         self._calibrate_horizons(positions[held], counts[held])
+
+    def _check_fit(self, tracks: Tracks) -> None:
+        """ValueError unless every fitted number is finite (an ill-conditioned read-out, a
+        diverged training)."""
+        leaves = jax.tree.leaves(eqx.filter(self._arrays(), eqx.is_array))
+        if not all(np.isfinite(np.asarray(leaf)).all() for leaf in leaves):
+            raise ValueError(f"the {self.name} fit gave numbers that are not finite: raise its ridge penalty or lower "
+                             "its learning rate")
 
     def _split(self, m: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the tracks fitted and of those held out for the interval (the same as the
