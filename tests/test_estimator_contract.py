@@ -169,13 +169,38 @@ BAD_DATA = {_shots: (np.array([[10.0, 0.5], [np.nan, 0.7]]), np.ones(2)), _track
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_data_is_refused_and_the_model_stays_unfitted(name):
+def test_bad_data_is_refused_and_leaves_the_model_unfitted(name):
     make, data = CASES[name]
     model = make()
+    model.n_features_, model.context_, model.stale_ = 2, {}, "from an earlier fit"  # as if fitted before
     with pytest.raises(ValueError):
         model.fit(*BAD_DATA[data])
     with pytest.raises(ValueError, match="not fitted yet"):
         model._check_fitted()
+    assert not hasattr(model, "stale_")  # every fitted attribute gone, not n_features_ alone
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_changed_hyperparameter_unfits_and_an_unchanged_one_does_not(name):
+    make, _ = CASES[name]
+    model = make()
+    model.n_features_ = 2  # as if fitted
+    model.set_params(**{key: getattr(model, key) for key in model.param_names()})
+    assert model.n_features_ == 2
+    seed = "seed" if "seed" in model.constraints else None
+    if seed is not None:
+        model.set_params(seed=getattr(model, seed) + 1)
+        assert not hasattr(model, "n_features_")
+
+
+@pytest.mark.parametrize("name,value", [("seed", v) for v in (-1, 2**63, 10**400, 2.5, True, np.array([0, 1]), "0",
+                                                                  None)]
+                         + [("ridge", v) for v in (10**400, -1.0, float("nan"), True, np.array([0.1]), "0", None)])
+def test_a_bad_number_is_named_whatever_its_kind_and_changes_nothing(name, value):
+    model = hybridlab.forecasting.EchoStateNetwork()
+    with pytest.raises(ValueError, match=f"^{name} = "):
+        model.set_params(**{name: value})
+    assert getattr(model, name) == getattr(hybridlab.forecasting.EchoStateNetwork(), name)
 
 
 def test_a_model_of_a_room_above_loads_in_a_fresh_process(tmp_path):
@@ -190,11 +215,13 @@ def test_a_model_of_a_room_above_loads_in_a_fresh_process(tmp_path):
     assert eval(done.stdout) == model.predict(np.array([15.0, 30.0])).tolist()
 
 
-@pytest.mark.parametrize("module", ["os", "hybridlab.__main__", "hybridlab.cli.__main__", "hybridlab.nowhere",
-                                    "hybridlab.models.nowhere.deeper", "hybridlab..models", 7])
+@pytest.mark.parametrize("module", ["json.tool", "this", "hybridlab.__main__", "hybridlab.cli.__main__",
+                                    "hybridlab.nowhere", "hybridlab.models.nowhere.deeper", "hybridlab..models", 7])
 def test_a_record_naming_another_module_is_refused_without_importing_it(module):
     from hybridlab.estimators import from_params
 
+    for name in ("json.tool", "this", "hybridlab.__main__", "hybridlab.cli.__main__"):
+        sys.modules.pop(name, None)  # so that an import of it would show
     before = set(sys.modules)
     with pytest.raises(ValueError, match="unknown model 'made-up'"):
         from_params({"model": "made-up", "module": module, "params": {}})

@@ -37,6 +37,20 @@ def _sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
+def test_the_examples_are_each_point_and_its_last_step_then_the_next_step(esn, tracks):
+    """Built by hand from one track: input k = ((x_k − μ)/σ, (x_k − x_{k−1})/σ_Δ), target
+    k = (x_{k+1} − x_k)/σ_Δ, for the points k = 1 … n − 2."""
+    positions, counts = padded_positions(tracks)
+    inputs, targets, mask = (np.asarray(a) for a in esn._examples(positions, counts))
+    x, n = positions[0, :counts[0]], counts[0]
+    mean, scale, step = (np.asarray(v) for v in (esn.mean_, esn.scale_, esn.step_scale_))
+    expected_inputs = [np.r_[(x[k] - mean) / scale, (x[k] - x[k - 1]) / step] for k in range(1, n - 1)]
+    expected_targets = [(x[k + 1] - x[k]) / step for k in range(1, n - 1)]
+    np.testing.assert_allclose(inputs[0, :n - 2], expected_inputs, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(targets[0, :n - 2], expected_targets, rtol=1e-13, atol=1e-13)
+    assert mask[0].sum() == n - 2
+
+
 def test_the_readout_is_numpys_ridge_least_squares_on_the_same_states(esn, tracks):
     positions, counts = padded_positions(tracks)
     inputs, targets, mask = esn._examples(positions, counts)

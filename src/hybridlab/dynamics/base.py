@@ -56,10 +56,13 @@ class Dynamics(Calibrated, Estimator, rung=False):
 
     def fit(self, tracks: Tracks, progress: ProgressMeter = QUIET) -> Dynamics:
         """Fit to ``tracks``; returns self."""
-        if not isinstance(tracks, Tracks):
-            raise ValueError(f"tracks must be a hybridlab.data.Tracks, got {type(tracks).__name__}")
-        return self._fit_checked((tracks,), tracks.dim, {"kind": tracks.kind}, progress,
-                                 known={"tracks_": list(tracks.names), "t0_": tracks.first_times().tolist()})
+        def check():
+            if not isinstance(tracks, Tracks):
+                raise ValueError(f"tracks must be a hybridlab.data.Tracks, got {type(tracks).__name__}")
+            known = {"tracks_": list(tracks.names), "t0_": tracks.first_times().tolist()}
+            return (tracks,), tracks.dim, {"kind": tracks.kind}, known
+
+        return self._fit_checked(check, progress)
 
     @abc.abstractmethod
     def _fit(self, tracks: Tracks, progress: ProgressMeter) -> None:

@@ -1,7 +1,7 @@
 """The template every saved model keeps, whatever it is fitted to (launches, tracks, functions).
 
 ``fit(data) -> self`` runs one skeleton, written here once (:meth:`Estimator._fit_checked`):
-check the hyperparameters → mark the model fitted to the checked data's size and context →
+check the hyperparameters and the data → mark the model fitted to the data's size and context →
 ``_fit`` → check what was fitted → calibrate the predictive interval; a failure anywhere
 leaves the model unfitted (every attribute ending in ``_`` removed). Hyperparameters are
 keyword-only arguments of ``__init__`` (the physics, where a class has one, may come first),
@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import copy
 import inspect
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -71,8 +72,8 @@ class Estimator(abc.ABC):
 
     def set_params(self, **params) -> Estimator:
         """Set hyperparameters by name and check them (a ValueError names an unknown one or a
-        value that breaks its constraint, and leaves the model as it was); returns self. The
-        fitted state is kept: fit again for the new values to take effect."""
+        value that breaks its constraint, and leaves the model as it was); returns self. A
+        changed value unfits the model: what was fitted belongs to the old values."""
         names = self.param_names()
         unknown = [name for name in params if name not in names]
         if unknown:
@@ -83,10 +84,12 @@ class Estimator(abc.ABC):
             setattr(self, name, value)
         try:
             self.check_params()
-        except ValueError:
+        except BaseException:
             for name, value in before.items():
                 setattr(self, name, value)
             raise
+        if any(params[name] is not before[name] for name in params):
+            self._unfit()  # the fitted state belongs to the old values (a reservoir's size, a warm-up)
         return self
 
     def clone(self) -> Estimator:
@@ -103,18 +106,19 @@ class Estimator(abc.ABC):
         """The rules that tie several hyperparameters together (none by default)."""
 
     # The fit template -----------------------------------------------------------------------
-    def _fit_checked(self, data: tuple, n_features: int, context: dict[str, Any],
-                     progress: ProgressMeter = QUIET, known: dict[str, Any] | None = None) -> Estimator:
-        """The one fit skeleton, on ``data`` already checked by the room's ``fit``: set
-        ``n_features_``, ``context_`` and the ``known`` fitted facts, ``_fit(*data, progress)``,
-        :meth:`_check_fit`, and the predictive interval (``_calibrate(*data)``, unless ``_fit``
-        set one). On any failure the model is left unfitted."""
-        self.check_params()
+    def _fit_checked(self, check: Callable[[], tuple], progress: ProgressMeter = QUIET) -> Estimator:
+        """The one fit skeleton. ``check()`` checks the room's data and returns (data, n_features,
+        context, known): the checked data (a tuple), the size of one input, the facts about the
+        data and the fitted facts known from it before the fit. Then ``_fit(*data, progress)``,
+        :meth:`_check_fit` and the predictive interval (``_calibrate(*data)``, unless ``_fit`` set
+        one). On any failure, the data's check included, the model is left unfitted."""
         self._unfit()
-        self.context_, self.n_features_ = _json_object("context", context), int(n_features)
-        for name, value in (known or {}).items():
-            setattr(self, name, value)
         try:
+            self.check_params()
+            data, n_features, context, known = check()
+            self.context_, self.n_features_ = _json_object("context", context), int(n_features)
+            for name, value in known.items():
+                setattr(self, name, value)
             self.interval_ = None  # a fit may calibrate its interval with what it computed anyway
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked next
                 self._fit(*data, progress)

@@ -61,7 +61,8 @@ def save_new(model: Estimator, directory: str | os.PathLike) -> None:
 
 def estimator_class(name, module=None) -> type[Estimator]:
     """The loadable class called ``name``, from the hybridlab ``module`` that defines it
-    (imported if need be). ValueError for any other name or module."""
+    (imported if need be, with its parent packages, which are hybridlab's too; a module outside
+    hybridlab, or a ``__main__``, is refused unimported). ValueError for any other name or module."""
     if not isinstance(name, str):
         raise ValueError(f"unknown model {name!r}")
     module = module if module is not None else _WRITTEN_BEFORE_MODULES.get(name, "hybridlab.models")

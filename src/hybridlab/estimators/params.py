@@ -65,7 +65,10 @@ class Real:
     high_in: bool = False  # whether ``high`` itself is allowed
 
     def __call__(self, name: str, value) -> None:
-        fine = is_real(value) and math.isfinite(value)
+        try:
+            fine = is_real(value) and math.isfinite(value)
+        except OverflowError:  # an integer beyond float64's range
+            fine = False
         if fine and self.low is not None:
             fine = value > self.low if self.open else value >= self.low
         if fine and self.high is not None:
@@ -88,7 +91,7 @@ class OneOf:
     choices: tuple
 
     def __call__(self, name: str, value) -> None:
-        if not any(value == choice and type(value) is type(choice) for choice in self.choices):
+        if not any(type(value) is type(choice) and value == choice for choice in self.choices):
             _refuse(name, value, self.describe())
 
     def describe(self) -> str:
@@ -200,7 +203,7 @@ class Check:
 
 
 #: What most networks' hyperparameters are, by name: one declaration for every class.
-SEED = Integer()
+SEED = Integer(0, 2**63 - 1)  # what NumPy's and JAX's generators take
 EPOCHS = Integer(1)
 STEPS = Integer(0)
 RATE = Real(0.0, open=True)

@@ -152,7 +152,7 @@ def score(later: Tracks, predicted: np.ndarray, std: np.ndarray) -> tuple[dict, 
     """(scores, curve): the RMS position error (m, over coordinates) at each horizon k·STEP —
     the curve, with the number of forecasts at each — at the first step and at the last one
     forecast by every test track, the horizon at which it leaves the noise band (BAND·NOISE;
-    None if it never does), and
+    None if it never does where it forecasts: ``forecast_share`` says how much that is), and
     the share of measurements inside the LEVEL interval ŷ ± z·s."""
     k = steps_ahead(later)
     square = np.mean((predicted - later.position) ** 2, axis=1)
@@ -161,7 +161,7 @@ def score(later: Tracks, predicted: np.ndarray, std: np.ndarray) -> tuple[dict, 
     rmse = np.array([np.sqrt(np.mean(square[(k == h) & np.isfinite(square)])) if c else np.nan
                      for h, c in zip(horizons, counts)])
     common = int(np.min(np.bincount(later.track)))
-    outside = np.flatnonzero(~(rmse <= BAND * NOISE))  # NaN (nothing forecast there) counts as outside
+    outside = np.flatnonzero(rmse > BAND * NOISE)  # NaN, nothing forecast there (refused), is not outside
     z = stats.norm.ppf(0.5 + LEVEL / 2)
     inside = np.abs(predicted - later.position) <= z * std
     finite = np.isfinite(predicted) & np.isfinite(std)

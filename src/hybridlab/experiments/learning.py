@@ -146,6 +146,10 @@ def drops_table(rows: list[dict], methods, train_until: float = 2.0) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     text = [f"test MSE (m²), drop 1: fitted on t <= {train_until:g} s, predicted after (published: at 2 s)"]
     text += ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in lines]
+    forecasters = [method for method in methods if method in FORECASTERS]
+    if forecasters:
+        text.append(f"({', '.join(forecasters)}: data only, trained on every drop 2, whole, and each drop 1 up to "
+                    f"{train_until:g} s; scored on the part forecast, as far as each was checked)")
     for method in methods:
         text.append(f"\n{method}: law and parameters ± standard errors (SI; * per kg, mass unknown)")
         for row in rows:
@@ -154,7 +158,8 @@ def drops_table(rows: list[dict], methods, train_until: float = 2.0) -> str:
                        for name, e in result["parameters"].items() if name not in ("h0", "v0")]
             star = "" if row["mass_known"] else "*"
             law = result["law"] + (", g fitted" if result["fit_g"] else "")
-            covers = f"90 % interval covers {result['coverage_test']:.0%} of t > {train_until:g} s"
+            span = f" to {train_until + result['horizon_s']:.3g} s" if "horizon_s" in result else ""
+            covers = f"90 % interval covers {result['coverage_test']:.0%} of t > {train_until:g} s{span}"
             text.append(f"  {row['ball']}{star}: " + "; ".join([law, *entries, covers]))  # a law may fit nothing
     return "\n".join(text)
 
@@ -179,10 +184,11 @@ def _forecast_drops(model, drops: Tracks, splits: dict) -> dict[str, dict]:
         start = resampled(train, step)
         last = start.t.max()
         horizon = int(min(np.ceil((test.t.max() - last) / step - 1e-9), model.horizon_))
-        times = last + step * np.arange(1, horizon + 1)
-        low, high = (np.interp(test.t, times, bound[0, :, 0], right=np.nan)
+        # From the last resampled point (known: no width) to the forecast's last step.
+        times, anchor = last + step * np.arange(horizon + 1), start.position[-1, 0]
+        low, high = (np.interp(test.t, times, np.r_[anchor, bound[0, :, 0]], right=np.nan)
                      for bound in model.predict_interval(start, horizon, 0.9))
-        predicted = np.interp(test.t, times, model.predict(start, horizon)[0, :, 0], right=np.nan)
+        predicted = np.interp(test.t, times, np.r_[anchor, model.predict(start, horizon)[0, :, 0]], right=np.nan)
         truth, scored_rows = test.position[:, 0], np.isfinite(predicted)
         out[ball] = {"mse_test": float(np.mean((predicted - truth)[scored_rows] ** 2)), "mse_train": None,
                      "law": f"{model.name} (data only)", "fit_g": False, "parameters": {},

@@ -83,10 +83,12 @@ class Forecaster(Calibrated, Estimator, rung=False):
 
     def fit(self, tracks: Tracks, progress: ProgressMeter = QUIET) -> Forecaster:
         """Learn the next step from ``tracks`` (evenly spaced, each at least 3 points); returns self."""
-        if not isinstance(tracks, Tracks):
-            raise ValueError(f"tracks must be a hybridlab.data.Tracks, got {type(tracks).__name__}")
-        return self._fit_checked((tracks,), tracks.dim, {"kind": tracks.kind}, progress,
-                                 known={"dt_": check_steps(tracks)})
+        def check():
+            if not isinstance(tracks, Tracks):
+                raise ValueError(f"tracks must be a hybridlab.data.Tracks, got {type(tracks).__name__}")
+            return (tracks,), tracks.dim, {"kind": tracks.kind}, {"dt_": check_steps(tracks)}
+
+        return self._fit_checked(check, progress)
 
     def _fit(self, tracks: Tracks, progress: ProgressMeter) -> None:
         positions, counts = padded_positions(tracks)
@@ -95,6 +97,7 @@ class Forecaster(Calibrated, Estimator, rung=False):
                              "at least 3 points")
         fit, held = self._split(len(counts))
         real = np.arange(positions.shape[1]) < counts[:, None]
+        real[np.setdiff1d(np.arange(len(counts)), fit)] = False  # the held-out tracks set no scale
         steps = np.diff(positions, axis=1)[real[:, 1:]]
         self.mean_ = positions[real].mean(axis=0).tolist()
         self.scale_ = [float(s) or 1.0 for s in positions[real].std(axis=0)]

@@ -121,8 +121,11 @@ class EncoderDecoder(Regressor, rung=False):
     # The contract ----------------------------------------------------------------------------
     def fit(self, distances, progress=QUIET, context=None) -> EncoderDecoder:
         """Train the encoder on target ``distances`` (m, > 0; a vector); returns self."""
-        d = _distances(distances)
-        return super().fit(d[:, None], d, progress, context)
+        def check():
+            d = _distances(distances)
+            return (d[:, None], d), 1, {} if context is None else context, {}
+
+        return self._fit_checked(check, progress)
 
     def predict(self, distances, return_std: bool = False) -> np.ndarray:
         """Launches (n, 2) for target ``distances`` (m, > 0): speed (m/s), angle (rad). The

@@ -107,9 +107,11 @@ class Regressor(Calibrated, Estimator):
         A fit whose optimiser stopped before its convergence test held is returned, not
         raised: :meth:`converged` says so (False), and so does ``summary()["diagnostics"]``.
         """
-        X = check_inputs(X)
-        y = check_targets(y, X.shape[0])
-        return self._fit_checked((X, y), X.shape[1], {} if context is None else context, progress)
+        def check():
+            X_ = check_inputs(X)
+            return (X_, check_targets(y, X_.shape[0])), X_.shape[1], {} if context is None else context, {}
+
+        return self._fit_checked(check, progress)
 
     def _check_fit(self, X, y) -> None:
         """ValueError unless every fitted number is finite: data near float64's limit (1e300)

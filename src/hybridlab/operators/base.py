@@ -57,8 +57,11 @@ class Operator(Calibrated, Estimator, rung=False):
         super().__init_subclass__(rung=rung, **kwargs)
 
     def fit(self, W, Y, progress: ProgressMeter = QUIET) -> Operator:
-        W, Y = check_functions(W, Y)
-        return self._fit_checked((W, Y), W.shape[1], {}, progress)
+        def check():
+            data = check_functions(W, Y)
+            return data, data[0].shape[1], {}, {}
+
+        return self._fit_checked(check, progress)
 
     def _fit(self, W, Y, progress: ProgressMeter) -> None:
         self.input_scale_ = float(np.std(W)) or 1.0
