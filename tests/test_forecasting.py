@@ -157,6 +157,11 @@ def test_a_forecaster_refuses_what_it_was_not_checked_on(esn, tracks):
         esn.predict(uneven, 1)
     with pytest.raises(ValueError, match="needs evenly spaced points"):
         EchoStateNetwork().fit(uneven)
+    far = Tracks("shot", ("far",), observed.track[observed.track == 0] * 0, observed.t[observed.track == 0],
+                 observed.position[observed.track == 0] * 3.0)  # three times as far and fast as any
+    assert not esn.seen(far)[0] and esn.seen(observed).all()
+    with pytest.raises(ValueError, match="track 'far': its positions or steps lie outside those of the training"):
+        esn.predict(far, 1)
 
 
 def test_the_score_is_the_rms_error_by_horizon_and_the_coverage_by_hand():

@@ -31,6 +31,9 @@ BASEBALL = Projectile(QuadraticDrag(c=1.2e-3), mass=0.145, g=G)
 SPEEDS, ANGLES, STEP, NOISE = (30.0, 50.0), (0.3, 1.0), 0.1, 0.05
 #: Training tracks and test tracks, full and quick.
 SIZES = {False: (200, 30), True: (40, 10)}
+#: The test tracks' name prefixes: launched like the training tracks, and faster than any of them.
+SETS = {"family": "test/", "off": "off/"}
+OFF_SPEEDS = (55.0, 70.0)
 #: The share of each test track's points observed before the cut.
 OBSERVED = 0.35
 #: A forecast is inside the noise band while its RMS error is at most BAND·NOISE.
@@ -45,19 +48,31 @@ def run_forecast(out: str | None = None, seed: int = 0, quick: bool = False, ech
     out = run_directory(out, "forecast")
     train, observed, later = simulated(seed, quick)
     metrics = {"scenario": "forecast", "seed": seed, "quick": quick, "step": STEP, "noise": NOISE, "band": BAND,
-               "level": LEVEL, "tracks": {"train": len(train), "test": len(observed)}, "rungs": {}}
+               "level": LEVEL, "speeds": list(SPEEDS), "off_speeds": list(OFF_SPEEDS),
+               "tracks": {"train": len(train), "test": int(np.sum(np.char.startswith(np.array(observed.names),
+                                                                                     SETS["family"]))),
+                          "off": int(np.sum(np.char.startswith(np.array(observed.names), SETS["off"])))},
+               "rungs": {}}
     forecasts, errors = [], []
+    sets = {label: np.char.startswith(np.array(later.names)[later.track], prefix) for label, prefix in SETS.items()}
+    sets = {label: rows for label, rows in sets.items() if rows.any()}
     for name, rung in rungs(quick, seed).items():
         predicted, std, fit_s, forecast_s = rung(train, observed, later)
-        scores, curve = score(later, predicted, std)
-        metrics["rungs"][name] = {**scores, "fit_s": fit_s, "forecast_s": forecast_s}
+        scored = {label: score(later.where(rows), predicted[rows], std[rows]) for label, rows in sets.items()}
+        scores = scored["family"][0]
+        metrics["rungs"][name] = {**scores, "fit_s": fit_s, "forecast_s": forecast_s,
+                                  **({"off": scored["off"][0]} if "off" in scored else {})}
         leaves = scores["leaves_band_s"]
+        off = "" if "off" not in scored else (f"; off the training launches {scored['off'][0]['rmse_last']:.3g} m "
+                                              f"{scored['off'][0]['last_s']:.3g} s ahead")
         echo(f"{name:>21}: RMS error {scores['rmse_first']:.3g} m {STEP:g} s ahead, {scores['rmse_last']:.3g} m "
              f"{scores['last_s']:.3g} s ahead; " + ("stays in the noise band" if leaves is None else
                                                      f"leaves the noise band {leaves:.3g} s ahead")
-             + f"; {LEVEL:.0%} interval covers {scores['coverage']:.0%}; fit {fit_s:.1f} s")
+             + f"; {LEVEL:.0%} interval covers {scores['coverage']:.0%}{off}; fit {fit_s:.1f} s")
         forecasts.append(_forecast_columns(name, later, predicted, std))
-        errors.append({"rung": np.full(len(curve["rmse"]), name), **curve})
+        for label, (_, curve) in scored.items():
+            errors.append({"rung": np.full(len(curve["rmse"]), name), "set": np.full(len(curve["rmse"]), label),
+                           **curve})
     with new_directory(out) as work:
         write_table(os.path.join(work, "tracks.csv"), _track_columns(observed, later))
         write_table(os.path.join(work, "forecasts.csv"), _stacked(forecasts))
@@ -69,11 +84,15 @@ def run_forecast(out: str | None = None, seed: int = 0, quick: bool = False, ech
 
 
 def simulated(seed: int, quick: bool) -> tuple[Tracks, Tracks, Tracks]:
-    """(training tracks, the test tracks' observed parts, their later parts), every STEP s."""
+    """(training tracks, the test tracks' observed parts, their later parts), every STEP s: as
+    many test tracks launched like the training ones (names ``test/…``) as launched faster than
+    any of them, at OFF_SPEEDS (``off/…``)."""
     n_train, n_test = SIZES[quick]
-    train_key, test_key = jax.random.split(jax.random.key(seed))
+    train_key, test_key, off_key = jax.random.split(jax.random.key(seed), 3)
     train = simulate_tracks(BASEBALL, n_train, 2, SPEEDS, ANGLES, NOISE, train_key, step=STEP)
-    test = renamed(simulate_tracks(BASEBALL, n_test, 2, SPEEDS, ANGLES, NOISE, test_key, step=STEP), "test/")
+    test = join_tracks(
+        renamed(simulate_tracks(BASEBALL, n_test, 2, SPEEDS, ANGLES, NOISE, test_key, step=STEP), SETS["family"]),
+        renamed(simulate_tracks(BASEBALL, n_test, 2, OFF_SPEEDS, ANGLES, NOISE, off_key, step=STEP), SETS["off"]))
     counts = np.bincount(test.track)
     observed, later = cut_tracks(test, np.maximum(np.round(OBSERVED * counts).astype(int), 8))
     return train, observed, later
@@ -112,9 +131,11 @@ def _forecaster(make):
         fitted = time.perf_counter()
         _, _, mask = later.padded()
         horizon = min(mask.shape[1], model.horizon_)
-        predicted, std = model.predict(observed, horizon, return_std=True)
-        pad = ((0, 0), (0, mask.shape[1] - horizon), (0, 0))
-        predicted, std = (np.pad(a, pad, constant_values=np.nan) for a in (predicted, std))
+        seen = model.seen(observed)  # the others it refuses: never seen, not forecast (NaN)
+        predicted, std = (np.full(mask.shape + (observed.dim,), np.nan) for _ in range(2))
+        if seen.any():
+            asked = observed.select([name for name, ok in zip(observed.names, seen) if ok])
+            predicted[seen, :horizon], std[seen, :horizon] = model.predict(asked, horizon, return_std=True)
         done = time.perf_counter()
         return _rows(later, predicted, mask), _rows(later, std, mask), fitted - start, done - fitted
 

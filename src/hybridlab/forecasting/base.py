@@ -19,7 +19,8 @@ coordinate) is the root mean square error of the forecasts k steps ahead against
 positions (noise included), made non-decreasing in k. ``predict(..., return_std=True)`` gives
 s_k, ``predict_interval`` ŷ ± z·s_k (Gaussian quantile). The cuts leave at least
 :meth:`least_observed` points to warm up on, and a forecast from fewer is refused, as is a
-horizon past the longest one calibrated (:attr:`horizon_`): the model was never checked there.
+horizon past the longest one calibrated (:attr:`horizon_`): the model was never checked there;
+so is a track whose positions or steps lie outside the training tracks' (:meth:`seen`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ STEP_TOLERANCE = 0.1
 LEAST_HELD_OUT = 2
 #: Forecasts of each held-out track, from cuts spread over its length.
 CUTS = 8
+#: How far (a share of the training inputs' span) an observed input may lie beyond them.
+WIDER = 0.1
 #: Forecasts k steps ahead needed for s_k to be calibrated at k.
 LEAST_SAMPLES = 5
 
@@ -76,7 +79,7 @@ class Forecaster(Calibrated, Estimator, rung=False):
     ``validation`` and ``seed``."""
 
     interval_method: ClassVar[str] = "empirical, by horizon, from free runs of held-out tracks"
-    fitted_facts = ("dt", "mean", "scale", "step_scale", "horizon", "held_out")
+    fitted_facts = ("dt", "mean", "scale", "step_scale", "horizon", "held_out", "input_low", "input_high")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(rung=False, **kwargs)  # loadable, never a rung of the range ladder
@@ -102,6 +105,8 @@ class Forecaster(Calibrated, Estimator, rung=False):
         self.mean_ = positions[real].mean(axis=0).tolist()
         self.scale_ = [float(s) or 1.0 for s in positions[real].std(axis=0)]
         self.step_scale_ = [float(s) or 1.0 for s in np.sqrt(np.mean(steps**2, axis=0))]
+        inputs = np.asarray(self._inputs(jnp.asarray(positions[fit])))[real[fit][:, 1:]]
+        self.input_low_, self.input_high_ = inputs.min(axis=0).tolist(), inputs.max(axis=0).tolist()
         self._train(positions[fit], counts[fit], progress)
         # 0: too few tracks to hold any out, the interval calibrated on the fitted ones (optimistic).
         self.held_out_ = 0 if len(held) == len(fit) and np.array_equal(held, fit) else int(len(held))
@@ -170,11 +175,27 @@ class Forecaster(Calibrated, Estimator, rung=False):
         return free_run(self._cell(), self._inputs(positions), jnp.asarray(counts), last_real(positions, counts),
                         scales, horizon)
 
+    def seen(self, observed: Tracks) -> np.ndarray:
+        """(m,): whether every input of each observed track — its positions and steps, scaled —
+        lies within the range of the training inputs, widened by :data:`WIDER` of its span on
+        each side: a track outside it asks the model about what it never saw."""
+        self._check_fitted()
+        positions, counts = padded_positions(observed)
+        inputs = np.asarray(self._inputs(jnp.asarray(positions)))
+        low, high = np.asarray(self.input_low_), np.asarray(self.input_high_)
+        margin = WIDER * (high - low)
+        inside = np.all((inputs >= low - margin) & (inputs <= high + margin), axis=-1)
+        real = np.arange(inputs.shape[1]) < (counts - 1)[:, None]
+        return np.all(inside | ~real, axis=1)
+
     def predict(self, observed: Tracks, horizon: int, return_std: bool = False):
         """Positions (m, horizon, dim) in m of each observed track at ``horizon`` steps of ``dt_``
         after its last point (k·dt_, k = 1 … horizon); with ``return_std``, also the predictive
-        standard deviation (m, horizon, dim) of a measurement there. ValueError for a horizon
-        past :attr:`horizon_` or tracks not spaced by ``dt_``."""
+        standard deviation (m, horizon, dim) of a measurement there. NaN from the first step
+        whose forecast position or step leaves the range of the training inputs (widened by
+        :data:`WIDER` of it): the free run has gone where the model never was. ValueError for a
+        horizon past :attr:`horizon_`, tracks not spaced by ``dt_``, or an observed track the
+        model never saw the like of (:meth:`seen`)."""
         self._check_fitted()
         if not isinstance(observed, Tracks):
             raise ValueError(f"observed must be a hybridlab.data.Tracks, got {type(observed).__name__}")
@@ -186,15 +207,33 @@ class Forecaster(Calibrated, Estimator, rung=False):
                              f"{self.dt_:.4g} s, the longest forecast checked on held-out tracks")
         check_steps(observed, self.dt_)
         positions, counts = padded_positions(observed)
+        unseen = np.flatnonzero(~self.seen(observed))
+        if unseen.size:
+            raise ValueError(f"track {observed.names[unseen[0]]!r}: its positions or steps lie outside those of the "
+                             f"training tracks (by more than {WIDER:.0%} of their range): this {type(self).__name__} "
+                             "never saw such a track (the physics rungs can be asked)")
         if counts.min() < self.least_observed():
             short = observed.names[int(np.argmin(counts))]
             raise ValueError(f"track {short!r} has {counts.min()} observed points: this {type(self).__name__} "
                              f"forecasts from at least {self.least_observed()} (its interval was checked from there)")
-        predicted = np.asarray(self._positions(positions, counts, int(horizon)))
+        predicted = np.array(self._positions(positions, counts, int(horizon)))  # a writable copy
+        strayed = self._strayed(positions[np.arange(len(counts)), counts - 1], predicted)
+        predicted[strayed] = np.nan
         if not return_std:
             return predicted
         std = np.broadcast_to(np.asarray(self.horizon_std_)[:horizon], predicted.shape).copy()
+        std[strayed] = np.nan
         return predicted, std
+
+    def _strayed(self, last: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """(m, horizon): the steps of a free run from the first one whose position or step lies
+        outside the training inputs' widened range on: past what the model saw."""
+        path = np.concatenate([last[:, None, :], predicted], axis=1)
+        inputs = np.asarray(self._inputs(jnp.asarray(path)))
+        low, high = np.asarray(self.input_low_), np.asarray(self.input_high_)
+        margin = WIDER * (high - low)
+        outside = np.any((inputs < low - margin) | (inputs > high + margin), axis=-1)
+        return np.logical_or.accumulate(outside, axis=1)
 
     def predict_interval(self, observed: Tracks, horizon: int, level: float = 0.9):
         """(low, high), each (m, horizon, dim): the ``level`` interval ŷ ± z·s_k of a measurement

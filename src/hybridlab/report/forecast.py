@@ -38,9 +38,12 @@ def plot_horizon_errors(errors: dict, noise: float, band: float):
 
 
 def plot_forecast_tracks(tracks: dict, forecasts: dict, level_z: float):
-    """Height against time for the first SHOWN test tracks: observed points, the measured rest,
-    each rung's forecast with its band ŷ ± z·s."""
-    names = list(dict.fromkeys(tracks["track"]))[:SHOWN]
+    """Height against time for SHOWN test tracks (the last one launched off the training
+    launches, where there are such): observed points, the measured rest, each rung's forecast
+    with its band ŷ ± z·s."""
+    names = list(dict.fromkeys(tracks["track"]))
+    off = [name for name in names if name.startswith("off/")]
+    names = [name for name in names if name not in off][:SHOWN - min(1, len(off))] + off[:1]
     fig, axes = panels(len(names), width=5.0, height=3.8)
     for ax, name in zip(axes, names):
         for part, style in (("observed", {"color": "black", "s": 14}),
@@ -96,18 +99,45 @@ def trust_words(metrics: dict) -> str:
     return " ".join(parts)
 
 
+def _of_set(errors: dict, label: str) -> dict:
+    rows = errors["set"] == label
+    return {key: values[rows] for key, values in errors.items()}
+
+
+def _off_part(metrics: dict) -> list[str]:
+    """The table of the test tracks launched faster than any training track (none: nothing)."""
+    rungs = {name: m["off"] for name, m in metrics["rungs"].items() if "off" in m}
+    if not rungs:
+        return []
+    low, high = metrics["off_speeds"]
+    rows = [[name, *("not forecast" if m[key] is None else m[key] for key in ("rmse_first", "rmse_last")),
+             "stays inside" if m["leaves_band_s"] is None else m["leaves_band_s"],
+             "none" if m["coverage"] is None else m["coverage"], m["forecast_share"]] for name, m in rungs.items()]
+    last = min(m["last_s"] for m in rungs.values())
+    return [f"<h2>Off the training launches</h2><p>{metrics['tracks']['off']} more test tracks launched at "
+            f"{low:g}–{high:g} m/s, faster than any training track ({metrics['speeds'][0]:g}–"
+            f"{metrics['speeds'][1]:g} m/s), forecast by the same fitted rungs.</p>",
+            html_table(["rung", f"RMS error {metrics['step']:g} s ahead (m)", f"RMS error {last:g} s ahead (m)",
+                        f"leaves the {metrics['band']:g}σ noise band (s ahead)",
+                        f"{metrics['level']:.0%} interval coverage", "share forecast"], rows)]
+
+
 def build_forecast_report(run_dir: str) -> str:
     """Draw forecast_errors.png and forecast_tracks.png from the run's files and write report.html."""
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
         metrics = json.load(handle)
-    errors = read_csv(os.path.join(run_dir, "errors.csv"), text=("rung",))
+    errors = read_csv(os.path.join(run_dir, "errors.csv"), text=("rung", "set"))
     tracks = read_csv(os.path.join(run_dir, "tracks.csv"), text=("part", "track"))
     forecasts = read_csv(os.path.join(run_dir, "forecasts.csv"), text=("rung", "track"))
     z = float(stats.norm.ppf(0.5 + metrics["level"] / 2))
     os.makedirs(os.path.join(run_dir, "figures"), exist_ok=True)
     figures = []
-    for name, fig in (("forecast_errors.png", plot_horizon_errors(errors, metrics["noise"], metrics["band"])),
-                      ("forecast_tracks.png", plot_forecast_tracks(tracks, forecasts, z))):
+    drawn = [("forecast_errors.png", plot_horizon_errors(_of_set(errors, "family"), metrics["noise"], metrics["band"])),
+             ("forecast_tracks.png", plot_forecast_tracks(tracks, forecasts, z))]
+    if np.any(errors["set"] == "off"):
+        drawn.append(("forecast_errors_off.png", plot_horizon_errors(_of_set(errors, "off"), metrics["noise"],
+                                                                     metrics["band"])))
+    for name, fig in drawn:
         figures.append(os.path.join(run_dir, "figures", name))
         write_figure(fig, figures[-1])
     last = min(m["last_s"] for m in metrics["rungs"].values())
@@ -122,6 +152,7 @@ def build_forecast_report(run_dir: str) -> str:
                     f"{metrics['level']:.0%} interval coverage", "share forecast", "fit (s)", "forecast (s)"],
                    _rung_rows(metrics)),
         f"<p><b>Where each can be trusted.</b> {trust_words(metrics)}</p>",
+        *_off_part(metrics),
         "<h2>Figures</h2>", *(figure_html(path) for path in figures)])
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))

@@ -19,6 +19,7 @@ from hybridlab.report.schema import Metrics, ModelMetrics
 CAPTIONS = {
     "forecast_errors.png": "RMS position error of each rung against the horizon (log scale); dashed: the data-only "
     "rungs; the noise level and the noise band.",
+    "forecast_errors_off.png": "The same, on the test tracks launched faster than any training track.",
     "forecast_tracks.png": "Test tracks: the observed points (filled), the measured rest (open circles), each rung's forecast "
     "with its predictive band.",
     "maps.png": "The true map beside each model's, on one colour scale; dashed: training region.",
