@@ -63,7 +63,7 @@ def run_forecast(out: str | None = None, seed: int = 0, quick: bool = False, ech
         metrics["rungs"][name] = {**scores, "fit_s": fit_s, "forecast_s": forecast_s,
                                   **({"off": scored["off"][0]} if "off" in scored else {})}
         leaves = scores["leaves_band_s"]
-        off = "" if "off" not in scored else (f"; off the training launches {scored['off'][0]['rmse_last']:.3g} m "
+        off = "" if "off" not in scored else (f"; off the training launches {_metres(scored['off'][0]['rmse_last'])} "
                                               f"{scored['off'][0]['last_s']:.3g} s ahead")
         echo(f"{name:>21}: RMS error {scores['rmse_first']:.3g} m {STEP:g} s ahead, {scores['rmse_last']:.3g} m "
              f"{scores['last_s']:.3g} s ahead; " + ("stays in the noise band" if leaves is None else
@@ -190,6 +190,10 @@ def score(later: Tracks, predicted: np.ndarray, std: np.ndarray) -> tuple[dict, 
               "leaves_band_s": float(horizons[outside[0]] * STEP) if outside.size else None, "coverage": float(np.mean(inside[finite])) if finite.any() else None,
               "forecast_share": float(np.mean(np.isfinite(square)))}
     return scores, {"horizon_s": horizons * STEP, "rmse": rmse, "count": counts}
+
+
+def _metres(value: float) -> str:
+    return "not forecast" if not np.isfinite(value) else f"{value:.3g} m"
 
 
 def _forecast_columns(name: str, later: Tracks, predicted, std) -> dict:
