@@ -103,6 +103,14 @@ class Tracks:
         fill = order[first[:, None] + np.minimum(point, counts[:, None] - 1)]  # (m, width), in O(n + m·width)
         return self.t[fill], self.position[fill], point < counts[:, None]
 
+    def point_index(self) -> np.ndarray:
+        """(n,): each row's place in its track, 0 for the first (the rows kept in file order)."""
+        counts = np.bincount(self.track, minlength=len(self))
+        order = np.argsort(self.track, kind="stable")
+        index = np.empty(len(order), int)
+        index[order] = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return index
+
     def first_times(self) -> np.ndarray:
         """(m,): each track's first time (s)."""
         first = np.full(len(self), np.inf)
@@ -248,10 +256,7 @@ def cut_tracks(tracks: Tracks, points) -> tuple[Tracks, Tracks]:
     if np.any(points < 1) or np.any(points >= counts):
         i = int(np.flatnonzero((points < 1) | (points >= counts))[0])
         raise ValueError(f"track {tracks.names[i]!r}: a cut after {points[i]} of its {counts[i]} points leaves a side empty")
-    order = np.argsort(tracks.track, kind="stable")
-    rank = np.empty(len(order), int)
-    rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
-    before = rank < points[tracks.track]
+    before = tracks.point_index() < points[tracks.track]
     return tracks.where(before), tracks.where(~before)
 
 

@@ -162,11 +162,7 @@ def _rows(tracks: Tracks, padded: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def steps_ahead(later: Tracks) -> np.ndarray:
     """(n,): how many steps after its cut each row of ``later`` is (1 for the first)."""
-    order = np.argsort(later.track, kind="stable")
-    counts = np.bincount(later.track, minlength=len(later))
-    rank = np.empty(len(order), int)
-    rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rank + 1
+    return later.point_index() + 1
 
 
 def score(later: Tracks, predicted: np.ndarray, std: np.ndarray) -> tuple[dict, dict]:

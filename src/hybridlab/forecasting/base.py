@@ -181,12 +181,17 @@ class Forecaster(Calibrated, Estimator, rung=False):
         each side: a track outside it asks the model about what it never saw."""
         self._check_fitted()
         positions, counts = padded_positions(observed)
+        outside = self._outside(positions)
+        real = np.arange(outside.shape[1]) < (counts - 1)[:, None]
+        return ~np.any(outside & real, axis=1)
+
+    def _outside(self, positions) -> np.ndarray:
+        """(m, P − 1): whether the input of each point 1 … P − 1 of ``positions`` (m, P, dim) lies
+        outside the training inputs' range widened by :data:`WIDER` of it."""
         inputs = np.asarray(self._inputs(jnp.asarray(positions)))
         low, high = np.asarray(self.input_low_), np.asarray(self.input_high_)
         margin = WIDER * (high - low)
-        inside = np.all((inputs >= low - margin) & (inputs <= high + margin), axis=-1)
-        real = np.arange(inputs.shape[1]) < (counts - 1)[:, None]
-        return np.all(inside | ~real, axis=1)
+        return np.any((inputs < low - margin) | (inputs > high + margin), axis=-1)
 
     def predict(self, observed: Tracks, horizon: int, return_std: bool = False):
         """Positions (m, horizon, dim) in m of each observed track at ``horizon`` steps of ``dt_``
@@ -217,7 +222,7 @@ class Forecaster(Calibrated, Estimator, rung=False):
             raise ValueError(f"track {short!r} has {counts.min()} observed points: this {type(self).__name__} "
                              f"forecasts from at least {self.least_observed()} (its interval was checked from there)")
         predicted = np.array(self._positions(positions, counts, int(horizon)))  # a writable copy
-        strayed = self._strayed(positions[np.arange(len(counts)), counts - 1], predicted)
+        strayed = self._strayed(np.asarray(last_real(positions, counts)), predicted)
         predicted[strayed] = np.nan
         if not return_std:
             return predicted
@@ -228,11 +233,7 @@ class Forecaster(Calibrated, Estimator, rung=False):
     def _strayed(self, last: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         """(m, horizon): the steps of a free run from the first one whose position or step lies
         outside the training inputs' widened range on: past what the model saw."""
-        path = np.concatenate([last[:, None, :], predicted], axis=1)
-        inputs = np.asarray(self._inputs(jnp.asarray(path)))
-        low, high = np.asarray(self.input_low_), np.asarray(self.input_high_)
-        margin = WIDER * (high - low)
-        outside = np.any((inputs < low - margin) | (inputs > high + margin), axis=-1)
+        outside = self._outside(np.concatenate([last[:, None, :], predicted], axis=1))
         return np.logical_or.accumulate(outside, axis=1)
 
     def predict_interval(self, observed: Tracks, horizon: int, level: float = 0.9):
