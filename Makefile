@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-all bench clean
+.PHONY: run test test-all test-browser docs docs-figures bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,9 +28,22 @@ test: $(VENV)/.installed-dev
 test-all: $(VENV)/.installed-dev
 	HYBRIDLAB_TEST_XLA=default $(PY) -m pytest -m "slow or not slow"
 
+# The report in headless Chromium (Debian: apt install chromium chromium-driver); make test runs
+# it too where they are installed, and skips it where they are not.
+test-browser: $(VENV)/.installed-dev
+	$(PY) -m pytest -p no:xdist tests/test_report_browser.py
+
+# The documentation site, into site/ (--strict: a broken link or reference fails the build).
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+# The tutorials' figures, drawn by running the tutorials' own code (tests/docs_runner.py).
+docs-figures: $(VENV)/.installed-dev
+	HYBRIDLAB_DOCS_FIGURES=1 $(PY) -m pytest -m "slow or not slow" tests/test_docs.py -k tutorials
+
 bench: $(VENV)/.installed-dev
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/range_throughput.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache .hypothesis

@@ -54,21 +54,40 @@ def test_every_scenario_is_in_SCENARIOS():
     assert set(LADDERS) | {spec.name for spec in SCENARIOS.values() if isinstance(spec, JobScenario)} == set(SCENARIOS)
 
 
-#: Modules over 400 lines today, each held at most at its size now until it is split (issue 31).
-LONG_MODULES = {"inverse/aiming.py": 599, "data/formats.py": 465,
-                "physics/numerical.py": 449, "report/figures.py": 425, "physics/projectile.py": 406}
+#: Modules over 400 lines of code today (docstrings not counted), each held at most at its size
+#: now until it is split (issue 31).
+LONG_MODULES = {"inverse/aiming.py": 403}
+
+
+def _docstring_lines(tree) -> set[int]:
+    """The line numbers of every docstring of a module, class or function: documentation (the
+    Parameters and Returns of the API reference) is not code, and a rule on length should not
+    push it out."""
+    import ast
+
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                lines.update(range(first.lineno, first.end_lineno + 1))
+    return lines
 
 
 def test_no_module_over_400_lines_and_no_function_over_60():
-    """Short modules and functions; the long modules
-    of :data:`LONG_MODULES` may not grow."""
+    """Short modules and functions, counted in lines of code (docstrings left out); the long
+    modules of :data:`LONG_MODULES` may not grow."""
     import ast
 
     package = ROOT / "src" / "hybridlab"
     for path in package.rglob("*.py"):
         name = path.relative_to(package).as_posix()
         text = path.read_text()
-        assert len(text.splitlines()) <= LONG_MODULES.get(name, 400), name
-        for node in ast.walk(ast.parse(text)):
+        tree = ast.parse(text)
+        docs = _docstring_lines(tree)
+        code = len(text.splitlines()) - len(docs)
+        assert code <= LONG_MODULES.get(name, 400), (name, code)
+        for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                assert node.end_lineno - node.lineno + 1 <= 60, f"{name}: {node.name}"
+                body = set(range(node.lineno, node.end_lineno + 1)) - docs
+                assert len(body) <= 60, f"{name}: {node.name}"

@@ -252,3 +252,14 @@ def test_discovery_tries_more_terms_where_the_tracks_reject_fewer(baseball_track
     assert found.law == "quadratic"
     c = found.parameters()["c"]
     assert abs(c["value"] - 1.2e-3) < 3 * c["stderr"]
+
+
+def test_discovery_reads_the_physics_of_a_model_built_with_a_projectile_or_none():
+    """A UDE's physics may be a Projectile, its spec or None (the defaults): discovery refits
+    the law on each alike (it once took dict() of a Projectile: a TypeError)."""
+    from hybridlab.dynamics.discovery import _law_spec, _spec
+
+    ball = Projectile(QuadraticDrag(c=1e-3), mass=0.145)
+    assert _spec(ball) == ball.to_spec() == _spec(ball.to_spec())
+    assert Projectile.from_spec(_law_spec(_spec(None), {"quadratic": 2e-3})) == Projectile(QuadraticDrag(c=2e-3))
+    assert Projectile.from_spec(_law_spec(_spec(ball), {"linear": 0.1})).mass == 0.145

@@ -230,22 +230,67 @@ def assert_coloured(png: bytes, at_least: float):
 COLOURED = {"maps.png": 0.25, "errors.png": 0.08, "curves.png": 0.003, "rmse.png": 0.08}
 
 
-def test_two_input_page_inlines_every_figure(run_2d):
+def test_two_input_page_draws_its_figures_interactively_and_keeps_the_pngs(run_2d):
+    """The maps, errors, curves and RMSE bars are drawn in the browser (tests/test_report_browser.py);
+    their PNGs are still written, and show the data."""
     names = ["maps.png", "errors.png", "curves.png", "rmse.png"]
     assert sorted(os.listdir(run_2d / "figures")) == sorted(names)  # and no temporary file left behind
     page = parse(run_2d / "report.html")
-    pngs = page.pngs()
-    assert len(pngs) == 4 and len(page.texts["figcaption"]) == 4
-    for name, png in zip(names, pngs):
-        assert png == (run_2d / "figures" / name).read_bytes()
-        assert_coloured(png, COLOURED[name])
+    assert page.pngs() == []  # each one stood for by an interactive figure
+    for name in names:
+        assert_coloured((run_2d / "figures" / name).read_bytes(), COLOURED[name])
+    data = page_data_of(run_2d)
+    assert set(data) >= {"grid", "curves", "rmse"} and "paths" not in data  # no paths.csv in this run
+
+
+def page_data_of(run):
+    """The JSON the page's script draws, read back from the page."""
+    text = (run / "report.html").read_text(encoding="utf-8")
+    return json.loads(text.split('<script type="application/json" id="hybridlab-data">')[1].split("</script>")[0])
+
+
+def test_the_interactive_maps_hold_the_grid_by_angle_and_speed(run_2d):
+    data, grid = page_data_of(run_2d), read_csv(run_2d / "grid.csv")
+    xs, ys = np.unique(grid["speed"]), np.unique(grid["angle"])
+    assert data["grid"]["x"] == pytest.approx(xs) and data["grid"]["y"] == pytest.approx(ys)
+    for name in ("true", "physics", "mlp"):
+        layer = np.array(data["grid"]["layers"][name])
+        assert layer.shape == (ys.size, xs.size)
+        for speed, angle, value in zip(grid["speed"], grid["angle"], grid[name]):
+            assert layer[np.searchsorted(ys, angle), np.searchsorted(xs, speed)] == pytest.approx(value, rel=1e-9)
+    (at30, at45, at60) = data["curves"]
+    assert (at30["at"], at45["at"], at60["at"]) == (30.0, 45.0, 60.0)
+    assert at45["true"] == pytest.approx(vacuum_range(np.array(at45["x"]), 45.0), rel=1e-8)  # 10 digits sent
+
+
+def test_the_launch_explorer_has_the_true_path_of_every_launch(tmp_path):
+    directory = make_run_2d(tmp_path)
+    grid = read_csv(directory / "grid.csv")
+    points = 5
+    t = np.linspace(0.0, 1.0, points)
+    speed, angle = np.repeat(grid["speed"], points), np.repeat(grid["angle"], points)
+    x = speed * np.cos(np.deg2rad(angle)) * np.tile(t, grid["speed"].size)
+    write_csv(directory / "paths.csv", {"speed": speed, "angle": angle, "t": np.tile(t, grid["speed"].size),
+                                        "x": x, "y": np.zeros_like(x)})
+    build_report(directory)
+    data = page_data_of(directory)
+    xs, ys = data["grid"]["x"], data["grid"]["y"]
+    assert len(data["paths"]) == len(xs) * len(ys)
+    j, i = 3, 7  # the path at angle index j, speed index i is the one of that launch
+    path_x, _ = data["paths"][j * len(xs) + i]
+    assert path_x == pytest.approx(xs[i] * np.cos(np.deg2rad(ys[j])) * t)
 
 
 def test_strings_from_files_are_escaped(run_2d):
     page = (run_2d / "report.html").read_text(encoding="utf-8")
-    assert "<script" not in page.lower()
+    assert EVIL not in page and "alert('pwned')" not in page.replace("\\u003c", "<").split("</script>")[-1]
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
-    assert "http://" not in page and "https://" not in page  # self-contained
+    # Only the page's own scripts run: the JSON data (never executed), Plotly and the explorer,
+    # each allowed by its hash; nothing external is loaded.
+    assert page.count("<script") == 3 and page.count("'sha256-") == 2
+    assert "default-src 'none'" in page
+    head = page.split("<script")[0]
+    assert "http://" not in head and "https://" not in head
 
 
 def test_one_input_report_skips_the_maps(run_1d):
@@ -254,11 +299,11 @@ def test_one_input_report_skips_the_maps(run_1d):
     table = assert_models_table(page, json.loads((run_1d / "metrics.json").read_text()))
     assert table["linear"]["formula / fitted physics"] == "y = 0.5 + 0.1 x"
     assert table["basis"]["formula / fitted physics"] == DASH
-    pngs = page.pngs()
-    assert len(pngs) == 2
-    for name, png in zip(["curves.png", "rmse.png"], pngs):
-        assert png == (run_1d / "figures" / name).read_bytes()
-        assert_coloured(png, COLOURED[name])
+    assert page.pngs() == []  # the curves and the bars are drawn in the browser
+    for name in ("curves.png", "rmse.png"):
+        assert_coloured((run_1d / "figures" / name).read_bytes(), COLOURED[name])
+    data = page_data_of(run_1d)
+    assert "grid" not in data and [group["at"] for group in data["curves"]] == [None]
 
 
 def test_missing_grid_leaves_out_the_maps(tmp_path):
@@ -266,7 +311,7 @@ def test_missing_grid_leaves_out_the_maps(tmp_path):
     os.remove(tmp_path / "grid.csv")
     page = parse(build_report(tmp_path))
     assert sorted(os.listdir(tmp_path / "figures")) == ["curves.png", "rmse.png"]
-    assert len(page.pngs()) == 2
+    assert page.pngs() == [] and "grid" not in page_data_of(tmp_path)
 
 
 # --- the figures draw the files' data -------------------------------------------------------------

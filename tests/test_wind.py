@@ -169,10 +169,13 @@ def test_wind_interpolates_and_holds_and_round_trips():
 
 
 def test_aiming_refuses_a_wind_it_does_not_model():
-    from hybridlab.inverse import aim
+    from hybridlab.inverse import aim, reach
 
+    windy = Projectile(LinearDrag(k=1.8), mass=7.26, wind=3.0)
     with pytest.raises(ValueError, match="aiming assumes still air; this one has a wind 3 m/s"):
-        aim(Projectile(LinearDrag(k=1.8), mass=7.26, wind=3.0), 20.0)
+        aim(windy, 20.0)
+    with pytest.raises(ValueError, match="aiming assumes still air; this one has a wind 3 m/s"):
+        reach(windy, 20.0)
 
 
 def test_a_path_is_the_trajectory_on_a_grid_from_one_solve():

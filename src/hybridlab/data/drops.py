@@ -23,7 +23,15 @@ class Ball:
 
 def load_drops() -> tuple[Tracks, dict[str, Ball]]:
     """(the drops, {ball: Ball}): every shipped drop as a track named ``ball/drop`` (heights in
-    m, the recorded velocities in m/s), and each ball's mass and diameter."""
+    m, the recorded velocities in m/s), and each ball's mass and diameter.
+
+    Returns
+    -------
+    drops : Tracks
+        ``"drop"`` tracks: times (s), heights (m), velocities (m/s).
+    balls : dict of str to Ball
+        Each ball's mass (kg) and diameter (m), NaN where not given.
+    """
     folder = resources.files("hybridlab.data") / "ball_drops"
     with resources.as_file(folder / "ball_drops.csv") as path:
         drops = read_tracks(path)

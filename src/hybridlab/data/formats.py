@@ -251,6 +251,29 @@ def read_shots(
     checked nor converted but kept as the file holds them, in NumPy object arrays: a CSV file's
     text exactly as written, a Parquet file's values (None for null), so that they can be
     written back untouched (:func:`write_table`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` file (at most 256 MiB).
+    require : sequence of str
+        Columns that must be present.
+    file_units : bool
+        Whether to keep ``angle`` in degrees.
+    keep_other : bool
+        Whether to keep the other columns unchecked, as the file holds them.
+
+    Returns
+    -------
+    shots : dict of str to numpy.ndarray
+        Each column, shape (n,): ``speed`` (m/s), ``angle`` (rad; degrees with ``file_units``), ``distance``
+        (m), ``height`` (m), others.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is unknown, the file cannot be read or parsed, a required column is missing, or a value
+        breaks its check.
     """
     kind = _format(path)
     table = _read_csv(path) if kind == "csv" else _read_parquet(path, lambda name: keep_other and name not in CHECKED)
@@ -413,7 +436,24 @@ def read_tracks(path: str | os.PathLike) -> Tracks:
     ``ball,drop,t,height[,velocity]`` (vertical drops), told apart by the ``shot`` or ``ball``
     column; the id column is text, every other cell a finite number; within a track the rows
     are together and the times increase. ValueError names the file, the line (Parquet: row)
-    and column of the first bad cell, as :func:`read_shots` does."""
+    and column of the first bad cell, as :func:`read_shots` does.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` file (at most 256 MiB).
+
+    Returns
+    -------
+    tracks : Tracks
+        ``"shot"`` tracks (x, y in m) or ``"drop"`` tracks (height in m, velocity in m/s), times in s.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is unknown, the file cannot be read, it has no ``shot`` or ``ball`` column, a required
+        column is missing, a cell is bad, or a track's rows are not together with increasing times.
+    """
     table = _read_with_ids(path)
     kind = next((kind for kind, name in _IDS.items() if name in table.columns), None)
     if kind is None:
@@ -461,5 +501,19 @@ def read_track(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def write_tracks(path: str | os.PathLike, tracks: Tracks) -> None:
     """Write trajectories to CSV or Parquet (chosen by the suffix), atomically, in the columns
-    :func:`read_tracks` reads."""
+    :func:`read_tracks` reads.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` file; its directory must exist.
+    tracks : Tracks
+        The tracks: times (s), positions (m), velocities (m/s) where recorded.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is unknown, ``path`` is not a file name in an existing directory, or the file cannot be
+        written.
+    """
     write_table(path, tracks.columns())

@@ -73,6 +73,35 @@ def simulate_shots(projectile: Projectile, n: int, speed, angle, noise: float, k
 
     Returns float64 arrays ``speed``, ``angle`` (rad), ``distance``, and ``height`` (m) when the
     projectile is launched from above the ground. The same key gives the same numbers.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The physics that flies the shots.
+    n : int
+        Number of shots, a positive integer.
+    speed : tuple of float
+        (low, high) launch speeds in m/s, finite, 0 ≤ low ≤ high.
+    angle : tuple of float
+        (low, high) launch angles in rad, finite, low ≤ high, within [0, π/2] from the ground and [−π/2, π/2]
+        from a height.
+    noise : float
+        Standard deviation of the additive noise in m, finite and ≥ 0.
+    key : jax.Array
+        JAX random key.
+    relative : float
+        Standard deviation of the relative noise (dimensionless), finite and ≥ 0.
+
+    Returns
+    -------
+    shots : dict of str to numpy.ndarray
+        ``speed`` (m/s), ``angle`` (rad), ``distance`` (m, measured, ≥ 0), and ``height`` (m) from a height;
+        each of shape (n,).
+
+    Raises
+    ------
+    ValueError
+        If ``n``, an interval, ``noise`` or ``relative`` is not as above, or a range cannot be computed.
     """
     # Every launch the ranges allow must be valid, not only the ones drawn: checked up front.
     _check_interval("speed", speed, 0.0, unit=" m/s")

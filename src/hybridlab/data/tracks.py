@@ -33,7 +33,29 @@ class Tracks:
     """Trajectories, row by row: ``track`` (n,) the index into ``names`` of each row's track,
     ``t`` (n,) the time in s, ``position`` (n, dim) in m — (x, y) for ``kind`` "shot" (dim 2),
     the height for "drop" (dim 1) — and ``velocity`` (n, dim) in m/s where it was recorded.
-    Rows of a track are together, times increasing (checked here)."""
+    Rows of a track are together, times increasing (checked here).
+
+    Parameters
+    ----------
+    kind : str
+        ``"shot"`` (2-D) or ``"drop"`` (vertical).
+    names : tuple of str
+        The m tracks' names.
+    track : numpy.ndarray
+        Shape (n,): each row's index into ``names``.
+    t : numpy.ndarray
+        Shape (n,): times in s, finite, increasing within a track.
+    position : numpy.ndarray
+        Shape (n, dim): positions in m, finite.
+    velocity : numpy.ndarray, optional
+        Shape (n, dim): recorded velocities in m/s.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown, the shapes do not match, a time or position is not finite, times do not
+        increase within a track, or a track's rows are not together.
+    """
 
     kind: str
     names: tuple[str, ...]
@@ -63,18 +85,51 @@ class Tracks:
 
     @property
     def dim(self) -> int:
-        """Position components: 2 for shots (x, y), 1 for drops (height)."""
+        """Position components: 2 for shots (x, y), 1 for drops (height).
+
+        Returns
+        -------
+        dim : int
+            2 or 1.
+        """
         return 2 if self.kind == "shot" else 1
 
     def __len__(self) -> int:
         return len(self.names)
 
     def rows(self, name: str) -> np.ndarray:
-        """The row indices of the track ``name``."""
+        """The row indices of the track ``name``.
+
+        Parameters
+        ----------
+        name : str
+            One of ``names``.
+
+        Returns
+        -------
+        rows : numpy.ndarray
+            The indices, increasing.
+
+        Raises
+        ------
+        ValueError
+            If no track is called ``name``.
+        """
         return np.flatnonzero(self.track == self.names.index(name))
 
     def where(self, mask) -> Tracks:
-        """The rows where ``mask`` is True; tracks left without rows are dropped."""
+        """The rows where ``mask`` is True; tracks left without rows are dropped.
+
+        Parameters
+        ----------
+        mask : array_like
+            Boolean, shape (n,).
+
+        Returns
+        -------
+        tracks : Tracks
+            The rows kept, their tracks renumbered.
+        """
         mask = np.asarray(mask, bool)
         kept = np.unique(self.track[mask])
         index = np.full(len(self.names), -1)
@@ -84,7 +139,23 @@ class Tracks:
                       self.position[mask], velocity)
 
     def select(self, names) -> Tracks:
-        """The tracks named, in this object's order."""
+        """The tracks named, in this object's order.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Names of tracks.
+
+        Returns
+        -------
+        tracks : Tracks
+            Those tracks' rows.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a track's.
+        """
         unknown = [name for name in names if name not in self.names]
         if unknown:
             raise ValueError(f"no track named {unknown[0]!r}; the tracks are {', '.join(self.names)}")
@@ -94,7 +165,22 @@ class Tracks:
     def padded(self, width: int | None = None):
         """(t (m, P), position (m, P, dim), mask (m, P)): the m tracks as rows of P = ``width``
         points (default and least: the most points of any track); a short track repeats its last
-        point, masked out."""
+        point, masked out.
+
+        Parameters
+        ----------
+        width : int, optional
+            P, raised to the most points of any track.
+
+        Returns
+        -------
+        t : numpy.ndarray
+            Shape (m, P), in s.
+        position : numpy.ndarray
+            Shape (m, P, dim), in m.
+        mask : numpy.ndarray
+            Shape (m, P): True at a track's own points.
+        """
         counts = np.bincount(self.track, minlength=len(self))
         width = max(int(counts.max()), width or 0)
         order = np.argsort(self.track, kind="stable")  # the rows track by track, each in file order
@@ -104,7 +190,13 @@ class Tracks:
         return self.t[fill], self.position[fill], point < counts[:, None]
 
     def point_index(self) -> np.ndarray:
-        """(n,): each row's place in its track, 0 for the first (the rows kept in file order)."""
+        """(n,): each row's place in its track, 0 for the first (the rows kept in file order).
+
+        Returns
+        -------
+        index : numpy.ndarray
+            Integers, shape (n,).
+        """
         counts = np.bincount(self.track, minlength=len(self))
         order = np.argsort(self.track, kind="stable")
         index = np.empty(len(order), int)
@@ -112,19 +204,38 @@ class Tracks:
         return index
 
     def first_times(self) -> np.ndarray:
-        """(m,): each track's first time (s)."""
+        """(m,): each track's first time (s).
+
+        Returns
+        -------
+        times : numpy.ndarray
+            Shape (m,), in s.
+        """
         first = np.full(len(self), np.inf)
         np.minimum.at(first, self.track, self.t)
         return first
 
     def last_times(self) -> np.ndarray:
-        """(m,): each track's last time (s)."""
+        """(m,): each track's last time (s).
+
+        Returns
+        -------
+        times : numpy.ndarray
+            Shape (m,), in s.
+        """
         last = np.full(len(self), -np.inf)
         np.maximum.at(last, self.track, self.t)
         return last
 
     def columns(self) -> dict[str, np.ndarray]:
-        """The file's columns (see :data:`KINDS`)."""
+        """The file's columns (see :data:`KINDS`).
+
+        Returns
+        -------
+        columns : dict of str to numpy.ndarray
+            ``shot``, ``t`` (s), ``x``, ``y`` (m) for shots; ``ball``, ``drop``, ``t`` (s), ``height`` (m) and
+            ``velocity`` (m/s, where recorded) for drops; each of shape (n,).
+        """
         names = np.array(self.names, dtype=object)[self.track]
         if self.kind == "shot":
             out = {"shot": names.astype(str), "t": self.t, "x": self.position[:, 0], "y": self.position[:, 1]}
@@ -164,7 +275,38 @@ def simulate_tracks(projectile: Projectile, n: int, points: int, speed, angle, n
     ``angle`` (rad), each observed at ``points`` evenly spaced times from launch to landing
     — or, with ``step`` (s), every ``step`` from launch while it is in the air (the landing
     itself not observed; ``points`` then unused) — with independent Gaussian noise of ``noise``
-    m on x and y. Track ``i`` is named ``str(i)``."""
+    m on x and y. Track ``i`` is named ``str(i)``.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The physics that flies the shots.
+    n : int
+        Number of tracks, a positive integer.
+    points : int
+        Points per track, an integer ≥ 2 (checked even with ``step``).
+    speed : tuple of float
+        (low, high) launch speeds in m/s, finite, low ≤ high.
+    angle : tuple of float
+        (low, high) launch angles in rad, finite, low ≤ high.
+    noise : float
+        Standard deviation of the noise on x and y in m, finite and ≥ 0.
+    key : jax.Array
+        JAX random key.
+    step : float, optional
+        Time between observations in s, finite and > 0; None: ``points`` per track.
+
+    Returns
+    -------
+    tracks : Tracks
+        ``"shot"`` tracks: times (s), positions (m).
+
+    Raises
+    ------
+    ValueError
+        If ``n``, ``points``, an interval, ``noise`` or ``step`` is not as above, or a launch is out of the
+        projectile's domain.
+    """
     if int(points) != points or points < 2:
         raise ValueError(f"points = {points!r}: must be an integer >= 2")
     if not (np.isfinite(noise) and noise >= 0):
@@ -250,7 +392,27 @@ def resampled(tracks: Tracks, step: float) -> Tracks:
 
 def cut_tracks(tracks: Tracks, points) -> tuple[Tracks, Tracks]:
     """(the first ``points[i]`` points of each track i, the rest): a track observed up to a cut
-    and what follows it. ValueError unless every track keeps a point on each side."""
+    and what follows it. ValueError unless every track keeps a point on each side.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        The m tracks.
+    points : int or array_like
+        Points kept before the cut, one number for all or (m,) one per track.
+
+    Returns
+    -------
+    before : Tracks
+        The first ``points[i]`` points of each track.
+    after : Tracks
+        The rest.
+
+    Raises
+    ------
+    ValueError
+        If a cut leaves a side of a track empty.
+    """
     points = np.broadcast_to(np.asarray(points), (len(tracks),))
     counts = np.bincount(tracks.track, minlength=len(tracks))
     if np.any(points < 1) or np.any(points >= counts):

@@ -45,7 +45,21 @@ class Dynamics(Calibrated, Estimator, rung=False):
     the gain G and the start's covariance C (saved as arrays), which grow linearly with the
     number of tracks. It widens where the trajectory's sensitivity to what was fitted grows:
     with time since the start, and off the speeds the data held as far as the linearisation
-    sees it."""
+    sees it.
+
+    Attributes
+    ----------
+    starts_ : jax.Array
+        Fitted starting state of each track at its first time, shape (m, 2·dim): positions (m), velocities (m/s).
+    tracks_ : list of str
+        The fitted tracks' names, in order.
+    t0_ : list of float
+        Each track's first observation time in s.
+    n_features_ : int
+        dim, the number of position components of the tracks (2 for (x, y), 1 for a drop).
+    interval_blocks_ : tuple of jax.Array or None
+        The interval's per-track blocks (G (m, p, q), C (m, q, q)); None without an interval.
+    """
 
     def __init_subclass__(cls, **kwargs):
         # Loadable, never a rung of the range ladder: they model trajectories, not ranges.
@@ -55,7 +69,26 @@ class Dynamics(Calibrated, Estimator, rung=False):
     rtol: float
 
     def fit(self, tracks: Tracks, progress: ProgressMeter = QUIET) -> Dynamics:
-        """Fit to ``tracks``; returns self."""
+        """Fit to ``tracks``; returns self.
+
+        Parameters
+        ----------
+        tracks : Tracks
+            Observed positions (m) at times (s), one or more tracks.
+        progress : ProgressMeter
+            Shows how a long fit advances; quiet by default.
+
+        Returns
+        -------
+        self : Dynamics
+            The fitted model.
+
+        Raises
+        ------
+        ValueError
+            If ``tracks`` is not a ``Tracks`` or a hyperparameter breaks its constraint (a subclass may refuse
+            more); the model is then left unfitted.
+        """
         def check():
             if not isinstance(tracks, Tracks):
                 raise ValueError(f"tracks must be a hybridlab.data.Tracks, got {type(tracks).__name__}")
@@ -70,12 +103,26 @@ class Dynamics(Calibrated, Estimator, rung=False):
 
     @abc.abstractmethod
     def field(self):
-        """The fitted vector field: a callable module s ↦ ds/dt."""
+        """The fitted vector field: a callable module s ↦ ds/dt.
+
+        Returns
+        -------
+        field : equinox.Module
+            Maps a state s (2·dim,), positions (m) then velocities (m/s), to ds/dt (m/s, then m/s²).
+        """
 
     @abc.abstractmethod
     def parametrised(self) -> tuple[jax.Array, eqx.Module]:
         """(θ, F): the fitted parameters the interval is linearised in, flat, and a callable
-        module with F(θ) the fitted vector field (F(θ') the field at other values)."""
+        module with F(θ) the fitted vector field (F(θ') the field at other values).
+
+        Returns
+        -------
+        theta : jax.Array
+            The parameters θ, shape (p,).
+        parametrised : equinox.Module
+            F, with F(θ) a vector field as ``field()`` gives.
+        """
 
     #: Whether the starting states are fitted parameters (their sensitivities enter the interval).
     fits_start = True
@@ -132,7 +179,25 @@ class Dynamics(Calibrated, Estimator, rung=False):
 
     def simulate(self, initial_state, t) -> np.ndarray:
         """States (P, 2·dim) — positions (m) then velocities (m/s) — at the times ``t`` (P,),
-        increasing, from ``initial_state`` (2·dim,) at t[0]."""
+        increasing, from ``initial_state`` (2·dim,) at t[0].
+
+        Parameters
+        ----------
+        initial_state : array_like
+            State at t[0], shape (2·dim,): positions (m), then velocities (m/s).
+        t : array_like
+            Times in s, shape (P,), P ≥ 1, finite and non-decreasing.
+
+        Returns
+        -------
+        states : numpy.ndarray
+            Shape (P, 2·dim): positions (m), then velocities (m/s), at each time.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, ``initial_state`` is not of shape (2·dim,), or ``t`` is not as above.
+        """
         self._check_fitted()
         s0 = np.asarray(initial_state, dtype=np.float64)
         t = np.asarray(t, dtype=np.float64)
@@ -147,7 +212,28 @@ class Dynamics(Calibrated, Estimator, rung=False):
         """Positions (n, dim) at the rows of ``tracks`` (tracks this model was fitted on, by name;
         at any times after their first), continued from their fitted starting states; with
         ``return_std``, also the predictive standard deviation (n, dim) of a new measurement of
-        each coordinate (noise included)."""
+        each coordinate (noise included).
+
+        Parameters
+        ----------
+        tracks : Tracks
+            Rows (n) of fitted tracks, by name, at times (s) at or after each track's first fitted time.
+        return_std : bool
+            Whether to return the predictive standard deviation too.
+
+        Returns
+        -------
+        positions : numpy.ndarray
+            Shape (n, dim), in m, in the rows' order.
+        std : numpy.ndarray
+            Only with ``return_std``: shape (n, dim), in m.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, a track was not fitted, a time is before its track's first fitted time,
+            or ``return_std`` is asked of a model without an interval.
+        """
         positions = self.states(tracks)[:, :tracks.dim]
         if not return_std:
             return positions
@@ -159,7 +245,24 @@ class Dynamics(Calibrated, Estimator, rung=False):
         return positions, np.reshape(std, positions.shape)
 
     def states(self, tracks: Tracks) -> np.ndarray:
-        """States (n, 2·dim), positions then velocities, as :meth:`predict` gives positions."""
+        """States (n, 2·dim), positions then velocities, as :meth:`predict` gives positions.
+
+        Parameters
+        ----------
+        tracks : Tracks
+            Rows (n) of fitted tracks, at times (s) at or after each track's first fitted time.
+
+        Returns
+        -------
+        states : numpy.ndarray
+            Shape (n, 2·dim): positions (m), then velocities (m/s).
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, a track was not fitted, or a time is before its track's first fitted
+            time.
+        """
         index, ts, mask, order = self._query(tracks)
         states = motion.solve_tracks(self.field(), jnp.asarray(self.starts_)[index], ts, self.rtol, _VALUES)
         out = np.empty((len(tracks.t), 2 * tracks.dim))
@@ -215,7 +318,23 @@ class Dynamics(Calibrated, Estimator, rung=False):
         return index, jnp.asarray(np.column_stack([t0, t])), mask, np.argsort(tracks.track, kind="stable")
 
     def mse(self, tracks: Tracks) -> float:
-        """Mean squared position error (m², per coordinate) of :meth:`predict` on ``tracks``."""
+        """Mean squared position error (m², per coordinate) of :meth:`predict` on ``tracks``.
+
+        Parameters
+        ----------
+        tracks : Tracks
+            Rows of fitted tracks (see ``predict()``).
+
+        Returns
+        -------
+        mse : float
+            In m².
+
+        Raises
+        ------
+        ValueError
+            As ``predict()``.
+        """
         return float(np.mean((self.predict(tracks) - tracks.position) ** 2))
 
 

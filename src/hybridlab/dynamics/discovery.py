@@ -13,7 +13,7 @@ import scipy.stats
 from hybridlab.data import Tracks
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
 from hybridlab.models.basis import stlsq
-from hybridlab.physics import DRAG_LAWS, PolynomialDrag
+from hybridlab.physics import DRAG_LAWS, PolynomialDrag, Projectile
 
 #: The candidate terms of the drag force's magnitude F(|v|), by name: the power of |v| and the
 #: coefficient of :class:`hybridlab.physics.PolynomialDrag` that multiplies it.
@@ -58,6 +58,35 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
        ``refit_unknown``, such as ``("g",)``, fitted too) and tested against all the library's
        terms together by :func:`nested_f_tests`; the law is the set with the fewest terms not
        rejected at ``level`` (:func:`fewest_adequate`).
+
+    Parameters
+    ----------
+    model : Dynamics
+        A fitted model with ``states(tracks)``, ``force(speed)`` (N at m/s) and ``physics`` (a Projectile, its
+        spec or None, giving its mass in kg and g in m/s²), such as a ``UDE``.
+    tracks : Tracks
+        The tracks the model was fitted on: positions (m) at times (s).
+    threshold : float
+        STLSQ's threshold: the smallest share of the force a kept term may carry, in (0, 1).
+    library : sequence of str
+        The candidate terms: any of ``"constant"`` (N), ``"linear"`` (kg/s), ``"quadratic"`` (kg/m),
+        ``"cubic"`` (kg·s/m²).
+    level : float
+        Significance level of the F-tests, in (0, 1).
+    refit_unknown : tuple of str
+        Other parameters fitted with the law's coefficients, such as ``("g",)``.
+
+    Returns
+    -------
+    discovery : Discovery
+        The law's name, its coefficients (N·(s/m)^power), the refitted ``TrajectoryFit`` and the range of
+        speeds (m/s) the force was read at.
+
+    Raises
+    ------
+    ValueError
+        If a library term is unknown, ``threshold`` or ``level`` is not in (0, 1), ``model`` cannot predict
+        ``tracks`` (unfitted, or other tracks), or no candidate law can be fitted or every one is rejected.
     """
     unknown = [name for name in library if name not in TERMS]
     if unknown:
@@ -75,7 +104,7 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
 
     def refit(key):
         try:
-            fits[key] = _refit(model.physics, _starts(speed, force, key), refit_unknown, tracks)
+            fits[key] = _refit(_spec(model.physics), _starts(speed, force, key), refit_unknown, tracks)
             rss[key] = float(np.sum((fits[key].predict(tracks) - tracks.position) ** 2))
         except ValueError:  # a start where the solve fails: that candidate cannot be fitted
             fits[key], rss[key] = None, np.inf
@@ -177,6 +206,13 @@ def _sparse_terms(speed, force, library, threshold) -> dict[str, float]:
         active[np.flatnonzero(active)[values <= 0]] = False
     kept = [name for name, a in zip(library, active) if a]
     return {name: float(v) for name, v in zip(kept, values * size / scale[active])} if kept else {}
+
+
+def _spec(physics) -> dict:
+    """A model's ``physics`` (a Projectile, its spec, or None: the defaults) as a spec."""
+    if physics is None:
+        return {}
+    return physics.to_spec() if isinstance(physics, Projectile) else dict(physics)
 
 
 def _law_spec(physics: dict, terms: dict[str, float]) -> dict:

@@ -171,7 +171,62 @@ class UDE(_NetworkDynamics):
     """The universal differential equation: ds/dt = (v, a(v) − g ŷ) with g known and the drag
     a(v) a :class:`NetworkDrag` — a network of the speed (hidden ``widths``, ``activation``)
     for a magnitude ≥ 0 along −v̂, of ``form`` softplus or power. :meth:`force` reads the
-    learned law back as m·|a| (N)."""
+    learned law back as m·|a| (N).
+
+    Trained as every network in the equations here: with every track's starting state, through Diffrax
+    (Tsit5 at ``rtol``, reverse mode), on the mean squared position error: Adam (cosine-decayed), then
+    ``polish`` full-batch L-BFGS steps. Units: V (m/s) the fastest starting speed of the data, L (m) the
+    largest distance of a position from the first track's start.
+
+    Parameters
+    ----------
+    physics : Projectile or dict or None
+        Gives g (m/s²) and the mass (kg); None: ``Projectile()``.
+    widths : sequence of int
+        Hidden layer widths, each ≥ 1.
+    activation : str
+        One of ``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"gelu"``, ``"softplus"``.
+    form : str
+        The drag magnitude's form: ``"softplus"`` or ``"power"``.
+    epochs : int
+        Adam epochs, ≥ 1.
+    learning_rate : float
+        Adam's initial step size, finite and > 0.
+    polish : int
+        Full-batch L-BFGS steps after Adam, ≥ 0.
+    rtol : float
+        Relative tolerance of the solves, in (0, 1).
+    seed : int
+        Seed of the initialisation and the mini-batches, in [0, 2**63 − 1].
+    batch_size : int or None
+        Tracks per mini-batch, ≥ 1; None: 1024.
+
+    Attributes
+    ----------
+    network_ : Network
+        The trained network.
+    starts_ : jax.Array
+        Fitted starting state of each track at its first time, shape (m, 2·dim): positions (m), velocities (m/s).
+    tracks_ : list of str
+        The fitted tracks' names, in order.
+    t0_ : list of float
+        Each track's first observation time in s.
+    scales_ : list of float
+        [V, L]: the speed unit in m/s and the length unit in m.
+    initial_mse_ : float
+        Training loss (mean squared position error, m²) at the start.
+    train_mse_ : float
+        Training loss (m²) at the end.
+    epochs_run_ : int
+        Adam epochs run.
+    seconds_ : float
+        Training time in s.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint or ``physics`` is not a valid projectile.
+    """
 
     name = "ude-tracks"
     build = staticmethod(_ude_field)
@@ -191,16 +246,51 @@ class UDE(_NetworkDynamics):
         return drag_network(tuple(self.widths), self.activation, key, self.form)
 
     def drag(self) -> NetworkDrag:
-        """The fitted drag acceleration."""
+        """The fitted drag acceleration.
+
+        Returns
+        -------
+        drag : NetworkDrag
+            a(v) in m/s², a callable module of the velocity (m/s).
+        """
         return self.field().drag
 
     def force(self, speed) -> np.ndarray:
-        """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s)."""
+        """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s).
+
+        Parameters
+        ----------
+        speed : array_like
+            Speeds in m/s, a scalar or shape (n,).
+
+        Returns
+        -------
+        force : numpy.ndarray
+            m·|a| in N, shape (n,) (1 for a scalar).
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         self._check_fitted()
         speed = jnp.asarray(np.atleast_1d(np.asarray(speed, dtype=np.float64)))
         return np.asarray(self.projectile().mass * self.drag().magnitude(speed))
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the training's diagnostics.
+
+        Returns
+        -------
+        summary : dict
+            ``formula`` and ``diagnostics`` (``initial_mse`` and ``train_mse`` in m², ``epochs_run``,
+            ``seconds``), besides the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["formula"] = "m dv/dt = −m g ŷ − F(|v|) v̂, F ≥ 0 a network"
         return out
@@ -209,7 +299,58 @@ class UDE(_NetworkDynamics):
 class NeuralODE(_NetworkDynamics):
     """The black box: ds/dt = :class:`NetworkField`, the whole vector field a network of the
     state (hidden ``widths``, ``activation``; it starts at ds/dt = 0). Knows no physics: g
-    and the mass only set its units."""
+    and the mass only set its units.
+
+    Trained as the UDE is (see ``UDE``): with every track's starting state, through Diffrax, Adam then L-BFGS;
+    units V (m/s) and L (m) from the data.
+
+    Parameters
+    ----------
+    physics : Projectile or dict or None
+        Gives g (m/s²) and the mass (kg); None: ``Projectile()``.
+    widths : sequence of int
+        Hidden layer widths, each ≥ 1.
+    activation : str
+        One of ``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"gelu"``, ``"softplus"``.
+    epochs : int
+        Adam epochs, ≥ 1.
+    learning_rate : float
+        Adam's initial step size, finite and > 0.
+    polish : int
+        Full-batch L-BFGS steps after Adam, ≥ 0.
+    rtol : float
+        Relative tolerance of the solves, in (0, 1).
+    seed : int
+        Seed of the initialisation and the mini-batches, in [0, 2**63 − 1].
+    batch_size : int or None
+        Tracks per mini-batch, ≥ 1; None: 1024.
+
+    Attributes
+    ----------
+    network_ : Network
+        The trained network.
+    starts_ : jax.Array
+        Fitted starting state of each track at its first time, shape (m, 2·dim): positions (m), velocities (m/s).
+    tracks_ : list of str
+        The fitted tracks' names, in order.
+    t0_ : list of float
+        Each track's first observation time in s.
+    scales_ : list of float
+        [V, L]: the speed unit in m/s and the length unit in m.
+    initial_mse_ : float
+        Training loss (mean squared position error, m²) at the start.
+    train_mse_ : float
+        Training loss (m²) at the end.
+    epochs_run_ : int
+        Adam epochs run.
+    seconds_ : float
+        Training time in s.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint or ``physics`` is not a valid projectile.
+    """
 
     name = "neural-ode"
     build = staticmethod(_neural_field)
@@ -218,6 +359,19 @@ class NeuralODE(_NetworkDynamics):
         return Network(2 * dim, tuple(self.widths), self.activation, "default", key, n_out=2 * dim).zero_last()
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the training's diagnostics.
+
+        Returns
+        -------
+        summary : dict
+            ``formula`` and ``diagnostics`` (``initial_mse`` and ``train_mse`` in m², ``epochs_run``,
+            ``seconds``), besides the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["formula"] = "ds/dt = N(s), N a network"
         return out

@@ -134,7 +134,45 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
     :func:`discover_drag` reads back as a law, refitted with g fitted if ``fit_g`` (None: as
     :func:`_discover` chooses); ``neural-ode`` — the black box (no law, g not fitted).
     ``diameter`` (m) adds the drag coefficient C_d to the parameters. ValueError for a ``law``
-    or ``fit_g`` the method does not use. The result's ``chosen`` says how each was settled."""
+    or ``fit_g`` the method does not use. The result's ``chosen`` says how each was settled.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Observed positions (m) at times (s).
+    mass : float
+        The body's mass in kg, finite and > 0.
+    diameter : float, optional
+        The body's diameter in m, finite and > 0: adds C_d = 2c/(ρA), ρ = 1.225 kg/m³.
+    method : str
+        ``"fit"``, ``"ude"``, ``"neural-ode"`` or ``"auto"``.
+    train_until : float, optional
+        Fit on the points at t ≤ ``train_until`` (s) and score on the rest; None: fit on all.
+    law : str, optional
+        ``"none"``, ``"linear"``, ``"quadratic"`` or ``"linear+quadratic"`` (``fit``, ``auto``); None: chosen.
+    fit_g : bool, optional
+        Whether g is fitted; None: chosen.
+    g : float
+        Gravitational acceleration in m/s² (the start where fitted), finite and > 0.
+    epochs : int
+        Adam epochs of the UDE or the neural ODE.
+    seed : int
+        Seed of the UDE or the neural ODE.
+
+    Returns
+    -------
+    learned : LearnedDrag
+        The law, whether g was fitted, the fitted model, the network (``ude``, ``neural-ode``), the mean squared
+        position errors (m²) on both parts, the held-out coverage and width (m) of the 90 % interval, the
+        candidates' p-values and how the law and g were chosen.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` or ``law`` is unknown, ``law`` or ``fit_g`` is given to a method that does not use it,
+        ``mass``, ``diameter``, ``g`` or ``train_until`` is not as above, a track keeps fewer than 2 points to
+        fit, the points do not outnumber the parameters, or no candidate law can be fitted.
+    """
     if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {METHODS}")
     _check_choices(method, law, fit_g)

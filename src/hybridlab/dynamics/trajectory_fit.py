@@ -38,6 +38,50 @@ class TrajectoryFit(FittedPhysics, Dynamics):
     starting states too. The predictive interval (see :class:`Dynamics`) is the delta method
     in the unknowns and the starting states, J = ∂r/∂(p, s₀) and σ̂ of the plain residuals r
     (for either loss).
+
+    Parameters
+    ----------
+    physics : Projectile or dict or None
+        The drag law and known parameters, and the unknowns' starting guesses (each > 0); None: quadratic drag
+        with the defaults.
+    unknown : sequence of str
+        Names of the fitted parameters (drag coefficients, ``g``, ``mass``; not ``height``), distinct; empty:
+        the starting states alone.
+    fit_start : bool
+        Whether every track's starting state is fitted.
+    loss : str
+        ``"linear"`` (least squares) or ``"soft_l1"`` (robust).
+    f_scale : float
+        The soft-L1 scale f in m, finite and > 0.
+    steps : int
+        Levenberg–Marquardt steps, ≥ 1.
+    rtol : float
+        Relative tolerance of the solves, in (0, 1).
+
+    Attributes
+    ----------
+    values_ : jax.Array
+        Fitted values, shape (q,), in the order of ``unknown``, SI units (kg/s, kg/m, kg, m/s²).
+    stderr_ : list of float
+        Their standard errors, in the same units.
+    starts_ : jax.Array
+        Fitted starting state of each track at its first time, shape (m, 2·dim): positions (m), velocities (m/s).
+    tracks_ : list of str
+        The fitted tracks' names, in order.
+    t0_ : list of float
+        Each track's first observation time in s.
+    start_stderr_ : list or None
+        Standard errors of the starting states, (m, 2·dim) (m, m/s); None when they are not fitted.
+    train_rmse_ : float
+        Root-mean-square position residual in m.
+    converged_ : bool
+        Whether Levenberg–Marquardt met its convergence test.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint, ``physics`` is not a valid projectile, or ``unknown`` names
+        a parameter twice, ``height``, one that does not apply, or one whose starting value is not > 0.
     """
 
     name = "trajectory-fit"
@@ -57,14 +101,31 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         self.check_params()
 
     def field(self):
+        """The fitted vector field ds/dt = (v, F(v)/m − g ŷ) at the fitted parameter values.
+
+        Returns
+        -------
+        field : motion.Newton
+            Maps a state (2·dim,), positions (m) then velocities (m/s), to ds/dt.
+        """
         p = self.fitted()
         return motion.Newton(motion.LawDrag(p), p.g)
 
     def parametrised(self):
+        """(θ, F): the fitted values (q,) in SI units and the field as a function of them.
+
+        Returns
+        -------
+        theta : jax.Array
+            ``values_``, shape (q,).
+        parametrised : LawField
+            θ ↦ the vector field with the unknowns set to θ.
+        """
         return jnp.asarray(self.values_), LawField(self.start(), tuple(self.unknown))
 
     @property
     def fits_start(self) -> bool:
+        """Whether the starting states are fitted (``fit_start``): their sensitivities enter the interval."""
         return self.fit_start
 
     def _fit(self, tracks: Tracks, progress):
@@ -110,7 +171,23 @@ class TrajectoryFit(FittedPhysics, Dynamics):
             self.interval_ = self._calibrate_grams(*self._grams([(J[:, :q], K, group)]), residual)
 
     def force(self, speed) -> np.ndarray:
-        """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s)."""
+        """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s).
+
+        Parameters
+        ----------
+        speed : array_like
+            Speeds in m/s, a scalar or shape (n,).
+
+        Returns
+        -------
+        force : numpy.ndarray
+            |F| in N, shape (n,) (1 for a scalar).
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         self._check_fitted()
         speed = np.atleast_1d(np.asarray(speed, dtype=np.float64))
         fx, _ = self.fitted().drag.force(jnp.asarray(speed), jnp.zeros_like(speed))
@@ -121,6 +198,19 @@ class TrajectoryFit(FittedPhysics, Dynamics):
                 **self._interval_like()}
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the fitted physics.
+
+        Returns
+        -------
+        summary : dict
+            ``physics`` ({name: {"value", "stderr"}}, SI units), ``formula`` and ``diagnostics``
+            (``train_rmse`` in m, ``converged``, ``loss``), besides the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["physics"] = self.physics_estimates()
         out["formula"] = f"trajectories under {self.fitted().label()}"

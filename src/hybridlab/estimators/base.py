@@ -44,6 +44,13 @@ class Estimator(abc.ABC):
     (without their trailing ``_``) that are saved as arrays and as JSON. ``n_features_`` is the
     size of one input as the class defines it (columns of X; a track's spatial dimension; a
     function's samples) and ``context_`` the facts about the data that the data does not hold.
+
+    Attributes
+    ----------
+    n_features_ : int
+        The size of one input, as the subclass defines it.
+    context_ : dict
+        Facts about the data that the data does not hold (JSON-able).
     """
 
     name: ClassVar[str]
@@ -62,18 +69,46 @@ class Estimator(abc.ABC):
     # Parameters -----------------------------------------------------------------------------
     @classmethod
     def param_names(cls) -> list[str]:
-        """The arguments of ``__init__``, in order."""
+        """The arguments of ``__init__``, in order.
+
+        Returns
+        -------
+        names : list of str
+            The hyperparameters' names.
+        """
         return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
 
     def get_params(self) -> dict[str, Any]:
         """The arguments of ``__init__`` as plain JSON-able data: ``type(self)(**params)``
-        (or :func:`~hybridlab.estimators.from_params`) builds the same unfitted model."""
+        (or :func:`~hybridlab.estimators.from_params`) builds the same unfitted model.
+
+        Returns
+        -------
+        params : dict
+            Name → value: tuples as lists, a Projectile as its spec, an estimator as its record.
+        """
         return {name: plain(getattr(self, name)) for name in self.param_names()}
 
     def set_params(self, **params) -> Estimator:
         """Set hyperparameters by name and check them (a ValueError names an unknown one or a
         value that breaks its constraint, and leaves the model as it was); returns self. A
-        changed value unfits the model: what was fitted belongs to the old values."""
+        changed value unfits the model: what was fitted belongs to the old values.
+
+        Parameters
+        ----------
+        **params
+            Hyperparameters by name.
+
+        Returns
+        -------
+        self : Estimator
+            This estimator.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a hyperparameter or a value breaks its constraint (nothing is then changed).
+        """
         names = self.param_names()
         unknown = [name for name in params if name not in names]
         if unknown:
@@ -93,11 +128,23 @@ class Estimator(abc.ABC):
         return self
 
     def clone(self) -> Estimator:
-        """A new, unfitted estimator with the same hyperparameters (deep copies of them)."""
+        """A new, unfitted estimator with the same hyperparameters (deep copies of them).
+
+        Returns
+        -------
+        estimator : Estimator
+            Of the same class.
+        """
         return type(self)(**{name: copy.deepcopy(getattr(self, name)) for name in self.param_names()})
 
     def check_params(self) -> None:
-        """ValueError naming the first hyperparameter that breaks its declared constraint."""
+        """ValueError naming the first hyperparameter that breaks its declared constraint.
+
+        Raises
+        ------
+        ValueError
+            If a hyperparameter breaks its constraint, or several break a rule that ties them together.
+        """
         for name, rule in self.constraints.items():
             rule(name, getattr(self, name))
         self._check_together()
@@ -149,35 +196,85 @@ class Estimator(abc.ABC):
     # Facts ----------------------------------------------------------------------------------
     def converged(self) -> bool | None:
         """Whether the fit's optimiser met its convergence test: True or False, or None for a
-        model without such a test (a closed-form solve, or a fixed number of epochs)."""
+        model without such a test (a closed-form solve, or a fixed number of epochs).
+
+        Returns
+        -------
+        converged : bool or None
+            The verdict.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         self._check_fitted()
         verdict = getattr(self, "converged_", None)
         return None if verdict is None else bool(verdict)
 
     def summary(self) -> dict[str, Any]:
         """Facts about the fitted model: ``model``, ``params``, ``n_params``, ``formula``,
-        ``physics``, ``diagnostics`` (and model-specific keys)."""
+        ``physics``, ``diagnostics`` (and model-specific keys).
+
+        Returns
+        -------
+        summary : dict
+            JSON-able facts; ``formula``, ``physics`` and ``diagnostics`` None unless a subclass sets them.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         self._check_fitted()
         return {"model": self.name, "params": self.get_params(), "n_params": self.n_params(),
                 "formula": None, "physics": None, "diagnostics": None}
 
     def n_params(self) -> int:
         """Number of fitted numbers (for a model-less rung: the numbers it stores): the
-        ``fitted_arrays``, not what else a subclass saves beside them (an interval's blocks)."""
+        ``fitted_arrays``, not what else a subclass saves beside them (an interval's blocks).
+
+        Returns
+        -------
+        n : int
+            The count.
+        """
         fitted = {name: getattr(self, name + "_") for name in self.fitted_arrays}
         leaves = jax.tree.leaves(eqx.filter(fitted, eqx.is_array))
         return int(sum(np.size(leaf) for leaf in leaves))
 
     # Persistence (see hybridlab.estimators.files) ----------------------------------------------
     def save(self, directory) -> None:
-        """Write ``model.json`` and ``arrays.eqx`` into ``directory`` (created if needed)."""
+        """Write ``model.json`` and ``arrays.eqx`` into ``directory`` (created if needed).
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+            Where to write; files already there of those names are replaced.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         from hybridlab.estimators.files import save  # the file format lives beside load
 
         save(self, directory)
 
     def record(self) -> dict[str, Any]:
         """What ``model.json`` holds: the format, the class's name and module, parameters and
-        fitted facts (the arrays aside); :func:`~hybridlab.estimators.restore` reads it back."""
+        fitted facts (the arrays aside); :func:`~hybridlab.estimators.restore` reads it back.
+
+        Returns
+        -------
+        record : dict
+            ``format``, ``model``, ``module``, ``params``, ``n_features``, ``context``, ``fitted``.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         from hybridlab.estimators.files import FORMAT_VERSION
 
         self._check_fitted()
@@ -216,14 +313,41 @@ class Calibrated:
     """A model with a predictive interval: ``predict(data, return_std=True)`` gives the
     predictive standard deviation s of a new measurement, :meth:`predict_interval` the interval
     ŷ ± t·s; the calibration (``interval_``, a dict with at least ``method`` and ``dof``, see
-    :mod:`hybridlab.uncertainty.intervals`) is saved with the model."""
+    :mod:`hybridlab.uncertainty.intervals`) is saved with the model.
+
+    Attributes
+    ----------
+    interval_ : dict or None
+        The interval's calibration (None: the model has no interval).
+    """
 
     #: How the predictive interval is made, in words (the summary and the report say it).
     interval_method: ClassVar[str] = "delta method"
 
     def predict_interval(self, data, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """(low, high), shaped as ``predict(data)``: the ``level`` predictive interval ŷ ± t·s
-        of a new measurement."""
+        of a new measurement.
+
+        Parameters
+        ----------
+        data : array_like
+            What ``predict`` takes (launches X (n, d) for a rung of the ladder).
+        level : float
+            Coverage probability of the interval, in (0, 1).
+
+        Returns
+        -------
+        low : numpy.ndarray
+            Lower bounds, shaped as ``predict(data)``, in the unit of the prediction (m for a range).
+        high : numpy.ndarray
+            Upper bounds, of the same shape and unit.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, ``data`` is invalid, the model has no predictive interval, or ``level``
+            is not in (0, 1).
+        """
         return self._interval_around(*self.predict(data, return_std=True), level)
 
     def _interval_around(self, predicted, std, level: float) -> tuple[np.ndarray, np.ndarray]:

@@ -86,7 +86,27 @@ def _found(module: str) -> bool:
 
 
 def from_params(record: dict[str, Any]) -> Estimator:
-    """The unfitted estimator ``{"model": name, "module": ..., "params": {...}}`` describes (as saved)."""
+    """The unfitted estimator ``{"model": name, "module": ..., "params": {...}}`` describes (as saved).
+
+    Parameters
+    ----------
+    record : dict
+        ``model`` (the class's name), ``module`` (the hybridlab module defining it; optional) and ``params``
+        (its hyperparameters; JSON lists are read as tuples).
+
+    Returns
+    -------
+    estimator : Estimator
+        The unfitted estimator.
+
+    Raises
+    ------
+    ValueError
+        If the name or module is unknown (a module outside hybridlab is never imported), ``params`` is not a
+        dict, or a hyperparameter breaks its constraint.
+    TypeError
+        If ``params`` names an argument the class does not take.
+    """
     cls = estimator_class(record.get("model"), record.get("module"))
     params = record.get("params")
     if not isinstance(params, dict):
@@ -118,7 +138,24 @@ def restore(record) -> Estimator:
 
 
 def load(directory: str | os.PathLike) -> Estimator:
-    """The model saved in ``directory`` by ``save``. Reads JSON and arrays only."""
+    """The model saved in ``directory`` by ``save``. Reads JSON and arrays only.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        A directory holding ``model.json`` and ``arrays.eqx``.
+
+    Returns
+    -------
+    model : Estimator
+        The fitted model, of the class the file names.
+
+    Raises
+    ------
+    ValueError
+        If ``model.json`` cannot be read, is not JSON, exceeds 16 MiB, nests more than 32 levels, is of another
+        format version or is damaged, or ``arrays.eqx`` is missing or does not match it.
+    """
     path = os.path.join(directory, "model.json")
     try:
         with open_regular(path, MAX_RECORD_BYTES) as file:

@@ -115,6 +115,9 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     if grid is not None:
         tables["grid"] = _inputs_table(spec, grid)
         inputs["grid"] = grid
+        paths = _paths_table(spec, grid)
+        if paths is not None:
+            tables["paths"] = paths
     # The launch height of a projectile scenario's shots, saved with each model for predict.
     truth = getattr(spec, "truth", None)
     context = {"height": float(truth.height)} if truth is not None else {}
@@ -187,6 +190,24 @@ def _forces_table(spec, fitted: dict) -> dict | None:
     speed = np.linspace(0.0, max(spec.speed[1], spec.extrap_speed[1]), 121)
     fx, _ = truth.drag.force(speed, np.zeros_like(speed))
     return {"speed": speed, "true": -np.asarray(fx), **{name: model.force(speed) for name, model in learned.items()}}
+
+
+#: Points along each map launch's true path (paths.csv), landing included.
+PATH_POINTS = 20
+
+
+def _paths_table(spec, grid: np.ndarray) -> dict | None:
+    """The true path of every launch of the map, for the report's launch explorer: file columns
+    (speed m/s, angle degrees, t s, x m, y m) at :data:`PATH_POINTS` equal times from the
+    launch to the landing; None where the scenario has no projectile."""
+    truth = getattr(spec, "truth", None)
+    if truth is None:
+        return None
+    speed, angle = grid[:, 0], grid[:, 1]
+    t = np.asarray(truth.flight_time(speed, angle))[:, None] * np.linspace(0.0, 1.0, PATH_POINTS)
+    x, y = truth.trajectory(speed[:, None], angle[:, None], t)
+    columns = to_file_units({"speed": np.repeat(speed, PATH_POINTS), "angle": np.repeat(angle, PATH_POINTS)})
+    return columns | {"t": t.ravel(), "x": np.asarray(x).ravel(), "y": np.asarray(y).ravel()}
 
 
 def _inputs_table(spec, X) -> dict:

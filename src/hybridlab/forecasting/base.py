@@ -76,7 +76,29 @@ def check_steps(tracks: Tracks, dt: float | None = None) -> float:
 class Forecaster(Calibrated, Estimator, rung=False):
     """Base of the data-only forecasters (see the module's docstring): a subclass implements
     ``_train(positions, counts, progress)`` and ``_cell()`` (the fitted recurrence), and keeps
-    ``validation`` and ``seed``."""
+    ``validation`` and ``seed``.
+
+    Attributes
+    ----------
+    dt_ : float
+        The step in s: the median step of the training tracks.
+    mean_ : list of float
+        μ, the training positions' mean per coordinate, in m.
+    scale_ : list of float
+        σ, their standard deviation per coordinate, in m.
+    step_scale_ : list of float
+        σ_Δ, the steps' root mean square per coordinate, in m.
+    horizon_ : int
+        The longest forecast calibrated, in steps of ``dt_``.
+    horizon_std_ : jax.Array
+        s_k, shape (horizon_, dim), in m: the predictive standard deviation k steps ahead.
+    held_out_ : int
+        Tracks held out for the interval (0: calibrated on the fitted tracks).
+    input_low_ : list of float
+        The training inputs' lower bounds (scaled), 2·dim values.
+    input_high_ : list of float
+        Their upper bounds (scaled), 2·dim values.
+    """
 
     interval_method: ClassVar[str] = "empirical, by horizon, from free runs of held-out tracks"
     fitted_facts = ("dt", "mean", "scale", "step_scale", "horizon", "held_out", "input_low", "input_high")
@@ -85,7 +107,27 @@ class Forecaster(Calibrated, Estimator, rung=False):
         super().__init_subclass__(rung=False, **kwargs)  # loadable, never a rung of the range ladder
 
     def fit(self, tracks: Tracks, progress: ProgressMeter = QUIET) -> Forecaster:
-        """Learn the next step from ``tracks`` (evenly spaced, each at least 3 points); returns self."""
+        """Learn the next step from ``tracks`` (evenly spaced, each at least 3 points); returns self.
+
+        Parameters
+        ----------
+        tracks : Tracks
+            Training tracks: positions (m) at evenly spaced times (s), each of at least 3 points.
+        progress : ProgressMeter
+            Shows how a long training advances; quiet by default.
+
+        Returns
+        -------
+        self : Forecaster
+            The fitted model.
+
+        Raises
+        ------
+        ValueError
+            If ``tracks`` is not a ``Tracks``, a hyperparameter breaks its constraint, a track has fewer than
+            3 points, the steps are not within 10 % of their median, the held-out tracks are too short to
+            calibrate the interval, or a fitted number is not finite; the model is then left unfitted.
+        """
         def check():
             if not isinstance(tracks, Tracks):
                 raise ValueError(f"tracks must be a hybridlab.data.Tracks, got {type(tracks).__name__}")
@@ -178,7 +220,23 @@ class Forecaster(Calibrated, Estimator, rung=False):
     def seen(self, observed: Tracks) -> np.ndarray:
         """(m,): whether every input of each observed track — its positions and steps, scaled —
         lies within the range of the training inputs, widened by :data:`WIDER` of its span on
-        each side: a track outside it asks the model about what it never saw."""
+        each side: a track outside it asks the model about what it never saw.
+
+        Parameters
+        ----------
+        observed : Tracks
+            The observed tracks (m of them): positions in m.
+
+        Returns
+        -------
+        seen : numpy.ndarray
+            Boolean, shape (m,).
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         self._check_fitted()
         positions, counts = padded_positions(observed)
         outside = self._outside(positions)
@@ -200,7 +258,32 @@ class Forecaster(Calibrated, Estimator, rung=False):
         whose forecast position or step leaves the range of the training inputs (widened by
         :data:`WIDER` of it): the free run has gone where the model never was. ValueError for a
         horizon past :attr:`horizon_`, tracks not spaced by ``dt_``, or an observed track the
-        model never saw the like of (:meth:`seen`)."""
+        model never saw the like of (:meth:`seen`).
+
+        Parameters
+        ----------
+        observed : Tracks
+            The observed parts of m tracks: positions (m) at times (s) spaced by ``dt_``, each of at least
+            ``least_observed()`` points.
+        horizon : int
+            Steps to forecast, from 1 to ``horizon_``.
+        return_std : bool
+            Whether to return the predictive standard deviation too.
+
+        Returns
+        -------
+        positions : numpy.ndarray
+            Shape (m, horizon, dim), in m (NaN from the first step that leaves the training inputs' range).
+        std : numpy.ndarray
+            Only with ``return_std``: shape (m, horizon, dim), in m.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, ``observed`` is not a ``Tracks`` of the fitted dim, ``horizon`` is
+            out of range, the steps are not within 10 % of ``dt_``, a track lies outside the training inputs'
+            range, or a track has too few points.
+        """
         self._check_fitted()
         if not isinstance(observed, Tracks):
             raise ValueError(f"observed must be a hybridlab.data.Tracks, got {type(observed).__name__}")
@@ -238,7 +321,29 @@ class Forecaster(Calibrated, Estimator, rung=False):
 
     def predict_interval(self, observed: Tracks, horizon: int, level: float = 0.9):
         """(low, high), each (m, horizon, dim): the ``level`` interval ŷ ± z·s_k of a measurement
-        k steps after each observed track's last point."""
+        k steps after each observed track's last point.
+
+        Parameters
+        ----------
+        observed : Tracks
+            The observed parts of m tracks (see ``predict()``).
+        horizon : int
+            Steps to forecast, from 1 to ``horizon_``.
+        level : float
+            Coverage probability, in (0, 1).
+
+        Returns
+        -------
+        low : numpy.ndarray
+            Shape (m, horizon, dim), in m.
+        high : numpy.ndarray
+            Shape (m, horizon, dim), in m.
+
+        Raises
+        ------
+        ValueError
+            As ``predict()``, or if ``level`` is not in (0, 1).
+        """
         return self._interval_around(*self.predict(observed, horizon, return_std=True), level)
 
     def _arrays(self):
@@ -252,7 +357,13 @@ class Forecaster(Calibrated, Estimator, rung=False):
         return {"horizon_std": jnp.zeros((self.horizon_, self.n_features_))}
 
     def least_observed(self) -> int:
-        """The fewest observed points of a track a forecast is made from (and checked from)."""
+        """The fewest observed points of a track a forecast is made from (and checked from).
+
+        Returns
+        -------
+        count : int
+            3 unless a subclass needs more.
+        """
         return 3
 
     @abc.abstractmethod

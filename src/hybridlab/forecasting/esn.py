@@ -74,7 +74,40 @@ class EchoStateNetwork(Forecaster):
     rate ``leak``; drawn from ``seed``) and whose read-out is ridge regression (penalty ``ridge``)
     of the next scaled step on the reservoir states, in closed form, over every step of every
     fitted track after the first ``washout`` (the states still remembering their zero start).
-    See :mod:`hybridlab.forecasting.base` for the inputs, the free run and the interval."""
+    See :mod:`hybridlab.forecasting.base` for the inputs, the free run and the interval.
+
+    Parameters
+    ----------
+    size : int
+        Reservoir units N, ≥ 1.
+    spectral_radius : float
+        Largest |eigenvalue| of W, finite and ≥ 0.
+    leak : float
+        Leak rate α, in (0, 1].
+    input_scaling : float
+        W_in is uniform in ± this, finite and ≥ 0.
+    connectivity : float
+        Probability of each entry of W being nonzero, in (0, 1].
+    ridge : float
+        Ridge penalty λ of the read-out, finite and ≥ 0.
+    washout : int
+        First steps of each track left out of the read-out's fit, ≥ 0.
+    validation : float
+        Fraction of the training tracks held out for the interval, in [0, 1).
+    seed : int
+        Seed of the reservoir and of the held-out tracks, in [0, 2**63 − 1].
+
+    Attributes
+    ----------
+    reservoir_ : Reservoir
+        W (N, N), W_in (N, 1 + 2·dim), the fitted read-out W_out (N + 1, dim) and the leak.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint. A fit raises one too if ``washout`` leaves no step to learn
+        from.
+    """
 
     name = "esn"
     fitted_arrays = ("reservoir",)
@@ -104,7 +137,13 @@ class EchoStateNetwork(Forecaster):
         self.reservoir_ = eqx.tree_at(lambda r: r.W_out, cell, W_out)
 
     def least_observed(self) -> int:
-        """The washout's points and two more: a state that has forgotten its zero start."""
+        """The washout's points and two more: a state that has forgotten its zero start.
+
+        Returns
+        -------
+        count : int
+            max(3, ``washout`` + 2).
+        """
         return max(3, self.washout + 2)
 
     def _untrained(self) -> Reservoir:
@@ -121,10 +160,29 @@ class EchoStateNetwork(Forecaster):
                                        jnp.zeros((size + 1, dim)), jnp.zeros(())), **self._horizon_like()}
 
     def n_params(self) -> int:
-        """The read-out's weights: the reservoir is drawn, not fitted."""
+        """The read-out's weights: the reservoir is drawn, not fitted.
+
+        Returns
+        -------
+        n : int
+            (N + 1)·dim.
+        """
         return int(np.size(self.reservoir_.W_out))
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the recurrence.
+
+        Returns
+        -------
+        summary : dict
+            ``formula`` and ``diagnostics`` (``dt`` in s, ``horizon`` in steps, ``held_out``), besides the
+            common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["formula"] = (f"r_k = (1 − {self.leak:g}) r_(k−1) + {self.leak:g} tanh(W_in [1; u_k] + W r_(k−1)), "
                           f"Δx_(k+1) = W_out [1; r_k]; {self.size} units, spectral radius {self.spectral_radius:g}")

@@ -15,7 +15,27 @@ def constant_acceleration(observed: Tracks, times) -> tuple[np.ndarray, np.ndarr
     per coordinate, x(τ) = a + b·τ + c·τ² with τ = t − (its last time), evaluated at ``times``
     (m, P) s, and the predictive standard deviation of a measurement there,
     s·√(1 + φᵀ(ΦᵀΦ)⁻¹φ) with φ = (1, τ, τ²) and s² = RSS/(n − 3) (NaN for a track of 3 points,
-    whose parabola fits exactly). ValueError for a track of fewer than 3 points."""
+    whose parabola fits exactly). ValueError for a track of fewer than 3 points.
+
+    Parameters
+    ----------
+    observed : Tracks
+        The observed parts of m tracks: positions (m) at times (s).
+    times : array_like
+        Shape (m, P): the times in s at which to evaluate each track's parabola.
+
+    Returns
+    -------
+    positions : numpy.ndarray
+        Shape (m, P, dim), in m.
+    std : numpy.ndarray
+        Shape (m, P, dim), in m (NaN for a track of exactly 3 points).
+
+    Raises
+    ------
+    ValueError
+        If ``times`` is not of shape (m, P), or a track has fewer than 3 points.
+    """
     times = np.asarray(times, dtype=np.float64)
     if times.ndim != 2 or times.shape[0] != len(observed):
         raise ValueError(f"times must have shape ({len(observed)}, P), one row per observed track; got {times.shape}")

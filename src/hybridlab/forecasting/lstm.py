@@ -102,7 +102,43 @@ class LSTM(Forecaster):
     step's squared error after ``warmup`` steps), then ``free_epochs`` epochs of free run (warmed
     up on ``warmup`` + 1 points, the positions' squared error to the window's end), which teaches
     it to continue from its own predictions as :meth:`predict` does.
-    See :mod:`hybridlab.forecasting.base` for the inputs, the free run and the interval."""
+    See :mod:`hybridlab.forecasting.base` for the inputs, the free run and the interval.
+
+    Parameters
+    ----------
+    hidden : int
+        LSTM units, ≥ 1.
+    window : int
+        Steps per training window, ≥ 4 and ≥ ``warmup`` + 2.
+    warmup : int
+        Steps of warm-up before a window's loss counts, ≥ 1.
+    epochs : int
+        Teacher-forcing epochs, ≥ 1.
+    free_epochs : int
+        Free-run epochs, ≥ 0.
+    learning_rate : float
+        Adam's initial step size, finite and > 0.
+    batch_size : int
+        Windows per mini-batch, ≥ 1.
+    validation : float
+        Fraction of the training tracks held out for the interval, in [0, 1).
+    seed : int
+        Seed of the initialisation, the shuffles and the held-out tracks, in [0, 2**63 − 1].
+
+    Attributes
+    ----------
+    recurrent_ : Recurrent
+        The trained LSTM cell and read-out.
+    train_loss_ : float
+        Final teacher-forcing loss (scaled units, dimensionless).
+    free_loss_ : float
+        Final free-run loss (positions in units of σ_Δ, dimensionless).
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint or ``warmup`` + 2 > ``window``.
+    """
 
     name = "lstm"
     fitted_arrays = ("recurrent",)
@@ -123,7 +159,13 @@ class LSTM(Forecaster):
             raise ValueError(f"warmup = {self.warmup}: must leave at least 2 steps of the window = {self.window}")
 
     def least_observed(self) -> int:
-        """The warm-up's points and one more: what the free run was trained from."""
+        """The warm-up's points and one more: what the free run was trained from.
+
+        Returns
+        -------
+        count : int
+            ``warmup`` + 1.
+        """
         return self.warmup + 1
 
     def _train(self, positions, counts, progress: ProgressMeter) -> None:
@@ -157,6 +199,19 @@ class LSTM(Forecaster):
         return {"recurrent": self._untrained(), **self._horizon_like()}
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the recurrence and the losses.
+
+        Returns
+        -------
+        summary : dict
+            ``formula`` and ``diagnostics`` (``dt`` in s, ``horizon`` in steps, ``held_out``, ``train_loss``,
+            ``free_loss``), besides the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["formula"] = (f"(h_k, c_k) = LSTM(u_k, h_(k−1), c_(k−1)), Δx_(k+1) = A h_k + b; {self.hidden} units")
         out["diagnostics"] = {"dt": self.dt_, "horizon": self.horizon_, "held_out": self.held_out_,

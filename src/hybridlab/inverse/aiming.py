@@ -101,7 +101,19 @@ class Hits(eqx.Module):
 class Aim(eqx.Module):
     """The least-speed shot to each target (``speed`` m/s, ``angle`` rad; NaN where no speed up
     to :func:`speed_ceiling` hits) and the solution curve: for each of ``curve_angles`` (rad,
-    across the angles that can reach it), the speed that hits (``curve_speeds``, m/s)."""
+    across the angles that can reach it), the speed that hits (``curve_speeds``, m/s).
+
+    Attributes
+    ----------
+    speed : jax.Array
+        Least speed in m/s, of the targets' broadcast shape S (NaN where none hits).
+    angle : jax.Array
+        Its launch angle in rad, shape S.
+    curve_angles : jax.Array
+        Angles of the solution curve in rad, shape (*S, curve_points).
+    curve_speeds : jax.Array
+        The speed in m/s that hits at each of them, shape (*S, curve_points) (NaN where none does).
+    """
 
     speed: jax.Array
     angle: jax.Array
@@ -505,7 +517,31 @@ def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Arra
     (m above the launch point) and the angle that gets it there — the maximum range when the
     target height is the ground's; the closest approach to a target out of reach. Where the
     height is above every path of this speed (above straight up's apex), the distance is NaN and
-    the angle π/2."""
+    the angle π/2.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The projectile, in still air (the searches assume it; a wind is refused).
+    speed : array_like
+        Launch speed in m/s, finite and > 0.
+    target_height : array_like
+        Height of the target in m above the launch point (negative: below it), at or above the ground;
+        broadcast against ``speed``.
+
+    Returns
+    -------
+    distance : jax.Array
+        Farthest distance in m at that height, of the broadcast shape of the inputs (NaN above every path).
+    angle : jax.Array
+        The angle in rad that gets there, of the same shape.
+
+    Raises
+    ------
+    ValueError
+        Eagerly, if the projectile has a wind, a speed is not finite and > 0, a target is not finite or below
+        the ground, or a speed's reach is beyond float64 (v³/g beyond 1e±300 m²/s).
+    """
     p = projectile
     speed = given_speed(speed)
     level = target_level(p, target_height)
@@ -523,7 +559,31 @@ def aim_sensitivity(projectile: Projectile, speed, angle, distance) -> jax.Array
     (``speed`` m/s, ``angle`` rad) through it at ``distance`` m — the condition of aiming. By the
     implicit function theorem on y(d; v, θ) = const, dθ/dd = −(∂y/∂d)/(∂y/∂θ): it grows without
     bound as the target nears the farthest reach at that speed, where ∂y/∂θ = 0 (both arcs
-    meet; the maximum range for a target on the ground)."""
+    meet; the maximum range for a target on the ground).
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The projectile.
+    speed : float
+        Launch speed in m/s, a scalar (an array does not broadcast here).
+    angle : array_like
+        Angle in rad of a shot through the target (an arc that ``aim`` gives), finite and in the launch's domain.
+    distance : array_like
+        Target distance in m downrange, finite and ≥ 0; broadcast against ``angle``.
+
+    Returns
+    -------
+    sensitivity : jax.Array
+        dθ/dd in rad/m, of the broadcast shape of ``angle`` and ``distance``.
+
+    Raises
+    ------
+    ValueError
+        If ``angle`` or ``distance`` is not real.
+    equinox.EquinoxRuntimeError
+        If an angle or distance is out of its domain or NaN (checked inside ``vmap``, so not a ``ValueError``).
+    """
     def slopes(theta, d):
         return jax.jacfwd(lambda a, b: projectile.height_at(speed, a, b, mode="forward"), argnums=(0, 1))(theta, d)
 
@@ -560,11 +620,39 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     times the target's distance, and a least-speed shot that misses its target by more than 1e-6
     of that distance (drag so strong that the least speed lies within rounding of the speed
     below which no angle gets there).
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The projectile, in still air.
+    distance : array_like
+        Target distance d in m downrange, finite and ≥ 0.
+    target_height : array_like
+        Target height z in m above the launch point (h + z ≥ 0).
+    speed : array_like, optional
+        A given launch speed in m/s, finite and > 0: solve for the angles.
+    angle : array_like, optional
+        A given launch angle in rad: solve for the speed.
+    curve_points : int
+        Points of the solution curve when neither is given (0: no curve).
+
+    Returns
+    -------
+    hits : Hits
+        With ``speed``: ``low``, ``high``, ``best`` (rad), ``count`` and ``clearance`` (m), each of the
+        broadcast shape S of the arguments.
+    speed : jax.Array
+        With ``angle``: the speed in m/s that hits, shape S (NaN where none does).
+    aim : Aim
+        With neither: the least-speed shot (shape S) and the solution curve (shape (*S, curve_points)).
+
+    Raises
+    ------
+    ValueError
+        Eagerly, for the refusals listed above.
     """
     if speed is not None and angle is not None:
         raise ValueError("speed and angle: give one of them (or neither), not both")
-    if getattr(projectile, "wind", None) is not None:
-        raise ValueError(f"projectile: aiming assumes still air; this one has a {projectile.wind.label()}")
     p = projectile
     distance = target_distance(distance)
     level = target_level(p, target_height)
@@ -590,3 +678,4 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     v, theta, miss, angles, speeds = padded(lambda *lanes: _least(p, *lanes, fractions, upright), distance, level)
     check_resolved(p, distance, level, miss)
     return Aim(v.reshape(shape), theta.reshape(shape), angles.reshape(*shape, -1), speeds.reshape(*shape, -1))
+

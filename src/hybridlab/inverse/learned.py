@@ -93,6 +93,59 @@ class EncoderDecoder(Regressor, rung=False):
     X columns speed and angle in rad), a fitted ``PhysicsFit``, or a ``Projectile`` (or its
     spec): the physics itself. It is frozen, and saved with the encoder. ``predict(d)`` returns
     (n, 2): speed (m/s), angle (rad).
+
+    Parameters
+    ----------
+    decoder : Regressor or Projectile or dict or None
+        The frozen decoder D (m) of (speed m/s, angle rad): a fitted differentiable rung, a Projectile or its
+        spec (a rung's record only as saved with the encoder); None: ``Projectile()``.
+    branch : str
+        ``"least-speed"``, ``"low-arc"``, ``"high-arc"`` or ``"none"``.
+    speed : float or None
+        A fixed launch speed in m/s, > 0 (needed by the arcs, refused by ``"least-speed"``).
+    speeds : tuple of float or None
+        (lo, hi) bounds of the learned speed in m/s, 0 ≤ lo < hi; None: v₀·e^a, unbounded.
+    angles : tuple of float
+        (lo, hi) bounds of the learned angle in rad, −π/2 ≤ lo < hi ≤ π/2.
+    penalty : float
+        Weight of the branch term, finite and ≥ 0.
+    width : int
+        Width of each hidden layer, ≥ 1.
+    depth : int
+        Number of hidden layers, ≥ 1.
+    epochs : int
+        Adam epochs, ≥ 1.
+    learning_rate : float
+        Adam's initial step size, finite and > 0.
+    polish : int
+        L-BFGS steps after Adam, ≥ 0.
+    seed : int
+        Seed of the encoder's initialisation, in [0, 2**63 − 1].
+
+    Attributes
+    ----------
+    scaler_ : Scaler
+        Mean and standard deviation of the training distances (m).
+    encoder_ : Network
+        The trained encoder.
+    decoder_ : dict or None
+        The decoder rung's fitted arrays (None for a Projectile).
+    decoder_record_ : dict or None
+        The decoder rung's record (None for a Projectile).
+    speed_scale_ : float
+        v₀ = √(g·median d) in m/s.
+    train_loss_ : float
+        Final training loss L (dimensionless).
+    epochs_run_ : int
+        Adam epochs run.
+    seconds_ : float
+        Training time in s.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint, ``decoder`` is an unfitted or non-differentiable rung,
+        ``speed`` is given to ``"least-speed"`` or missing for an arc.
     """
 
     name = "encoder-decoder"
@@ -120,7 +173,28 @@ class EncoderDecoder(Regressor, rung=False):
 
     # The contract ----------------------------------------------------------------------------
     def fit(self, distances, progress=QUIET, context=None) -> EncoderDecoder:
-        """Train the encoder on target ``distances`` (m, > 0; a vector); returns self."""
+        """Train the encoder on target ``distances`` (m, > 0; a vector); returns self.
+
+        Parameters
+        ----------
+        distances : array_like
+            Target distances in m, finite and > 0, n ≥ 1 (flattened to (n,)).
+        progress : ProgressMeter
+            Shows the epochs; quiet by default.
+        context : dict, optional
+            JSON-able facts about the data, kept as ``context_``.
+
+        Returns
+        -------
+        self : EncoderDecoder
+            The fitted model.
+
+        Raises
+        ------
+        ValueError
+            If a distance is not finite and > 0, there is none, a hyperparameter breaks its constraint,
+            ``decoder`` is a record of an unfitted rung or a rung not fitted on 2 inputs.
+        """
         def check():
             d = _distances(distances)
             return (d[:, None], d), 1, {} if context is None else context, {}
@@ -130,7 +204,25 @@ class EncoderDecoder(Regressor, rung=False):
     def predict(self, distances, return_std: bool = False) -> np.ndarray:
         """Launches (n, 2) for target ``distances`` (m, > 0): speed (m/s), angle (rad). The
         encoder has no predictive interval: ``return_std`` (and so ``predict_interval``) is a
-        ValueError that says so."""
+        ValueError that says so.
+
+        Parameters
+        ----------
+        distances : array_like
+            Target distances in m, finite and > 0 (flattened to (n,)).
+        return_std : bool
+            Must be False: the encoder has no interval.
+
+        Returns
+        -------
+        launches : numpy.ndarray
+            Shape (n, 2): speed (m/s), angle (rad).
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, a distance is not finite and > 0, or ``return_std`` is True.
+        """
         return super().predict(_distances(distances)[:, None], return_std)
 
     def _fit(self, X, y, progress):
@@ -182,7 +274,18 @@ class EncoderDecoder(Regressor, rung=False):
 
     def decoder_model(self):
         """The frozen decoder: the fitted rung, or the Projectile (``Projectile()`` when
-        ``decoder`` is None)."""
+        ``decoder`` is None).
+
+        Returns
+        -------
+        decoder : Regressor or Projectile
+            The rung, or the Projectile ``decoder`` gives or describes.
+
+        Raises
+        ------
+        ValueError
+            If ``decoder`` is not one of the accepted kinds.
+        """
         return _decoder_model(self.decoder)
 
     # Persistence: the fitted decoder travels inside the encoder's record and arrays -------------
@@ -201,10 +304,29 @@ class EncoderDecoder(Regressor, rung=False):
             self.decoder = restore(self.decoder_record_)
 
     def n_params(self) -> int:
-        """The encoder's weights and biases (the frozen decoder's are not fitted here)."""
+        """The encoder's weights and biases (the frozen decoder's are not fitted here).
+
+        Returns
+        -------
+        n : int
+            The count.
+        """
         return int(sum(np.size(leaf) for leaf in jax.tree.leaves(self.encoder_)))
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the decoder and the training.
+
+        Returns
+        -------
+        summary : dict
+            ``decoder`` (a rung's name or the projectile in words), ``formula`` and ``diagnostics``
+            (``train_loss``, ``epochs_run``, ``seconds``), besides the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         decoder = self.decoder_model()
         out["decoder"] = decoder.name if isinstance(decoder, Regressor) else decoder.label()
@@ -262,7 +384,32 @@ def evaluate_aim(model: EncoderDecoder, truth: Projectile, distances, least_spee
     v/v_min − 1 over the exact least speed v_min (:func:`~hybridlab.inverse.aim`; or
     ``least_speed`` (m/s), one per target, where the caller has it: under a drag law it costs
     an ODE search per target), each as {"median", "p95", "max"}, and the per-target arrays
-    (``miss``, ``speed_excess``)."""
+    (``miss``, ``speed_excess``).
+
+    Parameters
+    ----------
+    model : EncoderDecoder
+        The fitted encoder.
+    truth : Projectile
+        The physics that flies the learned launches.
+    distances : array_like
+        Target distances in m, finite and > 0 (flattened to (n,)).
+    least_speed : array_like, optional
+        The exact least speed in m/s of each target, n values; None: computed with ``aim``.
+
+    Returns
+    -------
+    report : dict
+        ``miss`` and ``speed_excess`` (each {"median", "p95", "max"}, dimensionless) and ``per_target``:
+        arrays (n,) of ``distance`` (m), ``speed`` (m/s), ``angle`` (rad), ``landed`` (m), ``miss``,
+        ``speed_excess``.
+
+    Raises
+    ------
+    ValueError
+        If a distance is not finite and > 0, ``least_speed`` does not hold one value per target, or the
+        model is not fitted.
+    """
     d = _distances(distances)
     if least_speed is None:
         least_speed = aim(truth, d, curve_points=0).speed

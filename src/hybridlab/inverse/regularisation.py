@@ -163,7 +163,36 @@ def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str, weights: np
                         learned: LearnedRegulariser | None = None, sigma: float | None = None) -> Path:
     """The solutions of "tikhonov" (B = ∇), "tikhonov-identity" (B = I), "tv" or "learned"
     (argmin ‖PA w − Pd‖² + λ‖L(w − μ)‖², given ``learned`` and the noise ``sigma``) along
-    ``weights`` (default :func:`weights_of`)."""
+    ``weights`` (default :func:`weights_of`).
+
+    Parameters
+    ----------
+    pa : numpy.ndarray
+        The projected forward map PA, shape (2N, n), in m per m/s (s).
+    pd : numpy.ndarray
+        The projected track P(d − b), shape (2N,), in m.
+    method : str
+        ``"tikhonov"``, ``"tikhonov-identity"``, ``"tv"`` or ``"learned"``.
+    weights : array_like, optional
+        The K weights λ, largest first (s² for Tikhonov, m·s for TV, m² for the learned one); None:
+        ``weights_of``.
+    learned : LearnedRegulariser, optional
+        L (n, n, in s/m) and μ (n,) in m/s, for ``method="learned"``.
+    sigma : float, optional
+        The noise σ in m, for ``method="learned"``.
+
+    Returns
+    -------
+    path : Path
+        ``weights`` (K,), ``winds`` (K, n) in m/s, ``residuals`` (K,) in m, ``penalties`` (K,) and
+        ``dof_used`` (K,).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` has no weight, ``"learned"`` lacks ``learned`` or ``sigma``, or TV's dual solve does not
+        converge.
+    """
     n = pa.shape[1]
     if method not in REGULARISED:
         raise ValueError(f"method = {method!r}: a path is for {', '.join(REGULARISED)}")

@@ -40,7 +40,9 @@ def log_speeds(p, distance, level):
 
 def target_level(p, target_height) -> jax.Array:
     """The target's height above the ground, h + z (m); ValueError naming ``target_height``
-    unless it is finite and the target not below the ground."""
+    unless it is finite and the target not below the ground, and for a projectile in a wind
+    (:func:`check_still_air`: every aim asks for the target's level)."""
+    check_still_air(p)
     rise = as_float("target_height", target_height)
     level = p.height + rise
     check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
@@ -161,3 +163,10 @@ def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=N
     values += [] if speed is None else [given_speed(speed)]
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in values))
     check_scale(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in values))
+
+
+def check_still_air(projectile) -> None:
+    """ValueError for a projectile in a wind: the searches assume still air (the vacuum's least
+    speed bounds them from below, which a tailwind breaks)."""
+    if getattr(projectile, "wind", None) is not None:
+        raise ValueError(f"projectile: aiming assumes still air; this one has a {projectile.wind.label()}")

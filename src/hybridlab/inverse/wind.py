@@ -203,7 +203,38 @@ def wind_problem(projectile: Projectile, t, track, samples: int = 41, launch: tu
     velocity ``launch`` = (speed m/s, angle rad) if known (else fitted), in a wind sampled at
     ``samples`` times over [0, t_N]. ``noise``: σ (m) if known; else estimated from the residual
     of the vertical motion (which the wind does not touch). ``maps``: (A, C, b) of
-    :func:`forward_map`, to reuse for many tracks at the same times."""
+    :func:`forward_map`, to reuse for many tracks at the same times.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        Linear drag with k > 0 (kg/s), mass (kg), g (m/s²), launch height h (m); no wind.
+    t : array_like
+        Times in s, shape (N,), N ≥ 3, finite, ≥ 0 and increasing.
+    track : array_like
+        Positions (x, y) in m, shape (N, 2), finite, within 1e50 m.
+    samples : int
+        Number n ≥ 2 of wind samples over [0, t_N] (unused when ``maps`` is given).
+    launch : tuple of float, optional
+        The known launch (speed m/s, angle rad); None: fitted.
+    noise : float, optional
+        The noise σ in m, in [1e-50, 1e50]; None: estimated from the heights.
+    maps : tuple of numpy.ndarray, optional
+        (A (2N, n) in s, C (2N, 2) in s, b (2N,) in m) of ``forward_map`` at these times.
+
+    Returns
+    -------
+    problem : WindProblem
+        The track as d = A w + C u + b + noise (C without columns when the launch is given), with σ.
+
+    Raises
+    ------
+    ValueError
+        If the drag is not linear with k > 0 or the projectile has a wind, ``samples`` < 2, the times or the
+        track are not as above, k t_N/m is outside [1e-8, 1e4], the ODE solve fails, the launch speed is
+        not finite, ≥ 0 and within 1e50 m over the track, ``noise`` is out of its range, or the track or the
+        estimated noise is beyond the scales where the fit stays finite.
+    """
     t, track = check_track(t, track, launch)
     check_noise(noise)
     a, c, b = maps if maps is not None else forward_map(projectile, t, samples)
@@ -308,7 +339,34 @@ def recover(problem: WindProblem, method: str, learned: LearnedRegulariser | Non
             rule: str | None = None, path: Path | None = None) -> Recovered:
     """The wind of one ``method`` (see :data:`METHODS`), its weight chosen by ``rule`` (see
     :data:`RULES`; default the method's own, :data:`DEFAULT_RULES`) on ``path`` (default:
-    :func:`regularisation_path`'s); ``learned`` for the learned one."""
+    :func:`regularisation_path`'s); ``learned`` for the learned one.
+
+    Parameters
+    ----------
+    problem : WindProblem
+        The problem of one track (see ``wind_problem``).
+    method : str
+        ``"least-squares"``, ``"tikhonov"``, ``"tikhonov-identity"``, ``"tv"`` or ``"learned"``.
+    learned : LearnedRegulariser, optional
+        The learned regulariser, for ``method="learned"`` (n wind samples).
+    rule : str, optional
+        ``"gcv"``, ``"modified-gcv"``, ``"discrepancy"``, ``"lcurve"``, ``"quasi"`` or ``"cv"``; None: the
+        method's default (``DEFAULT_RULES``). Not used by least squares.
+    path : Path, optional
+        A path of solutions of this method on this problem, to choose from; None: computed.
+
+    Returns
+    -------
+    recovered : Recovered
+        The wind (n,) in m/s on the problem's grid, the weight λ and rule (None for least squares), the
+        track's residual RMS in m and the fitted launch (speed m/s, angle rad; None when it was given).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` or ``rule`` is unknown, ``learned`` is missing or of another number of samples, the
+        TV solve does not converge, or the recovered wind is not finite.
+    """
     if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {', '.join(METHODS)}")
     if rule is not None and rule not in RULES:

@@ -87,6 +87,15 @@ class Regressor(Calibrated, Estimator):
     """Base class of every rung of the ladder: ``fit(X, y)``, ``predict(X)`` on launches X
     (n, d) and observations y (n,), besides :class:`Estimator`'s persistence and summary.
     A subclass implements ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()``.
+
+    Attributes
+    ----------
+    n_features_ : int
+        Number of columns d of the training X.
+    context_ : dict
+        The ``context`` given to ``fit()`` (JSON-able facts about the data).
+    interval_ : dict or None
+        The predictive interval's calibration (None: no interval).
     """
 
     #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
@@ -106,6 +115,29 @@ class Regressor(Calibrated, Estimator):
 
         A fit whose optimiser stopped before its convergence test held is returned, not
         raised: :meth:`converged` says so (False), and so does ``summary()["diagnostics"]``.
+
+        Parameters
+        ----------
+        X : array_like
+            Launches, shape (n, d), n ≥ 1, finite (for a shot: speed in m/s, angle in rad).
+        y : array_like
+            Observations, shape (n,), finite (for a shot: the range in m).
+        progress : ProgressMeter
+            Shows how a long fit advances; quiet by default.
+        context : dict, optional
+            JSON-able facts about the data, kept as ``context_``.
+
+        Returns
+        -------
+        self : Regressor
+            The fitted model.
+
+        Raises
+        ------
+        ValueError
+            If a hyperparameter breaks its constraint, X or y is not as above, ``context`` is not a dict with
+            string keys, the fit overflows float64, or the rung refuses the data (too few shots, wrong
+            columns); the model is then left unfitted.
         """
         def check():
             X_ = check_inputs(X)
@@ -127,7 +159,28 @@ class Regressor(Calibrated, Estimator):
         """Predicted observations (n,) for launches X (n, d), float64; with ``return_std``,
         also the predictive standard deviation s (n,) of a new measurement there (noise
         included; see :mod:`hybridlab.uncertainty.intervals`). ValueError for ``return_std`` on a
-        model saved without an interval."""
+        model saved without an interval.
+
+        Parameters
+        ----------
+        X : array_like
+            Launches, shape (n, d), finite, d the number of columns fitted on.
+        return_std : bool
+            Whether to return the predictive standard deviation too.
+
+        Returns
+        -------
+        predicted : numpy.ndarray
+            Predictions, shape (n,), float64, in the unit of y (m for a range).
+        std : numpy.ndarray
+            Only with ``return_std``: the predictive standard deviation, shape (n,), in the unit of y.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, X is not a finite (n, d) array of the fitted d, or ``return_std`` is
+            asked of a model without an interval.
+        """
         self._check_fitted()
         X = check_inputs(X, self.n_features_)
         predicted = np.asarray(in_blocks(self._predict, X) if self.predicts_in_blocks else self._predict(X),
@@ -156,7 +209,18 @@ class Regressor(Calibrated, Estimator):
         """The fitted prediction as a pure JAX function X (n, d) ↦ ŷ (n,) whose fitted arrays
         are PyTree leaves: it can be traced, compiled and differentiated (with respect to X
         and to the arrays), as when aiming learns through a frozen decoder. Inputs are not
-        checked. ValueError for a rung whose prediction is not a JAX computation."""
+        checked. ValueError for a rung whose prediction is not a JAX computation.
+
+        Returns
+        -------
+        function : Function
+            Callable on a JAX array X (n, d), returning ŷ (n,) float64.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted or not ``differentiable``.
+        """
         self._check_fitted()
         if not self.differentiable:
             raise ValueError(f"model {self.name!r} is not differentiable: its prediction is not a JAX function")

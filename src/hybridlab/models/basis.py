@@ -70,6 +70,47 @@ class BasisRegression(Regressor):
     2.4e16*cos(2*theta). Designs that vary both inputs over ordinary ranges alias nothing and
     fit exactly as without it; a narrow one (angles within 40..50°, speeds within 20..21 m/s)
     may alias the highest terms, and fewer shots than terms keep at most one term per shot.
+
+    Parameters
+    ----------
+    variables : sequence of str
+        One name per column of X, used in the terms' names.
+    angles : sequence of str
+        The variables (in rad) that enter as harmonics; each must be one of ``variables``.
+    degree : int
+        Highest power of a non-angle variable, ≥ 0.
+    harmonics : int
+        Highest harmonic k of an angle, ≥ 0.
+    threshold : float or None
+        STLSQ threshold λ (relative), finite and ≥ 0; None: chosen by cross-validation.
+    folds : int
+        Cross-validation folds, ≥ 2 (with ``threshold=None``, a fit needs at least ``folds`` shots).
+    seed : int
+        Seed of the folds' shuffle, in [0, 2**63 − 1].
+
+    Attributes
+    ----------
+    coefficients_ : jax.Array
+        ξ, shape (terms,), one per library term (0 where dropped or aliased), in y's unit over the term's.
+    names_ : list of str
+        The library's terms as Python expressions, in order.
+    aliased_ : dict
+        {aliased term: [kept terms it is a combination of on these shots]}.
+    threshold_ : float
+        The λ used.
+    cv_ : dict or None
+        The cross-validation curve (``thresholds``, ``cv_mse``, ``cv_se``); None for a given threshold.
+    stderr_ : dict
+        Standard error of each kept coefficient, by term.
+    train_rmse_ : float
+        Root-mean-square training residual, in the unit of y (m).
+    hessian_ : dict
+        Report on the Hessian of the standardised loss in the kept coefficients.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint, or an angle is not one of ``variables``.
     """
 
     name = "basis"
@@ -92,7 +133,25 @@ class BasisRegression(Regressor):
             raise ValueError(f"angles = {self.angles!r}: every angle must be one of the variables {self.variables}")
 
     def library(self, X) -> tuple[np.ndarray, list[str]]:
-        """Θ(X) (n, terms) and the terms' names as Python expressions."""
+        """Θ(X) (n, terms) and the terms' names as Python expressions.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Inputs, shape (n, d), d = len(``variables``); angles in rad.
+
+        Returns
+        -------
+        library : numpy.ndarray
+            Θ(X), shape (n, terms).
+        names : list of str
+            The terms' names, one per column.
+
+        Raises
+        ------
+        ValueError
+            If X does not have one column per variable.
+        """
         library, names, _ = self._terms(X)
         return library, names
 
@@ -165,10 +224,23 @@ class BasisRegression(Regressor):
         self.hessian_ = hessian_report(standardised_loss, jnp.asarray(coefficients * scale), (design / scale, y))
 
     def terms(self) -> dict[str, float]:
-        """The kept terms and their coefficients, {"v**2*sin(2*theta)": 0.1019, …}."""
+        """The kept terms and their coefficients, {"v**2*sin(2*theta)": 0.1019, …}.
+
+        Returns
+        -------
+        terms : dict of str to float
+            Each nonzero coefficient ξ_j by its term's name, in y's unit over the term's (e.g. m/(m/s)²).
+        """
         return {name: float(c) for name, c in zip(self.names_, np.asarray(self.coefficients_)) if c != 0}
 
     def formula(self) -> str:
+        """The fitted sum as Python, e.g. ``0.1019*v**2*sin(2*theta)``.
+
+        Returns
+        -------
+        formula : str
+            The kept terms with their coefficients.
+        """
         terms = self.terms()
         return format_formula(list(terms.values()), list(terms))
 
@@ -184,6 +256,13 @@ class BasisRegression(Regressor):
         return {"coefficients": jnp.zeros(len(self.names_))}
 
     def n_params(self):
+        """Number of fitted numbers: the kept (nonzero) coefficients.
+
+        Returns
+        -------
+        n : int
+            The count.
+        """
         return len(self.terms())
 
     def _set_metadata(self, metadata):
@@ -198,6 +277,19 @@ class BasisRegression(Regressor):
             raise ValueError(f"aliased = {aliased!r}: must map each aliased term to a list of terms")
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the formula and its terms.
+
+        Returns
+        -------
+        summary : dict
+            ``formula``, ``terms``, ``stderr`` and ``diagnostics`` (``threshold``, ``library_size``,
+            ``aliased``, ``train_rmse`` in m, ``hessian``), besides the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["formula"], out["terms"], out["stderr"] = self.formula(), self.terms(), self.stderr_
         out["diagnostics"] = {"threshold": self.threshold_, "library_size": len(self.names_),

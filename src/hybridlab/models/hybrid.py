@@ -53,6 +53,42 @@ class Hybrid(Regressor):
     (default: two tanh layers of 16, the MLP's defaults otherwise; its ``scale_output`` is not
     used: ŷ is scaled by s without a shift, so it stays 0 where the prior is 0). X columns:
     speed (m/s), angle (rad).
+
+    Parameters
+    ----------
+    prior : Projectile or dict or None
+        The physical model whose range D_prior (m) is corrected; None: ``Projectile()`` (no drag).
+    correction : str
+        ``"multiplicative"`` or ``"additive"``.
+    network : MLP or dict or None
+        The unfitted MLP (or its record) whose recipe trains N; None: two tanh layers of 16.
+
+    Attributes
+    ----------
+    x_scaler_ : Scaler
+        Mean and standard deviation of each column of X.
+    y_scaler_ : Scaler
+        Shift 0 and scale s, the RMS of the training y (m).
+    network_ : Network
+        The trained network N.
+    epochs_run_ : int
+        Epochs the kept restart ran (0 for Levenberg–Marquardt).
+    converged_ : bool or None
+        Levenberg–Marquardt's verdict; None for a first-order fit.
+    restarts_ : dict or None
+        How far apart the restarts ended (None for one restart).
+    train_loss_ : float
+        Final training loss, mean squared error in standardised units.
+    hessian_ : dict
+        Report on the Hessian of the training loss at the kept network.
+    train_seconds_ : float
+        Wall-clock training time in s.
+
+    Raises
+    ------
+    ValueError
+        If ``correction`` is not one of the two, ``prior`` is not a valid projectile or ``network`` not an
+        MLP (or its record). A fit raises one unless X has 2 columns.
     """
 
     name = "hybrid"
@@ -72,11 +108,33 @@ class Hybrid(Regressor):
         self.recipe()
 
     def projectile(self) -> Projectile:
-        """The prior's Projectile (``Projectile()`` when ``prior`` is None)."""
+        """The prior's Projectile (``Projectile()`` when ``prior`` is None).
+
+        Returns
+        -------
+        projectile : Projectile
+            ``prior``, or the projectile its spec describes.
+
+        Raises
+        ------
+        ValueError
+            If ``prior`` is an invalid spec.
+        """
         return self.prior if isinstance(self.prior, Projectile) else Projectile.from_spec(self.prior or {})
 
     def recipe(self) -> MLP:
-        """The MLP whose recipe trains N (two tanh layers of 16 when ``network`` is None)."""
+        """The MLP whose recipe trains N (two tanh layers of 16 when ``network`` is None).
+
+        Returns
+        -------
+        recipe : MLP
+            ``network``, or the MLP its record describes.
+
+        Raises
+        ------
+        ValueError
+            If ``network`` is a record that does not describe a valid MLP.
+        """
         network = MLP(widths=NETWORK_WIDTHS) if self.network is None else self.network
         return from_params(network) if isinstance(network, dict) else network
 
@@ -108,9 +166,29 @@ class Hybrid(Regressor):
         return arrays_like(self, self.recipe())
 
     def n_params(self):
+        """Number of fitted numbers: the network's weights and biases (the scalers not counted).
+
+        Returns
+        -------
+        n : int
+            The count.
+        """
         return network_size(self)
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the prior and the training.
+
+        Returns
+        -------
+        summary : dict
+            ``prior`` (in words), ``formula`` and ``diagnostics`` (``train_loss``, ``epochs_run``,
+            ``converged``, ``hessian``, ``restarts``), besides the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         prior = self.projectile().label()
         out["prior"] = prior

@@ -16,6 +16,25 @@ class LinearRegression(Regressor):
     columns for conditioning, then mapped back to physical units).
 
     ``variables`` names the input columns in the printed formula.
+
+    Parameters
+    ----------
+    variables : sequence of str
+        One name per column of X, for ``formula()``; a fit needs at least d + 2 shots.
+
+    Attributes
+    ----------
+    coefficients_ : jax.Array
+        (b, w_1, …, w_d), shape (d + 1,), in physical units (b in the unit of y, w_j in y's per x_j's).
+    hessian_ : dict
+        Report on the Hessian of the standardised loss.
+    train_rmse_ : float
+        Root-mean-square training residual, in the unit of y (m).
+
+    Raises
+    ------
+    ValueError
+        If ``variables`` is not a non-empty list of non-empty strings.
     """
 
     name = "linear"
@@ -56,13 +75,32 @@ class LinearRegression(Regressor):
         return np.column_stack([np.ones(len(X)), X])  # ∂ŷ/∂(b, w): the design matrix
 
     def formula(self) -> str:
-        """The fitted line as Python: ``b + w1*v + w2*theta``."""
+        """The fitted line as Python: ``b + w1*v + w2*theta``.
+
+        Returns
+        -------
+        formula : str
+            The fitted line, X's columns named by ``variables``.
+        """
         return format_formula(np.asarray(self.coefficients_), ["1", *self.variables])
 
     def _arrays_like(self):
         return {"coefficients": jnp.zeros(self.n_features_ + 1)}
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the formula.
+
+        Returns
+        -------
+        summary : dict
+            ``formula`` (see ``formula()``) and ``diagnostics`` (``train_rmse`` in m, ``hessian``) besides the
+            common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["formula"] = self.formula()
         out["diagnostics"] = {"train_rmse": self.train_rmse_, "hessian": self.hessian_}

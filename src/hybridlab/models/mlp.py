@@ -72,14 +72,75 @@ class MLP(Regressor):
 
     The default recipe: two tanh layers of 32, Adam with a cosine-decayed learning rate over
     full-batch epochs (mini-batches of ``batch_size`` rows, shuffled every epoch, where the
-    training data have more: by default :data:`training.BATCH`), early stopping on a held-out validation fraction of the training data
-    (the best validation parameters are kept), then an L-BFGS polish that is kept only if it
+    training data have more: by default :data:`training.BATCH`), early stopping on a held-out
+    validation fraction of the training data (the best validation parameters are kept), then an L-BFGS polish that is kept only if it
     lowers the validation loss. ``optimiser="lm"`` fits by Levenberg–Marquardt instead (the
     autograd lecture's least squares), ``"gd"`` by plain gradient descent (the shot-put
     lecture's). ``restarts`` fits from that many seeds and keeps the lowest loss; the summary
     shows how far apart the restarts' parameters are. ``dtype="float32"`` trains in single
     precision (faster on large networks); predictions are returned as float64.
     ``scale_output=False`` trains on y itself (μ_y = 0, σ_y = 1).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden layer widths, each ≥ 1.
+    activation : str
+        One of ``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"gelu"``, ``"softplus"``.
+    init : str
+        Weight initialisation: ``"default"`` (Equinox's) or ``"glorot"``.
+    optimiser : str
+        ``"adam"``, ``"gd"`` (plain gradient descent) or ``"lm"`` (Levenberg–Marquardt).
+    learning_rate : float
+        First-order step size, finite and > 0.
+    schedule : str
+        ``"constant"`` or ``"cosine"`` (decayed over the run).
+    epochs : int
+        First-order epochs, ≥ 1.
+    validation : float
+        Fraction of the training rows held out for early stopping, in [0, 1) (none under ``"lm"``).
+    patience : int or None
+        Epochs without a better validation loss before stopping, ≥ 1; None: never stop early.
+    polish : int
+        L-BFGS steps after the first-order run, ≥ 0 (0: none).
+    lm_steps : int
+        Levenberg–Marquardt steps, ≥ 1 (``optimiser="lm"`` only).
+    restarts : int
+        Fits from that many seeds, ≥ 1; the lowest validation loss is kept.
+    seed : int
+        Seed of the initialisation, the split and the shuffles, in [0, 2**63 − 1].
+    dtype : str
+        ``"float64"`` or ``"float32"`` (training precision).
+    scale_output : bool
+        Whether to standardise y before training.
+    batch_size : int or None
+        Mini-batch rows, ≥ 1; None: ``training.BATCH`` (32768).
+
+    Attributes
+    ----------
+    x_scaler_ : Scaler
+        Mean and standard deviation of each column of X.
+    y_scaler_ : Scaler
+        The output's shift and scale (in the unit of y, m).
+    network_ : Network
+        The trained network N.
+    epochs_run_ : int
+        Epochs the kept restart ran (0 for Levenberg–Marquardt).
+    converged_ : bool or None
+        Levenberg–Marquardt's verdict; None for a first-order fit.
+    restarts_ : dict or None
+        How far apart the restarts ended (None for one restart).
+    train_loss_ : float
+        Final training loss, mean squared error in standardised units.
+    hessian_ : dict
+        Report on the Hessian of the training loss at the kept network.
+    train_seconds_ : float
+        Wall-clock training time in s.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint (named with its value).
     """
 
     name = "mlp"
@@ -105,7 +166,20 @@ class MLP(Regressor):
 
     @classmethod
     def blog(cls, seed: int = 0, epochs: int = 1000) -> MLP:
-        """The blog post's network: 2-256-256-1, sigmoid, Adam (lr 0.01), 1000 full-batch epochs."""
+        """The blog post's network: 2-256-256-1, sigmoid, Adam (lr 0.01), 1000 full-batch epochs.
+
+        Parameters
+        ----------
+        seed : int
+            Seed of the initialisation.
+        epochs : int
+            Adam epochs, ≥ 1.
+
+        Returns
+        -------
+        model : MLP
+            The unfitted recipe.
+        """
         return cls(widths=(256, 256), activation="sigmoid", optimiser="adam", learning_rate=0.01,
                    schedule="constant", epochs=epochs, validation=0.0, patience=None, polish=0, seed=seed)
 
@@ -114,7 +188,20 @@ class MLP(Regressor):
         """The shot-put lecture's decoder: 2-250-500-500-250-1, tanh, Glorot-uniform weights,
         plain gradient descent with η = 1e-4, 50 000 full-batch epochs (float32, as in its JAX).
         Its inputs are standardised and its targets are not: the loss is in m², which is what
-        makes η = 1e-4 a workable step (on standardised targets it would crawl)."""
+        makes η = 1e-4 a workable step (on standardised targets it would crawl).
+
+        Parameters
+        ----------
+        seed : int
+            Seed of the initialisation.
+        epochs : int
+            Gradient-descent epochs, ≥ 1.
+
+        Returns
+        -------
+        model : MLP
+            The unfitted recipe.
+        """
         return cls(widths=(250, 500, 500, 250), activation="tanh", init="glorot", optimiser="gd",
                    learning_rate=1e-4, schedule="constant", epochs=epochs, validation=0.0,
                    patience=None, polish=0, seed=seed, dtype="float32", scale_output=False)
@@ -129,7 +216,28 @@ class MLP(Regressor):
     def train(self, z, aux, target, output, progress=QUIET, start_at_zero: bool = False) -> NetworkFit:
         """Fit a network N of this recipe so that ``output(N, z, aux)`` ≈ ``target`` (all in
         standardised units; ``z`` (n, d), ``aux`` and ``target`` (n,)). ``start_at_zero``
-        zeroes the last layer at initialisation, so N starts as the constant 0."""
+        zeroes the last layer at initialisation, so N starts as the constant 0.
+
+        Parameters
+        ----------
+        z : array_like
+            Standardised inputs, shape (n, d).
+        aux : array_like
+            Auxiliary data passed to ``output``, shape (n,) (a prior's range over its scale).
+        target : array_like
+            Standardised targets, shape (n,).
+        output : callable
+            ``output(network, z, aux)`` → predictions (n,); a module-level function, compiled once.
+        progress : ProgressMeter
+            Shows the epochs; quiet by default.
+        start_at_zero : bool
+            Whether the network's last layer starts at zero.
+
+        Returns
+        -------
+        fit : NetworkFit
+            The kept network, epochs run, convergence, restarts, training loss, Hessian report and time (s).
+        """
         dtype = DTYPES[self.dtype]
         data = tuple(jnp.asarray(a).astype(dtype) for a in (z, aux, target))
         train, validation = self._split(data)
@@ -188,7 +296,22 @@ class MLP(Regressor):
         return network, epochs, None
 
     def new_network(self, n_in: int, key, start_at_zero: bool = False) -> Network:
-        """A freshly initialised network of this recipe with ``n_in`` inputs."""
+        """A freshly initialised network of this recipe with ``n_in`` inputs.
+
+        Parameters
+        ----------
+        n_in : int
+            Number of inputs.
+        key : jax.Array
+            JAX random key of the initialisation.
+        start_at_zero : bool
+            Whether the last layer starts at zero (N ≡ 0).
+
+        Returns
+        -------
+        network : Network
+            A network with one output, of this recipe's widths, activation, init and dtype.
+        """
         network = Network(n_in, self.widths, self.activation, self.init, key, DTYPES[self.dtype])
         return network.zero_last() if start_at_zero else network
 
@@ -204,9 +327,29 @@ class MLP(Regressor):
         return arrays_like(self, self)
 
     def n_params(self):
+        """Number of fitted numbers: the network's weights and biases (the scalers not counted).
+
+        Returns
+        -------
+        n : int
+            The count.
+        """
         return network_size(self)
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the training's diagnostics.
+
+        Returns
+        -------
+        summary : dict
+            ``diagnostics``: ``train_loss``, ``epochs_run``, ``converged``, ``hessian``, ``restarts``, besides
+            the common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         return {**super().summary(), "diagnostics": training_diagnostics(self)}
 
 

@@ -17,6 +17,27 @@ class NearestNeighbour(Regressor):
 
     No parameters are fitted; the model stores the whole training set, which is what its
     parameter count reports.
+
+    Parameters
+    ----------
+    k : int
+        Number of neighbours averaged, ≥ 1; a fit needs at least k + 1 shots.
+
+    Attributes
+    ----------
+    scaler_ : Scaler
+        Mean and standard deviation of each column of the training X.
+    X_ : jax.Array
+        Training launches, shape (n, d).
+    y_ : jax.Array
+        Training observations, shape (n,), in the unit of y (m).
+    n_train_ : int
+        Number n of training shots.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not an integer ≥ 1.
     """
 
     name = "nearest"

@@ -38,6 +38,43 @@ class PhysicsFit(FittedPhysics, Regressor):
 
     The solve is compiled once per drag law, unknowns and data shape: a second fit (another
     model object, other data of the same size, other starting values) reuses it.
+
+    Parameters
+    ----------
+    physics : Projectile or dict or None
+        The known parameters and the unknowns' starting guesses (each > 0); None: linear drag with the
+        defaults.
+    unknown : sequence of str
+        Names of the fitted parameters (drag coefficients, ``mass``, ``g``, ``height``), at least one,
+        distinct.
+    steps : int
+        Levenberg–Marquardt steps per start, ≥ 1.
+    restarts : int
+        Number of starts, ≥ 1.
+    seed : int
+        Seed of the extra starts, in [0, 2**63 − 1].
+
+    Attributes
+    ----------
+    values_ : jax.Array
+        Fitted values, shape (q,), in the order of ``unknown``, SI units (kg/s, kg/m, kg, m/s², m).
+    stderr_ : list of float
+        Standard error of each, in its unit (inf where the data cannot determine it).
+    train_rmse_ : float
+        Root-mean-square training residual in m.
+    converged_ : bool
+        Whether Levenberg–Marquardt converged and every unknown still moves the predictions.
+    hessian_ : dict
+        Report on the Hessian of the loss in the log-parameters.
+    restarts_ : dict or None
+        How the starts ended (None for one start).
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint, ``physics`` is not a valid projectile, or ``unknown`` names
+        a parameter twice, one that does not apply, or one whose starting value is not > 0. A fit raises
+        one unless X has 2 columns, or where the starting physics cannot compute a range.
     """
 
     name = "physics"
@@ -135,6 +172,20 @@ class PhysicsFit(FittedPhysics, Regressor):
         return {"values": jnp.zeros(len(self.unknown))}
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the fitted physics.
+
+        Returns
+        -------
+        summary : dict
+            ``physics`` ({name: {"value", "stderr"}}, SI units), ``formula`` (the fitted projectile in words)
+            and ``diagnostics`` (``train_rmse`` in m, ``converged``, ``hessian``, ``restarts``), besides the
+            common keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         out["physics"] = self.physics_estimates()
         out["formula"] = f"range of {self.fitted().label()}"

@@ -158,6 +158,58 @@ class UDERange(Regressor):
 
     :meth:`force` reads the learned law back as a force m·|a| (N) against the speed, the curve
     the report draws and :func:`hybridlab.dynamics.discover_drag` can turn into a formula.
+
+    Parameters
+    ----------
+    physics : Projectile or dict or None
+        g (m/s²), mass (kg) and launch height (m), without drag; None: ``Projectile()``.
+    widths : sequence of int
+        Hidden layer widths of the drag network, each ≥ 1.
+    activation : str
+        One of ``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"gelu"``, ``"softplus"``.
+    form : str
+        The magnitude's form: ``"power"`` or ``"softplus"``.
+    epochs : int
+        Adam epochs, ≥ 1.
+    learning_rate : float
+        Adam's step size, finite and > 0.
+    polish : int
+        L-BFGS steps after Adam, ≥ 0.
+    rtol : float
+        Relative and absolute tolerance of the solve, in (0, 1).
+    seed : int
+        Seed of the initialisation and the mini-batches, in [0, 2**63 − 1].
+    batch_size : int or None
+        Shots per mini-batch, ≥ 1; None: ``training.BATCH`` (32768).
+    law_steps : int
+        Levenberg–Marquardt steps of the power-law start, ≥ 0 (0: no such start).
+
+    Attributes
+    ----------
+    network_ : Network
+        The drag network N.
+    exponent_ : jax.Array
+        The power form's exponent p (dimensionless, a scalar; 0 in the softplus form).
+    speed_scale_ : float
+        V, the fastest training launch in m/s.
+    y_scale_ : float
+        s, the RMS training range in m.
+    initial_loss_ : float
+        Loss at the network's start (mean squared error over s²).
+    law_loss_ : float
+        Loss after the power-law start.
+    train_loss_ : float
+        Loss after training.
+    epochs_run_ : int
+        Adam epochs run.
+    train_seconds_ : float
+        Wall-clock training time in s.
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint or ``physics`` has a drag law. A fit raises one unless X
+        has 2 columns, or if the training diverges.
     """
 
     name = "ude"
@@ -183,7 +235,18 @@ class UDERange(Regressor):
             raise ValueError(f"physics = {start.label()}: the UDE learns the drag; give g, mass and height only")
 
     def projectile(self) -> Projectile:
-        """The Projectile of ``physics`` (g, mass, height; no drag)."""
+        """The Projectile of ``physics`` (g, mass, height; no drag).
+
+        Returns
+        -------
+        projectile : Projectile
+            ``physics``, or the projectile its spec describes.
+
+        Raises
+        ------
+        ValueError
+            If ``physics`` is an invalid spec.
+        """
         return self.physics if isinstance(self.physics, Projectile) else Projectile.from_spec(self.physics or {})
 
     def _data(self, X, y, speed_scale, y_scale):
@@ -202,7 +265,27 @@ class UDERange(Regressor):
     def power_law(self, X, y) -> tuple[float, float]:
         """(C, p) of the drag force |F| = C·|v|^p (N, |v| in m/s; C in N·(s/m)^p) that the
         ranges y (m) of launches X alone give: the power law the power form's training starts
-        from (see the class docstring), fitted without the network; a fitted model is left as it is."""
+        from (see the class docstring), fitted without the network; a fitted model is left as it is.
+
+        Parameters
+        ----------
+        X : array_like
+            Launches, shape (n, 2): speed (m/s), angle (rad).
+        y : array_like
+            Ranges in m, shape (n,).
+
+        Returns
+        -------
+        C : float
+            The coefficient in N·(s/m)^p.
+        p : float
+            The exponent (dimensionless).
+
+        Raises
+        ------
+        ValueError
+            If ``form`` is not ``"power"`` or ``law_steps`` is 0, or X, y are not finite arrays of those shapes.
+        """
         if self.form != "power" or not self.law_steps:
             raise ValueError(f"form = {self.form!r}, law_steps = {self.law_steps}: the power law is the power "
                              "form's start (law_steps >= 1)")
@@ -257,13 +340,40 @@ class UDERange(Regressor):
         return ranges((self.network_, self.exponent_), self._data(X, np.zeros(len(X)), self.speed_scale_, self.y_scale_))
 
     def drag(self) -> NetworkDrag:
-        """The fitted drag acceleration."""
+        """The fitted drag acceleration.
+
+        Returns
+        -------
+        drag : NetworkDrag
+            a(v) in m/s², from the fitted network, V and the exponent.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         self._check_fitted()
         return NetworkDrag(self.network_, jnp.asarray(self.speed_scale_), self.projectile().g, self.form,
                            self.exponent_)
 
     def force(self, speed) -> np.ndarray:
-        """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s)."""
+        """The learned drag force magnitude m·|a| (N) at ``speed`` (m/s).
+
+        Parameters
+        ----------
+        speed : array_like
+            Speeds in m/s, a scalar or shape (n,).
+
+        Returns
+        -------
+        force : numpy.ndarray
+            Force magnitudes in N, shape (n,) (1 for a scalar).
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         speed = jnp.asarray(np.atleast_1d(np.asarray(speed, dtype=np.float64)))
         return np.asarray(self.projectile().mass * self.drag().magnitude(speed))
 
@@ -277,6 +387,20 @@ class UDERange(Regressor):
                 "exponent": jnp.zeros(())}
 
     def summary(self):
+        """Facts about the fitted model (see ``Estimator.summary``), with the learned law.
+
+        Returns
+        -------
+        summary : dict
+            ``formula`` (the equation, m in kg, g in m/s²) and ``diagnostics`` (``initial_loss``,
+            ``law_loss``, ``train_loss``, ``epochs_run``, ``train_seconds``, ``exponent``), besides the common
+            keys.
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted.
+        """
         out = super().summary()
         p = self.projectile()
         law = (f"F = m g (|v|/V)^p exp(N(ln |v|/V)), p = {float(self.exponent_):.4g}, V = {self.speed_scale_:g} m/s"

@@ -57,6 +57,27 @@ class Operator(Calibrated, Estimator, rung=False):
         super().__init_subclass__(rung=rung, **kwargs)
 
     def fit(self, W, Y, progress: ProgressMeter = QUIET) -> Operator:
+        """Fit to input functions W and output functions Y on one grid; returns self.
+
+        Parameters
+        ----------
+        W : array_like
+            Input functions, shape (n, m): n ≥ 1 functions at m ≥ 2 samples (a wind in m/s), finite.
+        Y : array_like
+            Output functions, shape (n, m, 2) (positions (x, y) in m), finite.
+        progress : ProgressMeter
+            Shows how a long training advances; quiet by default.
+
+        Returns
+        -------
+        self : Operator
+            The fitted operator.
+
+        Raises
+        ------
+        ValueError
+            If W or Y is not as above, a hyperparameter breaks its constraint, or the operator refuses the grid.
+        """
         def check():
             data = check_functions(W, Y)
             return data, data[0].shape[1], {}, {}
@@ -76,7 +97,27 @@ class Operator(Calibrated, Estimator, rung=False):
 
     def predict(self, W, return_std: bool = False):
         """Y (n, m, 2) in the output's units for W (n, m); with ``return_std``, also the
-        predictive standard deviation (n, m, 2) of each output sample."""
+        predictive standard deviation (n, m, 2) of each output sample.
+
+        Parameters
+        ----------
+        W : array_like
+            Input functions, shape (n, m), finite (m the training grid's, unless the operator is resolution-free).
+        return_std : bool
+            Whether to return the predictive standard deviation too.
+
+        Returns
+        -------
+        Y : numpy.ndarray
+            Predicted outputs, shape (n, m, 2), in the outputs' unit (m).
+        std : numpy.ndarray
+            Only with ``return_std``: shape (n, m, 2), in the outputs' unit.
+
+        Raises
+        ------
+        ValueError
+            If the operator is not fitted, W is not as above, or it has no predictive interval.
+        """
         self._check_fitted()
         W = check_functions(W, samples=None if self.resolution_free else self.n_features_)
         w = jnp.asarray(W / self.input_scale_)

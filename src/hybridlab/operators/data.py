@@ -17,7 +17,34 @@ _JITTER = 1e-10
 
 def gaussian_profiles(n: int, points: int, duration: float, std: float, length_scale: float, key) -> np.ndarray:
     """(n, points) samples at t_j = duration·j/(points − 1) of a zero-mean Gaussian random field
-    with covariance std² exp(−(t − t')²/(2 ℓ²)) (m/s; ℓ = ``length_scale`` s)."""
+    with covariance std² exp(−(t − t')²/(2 ℓ²)) (m/s; ℓ = ``length_scale`` s).
+
+    Parameters
+    ----------
+    n : int
+        Number of profiles, ≥ 1.
+    points : int
+        Samples per profile, ≥ 1.
+    duration : float
+        Span of the grid in s, finite and > 0.
+    std : float
+        Standard deviation of the field in m/s, finite and > 0.
+    length_scale : float
+        Correlation time ℓ in s, finite and > 0.
+    key : jax.Array
+        JAX random key.
+
+    Returns
+    -------
+    profiles : numpy.ndarray
+        Shape (n, points), in m/s.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` or ``points`` is not an integer ≥ 1, or ``duration``, ``std`` or ``length_scale`` is not
+        finite and > 0.
+    """
     for name, value in (("n", n), ("points", points)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} = {value!r}: must be an integer >= 1")

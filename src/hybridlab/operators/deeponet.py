@@ -42,7 +42,41 @@ class DeepONet(NetworkOperator):
     """A DeepONet with ``width``-wide two-hidden-layer tanh branch and trunk networks and
     ``basis`` basis functions, trained by Adam (``epochs``, ``learning_rate`` cosine-decayed) on
     the mean squared scaled error, by mini-batches of ``batch_size`` functions where there are
-    more (:class:`NetworkOperator`)."""
+    more (``NetworkOperator``). Inputs W (n, m) (a wind profile in m/s), outputs (n, m, 2) (a trajectory
+    in m), on the training grid of m samples only.
+
+    Parameters
+    ----------
+    width : int
+        Width of the branch's and the trunk's two hidden layers, ≥ 1.
+    basis : int
+        Basis functions p, ≥ 1.
+    epochs : int
+        Adam epochs, ≥ 1.
+    learning_rate : float
+        Adam's initial step size (cosine-decayed), finite and > 0.
+    batch_size : int or None
+        Functions per mini-batch, ≥ 1; None: 4096.
+    seed : int
+        Seed of the initialisation and the shuffles, in [0, 2**63 − 1].
+
+    Attributes
+    ----------
+    network_ : equinox.Module
+        The trained network.
+    input_scale_ : float
+        Standard deviation of the training inputs, in their unit (m/s for a wind).
+    output_mean_ : list
+        The training outputs' mean, (m, 2), in their unit (m for a trajectory).
+    output_scale_ : list of float
+        The outputs' standard deviation per coordinate (2 values, m).
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint. ``predict`` raises one for inputs of another number of
+        samples than the training grid's.
+    """
 
     name = "deeponet"
     interval_method = "last-layer Laplace in the branch's last layer (flat prior), a noise level per sample"

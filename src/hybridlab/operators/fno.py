@@ -93,7 +93,42 @@ class FNO(NetworkOperator):
     """A 1-D Fourier neural operator (``width`` channels, ``modes`` Fourier modes, ``layers``
     Fourier layers), trained by Adam (``epochs``, ``learning_rate`` cosine-decayed) on the mean
     squared scaled error, by mini-batches of ``batch_size`` functions where there are more
-    (:class:`NetworkOperator`)."""
+    (``NetworkOperator``). Inputs W (n, m) (a wind profile in m/s), outputs (n, m, 2) (a trajectory in m).
+
+    Parameters
+    ----------
+    width : int
+        Channels, ≥ 1.
+    modes : int
+        Fourier modes kept, ≥ 1; every grid needs m ≥ 2·``modes`` samples.
+    layers : int
+        Fourier layers, ≥ 1.
+    epochs : int
+        Adam epochs, ≥ 1.
+    learning_rate : float
+        Adam's initial step size (cosine-decayed), finite and > 0.
+    batch_size : int or None
+        Functions per mini-batch, ≥ 1; None: 4096.
+    seed : int
+        Seed of the initialisation and the shuffles, in [0, 2**63 − 1].
+
+    Attributes
+    ----------
+    network_ : equinox.Module
+        The trained network.
+    input_scale_ : float
+        Standard deviation of the training inputs, in their unit (m/s for a wind).
+    output_mean_ : list
+        The training outputs' mean, (m, 2), in their unit (m for a trajectory).
+    output_scale_ : list of float
+        The outputs' standard deviation per coordinate (2 values, m).
+
+    Raises
+    ------
+    ValueError
+        If a hyperparameter breaks its constraint. ``fit`` and ``predict`` raise one for a grid of fewer than
+        2·``modes`` samples.
+    """
 
     name = "fno"
     interval_method = "last-layer Laplace in the projection's last layer (flat prior), a noise level per sample"

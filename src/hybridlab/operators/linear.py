@@ -13,7 +13,32 @@ from hybridlab.operators.base import Operator
 
 
 class LinearOperator(Operator):
-    """y = A w + c by least squares on the scaled data (``ridge`` > 0 adds ridge·‖A‖²)."""
+    """y = A w + c by least squares on the scaled data (``ridge`` > 0 adds ridge·‖A‖²).
+
+    Inputs W (n, m) (a wind profile in m/s), outputs (n, m, 2) (a trajectory in m), on the training grid only.
+
+    Parameters
+    ----------
+    ridge : float
+        Ridge penalty on A (not on c), in scaled units, finite and ≥ 0.
+
+    Attributes
+    ----------
+    weights_ : jax.Array
+        [A; c] in scaled units, shape (m + 1, 2·m).
+    input_scale_ : float
+        Standard deviation of the training inputs, in their unit (m/s for a wind).
+    output_mean_ : list
+        The training outputs' mean, (m, 2), in their unit (m for a trajectory).
+    output_scale_ : list of float
+        The outputs' standard deviation per coordinate (2 values, m).
+
+    Raises
+    ------
+    ValueError
+        If ``ridge`` is not finite and ≥ 0. ``predict`` raises one for inputs of another number of samples than
+        the training grid's.
+    """
 
     name = "linear-operator"
     fitted_arrays = ("weights",)

@@ -43,6 +43,11 @@ class AbstractDrag(eqx.Module):
     (closed forms, valid only for exactly those forces) or ``"ode"``. It is read from the class
     that defines ``force``: a subclass that overrides ``force`` is solved by the ODE unless it
     declares a ``motion`` itself, so a changed force never gets another law's closed form.
+
+    Raises
+    ------
+    ValueError
+        On defining a subclass whose ``name`` another law already registered.
     """
 
     name: ClassVar[str | None] = None
@@ -62,23 +67,71 @@ class AbstractDrag(eqx.Module):
 
     @abc.abstractmethod
     def force(self, vx, vy):
-        """The force (fx, fy) in N on a body moving at velocity (vx, vy) in m/s."""
+        """The force (fx, fy) in N on a body moving at velocity (vx, vy) in m/s.
+
+        Parameters
+        ----------
+        vx : array_like
+            Horizontal velocity in m/s (relative to the air).
+        vy : array_like
+            Vertical velocity in m/s, broadcastable with ``vx``.
+
+        Returns
+        -------
+        fx : jax.Array
+            Horizontal force in N, of the broadcast shape of ``vx`` and ``vy``.
+        fy : jax.Array
+            Vertical force in N, of the same shape.
+        """
 
     @classmethod
     def solved_by(cls) -> str:
-        """``motion`` as declared by the class that defines ``force`` (see the class docstring)."""
+        """``motion`` as declared by the class that defines ``force`` (see the class docstring).
+
+        Returns
+        -------
+        motion : str
+            ``"ballistic"``, ``"linear"`` or ``"ode"``.
+        """
         owner = next(klass for klass in cls.__mro__ if "force" in klass.__dict__)
         return owner.__dict__.get("motion", "ode")
 
     def acceleration(self, vx, vy, speed_scale, mass, g):
         """F(V ṽ)/(m g): the drag force in units of the weight, for a velocity ṽ in units of
-        V (m/s), as the ODE solver needs it."""
+        V (m/s), as the ODE solver needs it.
+
+        Parameters
+        ----------
+        vx : array_like
+            Horizontal velocity in units of ``speed_scale`` (dimensionless).
+        vy : array_like
+            Vertical velocity in units of ``speed_scale``, broadcastable with ``vx``.
+        speed_scale : array_like
+            The speed unit V in m/s.
+        mass : array_like
+            Mass m in kg.
+        g : array_like
+            Gravitational acceleration in m/s².
+
+        Returns
+        -------
+        ax : jax.Array
+            Horizontal drag force over the weight m g (dimensionless), of the broadcast shape of the inputs.
+        ay : jax.Array
+            Vertical drag force over m g, of the same shape.
+        """
         fx, fy = self.force(vx * speed_scale, vy * speed_scale)
         weight = mass * g
         return fx / weight, fy / weight
 
     def values(self) -> dict[str, float]:
-        """The coefficients' values, by name (concrete floats; SI units)."""
+        """The coefficients' values, by name (concrete floats; SI units).
+
+        Returns
+        -------
+        values : dict of str to float
+            Coefficient name → value in its unit (``coefficients[name].unit``); empty for a law without any.
+        """
         return {name: float(getattr(self, name)) for name in self.coefficients}
 
 
@@ -90,13 +143,39 @@ class NoDrag(AbstractDrag):
     motion = "ballistic"
 
     def force(self, vx, vy):
-        """F = (0, 0) N."""
+        """F = (0, 0) N.
+
+        Parameters
+        ----------
+        vx : array_like
+            Horizontal velocity in m/s (relative to the air).
+        vy : array_like
+            Vertical velocity in m/s, broadcastable with ``vx``.
+
+        Returns
+        -------
+        fx : jax.Array
+            Horizontal force in N, of the broadcast shape of ``vx`` and ``vy``.
+        fy : jax.Array
+            Vertical force in N, of the same shape.
+        """
         return jnp.zeros_like(vx), jnp.zeros_like(vy)
 
 
 class LinearDrag(AbstractDrag):
     """Stokes (viscous) drag F = -k·v, with k in kg/s (the lecture's shot put: k = 0.45 in its
-    text, 4 × 0.45 = 1.8 in its code)."""
+    text, 4 × 0.45 = 1.8 in its code).
+
+    Parameters
+    ----------
+    k : float
+        Drag coefficient k in kg/s, finite and ≥ 0.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not a real scalar, finite and ≥ 0.
+    """
 
     name = "linear"
     title, coefficients = LAWS[name].title, LAWS[name].coefficients
@@ -108,12 +187,38 @@ class LinearDrag(AbstractDrag):
         self.k = parameter("k", k, positive=False)
 
     def force(self, vx, vy):
-        """F = -k (vx, vy) N."""
+        """F = -k (vx, vy) N.
+
+        Parameters
+        ----------
+        vx : array_like
+            Horizontal velocity in m/s (relative to the air).
+        vy : array_like
+            Vertical velocity in m/s, broadcastable with ``vx``.
+
+        Returns
+        -------
+        fx : jax.Array
+            Horizontal force in N, of the broadcast shape of ``vx`` and ``vy``.
+        fy : jax.Array
+            Vertical force in N, of the same shape.
+        """
         return -self.k * vx, -self.k * vy
 
 
 class QuadraticDrag(AbstractDrag):
-    """Newton (form) drag F = -c·|v|·v, with c = ½ ρ C_d A in kg/m (a baseball: c ≈ 9e-4)."""
+    """Newton (form) drag F = -c·|v|·v, with c = ½ ρ C_d A in kg/m (a baseball: c ≈ 9e-4).
+
+    Parameters
+    ----------
+    c : float
+        Drag coefficient c in kg/m, finite and ≥ 0.
+
+    Raises
+    ------
+    ValueError
+        If ``c`` is not a real scalar, finite and ≥ 0.
+    """
 
     name = "quadratic"
     title, coefficients = LAWS[name].title, LAWS[name].coefficients
@@ -124,17 +229,66 @@ class QuadraticDrag(AbstractDrag):
         self.c = parameter("c", c, positive=False)
 
     def force(self, vx, vy):
-        """F = -c |v| (vx, vy) N."""
+        """F = -c |v| (vx, vy) N.
+
+        Parameters
+        ----------
+        vx : array_like
+            Horizontal velocity in m/s (relative to the air).
+        vy : array_like
+            Vertical velocity in m/s, broadcastable with ``vx``.
+
+        Returns
+        -------
+        fx : jax.Array
+            Horizontal force in N, of the broadcast shape of ``vx`` and ``vy``.
+        fy : jax.Array
+            Vertical force in N, of the same shape.
+        """
         speed = speed_of(vx, vy)
         return -self.c * speed * vx, -self.c * speed * vy
 
     def terminal_speed(self, mass, g):
-        """v_t = √(m g / c) in m/s (infinite when c = 0): the speed at which drag balances weight."""
+        """v_t = √(m g / c) in m/s (infinite when c = 0): the speed at which drag balances weight.
+
+        Parameters
+        ----------
+        mass : array_like
+            Mass m in kg.
+        g : array_like
+            Gravitational acceleration in m/s².
+
+        Returns
+        -------
+        speed : jax.Array
+            Terminal speed v_t in m/s, of the broadcast shape of ``mass`` and ``g``.
+        """
         return jnp.sqrt(mass) * jnp.sqrt(g) / jnp.sqrt(self.c)
 
     def acceleration(self, vx, vy, speed_scale, mass, g):
         """F(V ṽ)/(m g) = −(c V²/(m g)) |ṽ| ṽ for a velocity ṽ in units of V (m/s), evaluated
-        without forming F, which over- or underflows where V or c is extreme."""
+        without forming F, which over- or underflows where V or c is extreme.
+
+        Parameters
+        ----------
+        vx : array_like
+            Horizontal velocity in units of ``speed_scale`` (dimensionless).
+        vy : array_like
+            Vertical velocity in units of ``speed_scale``, broadcastable with ``vx``.
+        speed_scale : array_like
+            The speed unit V in m/s.
+        mass : array_like
+            Mass m in kg.
+        g : array_like
+            Gravitational acceleration in m/s².
+
+        Returns
+        -------
+        ax : jax.Array
+            Horizontal drag force over the weight m g (dimensionless), of the broadcast shape of the inputs.
+        ay : jax.Array
+            Vertical drag force over m g, of the same shape.
+        """
         if type(self).force is not QuadraticDrag.force:  # a subclass with its own force
             return AbstractDrag.acceleration(self, vx, vy, speed_scale, mass, g)
         ratio = speed_scale / (jnp.sqrt(mass) * jnp.sqrt(g))
@@ -149,7 +303,24 @@ class PolynomialDrag(AbstractDrag):
     """Drag of magnitude b + k|v| + c|v|² + d|v|³ against the motion,
     F = −(b + k|v| + c|v|² + d|v|³) v/|v| (0 at rest), with b in N, k in kg/s, c in kg/m and
     d in kg·s/m²: the law that drag-law discovery writes from the terms it keeps (linear drag
-    is k alone, quadratic drag c alone). Every coefficient defaults to 0."""
+    is k alone, quadratic drag c alone). Every coefficient defaults to 0.
+
+    Parameters
+    ----------
+    b : float
+        Constant term in N, finite and ≥ 0.
+    k : float
+        Linear term in kg/s, finite and ≥ 0.
+    c : float
+        Quadratic term in kg/m, finite and ≥ 0.
+    d : float
+        Cubic term in kg·s/m², finite and ≥ 0.
+
+    Raises
+    ------
+    ValueError
+        If a coefficient is not a real scalar, finite and ≥ 0.
+    """
 
     name = "polynomial"
     title = LAWS[name].title
@@ -168,7 +339,22 @@ class PolynomialDrag(AbstractDrag):
         self.c, self.d = parameter("c", c, positive=False), parameter("d", d, positive=False)
 
     def force(self, vx, vy):
-        """F = −(b + k|v| + c|v|² + d|v|³) (vx, vy)/|v| N, and 0 at rest."""
+        """F = −(b + k|v| + c|v|² + d|v|³) (vx, vy)/|v| N, and 0 at rest.
+
+        Parameters
+        ----------
+        vx : array_like
+            Horizontal velocity in m/s (relative to the air).
+        vy : array_like
+            Vertical velocity in m/s, broadcastable with ``vx``.
+
+        Returns
+        -------
+        fx : jax.Array
+            Horizontal force in N, of the broadcast shape of ``vx`` and ``vy``.
+        fy : jax.Array
+            Vertical force in N, of the same shape.
+        """
         speed = speed_of(vx, vy)
         moving = speed > 0
         per_speed = self.b / jnp.where(moving, speed, 1.0) + self.k + self.c * speed + self.d * speed**2

@@ -59,8 +59,8 @@ class Projectile(eqx.Module):
     :class:`~hybridlab.physics.wind.Wind`, or a number for a constant wind): drag acts on the
     velocity relative to the air. Under a wind the range and the apex distance may be negative
     (a shot blown back behind its launch point); an ODE solve under a wind has no fast-launch
-    or deep-fall shortcut (see :mod:`hybridlab.physics.numerical`). Every physical parameter is a PyTree leaf, so ``jax.grad``
-    works with respect to mass, g, height and the drag law's parameters.
+    or deep-fall shortcut (see :mod:`hybridlab.physics.numerical`). Every physical parameter is a
+    PyTree leaf, so ``jax.grad`` works with respect to mass, g, height and the drag law's parameters.
 
     Every method broadcasts its array arguments against each other and is differentiable with
     respect to speed, angle and every parameter. To compile a method, use ``eqx.filter_jit(p.range)``
@@ -83,6 +83,26 @@ class Projectile(eqx.Module):
     ``equinox.EquinoxRuntimeError`` under ``eqx.filter_jit``, a ``jax.errors.JaxRuntimeError``
     ("INTERNAL: CpuCallback error …") under ``jax.jit``, each with a long text whose one-line
     cause :func:`hybridlab.physics.validation.runtime_cause` extracts.
+
+    Parameters
+    ----------
+    drag : AbstractDrag, optional
+        The drag law: any object with a ``force(vx, vy)`` method (N, velocities in m/s); None: ``NoDrag()``.
+    mass : float
+        Mass m in kg, finite and > 0 (default 1).
+    g : float
+        Gravitational acceleration in m/s², finite and > 0 (default 9.81).
+    height : float
+        Launch height h in m above the ground, finite and ≥ 0 (default 0).
+    wind : Wind or float or dict, optional
+        Horizontal wind w(t) in m/s along +x: a ``Wind``, a number (a constant wind) or a wind spec (see
+        ``Wind.from_spec``); None: still air.
+
+    Raises
+    ------
+    ValueError
+        If ``drag`` has no ``force`` method, a parameter is not a real scalar or breaks its bound, or ``wind``
+        is not a valid wind.
     """
 
     drag: eqx.Module
@@ -106,7 +126,19 @@ class Projectile(eqx.Module):
     def to_spec(self) -> dict[str, Any]:
         """Plain JSON-able data that :meth:`from_spec` turns back into this projectile:
         ``{"drag": {"law": name, <coefficient>: value, …}, "mass": kg, "g": m/s², "height": m}``,
-        and ``"wind"`` (see :meth:`Wind.to_spec`) when there is one."""
+        and ``"wind"`` (see :meth:`Wind.to_spec`) when there is one.
+
+        Returns
+        -------
+        spec : dict
+            The drag law (its name and coefficients, SI units), ``mass`` (kg), ``g`` (m/s²), ``height`` (m)
+            and, under a wind, ``wind``.
+
+        Raises
+        ------
+        ValueError
+            If the drag law's class has no registered ``name``.
+        """
         law = getattr(self.drag, "name", None)
         if DRAG_LAWS.get(law) is not type(self.drag):
             raise ValueError(f"drag law {type(self.drag).__name__} has no registered name: give it a `name`")
@@ -119,7 +151,27 @@ class Projectile(eqx.Module):
         """The projectile a spec describes (see :meth:`to_spec`); missing entries take their
         defaults, and ``"drag"`` may be just a law's name. A drag coefficient named in
         ``starting`` (an unknown to be fitted) that the spec leaves out takes the law's starting
-        guess instead of its default. ValueError names a bad entry."""
+        guess instead of its default. ValueError names a bad entry.
+
+        Parameters
+        ----------
+        spec : Mapping
+            ``{"drag": name or {"law": name, <coefficient>: value, …}, "mass": kg, "g": m/s², "height": m,
+            "wind": …}``, every entry optional.
+        starting : tuple of str
+            Drag coefficients to be fitted: absent from ``spec``, they take the law's starting guess.
+
+        Returns
+        -------
+        projectile : Projectile
+            The projectile the spec describes.
+
+        Raises
+        ------
+        ValueError
+            If ``spec`` is not a mapping, names an unknown drag law, a coefficient its law does not have or an
+            unknown parameter, or holds a value out of its bounds.
+        """
         if not isinstance(spec, Mapping):
             raise ValueError(f"physics = {spec!r}: must be a mapping such as {{'drag': 'linear', 'mass': 7.26}}")
         spec = dict(spec)
@@ -134,20 +186,67 @@ class Projectile(eqx.Module):
         return cls(law(**coefficients), **spec, wind=wind)
 
     def units(self) -> dict[str, str]:
-        """Every physical parameter a fit may leave unknown, with its unit."""
+        """Every physical parameter a fit may leave unknown, with its unit.
+
+        Returns
+        -------
+        units : dict of str to str
+            Name → unit: the drag law's coefficients (e.g. ``{"k": "kg/s"}``), then mass (kg), g (m/s²),
+            height (m).
+        """
         return {**{name: c.unit for name, c in _coefficients(self.drag).items()}, **UNITS}
 
     def value(self, name: str) -> jax.Array:
-        """The parameter ``name`` (a drag coefficient, mass, g or height)."""
+        """The parameter ``name`` (a drag coefficient, mass, g or height).
+
+        Parameters
+        ----------
+        name : str
+            A key of ``units()``.
+
+        Returns
+        -------
+        value : jax.Array
+            The scalar value, in the unit ``units()`` gives.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` does not apply to this projectile.
+        """
         return getattr(self.drag if name in _coefficients(self.drag) else self, self._known(name))
 
     def replace(self, names, values) -> Projectile:
-        """This projectile with the named parameters set to ``values`` (traceable, unchecked)."""
+        """This projectile with the named parameters set to ``values`` (traceable, unchecked).
+
+        Parameters
+        ----------
+        names : sequence of str
+            Keys of ``units()``.
+        values : sequence of array_like
+            One scalar per name, in the unit ``units()`` gives (not checked: may be traced).
+
+        Returns
+        -------
+        projectile : Projectile
+            A new projectile; this one is unchanged.
+
+        Raises
+        ------
+        ValueError
+            If a name does not apply to this projectile.
+        """
         getters = [lambda p, n=self._known(n): p.value(n) for n in names]
         return eqx.tree_at(lambda p: [get(p) for get in getters], self, list(values))
 
     def label(self) -> str:
-        """One line in words, e.g. ``linear drag k=0.45 kg/s, m=7.26 kg``."""
+        """One line in words, e.g. ``linear drag k=0.45 kg/s, m=7.26 kg``.
+
+        Returns
+        -------
+        label : str
+            The law's title, its coefficients, m, and h, g and the wind where not the defaults.
+        """
         units = self.units()
         parts = [f"{name}={float(getattr(self.drag, name)):g} {units[name]}" for name in _coefficients(self.drag)]
         parts.append(f"m={float(self.mass):g} kg")
@@ -239,7 +338,30 @@ class Projectile(eqx.Module):
     def trajectory(
         self, speed: ArrayLike, angle: ArrayLike, t: ArrayLike
     ) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
-        """Position (x, y) in m at time t ≥ 0 (s) of free flight (not stopped at the ground)."""
+        """Position (x, y) in m at time t ≥ 0 (s) of free flight (not stopped at the ground).
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s, finite and ≥ 0.
+        angle : array_like
+            Launch angle θ in rad above the horizontal: in [0, π/2] from the ground, [−π/2, π/2] from a height.
+        t : array_like
+            Time in s since the launch, finite and ≥ 0.
+
+        Returns
+        -------
+        x : jax.Array
+            Horizontal position in m, of the broadcast shape of the inputs.
+        y : jax.Array
+            Height in m above the ground (negative below it), of the same shape.
+
+        Raises
+        ------
+        ValueError
+            Eagerly: an input is not real, out of its domain or not broadcastable, the solve fails or a result
+            is not finite and valid.
+        """
         arrays = self._shots(speed, angle, t)
         x, y = self._per_shot(_motion(self).trajectory, *arrays)
         return self._verified({"position x": (x, "m", False), "position y": (y, "m", False)}, arrays)
@@ -248,7 +370,28 @@ class Projectile(eqx.Module):
         """Positions (P, 2) in m of one shot (scalar ``speed``, ``angle``) at the increasing times
         ``t`` (P,) ≥ 0 (s) of free flight: :meth:`trajectory` on a grid, from one ODE solve that
         saves at every time (a closed form where one exists) — the fast way to tabulate many
-        shots or many winds (vmap it)."""
+        shots or many winds (vmap it).
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s, a scalar, finite and ≥ 0.
+        angle : array_like
+            Launch angle θ in rad, a scalar, in the launch's domain (see ``Projectile``).
+        t : array_like
+            Times in s, shape (P,), P ≥ 1, finite, ≥ 0 and increasing.
+
+        Returns
+        -------
+        positions : jax.Array
+            Shape (P, 2): (x, y) in m at each time.
+
+        Raises
+        ------
+        ValueError
+            If ``speed`` or ``angle`` is not a scalar; eagerly, if ``t`` is not a non-empty 1-D increasing
+            array of finite times ≥ 0, a launch is out of its domain or the solve fails.
+        """
         speed, angle = self._shots(speed, angle)
         t = as_float("t", t)
         if not is_traced(t):
@@ -276,25 +419,109 @@ class Projectile(eqx.Module):
         return self._per_shot(solve, *arrays), arrays
 
     def flight_time(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
-        """Time T (s) at which the shot reaches the ground, y(T) = 0."""
+        """Time T (s) at which the shot reaches the ground, y(T) = 0.
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s, finite and ≥ 0.
+        angle : array_like
+            Launch angle θ in rad above the horizontal: in [0, π/2] from the ground, [−π/2, π/2] from a height.
+        mode : {"reverse", "forward"}
+            How an ODE solve is differentiated: reverse mode (``jax.grad``) or forward mode (``jax.jvp``).
+
+        Returns
+        -------
+        time : jax.Array
+            Flight time T in s, of the broadcast shape of ``speed`` and ``angle``.
+
+        Raises
+        ------
+        ValueError
+            Eagerly: an input is not real, out of its domain or not broadcastable, the solve fails or a result
+            is not finite and valid; ``mode`` is not one of the two.
+        """
         (time, *_), arrays = self._landing(speed, angle, mode)
         return self._verified({"flight time": (time, "s", time < 0)}, arrays)[0]
 
     def range(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
-        """Horizontal distance D = x(T) (m) from the launch point to the landing point."""
+        """Horizontal distance D = x(T) (m) from the launch point to the landing point.
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s, finite and ≥ 0.
+        angle : array_like
+            Launch angle θ in rad above the horizontal: in [0, π/2] from the ground, [−π/2, π/2] from a height.
+        mode : {"reverse", "forward"}
+            How an ODE solve is differentiated: reverse mode (``jax.grad``) or forward mode (``jax.jvp``).
+
+        Returns
+        -------
+        distance : jax.Array
+            Range D in m (negative only for a shot a wind blows back), of the broadcast shape of the inputs.
+
+        Raises
+        ------
+        ValueError
+            Eagerly: an input is not real, out of its domain or not broadcastable, the solve fails or a result
+            is not finite and valid; ``mode`` is not one of the two.
+        """
         (time, distance, *_), arrays = self._landing(speed, angle, mode)
         return self._verified({"flight time": (time, "s", time < 0), "range": (distance, "m", self._behind(distance))},
                               arrays)[1]
 
     def apex(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
-        """Highest point (x, y) in m, where v_y = 0; the launch point (0, h) when θ ≤ 0."""
+        """Highest point (x, y) in m, where v_y = 0; the launch point (0, h) when θ ≤ 0.
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s, finite and ≥ 0.
+        angle : array_like
+            Launch angle θ in rad above the horizontal: in [0, π/2] from the ground, [−π/2, π/2] from a height.
+
+        Returns
+        -------
+        x : jax.Array
+            Horizontal distance of the apex in m, of the broadcast shape of the inputs.
+        y : jax.Array
+            Height of the apex in m above the ground, of the same shape.
+
+        Raises
+        ------
+        ValueError
+            Eagerly: an input is not real, out of its domain or not broadcastable, the solve fails or a result
+            is not finite and valid.
+        """
         arrays = self._shots(speed, angle)
         x, y = self._per_shot(_motion(self).apex, *arrays)
         return self._verified({"apex distance": (x, "m", self._behind(x)), "apex height": (y, "m", y < 0)}, arrays)
 
     def apex_valid(self, speed: Array, angle: Array) -> tuple[Array, Array]:
         """:meth:`apex` of float64 arrays of one shape that are valid by construction, unchecked
-        (NaN where an ODE solve fails): see :meth:`height_at_valid`."""
+        (NaN where an ODE solve fails): see :meth:`height_at_valid`.
+
+        Parameters
+        ----------
+        speed : jax.Array
+            Launch speed in m/s, float64, finite and ≥ 0.
+        angle : jax.Array
+            Launch angle in rad, float64, of the shape of ``speed``, in the launch's domain.
+
+        Returns
+        -------
+        x : jax.Array
+            Horizontal distance of the apex in m, of the shape of ``speed``.
+        y : jax.Array
+            Height of the apex in m, of the same shape.
+
+        Raises
+        ------
+        ValueError
+            Eagerly, if the projectile is beyond the solver's reach (a terminal speed or length below
+            1e-300 m/s, m).
+        """
         motion = _motion(self)
         return self._per_shot(numerical.apex_unchecked if motion is numerical else motion.apex, speed, angle)
 
@@ -320,6 +547,29 @@ class Projectile(eqx.Module):
         reached). At d = 0, the launch height. Differentiable with respect to speed, angle,
         distance and every parameter (implicit-function theorem at the crossing time),
         in ``mode`` ``"reverse"`` or ``"forward"`` like :meth:`range`.
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s, finite and ≥ 0.
+        angle : array_like
+            Launch angle θ in rad above the horizontal: in [0, π/2] from the ground, [−π/2, π/2] from a height.
+        distance : array_like
+            Horizontal distance d in m, finite and ≥ 0.
+        mode : {"reverse", "forward"}
+            How an ODE solve is differentiated: reverse mode (``jax.grad``) or forward mode (``jax.jvp``).
+
+        Returns
+        -------
+        height : jax.Array
+            Height y in m where x first reaches d (``-inf`` where it never does), of the broadcast shape of
+            the inputs.
+
+        Raises
+        ------
+        ValueError
+            Eagerly: an input is not real, out of its domain or not broadcastable, the solve fails or a result
+            is not finite and valid (NaN or +inf); ``mode`` is not one of the two.
         """
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
@@ -333,7 +583,29 @@ class Projectile(eqx.Module):
         """:meth:`height_at` of float64 arrays of one shape that are valid by construction (a
         search's: speed finite and ≥ 0, the angle in the launch's domain, distance finite and
         ≥ 0), unchecked: a compiled program that calls it carries no runtime checks, which are
-        host callbacks (JAX's persistent cache keeps no program with one)."""
+        host callbacks (JAX's persistent cache keeps no program with one).
+
+        Parameters
+        ----------
+        speed : jax.Array
+            Launch speed in m/s, float64.
+        angle : jax.Array
+            Launch angle in rad, float64, of the shape of ``speed``.
+        distance : jax.Array
+            Horizontal distance in m, float64, of the shape of ``speed``.
+        mode : {"reverse", "forward"}
+            How an ODE solve is differentiated: reverse mode (``jax.grad``) or forward mode (``jax.jvp``).
+
+        Returns
+        -------
+        height : jax.Array
+            Height in m where x first reaches ``distance`` (``-inf`` where never), of the shape of ``speed``.
+
+        Raises
+        ------
+        ValueError
+            Eagerly, if the projectile is beyond the solver's reach or the solve fails.
+        """
         # Under a wind x(t) may turn back, and linear drag's closed form for x = d no longer holds.
         motion = _motion(self)
         motion = numerical if motion is linear and self.wind is not None else motion
@@ -344,7 +616,30 @@ class Projectile(eqx.Module):
     def impact(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> tuple[Float[Array, "..."],
                                                                                         Float[Array, "..."]]:
         """Speed (m/s) and angle (rad below the horizontal, ≥ 0, measured from +x: above π/2
-        for a shot a headwind blows back) at which the shot lands."""
+        for a shot a headwind blows back) at which the shot lands.
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s, finite and ≥ 0.
+        angle : array_like
+            Launch angle θ in rad above the horizontal: in [0, π/2] from the ground, [−π/2, π/2] from a height.
+        mode : {"reverse", "forward"}
+            How an ODE solve is differentiated: reverse mode (``jax.grad``) or forward mode (``jax.jvp``).
+
+        Returns
+        -------
+        speed : jax.Array
+            Landing speed in m/s, of the broadcast shape of the inputs.
+        angle : jax.Array
+            Landing angle in rad below the horizontal, of the same shape.
+
+        Raises
+        ------
+        ValueError
+            Eagerly: an input is not real, out of its domain or not broadcastable, the solve fails or a result
+            is not finite and valid; ``mode`` is not one of the two.
+        """
         (_, _, vx, vy), arrays = self._landing(speed, angle, mode)
         landing_speed = speed_of(vx, vy)
         # atan2 has no gradient at (0, 0) (a shot at rest on the ground): guard it.

@@ -24,7 +24,22 @@ class Wind(eqx.Module):
     before 0). One sample is a constant wind (its duration is not used).
 
     The samples are a PyTree leaf: the motion is differentiable with respect to every one of
-    them (the Jacobian of a track with respect to the wind, for an inverse problem)."""
+    them (the Jacobian of a track with respect to the wind, for an inverse problem).
+
+    Parameters
+    ----------
+    samples : array_like
+        Wind speeds w_j in m/s along +x: a number or shape (n,), n ≥ 1, finite.
+    duration : float, optional
+        T in s over which the samples are spread: needed (finite, > 0) for n > 1; for one sample, unused
+        (finite, ≥ 0, default 0).
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` is not real, not 0-D or 1-D, empty or not finite, or ``duration`` is missing or out of
+        its bounds.
+    """
 
     samples: jax.Array
     duration: jax.Array
@@ -47,7 +62,13 @@ class Wind(eqx.Module):
 
     @property
     def constant(self) -> bool:
-        """One sample: the same wind at every time (known when the motion is traced)."""
+        """One sample: the same wind at every time (known when the motion is traced).
+
+        Returns
+        -------
+        constant : bool
+            Whether there is one sample.
+        """
         return self.samples.shape[0] == 1
 
     def __call__(self, t):
@@ -58,18 +79,46 @@ class Wind(eqx.Module):
         return jnp.interp(t, grid, self.samples)
 
     def fastest(self) -> jax.Array:
-        """max |w| (m/s) over all times."""
+        """max |w| (m/s) over all times.
+
+        Returns
+        -------
+        speed : jax.Array
+            The largest |w_j| in m/s, a scalar.
+        """
         return jnp.max(jnp.abs(self.samples))
 
     def to_spec(self) -> float | dict[str, Any]:
-        """A number (constant wind) or ``{"samples": [m/s, …], "duration": s}``."""
+        """A number (constant wind) or ``{"samples": [m/s, …], "duration": s}``.
+
+        Returns
+        -------
+        spec : float or dict
+            The wind in m/s, or its samples (m/s) and duration (s).
+        """
         if self.constant:
             return float(self.samples[0])
         return {"samples": np.asarray(self.samples).tolist(), "duration": float(self.duration)}
 
     @classmethod
     def from_spec(cls, spec) -> Wind:
-        """The wind a spec describes (see :meth:`to_spec`)."""
+        """The wind a spec describes (see :meth:`to_spec`).
+
+        Parameters
+        ----------
+        spec : float or array_like or Mapping
+            A number (m/s), samples (m/s), or ``{"samples": [m/s, …], "duration": s}``.
+
+        Returns
+        -------
+        wind : Wind
+            The wind the spec describes.
+
+        Raises
+        ------
+        ValueError
+            If a mapping has other keys or no ``"samples"``, or the values are invalid (see ``Wind``).
+        """
         if isinstance(spec, Mapping):
             extra = sorted(set(spec) - {"samples", "duration"})
             if extra or "samples" not in spec:
@@ -79,7 +128,13 @@ class Wind(eqx.Module):
         return cls(spec)
 
     def label(self) -> str:
-        """In words, e.g. ``wind 3 m/s`` or ``wind profile of 64 samples over 2.5 s``."""
+        """In words, e.g. ``wind 3 m/s`` or ``wind profile of 64 samples over 2.5 s``.
+
+        Returns
+        -------
+        label : str
+            The wind in words.
+        """
         if self.constant:
             return f"wind {float(self.samples[0]):g} m/s"
         return f"wind profile of {self.samples.shape[0]} samples over {float(self.duration):g} s"

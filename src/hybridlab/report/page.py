@@ -14,6 +14,7 @@ import os
 
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import load_metrics, make_figures
+from hybridlab.report.interactive import REPLACES, interactive_parts
 from hybridlab.report.schema import Metrics, ModelMetrics
 
 CAPTIONS = {
@@ -48,8 +49,18 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 2rem 0; }
 img { max-width: 100%; }
 code { white-space: pre-wrap; }
+.plots { display: flex; flex-wrap: wrap; gap: 1rem; }
+.plots > div { flex: 1 1 30rem; }
+.slider { margin: 0.5rem 0; }
+.slider label { display: inline-block; width: 5rem; }
 """
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def csp(scripts: list[str] = ()) -> str:
+    """The page's Content-Security-Policy: nothing external; inline styles; inline scripts only
+    those whose hashes are given (``'sha256-…'``: the report's own and Plotly's)."""
+    return CSP + (f"; script-src {' '.join(scripts)}" if scripts else "")
 MISSING = "—"
 
 
@@ -260,8 +271,13 @@ def figure_html(path: str) -> str:
     return f"<figure>{image}<figcaption>{caption}</figcaption></figure>"
 
 
-def render(metrics: Metrics, figures: list[str]) -> str:
-    """The report page as a string: title, description, regions, models table, inlined figures."""
+def render(metrics: Metrics, figures: list[str], interactive: tuple[list[str], list[str]] = ([], [])) -> str:
+    """The report page as a string: title, description, regions, models table, the interactive
+    figures (``interactive``: their HTML parts and their scripts' CSP sources), then the inlined
+    PNG figures (those the interactive ones stand for left out)."""
+    parts, scripts = interactive
+    if parts:
+        figures = [path for path in figures if os.path.basename(path) not in REPLACES]
     title = html.escape(f"{metrics['scenario']} — seed {metrics.get('seed', '?')}")
     quick = " (quick run)" if metrics.get("quick") else ""
     output = html.escape(str(metrics["output"]))
@@ -270,7 +286,7 @@ def render(metrics: Metrics, figures: list[str]) -> str:
         [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+            f'<meta http-equiv="Content-Security-Policy" content="{csp(scripts)}">',
             f"<title>{title}</title><style>{STYLE}</style></head><body>",
             f"<h1>{title}{quick}</h1>",
             f"<p>{html.escape(str(metrics.get('description', '')))}</p>",
@@ -282,6 +298,7 @@ def render(metrics: Metrics, figures: list[str]) -> str:
             "<h2>Trust: 90 % predictive intervals and fragility</h2>",
             _uncertainty_table(metrics),
             _aiming(metrics.get("aiming")),
+            *parts,
             "<h2>Figures</h2>",
             *(figure_html(path) for path in figures),
             "</body></html>",
@@ -297,7 +314,7 @@ def build_report(run_dir: str | os.PathLike) -> str:
     """
     run_dir = os.fspath(run_dir)
     metrics = load_metrics(run_dir)
-    page = render(metrics, make_figures(run_dir, metrics))
+    page = render(metrics, make_figures(run_dir, metrics), interactive_parts(run_dir, metrics))
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path

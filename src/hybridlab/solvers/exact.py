@@ -39,7 +39,30 @@ def _miss(velocity, args):
 def boundary_launch(p: Projectile, to, horizon: float) -> tuple[float, float]:
     """(speed m/s, angle rad) that takes ``p`` from (0, h) to ``to`` = (X, Y) m in ``horizon``
     s. ValueError for a target below the ground or behind the launch, a horizon whose fall
-    g T² overflows, or a launch that does (a horizon too short for the distance)."""
+    g T² overflows, or a launch that does (a horizon too short for the distance).
+
+    Parameters
+    ----------
+    p : Projectile
+        The projectile, launched from (0, h), h its height in m.
+    to : array_like
+        The target (X, Y) in m: X ≥ 0 downrange, Y ≥ 0 above the ground, both finite.
+    horizon : float
+        The time T in s to reach it, finite and > 0.
+
+    Returns
+    -------
+    speed : float
+        Launch speed in m/s.
+    angle : float
+        Launch angle in rad above the horizontal (negative for a target below and close by).
+
+    Raises
+    ------
+    ValueError
+        If the target is not as above, T is not finite and > 0 or g T² overflows, the launch overflows, or
+        (under another law or a wind) Gauss–Newton does not converge in 64 steps.
+    """
     to = check_target(to)
     fall(p, horizon)  # the path's scale, before any arithmetic on it
     if type(p.drag) in (LinearDrag, NoDrag) and p.wind is None:

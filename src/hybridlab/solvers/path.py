@@ -175,7 +175,21 @@ class Solution:
     """A network solution of one shot: ``method`` ("pinn" or "ritz"), its network and
     :class:`Problem`, the loss ``history`` ({"adam": [(epoch, loss), …] every
     training.CHUNK epochs, "lbfgs": [loss before each step]}) and the training ``seconds``
-    (compilation included)."""
+    (compilation included).
+
+    Parameters
+    ----------
+    method : str
+        ``"pinn"`` or ``"ritz"``.
+    network : Network
+        The trained network N (τ ↦ R²).
+    problem : Problem
+        The shot in solver units: its conditions, the time unit (s) and length unit (m), the quadrature.
+    history : dict
+        The loss history: ``"adam"`` [(epoch, loss), …] every 100 epochs, ``"lbfgs"`` [loss before each step].
+    seconds : float
+        Training time in s, compilation included.
+    """
 
     method: str
     network: Network
@@ -184,11 +198,32 @@ class Solution:
     seconds: float
 
     def trajectory(self, t) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) in m at times t (s)."""
+        """(x, y) in m at times t (s).
+
+        Parameters
+        ----------
+        t : array_like
+            Times in s, a scalar or shape (P,).
+
+        Returns
+        -------
+        x : numpy.ndarray
+            Horizontal positions in m, shape (P,) (1 for a scalar).
+        y : numpy.ndarray
+            Heights in m, shape (P,).
+        """
         return trajectory(self.network, self.problem, t)
 
     def launch(self) -> tuple[float, float]:
-        """(speed m/s, angle rad) at t = 0."""
+        """(speed m/s, angle rad) at t = 0.
+
+        Returns
+        -------
+        speed : float
+            Launch speed in m/s.
+        angle : float
+            Launch angle in rad above the horizontal.
+        """
         return launch(self.network, self.problem)
 
 

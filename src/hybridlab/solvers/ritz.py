@@ -32,7 +32,20 @@ def _rate(p: Projectile):
 
 
 def action(net, prob: Problem):
-    """Ŝ: the Caldirola–Kanai action of the network's path, in solver units."""
+    """Ŝ: the Caldirola–Kanai action of the network's path, in solver units.
+
+    Parameters
+    ----------
+    net : Network
+        The network N of the path (τ ↦ R²).
+    prob : Problem
+        The boundary-value shot, in solver units (linear drag or none).
+
+    Returns
+    -------
+    action : jax.Array
+        Ŝ, a scalar (dimensionless when scaled; per unit mass, m²/s, in SI units).
+    """
     p = prob.projectile
     beta = _rate(p) * prob.time
     gamma = p.g * prob.time**2 / prob.length
@@ -49,7 +62,42 @@ def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32)
                   epochs: int = 2000, polish: int = 2000, learning_rate: float = 1e-2, scaled: bool = True,
                   seed: int = 0) -> Solution:
     """The boundary-value shot from (0, h) to ``to`` = (X, Y) m in ``horizon`` s as the
-    action's minimiser. Linear drag or none (any wind); ValueError for another law."""
+    action's minimiser. Linear drag or none (any wind); ValueError for another law.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        Under linear drag or none, launched from (0, h), h its height in m.
+    to : array_like
+        The target (X, Y) in m: X ≥ 0 downrange, Y ≥ 0 above the ground, both finite.
+    horizon : float
+        The time T in s to reach it, finite and > 0.
+    widths : sequence of int
+        Hidden layer widths of the network N (tanh).
+    points : int
+        Gauss–Legendre nodes of the quadrature, an integer ≥ 2.
+    epochs : int
+        Adam epochs (cosine-decayed), an integer in [0, 100000].
+    polish : int
+        L-BFGS steps after Adam, an integer in [0, 100000]; ``epochs`` + ``polish`` > 0.
+    learning_rate : float
+        Adam's initial step size.
+    scaled : bool
+        Whether to work in the problem's units (τ = t/T, r̂ = r/(g T²)); False: SI units (the ablation).
+    seed : int
+        Seed of the network's initialisation.
+
+    Returns
+    -------
+    solution : Solution
+        The trained network, its problem, the loss history and the training time (s).
+
+    Raises
+    ------
+    ValueError
+        If the drag law is neither linear nor none, the target is not two finite numbers with X, Y ≥ 0, g T² is
+        not a normal float64, ``points``, ``epochs`` or ``polish`` is out of range, or the training diverges.
+    """
     if type(projectile.drag) not in (LinearDrag, NoDrag):
         raise ValueError(f"drag = {getattr(projectile.drag, 'name', type(projectile.drag).__name__)!r}: the Deep "
                          "Ritz method needs an action, which only linear drag (or none) has; use the PINN")

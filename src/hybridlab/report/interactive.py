@@ -1,0 +1,158 @@
+"""The interactive figures of a run's report, drawn in the reader's browser by Plotly from the
+run's files alone: the maps of the truth, each model and each model's error, with hover values;
+the curves with their predictive bands; the errors in and out of the training region; and a
+launch explorer — sliders for speed and angle that move a marker across the maps and set every
+model's predicted output beside the truth, a toggle per model, and the true path of the chosen
+launch (``paths.csv``).
+
+The page stays one self-contained file that works offline: Plotly's library (from the
+``plotly`` package) and the explorer's script (``interactive.js`` beside this module) are
+inlined, and the page's Content-Security-Policy allows those two scripts by their SHA-256 and
+nothing else. The data travel as JSON in a ``<script type="application/json">`` element, which
+no browser executes; strings from the files are JSON-escaped there and HTML-escaped where the
+script shows them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.resources
+import json
+import os
+
+import numpy as np
+
+from hybridlab.data.formats import read_csv
+from hybridlab.report.schema import Metrics
+
+#: The static figures the interactive ones stand for (their PNGs are still written to figures/).
+REPLACES = ("maps.png", "errors.png", "curves.png", "rmse.png")
+#: Significant digits of the numbers sent to the page (the table shows 4).
+DIGITS = 10
+
+
+def plotly_js() -> str:
+    """Plotly's library, as the ``plotly`` package ships it (no network: the page works offline)."""
+    return importlib.resources.files("plotly").joinpath("package_data/plotly.min.js").read_text(encoding="utf-8")
+
+
+def explorer_js() -> str:
+    """The script that draws the figures and wires the sliders and toggles (``interactive.js``)."""
+    return importlib.resources.files("hybridlab.report").joinpath("interactive.js").read_text(encoding="utf-8")
+
+
+def script_hash(script: str) -> str:
+    """The CSP source that allows exactly this inline script: ``'sha256-…'``."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _rounded(values) -> list:
+    """Floats to :data:`DIGITS` significant digits; NaN and infinities as None (JSON has neither)."""
+    array = np.asarray(values, dtype=float)
+    return [float(f"{v:.{DIGITS}g}") if np.isfinite(v) else None for v in array.ravel()]
+
+
+def _grid(metrics: Metrics, grid: dict) -> dict:
+    """The map's values as rows by angle, columns by speed: {"speed", "angle", "layers": {name: (angle, speed)}}."""
+    first, second = metrics["inputs"]
+    xs, ys = np.unique(grid[first]), np.unique(grid[second])
+    column, row = np.searchsorted(xs, grid[first]), np.searchsorted(ys, grid[second])
+    names = ["true", *[name for name in metrics["models"] if name in grid]]
+    layers = {}
+    for name in names:
+        values = np.full((ys.size, xs.size), np.nan)
+        values[row, column] = grid[name]
+        layers[name] = [_rounded(line) for line in values]
+    return {"x": _rounded(xs), "y": _rounded(ys), "layers": layers}
+
+
+def _curves(metrics: Metrics, curves: dict) -> dict:
+    """Curves against the first input, grouped by the second one's value where there is one:
+    [{"at": value or None, "x", "true", "models": {name: {"y", "low", "high"}}}]."""
+    inputs = metrics["inputs"]
+    groups = np.unique(curves[inputs[1]]) if len(inputs) == 2 else [None]
+    out = []
+    for value in groups:
+        rows = np.ones(len(curves[inputs[0]]), bool) if value is None else curves[inputs[1]] == value
+        models = {}
+        for name in metrics["models"]:
+            if name in curves:
+                models[name] = {"y": _rounded(curves[name][rows])}
+                if f"{name}:low" in curves:
+                    models[name] |= {"low": _rounded(curves[f"{name}:low"][rows]),
+                                     "high": _rounded(curves[f"{name}:high"][rows])}
+        out.append({"at": None if value is None else float(value), "x": _rounded(curves[inputs[0]][rows]),
+                    "true": _rounded(curves["true"][rows]), "models": models})
+    return out
+
+
+def _paths(metrics: Metrics, paths: dict, grid: dict) -> list:
+    """The true path of every map launch, in the map's order (by angle, then speed): [[x…], [y…]]."""
+    first, second = metrics["inputs"]
+    xs, ys = grid["x"], grid["y"]
+    keys = list(zip(paths[first], paths[second]))
+    by_launch: dict = {}
+    for key, x, y in zip(keys, paths["x"], paths["y"]):
+        by_launch.setdefault(key, ([], []))
+        by_launch[key][0].append(x)
+        by_launch[key][1].append(y)
+    found = {(float(f"{a:.{DIGITS}g}"), float(f"{b:.{DIGITS}g}")): value for (a, b), value in by_launch.items()}
+    return [[_rounded(found[(x, y)][0]), _rounded(found[(x, y)][1])] if (x, y) in found else None
+            for y in ys for x in xs]
+
+
+def page_data(run_dir: str | os.PathLike, metrics: Metrics) -> dict | None:
+    """What the page's script draws, from the run's grid.csv, curves.csv, paths.csv and
+    metrics.json; None when the run has none of them."""
+    run_dir = os.fspath(run_dir)
+    units = metrics.get("units") or {}
+    data = {"inputs": list(metrics["inputs"]), "output": metrics["output"], "units": units,
+            "models": list(metrics["models"]), "train_region": metrics.get("train_region"),
+            "extrap_region": metrics.get("extrap_region"),
+            "rmse": {name: [(m or {}).get("rmse_interp"), (m or {}).get("rmse_extrap")]
+                     for name, m in metrics["models"].items()}}
+    grid_path, curves_path = os.path.join(run_dir, "grid.csv"), os.path.join(run_dir, "curves.csv")
+    if len(metrics["inputs"]) == 2 and os.path.isfile(grid_path):
+        data["grid"] = _grid(metrics, read_csv(grid_path))
+        paths_path = os.path.join(run_dir, "paths.csv")
+        if os.path.isfile(paths_path):
+            data["paths"] = _paths(metrics, read_csv(paths_path), data["grid"])
+    if os.path.isfile(curves_path):
+        data["curves"] = _curves(metrics, read_csv(curves_path))
+    return data if "grid" in data or "curves" in data else None
+
+
+def data_element(data: dict) -> str:
+    """The data as a JSON element no browser executes; ``<`` escaped so that no string from the
+    files can close the element."""
+    text = json.dumps(data, allow_nan=False, separators=(",", ":")).replace("<", "\\u003c")
+    return f'<script type="application/json" id="hybridlab-data">{text}</script>'
+
+
+#: The containers the script fills, in page order.
+SECTION = """
+<h2>Explore</h2>
+<p id="explorer-help">Move the sliders to choose a launch: the marker moves across the map, the table gives every
+model's prediction beside the truth, and the path is the true one. Hover over any map or curve for its values;
+the boxes (or a click on a legend entry) show or hide a model.</p>
+<div id="explorer"></div>
+<h2>Maps</h2>
+<div id="maps"></div>
+<h2>Curves</h2>
+<div id="curves"></div>
+<h2>Errors in and out of the training region</h2>
+<div id="rmse"></div>
+<noscript><p>The interactive figures need JavaScript; the PNG figures below are the same.</p></noscript>
+"""
+
+
+def interactive_parts(run_dir: str | os.PathLike, metrics: Metrics) -> tuple[list[str], list[str]]:
+    """(HTML parts for the page, CSP sources for their scripts); nothing when the run has no
+    data to draw."""
+    data = page_data(run_dir, metrics)
+    if data is None:
+        return [], []
+    library, script = plotly_js(), explorer_js()
+    parts = [SECTION, data_element(data), f"<script>{library}</script>", f"<script>{script}</script>"]
+    return parts, [script_hash(library), script_hash(script)]
