@@ -26,7 +26,7 @@ def cli_reference() -> str:
     """Markdown: ``hybridlab --help``, then one section per command with its ``--help``."""
     import os
 
-    os.environ.setdefault("COLUMNS", "100")  # argparse wraps at the terminal's width: one width for the page
+    os.environ["COLUMNS"] = "80"  # argparse wraps at the terminal's width: one width, the page's column
     from hybridlab.cli import build_parser
 
     parser = build_parser()

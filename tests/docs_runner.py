@@ -17,7 +17,10 @@ an install, a cluster), ``<!-- test: unchecked: why -->`` (run, output not compa
 ``<!-- test: rtol=1e-2 -->`` (numbers compared to this relative tolerance; 1e-6 by default,
 the digits of exact physics that differ from CPU to CPU), ``<!-- test: output -->`` (this
 ``text`` block is the previous ``python`` block's output). ``<!-- test-page: slow -->``
-anywhere on a page makes the whole page slow.
+anywhere on a page makes the whole page slow. An option the runner does not know, a fence it
+cannot read, or output a python block printed and the page does not show fails the page.
+
+An integer (a count, a shape, a percentage) must be printed exactly, whatever the tolerance.
 
 Text is compared with its numbers taken out (whitespace normalised); numbers one by one, to the
 tolerance. A figure the page shows (``![…](figures/name.png)``) must be written by the page's
@@ -70,12 +73,23 @@ def page_is_slow(path: Path) -> bool:
     return "<!-- test-page: slow -->" in path.read_text()
 
 
-def _options(comment: str) -> dict[str, str]:
-    """``slow``, ``skip: why``, ``rtol=1e-2 output`` → a dict (a reason after a colon is kept)."""
+#: What a ``<!-- test: … -->`` comment may say; anything else is a mistake that would leave a
+#: block unchecked, and fails.
+OPTIONS = ("slow", "skip", "unchecked", "rtol", "output")
+#: The fences a page may use: the ones that run, the ones that show output, and ``sh`` (a shell
+#: recipe shown, never run: an install).
+LANGUAGES = ("python", "console", "text", "sh")
+
+
+def _options(comment: str, where: str) -> dict[str, str]:
+    """``slow``, ``skip: why``, ``rtol=1e-2 output`` → a dict (a reason after a colon is kept);
+    ValueError for a word it does not know."""
     head, _, why = comment.partition(":")
     options = {}
     for word in head.split():
         key, _, value = word.partition("=")
+        if key not in OPTIONS:
+            raise ValueError(f"{where}: unknown test option {key!r}; known: {', '.join(OPTIONS)}")
         options[key] = value
     if why and head.split():
         options[head.split()[-1]] = why.strip()
@@ -89,9 +103,13 @@ def blocks(path: Path) -> list[Block]:
         if current is None:
             mark = MARK.fullmatch(line.strip())
             if mark:
-                options = _options(mark.group(1))
-            elif line.startswith("```"):
-                current = Block(line[3:].strip().split(" ")[0], number, "", options)
+                options = _options(mark.group(1), f"{path.name}, line {number}")
+            elif line.lstrip().startswith(("```", "~~~")):
+                language = line.strip()[3:].strip().split(" ")[0]
+                if line.startswith(("    ", "~~~")) or language not in LANGUAGES:
+                    raise ValueError(f"{path.name}, line {number}: a fence the docs test cannot read ({line.strip()!r}):"
+                                     f" use ``` at the line's start and one of {', '.join(LANGUAGES)}")
+                current = Block(language, number, "", options)
                 options = {}
             elif line.strip():
                 options = {}
@@ -111,20 +129,24 @@ def same(shown: str, printed: str, rtol: float) -> str | None:
     if words[0] != words[1]:
         return f"the page shows\n{shown}\nthe code printed\n{printed}"
     a, b = (np.array([float(x) for x in NUMBER.findall(text)]) for text in (shown, printed))
-    # A number shown to d significant digits differs by up to half its last digit.
-    digits = [_last_digit(x) for x in NUMBER.findall(shown)]
-    allowed = np.maximum(rtol * np.abs(a), 0.5 * np.array(digits, dtype=float))
+    # A number shown to d significant digits differs by up to half its last digit; an integer
+    # (a count, a shape, a percentage) is exact whatever the tolerance.
+    tokens = NUMBER.findall(shown)
+    digits = np.array([_last_digit(x) for x in tokens], dtype=float)
+    integer = np.array([not re.search(r"[.eE]", x) for x in tokens], dtype=bool)
+    allowed = np.where(integer, 0.0, np.maximum(rtol * np.abs(a), 0.5 * digits))
     if a.size and not np.all(np.abs(a - b) <= allowed):
         return f"numbers differ beyond rtol={rtol}: the page shows\n{shown}\nthe code printed\n{printed}"
     return None
 
 
 def _last_digit(number: str) -> float:
-    """The place value of the last digit written: '59.8258' → 1e-4, '1.2e-3' → 1e-4, '150' → 0."""
+    """The place value of the last digit written: '59.8258' → 1e-4, '1.2e-3' → 1e-4, '150' → 0,
+    and 0 for NumPy's '1.' (a rounded array entry whose precision the text does not show)."""
     mantissa, _, exponent = number.lower().partition("e")
+    if "." not in mantissa and not exponent or mantissa.endswith("."):
+        return 0.0
     decimals = len(mantissa.partition(".")[2]) if "." in mantissa else 0
-    if "." not in mantissa and not exponent:
-        return 0.0  # an integer is exact
     return 10.0 ** (-decimals + int(exponent or 0))
 
 
@@ -186,27 +208,31 @@ def _run_python(path: Path, block: Block, folder: Path, scope: dict) -> str:
 
 
 def run_page(path: Path, folder: Path, capsys, slow: bool) -> int:
-    """Run a page's blocks in ``folder``; returns how many ran. ``slow``: the blocks marked slow too."""
+    """Run a page's blocks in ``folder``; returns how many ran. ``slow``: the blocks marked slow
+    too. What a python block prints must be shown by the output block right after it (or the
+    block marked ``unchecked``)."""
     scope: dict = {"__name__": "__docs__"}
     printed, ran = None, 0
     for block in blocks(path):
         if "skip" in block.options or ("slow" in block.options and not slow):
-            printed = None
             continue
-        if block.language == "console":
-            _check_console(path, block, folder, capsys)
-        elif block.language == "python":
-            printed = _run_python(path, block, folder, scope)
-        elif block.language == "text" and "output" in block.options:
+        if block.language == "text" and "output" in block.options:
             assert printed is not None, f"{path.name}, line {block.line}: an output block after no python block"
             if "unchecked" not in block.options:
                 why = same(block.text.rstrip("\n"), printed.rstrip("\n"), block.rtol)
                 assert why is None, f"{path.name}, line {block.line}: {why}"
             printed = None
             continue
+        assert not printed, f"{path.name}: a python block printed output the page does not show:\n{printed}"
+        if block.language == "console":
+            _check_console(path, block, folder, capsys)
+        elif block.language == "python":
+            printed = _run_python(path, block, folder, scope)
+            printed = None if "unchecked" in block.options else printed
         else:
             continue
         ran += 1
+    assert not printed, f"{path.name}: its last python block printed output the page does not show:\n{printed}"
     _check_figures(path, folder)
     return ran
 

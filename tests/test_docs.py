@@ -56,6 +56,9 @@ def test_the_runner_compares_text_and_numbers_to_the_shown_digits():
     assert same("range 17.88 m", "range 17.9 m", 0.01) is None
     assert same("range 17.88 m", "height 17.88 m", 1.0) is not None
     assert same("3 of 5", "3 of 5", 0.0) is None and same("3 of 5", "3 of 6", 0.0) is not None
+    assert same("4 of 10 below 1e-06", "5 of 10 below 1e-06", 0.5) is not None  # counts are exact
+    assert same("(50, 64, 2)", "(40, 64, 2)", 0.5) is not None  # and shapes
+    assert same("[1. 1.]", "[1.4 0.6]", 1e-6) is not None  # NumPy's '1.' is not '1 ± 0.5'
 
 
 def test_the_runner_fails_a_page_whose_example_prints_something_else(tmp_path, capsys):
@@ -73,6 +76,19 @@ def test_the_runner_fails_a_page_whose_example_prints_something_else(tmp_path, c
         run_page(page, tmp_path, capsys, slow=False)
     page.write_text(page.read_text().replace("1.4143", "1.4142"))
     assert run_page(page, tmp_path, capsys, slow=False) == 1
+
+
+@pytest.mark.parametrize("text, match", [
+    ("<!-- test: ouput -->\n```text\n1\n```\n", "unknown test option 'ouput'"),
+    ("```pycon\n>>> 1\n```\n", "a fence the docs test cannot read"),
+    ("```python\nprint(1)\n```\n", "printed output the page does not show"),
+    ("```python\nprint(1)\n```\n```text\n1\n```\n", "printed output the page does not show"),
+])
+def test_the_runner_refuses_what_would_leave_an_example_unchecked(tmp_path, capsys, text, match):
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    with pytest.raises((AssertionError, ValueError), match=match):
+        run_page(page, tmp_path, capsys, slow=False)
 
 
 def test_the_runner_fails_a_command_whose_error_line_changed(tmp_path, capsys):

@@ -206,6 +206,19 @@ def test_the_forecast_run_writes_its_files_and_a_report_rebuilt_from_them(tmp_pa
         figure.unlink()
     build_forecast_report(str(run))  # from the files alone
     assert (run / "report.html").read_bytes() == first
+    # The error against the horizon is drawn in the browser, from errors.csv: a curve per rung.
+    import json
+
+    from hybridlab.data import read_csv
+
+    text = first.decode("utf-8")
+    figures = json.loads(text.split('id="hybridlab-data">')[1].split("</script>")[0])["lines"]
+    errors = read_csv(run / "errors.csv", text=("rung", "set"))
+    rows = (errors["set"] == "family") & (errors["rung"] == "echo state network")
+    (esn,) = [trace for trace in figures[0]["traces"] if trace["name"] == "echo state network"]
+    assert esn["dash"]  # a data-only rung; a horizon it did not forecast is a gap (null)
+    np.testing.assert_allclose(np.array(esn["y"], dtype=float), errors["rmse"][rows], rtol=1e-9, equal_nan=True)
+    assert "<noscript><figure>" in text and "script-src 'sha256-" in text
 
 
 def test_the_drops_benchmark_scores_the_esn_on_the_measured_heights_after_the_split():

@@ -236,7 +236,9 @@ def test_two_input_page_draws_its_figures_interactively_and_keeps_the_pngs(run_2
     names = ["maps.png", "errors.png", "curves.png", "rmse.png"]
     assert sorted(os.listdir(run_2d / "figures")) == sorted(names)  # and no temporary file left behind
     page = parse(run_2d / "report.html")
-    assert page.pngs() == []  # each one stood for by an interactive figure
+    # Each one is stood for by an interactive figure, and shown only without JavaScript.
+    assert page.pngs() == [(run_2d / "figures" / name).read_bytes() for name in names]
+    assert (run_2d / "report.html").read_text().count("<noscript><figure>") == 4
     for name in names:
         assert_coloured((run_2d / "figures" / name).read_bytes(), COLOURED[name])
     data = page_data_of(run_2d)
@@ -299,7 +301,9 @@ def test_one_input_report_skips_the_maps(run_1d):
     table = assert_models_table(page, json.loads((run_1d / "metrics.json").read_text()))
     assert table["linear"]["formula / fitted physics"] == "y = 0.5 + 0.1 x"
     assert table["basis"]["formula / fitted physics"] == DASH
-    assert page.pngs() == []  # the curves and the bars are drawn in the browser
+    # The curves and the bars are drawn in the browser; their PNGs only without JavaScript.
+    assert page.pngs() == [(run_1d / "figures" / name).read_bytes() for name in ("curves.png", "rmse.png")]
+    assert (run_1d / "report.html").read_text().count("<noscript><figure>") == 2
     for name in ("curves.png", "rmse.png"):
         assert_coloured((run_1d / "figures" / name).read_bytes(), COLOURED[name])
     data = page_data_of(run_1d)
@@ -311,7 +315,8 @@ def test_missing_grid_leaves_out_the_maps(tmp_path):
     os.remove(tmp_path / "grid.csv")
     page = parse(build_report(tmp_path))
     assert sorted(os.listdir(tmp_path / "figures")) == ["curves.png", "rmse.png"]
-    assert page.pngs() == [] and "grid" not in page_data_of(tmp_path)
+    assert len(page.pngs()) == 2 and "grid" not in page_data_of(tmp_path)
+    assert "<h2>Explore</h2>" not in (tmp_path / "report.html").read_text()  # no map: no explorer
 
 
 # --- the figures draw the files' data -------------------------------------------------------------

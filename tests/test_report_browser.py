@@ -22,8 +22,9 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser") / "shotput"
-    run("shotput", 0, str(out), quick=True, models=["physics", "linear"], echo=lambda line: None)
+    # The blog post's cannon with two rungs that compile little: a whole run in seconds.
+    out = tmp_path_factory.mktemp("browser") / "cannon"
+    run("cannon", 0, str(out), quick=True, models=["linear", "nearest"], echo=lambda line: None)
     return out
 
 
@@ -42,13 +43,14 @@ def browser():
     driver.quit()
 
 
-def _open(browser, page):
+def _open(browser, page) -> bool:
+    """Load the page; whether its script finished drawing (inline scripts have all run once the
+    document is complete: a script the policy blocked never sets the mark)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(page.as_uri())
-    WebDriverWait(browser, 30).until(
-        lambda d: d.execute_script("return document.body.getAttribute('data-hybridlab-ready') === 'yes'"
-                                   " || (window.hybridlabErrors || []).length > 0"))
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState === 'complete'"))
+    return browser.execute_script("return document.body.getAttribute('data-hybridlab-ready') === 'yes'")
 
 
 def _errors(browser) -> list[str]:
@@ -63,19 +65,19 @@ def test_the_speed_slider_shows_what_the_saved_model_predicts(report, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    _open(browser, report / "report.html")
+    assert _open(browser, report / "report.html")
     assert _errors(browser) == []
     slider = browser.find_element(By.ID, "speed-slider")
-    before = browser.find_element(By.ID, "value-physics").text
+    before = browser.find_element(By.ID, "value-linear").text
     slider.send_keys(*[Keys.ARROW_RIGHT] * 7)
     i = int(slider.get_attribute("value"))
     j = int(browser.find_element(By.ID, "angle-slider").get_attribute("value"))
     grid = read_csv(report / "grid.csv")
     speed, angle = np.unique(grid["speed"])[i], np.unique(grid["angle"])[j]
     assert i == len(np.unique(grid["speed"])) // 2 + 7
-    shown = browser.find_element(By.ID, "value-physics").text
+    shown = browser.find_element(By.ID, "value-linear").text
     assert shown != before
-    for name in ("physics", "linear"):
+    for name in ("linear", "nearest"):
         predicted = float(load(report / "models" / name).predict(np.array([[speed, np.deg2rad(angle)]]))[0])
         # The page shows 4 significant digits: the same number as the prediction rounded so.
         assert float(browser.find_element(By.ID, f"value-{name}").text) == float(f"{predicted:.4g}"), name
@@ -84,19 +86,37 @@ def test_the_speed_slider_shows_what_the_saved_model_predicts(report, browser):
     # The marker on the map is at the chosen launch.
     marker = browser.execute_script("var d = document.getElementById('maps-plot').data[1]; return [d.x[0], d.y[0]]")
     assert marker == pytest.approx([speed, angle])
+    # The angle slider too; the path drawn is the true one of the chosen launch: it lands at the
+    # true range (grid.csv) and starts along the launch angle.
+    browser.find_element(By.ID, "angle-slider").send_keys(*[Keys.ARROW_LEFT] * 4)
+    j = int(browser.find_element(By.ID, "angle-slider").get_attribute("value"))
+    angle = np.unique(grid["angle"])[j]
+    x, y = browser.execute_script("var d = document.getElementById('explorer-path').data[0]; return [d.x, d.y]")
+    truth = grid["true"][(grid["speed"] == speed) & (grid["angle"] == angle)][0]
+    assert x[-1] == pytest.approx(truth, rel=1e-8) and abs(y[-1]) < 1e-6
+    assert np.degrees(np.arctan2(y[1], x[1])) < angle  # the first chord lies below the launch direction
+    assert float(browser.find_element(By.ID, "value-true").text) == float(f"{truth:.4g}")
     assert _errors(browser) == []
 
 
 def test_a_model_can_be_hidden_and_shown_again(report, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
-    _open(browser, report / "report.html")
+    assert _open(browser, report / "report.html")
     visible = "return document.getElementById('explorer-speed').data.filter(t => t.name === 'linear')[0].visible"
     assert browser.execute_script(visible) is True
     browser.find_element(By.ID, "show-linear").click()
     assert browser.execute_script(visible) == "legendonly"
     browser.find_element(By.ID, "show-linear").click()
     assert browser.execute_script(visible) is True
+    # A click on its legend entry hides it too, and a slider's move keeps it hidden.
+    browser.execute_script("""var plot = document.getElementById('explorer-speed');
+        var index = plot.data.findIndex(t => t.meta === 'linear');
+        plot.emit('plotly_legendclick', {curveNumber: index, data: plot.data});""")
+    browser.find_element(By.ID, "speed-slider").send_keys(Keys.ARROW_LEFT)
+    assert browser.execute_script(visible) == "legendonly"
+    assert not browser.find_element(By.ID, "show-linear").is_selected()
     assert _errors(browser) == []
 
 
@@ -106,12 +126,71 @@ def test_a_page_whose_script_fails_is_caught(report, browser, tmp_path):
     start = text.index('<script type="application/json" id="hybridlab-data">') + 52
     broken = tmp_path / "broken.html"
     broken.write_text(text[:start] + "{not json" + text[start:])
-    _open(browser, broken)
-    assert _errors(browser)
+    assert not _open(browser, broken)
+    assert any("JSON" in error for error in _errors(browser))
+    # A script that is not exactly the one the page's policy names is not run at all.
+    tampered = tmp_path / "tampered.html"
+    tampered.write_text(text.replace("window.hybridlabErrors = window.hybridlabErrors || [];",
+                                     "window.hybridlabErrors = window.hybridlabErrors || [] ;"))
+    assert not _open(browser, tampered)
+    assert any("Content Security Policy" in error for error in _errors(browser))
+
+
+def test_text_from_the_files_is_shown_as_text_not_markup(report, browser, tmp_path):
+    """A unit or a model's name with markup in it (a run directory from elsewhere) is shown
+    literally in the page and in Plotly's labels, which read markup."""
+    import shutil as files
+
+    from selenium.webdriver.common.by import By
+
+    from hybridlab.data import write_csv
+    from hybridlab.report import build_report
+
+    odd = tmp_path / "odd"
+    files.copytree(report, odd)
+    name = "<i>odd</i>%{y}"
+    metrics = json.loads((odd / "metrics.json").read_text())
+    metrics["units"]["distance"] = "<b>m</b>"
+    metrics["models"] = {name if key == "linear" else key: value for key, value in metrics["models"].items()}
+    (odd / "metrics.json").write_text(json.dumps(metrics))
+    for table in ("grid.csv", "curves.csv"):
+        columns = read_csv(odd / table)
+        write_csv(odd / table, {name + key[len("linear"):] if key.split(":")[0] == "linear" else key: value
+                                for key, value in columns.items()})
+    build_report(odd)
+    assert _open(browser, odd / "report.html")
+    marked = browser.execute_script("return document.querySelectorAll('.js-plotly-plot b, .js-plotly-plot i').length")
+    assert marked == 0
+    legend = browser.execute_script("return Array.from(document.querySelectorAll('#explorer-speed .legendtext'))"
+                                    ".map(e => e.textContent.replace('\\u200b', ''))")
+    assert name in legend
+    assert browser.find_element(By.ID, f"row-{name}").text.startswith(name)
+    assert _errors(browser) == []
 
 
 def test_the_page_holds_the_run_and_nothing_external(report):
     text = (report / "report.html").read_text()
     data = json.loads(text.split('id="hybridlab-data">')[1].split("</script>")[0])
-    assert sorted(data["models"]) == ["linear", "physics"] and len(data["paths"]) == len(data["grid"]["x"]) ** 2
+    assert sorted(data["models"]) == ["linear", "nearest"] and len(data["paths"]) == len(data["grid"]["x"]) ** 2
     assert "http://" not in text.split("<script>")[0] and "script-src 'sha256-" in text
+
+
+def test_the_line_figures_of_the_other_scenarios_pages_draw(browser, tmp_path):
+    """The forecast, gust and equations pages draw their curves with lines_parts: each curve a
+    trace with its values, a hidden one listed but not drawn, names shown as text."""
+    from hybridlab.report.interactive import line, lines_parts
+    from hybridlab.report.page import html_page
+
+    x = np.linspace(0.0, 2.0, 21)
+    figures = [{"title": "errors <b>by</b> horizon", "x_label": "horizon (s)", "y_label": "RMS error (m)",
+                "log_y": True, "traces": [line("grey box", x, 0.05 + 0 * x), line("<i>esn</i>", x, 0.05 + x, dash=True),
+                                          line("least squares", x, 10 + x, hidden=True)]}]
+    parts, scripts = lines_parts(figures)
+    page = tmp_path / "page.html"
+    page.write_text(html_page("lines", parts, scripts))
+    assert _open(browser, page)
+    drawn = browser.execute_script("return document.getElementById('lines-0').data.map(t => [t.visible, t.y[20]])")
+    assert drawn == [[True, pytest.approx(0.05)], [True, pytest.approx(2.05)], ["legendonly", pytest.approx(12.0)]]
+    assert browser.execute_script("return document.querySelectorAll('.js-plotly-plot b, .js-plotly-plot i').length") == 0
+    assert browser.execute_script("return document.getElementById('lines-0').layout.yaxis.type") == "log"
+    assert _errors(browser) == []

@@ -15,7 +15,15 @@ from hybridlab.data.tracks import Tracks, split_time
 
 @dataclass(frozen=True)
 class Ball:
-    """A ball's mass (kg) and diameter (m); NaN where the source does not give them."""
+    """A ball's mass (kg) and diameter (m); NaN where the source does not give them.
+
+    Attributes
+    ----------
+    mass : float
+        The ball's mass in kg (NaN: not given).
+    diameter : float
+        The ball's diameter in m (NaN: not given).
+    """
 
     mass: float
     diameter: float
@@ -43,7 +51,21 @@ def load_drops() -> tuple[Tracks, dict[str, Ball]]:
 
 def benchmark_split(drops: Tracks, until: float = 2.0) -> dict[str, tuple[Tracks, Tracks | None]]:
     """The literature's benchmark: for each ball, drop 1 cut at t = ``until`` s into the part
-    fitted (t ≤ until) and the part predicted (t > until)."""
+    fitted (t ≤ until) and the part predicted (t > until).
+
+    Parameters
+    ----------
+    drops : Tracks
+        ``"drop"`` tracks named ``ball/drop``, as :func:`load_drops` gives them.
+    until : float
+        The cut time in s.
+
+    Returns
+    -------
+    split : dict of str to tuple
+        For each ball with a drop ``1``: (the part fitted, t ≤ ``until``; the part predicted, t > ``until``, or
+        None if the drop ends by then), each a ``Tracks`` of times (s) and heights (m).
+    """
     out = {}
     for name in drops.names:
         ball, drop = name.rsplit("/", 1)

@@ -42,7 +42,18 @@ _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
-    """The columns as a file holds them: a copy with ``angle`` (if any) in degrees, θ° = θ · 180/π."""
+    """The columns as a file holds them: a copy with ``angle`` (if any) in degrees, θ° = θ · 180/π.
+
+    Parameters
+    ----------
+    columns : mapping of str to array_like
+        Columns in the library's units (``angle`` in rad).
+
+    Returns
+    -------
+    columns : dict of str to array_like
+        A new dict: ``angle`` as float64 degrees, every other column as given (the same objects).
+    """
     columns = dict(columns)
     if "angle" in columns:
         columns["angle"] = np.rad2deg(np.asarray(columns["angle"], dtype=np.float64))
@@ -50,7 +61,18 @@ def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
 
 
 def from_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
-    """The columns as the library uses them: a copy with ``angle`` (if any) in radians, θ = θ° · π/180."""
+    """The columns as the library uses them: a copy with ``angle`` (if any) in radians, θ = θ° · π/180.
+
+    Parameters
+    ----------
+    columns : mapping of str to array_like
+        Columns in a file's units (``angle`` in degrees).
+
+    Returns
+    -------
+    columns : dict of str to array_like
+        A new dict: ``angle`` as float64 radians, every other column as given (the same objects).
+    """
     columns = dict(columns)
     if "angle" in columns:
         columns["angle"] = np.deg2rad(np.asarray(columns["angle"], dtype=np.float64))
@@ -69,6 +91,20 @@ def write_csv(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> None
     a line break: ``QUOTE_MINIMAL``), in the csv module's standard dialect (RFC 4180, lines
     ending in CR LF), so any string reads back as written. Raises ValueError (and writes nothing)
     for a value that is neither a number nor a string, unequal lengths, or a missing directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists); its directory must exist.
+    columns : mapping of str to array_like
+        Column name → 1-D values (numbers or strings), all of one length, in the caller's units.
+
+    Raises
+    ------
+    ValueError
+        If there are no columns, a column is not 1-D, a value is neither a number nor a string, the columns
+        are of unequal lengths, ``path`` is not a file name in an existing directory, or the file cannot be
+        written.
     """
     if not columns:
         raise ValueError(f"cannot write {os.fspath(path)}: no columns")
@@ -94,6 +130,25 @@ def write_shots(
     ValueError, and nothing is written. ``file_units=True``: ``angle`` is in degrees already
     (as :func:`read_shots` with ``file_units=True`` gives it), so a file's values pass through
     unchanged.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` file (replaced if it exists); its directory must exist.
+    shots : mapping of str to array_like
+        Column name → 1-D numbers, all of one length: ``speed`` (m/s), ``angle`` (rad; degrees with
+        ``file_units``), ``distance`` (m), ``height`` (m), others.
+    require : sequence of str
+        Columns that must be present.
+    file_units : bool
+        Whether ``angle`` is in degrees already.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is unknown, a column is not 1-D numbers, the columns are of unequal lengths, a required
+        column is missing, a value breaks a check of :func:`read_shots`, there are no shots, or the file cannot
+        be written.
     """
     write_shot_chunks(path, [shots], require, file_units)
 
@@ -105,7 +160,26 @@ def write_shot_chunks(
     """:func:`write_shots` for shots that arrive in ``chunks`` (each a mapping of columns, all
     with the same names), written one after the other without holding more than one in
     memory: CSV text per chunk, a Parquet row group per chunk. Each chunk is checked as it
-    comes; a bad one leaves nothing written (the file appears whole or not at all)."""
+    comes; a bad one leaves nothing written (the file appears whole or not at all).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` file (replaced if it exists); its directory must exist.
+    chunks : iterable of mapping of str to array_like
+        The shots, chunk by chunk, each as ``shots`` of :func:`write_shots` (``speed`` m/s, ``angle`` rad,
+        ``distance`` m, …), with the same columns in the same order.
+    require : sequence of str
+        Columns that must be present.
+    file_units : bool
+        Whether ``angle`` is in degrees already.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is unknown, there are no chunks, a chunk's columns differ from the first's, a chunk fails
+        :func:`write_shots`' checks, or the file cannot be written.
+    """
     kind = _format(path)
 
     def write(temporary: str) -> None:
@@ -153,7 +227,22 @@ def write_table(path: str | os.PathLike, columns: Mapping[str, ArrayLike]) -> No
     """Write equal-length columns to CSV (:func:`write_csv`) or Parquet, chosen by the suffix
     (``.csv``, ``.parquet``, ``.pq``), atomically. Numbers are written as float64; a column of
     strings (or of other Python values, as :func:`read_shots` keeps them) as text in a CSV file
-    and as Parquet's inferred type. ValueError for an unknown suffix, before anything is done."""
+    and as Parquet's inferred type. ValueError for an unknown suffix, before anything is done.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` file (replaced if it exists); its directory must exist.
+    columns : mapping of str to array_like
+        Column name → 1-D values, all of one length, in the caller's units (see :func:`write_csv`).
+
+    Raises
+    ------
+    ValueError
+        If the suffix is unknown, the columns are of unequal lengths, a CSV value is neither a number nor a
+        string (see :func:`write_csv`), ``path`` is not a file name in an existing directory, or the file
+        cannot be written.
+    """
     if _format(path) == "csv":
         write_csv(path, columns)
         return
@@ -307,6 +396,24 @@ def read_csv(path: str | os.PathLike, text: Collection[str] = ()) -> dict[str, n
     Values are as the file holds them, in the file's units (``angle`` stays in degrees). The
     first non-blank row names the columns. ValueError names the file, line and column of the
     first row of the wrong length or non-number in a numeric column, as :func:`read_shots` does.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV file (at most 256 MiB) with a header row.
+    text : collection of str
+        The columns read as strings.
+
+    Returns
+    -------
+    columns : dict of str to numpy.ndarray
+        Each column, shape (n,), in file order: float64 in the file's units, or strings for those of ``text``.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read, is not valid CSV or UTF-8, is empty or lacks a header row, a column has no
+        name, a row has the wrong number of fields, or a cell of a numeric column is not a number.
     """
     table = _read_csv(path)
     numeric = np.array([name not in text for name in table.columns], bool)

@@ -27,7 +27,31 @@ def _check_interval(name: str, interval, lowest: float = -np.inf, highest: float
 
 
 def uniform_design(n: int, speed, angle, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` launches uniformly random in speed (m/s) and angle (rad), as the blog post draws them."""
+    """``n`` launches uniformly random in speed (m/s) and angle (rad), as the blog post draws them.
+
+    Parameters
+    ----------
+    n : int
+        Number of launches, a positive integer.
+    speed : tuple of float
+        (low, high) speeds in m/s, finite, low ≤ high.
+    angle : tuple of float
+        (low, high) angles in rad, finite, low ≤ high.
+    key : jax.Array
+        JAX random key (split into one for the speeds and one for the angles).
+
+    Returns
+    -------
+    speed : numpy.ndarray
+        Speeds in m/s, shape (n,).
+    angle : numpy.ndarray
+        Angles in rad, shape (n,).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or an interval is not finite with low ≤ high.
+    """
     if int(n) != n or n < 1:
         raise ValueError(f"n = {n!r}: must be a positive integer")
     (v0, v1), (a0, a1) = _check_interval("speed", speed), _check_interval("angle", angle)
@@ -38,7 +62,31 @@ def uniform_design(n: int, speed, angle, key: jax.Array) -> tuple[np.ndarray, np
 
 
 def grid_design(speed, angle, n_speed: int, n_angle: int) -> tuple[np.ndarray, np.ndarray]:
-    """The regular n_speed × n_angle grid (the lecture's 100 × 100), speed varying slowest."""
+    """The regular n_speed × n_angle grid (the lecture's 100 × 100), speed varying slowest.
+
+    Parameters
+    ----------
+    speed : tuple of float
+        (low, high) speeds in m/s, finite, low ≤ high: the grid's ends.
+    angle : tuple of float
+        (low, high) angles in rad, finite, low ≤ high: the grid's ends.
+    n_speed : int
+        Number of speeds, a positive integer.
+    n_angle : int
+        Number of angles, a positive integer.
+
+    Returns
+    -------
+    speed : numpy.ndarray
+        Speeds in m/s, shape (n_speed·n_angle,).
+    angle : numpy.ndarray
+        Angles in rad, shape (n_speed·n_angle,).
+
+    Raises
+    ------
+    ValueError
+        If ``n_speed`` or ``n_angle`` is not a positive integer, or an interval is not finite with low ≤ high.
+    """
     for name, n in (("n_speed", n_speed), ("n_angle", n_angle)):
         if int(n) != n or n < 1:
             raise ValueError(f"{name} = {n!r}: must be a positive integer")
@@ -49,13 +97,62 @@ def grid_design(speed, angle, n_speed: int, n_angle: int) -> tuple[np.ndarray, n
 
 def measure(projectile: Projectile, speed, angle, noise: float, key: jax.Array, relative: float = 0.0) -> np.ndarray:
     """Measured distances d = max(D(v, θ)·(1 + ε_r) + ε, 0) in m of the projectile's shots:
-    :func:`add_noise` applied to its range D(v, θ)."""
+    :func:`add_noise` applied to its range D(v, θ).
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The physics that flies the shots.
+    speed : array_like
+        Launch speeds v in m/s.
+    angle : array_like
+        Launch angles θ in rad, broadcastable with ``speed``.
+    noise : float
+        Standard deviation of the additive noise ε in m, finite and ≥ 0.
+    key : jax.Array
+        JAX random key.
+    relative : float
+        Standard deviation of the relative noise ε_r (dimensionless), finite and ≥ 0.
+
+    Returns
+    -------
+    distance : numpy.ndarray
+        Measured distances in m, ≥ 0, of the broadcast shape of ``speed`` and ``angle``.
+
+    Raises
+    ------
+    ValueError
+        If a launch is out of the projectile's domain or its range cannot be computed, or ``noise`` or
+        ``relative`` is not finite and ≥ 0.
+    """
     return add_noise(projectile.range(speed, angle), noise, key, relative)
 
 
 def add_noise(distance, noise: float, key: jax.Array, relative: float = 0.0) -> np.ndarray:
     """d = max(D·(1 + ε_r) + ε, 0) in m for true distances D, with ε ~ N(0, noise²) additive
-    (m) and ε_r ~ N(0, relative²) relative noise; clipped at 0 as a tape measure would be."""
+    (m) and ε_r ~ N(0, relative²) relative noise; clipped at 0 as a tape measure would be.
+
+    Parameters
+    ----------
+    distance : array_like
+        True distances D in m, any shape.
+    noise : float
+        Standard deviation of the additive noise in m, finite and ≥ 0.
+    key : jax.Array
+        JAX random key.
+    relative : float
+        Standard deviation of the relative noise (dimensionless), finite and ≥ 0.
+
+    Returns
+    -------
+    measured : numpy.ndarray
+        Measured distances d in m, ≥ 0, of the shape of ``distance``.
+
+    Raises
+    ------
+    ValueError
+        If ``noise`` or ``relative`` is not finite and ≥ 0.
+    """
     for name, value in (("noise", noise), ("relative", relative)):
         if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} = {value!r}: must be finite and >= 0")
@@ -124,7 +221,39 @@ def simulate_shot_chunks(projectile: Projectile, n: int, speed, angle, noise: fl
                          relative: float = 0.0, chunk: int = CHUNK) -> Iterator[dict[str, np.ndarray]]:
     """:func:`simulate_shots` for any ``n``, ``chunk`` shots at a time (the last one shorter):
     memory stays flat as n grows. Chunk 0 draws from ``key`` itself, chunk i ≥ 1 from
-    ``fold_in(key, i)``, so that n ≤ ``chunk`` gives exactly :func:`simulate_shots`' shots."""
+    ``fold_in(key, i)``, so that n ≤ ``chunk`` gives exactly :func:`simulate_shots`' shots.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The physics that flies the shots.
+    n : int
+        Number of shots in all, a positive integer.
+    speed : tuple of float
+        (low, high) launch speeds in m/s (see :func:`simulate_shots`).
+    angle : tuple of float
+        (low, high) launch angles in rad (see :func:`simulate_shots`).
+    noise : float
+        Standard deviation of the additive noise in m, finite and ≥ 0.
+    key : jax.Array
+        JAX random key.
+    relative : float
+        Standard deviation of the relative noise (dimensionless), finite and ≥ 0.
+    chunk : int
+        Shots per chunk, a positive integer.
+
+    Yields
+    ------
+    shots : dict of str to numpy.ndarray
+        One chunk, as :func:`simulate_shots` returns it: ``speed`` (m/s), ``angle`` (rad), ``distance`` (m)
+        and, from a height, ``height`` (m), each of shape (min(chunk, shots left),).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` or ``chunk`` is not a positive integer (on the first chunk's request), or as
+        :func:`simulate_shots` raises for a chunk.
+    """
     if int(n) != n or n < 1:
         raise ValueError(f"n = {n!r}: must be a positive integer")
     if int(chunk) != chunk or chunk < 1:
@@ -136,7 +265,29 @@ def simulate_shot_chunks(projectile: Projectile, n: int, speed, angle, noise: fl
 
 
 def holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (kept, held out) of a seeded random split holding out round(fraction·n) of n."""
+    """Indices (kept, held out) of a seeded random split holding out round(fraction·n) of n.
+
+    Parameters
+    ----------
+    n : int
+        Number of items.
+    fraction : float
+        The share held out, in (0, 1).
+    seed : int
+        Seed of NumPy's random generator.
+
+    Returns
+    -------
+    kept : numpy.ndarray
+        The indices kept, increasing, shape (n − round(fraction·n),).
+    held_out : numpy.ndarray
+        The indices held out, increasing, shape (round(fraction·n),).
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is not in (0, 1).
+    """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction = {fraction!r}: must be in (0, 1)")
     order = np.random.default_rng(seed).permutation(n)

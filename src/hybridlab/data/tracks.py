@@ -353,7 +353,23 @@ def _paths(projectile: Projectile, speed, angle, times):
 
 
 def join_tracks(*parts: Tracks) -> Tracks:
-    """One Tracks of the tracks of every part (of one kind, their names distinct), in order."""
+    """One Tracks of the tracks of every part (of one kind, their names distinct), in order.
+
+    Parameters
+    ----------
+    *parts : Tracks
+        The tracks to join, of one kind.
+
+    Returns
+    -------
+    tracks : Tracks
+        Every part's tracks, in order; velocities (m/s) kept only if every part has them.
+
+    Raises
+    ------
+    ValueError
+        If the parts are of different kinds (or none is given), or two tracks have the same name.
+    """
     kinds = {part.kind for part in parts}
     if len(kinds) != 1:
         raise ValueError(f"tracks of kinds {sorted(kinds)} cannot be joined")
@@ -369,14 +385,45 @@ def join_tracks(*parts: Tracks) -> Tracks:
 
 
 def renamed(tracks: Tracks, prefix: str) -> Tracks:
-    """``tracks`` with ``prefix`` before every name."""
+    """``tracks`` with ``prefix`` before every name.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        The tracks.
+    prefix : str
+        Put before each name.
+
+    Returns
+    -------
+    tracks : Tracks
+        The same rows, renamed.
+    """
     return Tracks(tracks.kind, tuple(prefix + name for name in tracks.names), tracks.track, tracks.t,
                   tracks.position, tracks.velocity)
 
 
 def resampled(tracks: Tracks, step: float) -> Tracks:
     """Each track linearly interpolated onto its own grid t₀, t₀ + ``step``, … up to its last
-    time: evenly spaced points for a model that steps through time (velocities dropped)."""
+    time: evenly spaced points for a model that steps through time (velocities dropped).
+
+    Parameters
+    ----------
+    tracks : Tracks
+        The tracks: positions (m) at times (s).
+    step : float
+        The grid's step in s, finite and > 0.
+
+    Returns
+    -------
+    tracks : Tracks
+        The same tracks at t₀, t₀ + ``step``, … (s), positions (m) interpolated linearly, no velocities.
+
+    Raises
+    ------
+    ValueError
+        If ``step`` is not finite and > 0.
+    """
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step = {step!r}: must be finite and > 0")
     ts, positions, track = [], [], []
@@ -424,6 +471,21 @@ def cut_tracks(tracks: Tracks, points) -> tuple[Tracks, Tracks]:
 
 def split_time(tracks: Tracks, until: float) -> tuple[Tracks, Tracks | None]:
     """(rows with t ≤ ``until``, rows with t > ``until`` or None if there are none) — the
-    literature's split of a drop into a fitted part and a predicted one."""
+    literature's split of a drop into a fitted part and a predicted one.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        The tracks: positions (m) at times (s).
+    until : float
+        The cut time in s.
+
+    Returns
+    -------
+    before : Tracks
+        The rows with t ≤ ``until`` (tracks left without rows are dropped).
+    after : Tracks or None
+        The rows with t > ``until``; None if there are none.
+    """
     later = tracks.t > until
     return tracks.where(~later), (tracks.where(later) if later.any() else None)

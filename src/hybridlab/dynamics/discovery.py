@@ -26,7 +26,20 @@ class Discovery:
     ``"quadratic"``, ``"linear+quadratic"`` …), ``terms`` their refitted coefficients
     (SI: N·(s/m)^power), ``fit`` the law refitted on the tracks (its ``physics_estimates()``
     give each coefficient with its standard error), ``speeds`` (m/s) the speeds at which the
-    learned force was read."""
+    learned force was read.
+
+    Attributes
+    ----------
+    law : str
+        The kept terms joined by ``+`` (``"constant"``, ``"linear"``, ``"quadratic"``, ``"cubic"``), or ``"none"``.
+    terms : dict of str to float
+        Each kept term's refitted coefficient: ``"constant"`` in N, ``"linear"`` in kg/s, ``"quadratic"`` in
+        kg/m, ``"cubic"`` in kg·s/m².
+    fit : TrajectoryFit
+        The law (a ``PolynomialDrag`` of the kept terms) refitted on the tracks.
+    speeds : tuple of float
+        (slowest, fastest) speed in m/s at which the learned force was read.
+    """
 
     law: str
     terms: dict[str, float]
@@ -34,7 +47,15 @@ class Discovery:
     speeds: tuple[float, float]
 
     def parameters(self) -> dict[str, dict[str, float]]:
-        """{name as in hybridlab.physics: {"value", "stderr"}} of the refitted law."""
+        """{name as in hybridlab.physics: {"value", "stderr"}} of the refitted law.
+
+        Returns
+        -------
+        parameters : dict of str to dict
+            Each parameter the refit left unknown (the kept terms' coefficients ``b`` N, ``k`` kg/s, ``c`` kg/m,
+            ``d`` kg·s/m², and those of ``refit_unknown``, such as ``g`` m/s²): its value and standard error
+            in its SI unit.
+        """
         return self.fit.physics_estimates()
 
 

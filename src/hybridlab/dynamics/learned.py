@@ -36,7 +36,22 @@ _START_UNIT = 0.1
 
 class NetworkField(eqx.Module):
     """ds/dt = N(x/L, v/V) · (V, g): the whole vector field a network N of the state in units
-    of a length L (m) and a speed V (m/s), its outputs in units of V (for dx/dt) and g (dv/dt)."""
+    of a length L (m) and a speed V (m/s), its outputs in units of V (for dx/dt) and g (dv/dt).
+
+    Called on a state s (2·dim,) — positions (m) then velocities (m/s) — it returns ds/dt
+    (2·dim,): velocities (m/s) then accelerations (m/s²).
+
+    Attributes
+    ----------
+    network : Network
+        N, of 2·dim inputs and 2·dim outputs.
+    length_scale : jax.Array
+        The length unit L in m.
+    speed_scale : jax.Array
+        The speed unit V in m/s.
+    g : jax.Array
+        Gravitational acceleration in m/s²: the unit of dv/dt.
+    """
 
     network: Network
     length_scale: jax.Array

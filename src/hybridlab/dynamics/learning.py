@@ -41,7 +41,40 @@ class LearnedDrag:
     width of the model's 90 % predictive interval on the held-out part. ``estimates``: the law's
     parameters {name: value} where a method other than the grey-box fit found them (a PINN,
     which gives no standard errors; ``model`` is then the law at those values, its starting
-    states fitted)."""
+    states fitted).
+
+    Attributes
+    ----------
+    method : str
+        How it was learned: ``"fit"``, ``"ude"``, ``"neural-ode"``, ``"auto"`` (or ``"pinn"``).
+    law : str
+        ``"none"``, ``"linear"``, ``"quadratic"``, ``"linear+quadratic"`` (the terms a UDE's force kept, joined
+        by ``+``), or ``"black-box"``.
+    fit_g : bool
+        Whether g (m/s²) was fitted.
+    model : Dynamics
+        The fitted model whose errors are given: a ``TrajectoryFit`` of the law, or the ``NeuralODE``.
+    network : Dynamics or None
+        The UDE or neural ODE trained; None for ``fit`` and ``auto``.
+    mse_train : float
+        Mean squared position error on the fitted part, in m² (per coordinate).
+    mse_test : float or None
+        The same on the held-out part, in m²; None without one.
+    diameter : float or None
+        The body's diameter in m, if given (for C_d).
+    scores : dict of str to float
+        Each candidate's p-value against the fullest candidate, where a law or g was chosen (e.g.
+        ``"quadratic, g fitted"``).
+    estimates : dict of str to float
+        The law's parameters {name: value} (SI) where a method other than the grey-box fit found them.
+    coverage_test : float or None
+        Share of the held-out coordinates inside the nominal 90 % predictive interval; None without a held-out
+        part.
+    width_test : float or None
+        That interval's mean width in m; None without a held-out part.
+    chosen : dict of str to str
+        How the law and g were settled: ``{"law": rule, "g": rule}``.
+    """
 
     method: str
     law: str
@@ -68,7 +101,15 @@ class LearnedDrag:
         a drop; ``x0``, ``y0``, ``vx0``, ``vy0`` for a shot; ``[name]`` after them for several
         tracks). A standard error is None where none was computed, inf where the data cannot
         determine the parameter (JSON: null, as ``hybridlab.files`` writes every non-finite
-        value)."""
+        value).
+
+        Returns
+        -------
+        parameters : dict of str to dict
+            Each parameter's ``{"value": float, "stderr": float or None}`` in its SI unit: ``k`` (kg/s), ``c``
+            (kg/m), ``g`` (m/s²), ``drag_coefficient`` (dimensionless), starting positions (m) and velocities
+            (m/s).
+        """
         out = {}
         if isinstance(self.model, TrajectoryFit):
             out.update(self.model.physics_estimates())
@@ -81,7 +122,15 @@ class LearnedDrag:
         return out
 
     def to_json(self) -> dict:
-        """The result as ``learn-drag --json`` prints it."""
+        """The result as ``learn-drag --json`` prints it.
+
+        Returns
+        -------
+        result : dict
+            ``law``, ``parameters`` (see :meth:`parameters`), ``mse_train`` and ``mse_test`` (m²),
+            ``coverage_test``, ``width_test`` (m), ``method``, ``fit_g``, ``chosen_by`` and ``p_values`` (None
+            where empty).
+        """
         return {"law": self.law, "parameters": self.parameters(), "mse_train": self.mse_train,
                 "mse_test": self.mse_test, "coverage_test": self.coverage_test, "width_test": self.width_test,
                 "method": self.method, "fit_g": self.fit_g, "chosen_by": self.chosen or None,

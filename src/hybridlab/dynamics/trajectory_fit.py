@@ -125,7 +125,13 @@ class TrajectoryFit(FittedPhysics, Dynamics):
 
     @property
     def fits_start(self) -> bool:
-        """Whether the starting states are fitted (``fit_start``): their sensitivities enter the interval."""
+        """Whether the starting states are fitted (``fit_start``): their sensitivities enter the interval.
+
+        Returns
+        -------
+        fitted : bool
+            ``fit_start``.
+        """
         return self.fit_start
 
     def _fit(self, tracks: Tracks, progress):

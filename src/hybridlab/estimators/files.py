@@ -54,7 +54,21 @@ def save(model: Estimator, directory: str | os.PathLike) -> None:
 
 def save_new(model: Estimator, directory: str | os.PathLike) -> None:
     """Save ``model`` into a new ``directory``: written under a temporary name, then renamed,
-    so that a failure leaves nothing behind. ValueError if ``directory`` exists."""
+    so that a failure leaves nothing behind. ValueError if ``directory`` exists.
+
+    Parameters
+    ----------
+    model : Estimator
+        A fitted model.
+    directory : str or os.PathLike
+        The directory to create (with ``model.json`` and ``arrays.eqx`` in it); its parent must exist.
+
+    Raises
+    ------
+    ValueError
+        If ``directory`` exists, is not a new directory's name (empty, ``.``, ``..``) or its parent does not
+        exist, or the model is not fitted.
+    """
     with new_directory(directory) as work:
         model.save(work)
 
@@ -122,7 +136,31 @@ def _tuples(value):
 
 def restore(record) -> Estimator:
     """The model :meth:`Estimator.record` describes, with its fitted facts but not yet its
-    arrays. ValueError (or KeyError, TypeError) for a record that is not one."""
+    arrays. ValueError (or KeyError, TypeError) for a record that is not one.
+
+    Parameters
+    ----------
+    record : dict
+        What ``model.json`` holds: ``format``, ``model``, ``module``, ``params``, ``n_features``, ``context``
+        (its launch ``height`` in m, if any) and ``fitted``.
+
+    Returns
+    -------
+    model : Estimator
+        The model of the class the record names, its hyperparameters and fitted facts set; its fitted arrays
+        are still to be read (as :func:`load` reads them from ``arrays.eqx``).
+
+    Raises
+    ------
+    ValueError
+        If the record is not a dict of this format version, ``fitted`` or ``context`` is not a JSON object, the
+        context's height is not a finite number, or the class or its parameters are unknown or invalid.
+    KeyError
+        If ``n_features`` or a fitted fact of the class is missing.
+    TypeError
+        If ``n_features`` is not a number or a string of one, or ``params`` names an argument the class does
+        not take.
+    """
     if not isinstance(record, dict) or record.get("format") != FORMAT_VERSION:
         raise ValueError("unknown model file format")
     if not isinstance(record.get("fitted"), dict):

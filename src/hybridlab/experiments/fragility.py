@@ -117,7 +117,34 @@ def amplification(model, truth: Projectile, X: np.ndarray, true: np.ndarray | No
                   ascend: bool = True) -> np.ndarray:
     """Δ_model / Δ_truth (n,) at each launch of X: ``model`` a fitted rung, ``truth`` the
     scenario's Projectile (its range is the true map); ``true``: Δ_truth, if already known;
-    ``ascend``: refine a JAX-differentiable model's worst case by the gradient ascent."""
+    ``ascend``: refine a JAX-differentiable model's worst case by the gradient ascent.
+
+    Parameters
+    ----------
+    model : Regressor
+        A fitted rung of the ladder: a range (m) from a launch (speed m/s, angle rad).
+    truth : Projectile
+        The scenario's physics; its launch height sets the launches that exist (angle ≥ 0 from the ground).
+    X : numpy.ndarray
+        Launches x₀, shape (n, 2): speed in m/s, angle in rad.
+    true : numpy.ndarray, optional
+        Δ_truth in m, shape (n,), if already known (:func:`true_change`); None: computed.
+    ascend : bool
+        Whether to refine the grid's worst cases by the gradient ascent (by central differences for the
+        physics and a model that ``predicts_in_blocks``); else the 9 × 9 grid's best.
+
+    Returns
+    -------
+    amplification : numpy.ndarray
+        Δ_model / Δ_truth, shape (n,), dimensionless (1: as sensitive to the launch as the physics; inf or NaN
+        where Δ_truth is 0).
+
+    Raises
+    ------
+    ValueError
+        If the model is not fitted, a launch of the box is refused by the model or the physics, or a range
+        cannot be computed.
+    """
     true = true_change(truth, X, ascend) if true is None else true
     by_differences = ascend and model.predicts_in_blocks
     function = model.as_function() if model.differentiable and ascend and not by_differences else None

@@ -89,6 +89,20 @@ class Hits(eqx.Module):
     curvature; π/2 straight above the launch point; 0 where no angle gets that far), and
     ``clearance`` (m): how far above the target it passes there (negative: the closest approach
     misses the target by that much, straight below it; −∞ where no path gets to its distance).
+
+    Attributes
+    ----------
+    low : jax.Array
+        Angle of the low arc in rad, of the broadcast shape S of :func:`aim`'s arguments (NaN where none hits).
+    high : jax.Array
+        Angle of the high arc in rad, shape S (NaN where none hits; π/2 straight above the launch point).
+    count : jax.Array
+        Number of distinct angles that hit, 0, 1 or 2 (integers), shape S.
+    best : jax.Array
+        The angle in rad that passes highest at the target's distance, shape S.
+    clearance : jax.Array
+        How far in m that angle's path passes above the target, shape S (negative: below; −∞ where no path gets
+        to the target's distance).
     """
 
     low: jax.Array

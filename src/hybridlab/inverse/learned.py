@@ -38,7 +38,15 @@ _G = 9.80665
 
 
 class PhysicsDecoder(eqx.Module):
-    """The range of a projectile as a decoder: X (n, 2) of speed (m/s) and angle (rad) ↦ D (m)."""
+    """The range of a projectile as a decoder: X (n, 2) of speed (m/s) and angle (rad) ↦ D (m).
+
+    Called on X (n, 2), it returns the ranges (n,) in m (:meth:`Projectile.range`).
+
+    Attributes
+    ----------
+    projectile : Projectile
+        The physics whose range is the decoder.
+    """
 
     projectile: Projectile
 
@@ -76,7 +84,7 @@ class EncoderDecoder(Regressor, rung=False):
     angle only. It minimises, with Adam (a cosine-decayed ``learning_rate``) for ``epochs``
     full-batch epochs and then ``polish`` steps of L-BFGS,
 
-        L = mean(((D(P(d)) − d)/d)²) + ``penalty``·mean(B(s)²),   s = (∂D/∂θ)(P(d)) / d,
+        L = mean(((D(P(d)) − d)/d)²) + penalty·mean(B(s)²),   s = (∂D/∂θ)(P(d)) / d,
 
     where the branch term B selects which of the many launches that land at d is learned:
 

@@ -227,12 +227,36 @@ class LearnedRegulariser(eqx.Module):
     a Gaussian prior with precision LᵀL and mean μ (m/s) — with the noise's σ outside it, so it
     carries to other noise levels. L (n, n) and μ are fitted by bilevel optimisation: the outer
     loss is the mean squared error of ŵ against the true winds of training problems; the inner
-    problem is this linear solve, differentiated exactly."""
+    problem is this linear solve, differentiated exactly.
+
+    Attributes
+    ----------
+    operator : jax.Array
+        L, shape (n, n), in s/m (so that ‖L(w − μ)‖² is dimensionless).
+    mean : jax.Array
+        μ, the prior mean wind, shape (n,), in m/s.
+    """
 
     operator: jax.Array
     mean: jax.Array
 
     def estimate(self, pa, pd, sigma) -> jax.Array:
+        """ŵ = (AᵀPA/σ² + LᵀL)⁻¹ (AᵀPd/σ² + LᵀL μ): the wind (m/s) of one projected problem.
+
+        Parameters
+        ----------
+        pa : array_like
+            The projected forward map PA, shape (2N, n), in s (m per m/s).
+        pd : array_like
+            The projected track P(d − b), shape (2N,), in m.
+        sigma : float
+            The noise σ in m, > 0.
+
+        Returns
+        -------
+        wind : jax.Array
+            ŵ, shape (n,), in m/s.
+        """
         precision = self.operator.T @ self.operator
         normal = pa.T @ pa / sigma**2 + precision
         return jnp.linalg.solve(normal, pa.T @ pd / sigma**2 + precision @ self.mean)
@@ -243,7 +267,30 @@ def learn_regulariser(pa: np.ndarray, sigma: float, winds: np.ndarray, data: np.
     """Fit L and μ on training problems: true winds (K, n) on the recovery grid and their
     projected tracks (K, 2N) (Pd, with noise σ). The start is the best Tikhonov first
     difference over a grid of λ (the bilevel problem in one dimension), then Adam on L and μ
-    over all problems at once. ``seed``: the tiny perturbation that breaks L's symmetry."""
+    over all problems at once. ``seed``: the tiny perturbation that breaks L's symmetry.
+
+    Parameters
+    ----------
+    pa : numpy.ndarray
+        The projected forward map PA shared by the problems, shape (2N, n), in s (m per m/s).
+    sigma : float
+        The noise σ of the training tracks in m, > 0.
+    winds : numpy.ndarray
+        The true winds, shape (K, n), in m/s.
+    data : numpy.ndarray
+        Their projected tracks Pd, noise included, shape (K, 2N), in m.
+    seed : int
+        Seed of the perturbation of L's start.
+    steps : int
+        Adam steps.
+    learning_rate : float
+        Adam's step size, on L relative to its starting size.
+
+    Returns
+    -------
+    learned : LearnedRegulariser
+        L (n, n) in s/m and μ (n,) in m/s.
+    """
     n = pa.shape[1]
     pa, winds, data = jnp.asarray(pa), jnp.asarray(winds), jnp.asarray(data)
     start = np.vstack([difference(n), np.eye(n)[-1:] * 1e-3])

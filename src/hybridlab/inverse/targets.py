@@ -148,7 +148,29 @@ def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax
     """The fastest launch (m/s) that :func:`aim` tries for the target (``distance`` m downrange,
     ``target_height`` m above the launch point): 10³⁰⁰ m/s, or its least speed without drag
     (which drag only raises) where that is faster. A NaN speed from :func:`aim` means that no
-    speed up to this one hits."""
+    speed up to this one hits.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The projectile, in still air (a wind is refused).
+    distance : array_like
+        The target's distance downrange in m, finite and ≥ 0.
+    target_height : array_like
+        The target's height in m above the launch point (negative: below it), finite, the target at or above
+        the ground; broadcast against ``distance``.
+
+    Returns
+    -------
+    speed : jax.Array
+        The fastest launch speed tried, in m/s, of the broadcast shape of ``distance`` and ``target_height``.
+
+    Raises
+    ------
+    ValueError
+        If the projectile has a wind, a distance is not finite and ≥ 0, or a target height is not finite or
+        puts the target below the ground.
+    """
     vacuum, _ = log_speeds(projectile, target_distance(distance), target_level(projectile, target_height))
     return jnp.maximum(jnp.exp(vacuum), _FASTEST)
 
@@ -156,8 +178,29 @@ def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax
 def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=None) -> None:
     """The ValueError that :func:`aim` raises, before any search, for a target (``distance`` m
     downrange, ``target_height`` m above the launch point) or a given ``speed`` (m/s) that
-    float64 cannot aim at or with; nothing for one it can. (Not :func:`aim`'s other refusals: a
-    projectile in a wind, a speed and an angle both given.)"""
+    float64 cannot aim at or with, or a projectile in a wind; nothing for one it can. (Not
+    :func:`aim`'s other refusal: a speed and an angle both given.)
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The projectile (mass in kg, g in m/s², launch height in m).
+    distance : array_like
+        The target's distance downrange in m.
+    target_height : array_like
+        The target's height in m above the launch point (negative: below it); broadcast against ``distance``.
+    speed : array_like, optional
+        A given launch speed in m/s; broadcast against the others.
+
+    Raises
+    ------
+    ValueError
+        If a distance is not finite and ≥ 0, a target is not finite or below the ground, a speed is not finite
+        and > 0, the launch height is more than 1e9 times a target's distance from the launch point, a target
+        is too far from or too near the launch point for float64 (the slopes of its paths, products of a
+        distance and a speed, beyond 1e±300 m²/s), or a given speed is too fast or too slow for its target; and
+        also if the projectile has a wind (the target's level is checked as :func:`aim` checks it).
+    """
     p = projectile
     values = [target_distance(distance), target_level(p, target_height)]
     values += [] if speed is None else [given_speed(speed)]

@@ -75,7 +75,32 @@ def _track_jacobian(projectile: Projectile, t, samples, velocity):
 
 def forward_map(projectile: Projectile, t, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A (2N, n), C (2N, 2), b (2N,)) with track = A w + C u + b for a wind of ``samples``
-    samples over [0, t_N] and a launch velocity u (m/s), at the N increasing times ``t`` (s)."""
+    samples over [0, t_N] and a launch velocity u (m/s), at the N increasing times ``t`` (s).
+
+    Parameters
+    ----------
+    projectile : Projectile
+        Linear drag with k > 0 (kg/s), mass (kg), g (m/s²), launch height h (m); no wind.
+    t : array_like
+        Times in s, shape (N,), N ≥ 3, finite, ≥ 0 and increasing.
+    samples : int
+        Number n ≥ 2 of wind samples, evenly spaced over [0, t_N], the wind linear between them.
+
+    Returns
+    -------
+    A : numpy.ndarray
+        ∂track/∂w, shape (2N, n), in s (m per m/s): x at the N times, then y.
+    C : numpy.ndarray
+        ∂track/∂u, shape (2N, 2), in s.
+    b : numpy.ndarray
+        The track of a launch at rest in calm air, shape (2N,), in m.
+
+    Raises
+    ------
+    ValueError
+        If the drag is not linear with k > 0, the projectile has a wind, ``samples`` < 2, the times are not as
+        above, k t_N/m is outside [1e-8, 1e4], or the ODE solve does not finish within its step limit.
+    """
     if not isinstance(projectile.drag, LinearDrag) or not float(projectile.drag.k) > 0:
         raise ValueError(f"projectile: the wind problem needs linear drag with k > 0 (the track is then linear "
                          f"in the wind), got {projectile.label()}")
@@ -145,7 +170,25 @@ def refine(samples: int, factor: int) -> np.ndarray:
 class WindProblem:
     """One track d (2N: x then y, m) at times t (N, s) with d = A w + C u + b + noise; C has
     no columns when the launch is known (its motion is then in b). ``sigma``: the noise (m),
-    given or estimated from the vertical motion."""
+    given or estimated from the vertical motion.
+
+    Attributes
+    ----------
+    t : numpy.ndarray
+        The track's times in s, shape (N,).
+    data : numpy.ndarray
+        The track d, shape (2N,), in m: x at the N times, then y.
+    A : numpy.ndarray
+        ∂d/∂w, shape (2N, n), in s (m per m/s of wind).
+    C : numpy.ndarray
+        ∂d/∂u, shape (2N, q), in s: q = 2 when the launch velocity u is fitted, 0 when it is given.
+    b : numpy.ndarray
+        The track of no wind and (q = 2) a launch at rest, shape (2N,), in m.
+    sigma : float
+        The noise σ in m.
+    sigma_estimated : bool
+        Whether σ was estimated from the vertical motion (else given).
+    """
 
     t: np.ndarray
     data: np.ndarray
@@ -157,30 +200,83 @@ class WindProblem:
 
     @property
     def grid(self) -> np.ndarray:
-        """The wind's sample times (s)."""
+        """The wind's sample times (s).
+
+        Returns
+        -------
+        grid : numpy.ndarray
+            The n times, evenly spaced over [0, t_N], in s.
+        """
         return np.linspace(0.0, self.t[-1], self.A.shape[1])
 
     def projected(self) -> tuple[np.ndarray, np.ndarray]:
-        """(PA, P(d − b)): the problem with the launch velocity projected out."""
+        """(PA, P(d − b)): the problem with the launch velocity projected out.
+
+        Returns
+        -------
+        pa : numpy.ndarray
+            PA, shape (2N, n), in s.
+        pd : numpy.ndarray
+            P(d − b), shape (2N,), in m.
+        """
         return self.project(self.A.T).T, self.project(self.data - self.b)
 
     def project(self, tracks: np.ndarray) -> np.ndarray:
-        """P applied to each track (..., 2N): the part no launch velocity can explain."""
+        """P applied to each track (..., 2N): the part no launch velocity can explain.
+
+        Parameters
+        ----------
+        tracks : numpy.ndarray
+            Tracks (or columns of A, transposed), shape (..., 2N).
+
+        Returns
+        -------
+        projected : numpy.ndarray
+            Shape (..., 2N), in the unit of ``tracks``.
+        """
         return tracks @ _projector(self.C).T
 
     @property
     def dof(self) -> int:
-        """2N − q: the expected ‖P noise‖² is dof · σ²."""
+        """2N − q: the expected ‖P noise‖² is dof · σ².
+
+        Returns
+        -------
+        dof : int
+            The track's 2N values less the q fitted launch components.
+        """
         return self.data.size - self.C.shape[1]
 
     def launch(self, wind: np.ndarray) -> np.ndarray:
-        """û = C⁺(d − b − A w) (m/s): the launch velocity that best fits the track in this wind."""
+        """û = C⁺(d − b − A w) (m/s): the launch velocity that best fits the track in this wind.
+
+        Parameters
+        ----------
+        wind : numpy.ndarray
+            The wind on the grid, shape (n,), in m/s.
+
+        Returns
+        -------
+        velocity : numpy.ndarray
+            (u_x, u_y) in m/s, shape (2,); shape (0,) when the launch is given.
+        """
         if self.C.shape[1] == 0:
             return np.zeros(0)
         return np.linalg.lstsq(self.C, self.data - self.b - self.A @ wind, rcond=None)[0]
 
     def residual_rms(self, wind: np.ndarray) -> float:
-        """RMS (m) of the track's residual, the launch refitted."""
+        """RMS (m) of the track's residual, the launch refitted.
+
+        Parameters
+        ----------
+        wind : numpy.ndarray
+            The wind on the grid, shape (n,), in m/s.
+
+        Returns
+        -------
+        rms : float
+            √mean((d − b − A w − C û)²) in m.
+        """
         residual = self.data - self.b - self.A @ wind - self.C @ self.launch(wind)
         return float(np.sqrt(np.mean(residual**2)))
 
@@ -326,7 +422,22 @@ def choose_weight(problem: WindProblem, method: str, path: Path, rule: str,
 class Recovered:
     """One method's wind (m/s) on the problem's grid, its weight λ and the rule that chose it
     (None: least squares has neither), the track's residual RMS (m) and the fitted launch
-    (speed m/s, angle rad; None when it was given)."""
+    (speed m/s, angle rad; None when it was given).
+
+    Attributes
+    ----------
+    wind : numpy.ndarray
+        The recovered wind, shape (n,), in m/s, at the problem's ``grid`` times.
+    weight : float or None
+        The chosen λ (s² for Tikhonov, m·s for TV, m² for the learned one; see :func:`regularisation_path`);
+        None for least squares.
+    rule : str or None
+        The rule that chose λ (one of :data:`RULES`); None for least squares.
+    residual_rms : float
+        RMS of the track's residual in m, the launch refitted.
+    launch : tuple of float or None
+        The fitted launch (speed m/s, angle rad); None when it was given.
+    """
 
     wind: np.ndarray
     weight: float | None

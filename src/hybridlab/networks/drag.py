@@ -29,7 +29,24 @@ class NetworkDrag(eqx.Module):
     the motion. ``form``: ``"softplus"``, m(u) = softplus(N(u)); ``"power"``, m(u) =
     u^p · exp(N(ln u)) — a power law times the network in log–log coordinates, which off the
     data continues (its softplus units turning linear) as a power law |a| ∝ |v|^p′, as every
-    textbook drag law is. The ``exponent`` p (0 by default) is the power form's alone."""
+    textbook drag law is. The ``exponent`` p (0 by default) is the power form's alone.
+
+    Called on a velocity v (dim,) in m/s (dim 2: (v_x, v_y); dim 1: a vertical v), it returns the
+    drag acceleration a(v) (dim,) in m/s².
+
+    Attributes
+    ----------
+    network : Network
+        N, of one input (u, or ln u in the power form) and one output.
+    speed_scale : jax.Array
+        The speed unit V in m/s.
+    g : jax.Array
+        Gravitational acceleration in m/s²: the unit of the magnitude.
+    form : str
+        ``"softplus"`` or ``"power"``.
+    exponent : jax.Array or float
+        The power form's p (dimensionless); 0 by default.
+    """
 
     network: Network
     speed_scale: jax.Array
@@ -38,7 +55,18 @@ class NetworkDrag(eqx.Module):
     exponent: jax.Array | float = 0.0
 
     def magnitude(self, speed):
-        """|a| (m/s²) at speeds (n,) in m/s."""
+        """|a| (m/s²) at speeds (n,) in m/s.
+
+        Parameters
+        ----------
+        speed : jax.Array
+            Speeds |v| in m/s, shape (n,), ≥ 0.
+
+        Returns
+        -------
+        magnitude : jax.Array
+            |a| in m/s², shape (n,), ≥ 0.
+        """
         u = speed / self.speed_scale
         if self.form == "power":
             log_u = jnp.log(jnp.maximum(u, _SLOWEST))

@@ -27,11 +27,28 @@ class Task(abc.ABC):
 
 
 class ProgressMeter(abc.ABC):
-    """Makes a :class:`Task` for each long step of a fit."""
+    """Makes a :class:`Task` for each long step of a fit.
+
+    A subclass implements :meth:`task`; ``fit(..., progress=meter)`` calls it once per long
+    step (an optimiser's run of epochs) and reports to the task it returns.
+    """
 
     @abc.abstractmethod
     def task(self, label: str, total: int) -> Task:
-        """A task named ``label`` of ``total`` steps."""
+        """A task named ``label`` of ``total`` steps.
+
+        Parameters
+        ----------
+        label : str
+            What the task is, as shown (a model's key, an optimiser's name).
+        total : int
+            Number of steps (epochs) of the task.
+
+        Returns
+        -------
+        task : Task
+            Its ``update(done)`` reports how many of ``total`` steps are done; ``close()`` ends it.
+        """
 
 
 class _Silent(Task):
@@ -62,12 +79,33 @@ class _TqdmTask(Task):
 
 class TqdmProgress(ProgressMeter):
     """A tqdm bar per task on ``stream`` (default stderr), drawn only when it is a terminal;
-    the bar is removed when its task ends."""
+    the bar is removed when its task ends.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where the bars are drawn (not drawn unless its ``isatty()`` is true); None: ``sys.stderr`` at the time
+        each task starts.
+    """
 
     def __init__(self, stream=None):
         self.stream = stream
 
     def task(self, label: str, total: int) -> Task:
+        """A tqdm bar named ``label`` of ``total`` epochs, on the stream if it is a terminal.
+
+        Parameters
+        ----------
+        label : str
+            The bar's description.
+        total : int
+            Number of steps (epochs) of the task.
+
+        Returns
+        -------
+        task : Task
+            Moves the bar to ``done`` steps on ``update(done)``; removes it on ``close()``.
+        """
         stream = sys.stderr if self.stream is None else self.stream
         shown = getattr(stream, "isatty", lambda: False)()
         return _TqdmTask(tqdm(total=total, desc=f"  {label:<14}", file=stream, leave=False, disable=not shown,

@@ -48,7 +48,19 @@ class Operator(Calibrated, Estimator, rung=False):
     """Base class of the operators: a subclass implements ``_fit_scaled(w, y, progress)`` (w the
     scaled inputs (n, m), y the scaled outputs (n, m, 2)), ``_predict_scaled(w)`` and
     ``_design(w)``, the features its predictive interval is linear in (see
-    :mod:`hybridlab.operators.intervals`)."""
+    :mod:`hybridlab.operators.intervals`).
+
+    Attributes
+    ----------
+    input_scale_ : float
+        Standard deviation of the training inputs, in their unit (m/s for a wind); 1 if they are all 0.
+    output_mean_ : list
+        The training outputs' mean, (m, 2), in their unit (m for a trajectory).
+    output_scale_ : list of float
+        The outputs' standard deviation per coordinate (2 values, m).
+    resolution_free : bool
+        Whether the operator takes inputs on another grid than its training one (class attribute; the FNO).
+    """
 
     fitted_facts = ("input_scale", "output_mean", "output_scale")
 

@@ -68,7 +68,35 @@ def _paths(base: Projectile, samples, speed, angle, times):
 def wind_paths(projectile: Projectile, speed: float, angle: float, profiles, duration: float) -> np.ndarray:
     """(n, m, 2): the positions (m) of ``projectile`` launched at ``speed`` (m/s), ``angle``
     (rad), at the m sample times of each wind profile (``profiles`` (n, m) in m/s over
-    [0, ``duration``] s), free flight (not stopped at the ground); one batched solve."""
+    [0, ``duration``] s), free flight (not stopped at the ground); one batched solve.
+
+    Parameters
+    ----------
+    projectile : Projectile
+        The physics: its drag, mass (kg), g (m/s²) and launch height (m); its own wind, if any, is replaced by
+        each profile.
+    speed : float
+        Launch speed in m/s.
+    angle : float
+        Launch angle in rad.
+    profiles : array_like
+        Horizontal wind profiles, shape (n, m), m ≥ 2, in m/s, sampled evenly over [0, ``duration``].
+    duration : float
+        The profiles' span in s, > 0.
+
+    Returns
+    -------
+    paths : numpy.ndarray
+        Positions (x, y), shape (n, m, 2), in m, at the m times of the profiles.
+
+    Raises
+    ------
+    ValueError
+        If ``profiles`` is not a 2-D array of at least 2 samples per profile, or its first profile or
+        ``duration`` is not a valid :class:`~hybridlab.physics.Wind`.
+    equinox.EquinoxRuntimeError
+        From the compiled solve, if the launch is out of the projectile's domain or a profile is not finite.
+    """
     profiles = np.asarray(profiles, dtype=np.float64)
     if profiles.ndim != 2 or profiles.shape[1] < 2:
         raise ValueError(f"profiles must be a 2-D array (n, m >= 2), got shape {profiles.shape}")

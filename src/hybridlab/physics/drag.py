@@ -44,6 +44,18 @@ class AbstractDrag(eqx.Module):
     that defines ``force``: a subclass that overrides ``force`` is solved by the ODE unless it
     declares a ``motion`` itself, so a changed force never gets another law's closed form.
 
+    Attributes
+    ----------
+    name : str or None
+        The law's key in :data:`DRAG_LAWS` and in a spec (class attribute); None: not registered.
+    title : str
+        The law in words, e.g. ``"linear drag"`` (class attribute).
+    coefficients : dict of str to Coefficient
+        Each coefficient's name → its unit, default and a fit's starting guess (SI; class attribute).
+    motion : str
+        ``"ballistic"``, ``"linear"`` or ``"ode"``: how the motion is solved (class attribute; see
+        :meth:`solved_by`).
+
     Raises
     ------
     ValueError

@@ -13,7 +13,17 @@ from typing import NamedTuple
 
 class Coefficient(NamedTuple):
     """A drag coefficient's unit, its default value and the starting guess a fit uses when the
-    value is unknown (all SI)."""
+    value is unknown (all SI).
+
+    Attributes
+    ----------
+    unit : str
+        The coefficient's SI unit, e.g. ``"kg/s"`` (linear drag's k) or ``"kg/m"`` (quadratic drag's c).
+    default : float
+        The value a law takes when none is given, in ``unit``.
+    start : float
+        The starting guess of a fit that leaves the coefficient unknown, in ``unit``.
+    """
 
     unit: str
     default: float

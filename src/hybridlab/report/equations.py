@@ -11,6 +11,7 @@ import numpy as np
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import plot_losses, plot_paths, write_figure
+from hybridlab.report.interactive import line, lines_parts
 from hybridlab.report.page import figure_html, html_page, html_table
 
 
@@ -45,6 +46,19 @@ def _curves(losses: dict[str, np.ndarray]) -> dict[str, list]:
     return out
 
 
+def _path_lines(run: str, path: dict) -> dict:
+    """The interactive figure of one run's path: the network's (dashed) over the exact one."""
+    return {"title": f"{run}: the path", "x_label": "x (m)", "y_label": "y (m)", "equal": True,
+            "traces": [line("exact", path["exact_x"], path["exact_y"], colour="black"),
+                       line("network", path["x"], path["y"], dash=True)]}
+
+
+def _loss_lines(run: str, curves: list) -> dict:
+    """The interactive figure of one run's losses (log) against the step: Adam, then L-BFGS."""
+    return {"title": f"{run}: the loss during training", "x_label": "step (Adam epochs, then L-BFGS steps)",
+            "y_label": "loss", "log_y": True, "traces": [line(name, step, value) for name, step, value in curves]}
+
+
 def build_equations_report(run_dir: str) -> str:
     """Draw paths.png and losses.png from the run's CSV files and write report.html."""
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
@@ -58,6 +72,8 @@ def build_equations_report(run_dir: str) -> str:
         os.makedirs(os.path.join(run_dir, "figures"), exist_ok=True)
         figures.append(os.path.join(run_dir, "figures", name))
         write_figure(fig, figures[-1])
+    parts, scripts = lines_parts([*(_path_lines(run, path) for run, path in paths.items()),
+                                  *(_loss_lines(run, curves) for run, curves in _curves(losses).items())])
     inverse = metrics["inverse"]
     quick = " (quick run)" if metrics.get("quick") else ""
     page = html_page(f"Networks that solve the equations — seed {metrics['seed']}{quick}", [
@@ -73,7 +89,8 @@ def build_equations_report(run_dir: str) -> str:
                    [["inverse PINN", inverse["pinn"]["k"], "none", inverse["pinn"]["seconds"]],
                     ["TrajectoryFit (Levenberg–Marquardt)", inverse["trajectory_fit"]["k"],
                      inverse["trajectory_fit"]["stderr"], inverse["trajectory_fit"]["seconds"]]]),
-        "<h2>Figures</h2>", *(figure_html(path) for path in figures)])
+        "<h2>Paths and losses</h2>", *parts,
+        "<h2>Figures</h2>", *(f"<noscript>{figure_html(path)}</noscript>" for path in figures)], scripts)
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path

@@ -12,6 +12,7 @@ from scipy import stats
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import panels, write_figure
+from hybridlab.report.interactive import line, lines_parts
 from hybridlab.report.page import figure_html, html_page, html_table
 
 #: Test tracks drawn with every rung's forecast.
@@ -99,6 +100,18 @@ def trust_words(metrics: dict) -> str:
     return " ".join(parts)
 
 
+def _error_lines(errors: dict, noise: float, band: float, title: str) -> dict:
+    """The interactive figure of RMS error (log) against the horizon: a line per rung (dashed:
+    the data-only ones), the noise level and band."""
+    traces = [line(rung, errors["horizon_s"][errors["rung"] == rung], errors["rmse"][errors["rung"] == rung],
+                   dash=rung in DATA_ONLY, markers=True) for rung in dict.fromkeys(errors["rung"])]
+    span = [float(np.min(errors["horizon_s"])), float(np.max(errors["horizon_s"]))]
+    traces += [line(f"noise σ = {noise:g} m", span, [noise, noise], colour="black"),
+               line(f"noise band {band:g}σ", span, [band * noise] * 2, dash=True, colour="black")]
+    return {"title": f"RMS position error {title}", "x_label": "horizon: time after the last observed point (s)",
+            "y_label": "RMS position error (m)", "log_y": True, "traces": traces}
+
+
 def _of_set(errors: dict, label: str) -> dict:
     rows = errors["set"] == label
     return {key: values[rows] for key, values in errors.items()}
@@ -140,6 +153,13 @@ def build_forecast_report(run_dir: str) -> str:
     for name, fig in drawn:
         figures.append(os.path.join(run_dir, "figures", name))
         write_figure(fig, figures[-1])
+    sets = [("family", "on test tracks like the training ones")] + (
+        [("off", "on test tracks launched faster than any training one")] if np.any(errors["set"] == "off") else [])
+    parts, scripts = lines_parts([_error_lines(_of_set(errors, label), metrics["noise"], metrics["band"], title)
+                                  for label, title in sets])
+    # The error figures are drawn in the browser; their PNGs only without JavaScript.
+    static = [path for path in figures if os.path.basename(path) == "forecast_tracks.png"]
+    fallback = [f"<noscript>{figure_html(path)}</noscript>" for path in figures if path not in static]
     last = min(m["last_s"] for m in metrics["rungs"].values())
     quick = " (quick run)" if metrics.get("quick") else ""
     page = html_page(f"Forecasting a track from its past — seed {metrics['seed']}{quick}", [
@@ -153,7 +173,8 @@ def build_forecast_report(run_dir: str) -> str:
                    _rung_rows(metrics)),
         f"<p><b>Where each can be trusted.</b> {trust_words(metrics)}</p>",
         *_off_part(metrics),
-        "<h2>Figures</h2>", *(figure_html(path) for path in figures)])
+        "<h2>RMS error against the horizon</h2>", *parts,
+        "<h2>Figures</h2>", *fallback, *(figure_html(path) for path in static)], scripts)
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path

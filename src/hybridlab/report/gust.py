@@ -12,6 +12,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import TRUTH_STYLE, panels, write_figure
+from hybridlab.report.interactive import line, lines_parts
 from hybridlab.report.page import figure_html, html_page, html_table
 
 _STYLES = {"least-squares": ":", "tikhonov": "--", "tikhonov-identity": "-.", "tv": "--", "learned": "--"}
@@ -94,6 +95,16 @@ def draw_recovery(directory: str) -> None:
         write_figure(plot_lcurves(curves), os.path.join(figures, "lcurve.png"))
 
 
+def _wind_lines(t: np.ndarray, example: str, columns: dict[str, np.ndarray]) -> dict:
+    """The interactive figure of one example's winds: the truth (if known) and each method's;
+    least squares listed but hidden (its swings would set the scale), a click draws it."""
+    traces = [line("true" if name == "true" else name, t, wind, dash=name not in ("true", "least-squares"),
+                   colour="black" if name == "true" else None, hidden=name == "least-squares")
+              for name, wind in columns.items()]
+    return {"title": f"{example} gust: the wind each method recovers", "x_label": "t (s)",
+            "y_label": "wind w (m/s)", "traces": traces}
+
+
 def build_gust_report(run_dir: str) -> str:
     """Draw the figures from winds.csv, lcurve.csv and metrics.json; write report.html."""
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
@@ -109,6 +120,7 @@ def build_gust_report(run_dir: str) -> str:
     paths = [os.path.join(figures, name) for name in ("winds.png", "lcurve.png", "singular_values.png",
                                                       "aim_conditioning.png")]
     write_figure(plot_winds(table["t"], winds), paths[0])
+    parts, scripts = lines_parts([_wind_lines(table["t"], example, columns) for example, columns in winds.items()])
     write_figure(plot_lcurves(read_csv(os.path.join(run_dir, "lcurve.csv"), text=("example", "method"))), paths[1])
     write_figure(plot_singular_values(np.asarray(metrics["singular_values"])), paths[2])
     write_figure(plot_aim_conditioning(metrics["aim"]), paths[3])
@@ -137,14 +149,15 @@ def build_gust_report(run_dir: str) -> str:
         "<p>Early winds and the launch velocity move the track alike (both add a multiple of "
         "1 − e<sup>−βt</sup> early on), and the last samples barely move it before it ends: there no "
         "method can do better than its regulariser's guess.</p>",
-        "<h2>Figures</h2>", *[figure_html(path) for path in paths[:2]],
+        "<h2>The recovered winds</h2>", *parts,
+        "<h2>Figures</h2>", f"<noscript>{figure_html(paths[0])}</noscript>", figure_html(paths[1]),
         "<h2>Conditioning of the inverse problems</h2>",
         f"<p>The wind problem: the singular values of the forward map (the launch projected out) fall by a "
         f"factor {values[0] / values[-1]:.3g}; least squares divides the noise by the smallest. Aiming: a target "
         f"{aim['gap'][0]:.2g} m short of the reach at {aim['speed']:g} m/s moves the angle by "
         f"{abs(aim['low'][0]):.3g}° per m of distance error, one {aim['gap'][-1]:.3g} m short by "
         f"{abs(aim['low'][-1]):.3g}° per m: near the maximum range, aim is ill-conditioned.</p>",
-        *[figure_html(path) for path in paths[2:]]])
+        *[figure_html(path) for path in paths[2:]]], scripts)
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path

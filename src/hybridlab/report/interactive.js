@@ -13,6 +13,13 @@
     "#bcbd22", "#17becf"];
   var CONFIG = {displaylogo: false, responsive: true};
 
+  // Plotly reads titles, legend entries and menu labels as markup, and "%{…}" in them as a
+  // template: text from the files is escaped before it gets there (a zero-width space keeps "%{"
+  // literal), and hover labels name their trace by %{fullData.name}.
+  function markup(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/%\{/g, "%\u200b{");
+  }
   function colour(name) {
     return COLOURS[data.models.indexOf(name) % COLOURS.length];
   }
@@ -21,7 +28,7 @@
     return u ? " (" + u + ")" : "";
   }
   function label(name) {
-    return name + unit(name);
+    return markup(name + unit(name));
   }
   function element(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -61,15 +68,16 @@
   function drawMaps() {
     var options = layerOptions();
     var heat = {type: "heatmap", x: data.grid.x, y: data.grid.y, z: options[0].z, colorscale: options[0].scale,
-      colorbar: {title: {text: data.output + unit(data.output)}},
-      hovertemplate: data.inputs[0] + " %{x:.4g}" + unit(data.inputs[0]) + "<br>" + data.inputs[1] + " %{y:.4g}" +
-        unit(data.inputs[1]) + "<br>" + data.output + " %{z:.4g}" + unit(data.output) + "<extra>%{fullData.name}</extra>",
-      name: options[0].name};
+      colorbar: {title: {text: label(data.output)}},
+      meta: [label(data.inputs[0]), label(data.inputs[1]), label(data.output)],
+      hovertemplate: "%{meta[0]} %{x:.4g}<br>%{meta[1]} %{y:.4g}<br>%{meta[2]} %{z:.4g}<extra>%{fullData.name}</extra>",
+      name: markup(options[0].name)};
     var marker = {type: "scatter", mode: "markers", x: [data.grid.x[state.i]], y: [data.grid.y[state.j]],
       marker: {symbol: "x", size: 14, color: "red", line: {width: 2}}, name: "chosen launch", hoverinfo: "skip"};
     var buttons = options.map(function (option) {
-      return {label: option.name, method: "restyle",
-        args: [{z: [option.z], colorscale: [option.scale], zmid: [option.error ? 0 : null], name: [option.name]}, [0]]};
+      return {label: markup(option.name), method: "restyle",
+        args: [{z: [option.z], colorscale: [option.scale], zmid: [option.error ? 0 : null], name: [markup(option.name)]},
+          [0]]};
     });
     var layout = {height: 520, margin: {t: 60}, xaxis: {title: {text: label(data.inputs[0])}},
       yaxis: {title: {text: label(data.inputs[1])}}, shapes: regionShape(), showlegend: false,
@@ -85,8 +93,9 @@
       hovertemplate: "%{y:.4g}<extra>true</extra>"});
     data.models.forEach(function (name) {
       if (!data.grid.layers[name]) return;
-      traces.push({x: data.grid.x, y: data.grid.layers[name][j], name: name, line: {color: colour(name)},
-        visible: hidden[name] ? "legendonly" : true, hovertemplate: "%{y:.4g}<extra>" + name + "</extra>"});
+      traces.push({x: data.grid.x, y: data.grid.layers[name][j], name: markup(name), meta: name,
+        line: {color: colour(name)}, visible: hidden[name] ? "legendonly" : true,
+        hovertemplate: "%{y:.4g}<extra>%{fullData.name}</extra>"});
     });
     var x = data.grid.x[state.i];
     var region = (data.train_region || {})[data.inputs[0]];
@@ -94,10 +103,23 @@
     if (region) shapes.push({type: "rect", x0: region[0], x1: region[1], y0: 0, y1: 1, yref: "paper",
       fillcolor: "rgba(0,0,0,0.07)", line: {width: 0}});
     var layout = {height: 400, margin: {t: 40}, shapes: shapes, hovermode: "x unified",
-      title: {x: 0.01, xanchor: "left", text: data.output + " against " + data.inputs[0] + " at " + data.inputs[1] + " " +
-        format(data.grid.y[j]) + unit(data.inputs[1])},
+      title: {x: 0.01, xanchor: "left", text: markup(data.output + " against " + data.inputs[0] + " at " +
+        data.inputs[1] + " " + format(data.grid.y[j]) + unit(data.inputs[1]))},
       xaxis: {title: {text: label(data.inputs[0])}}, yaxis: {title: {text: label(data.output)}}};
     Plotly.react("explorer-speed", traces, layout, CONFIG);
+  }
+
+  // A click on a legend entry of the speed curve hides or shows that model as its box does, so
+  // that the next redraw keeps it.
+  function followLegend() {
+    document.getElementById("explorer-speed").on("plotly_legendclick", function (event) {
+      var name = event.data[event.curveNumber].meta;
+      if (!name) return false;
+      hidden[name] = !hidden[name];
+      document.getElementById("show-" + name).checked = !hidden[name];
+      update();
+      return false;
+    });
   }
 
   function drawPath() {
@@ -215,14 +237,14 @@
         if (m.low) {
           traces.push({x: group.x.concat(group.x.slice().reverse()), y: m.high.concat(m.low.slice().reverse()),
             fill: "toself", fillcolor: colour(name), opacity: 0.15, line: {width: 0}, legendgroup: name,
-            showlegend: false, hoverinfo: "skip", name: name + " 90 % band"});
+            showlegend: false, hoverinfo: "skip", name: markup(name) + " 90 % band"});
         }
-        traces.push({x: group.x, y: m.y, name: name, legendgroup: name, line: {color: colour(name)},
-          hovertemplate: "%{y:.4g}<extra>" + name + "</extra>"});
+        traces.push({x: group.x, y: m.y, name: markup(name), legendgroup: name, line: {color: colour(name)},
+          hovertemplate: "%{y:.4g}<extra>%{fullData.name}</extra>"});
       });
       var region = (data.train_region || {})[data.inputs[0]];
       var at = group.at === null ? "" : " at " + data.inputs[1] + " " + format(group.at) + unit(data.inputs[1]);
-      var layout = {height: 380, margin: {t: 40}, hovermode: "x unified", title: {x: 0.01, xanchor: "left", text: data.output + at},
+      var layout = {height: 380, margin: {t: 40}, hovermode: "x unified", title: {x: 0.01, xanchor: "left", text: markup(data.output + at)},
         xaxis: {title: {text: label(data.inputs[0])}}, yaxis: {title: {text: label(data.output)}},
         shapes: region ? [{type: "rect", x0: region[0], x1: region[1], y0: 0, y1: 1, yref: "paper",
           fillcolor: "rgba(0,0,0,0.07)", line: {width: 0}}] : []};
@@ -233,11 +255,28 @@
   function drawRmse() {
     var names = data.models.filter(function (name) { return data.rmse[name]; });
     var traces = ["interpolation", "extrapolation"].map(function (kind, k) {
-      return {type: "bar", name: kind, x: names, y: names.map(function (name) { return data.rmse[name][k]; }),
-        hovertemplate: "%{x}: %{y:.4g}" + unit(data.output) + "<extra>" + kind + "</extra>"};
+      return {type: "bar", name: kind, x: names.map(markup), y: names.map(function (name) { return data.rmse[name][k]; }),
+        meta: [markup(unit(data.output))], hovertemplate: "%{x}: %{y:.4g}%{meta[0]}<extra>%{fullData.name}</extra>"};
     });
     Plotly.newPlot("rmse", traces, {height: 380, margin: {t: 30}, barmode: "group",
-      yaxis: {type: "log", title: {text: "RMSE" + unit(data.output)}}}, CONFIG);
+      yaxis: {type: "log", title: {text: "RMSE" + markup(unit(data.output))}}}, CONFIG);
+  }
+
+  // --- line figures of the other scenarios' pages (interactive.lines_parts) ---
+  function drawLines() {
+    data.lines.forEach(function (figure, f) {
+      var traces = figure.traces.map(function (trace) {
+        return {x: trace.x, y: trace.y, name: markup(trace.name), mode: trace.markers ? "lines+markers" : "lines",
+          line: {dash: trace.dash ? "dash" : "solid", color: trace.colour || undefined, width: trace.width || 2},
+          visible: trace.hidden ? "legendonly" : true,
+          hovertemplate: "%{x:.4g}, %{y:.4g}<extra>%{fullData.name}</extra>"};
+      });
+      Plotly.newPlot("lines-" + f, traces, {height: 420, margin: {t: 50}, hovermode: "closest",
+        title: {x: 0.01, xanchor: "left", text: markup(figure.title)},
+        xaxis: {title: {text: markup(figure.x_label)}, type: figure.log_x ? "log" : "linear"},
+        yaxis: {title: {text: markup(figure.y_label)}, type: figure.log_y ? "log" : "linear",
+          scaleanchor: figure.equal ? "x" : undefined}}, CONFIG);
+    });
   }
 
   try {
@@ -245,11 +284,11 @@
       drawExplorer();
       drawMaps();
       update();
-    } else {
-      document.getElementById("explorer-help").textContent = "This run has one input: its curves are below.";
+      followLegend();
     }
     if (data.curves) drawCurves();
-    drawRmse();
+    if (data.rmse) drawRmse();
+    if (data.lines) drawLines();
     document.body.setAttribute("data-hybridlab-ready", "yes");
   } catch (error) {
     window.hybridlabErrors.push(String(error && error.stack || error));

@@ -9,8 +9,8 @@ The page stays one self-contained file that works offline: Plotly's library (fro
 ``plotly`` package) and the explorer's script (``interactive.js`` beside this module) are
 inlined, and the page's Content-Security-Policy allows those two scripts by their SHA-256 and
 nothing else. The data travel as JSON in a ``<script type="application/json">`` element, which
-no browser executes; strings from the files are JSON-escaped there and HTML-escaped where the
-script shows them.
+no browser executes; strings from the files are JSON-escaped there, set as text in the page, and
+escaped before Plotly (which reads its labels as markup) sees them.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ def _rounded(values) -> list:
     """Floats to :data:`DIGITS` significant digits; NaN and infinities as None (JSON has neither)."""
     array = np.asarray(values, dtype=float)
     return [float(f"{v:.{DIGITS}g}") if np.isfinite(v) else None for v in array.ravel()]
+
+
+def _number(value) -> float | None:
+    """A finite number from metrics.json, else None (null, NaN, text)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    return float(value) if ok else None
 
 
 def _grid(metrics: Metrics, grid: dict) -> dict:
@@ -110,7 +116,7 @@ def page_data(run_dir: str | os.PathLike, metrics: Metrics) -> dict | None:
     data = {"inputs": list(metrics["inputs"]), "output": metrics["output"], "units": units,
             "models": list(metrics["models"]), "train_region": metrics.get("train_region"),
             "extrap_region": metrics.get("extrap_region"),
-            "rmse": {name: [(m or {}).get("rmse_interp"), (m or {}).get("rmse_extrap")]
+            "rmse": {name: [_number((m or {}).get(key)) for key in ("rmse_interp", "rmse_extrap")]
                      for name, m in metrics["models"].items()}}
     grid_path, curves_path = os.path.join(run_dir, "grid.csv"), os.path.join(run_dir, "curves.csv")
     if len(metrics["inputs"]) == 2 and os.path.isfile(grid_path):
@@ -130,21 +136,21 @@ def data_element(data: dict) -> str:
     return f'<script type="application/json" id="hybridlab-data">{text}</script>'
 
 
-#: The containers the script fills, in page order.
-SECTION = """
-<h2>Explore</h2>
-<p id="explorer-help">Move the sliders to choose a launch: the marker moves across the map, the table gives every
-model's prediction beside the truth, and the path is the true one. Hover over any map or curve for its values;
-the boxes (or a click on a legend entry) show or hide a model.</p>
-<div id="explorer"></div>
-<h2>Maps</h2>
-<div id="maps"></div>
-<h2>Curves</h2>
-<div id="curves"></div>
-<h2>Errors in and out of the training region</h2>
-<div id="rmse"></div>
-<noscript><p>The interactive figures need JavaScript; the PNG figures below are the same.</p></noscript>
-"""
+def section(data: dict) -> str:
+    """The containers the script fills, in page order: only those the run has data for."""
+    parts = []
+    if "grid" in data:
+        path = (" the path is the true one" if "paths" in data else
+                " (this run has no paths.csv: no path is drawn)")
+        parts += ["<h2>Explore</h2>",
+                  "<p>Move the sliders to choose a launch: the marker moves across the map, the table gives every "
+                  f"model's prediction beside the truth, and{path}. Hover over any map or curve for its values; a box "
+                  "in the table or a click on a legend entry shows or hides a model.</p>",
+                  '<div id="explorer"></div>', "<h2>Maps</h2>", '<div id="maps"></div>']
+    if "curves" in data:
+        parts += ["<h2>Curves</h2>", '<div id="curves"></div>']
+    parts += ["<h2>Errors in and out of the training region</h2>", '<div id="rmse"></div>']
+    return "\n".join(parts)
 
 
 def interactive_parts(run_dir: str | os.PathLike, metrics: Metrics) -> tuple[list[str], list[str]]:
@@ -154,5 +160,27 @@ def interactive_parts(run_dir: str | os.PathLike, metrics: Metrics) -> tuple[lis
     if data is None:
         return [], []
     library, script = plotly_js(), explorer_js()
-    parts = [SECTION, data_element(data), f"<script>{library}</script>", f"<script>{script}</script>"]
+    parts = [section(data), data_element(data), f"<script>{library}</script>", f"<script>{script}</script>"]
     return parts, [script_hash(library), script_hash(script)]
+
+
+def line(name: str, x, y, dash: bool = False, colour: str | None = None, markers: bool = False,
+         hidden: bool = False) -> dict:
+    """One curve of a line figure: ``name`` (text, shown literally), x and y (finite values; NaN
+    leaves a gap), dashed or not, an optional CSS colour, markers at the points, and ``hidden``
+    (listed in the legend, drawn after a click on it)."""
+    return {"name": str(name), "x": _rounded(x), "y": _rounded(y), "dash": dash, "colour": colour,
+            "markers": markers, "hidden": hidden}
+
+
+def lines_parts(figures: list[dict]) -> tuple[list[str], list[str]]:
+    """(HTML parts, CSP sources) of interactive line figures, each a dict: ``title``,
+    ``x_label``, ``y_label``, ``traces`` (:func:`line`), and optionally ``log_x``, ``log_y``,
+    ``equal`` (one scale on both axes): hover values, a legend entry per curve that hides or
+    shows it, zoom. The pages of the scenarios that are not a ladder draw theirs so."""
+    if not figures:
+        return [], []
+    library, script = plotly_js(), explorer_js()
+    divs = "".join(f'<div id="lines-{i}"></div>' for i in range(len(figures)))
+    return ([divs, data_element({"lines": figures}), f"<script>{library}</script>", f"<script>{script}</script>"],
+            [script_hash(library), script_hash(script)])

@@ -252,12 +252,13 @@ def html_table(header: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def html_page(title: str, parts: list[str]) -> str:
+def html_page(title: str, parts: list[str], scripts: list[str] = ()) -> str:
     """A self-contained report page (no external resources: the CSP forbids them) titled
-    ``title`` (text) with ``parts`` (HTML) as its body, after an h1 of the title."""
+    ``title`` (text) with ``parts`` (HTML) as its body, after an h1 of the title; ``scripts``:
+    the CSP sources of the inline scripts it may run (:func:`interactive.lines_parts`)."""
     title = html.escape(title)
     return "\n".join(["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-                      f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+                      f'<meta http-equiv="Content-Security-Policy" content="{csp(scripts)}">',
                       f"<title>{title}</title><style>{STYLE}</style></head><body>", f"<h1>{title}</h1>",
                       *parts, "</body></html>"])
 
@@ -276,8 +277,9 @@ def render(metrics: Metrics, figures: list[str], interactive: tuple[list[str], l
     figures (``interactive``: their HTML parts and their scripts' CSP sources), then the inlined
     PNG figures (those the interactive ones stand for left out)."""
     parts, scripts = interactive
-    if parts:
-        figures = [path for path in figures if os.path.basename(path) not in REPLACES]
+    static = [path for path in figures if not parts or os.path.basename(path) not in REPLACES]
+    # Without JavaScript, the PNGs the interactive figures stand for are shown instead.
+    fallback = [f"<noscript>{figure_html(path)}</noscript>" for path in figures if path not in static]
     title = html.escape(f"{metrics['scenario']} — seed {metrics.get('seed', '?')}")
     quick = " (quick run)" if metrics.get("quick") else ""
     output = html.escape(str(metrics["output"]))
@@ -300,7 +302,8 @@ def render(metrics: Metrics, figures: list[str], interactive: tuple[list[str], l
             _aiming(metrics.get("aiming")),
             *parts,
             "<h2>Figures</h2>",
-            *(figure_html(path) for path in figures),
+            *fallback,
+            *(figure_html(path) for path in static),
             "</body></html>",
         ]
     )

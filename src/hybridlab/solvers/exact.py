@@ -97,7 +97,34 @@ def _gauss_newton(p: Projectile, to: np.ndarray, horizon: float, guess: np.ndarr
 
 def relative_l2(solution, p: Projectile, speed: float, angle: float, horizon: float, points: int = 1001) -> float:
     """‖r_net − r_exact‖ / ‖r_exact‖ over ``points`` equally spaced times on [0, horizon] (both
-    coordinates), r_exact the physics' trajectory of the launch (speed, angle)."""
+    coordinates), r_exact the physics' trajectory of the launch (speed, angle).
+
+    Parameters
+    ----------
+    solution : Solution
+        A network solution (anything with ``trajectory(t) -> (x, y)``, times in s, positions in m).
+    p : Projectile
+        The exact physics.
+    speed : float
+        Launch speed in m/s.
+    angle : float
+        Launch angle in rad.
+    horizon : float
+        End of the time span in s, > 0.
+    points : int
+        Number of equally spaced times on [0, horizon].
+
+    Returns
+    -------
+    error : float
+        The relative L2 error (dimensionless).
+
+    Raises
+    ------
+    ValueError
+        If the launch is out of ``p``'s domain, the solve fails or a position is not finite (as
+        :meth:`Projectile.trajectory` checks them).
+    """
     t = np.linspace(0.0, horizon, points)
     net = np.stack(solution.trajectory(t))
     exact = np.stack([np.asarray(a) for a in p.trajectory(speed, angle, jnp.asarray(t))])
