@@ -23,7 +23,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
-# Also the tests marked slow (68 of them; 18 min in all on 2 cores when last measured: see the README), and
+# Also the tests marked slow (77 of them; 18 min in all on 2 cores when last completed: see the README), and
 # with XLA's default compilation, the one a user's process gets (tests/conftest.py).
 test-all: $(VENV)/.installed-dev
 	HYBRIDLAB_TEST_XLA=default $(PY) -m pytest -m "slow or not slow"
