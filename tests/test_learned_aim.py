@@ -123,7 +123,7 @@ def test_as_function_is_the_prediction_and_differentiable():
     y = np.asarray(Projectile().range(X[:, 0], X[:, 1]))
     fitted = [MLP(widths=(8,), epochs=100).fit(X, y), LinearRegression().fit(X, y),
               Hybrid(network=MLP(widths=(4,), epochs=50)).fit(X, y),
-              PhysicsFit({"drag": {"law": "linear", "k": 0.1}}, ["k"]).fit(X, y)]
+              PhysicsFit({"drag": {"law": "linear", "k": 0.1}}, unknown=["k"]).fit(X, y)]
     x0 = jnp.array([[12.0, 0.6]])
     for model in fitted:
         f = model.as_function()
