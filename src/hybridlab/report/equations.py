@@ -12,7 +12,7 @@ from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import plot_losses, plot_paths, write_figure
 from hybridlab.report.interactive import line, lines_parts
-from hybridlab.report.page import figure_html, html_page, html_table
+from hybridlab.report.page import fallback_html, html_page, html_table
 
 
 def _solved_rows(metrics: dict) -> list[list]:
@@ -90,7 +90,7 @@ def build_equations_report(run_dir: str) -> str:
                     ["TrajectoryFit (Levenberg–Marquardt)", inverse["trajectory_fit"]["k"],
                      inverse["trajectory_fit"]["stderr"], inverse["trajectory_fit"]["seconds"]]]),
         "<h2>Paths and losses</h2>", *parts,
-        "<h2>Figures</h2>", *(f"<noscript>{figure_html(path)}</noscript>" for path in figures)], scripts)
+        "<h2>Figures</h2>", *(fallback_html(path) for path in figures)], scripts)
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path

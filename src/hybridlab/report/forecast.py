@@ -13,7 +13,7 @@ from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import panels, write_figure
 from hybridlab.report.interactive import line, lines_parts
-from hybridlab.report.page import figure_html, html_page, html_table
+from hybridlab.report.page import fallback_html, figure_html, html_page, html_table
 
 #: Test tracks drawn with every rung's forecast.
 SHOWN = 3
@@ -159,7 +159,7 @@ def build_forecast_report(run_dir: str) -> str:
                                   for label, title in sets])
     # The error figures are drawn in the browser; their PNGs only without JavaScript.
     static = [path for path in figures if os.path.basename(path) == "forecast_tracks.png"]
-    fallback = [f"<noscript>{figure_html(path)}</noscript>" for path in figures if path not in static]
+    fallback = [fallback_html(path) for path in figures if path not in static]
     last = min(m["last_s"] for m in metrics["rungs"].values())
     quick = " (quick run)" if metrics.get("quick") else ""
     page = html_page(f"Forecasting a track from its past — seed {metrics['seed']}{quick}", [

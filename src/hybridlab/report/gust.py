@@ -13,7 +13,7 @@ from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import TRUTH_STYLE, panels, write_figure
 from hybridlab.report.interactive import line, lines_parts
-from hybridlab.report.page import figure_html, html_page, html_table
+from hybridlab.report.page import fallback_html, figure_html, html_page, html_table
 
 _STYLES = {"least-squares": ":", "tikhonov": "--", "tikhonov-identity": "-.", "tv": "--", "learned": "--"}
 
@@ -150,7 +150,7 @@ def build_gust_report(run_dir: str) -> str:
         "1 − e<sup>−βt</sup> early on), and the last samples barely move it before it ends: there no "
         "method can do better than its regulariser's guess.</p>",
         "<h2>The recovered winds</h2>", *parts,
-        "<h2>Figures</h2>", f"<noscript>{figure_html(paths[0])}</noscript>", figure_html(paths[1]),
+        "<h2>Figures</h2>", fallback_html(paths[0]), figure_html(paths[1]),
         "<h2>Conditioning of the inverse problems</h2>",
         f"<p>The wind problem: the singular values of the forward map (the launch projected out) fall by a "
         f"factor {values[0] / values[-1]:.3g}; least squares divides the noise by the smallest. Aiming: a target "

@@ -48,6 +48,13 @@
     return [{type: "rect", x0: x[0], x1: x[1], y0: y[0], y1: y[1], line: {dash: "dash", color: "black", width: 1.5}}];
   }
 
+  // The training range of the first input, shaded across a curve plot (none if unknown).
+  function trainingBand() {
+    var region = (data.train_region || {})[data.inputs[0]];
+    return region ? [{type: "rect", x0: region[0], x1: region[1], y0: 0, y1: 1, yref: "paper",
+      fillcolor: "rgba(0,0,0,0.07)", line: {width: 0}}] : [];
+  }
+
   // --- the launch explorer: sliders, the table, the marker, the speed curve, the path ---
   var state = {i: 0, j: 0};  // speed index (columns), angle index (rows) of data.grid
   var hidden = {};
@@ -98,10 +105,8 @@
         hovertemplate: "%{y:.4g}<extra>%{fullData.name}</extra>"});
     });
     var x = data.grid.x[state.i];
-    var region = (data.train_region || {})[data.inputs[0]];
-    var shapes = [{type: "line", x0: x, x1: x, y0: 0, y1: 1, yref: "paper", line: {color: "red", width: 2}}];
-    if (region) shapes.push({type: "rect", x0: region[0], x1: region[1], y0: 0, y1: 1, yref: "paper",
-      fillcolor: "rgba(0,0,0,0.07)", line: {width: 0}});
+    var shapes = [{type: "line", x0: x, x1: x, y0: 0, y1: 1, yref: "paper", line: {color: "red", width: 2}}]
+      .concat(trainingBand());
     var layout = {height: 400, margin: {t: 40}, shapes: shapes, hovermode: "x unified",
       title: {x: 0.01, xanchor: "left", text: markup(data.output + " against " + data.inputs[0] + " at " +
         data.inputs[1] + " " + format(data.grid.y[j]) + unit(data.inputs[1]))},
@@ -242,12 +247,10 @@
         traces.push({x: group.x, y: m.y, name: markup(name), legendgroup: name, line: {color: colour(name)},
           hovertemplate: "%{y:.4g}<extra>%{fullData.name}</extra>"});
       });
-      var region = (data.train_region || {})[data.inputs[0]];
       var at = group.at === null ? "" : " at " + data.inputs[1] + " " + format(group.at) + unit(data.inputs[1]);
       var layout = {height: 380, margin: {t: 40}, hovermode: "x unified", title: {x: 0.01, xanchor: "left", text: markup(data.output + at)},
         xaxis: {title: {text: label(data.inputs[0])}}, yaxis: {title: {text: label(data.output)}},
-        shapes: region ? [{type: "rect", x0: region[0], x1: region[1], y0: 0, y1: 1, yref: "paper",
-          fillcolor: "rgba(0,0,0,0.07)", line: {width: 0}}] : []};
+        shapes: trainingBand()};
       Plotly.newPlot(id, traces, layout, CONFIG);
     });
   }

@@ -16,6 +16,7 @@ escaped before Plotly (which reads its labels as markup) sees them.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -159,9 +160,7 @@ def interactive_parts(run_dir: str | os.PathLike, metrics: Metrics) -> tuple[lis
     data = page_data(run_dir, metrics)
     if data is None:
         return [], []
-    library, script = plotly_js(), explorer_js()
-    parts = [section(data), data_element(data), f"<script>{library}</script>", f"<script>{script}</script>"]
-    return parts, [script_hash(library), script_hash(script)]
+    return _drawn(section(data), data)
 
 
 def line(name: str, x, y, dash: bool = False, colour: str | None = None, markers: bool = False,
@@ -180,7 +179,18 @@ def lines_parts(figures: list[dict]) -> tuple[list[str], list[str]]:
     shows it, zoom. The pages of the scenarios that are not a ladder draw theirs so."""
     if not figures:
         return [], []
-    library, script = plotly_js(), explorer_js()
-    divs = "".join(f'<div id="lines-{i}"></div>' for i in range(len(figures)))
-    return ([divs, data_element({"lines": figures}), f"<script>{library}</script>", f"<script>{script}</script>"],
-            [script_hash(library), script_hash(script)])
+    return _drawn("".join(f'<div id="lines-{i}"></div>' for i in range(len(figures))), {"lines": figures})
+
+
+@functools.lru_cache(maxsize=1)
+def _scripts() -> tuple[tuple[str, str], tuple[str, str]]:
+    """(Plotly's library and the page's script, their CSP sources): read and hashed once a process."""
+    scripts = (plotly_js(), explorer_js())
+    return scripts, tuple(script_hash(script) for script in scripts)
+
+
+def _drawn(containers: str, data: dict) -> tuple[list[str], list[str]]:
+    """(HTML parts, CSP sources) of a page section: its containers, its data, and the two scripts
+    that draw the data into them."""
+    (library, script), sources = _scripts()
+    return [containers, data_element(data), f"<script>{library}</script>", f"<script>{script}</script>"], list(sources)

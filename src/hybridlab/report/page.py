@@ -272,6 +272,12 @@ def figure_html(path: str) -> str:
     return f"<figure>{image}<figcaption>{caption}</figcaption></figure>"
 
 
+def fallback_html(path: str) -> str:
+    """The PNG at ``path`` (:func:`figure_html`) shown only without JavaScript: the static twin of
+    a figure the page draws interactively."""
+    return f"<noscript>{figure_html(path)}</noscript>"
+
+
 def render(metrics: Metrics, figures: list[str], interactive: tuple[list[str], list[str]] = ([], [])) -> str:
     """The report page as a string: title, description, regions, models table, the interactive
     figures (``interactive``: their HTML parts and their scripts' CSP sources), then the inlined
@@ -279,7 +285,7 @@ def render(metrics: Metrics, figures: list[str], interactive: tuple[list[str], l
     parts, scripts = interactive
     static = [path for path in figures if not parts or os.path.basename(path) not in REPLACES]
     # Without JavaScript, the PNGs the interactive figures stand for are shown instead.
-    fallback = [f"<noscript>{figure_html(path)}</noscript>" for path in figures if path not in static]
+    fallback = [fallback_html(path) for path in figures if path not in static]
     title = html.escape(f"{metrics['scenario']} — seed {metrics.get('seed', '?')}")
     quick = " (quick run)" if metrics.get("quick") else ""
     output = html.escape(str(metrics["output"]))
