@@ -31,7 +31,7 @@ test-all: $(VENV)/.installed-dev
 # The report in headless Chromium (Debian: apt install chromium chromium-driver); make test runs
 # it too where they are installed, and skips it where they are not.
 test-browser: $(VENV)/.installed-dev
-	$(PY) -m pytest -p no:xdist tests/test_report_browser.py
+	$(PY) -m pytest -n 0 tests/test_report_browser.py
 
 # The documentation site, into site/ (--strict: a broken link or reference fails the build).
 docs: $(VENV)/.installed-dev
