@@ -162,14 +162,15 @@ class _NetworkDynamics(Dynamics):
         params = (self._network(tracks.dim, jax.random.key(self.seed)), jnp.zeros_like(guess))
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
-        self.initial_mse_ = float(training.evaluate(loss, params, data))
+        # The losses from the training's own program: a forward-only one would be compiled as well.
+        self.initial_mse_ = float(training.value_and_grad(loss, params, data)[0])
         params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
                                                            self.polish, task, self.batch_size or BATCH, self.seed)
         task.close()
         self.seconds_ = time.perf_counter() - clock
         self.network_, shift = params
         self.starts_ = guess + _START_UNIT * shift
-        self.train_mse_ = float(training.evaluate(loss, params, data))
+        self.train_mse_ = float(training.value_and_grad(loss, params, data)[0])
 
     def _arrays_like(self):
         return {"network": self._network(self.n_features_, jax.random.key(0)),

@@ -84,14 +84,14 @@ GRID_SHOTS = 64
 
 @functools.lru_cache(maxsize=None)
 def _objective(form: str):
-    """(ranges, loss, law_residuals, law_losses) over data (X, y/s, V, g, h, rtol, s) for a
+    """(ranges, loss, law_linearised, law_losses) over data (X, y/s, V, g, h, rtol, s) for a
     drag of ``form`` with parameters (network, exponent): the ranges (n,) in m, compiled (NaN
     for a flight that did not land); the loss mean(((D − y)/s)²), s the RMS range, D the
-    distance flown where a flight did not land; of a pure power law (ln m(1), p), with data's
+    distance flown where a flight did not land; of a pure power law [ln m(1), p], with data's
     eighth entry the network (its last layer 0, so that it is its bias, ln m(1)), the
-    residuals (D − y)/s by forward-mode solves, and the mean squared residual of each of a
-    stack of laws, compiled — one set of function objects per form, so that their compiled
-    programs are reused from fit to fit."""
+    residuals (D − y)/s and their Jacobian (n, 2) by forward-mode solves, compiled, and the
+    mean squared residual of each of a stack of laws, compiled — one set of function objects
+    per form, so that their compiled programs are reused from fit to fit."""
 
     def flights(drag, data, adjoint=diffrax.RecursiveCheckpointAdjoint()):
         X, height, rtol = data[0], data[4], data[5]
@@ -119,7 +119,11 @@ def _objective(form: str):
     def law_losses(laws, data):
         return jax.vmap(lambda law: jnp.mean(law_residuals(law, data) ** 2))(laws)
 
-    return eqx.filter_jit(ranges), loss, law_residuals, eqx.filter_jit(law_losses)
+    def law_linearised(law, data):
+        of = lambda u: law_residuals((u[0], u[1]), data)  # noqa: E731
+        return of(law), jax.jacfwd(of)(law)
+
+    return eqx.filter_jit(ranges), loss, eqx.filter_jit(law_linearised), eqx.filter_jit(law_losses)
 
 
 @eqx.filter_jit
@@ -149,7 +153,7 @@ class UDERange(Regressor):
     ``"power"`` by default (see :class:`NetworkDrag`): trained on the data's speeds, it must
     still be a drag at the faster launches of an extrapolation. In that form the training
     starts from a power law, |a| = g·m(1)·(|v|/V)^p, m(1) and p fitted first (the network's
-    last layer 0) by up to ``law_steps`` Levenberg–Marquardt steps from the best law of a
+    last layer 0) by Levenberg–Marquardt (MINPACK's, up to ``law_steps`` evaluations) from the best law of a
     coarse grid (:data:`LAW_GRID`; ``law_steps=0``: no such start, p = 0), and the network then
     learns what the power law misses: from its random start alone, the quick baseball run's
     UDE collapsed to no drag in 2 of 10 seeds and met a NaN in a third (benchmarks/RESULTS.md).
@@ -182,7 +186,7 @@ class UDERange(Regressor):
     batch_size : int or None
         Shots per mini-batch, ≥ 1; None: ``training.BATCH`` (32768).
     law_steps : int
-        Levenberg–Marquardt steps of the power-law start, ≥ 0 (0: no such start).
+        Levenberg–Marquardt evaluations of the power-law start, ≥ 0 (0: no such start).
 
     Attributes
     ----------
@@ -306,23 +310,24 @@ class UDERange(Regressor):
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
         network = drag_network(tuple(self.widths), self.activation, jax.random.key(self.seed), self.form)
-        self.initial_loss_ = float(training.evaluate(loss, (network, jnp.zeros(())), data))
+        # The losses from the training's own program: a forward-only one would be compiled as well.
+        self.initial_loss_ = float(training.value_and_grad(loss, (network, jnp.zeros(())), data)[0])
         params = self._power_law(network, data, *law)
-        self.law_loss_ = float(training.evaluate(loss, params, data))
+        self.law_loss_ = float(training.value_and_grad(loss, params, data)[0])
         params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
                                                             self.polish, task, self.batch_size or training.BATCH,
                                                             self.seed)
         task.close()
         self.network_, self.exponent_ = params
         self.train_seconds_ = time.perf_counter() - clock
-        self.train_loss_ = float(training.evaluate(loss, params, data))
+        self.train_loss_ = float(training.value_and_grad(loss, params, data)[0])
         if not np.isfinite(self.train_loss_):
             raise ValueError("the UDE's training diverged; try a smaller learning_rate")
 
-    def _power_law(self, network, data, residuals, losses):
+    def _power_law(self, network, data, linearised, losses):
         """(network, exponent) where the network's training starts: ``network`` (its last layer
         0: |a| = :data:`~hybridlab.networks.drag.START`·g) and p = 0; in the power form, m(1) and p of the power law fitted by
-        Levenberg–Marquardt (``law_steps`` steps, full batch) from the best of
+        Levenberg–Marquardt (MINPACK's, up to ``law_steps`` evaluations, full batch) from the best of
         :data:`LAW_GRID` on every ⌈n/GRID_SHOTS⌉-th shot. From p = 0 the fit stopped on a slope
         (p = −0.49 where the truth was 2), and the network's training from there, or from its
         random start, collapsed to no drag in some seeds."""
@@ -332,8 +337,9 @@ class UDERange(Regressor):
         every = -(-len(data[0]) // GRID_SHOTS)
         grid = jnp.asarray(LAW_GRID)
         best = grid[int(jnp.argmin(losses((grid[:, 0], grid[:, 1]), (data[0][::every], data[1][::every], *data[2:]))))]
-        (scale, exponent), _ = training.least_squares((best[0], best[1]), residuals, data, self.law_steps)
-        return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.reshape(scale, (1,))), exponent
+        # MINPACK on one compiled linearisation: Optimistix's loop compiled the solves twice more.
+        (scale, exponent), _ = training.minpack(lambda u: linearised(jnp.asarray(u), data), best, self.law_steps)
+        return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.full((1,), scale)), jnp.asarray(exponent)
 
     def _predict(self, X):
         ranges, *_ = _objective(self.form)

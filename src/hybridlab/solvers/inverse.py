@@ -11,7 +11,7 @@ longest track's span), is
 
 both terms dimensionless and of order 1 for a path wrong by its own size or an acceleration
 wrong by g, so λ = 1 (``weight``). ``scaled=False`` (the ablation) writes the same sum in SI
-units, m² and (m/s²)². Adam, then L-BFGS (Optax). There are no standard errors here: a PINN
+units, m² and (m/s²)². Adam (Optax), then L-BFGS (SciPy's). There are no standard errors here: a PINN
 estimate is a point estimate (the grey-box fit, ``TrajectoryFit``, gives them).
 """
 
@@ -129,7 +129,7 @@ def loss(params, prob: InverseProblem):
 class InverseSolution:
     """The parameters found ({name: value}, SI), each track's starting state (position m,
     velocity m/s at its first time; (m, 2·dim)), the loss ``history`` ({"adam": [(epoch,
-    data term, physics term)], "lbfgs": [loss]}) and the training ``seconds``."""
+    data term, physics term)], "lbfgs": [loss at the start and after each step]}) and the training ``seconds``."""
 
     parameters: dict[str, float]
     starts: np.ndarray

@@ -174,7 +174,7 @@ def launch(net: Network, prob: Problem) -> tuple[float, float]:
 class Solution:
     """A network solution of one shot: ``method`` ("pinn" or "ritz"), its network and
     :class:`Problem`, the loss ``history`` ({"adam": [(epoch, loss), …] every
-    training.CHUNK epochs, "lbfgs": [loss before each step]}) and the training ``seconds``
+    training.CHUNK epochs, "lbfgs": [loss at the start and after each step]}) and the training ``seconds``
     (compilation included).
 
     Parameters
@@ -186,7 +186,8 @@ class Solution:
     problem : Problem
         The shot in solver units: its conditions, the time unit (s) and length unit (m), the quadrature.
     history : dict
-        The loss history: ``"adam"`` [(epoch, loss), …] every 100 epochs, ``"lbfgs"`` [loss before each step].
+        The loss history: ``"adam"`` [(epoch, loss), …] every 100 epochs, ``"lbfgs"`` [loss at the start and
+        after each step].
     seconds : float
         Training time in s, compilation included.
     """
@@ -230,7 +231,8 @@ class Solution:
 def train(method: str, loss, prob: Problem, widths, epochs: int, polish: int, learning_rate: float,
           seed: int) -> Solution:
     """Minimise ``loss(network, problem)`` over the network: Adam (cosine-decayed from
-    ``learning_rate`` over ``epochs``), then ``polish`` L-BFGS steps (both Optax)."""
+    ``learning_rate`` over ``epochs``), then up to ``polish`` L-BFGS steps (SciPy's,
+    :func:`~hybridlab.networks.training.lbfgs`)."""
     for name, value in (("epochs", epochs), ("polish", polish)):
         if int(value) != value or not 0 <= value <= MAX_STEPS:
             raise ValueError(f"{name} = {value!r}: must be an integer between 0 and {MAX_STEPS}")

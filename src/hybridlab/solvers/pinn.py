@@ -4,7 +4,7 @@ The path is a network of time with its conditions built in (:mod:`hybridlab.solv
 the problem's own units, hard initial or boundary conditions), trained to make Newton's law's
 residual vanish: the loss is its mean square over [0, T], (1/S) ∫ |r̂'' − a T²/L|² dτ, by
 Gauss–Legendre quadrature — one term, nothing to balance for the forward problem. Adam, then
-L-BFGS (Optax).
+L-BFGS (SciPy's, on a compiled gradient).
 """
 
 from __future__ import annotations
