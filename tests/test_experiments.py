@@ -20,16 +20,24 @@ from hybridlab import Projectile
 from hybridlab.cli import main
 from hybridlab.data import read_shots
 from hybridlab.experiments.runner import run
-from hybridlab.models import load
+from hybridlab.experiments.scenarios import LADDERS
+from hybridlab.models import PhysicsFit, load
 
 G = 9.81
 
 
 @pytest.fixture(scope="module")
 def shotput(tmp_path_factory):
+    """A quick run of three rungs, the physics fit in a second process (as a run fits a UDE):
+    the aiming section waits for it, and the tests below check what it sent back."""
     out = tmp_path_factory.mktemp("runs") / "shotput"
-    return out, run("shotput", 0, str(out), quick=True, models=["physics", "mlp", "hybrid"],
-                    echo=lambda line: None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PhysicsFit, "compiles_for_long", True)
+        lines = []
+        metrics = run("shotput", 0, str(out), quick=True, models=["physics", "mlp", "hybrid"], echo=lines.append)
+    apart = (os.cpu_count() or 1) >= 2
+    assert any(line.startswith("  physics") and line.endswith("(second process)") for line in lines) == apart
+    return out, metrics
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +60,17 @@ def test_run_directory_holds_every_result_file(shotput):
             "physics", "hessian_near_zero"}
     for entry in on_disk["models"].values():
         assert keys <= set(entry)
+
+
+def test_a_rung_fitted_in_the_second_process_is_the_rung_fitted_here(shotput):
+    _, metrics = shotput
+    spec = LADDERS["shotput"]
+    splits = spec.splits(0, True)
+    here = spec.ladder(True, 0)["physics"].fit(splits["train"].X, splits["train"].y)
+    apart = metrics["models"]["physics"]
+    assert apart["physics"]["k"] == here.summary()["physics"]["k"]
+    interp = here.predict(splits["interp"].X)
+    assert apart["rmse_interp"] == float(np.sqrt(np.mean((interp - splits["interp"].y) ** 2)))
 
 
 def test_saved_models_reproduce_the_predictions_file(shotput):

@@ -174,7 +174,7 @@ _SLOW = textwrap.dedent("""
 
     def wait():
         print("waiting", flush=True)
-        if sys.argv[1] == "sleep":
+        if sys.argv[1] in ("sleep", "apart"):
             time.sleep(60)
             return
         # JAX frees device buffers from a garbage-collection callback, where Python swallows
@@ -193,7 +193,14 @@ _SLOW = textwrap.dedent("""
     def slow_run(work, *arguments):
         with open(work + "/metrics.json", "w") as file:
             file.write("{")
-        wait()
+        if sys.argv[1] != "apart":
+            wait()
+            return
+        # A run's second process, still working when the signal lands: it must end with the run.
+        from hybridlab.experiments.apart import Apart
+        with Apart(time.sleep, 600) as second:
+            print(f"second process {second._process.pid}", flush=True)
+            wait()
 
     formats.replace_atomically = slow_replace
     runner._run_into = slow_run
@@ -205,7 +212,7 @@ _SLOW = textwrap.dedent("""
 # clean-up, not the work), so each case costs little more than importing JAX; the fast suite
 # runs one per signal, per output and per place the signal lands.
 @pytest.mark.parametrize("number, status, what, where", [
-    (signal.SIGTERM, 143, "run", "sleep"), (signal.SIGINT, 130, "write", "gc"),
+    (signal.SIGTERM, 143, "run", "sleep"), (signal.SIGINT, 130, "write", "gc"), (signal.SIGINT, 130, "run", "apart"),
     pytest.param(signal.SIGINT, 130, "run", "gc", marks=pytest.mark.slow),
     pytest.param(signal.SIGTERM, 143, "write", "sleep", marks=pytest.mark.slow)])
 def test_a_signal_removes_unfinished_output(tmp_path, number, status, what, where):
@@ -217,6 +224,7 @@ def test_a_signal_removes_unfinished_output(tmp_path, number, status, what, wher
         partial = ".tmp-"
     argv = [sys.executable, "-c", _SLOW, where, *argv]
     child = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = int(child.stdout.readline().split()[-1]) if where == "apart" else None
     # The signal lands while the output is half written, in the wait the script added.
     assert child.stdout.readline() == "waiting\n", child.communicate()
     assert any(name.startswith(partial) for name in os.listdir(tmp_path))
@@ -226,6 +234,9 @@ def test_a_signal_removes_unfinished_output(tmp_path, number, status, what, wher
     assert child.returncode == status, err
     assert err == f"hybridlab: stopped by {signal.Signals(number).name}; unfinished output removed\n"
     assert os.listdir(tmp_path) == []
+    if second is not None:
+        with pytest.raises(ProcessLookupError):
+            os.kill(second, 0)
 
 
 # --- §5: validation before work ------------------------------------------------------------------

@@ -7,17 +7,22 @@ or interrupted run leaves nothing behind at ``out``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
 import numpy as np
 
 from hybridlab.data import to_file_units, write_csv
+from hybridlab.estimators import from_params, load
+from hybridlab.estimators.base import plain
 from hybridlab.experiments.aiming import aiming_lines, aiming_section
+from hybridlab.experiments.apart import Apart
 from hybridlab.experiments.fragility import amplification, true_change
 from hybridlab.experiments.scenarios import LADDERS, truth_label
 from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.networks.progress import QUIET, Labelled, ProgressMeter
+from hybridlab.physics import Projectile
 from hybridlab.report import build_report
 from hybridlab.report.schema import Metrics, ModelMetrics
 from hybridlab.uncertainty import intervals
@@ -87,22 +92,36 @@ def predict_bands(model, inputs: dict, names=("interp", "extrap", "curves")) -> 
 
 
 def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick: bool = False,
-        models=None, progress: ProgressMeter = QUIET, echo=print) -> dict:
+        models=None, progress: ProgressMeter = QUIET, echo=print, apart: bool = True) -> dict:
     """Fit and evaluate every rung of ``scenario``; write the run directory ``out`` (default
     ``runs/<scenario>-<time>``; missing parent directories are created). Returns the metrics
-    dict; ``echo`` gets status lines."""
+    dict; ``echo`` gets status lines. ``apart``: fit the rungs whose fit is mostly compiling in
+    a second process beside the others, where JAX computes on a CPU of two or more cores
+    (:func:`fitted_apart`); the same numbers either way."""
     if scenario not in LADDERS:
         raise ValueError(f"scenario = {scenario!r}: a ladder of rungs, one of {', '.join(LADDERS)}")
     spec = LADDERS[scenario]
     ladder = select(spec.ladder(quick, seed), models)
     out = run_directory(out, scenario)
     with new_directory(out) as work:
-        metrics = _run_into(work, spec, ladder, seed, quick, progress, echo)
+        metrics = _run_into(work, spec, ladder, seed, quick, progress, echo, fitted_apart(ladder) if apart else [])
     metrics["directory"] = out
     return metrics
 
 
-def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
+def fitted_apart(ladder: dict) -> list[str]:
+    """The rungs a run fits in a second process: those whose fit is mostly compiling
+    (``compiles_for_long``), where JAX computes on the CPU, this machine has two or more cores
+    and at least one rung is left to fit here meanwhile."""
+    import jax
+
+    if jax.default_backend() != "cpu" or (os.cpu_count() or 1) < 2:
+        return []
+    names = [name for name, model in ladder.items() if getattr(model, "compiles_for_long", False)]
+    return names if len(names) < len(ladder) else []
+
+
+def _run_into(work, spec, ladder, seed, quick, progress, echo, apart=()) -> dict:
     splits = spec.splits(seed, quick)
     grid, curves = spec.grid(quick), spec.curves(quick)
     train_region, extrap_region = spec.regions()
@@ -125,34 +144,79 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo) -> dict:
     metrics["fragility"] = "grid" if quick else "grid, then gradient ascent"
     true = {} if truth is None else {split: true_change(truth, splits[split].X[:FRAGILITY_POINTS], not quick)
                                      for split in ("interp", "extrap")}
-    fitted = {}
-    for name, model in ladder.items():
-        start = time.perf_counter()
-        model.fit(splits["train"].X, splits["train"].y, progress=Labelled(progress, name), context=context)
-        seconds = time.perf_counter() - start
-        echo(f"  {name:<14} fitted in {seconds:6.1f} s")
-        predicted = predict_all(model, inputs)
-        bands = predict_bands(model, inputs)
-        metrics["models"][name] = evaluate(model, splits, predicted, seconds, bands)
-        metrics["models"][name].update(fragility(model, truth, splits, true, not quick))
-        model.save(os.path.join(work, "models", name))
-        fitted[name] = model
+    scored, fitted = {}, {}
+    records = {name: plain(ladder[name]) for name in apart}
+    with contextlib.ExitStack() as stack:
+        if records:
+            second = stack.enter_context(Apart(score_apart, records, splits, inputs,
+                                               None if truth is None else truth.to_spec(), true, quick, context, work))
+            for name in records:
+                echo(f"  {name:<14} fitting in a second process")
+        for name, model in ladder.items():
+            if name not in records:
+                scored[name] = score(name, model, splits, inputs, truth, true, quick, context, progress, work)
+                fitted[name] = model
+                echo(f"  {name:<14} fitted in {scored[name]['seconds']:6.1f} s")
+
+        def collect():
+            for name, result in second.result().items():
+                scored[name], fitted[name] = result, load(os.path.join(work, "models", name))
+                echo(f"  {name:<14} fitted in {result['seconds']:6.1f} s (second process)")
+
+        aiming = getattr(spec, "aiming", None)
+        if records and aiming is not None and set(aiming.decoders) & set(records):
+            collect()
+        if aiming is not None:
+            metrics["aiming"], tables["aim"] = aiming_section(spec, fitted, seed, quick, progress, echo)
+        if records and len(scored) < len(ladder):
+            collect()
+    _enter(spec, ladder, scored, fitted, metrics, tables)
+    for file, columns in tables.items():
+        write_csv(os.path.join(work, f"{file}.csv"), columns)
+    write_json(os.path.join(work, "metrics.json"), metrics)
+    build_report(work)
+    return metrics
+
+
+def _enter(spec, ladder, scored, fitted, metrics, tables) -> None:
+    """Each rung's metrics (:func:`score`'s) into ``metrics`` and its predictions and bands
+    into ``tables``, in ladder order, and the learned drag forces' table where there are some."""
+    for name in ladder:
+        metrics["models"][name] = scored[name]["metrics"]
+        predicted, bands = scored[name]["predicted"], scored[name]["bands"]
         tables["predictions"][name] = np.concatenate([predicted[s] for s in ("train", "interp", "extrap")])
         for table in ("curves", "grid"):
             if table in tables:
                 tables[table][name] = predicted[table]
         if bands:
             tables["curves"][f"{name}:low"], tables["curves"][f"{name}:high"] = bands["curves"]
-    forces = _forces_table(spec, fitted)
+    forces = _forces_table(spec, {name: fitted[name] for name in ladder})
     if forces is not None:
         tables["forces"] = forces
-    if getattr(spec, "aiming", None) is not None:
-        metrics["aiming"], tables["aim"] = aiming_section(spec, fitted, seed, quick, progress, echo)
-    for file, columns in tables.items():
-        write_csv(os.path.join(work, f"{file}.csv"), columns)
-    write_json(os.path.join(work, "metrics.json"), metrics)
-    build_report(work)
-    return metrics
+
+
+def score(name, model, splits, inputs, truth, true, quick, context, progress, work) -> dict:
+    """Fit one rung on the training split, predict every array of ``inputs`` (with its 90 %
+    bands, where it has them), score it (:func:`evaluate`, :func:`fragility`) and save it
+    into ``work``/models/``name``: {"seconds": the fit's, "metrics", "predicted", "bands"}."""
+    start = time.perf_counter()
+    model.fit(splits["train"].X, splits["train"].y, progress=Labelled(progress, name), context=context)
+    seconds = time.perf_counter() - start
+    predicted = predict_all(model, inputs)
+    bands = predict_bands(model, inputs)
+    metrics = evaluate(model, splits, predicted, seconds, bands)
+    metrics.update(fragility(model, truth, splits, true, not quick))
+    model.save(os.path.join(work, "models", name))
+    return {"seconds": seconds, "metrics": metrics, "predicted": predicted, "bands": bands}
+
+
+def score_apart(records: dict, splits, inputs, truth, true, quick, context, work) -> dict:
+    """:func:`score` of each rung of ``records`` (name → its class and parameters, as a saved
+    model's ``model.json`` holds them), as the second process of a run calls it: the rungs rebuilt from their records, the truth
+    from its spec (None: none), quietly; name → what :func:`score` returns."""
+    truth = None if truth is None else Projectile.from_spec(truth)
+    return {name: score(name, from_params(record), splits, inputs, truth, true, quick, context, QUIET, work)
+            for name, record in records.items()}
 
 
 #: Launches of each test split at which fragility is measured (the first ones: a fixed sample).

@@ -66,7 +66,7 @@ def sweep(scenario: str, seeds: int, out: str, *, first_seed: int = 0, quick: bo
         try:
             task = ray.remote(num_cpus=1, max_retries=0)(run)
             pending = {task.remote(scenario, seed, os.path.join(out, f"seed-{seed}"), quick, models,
-                                   echo=_silent): seed for seed in range(first_seed, first_seed + seeds)}
+                                   echo=_silent, apart=False): seed for seed in range(first_seed, first_seed + seeds)}
             results, failed = _gather(ray, pending, echo)
         except BaseException:
             with contextlib.suppress(OSError):

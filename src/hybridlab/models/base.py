@@ -104,6 +104,10 @@ class Regressor(Calibrated, Estimator):
     #: Whether ``_predict`` compiles a costly program per input shape (an ODE solve): then it is asked
     #: :func:`~hybridlab.physics.batching.in_blocks`, so that one program serves every array a run predicts.
     predicts_in_blocks: ClassVar[bool] = False
+    #: Whether fitting is mostly compiling (an ODE solve and its gradient: tens of seconds on a
+    #: CPU): ``hybridlab run`` fits such a rung in a second process beside the others
+    #: (:mod:`hybridlab.experiments.apart`).
+    compiles_for_long: ClassVar[bool] = False
 
     # The contract ---------------------------------------------------------------------------
     def fit(self, X, y, progress: ProgressMeter = QUIET, context: dict[str, Any] | None = None) -> Regressor:

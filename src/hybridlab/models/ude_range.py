@@ -220,6 +220,7 @@ class UDERange(Regressor):
     fitted_arrays = ("network", "exponent")
     interval_method = intervals.LAST_LAYER
     predicts_in_blocks = True
+    compiles_for_long = True
     fitted_facts = ("speed_scale", "y_scale", "initial_loss", "law_loss", "train_loss", "epochs_run", "train_seconds")
 
     constraints = {"physics": PHYSICS, "widths": WIDTHS, "activation": OneOf(tuple(ACTIVATIONS)),
