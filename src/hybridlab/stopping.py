@@ -38,6 +38,9 @@ _taken = threading.Event()
 _number: list[int] = []
 #: A signal held while native libraries are imported (see :func:`holding`).
 _held: list[int] = []
+#: Processes this one started that write its output (their pids, :func:`adopt`): the watchdog
+#: kills them before it removes the unfinished output, so none writes into it afterwards.
+_children: set[int] = set()
 
 
 class Stopped(BaseException):
@@ -158,10 +161,24 @@ def watch(remove_unfinished) -> None:
         number = os.read(read, 1)[0]
         if _taken.wait(GRACE):
             time.sleep(CLEANUP)
+        for pid in list(_children):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         remove_unfinished()
         leave(128 + number, message(number))
 
     threading.Thread(target=run, name="hybridlab-stop-watchdog", daemon=True).start()
+
+
+def adopt(pid: int) -> None:
+    """Kill process ``pid`` (a child writing this process's output) before the watchdog's
+    clean-up, should it come to that; :func:`disown` once it has ended."""
+    _children.add(pid)
+
+
+def disown(pid: int) -> None:
+    """The child ``pid`` has ended (see :func:`adopt`)."""
+    _children.discard(pid)
 
 
 def leave(status: int, line: str | None = None) -> None:

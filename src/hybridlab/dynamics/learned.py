@@ -101,7 +101,7 @@ class _NetworkDynamics(Dynamics):
     Diffrax (Tsit5 at ``rtol``, reverse mode) on the mean squared position error: Adam
     (``epochs``, ``learning_rate``, cosine-decayed; full-batch up to ``batch_size`` tracks,
     default :data:`BATCH`, and beyond it each epoch a pass over shuffled mini-batches of that
-    many tracks, from ``seed``), then ``polish`` full-batch L-BFGS steps. Its
+    many tracks, from ``seed``), then up to ``polish`` full-batch L-BFGS steps. Its
     predictive interval: the delta method in the network's last layer and the starting states
     (a last-layer Laplace approximation with a flat prior; see :class:`Dynamics`). The units:
     V (m/s) the fastest starting speed of the data, L (m) the largest distance of a position
@@ -191,7 +191,7 @@ class UDE(_NetworkDynamics):
 
     Trained as every network in the equations here: with every track's starting state, through Diffrax
     (Tsit5 at ``rtol``, reverse mode), on the mean squared position error: Adam (cosine-decayed), then
-    ``polish`` full-batch L-BFGS steps. Units: V (m/s) the fastest starting speed of the data, L (m) the
+    up to ``polish`` full-batch L-BFGS steps. Units: V (m/s) the fastest starting speed of the data, L (m) the
     largest distance of a position from the first track's start.
 
     Parameters

@@ -111,11 +111,11 @@ def run(scenario: str = "shotput", seed: int = 0, out: str | None = None, quick:
 
 def fitted_apart(ladder: dict) -> list[str]:
     """The rungs a run fits in a second process: those whose fit is mostly compiling
-    (``compiles_for_long``), where JAX computes on the CPU, this machine has two or more cores
-    and at least one rung is left to fit here meanwhile."""
+    (``compiles_for_long``), where JAX computes on the CPU, this process may use two or more
+    cores and at least one rung is left to fit here meanwhile."""
     import jax
 
-    if jax.default_backend() != "cpu" or (os.cpu_count() or 1) < 2:
+    if jax.default_backend() != "cpu" or len(os.sched_getaffinity(0)) < 2:
         return []
     names = [name for name, model in ladder.items() if getattr(model, "compiles_for_long", False)]
     return names if len(names) < len(ladder) else []

@@ -148,7 +148,7 @@ class UDERange(Regressor):
     ranges alone through the event-terminated solve (:func:`flight_range`, Tsit5 at ``rtol``):
     ``epochs`` of Adam (``learning_rate``, cosine-decayed; full-batch up to ``batch_size``
     shots, default :data:`~hybridlab.networks.training.BATCH`, beyond it shuffled mini-batches of
-    that many, from ``seed``), then ``polish`` full-batch steps of L-BFGS, on the mean squared
+    that many, from ``seed``), then up to ``polish`` full-batch steps of L-BFGS, on the mean squared
     error in units of the RMS range. The magnitude's ``form`` is
     ``"power"`` by default (see :class:`NetworkDrag`): trained on the data's speeds, it must
     still be a drag at the faster launches of an extrapolation. In that form the training
@@ -338,8 +338,11 @@ class UDERange(Regressor):
         every = -(-len(data[0]) // GRID_SHOTS)
         grid = jnp.asarray(LAW_GRID)
         best = grid[int(jnp.argmin(losses((grid[:, 0], grid[:, 1]), (data[0][::every], data[1][::every], *data[2:]))))]
-        # MINPACK on one compiled linearisation: Optimistix's loop compiled the solves twice more.
-        (scale, exponent), _ = training.minpack(lambda u: linearised(jnp.asarray(u), data), best, self.law_steps)
+        if len(data[0]) < 2:  # MINPACK's Levenberg–Marquardt needs as many residuals as unknowns
+            scale, exponent = (float(value) for value in best)
+        else:  # MINPACK on one compiled linearisation: Optimistix's loop compiled the solves twice more
+            (scale, exponent), _ = training.minpack(lambda u: linearised(jnp.asarray(u), data), best,
+                                                    self.law_steps)
         return eqx.tree_at(lambda n: n.layers[-1].bias, network, jnp.full((1,), scale)), jnp.asarray(exponent)
 
     def _predict(self, X):

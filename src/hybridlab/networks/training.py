@@ -139,8 +139,9 @@ def _minibatch_chunk(params, state, loss, data, optimiser, batch, orders):
 
 @eqx.filter_jit
 def value_and_grad(loss, params, data):
-    """(loss(params, data), ∇ of it in params), compiled once per loss and shape: the one
-    program that :func:`adam_then_lbfgs`'s steps and :func:`lbfgs`'s evaluations all call."""
+    """(loss(params, data), ∇ of it in params), compiled once per loss and shape: the program
+    that :func:`adam_then_lbfgs`'s steps and :func:`lbfgs`'s evaluations all call (one for the
+    full data, and one more for the mini-batches' shape where Adam takes mini-batches)."""
     return jax.value_and_grad(loss)(params, data)
 
 
@@ -195,8 +196,9 @@ def lbfgs(params, loss, data, steps: int, history: bool = False):
     bounds (memory 10, the Moré–Thuente line search; what ``scipy.optimize.minimize`` runs),
     each evaluation one call of the compiled :func:`value_and_grad`, in float64 whatever the
     parameters' dtype. It stops early only where the line search finds no lower loss (the loss
-    flat to rounding): the tolerances are 0, since a loss of 1e-6 would meet SciPy's default at
-    the first step. With ``history``, (params, the loss at the start and after each iteration).
+    flat to rounding, or a trial point whose loss is not finite: the last finite point is
+    kept): the tolerances are 0, since a loss of 1e-6 would meet SciPy's default at the first
+    step. With ``history``, (params, the loss at the start and after each iteration).
     A whole loop compiled as one program (Optax's L-BFGS and zoom line search) holds two more
     copies of the gradient: under an ODE law its compile took 15 s of a 50-s fit."""
     flat, unravel = ravel_pytree(params)
@@ -214,7 +216,8 @@ def lbfgs(params, loss, data, steps: int, history: bool = False):
     if history:
         values.append(objective(x0)[0])
     result = scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", callback=record,
-                                     options={"maxiter": steps, "ftol": 0.0, "gtol": 0.0})
+                                     options={"maxiter": steps, "maxfun": max(15_000, 25 * steps), "ftol": 0.0,
+                                              "gtol": 0.0})
     params = unravel(jnp.asarray(result.x, dtype=flat.dtype))
     return (params, values) if history else params
 

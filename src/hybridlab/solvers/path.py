@@ -28,7 +28,7 @@ from hybridlab.physics import Projectile
 
 KINDS = ("initial", "boundary")
 #: The most Adam epochs, and the most L-BFGS steps, of one training: a bound on its time (each
-#: is about a millisecond; the L-BFGS steps run as one compiled loop, which no signal interrupts).
+#: is about a millisecond; Adam's epochs run in compiled chunks, which no signal interrupts).
 MAX_STEPS = 100_000
 
 
