@@ -209,7 +209,7 @@ class UDE(_NetworkDynamics):
     learning_rate : float
         Adam's initial step size, finite and > 0.
     polish : int
-        Full-batch L-BFGS steps after Adam, ≥ 0.
+        The most full-batch L-BFGS steps after Adam (it stops sooner where the loss is flat to rounding), ≥ 0.
     rtol : float
         Relative tolerance of the solves, in (0, 1).
     seed : int
@@ -333,7 +333,7 @@ class NeuralODE(_NetworkDynamics):
     learning_rate : float
         Adam's initial step size, finite and > 0.
     polish : int
-        Full-batch L-BFGS steps after Adam, ≥ 0.
+        The most full-batch L-BFGS steps after Adam (it stops sooner where the loss is flat to rounding), ≥ 0.
     rtol : float
         Relative tolerance of the solves, in (0, 1).
     seed : int

@@ -126,7 +126,7 @@ class EncoderDecoder(Regressor, rung=False):
     learning_rate : float
         Adam's initial step size, finite and > 0.
     polish : int
-        L-BFGS steps after Adam, ≥ 0.
+        The most L-BFGS steps after Adam (it stops sooner where the loss is flat to rounding), ≥ 0.
     seed : int
         Seed of the encoder's initialisation, in [0, 2**63 − 1].
 

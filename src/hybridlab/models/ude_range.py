@@ -178,7 +178,7 @@ class UDERange(Regressor):
     learning_rate : float
         Adam's step size, finite and > 0.
     polish : int
-        L-BFGS steps after Adam, ≥ 0.
+        The most L-BFGS steps after Adam (it stops sooner where the loss is flat to rounding), ≥ 0.
     rtol : float
         Relative and absolute tolerance of the solve, in (0, 1).
     seed : int

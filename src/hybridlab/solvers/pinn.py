@@ -57,7 +57,8 @@ def shot(projectile: Projectile, speed: float, angle: float, horizon: float | No
     epochs : int
         Adam epochs (cosine-decayed), an integer in [0, 100000].
     polish : int
-        L-BFGS steps after Adam, an integer in [0, 100000]; ``epochs`` + ``polish`` > 0.
+        The most L-BFGS steps after Adam (fewer where the loss is flat to rounding), an integer in [0, 100000];
+        ``epochs`` + ``polish`` > 0.
     learning_rate : float
         Adam's initial step size.
     scaled : bool
@@ -109,7 +110,8 @@ def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32)
     epochs : int
         Adam epochs (cosine-decayed), an integer in [0, 100000].
     polish : int
-        L-BFGS steps after Adam, an integer in [0, 100000]; ``epochs`` + ``polish`` > 0.
+        The most L-BFGS steps after Adam (fewer where the loss is flat to rounding), an integer in [0, 100000];
+        ``epochs`` + ``polish`` > 0.
     learning_rate : float
         Adam's initial step size.
     scaled : bool
