@@ -91,3 +91,38 @@ def test_no_module_over_400_lines_and_no_function_over_60():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 body = set(range(node.lineno, node.end_lineno + 1)) - docs
                 assert len(body) <= 60, f"{name}: {node.name}"
+
+
+#: NumPy's and the math module's angle conversions: only ``data/units.py`` may call them.
+_CONVERSIONS = {"deg2rad", "rad2deg", "radians", "degrees"}
+
+
+def _angle_conversions(tree) -> list[int]:
+    """The lines of a module that convert an angle by hand: a call of a conversion
+    (``np.deg2rad``, ``math.degrees``, an imported ``rad2deg`` …) or 180 against π."""
+    import ast
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if called in _CONVERSIONS:
+                found.append(node.lineno)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Mult)) and any(
+                getattr(side, "attr", getattr(side, "id", None)) == "pi" for side in (node.left, node.right)):
+            if any(isinstance(inner, ast.Constant) and inner.value == 180 for inner in ast.walk(node)):
+                found.append(node.lineno)
+    return found
+
+
+def test_angles_are_converted_in_one_place():
+    """Radians inside the library, degrees in files, on the command line and in what a person
+    reads: ``hybridlab.data.units`` converts (issue 31 §4, §5), no other module does."""
+    import ast
+
+    assert _angle_conversions(ast.parse("import math\nmath.radians(3)\nnp.rad2deg(x)\ny = x * 180 / np.pi")) \
+        == [2, 3, 4]
+    package = ROOT / "src" / "hybridlab"
+    offenders = {path.relative_to(package).as_posix(): lines for path in package.rglob("*.py")
+                 if (lines := _angle_conversions(ast.parse(path.read_text())))}
+    assert offenders == {"data/units.py": [19, 25]}

@@ -39,15 +39,11 @@ def run(args) -> None:
             where = "in (-90, 90) degrees from a height (--height > 0)" if lowest else \
                 "in [0, 90) degrees from the ground (--height 0)"
             raise UsageError(f"--angle {args.angle:g}: must be {where}")
-    angle = None if args.angle is None else math.radians(args.angle)
     for path, name in ((args.curve, "curve"), (args.plot, "plot")):
         if path is not None:
             check_output_file(path, f"--{name}")  # before any answer is computed ('' is no file)
-    summary = aim_summary(spec_of(args), args.distance, target_height=args.target_height, speed=args.speed, angle=angle)
+    summary = aim_summary(spec_of(args), args.distance, target_height=args.target_height, speed=args.speed, angle=args.angle)
     write_aim_files(spec_of(args), summary, curve=args.curve, plot=args.plot, speed=args.speed)
-    for shot in summary["solutions"] + [summary["min_speed"]] + [summary["closest"] or {}]:
-        if "angle" in shot:
-            shot["angle"] = math.degrees(shot["angle"])
     if args.json:
         print(to_json(summary))
         return

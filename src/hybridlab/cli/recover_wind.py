@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from hybridlab.cli.options import UsageError, check_angles, parse_seed
 
@@ -48,15 +47,11 @@ def run(args) -> None:
     launch = None
     if args.speed is not None:
         check_angles(args, args.angle)
-        launch = (args.speed, math.radians(args.angle))
+        launch = (args.speed, args.angle)
     methods = METHODS if args.method == "all" else (args.method,)
     result = recover_wind_file(args.track, args.mass, args.k, args.out, methods=methods, launch=launch,
                                noise=args.noise, samples=args.samples, g=args.g, height=args.height, rule=args.rule,
                                seed=args.seed)
-    result["launch"]["angle"] = math.degrees(result["launch"]["angle"])
-    for entry in result["methods"].values():
-        if "launch" in entry:
-            entry["launch"]["angle"] = math.degrees(entry["launch"]["angle"])
     if args.json:
         print(to_json(result))
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from hybridlab.cli.options import LAUNCH_HELP, check_angles, launch_options, physics_options, spec_of
 
@@ -25,8 +24,6 @@ def run(args) -> None:
 
     check_angles(args, args.angle)
     if not args.json:
-        print(f"{shot_range(spec_of(args), args.speed, math.radians(args.angle)):.15g}")
+        print(f"{shot_range(spec_of(args), args.speed, args.angle):.15g}")
         return
-    summary = shot_summary(spec_of(args), args.speed, math.radians(args.angle))
-    summary["impact"]["angle"] = math.degrees(summary["impact"]["angle"])
-    print(to_json(summary))
+    print(to_json(shot_summary(spec_of(args), args.speed, args.angle)))

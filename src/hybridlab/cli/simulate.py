@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from hybridlab.cli.options import LAUNCH_HELP, UsageError, check_angles, parse_seed, physics_options, spec_of
 
@@ -38,14 +37,13 @@ def run(args) -> None:
     from hybridlab.experiments.jobs import write_simulated, write_simulated_tracks
 
     check_angles(args, *args.angle)
-    angles = [math.radians(a) for a in args.angle]
     if args.points is not None and args.tracks is None:
         raise UsageError("--points: give --tracks too (it sets the points per trajectory)")
     if args.tracks is not None:
         if args.relative:
             raise UsageError("--relative: applies to distances, not to trajectories (--tracks)")
         write_simulated_tracks(spec_of(args), args.tracks, points=30 if args.points is None else args.points,
-                               speed=args.speed, angle=angles, noise=args.noise, seed=args.seed, out=args.out)
+                               speed=args.speed, angle=args.angle, noise=args.noise, seed=args.seed, out=args.out)
         return
-    write_simulated(spec_of(args), args.n, speed=args.speed, angle=angles, noise=args.noise, seed=args.seed,
+    write_simulated(spec_of(args), args.n, speed=args.speed, angle=args.angle, noise=args.noise, seed=args.seed,
                     relative=args.relative, out=args.out)

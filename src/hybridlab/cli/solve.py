@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from hybridlab.cli.options import LAUNCH_HELP, UsageError, check_angles, parse_seed, physics_options, spec_of
 
@@ -50,10 +49,8 @@ def run(args) -> None:
         check_angles(args, args.angle)
     if args.method == "ritz" and args.drag not in ("linear", "none"):
         raise UsageError(f"--method ritz: needs --drag linear or none (quadratic drag has no action); got {args.drag}")
-    angle = None if args.angle is None else math.radians(args.angle)
-    result = solve_shot(spec_of(args), args.method, speed=args.speed, angle=angle, to=args.to, horizon=args.time,
+    result = solve_shot(spec_of(args), args.method, speed=args.speed, angle=args.angle, to=args.to, horizon=args.time,
                         points=args.points, out=args.out, epochs=args.epochs, polish=args.polish, seed=args.seed)
-    result["launch"]["angle"] = math.degrees(result["launch"]["angle"])
     if args.json:
         print(to_json(result))
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 from hybridlab.cli.options import (LAUNCH_HELP, UsageError, check_angles, launch_options, parse_seed,
                                    physics_options, spec_of)
@@ -35,7 +34,7 @@ def run(args) -> None:
         spec["wind"] = _wind(args.wind, args.wind_until)
     elif args.wind_until is not None:
         raise UsageError("--wind-until: give --wind too (it sets when the last wind sample is taken)")
-    write_trajectory(spec, args.speed, math.radians(args.angle), points=args.points, out=args.out, noise=args.noise,
+    write_trajectory(spec, args.speed, args.angle, points=args.points, out=args.out, noise=args.noise,
                      seed=args.seed)
 
 

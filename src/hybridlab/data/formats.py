@@ -1,7 +1,7 @@
 """Shot files and tables: CSV and Parquet, written atomically and validated when read or written.
 
 Inside the library an angle is in radians; in a file the column ``angle`` is in degrees.
-:func:`to_file_units` and :func:`from_file_units` are the one place that converts. Every other
+:mod:`hybridlab.data.units` is the one place that converts. Every other
 quantity is SI in both places: speed in m/s, distance and height in m. The checks a shots file
 must pass are the rules of :mod:`hybridlab.data.validation`.
 
@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from numpy.typing import ArrayLike
 
 from hybridlab.data.tracks import KINDS, Tracks, from_columns
+from hybridlab.data.units import from_file_units, to_file_units
 from hybridlab.data.validation import NUMBERS, ONE_TRACK_RULES, TRACK_RULES, Table, validate
 from hybridlab.files import open_regular, replace_atomically, write_bytes
 
@@ -36,47 +37,6 @@ CHECKED = SHOT_COLUMNS + ("height",)
 #: read whole, and its parsed rows take several times its size in memory.
 MAX_FILE_BYTES = 256 * 2**20
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-
-# --- units -----------------------------------------------------------------------------------
-
-
-def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
-    """The columns as a file holds them: a copy with ``angle`` (if any) in degrees, θ° = θ · 180/π.
-
-    Parameters
-    ----------
-    columns : mapping of str to array_like
-        Columns in the library's units (``angle`` in rad).
-
-    Returns
-    -------
-    columns : dict of str to array_like
-        A new dict: ``angle`` as float64 degrees, every other column as given (the same objects).
-    """
-    columns = dict(columns)
-    if "angle" in columns:
-        columns["angle"] = np.rad2deg(np.asarray(columns["angle"], dtype=np.float64))
-    return columns
-
-
-def from_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
-    """The columns as the library uses them: a copy with ``angle`` (if any) in radians, θ = θ° · π/180.
-
-    Parameters
-    ----------
-    columns : mapping of str to array_like
-        Columns in a file's units (``angle`` in degrees).
-
-    Returns
-    -------
-    columns : dict of str to array_like
-        A new dict: ``angle`` as float64 radians, every other column as given (the same objects).
-    """
-    columns = dict(columns)
-    if "angle" in columns:
-        columns["angle"] = np.deg2rad(np.asarray(columns["angle"], dtype=np.float64))
-    return columns
 
 
 # --- writing ---------------------------------------------------------------------------------

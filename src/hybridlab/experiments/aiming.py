@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from hybridlab.data import from_degrees, to_degrees
 from hybridlab.inverse import EncoderDecoder, aim, evaluate_aim
 from hybridlab.inverse.learned import quantiles
 from hybridlab.networks.progress import Labelled
@@ -47,7 +48,7 @@ def aiming_section(spec, fitted: dict, seed: int, quick: bool, progress, echo) -
     # solve for a drag law) is compiled once for its shape, and that costs more than the aims.
     every = np.concatenate([targets["interp"], targets["beyond"], [case.distance]])
     least = aim(truth, every, curve_points=0)
-    speed, angle = np.asarray(least.speed), np.rad2deg(np.asarray(least.angle))
+    speed, angle = np.asarray(least.speed), to_degrees(np.asarray(least.angle))
     columns = {"split": np.repeat(["interp", "beyond"], N_TEST), "distance": every[:-1],
                "least_speed": speed[:-1], "least_angle": angle[:-1]}
     section = {"distance": case.distance, "targets": {"train": [case.near, case.far], "beyond": [case.far, case.beyond]},
@@ -75,7 +76,7 @@ def least_speed_encoder(spec, decoder, quick: bool, seed: int) -> EncoderDecoder
     """A least-speed encoder through ``decoder``, its launches kept in the scenario's speeds
     (training and extrapolation) and training angles: where the data decoder has seen shots."""
     speeds = (min(spec.speed[0], spec.extrap_speed[0]), max(spec.speed[1], spec.extrap_speed[1]))
-    return EncoderDecoder(decoder, branch="least-speed", speeds=speeds, angles=tuple(np.deg2rad(spec.angle)),
+    return EncoderDecoder(decoder, branch="least-speed", speeds=speeds, angles=tuple(from_degrees(spec.angle)),
                           epochs=500 if quick else 1500, polish=100 if quick else 300, seed=seed)
 
 
@@ -86,9 +87,9 @@ def _published(truth, case: AimingCase) -> dict | None:
         return None
     speed, angle = case.published
     hits = aim(truth, case.distance, speed=speed)
-    return {"speed": speed, "angle": angle, "lands_at": float(truth.range(speed, np.deg2rad(angle))),
-            "arcs_at_speed": {"low": float(np.rad2deg(hits.low)), "high": float(np.rad2deg(hits.high))},
-            "speed_at_angle": float(aim(truth, case.distance, angle=np.deg2rad(angle)))}
+    return {"speed": speed, "angle": angle, "lands_at": float(truth.range(speed, from_degrees(angle))),
+            "arcs_at_speed": {"low": float(to_degrees(hits.low)), "high": float(to_degrees(hits.high))},
+            "speed_at_angle": float(aim(truth, case.distance, angle=from_degrees(angle)))}
 
 
 def _learned(model, truth, every, least_speed, seconds, columns, name) -> dict:
@@ -97,14 +98,14 @@ def _learned(model, truth, every, least_speed, seconds, columns, name) -> dict:
     ``least_speed`` of each; its per-target columns are added to ``columns``."""
     scored = evaluate_aim(model, truth, every, least_speed)["per_target"]
     entry = {"train_seconds": seconds, "shot": {"speed": float(scored["speed"][-1]),
-                                                "angle": float(np.rad2deg(scored["angle"][-1])),
+                                                "angle": float(to_degrees(scored["angle"][-1])),
                                                 "lands_at": float(scored["landed"][-1])}}
     for i, split in enumerate(("interp", "beyond")):
         rows = slice(i * N_TEST, (i + 1) * N_TEST)
         entry[split] = {key: quantiles(scored[key][rows]) for key in ("miss", "speed_excess")}
     for key in ("speed", "angle", "landed", "miss"):
         values = scored[key][:-1]
-        columns[f"{name}_{key}"] = np.rad2deg(values) if key == "angle" else values
+        columns[f"{name}_{key}"] = to_degrees(values) if key == "angle" else values
     return entry
 
 

@@ -7,6 +7,7 @@ import time
 import jax
 import numpy as np
 
+from hybridlab.data import from_degrees
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
 
 SPEEDS = (5.0, 15.0, 30.0, 60.0, 85.0)  # m/s
@@ -15,7 +16,7 @@ ANGLES = (15.0, 30.0, 45.0, 60.0, 75.0)  # degrees
 
 def range_table(projectile: Projectile) -> str:
     """Range (m) of the projectile on a small speed × angle grid, as a text table."""
-    speed, angle = np.meshgrid(SPEEDS, np.deg2rad(ANGLES), indexing="ij")
+    speed, angle = np.meshgrid(SPEEDS, from_degrees(ANGLES), indexing="ij")
     ranges = np.asarray(projectile.range(speed, angle))
     lines = ["v (m/s) \\ θ (°) " + "".join(f"{a:>10.0f}" for a in ANGLES)]
     lines += [f"{v:>16.0f}" + "".join(f"{d:>10.3f}" for d in row) for v, row in zip(SPEEDS, ranges)]
@@ -25,7 +26,7 @@ def range_table(projectile: Projectile) -> str:
 def grid_timing(projectile: Projectile, n: int = 100) -> tuple[float, float]:
     """(seconds, largest range) for the lecture's n × n grid v, θ ∈ [5, 85], jitted, warm."""
     axis = np.linspace(5.0, 85.0, n)
-    speed, angle = np.meshgrid(axis, np.deg2rad(axis), indexing="ij")
+    speed, angle = np.meshgrid(axis, from_degrees(axis), indexing="ij")
     ranged = jax.jit(lambda v, a: projectile.range(v, a))
     ranged(speed, angle).block_until_ready()
     start = time.perf_counter()
@@ -36,7 +37,7 @@ def grid_timing(projectile: Projectile, n: int = 100) -> tuple[float, float]:
 def demo() -> str:
     """The report printed by ``hybridlab demo``."""
     shot_put = Projectile(LinearDrag(k=1.8), mass=7.26)
-    check = Projectile(LinearDrag(k=0.45), mass=7.26).range(15.0, np.deg2rad(60.0))
+    check = Projectile(LinearDrag(k=0.45), mass=7.26).range(15.0, from_degrees(60.0))
     seconds, longest = grid_timing(shot_put)
     return "\n".join(
         [

@@ -13,7 +13,7 @@ import time
 import jax
 import numpy as np
 
-from hybridlab.data import simulate_tracks, write_table
+from hybridlab.data import from_degrees, simulate_tracks, write_table
 from hybridlab.dynamics import TrajectoryFit
 from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
@@ -22,8 +22,8 @@ from hybridlab.solvers import boundary_launch, inverse, pinn, relative_l2, ritz
 
 G = 9.81
 #: The lecture's shot put (15 m/s at 60°) and a baseball (40 m/s at 30°).
-SHOTS = {"shot put": (Projectile(LinearDrag(k=1.8), mass=7.26, g=G), 15.0, np.deg2rad(60.0)),
-         "baseball": (Projectile(QuadraticDrag(c=9e-4), mass=0.145, g=G), 40.0, np.deg2rad(30.0))}
+SHOTS = {"shot put": (Projectile(LinearDrag(k=1.8), mass=7.26, g=G), 15.0, from_degrees(60.0)),
+         "baseball": (Projectile(QuadraticDrag(c=9e-4), mass=0.145, g=G), 40.0, from_degrees(30.0))}
 #: The boundary-value shot: where the shot put is after this many seconds.
 BOUNDARY_TIME = 2.0
 #: The inverse problem: points of one shot-put track and their noise (m).

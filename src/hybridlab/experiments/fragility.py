@@ -23,11 +23,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.data import from_degrees
 from hybridlab.physics import Projectile
 from hybridlab.physics.batching import in_blocks
 
 #: The box's half-widths: 0.5 m/s and 0.5° (in rad).
-BOX = np.array([0.5, np.deg2rad(0.5)])
+BOX = np.array([0.5, from_degrees(0.5)])
 _GRID = 9
 _STEPS = 30
 #: The central differences' step, as a fraction of the box.

@@ -14,7 +14,7 @@ import time
 import jax
 import numpy as np
 
-from hybridlab.data import write_table
+from hybridlab.data import from_degrees, in_file_units, to_degrees, write_table
 from hybridlab.data.formats import read_track
 from hybridlab.files import check_new_directory, new_directory, run_directory, write_json
 from hybridlab.inverse.aiming import aim, aim_sensitivity, reach
@@ -28,7 +28,7 @@ from hybridlab.report.gust import build_gust_report, draw_recovery
 #: A football-sized ball (0.43 kg, k = 0.1 kg/s: β = 0.23 /s) kicked at 25 m/s, 45°, tracked
 #: at 120 times (about 37 frames per second) with 1 cm of noise; the wind on 41 samples.
 BALL = Projectile(LinearDrag(k=0.1), mass=0.43, g=9.81)
-SPEED, ANGLE, POINTS, NOISE, SAMPLES, FINER = 25.0, float(np.deg2rad(45.0)), 120, 0.01, 41, 4
+SPEED, ANGLE, POINTS, NOISE, SAMPLES, FINER = 25.0, float(from_degrees(45.0)), 120, 0.01, 41, 4
 #: The two examples: a smooth gust and a step (m/s, t in s).
 EXAMPLES = {"smooth": lambda t: 3.0 + 4.0 * np.exp(-(((t - 1.5) / 0.5) ** 2)),
             "step": lambda t: np.where(t < 1.7, -2.0, 4.0)}
@@ -74,10 +74,12 @@ def recover_wind_file(path: str, mass: float, k: float, out: str, *, methods=MET
     """Recover the wind of the track in ``path`` (t,x,y[,wind]; the optional ``wind`` column the
     true wind at each time, m/s) by each method, on ``samples`` wind samples (default SAMPLES, or
     the track's points if fewer); write ``out``/ wind.csv, result.json, the figures and, for the
-    regularised methods, lcurve.csv; return the result (launch angle in rad). λ by ``rule``
+    regularised methods, lcurve.csv; return the result. ``launch`` (speed m/s, angle degrees)
+    and the result's launch angles are in file units. λ by ``rule``
     (default each method's own, ``DEFAULT_RULES``); result.json says which rule and why. Sizes and scales
     are checked before the file is read and before the forward map is computed."""
     check_new_directory(out, "out")
+    launch = None if launch is None else (launch[0], float(from_degrees(launch[1])))
     check_noise(noise)  # before the forward map's compilation
     if samples is not None:
         check_sizes(samples)  # before the file is read, then against its points
@@ -90,7 +92,7 @@ def recover_wind_file(path: str, mass: float, k: float, out: str, *, methods=MET
     problem = wind_problem(projectile, t, positions, samples, launch, noise, maps)
     found, paths = recover_all(problem, methods, fine, seed, rule)
     truth = np.interp(problem.grid, track["t"], track["wind"]) if "wind" in track else None
-    result = _result(problem, found, truth, launch, given=rule is not None)
+    result = in_file_units(_result(problem, found, truth, launch, given=rule is not None))
     with new_directory(out) as work:
         columns = {"t": problem.grid, **({"true": truth} if truth is not None else {}),
                    **{name: entry.wind for name, entry in found.items()}}
@@ -198,7 +200,7 @@ def aim_conditioning(projectile: Projectile, speed: float, points: int = 40) -> 
     distance = farthest - gap
     hits = aim(projectile, distance, speed=speed)
     return {"speed": speed, "reach": farthest, "gap": gap.tolist(),
-            **{arc: np.rad2deg(np.asarray(aim_sensitivity(projectile, speed, getattr(hits, arc), distance))).tolist()
+            **{arc: to_degrees(np.asarray(aim_sensitivity(projectile, speed, getattr(hits, arc), distance))).tolist()
                for arc in ("low", "high")}}
 
 

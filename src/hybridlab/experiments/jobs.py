@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import jax
 import numpy as np
 
-from hybridlab.data import (from_file_units, read_shots, simulate_shot_chunks, simulate_tracks, to_file_units,
-                            write_shot_chunks, write_table, write_tracks)
+from hybridlab.data import (from_degrees, from_file_units, in_file_units, read_shots, simulate_shot_chunks,
+                            simulate_tracks, to_file_units, write_shot_chunks, write_table, write_tracks)
 from hybridlab.files import check_new_directory, check_output_file
 from hybridlab.physics import DRAG_LAWS, Projectile
 
@@ -74,20 +74,22 @@ def physics_spec(drag: str, coefficients: Mapping[str, float | None], mass: floa
 
 
 def shot_range(spec: Mapping, speed: float, angle: float) -> float:
-    """The range (m) of one shot, and nothing else: a ValueError only if the range itself cannot
-    be given (a vertical shot's range is 0 m even where its apex height overflows)."""
-    return float(Projectile.from_spec(spec).range(speed, angle))
+    """The range (m) of one shot (``angle`` in degrees), and nothing else: a ValueError only if
+    the range itself cannot be given (a vertical shot's range is 0 m even where its apex height
+    overflows)."""
+    return float(Projectile.from_spec(spec).range(speed, from_degrees(angle)))
 
 
 def shot_summary(spec: Mapping, speed: float, angle: float) -> dict:
-    """Range (m), flight time (s), apex x, y (m), impact speed (m/s) and angle (rad below the
-    horizontal) of one shot."""
+    """Range (m), flight time (s), apex x, y (m), impact speed (m/s) and angle (degrees below
+    the horizontal) of one shot (``angle`` in degrees)."""
     p = Projectile.from_spec(spec)
+    angle = from_degrees(angle)
     apex_x, apex_y = p.apex(speed, angle)
     impact_speed, impact_angle = p.impact(speed, angle)
-    return {"range": float(p.range(speed, angle)), "flight_time": float(p.flight_time(speed, angle)),
-            "apex": {"x": float(apex_x), "y": float(apex_y)},
-            "impact": {"speed": float(impact_speed), "angle": float(impact_angle)}}
+    return in_file_units({"range": float(p.range(speed, angle)), "flight_time": float(p.flight_time(speed, angle)),
+                          "apex": {"x": float(apex_x), "y": float(apex_y)},
+                          "impact": {"speed": float(impact_speed), "angle": float(impact_angle)}})
 
 
 #: The most rows a trajectory or a set of simulated tracks may have: each is built whole in
@@ -112,7 +114,8 @@ _BELOW_LEAST = 1e-9
 def aim_summary(spec: Mapping, distance: float, *, target_height: float = 0.0, speed: float | None = None,
                 angle: float | None = None) -> dict:
     """How to launch to pass through the target (``distance`` m, ``target_height`` m above the
-    launch point), as plain data (angles in rad; NaN where there is no answer):
+    launch point), as plain data in file units (angles in degrees, ``angle`` given so too; NaN
+    where there is no answer):
 
     - ``solutions``: each with its speed, angle, arc (``low``, ``high`` or ``min-speed``) and,
       for a target on the ground, its flight time in s (else None);
@@ -128,6 +131,7 @@ def aim_summary(spec: Mapping, distance: float, *, target_height: float = 0.0, s
     from hybridlab.inverse import aim, check_target, speed_ceiling
 
     p = Projectile.from_spec(spec)
+    angle = None if angle is None else float(from_degrees(angle))
     least = aim(p, distance, target_height=target_height, curve_points=0)
     least_speed, least_angle = float(least.speed), float(least.angle)
     if speed is not None and speed < least_speed * (1 - _BELOW_LEAST):
@@ -148,10 +152,11 @@ def aim_summary(spec: Mapping, distance: float, *, target_height: float = 0.0, s
     solutions = [{"speed": v, "angle": a, "arc": arc,
                   "flight_time": _flight_time(p, v, a, distance) if on_ground else None} for arc, v, a in shots]
     ceiling = float(speed_ceiling(p, distance, target_height=target_height))
-    return {"target": {"distance": float(distance), "height": float(target_height)}, "solutions": solutions,
-            "min_speed": {"speed": least_speed, "angle": least_angle, "searched_up_to": ceiling},
-            "reachable": bool(solutions),
-            "closest": _closest(p, speed, target_height) if speed is not None and not solutions else None}
+    return in_file_units({
+        "target": {"distance": float(distance), "height": float(target_height)}, "solutions": solutions,
+        "min_speed": {"speed": least_speed, "angle": least_angle, "searched_up_to": ceiling},
+        "reachable": bool(solutions),
+        "closest": _closest(p, speed, target_height) if speed is not None and not solutions else None})
 
 
 def _flight_time(p: Projectile, speed: float, angle: float, distance: float) -> float:
@@ -210,7 +215,7 @@ def write_aim_files(spec: Mapping, summary: Mapping, *, curve: str | None = None
 
 
 def aim_figure(spec: Mapping, summary: Mapping, plot: str, speed: float | None = None, points: int = 200):
-    """The paths of an :func:`aim_summary` (angles in rad) from launch to landing: every
+    """The paths of an :func:`aim_summary` (angles in degrees) from launch to landing: every
     solution, the least-speed shot (which hits too, at its own speed) and, for a target out of
     reach of the given ``speed``, the closest approach (dashed). ValueError naming ``plot`` (the
     file it is for) where a path cannot be drawn (a position beyond float64's range)."""
@@ -226,9 +231,10 @@ def aim_figure(spec: Mapping, summary: Mapping, plot: str, speed: float | None =
     paths = {}
     try:
         for label, shot, hit in shots:
-            t = np.linspace(0.0, float(p.flight_time(shot["speed"], shot["angle"])), points)
-            x, y = p.trajectory(shot["speed"], shot["angle"], t)
-            name = f"{label}: {shot['speed']:.4g} m/s at {np.rad2deg(shot['angle']):.4g}°"
+            angle = from_degrees(shot["angle"])
+            t = np.linspace(0.0, float(p.flight_time(shot["speed"], angle)), points)
+            x, y = p.trajectory(shot["speed"], angle, t)
+            name = f"{label}: {shot['speed']:.4g} m/s at {shot['angle']:.4g}°"
             paths[name] = (np.asarray(x), np.asarray(y), hit)
     except ValueError as error:
         raise ValueError(f"`plot` {plot}: cannot draw the paths: {error}") from None
@@ -238,14 +244,15 @@ def aim_figure(spec: Mapping, summary: Mapping, plot: str, speed: float | None =
 
 def write_trajectory(spec: Mapping, speed: float, angle: float, *, points: int, out: str, noise: float = 0.0,
                      seed: int = 0) -> None:
-    """``points`` equally spaced times from launch to landing: a CSV or Parquet file (by the
-    suffix of ``out``) of t (s), x (m), y (m), with Gaussian noise of ``noise`` m on x and y,
-    and the wind (m/s) at each time when the projectile has one."""
+    """``points`` equally spaced times from launch (``speed`` m/s, ``angle`` degrees) to landing:
+    a CSV or Parquet file (by the suffix of ``out``) of t (s), x (m), y (m), with Gaussian
+    noise of ``noise`` m on x and y, and the wind (m/s) at each time when the projectile has one."""
     _check_rows("points", points, 2)
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise = {noise}: must be >= 0 (m)")
     check_output_file(out, "out")
     p = Projectile.from_spec(spec)
+    angle = from_degrees(angle)
     t = np.linspace(0.0, float(p.flight_time(speed, angle)), points)
     x, y = np.stack(p.trajectory(speed, angle, t)) + noise * np.random.default_rng(seed).standard_normal((2, points))
     columns = {"t": t, "x": x, "y": y} | ({"wind": np.asarray(p.wind(t))} if p.wind is not None else {})
@@ -254,27 +261,32 @@ def write_trajectory(spec: Mapping, speed: float, angle: float, *, points: int, 
 
 def write_simulated(spec: Mapping, n: int, *, speed, angle, noise: float, seed: int, relative: float,
                     out: str) -> None:
-    """``n`` random shots of the projectile, with measurement noise, written to ``out`` in
-    chunks (:func:`~hybridlab.data.simulate_shot_chunks`): memory stays flat as n grows."""
+    """``n`` random shots of the projectile (``speed`` m/s and ``angle`` degrees, each one value
+    or a range), with measurement noise, written to ``out`` in chunks (:func:`~hybridlab.data.simulate_shot_chunks`): memory stays flat as n grows."""
     if not 1 <= n <= MAX_SHOTS:
         raise ValueError(f"n = {n}: must be between 1 and {MAX_SHOTS}")
     check_output_file(out, "out")
-    write_shot_chunks(out, simulate_shot_chunks(Projectile.from_spec(spec), n, tuple(speed), tuple(angle), noise, jax.random.key(seed),
+    write_shot_chunks(out, simulate_shot_chunks(Projectile.from_spec(spec), n, tuple(speed), _radians(angle), noise, jax.random.key(seed),
                                                 relative))
 
 
 def write_simulated_tracks(spec: Mapping, n: int, *, points: int, speed, angle, noise: float, seed: int,
                            out: str) -> None:
-    """``n`` random trajectories of ``points`` points each (shot,t,x,y), with noise of ``noise``
-    m on x and y, written to ``out``."""
+    """``n`` random trajectories of ``points`` points each (shot,t,x,y), launched as
+    :func:`write_simulated`'s shots, with noise of ``noise`` m on x and y, written to ``out``."""
     _check_rows("tracks", n, 1)
     if points < 2:
         raise ValueError(f"points = {points}: must be >= 2")
     if n * points > MAX_ROWS:
         raise ValueError(f"tracks = {n} with points = {points}: at most {MAX_ROWS} rows in all")
     check_output_file(out, "out")
-    write_tracks(out, simulate_tracks(Projectile.from_spec(spec), n, points, tuple(speed), tuple(angle), noise,
+    write_tracks(out, simulate_tracks(Projectile.from_spec(spec), n, points, tuple(speed), _radians(angle), noise,
                                       jax.random.key(seed)))
+
+
+def _radians(angles) -> tuple[float, ...]:
+    """A request's angles (degrees) as the library's radians."""
+    return tuple(np.atleast_1d(from_degrees(angles)).tolist())
 
 
 def build_model(name: str, physics: Mapping[str, object], *, unknown: Sequence[str] | None = None,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
-from hybridlab.data import add_noise, grid_design, holdout, uniform_design
+from hybridlab.data import add_noise, from_degrees, grid_design, holdout, uniform_design
 from hybridlab.experiments.aiming import AimingCase
 from hybridlab.experiments.fragility import true_range
 from hybridlab.models import (MLP, BasisRegression, Hybrid, LinearRegression, NearestNeighbour, PhysicsFit,
@@ -65,7 +65,7 @@ class ProjectileScenario:
         return self.truth
 
     def _region(self, speed, angle, n, key, noise_key):
-        X = np.column_stack(uniform_design(n, speed, np.deg2rad(angle), key))
+        X = np.column_stack(uniform_design(n, speed, from_degrees(angle), key))
         true = self.true(X)
         return Split(X, add_noise(true, self.noise, noise_key), true)
 
@@ -91,13 +91,13 @@ class ProjectileScenario:
         n = 30 if quick else 60
         speed = (min(self.speed[0], self.extrap_speed[0]), max(self.speed[1], self.extrap_speed[1]))
         angle = (min(self.angle[0], self.extrap_angle[0]), max(self.angle[1], self.extrap_angle[1]))
-        v, theta = grid_design(speed, np.deg2rad(angle), n, n)
+        v, theta = grid_design(speed, from_degrees(angle), n, n)
         return np.column_stack([v, theta])
 
     def curves(self, quick: bool) -> np.ndarray:
         """Launches along v at fixed angles, from the training region into the extrapolation one."""
         v = np.linspace(self.speed[0], max(self.speed[1], self.extrap_speed[1]), 60 if quick else 200)
-        return np.concatenate([np.column_stack([v, np.full_like(v, np.deg2rad(a))]) for a in self.curve_angles])
+        return np.concatenate([np.column_stack([v, np.full_like(v, from_degrees(a))]) for a in self.curve_angles])
 
     def regions(self) -> tuple[dict, dict]:
         return ({"speed": list(self.speed), "angle": list(self.angle)},

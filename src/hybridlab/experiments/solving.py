@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from hybridlab.data import write_table
+from hybridlab.data import from_degrees, in_file_units, write_table
 from hybridlab.experiments.jobs import MAX_ROWS
 from hybridlab.files import check_output_file
 from hybridlab.physics import Projectile
@@ -19,10 +19,10 @@ METHODS = ("exact", "pinn", "ritz")
 
 def solve_shot(spec: Mapping, method: str, *, speed: float | None, angle: float | None, to, horizon: float | None,
                points: int, out: str | None = None, epochs: int = 2000, polish: int = 2000, seed: int = 0) -> dict:
-    """Solve the initial-value shot (``speed`` m/s, ``angle`` rad, on [0, ``horizon``] s,
+    """Solve the initial-value shot (``speed`` m/s, ``angle`` degrees, on [0, ``horizon``] s,
     default its flight time) or the boundary-value one (``to`` = (X, Y) m after ``horizon`` s)
     by ``method``; write t, x, y at ``points`` equally spaced times to ``out`` if given. Returns
-    {"method", "launch": {"speed" m/s, "angle" rad}, "rel_l2_vs_exact", "seconds"}. The path
+    {"method", "launch": {"speed" m/s, "angle" degrees}, "rel_l2_vs_exact", "seconds"}. The path
     stays above the ground: a target below it, or a horizon past the landing, is refused."""
     if method not in METHODS:
         raise ValueError(f"method = {method!r}: must be one of {METHODS}")
@@ -37,7 +37,7 @@ def solve_shot(spec: Mapping, method: str, *, speed: float | None, angle: float 
     if method == "ritz" and to is None:
         raise ValueError("method = 'ritz' solves the boundary-value shot: give a target (to) and a time")
     clock = time.perf_counter()
-    speed, angle = _launch(p, speed, angle, to, horizon)
+    speed, angle = _launch(p, speed, None if angle is None else float(from_degrees(angle)), to, horizon)
     solution = _network(p, method, speed, angle, to, horizon, epochs=epochs, polish=polish, seed=seed)
     horizon = float(p.flight_time(speed, angle)) if horizon is None else float(horizon)
     t = np.linspace(0.0, horizon, int(points))
@@ -50,8 +50,8 @@ def solve_shot(spec: Mapping, method: str, *, speed: float | None, angle: float 
                          f"{error:.3g}): its path overflows float64")
     if out is not None:
         write_table(out, {"t": t, "x": np.asarray(x), "y": np.asarray(y)})
-    return {"method": method, "launch": {"speed": launched[0], "angle": launched[1]}, "rel_l2_vs_exact": error,
-            "seconds": seconds}
+    return in_file_units({"method": method, "launch": {"speed": launched[0], "angle": launched[1]},
+                          "rel_l2_vs_exact": error, "seconds": seconds})
 
 
 def _launch(p: Projectile, speed, angle, to, horizon) -> tuple[float, float]:

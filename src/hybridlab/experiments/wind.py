@@ -13,7 +13,7 @@ import time
 import jax
 import numpy as np
 
-from hybridlab.data import write_table
+from hybridlab.data import from_degrees, write_table
 from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
 from hybridlab.physics import Projectile, QuadraticDrag
@@ -21,7 +21,7 @@ from hybridlab.report.wind import build_wind_report
 from hybridlab.uncertainty import intervals
 
 BASEBALL = Projectile(QuadraticDrag(c=9e-4), mass=0.145, g=9.81)
-SPEED, ANGLE, DURATION, SAMPLES = 40.0, float(np.deg2rad(30.0)), 2.5, 64
+SPEED, ANGLE, DURATION, SAMPLES = 40.0, float(from_degrees(30.0)), 2.5, 64
 #: (std m/s, length scale s) of the training family and of the shifted one.
 FAMILY, SHIFTED = (5.0, 0.5), (8.0, 0.2)
 

@@ -18,7 +18,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from hybridlab.physics.laws import LAWS, Coefficient
+from hybridlab.physics.laws import LAWS, TERMS, Coefficient
 from hybridlab.physics.validation import parameter
 
 
@@ -337,8 +337,7 @@ class PolynomialDrag(AbstractDrag):
     name = "polynomial"
     title = LAWS[name].title
     #: Each coefficient's term in words, and its power of |v| in the magnitude.
-    terms: ClassVar[dict[str, tuple[str, int]]] = {"b": ("constant", 0), "k": ("linear", 1), "c": ("quadratic", 2),
-                                                   "d": ("cubic", 3)}
+    terms: ClassVar[dict[str, tuple[str, int]]] = TERMS
     coefficients = LAWS[name].coefficients
 
     b: jax.Array

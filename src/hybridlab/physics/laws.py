@@ -50,3 +50,34 @@ LAWS: dict[str, Law] = {
                                           "d": Coefficient("kg s/m^2", default=0.0, start=1e-5)},
                       "PolynomialDrag"),
 }
+
+#: The polynomial law's terms: each coefficient's term in words and its power of |v| in the
+#: force's magnitude b + k|v| + c|v|² + d|v|³.
+TERMS: dict[str, tuple[str, int]] = {"b": ("constant", 0), "k": ("linear", 1), "c": ("quadratic", 2),
+                                     "d": ("cubic", 3)}
+#: A law named by its terms: polynomial drag with only these terms, their words joined by "+"
+#: in the order of :data:`TERMS` ("linear+quadratic": k|v| + c|v|²), or "none" for no term.
+NO_TERMS = "none"
+#: The laws a fit from tracks names and chooses among (``learn-drag --law``), by their terms.
+FITTED_LAWS = ("none", "linear", "quadratic", "linear+quadratic")
+
+
+def term_law(coefficients) -> str:
+    """The name of the polynomial law with these coefficients' terms ("k", "c" → "linear+quadratic";
+    none → "none"). ValueError naming a coefficient the polynomial law does not have."""
+    for name in coefficients:
+        if name not in TERMS:
+            raise ValueError(f"coefficient {name!r}: the polynomial law's are {', '.join(TERMS)}")
+    return "+".join(word for name, (word, _) in TERMS.items() if name in coefficients) or NO_TERMS
+
+
+def term_coefficients(law: str) -> tuple[str, ...]:
+    """The coefficients of the polynomial law named by its terms, in the order of :data:`TERMS`
+    ("linear+quadratic" → ("k", "c"); "none" → ()). ValueError naming a word that is no term."""
+    if law == NO_TERMS:
+        return ()
+    words = {word: name for name, (word, _) in TERMS.items()}
+    for word in law.split("+"):
+        if word not in words:
+            raise ValueError(f"law = {law!r}: {word!r} is not one of the terms {', '.join(words)}")
+    return tuple(name for word, name in words.items() if word in law.split("+"))
