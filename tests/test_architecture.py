@@ -126,3 +126,52 @@ def test_angles_are_converted_in_one_place():
     offenders = {path.relative_to(package).as_posix(): lines for path in package.rglob("*.py")
                  if (lines := _angle_conversions(ast.parse(path.read_text())))}
     assert offenders == {"data/units.py": [19, 25]}
+
+
+#: Strings outside physics/ that equal a drag law's name, term or coefficient and mean
+#: something else, each with what it means there. Anything else is a law spelled by hand.
+OTHER_MEANINGS = {
+    ("dynamics/trajectory_fit.py", "linear"): "SciPy's least_squares loss",
+    ("experiments/equations.py", "k"): "the metrics keys of the linear-drag inverse problem, read by its report",
+    ("experiments/gust.py", "k"): "the metrics key of the gust scenario's drag rate, read by its report",
+    ("experiments/learning.py", "cubic"): "the published cubic-polynomial baseline of the drops benchmark",
+    ("experiments/scenarios.py", "constant"): "a learning-rate schedule",
+    ("experiments/scenarios.py", "linear"): "the linear-regression rung's name",
+    ("experiments/wind.py", "linear"): "the linear operator's name",
+    ("inverse/learned.py", "none"): "the learned aim's branch without a penalty",
+    ("models/linear.py", "linear"): "the rung's name",
+    ("models/mlp.py", "constant"): "a learning-rate schedule",
+    ("models/nearest.py", "k"): "the number of neighbours",
+    ("report/equations.py", "k"): "metrics keys read from the run's files",
+    ("report/equations.py", "none"): "a table cell: no standard error",
+    ("report/figures.py", "none"): "Matplotlib's line style and face colour",
+    ("report/forecast.py", "none"): "Matplotlib's face colour; a table cell",
+    ("report/gust.py", "k"): "a metrics key read from the run's files",
+    ("report/gust.py", "none"): "Matplotlib's line style",
+    ("report/sweep.py", "none"): "a table cell",
+}
+
+
+def test_no_module_outside_physics_spells_a_drag_law():
+    """A drag law's name, its terms' words and its coefficients' names are the physics' (its
+    plain-data registry, ``physics/laws.py``); other rooms take them from there (issue 31 §5).
+    Docstrings aside, a string equal to one of them outside physics/ must be in
+    :data:`OTHER_MEANINGS`, and every entry there must still be found."""
+    import ast
+
+    from hybridlab.physics.laws import FITTED_LAWS, LAWS, TERMS
+
+    spelled = set(LAWS) | set(FITTED_LAWS) | {word for word, _ in TERMS.values()}
+    spelled |= {name for law in LAWS.values() for name in law.coefficients}
+    package = ROOT / "src" / "hybridlab"
+    found = set()
+    for path in package.rglob("*.py"):
+        name = path.relative_to(package).as_posix()
+        if name.startswith("physics/"):
+            continue
+        tree = ast.parse(path.read_text())
+        docs = _docstring_lines(tree)
+        found |= {(name, node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                  and node.value in spelled and node.lineno not in docs}
+    assert found - set(OTHER_MEANINGS) == set()
+    assert set(OTHER_MEANINGS) - found == set()

@@ -88,7 +88,8 @@ def test_solve_command_writes_the_path_and_its_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--method", "ritz", "--to", "20", "5", "--time", "2", "--drag", "quadratic"], "--method ritz: needs --drag"),
+    (["--method", "ritz", "--to", "20", "5", "--time", "2", "--drag", "quadratic", "--c", "1e-3"],
+     "--drag 'quadratic': the Deep Ritz method needs an action"),
     (["--to", "20", "5", "--time", "2", "--speed", "3"], "--to: give either"),
     (["--speed", "10", "--angle", "30", "--time", "0"], "--time 0.0: must be > 0"),
     (["--to", "20", "5"], "--to: needs --time"),

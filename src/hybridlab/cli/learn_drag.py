@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hybridlab.cli.options import parse_seed
+from hybridlab.cli.options import fitted_laws, parse_seed
 
 
 def register(commands) -> None:
@@ -21,7 +21,7 @@ def register(commands) -> None:
     sub.add_argument("--diameter", type=float, default=None, help="its diameter in m (adds the drag coefficient C_d)")
     sub.add_argument("--method", choices=("fit", "ude", "neural-ode", "auto", "pinn"), default="auto",
                      help="default auto")
-    sub.add_argument("--law", choices=("none", "linear", "quadratic", "linear+quadratic"), default=None,
+    sub.add_argument("--law", choices=fitted_laws(), default=None,
                      help="the law of --method fit, auto or pinn (default: chosen as auto chooses it)")
     sub.add_argument("--train-until", type=float, default=None,
                      help="fit on t <= this time in s, report the error after it (default: fit on all)")

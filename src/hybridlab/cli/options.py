@@ -28,12 +28,22 @@ def drag_laws() -> dict[str, dict[str, str]]:
                    for coefficient, c in law.coefficients.items()} for name, law in LAWS.items()}
 
 
+def fitted_laws() -> tuple[str, ...]:
+    """The laws a fit from tracks names (``learn-drag --law``), from the physics' plain data."""
+    from hybridlab.physics.laws import FITTED_LAWS
+
+    return FITTED_LAWS
+
+
 def physics_options(parser: argparse.ArgumentParser) -> None:
+    from hybridlab.physics.laws import NO_DRAG
+
+
     group = parser.add_argument_group("physics (SI units)")
     group.add_argument("--mass", type=float, default=1.0, help="mass in kg (default 1)")
     group.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
     group.add_argument("--height", type=float, default=0.0, help="launch height above the ground in m (default 0)")
-    group.add_argument("--drag", choices=sorted(drag_laws()), default="none", help="drag law (default none)")
+    group.add_argument("--drag", choices=sorted(drag_laws()), default=NO_DRAG, help=f"drag law (default {NO_DRAG})")
     helps: dict[str, list[str]] = {}  # one option per coefficient name, whichever laws share it
     for coefficients in drag_laws().values():
         for name, text in coefficients.items():

@@ -47,8 +47,6 @@ def run(args) -> None:
         raise UsageError(f"--time {args.time}: must be > 0 (s)")
     if args.angle is not None:
         check_angles(args, args.angle)
-    if args.method == "ritz" and args.drag not in ("linear", "none"):
-        raise UsageError(f"--method ritz: needs --drag linear or none (quadratic drag has no action); got {args.drag}")
     result = solve_shot(spec_of(args), args.method, speed=args.speed, angle=args.angle, to=args.to, horizon=args.time,
                         points=args.points, out=args.out, epochs=args.epochs, polish=args.polish, seed=args.seed)
     if args.json:

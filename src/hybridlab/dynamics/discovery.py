@@ -14,6 +14,7 @@ from hybridlab.data import Tracks
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
 from hybridlab.models.basis import stlsq
 from hybridlab.physics import DRAG_LAWS, PolynomialDrag, Projectile
+from hybridlab.physics.laws import term_law
 
 #: The candidate terms of the drag force's magnitude F(|v|), by name: the power of |v| and the
 #: coefficient of :class:`hybridlab.physics.PolynomialDrag` that multiplies it.
@@ -134,7 +135,7 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
     fit = fits[chosen]
     estimates = fit.physics_estimates()
     terms = {name: estimates[TERMS[name][1]]["value"] for name in chosen}
-    return Discovery("+".join(terms) or "none", terms, fit, (float(speed.min()), float(speed.max())))
+    return Discovery(term_law(TERMS[name][1] for name in terms), terms, fit, (float(speed.min()), float(speed.max())))
 
 
 def _fewest_terms(refit, rss: dict, library, size: int, level: float, extra: int, tracks: Tracks) -> tuple:

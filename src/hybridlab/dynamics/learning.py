@@ -15,12 +15,16 @@ from hybridlab.dynamics.base import Dynamics
 from hybridlab.dynamics.discovery import discover_drag, fewest_adequate, nested_f_tests
 from hybridlab.dynamics.learned import UDE, NeuralODE
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
+from hybridlab.physics import PolynomialDrag, QuadraticDrag
+from hybridlab.physics.laws import FITTED_LAWS, TERMS, term_coefficients
 from hybridlab.uncertainty import intervals
 
 METHODS = ("fit", "ude", "neural-ode", "auto")
-#: The laws a fit may name, as the coefficients of :class:`hybridlab.physics.PolynomialDrag`
-#: each keeps: k|v| (kg/s) and c|v|² (kg/m).
-LAWS = {"none": (), "linear": ("k",), "quadratic": ("c",), "linear+quadratic": ("k", "c")}
+#: The laws a fit may name (:data:`hybridlab.physics.laws.FITTED_LAWS`), each the coefficients
+#: of :class:`hybridlab.physics.PolynomialDrag` it keeps (k|v| in kg/s, c|v|² in kg/m).
+LAWS = {name: term_coefficients(name) for name in FITTED_LAWS}
+#: The coefficient (kg/m) that gives the drag coefficient C_d = 2c/(ρA).
+(_QUADRATIC,) = QuadraticDrag.coefficients
 #: The level of the F-tests by which ``auto`` chooses a law (:func:`choose_law`): a candidate is
 #: adequate unless its misfit beyond the fullest candidate's is significant at this level.
 LEVEL = 0.01
@@ -114,10 +118,10 @@ class LearnedDrag:
         if isinstance(self.model, TrajectoryFit):
             out.update(self.model.physics_estimates())
         out.update({name: {"value": value, "stderr": None} for name, value in self.estimates.items()})
-        if "c" in out and self.diameter:
+        if _QUADRATIC in out and self.diameter:
             area = math.pi * self.diameter**2 / 4
             out["drag_coefficient"] = {key: None if value is None else 2 * value / (AIR_DENSITY * area)
-                                       for key, value in out["c"].items()}
+                                       for key, value in out[_QUADRATIC].items()}
         out.update(_start_parameters(self.model))
         return out
 
@@ -146,8 +150,8 @@ def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> Tra
     if law not in LAWS:
         raise ValueError(f"law = {law!r}: must be one of {tuple(LAWS)}")
     speed = _fastest(tracks)
-    start = {"k": _START_SHARE * mass * g / speed, "c": _START_SHARE * mass * g / speed**2}
-    physics = {"drag": {"law": "polynomial", **{name: start[name] for name in LAWS[law]}}, "mass": mass, "g": g}
+    start = {name: _START_SHARE * mass * g / speed ** TERMS[name][1] for name in LAWS[law]}
+    physics = {"drag": {"law": PolynomialDrag.name, **start}, "mass": mass, "g": g}
     return TrajectoryFit(physics, unknown=LAWS[law] + (("g",) if fit_g else ()))
 
 

@@ -15,7 +15,7 @@ from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
 from hybridlab.estimators.grey import FittedPhysics
-from hybridlab.estimators.params import NAMES_OR_NONE, PHYSICS, TOLERANCE, Boolean, Integer, OneOf, Real
+from hybridlab.estimators.params import PHYSICS, UNKNOWN, TOLERANCE, Boolean, Integer, OneOf, Real
 from hybridlab.networks import training
 from hybridlab.physics import QuadraticDrag
 from hybridlab.uncertainty.diagnostics import standard_errors
@@ -44,9 +44,9 @@ class TrajectoryFit(FittedPhysics, Dynamics):
     physics : Projectile or dict or None
         The drag law and known parameters, and the unknowns' starting guesses (each > 0); None: quadratic drag
         with the defaults.
-    unknown : sequence of str
+    unknown : sequence of str or None
         Names of the fitted parameters (drag coefficients, ``g``, ``mass``; not ``height``), distinct; empty:
-        the starting states alone.
+        the starting states alone; None (the default): every coefficient of the drag law (quadratic drag's c).
     fit_start : bool
         Whether every track's starting state is fitted.
     loss : str
@@ -91,10 +91,10 @@ class TrajectoryFit(FittedPhysics, Dynamics):
 
     # No unknown at all fits the starting states alone; the launch height is a starting state here.
     default_law, needs_unknown, never_unknown = QuadraticDrag.name, False, ("height",)
-    constraints = {"physics": PHYSICS, "unknown": NAMES_OR_NONE, "fit_start": Boolean(), "loss": OneOf(LOSSES),
+    constraints = {"physics": PHYSICS, "unknown": UNKNOWN, "fit_start": Boolean(), "loss": OneOf(LOSSES),
                    "f_scale": Real(0.0, open=True), "steps": Integer(1), "rtol": TOLERANCE}
 
-    def __init__(self, physics=None, *, unknown=("c",), fit_start=True, loss="linear", f_scale=1.0, steps=200,
+    def __init__(self, physics=None, *, unknown=None, fit_start=True, loss="linear", f_scale=1.0, steps=200,
                  rtol=1e-8):
         self.physics, self.unknown, self.fit_start, self.loss = physics, unknown, fit_start, loss
         self.f_scale, self.steps, self.rtol = f_scale, steps, rtol
@@ -121,7 +121,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         parametrised : LawField
             θ ↦ the vector field with the unknowns set to θ.
         """
-        return jnp.asarray(self.values_), LawField(self.start(), tuple(self.unknown))
+        return jnp.asarray(self.values_), LawField(self.start(), self.unknowns())
 
     @property
     def fits_start(self) -> bool:
@@ -140,7 +140,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         # Every parameter the law could leave unknown is in the program, the known ones frozen
         # by `active`: fits of one law with any choice of unknowns share one compiled program.
         names = tuple(name for name in start.units() if name != "height")
-        active = np.array([name in self.unknown for name in names])
+        active = np.array([name in self.unknowns() for name in names])
         p0 = jnp.stack([start.value(name) for name in names])
         guess = jnp.asarray(motion.starting_states(tracks))
         ts, position, mask = motion.padded(tracks)
@@ -153,7 +153,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         found, converged = training.minpack(lambda x: _jacobian(residuals, unravel(jnp.asarray(x)), data), flat,
                                             self.steps)
         u, shift = unravel(jnp.asarray(found))
-        order = [names.index(name) for name in self.unknown]
+        order = [names.index(name) for name in self.unknowns()]
         self.values_ = (p0 * jnp.exp(u))[np.asarray(order, int)]
         self.starts_ = guess + shift if self.fit_start else guess
         self.converged_ = bool(converged)
@@ -163,7 +163,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         # The unknowns' columns (in the order of `unknown`), then the starting states'.
         r, J = r[observed], J[observed][:, order + list(range(len(names), J.shape[1]))]
         # ∂r/∂p = (∂r/∂u)/p for p = p₀ e^u; the starting states are fitted in SI units already.
-        q = len(self.unknown)
+        q = len(self.unknowns())
         J[:, :q] /= np.asarray(self.values_)
         errors = standard_errors(J, r) if J.shape[1] else np.zeros(0)
         self.stderr_ = [float(e) for e in errors[:q]]
@@ -200,7 +200,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         return -np.asarray(fx)
 
     def _arrays_like(self):
-        return {"values": jnp.zeros(len(self.unknown)), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_)),
+        return {"values": jnp.zeros(len(self.unknowns())), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_)),
                 **self._interval_like()}
 
     def summary(self):

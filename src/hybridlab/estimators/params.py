@@ -213,6 +213,8 @@ BATCH_SIZE = Optional(Integer(1))
 NAMES = Items(Text())
 #: Names, possibly none (a fit of the starting states alone).
 NAMES_OR_NONE = Items(Text(), least=0)
+#: A grey box's unknowns: names, possibly none, or None (every coefficient of its drag law).
+UNKNOWN = Optional(NAMES_OR_NONE)
 
 
 def _physics(value) -> None:

@@ -88,12 +88,11 @@ def _inverse(steps, seed, losses, echo) -> dict:
     truth, speed, angle = SHOTS["shot put"]
     tracks = simulate_tracks(truth, 1, INVERSE_POINTS, (speed, speed), (angle, angle), INVERSE_NOISE,
                              jax.random.key(seed))
+    guess = Projectile(LinearDrag(k=0.5), mass=float(truth.mass), g=G)  # k unknown, from 0.5 kg/s
     clock = time.perf_counter()
-    grey = TrajectoryFit({"drag": {"law": "linear", "k": 0.5}, "mass": float(truth.mass), "g": G},
-                         unknown=("k",)).fit(tracks)
+    grey = TrajectoryFit(guess).fit(tracks)
     grey_s = time.perf_counter() - clock
-    guess = Projectile(LinearDrag(k=0.5), mass=float(truth.mass), g=G)
-    found = inverse.learn(tracks, guess, ("k",), epochs=steps["epochs"], polish=steps["polish"], seed=steps["seed"])
+    found = inverse.learn(tracks, guess, epochs=steps["epochs"], polish=steps["polish"], seed=steps["seed"])
     losses += [("inverse: pinn", "adam", step, term, value) for step, data, physics in found.history["adam"]
                for term, value in (("data", data), ("physics", physics))]
     losses += [("inverse: pinn", "lbfgs", step, "total", value) for step, value in enumerate(found.history["lbfgs"])]

@@ -112,7 +112,7 @@ def rungs(quick: bool, seed: int) -> dict:
             "LSTM": _forecaster(lambda: LSTM(epochs=epochs // 2, free_epochs=epochs // 4, seed=seed)),
             "neural ODE": _dynamics(lambda: NeuralODE(physics, **networks)),
             "UDE": _dynamics(lambda: UDE(physics, **networks)),
-            "grey box (quadratic)": _dynamics(lambda: TrajectoryFit(grey, unknown=["c"]))}
+            "grey box (quadratic)": _dynamics(lambda: TrajectoryFit(grey))}
 
 
 def _kinematics(train, observed, later):

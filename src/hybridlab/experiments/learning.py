@@ -11,7 +11,8 @@ from hybridlab.data import Tracks, benchmark_split, join_tracks, load_drops, rea
 from hybridlab.dynamics import TrajectoryFit, learn_drag
 from hybridlab.dynamics.learning import (METHODS, LearnedDrag, choose_law, given_parameters, labelled, law_fit,
                                         scored, split_checked)
-from hybridlab.physics import Projectile
+from hybridlab.physics import Projectile, QuadraticDrag
+from hybridlab.physics.laws import term_law
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
 from hybridlab.forecasting import LSTM, EchoStateNetwork
@@ -83,7 +84,7 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
 
 #: What the benchmark's methods are given (the rest, auto chooses): ``fit`` is the published
 #: comparison's grey box, quadratic drag with g fitted; the UDE's law is refitted with g fitted.
-DROPS_CHOICES = {"fit": {"law": "quadratic", "fit_g": True}, "ude": {"fit_g": True}}
+DROPS_CHOICES = {"fit": {"law": term_law(QuadraticDrag.coefficients), "fit_g": True}, "ude": {"fit_g": True}}
 
 
 def drops_benchmark(methods=("fit", "auto"), train_until: float = 2.0, epochs: int = 1500) -> list[dict]:

@@ -186,7 +186,7 @@ def _shotput_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
     return {
         **_data_rungs(quick, seed),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS), unknown=["k"]),
+        "physics": PhysicsFit(Projectile(LinearDrag(1.0), mass=SHOTPUT_MASS)),
         "hybrid": _hybrid(Projectile(mass=SHOTPUT_MASS), quick, seed),
         "hybrid-k0.45": _hybrid(Projectile(LinearDrag(0.45), mass=SHOTPUT_MASS), quick, seed),
         "ude": _ude(SHOTPUT_MASS, quick, seed),
@@ -200,7 +200,7 @@ def _baseball_ladder(quick: bool, seed: int) -> dict[str, Regressor]:
     return {
         **_data_rungs(quick, seed),
         "basis": BasisRegression(seed=seed),
-        "physics": PhysicsFit(Projectile(QuadraticDrag(5e-4), mass=BASEBALL_MASS), unknown=["c"]),
+        "physics": PhysicsFit(Projectile(QuadraticDrag(5e-4), mass=BASEBALL_MASS)),
         "hybrid": _hybrid(Projectile(mass=BASEBALL_MASS), quick, seed),
         "ude": _ude(BASEBALL_MASS, quick, seed),
     }

@@ -36,6 +36,8 @@ def solve_shot(spec: Mapping, method: str, *, speed: float | None, angle: float 
     p = Projectile.from_spec(spec)
     if method == "ritz" and to is None:
         raise ValueError("method = 'ritz' solves the boundary-value shot: give a target (to) and a time")
+    if method == "ritz":
+        ritz.check_action(p)
     clock = time.perf_counter()
     speed, angle = _launch(p, speed, None if angle is None else float(from_degrees(angle)), to, horizon)
     solution = _network(p, method, speed, angle, to, horizon, epochs=epochs, polish=polish, seed=seed)

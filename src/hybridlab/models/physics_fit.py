@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.estimators.grey import FittedPhysics
-from hybridlab.estimators.params import NAMES_OR_NONE, PHYSICS, SEED, Integer
+from hybridlab.estimators.params import PHYSICS, SEED, UNKNOWN, Integer
 from hybridlab.models.base import Regressor
 from hybridlab.networks import training
 from hybridlab.physics import LinearDrag
@@ -44,9 +44,9 @@ class PhysicsFit(FittedPhysics, Regressor):
     physics : Projectile or dict or None
         The known parameters and the unknowns' starting guesses (each > 0); None: linear drag with the
         defaults.
-    unknown : sequence of str
+    unknown : sequence of str or None
         Names of the fitted parameters (drag coefficients, ``mass``, ``g``, ``height``), at least one,
-        distinct.
+        distinct; None (the default): every coefficient of the drag law (linear drag's k).
     steps : int
         Levenberg–Marquardt steps per start, ≥ 1.
     restarts : int
@@ -84,10 +84,10 @@ class PhysicsFit(FittedPhysics, Regressor):
     fitted_facts = ("stderr", "train_rmse", "converged", "hessian", "restarts")
 
     default_law = LinearDrag.name
-    constraints = {"physics": PHYSICS, "unknown": NAMES_OR_NONE, "steps": Integer(1), "restarts": Integer(1),
+    constraints = {"physics": PHYSICS, "unknown": UNKNOWN, "steps": Integer(1), "restarts": Integer(1),
                    "seed": SEED}
 
-    def __init__(self, physics=None, *, unknown=("k",), steps=200, restarts=1, seed=0):
+    def __init__(self, physics=None, *, unknown=None, steps=200, restarts=1, seed=0):
         self.physics, self.unknown, self.steps, self.restarts, self.seed = physics, unknown, steps, restarts, seed
         self.check_params()
 
@@ -96,7 +96,7 @@ class PhysicsFit(FittedPhysics, Regressor):
         if X.shape[1] != 2:
             raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
         start = self.start()
-        p0 = jnp.stack([start.value(name) for name in self.unknown])
+        p0 = jnp.stack([start.value(name) for name in self.unknowns()])
         # Everything that varies from fit to fit is data (arrays), so the compiled solve is reused.
         data = (start, jnp.asarray(X), jnp.asarray(y), p0, jnp.asarray(float(np.std(y)) or 1.0))
         # The start checked (a bad launch or a failed solve is a ValueError in one line); the
@@ -143,19 +143,19 @@ class PhysicsFit(FittedPhysics, Regressor):
         as they are)."""
         start = self.start()
         try:
-            linear = in_blocks(lambda block: _range_jacobian(start, self.unknown, values, jnp.asarray(block)), X)
+            linear = in_blocks(lambda block: _range_jacobian(start, self.unknowns(), values, jnp.asarray(block)), X)
         except eqx.EquinoxRuntimeError:
-            linear = np.full((len(X), 1 + len(self.unknown)), np.nan)
+            linear = np.full((len(X), 1 + len(self.unknowns())), np.nan)
         if not checked or np.isfinite(linear[:, 0]).all():
             return linear
         # The compiled program does not check its results: the eager solve says in one line what
         # went wrong (a bad launch, a range beyond float64, a failed solve).
-        ranges = np.asarray(start.replace(self.unknown, values).range(X[:, 0], X[:, 1]))
-        return np.column_stack([ranges, np.full((len(X), len(self.unknown)), np.nan)])
+        ranges = np.asarray(start.replace(self.unknowns(), values).range(X[:, 0], X[:, 1]))
+        return np.column_stack([ranges, np.full((len(X), len(self.unknowns())), np.nan)])
 
     def _starts(self):
         """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
-        q = len(self.unknown)
+        q = len(self.unknowns())
         draws = np.random.default_rng(self.seed).normal(size=(self.restarts - 1, q))
         return [jnp.zeros(q)] + [jnp.asarray(u) for u in draws]
 
@@ -169,7 +169,7 @@ class PhysicsFit(FittedPhysics, Regressor):
         return self._linear(self.values_, X)[:, 1:]
 
     def _arrays_like(self):
-        return {"values": jnp.zeros(len(self.unknown))}
+        return {"values": jnp.zeros(len(self.unknowns()))}
 
     def summary(self):
         """Facts about the fitted model (see ``Estimator.summary``), with the fitted physics.

@@ -39,9 +39,11 @@ class Law(NamedTuple):
     class_name: str
 
 
+#: The law of a projectile (and of the command line's ``--drag``) that names none.
+NO_DRAG = "none"
 #: The built-in laws by the name a spec and the command line's ``--drag`` use.
 LAWS: dict[str, Law] = {
-    "none": Law("no drag", {}, "NoDrag"),
+    NO_DRAG: Law("no drag", {}, "NoDrag"),
     "linear": Law("linear drag", {"k": Coefficient("kg/s", default=0.45, start=1.0)}, "LinearDrag"),
     "quadratic": Law("quadratic drag", {"c": Coefficient("kg/m", default=9e-4, start=1e-3)}, "QuadraticDrag"),
     "polynomial": Law("polynomial drag", {"b": Coefficient("N", default=0.0, start=1e-2),
@@ -65,6 +67,7 @@ FITTED_LAWS = ("none", "linear", "quadratic", "linear+quadratic")
 def term_law(coefficients) -> str:
     """The name of the polynomial law with these coefficients' terms ("k", "c" → "linear+quadratic";
     none → "none"). ValueError naming a coefficient the polynomial law does not have."""
+    coefficients = set(coefficients)
     for name in coefficients:
         if name not in TERMS:
             raise ValueError(f"coefficient {name!r}: the polynomial law's are {', '.join(TERMS)}")

@@ -146,10 +146,12 @@ def _starts(nets, prob: InverseProblem) -> np.ndarray:
     return np.asarray(eqx.filter_vmap(one)(nets, prob.baseline))
 
 
-def learn(tracks: Tracks, projectile: Projectile, unknown=("k",), *, widths=(32, 32), points: int = 64,
+def learn(tracks: Tracks, projectile: Projectile, unknown=None, *, widths=(32, 32), points: int = 64,
           epochs: int = 3000, polish: int = 2000, learning_rate: float = 1e-2, scaled: bool = True,
           weight: float = 1.0, seed: int = 0) -> InverseSolution:
-    """Fit the parameters ``unknown`` of ``projectile`` (the rest known) to ``tracks``."""
+    """Fit the parameters ``unknown`` of ``projectile`` (the rest known; None: every coefficient
+    of its drag law) to ``tracks``."""
+    unknown = tuple(projectile.drag.coefficients) if unknown is None else unknown
     prob = inverse_problem(tracks, projectile, unknown, points, scaled, weight)
     keys = jax.random.split(jax.random.key(seed), len(tracks))
     nets = eqx.filter_vmap(lambda k: Network(1, tuple(widths), "tanh", "glorot", k, n_out=tracks.dim).zero_last())(keys)

@@ -58,6 +58,13 @@ def action(net, prob: Problem):
     return jnp.sum(prob.weights * jax.vmap(density)(prob.nodes))
 
 
+def check_action(projectile) -> None:
+    """ValueError naming the drag law unless the motion has an action (linear drag or none)."""
+    if type(projectile.drag) not in (LinearDrag, NoDrag):
+        raise ValueError(f"drag = {getattr(projectile.drag, 'name', type(projectile.drag).__name__)!r}: the Deep "
+                         "Ritz method needs an action, which only linear drag (or none) has; use the PINN")
+
+
 def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32), points: int = 128,
                   epochs: int = 2000, polish: int = 2000, learning_rate: float = 1e-2, scaled: bool = True,
                   seed: int = 0) -> Solution:
@@ -99,8 +106,6 @@ def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32)
         If the drag law is neither linear nor none, the target is not two finite numbers with X, Y ≥ 0, g T² is
         not a normal float64, ``points``, ``epochs`` or ``polish`` is out of range, or the training diverges.
     """
-    if type(projectile.drag) not in (LinearDrag, NoDrag):
-        raise ValueError(f"drag = {getattr(projectile.drag, 'name', type(projectile.drag).__name__)!r}: the Deep "
-                         "Ritz method needs an action, which only linear drag (or none) has; use the PINN")
+    check_action(projectile)
     prob = problem(projectile, "boundary", (0.0, float(projectile.height)), to, float(horizon), points, scaled)
     return train("ritz", action, prob, widths, epochs, polish, learning_rate, seed)
