@@ -175,3 +175,27 @@ def test_no_module_outside_physics_spells_a_drag_law():
                   and node.value in spelled and node.lineno not in docs}
     assert found - set(OTHER_MEANINGS) == set()
     assert set(OTHER_MEANINGS) - found == set()
+
+
+#: Figures an experiment draws from live objects, each with why no run directory holds it.
+LIVE_FIGURES = {("experiments/jobs.py", "plot_aim"): "aim --plot draws the answer to a request; no run writes files",
+                ("experiments/jobs.py", "write_figure"): "writes that picture"}
+
+
+def test_every_figure_of_a_run_is_drawn_from_its_files():
+    """The rooms that run jobs hand the report room a directory (``build_…``/``draw_…`` take a
+    path), never the objects they fitted: every figure can be drawn again from the files its job
+    wrote (issue 31 §5). A test of each job (tests/test_learning.py, test_forecasting.py …)
+    redraws from the files alone."""
+    import ast
+
+    package = ROOT / "src" / "hybridlab"
+    found = set()
+    for path in (package / "experiments").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            # report.schema: the types of the files' contents, not a figure
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hybridlab.report") \
+                    and node.module != "hybridlab.report.schema":
+                found |= {(path.relative_to(package).as_posix(), alias.name) for alias in node.names
+                          if not alias.name.startswith(("build_", "draw_"))}
+    assert found == set(LIVE_FIGURES)

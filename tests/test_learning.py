@@ -3,6 +3,7 @@ on drops simulated by SciPy with a known law, the learn-drag, simulate --tracks 
 commands, and the benchmark split checked against the published cubic baseline."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hybridlab.data import Tracks, benchmark_split, load_drops, read_tracks, wri
 from hybridlab.dynamics import learn_drag
 from hybridlab.experiments.learning import PUBLISHED, _cubic_mse, drops_benchmark, drops_table
 from hybridlab.models import load
+from hybridlab.report.learning import draw_learned
 
 G, MASS = 9.80665, 0.05
 #: Strong drags (terminal speeds near 10 m/s), so that 2-s drops tell the laws apart.
@@ -72,10 +74,17 @@ def test_learn_drag_command_writes_its_results_and_figures(tmp_path, capsys):
     # The 90 % interval of a forecast of a true law: about the noise's (2·1.645·σ = 6.6 cm) and covering.
     assert printed["coverage_test"] >= 0.75 and 0.066 < printed["width_test"] < 0.1, printed
     assert json.loads((out / "result.json").read_text()) == printed
+    drawn = {}
     for figure in ("tracks.png", "force.png"):
-        assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        drawn[figure] = (out / figure).read_bytes()
+        assert drawn[figure][:8] == b"\x89PNG\r\n\x1a\n"
+        (out / figure).unlink()
     model = load(out / "models" / "trajectory-fit")
     assert model.physics_estimates()["c"]["value"] == pytest.approx(c["value"], rel=1e-12)
+    # The figures come from the directory's files alone: the same bytes again, the models gone.
+    shutil.rmtree(out / "models")
+    draw_learned(str(out))
+    assert {figure: (out / figure).read_bytes() for figure in drawn} == drawn
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -97,6 +97,8 @@ class LearnedDrag:
     #: How the law and g were settled: {"law": rule, "g": rule}, each "given" or the rule that
     #: chose it (see :func:`choose_law`).
     chosen: dict[str, str] = field(default_factory=dict)
+    #: The last time (s) of the fitted part; None where every point was fitted.
+    train_until: float | None = None
 
     def parameters(self) -> dict[str, dict[str, float | None]]:
         """{name: {"value", "stderr"}}: the law's coefficients as in ``hybridlab.physics``
@@ -138,7 +140,7 @@ class LearnedDrag:
         return {"law": self.law, "parameters": self.parameters(), "mse_train": self.mse_train,
                 "mse_test": self.mse_test, "coverage_test": self.coverage_test, "width_test": self.width_test,
                 "method": self.method, "fit_g": self.fit_g, "chosen_by": self.chosen or None,
-                "p_values": self.scores or None}
+                "p_values": self.scores or None, "train_until": self.train_until}
 
 
 def law_fit(law: str, mass: float, g: float, fit_g: bool, tracks: Tracks) -> TrajectoryFit:
@@ -244,8 +246,8 @@ def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, metho
     else:
         (law, fit_g), chosen, scores = choose_law(train, mass, g, law, fit_g)
         model = law_fit(law, mass, g, fit_g, train).fit(train)
-    return LearnedDrag(method, law, fit_g, model, network, diameter=diameter,
-                       scores=labelled(scores), chosen=chosen, **scored(model, train, test))
+    return LearnedDrag(method, law, fit_g, model, network, diameter=diameter, scores=labelled(scores), chosen=chosen,
+                       train_until=train_until, **scored(model, train, test))
 
 
 #: How ``choose_law`` chooses, in words (result.json's ``chosen_by``).

@@ -7,7 +7,8 @@ import os
 
 import numpy as np
 
-from hybridlab.data import Tracks, benchmark_split, join_tracks, load_drops, read_tracks, renamed, resampled
+from hybridlab.data import (Tracks, benchmark_split, join_tracks, load_drops, read_tracks, renamed, resampled,
+                            write_table, write_tracks)
 from hybridlab.dynamics import TrajectoryFit, learn_drag
 from hybridlab.dynamics.learning import (METHODS, LearnedDrag, choose_law, given_parameters, labelled, law_fit,
                                         scored, split_checked)
@@ -16,7 +17,7 @@ from hybridlab.physics.laws import term_law
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
 from hybridlab.forecasting import LSTM, EchoStateNetwork
-from hybridlab.report.figures import plot_force, plot_tracks, write_figure
+from hybridlab.report.learning import draw_learned
 
 #: Test MSE (m²) on the benchmark split (drop 1, fitted on t ≤ 2 s, predicted for t > 2 s) of
 #: the Symbolic Physics Learner (Sun et al., ICLR 2023) and its cubic polynomial in t, from the
@@ -38,8 +39,10 @@ def learn_drag_file(path: str, mass: float, out: str, *, diameter: float | None 
     """:func:`~hybridlab.dynamics.learn_drag` on the tracks in ``path`` (CSV or Parquet); the
     new directory ``out`` receives ``result.json``, the fitted model(s) under ``models/`` and
     the figures ``tracks.png`` (measured vs model) and, where a drag force was fitted or
-    learned, ``force.png`` (learned force vs speed, the law over it). Nothing is written on an
-    error."""
+    learned, ``force.png`` (learned force vs speed, the law over it), drawn from the files
+    beside them (:func:`hybridlab.report.learning.draw_learned`): ``tracks.csv`` (the tracks
+    read), ``model.csv`` (the model's tracks from each fitted start, the first six) and
+    ``force.csv`` (speed, then each force in N). Nothing is written on an error."""
     check_new_directory(out, "out")  # before a fit that may take minutes
     tracks = read_tracks(path)
     learner = learn_drag_pinn if method == "pinn" else learn_drag
@@ -49,11 +52,12 @@ def learn_drag_file(path: str, mass: float, out: str, *, diameter: float | None 
         result.model.save(os.path.join(work, "models", result.model.name))
         if result.network is not None and result.network is not result.model:
             result.network.save(os.path.join(work, "models", result.network.name))
-        write_figure(plot_tracks(tracks, _dense(result.model, tracks), train_until,
-                                 f"{result.method}: {result.law}"), os.path.join(work, "tracks.png"))
+        write_tracks(os.path.join(work, "tracks.csv"), tracks)
+        write_tracks(os.path.join(work, "model.csv"), _dense(result.model, tracks))
         curves = _force_curves(result, tracks)
         if curves:
-            write_figure(plot_force(*curves, title=f"drag force: {result.law}"), os.path.join(work, "force.png"))
+            write_table(os.path.join(work, "force.csv"), {"speed": curves[0], **curves[1]})
+        draw_learned(work)
     return result
 
 
@@ -79,7 +83,7 @@ def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, 
     physics = Projectile.from_spec(grey.physics).replace(tuple(found.parameters), list(found.parameters.values()))
     model = TrajectoryFit(physics.to_spec(), unknown=()).fit(train)
     return LearnedDrag("pinn", law, fit_g, model, None, diameter=diameter, estimates=found.parameters,
-                       scores=labelled(scores), chosen=chosen, **scored(model, train, test))
+                       scores=labelled(scores), chosen=chosen, train_until=train_until, **scored(model, train, test))
 
 
 #: What the benchmark's methods are given (the rest, auto chooses): ``fit`` is the published
@@ -226,15 +230,17 @@ def _cubic_mse(train: Tracks, test: Tracks) -> float:
     return float(np.mean((np.polynomial.polynomial.polyval(test.t, coefficients) - test.position[:, 0]) ** 2))
 
 
-def _dense(model, tracks: Tracks) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{track: (times, positions)} of ``model`` from each track's fitted start to its last time
-    (the first six tracks: a figure of more is unreadable)."""
-    out = {}
+def _dense(model, tracks: Tracks) -> Tracks:
+    """The tracks of ``model`` from each track's fitted start to its last time, at
+    :data:`_DENSE` points a second (the first six tracks: a figure of more is unreadable)."""
+    times, positions = [], []
     for i, name in enumerate(model.tracks_[:6]):
         t = np.linspace(model.t0_[i], tracks.t[tracks.rows(name)].max(),
                         max(2, int(_DENSE * (tracks.t[tracks.rows(name)].max() - model.t0_[i]))))
-        out[name] = (t, model.simulate(np.asarray(model.starts_)[i], t)[:, :tracks.dim])
-    return out
+        times.append(t)
+        positions.append(model.simulate(np.asarray(model.starts_)[i], t)[:, :tracks.dim])
+    index = np.concatenate([np.full(len(t), i) for i, t in enumerate(times)])
+    return Tracks(tracks.kind, tuple(model.tracks_[:6]), index, np.concatenate(times), np.concatenate(positions))
 
 
 def _force_curves(result: LearnedDrag, tracks: Tracks):
