@@ -5,8 +5,8 @@ the FNO on 10³, 10⁴ and 10⁵ input functions (``--family operators``: Gaussi
 depend on the target), or of the UDE and the neural ODE on 10³, 10⁴ and 10⁵ baseball tracks of
 30 points, σ = 5 cm (``--family tracks``; ``tracks-frozen``: the same with the fields held at
 their start, so that every epoch asks the same solver work of a track). Above
-``training.BATCH`` rows (32 768), ``operators.base.BATCH`` functions (4 096) or
-``dynamics.learned.BATCH`` tracks (1 024), an epoch is a pass of mini-batches of that size;
+``training.BATCH_ROWS`` rows (32 768), ``operators.base.BATCH_FUNCTIONS`` functions (4 096) or
+``dynamics.learned.BATCH_TRACKS`` tracks (1 024), an epoch is a pass of mini-batches of that size;
 below, one full-batch step.
 
 Each size runs in its own process (peak memory is the process's maximum resident size).
@@ -45,7 +45,7 @@ from hybridlab.dynamics import UDE, NeuralODE
 from hybridlab.experiments.jobs import select_device
 from hybridlab.models import MLP, Hybrid
 from hybridlab.networks import training
-from hybridlab.networks.training import BATCH
+from hybridlab.networks.training import BATCH_ROWS
 from hybridlab.operators import FNO, DeepONet, gaussian_profiles
 
 SHOT_PUT = hl.Projectile(hl.LinearDrag(k=1.8), mass=7.26)
@@ -74,7 +74,7 @@ FAMILIES = {
 def sklearn_mlp(epochs: int):
     """What a user would otherwise write: scikit-learn's MLPRegressor as the MLP is by default
     (2 × 32 tanh units, Adam at 3e-3, standardised inputs and target, float64), for ``epochs``
-    epochs of shuffled mini-batches of ``training.BATCH`` rows (one batch below that), no early
+    epochs of shuffled mini-batches of ``training.BATCH_ROWS`` rows (one batch below that), no early
     stopping, no weight penalty (``make bench`` installs scikit-learn)."""
     import warnings
 
@@ -85,7 +85,7 @@ def sklearn_mlp(epochs: int):
     from sklearn.preprocessing import StandardScaler
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # max_iter reached is the plan
-    network = MLPRegressor(hidden_layer_sizes=(32, 32), activation="tanh", solver="adam", batch_size=BATCH,
+    network = MLPRegressor(hidden_layer_sizes=(32, 32), activation="tanh", solver="adam", batch_size=BATCH_ROWS,
                            learning_rate_init=3e-3, max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1, alpha=0.0,
                            shuffle=True, random_state=0)
     return make_pipeline(StandardScaler(), TransformedTargetRegressor(network, transformer=StandardScaler()))

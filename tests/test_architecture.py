@@ -199,3 +199,15 @@ def test_every_figure_of_a_run_is_drawn_from_its_files():
                 found |= {(path.relative_to(package).as_posix(), alias.name) for alias in node.names
                           if not alias.name.startswith(("build_", "draw_"))}
     assert found == set(LIVE_FIGURES)
+
+
+def test_g_is_written_once():
+    """g's two values, the projectiles' 9.81 m/s² and standard gravity's 9.80665, are numbers of
+    ``physics/constants.py`` alone; every other module names them (issue 31 §5)."""
+    import ast
+
+    package = ROOT / "src" / "hybridlab"
+    found = {(path.relative_to(package).as_posix(), node.lineno) for path in package.rglob("*.py")
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Constant) and node.value in (9.81, 9.80665) and not isinstance(node.value, bool)}
+    assert {name for name, _ in found} == {"physics/constants.py"}

@@ -189,7 +189,7 @@ def test_the_network_operators_intervals_are_the_last_layer_laplace_approximatio
     # The FNO's per-sample features and DeepONet's Kronecker form (τ ⊗ h) give what the full
     # Jacobian of the outputs gives, on the training grid and on new inputs far off it — with
     # the design's Gram matrices summed over blocks of 16 of the 40 functions (the last short).
-    monkeypatch.setattr(operators_base, "BATCH", 16)
+    monkeypatch.setattr(operators_base, "BATCH_FUNCTIONS", 16)
     W, Y = _linear_data(40, m=8)
     for model, last in ((FNO(width=4, modes=4, layers=1, epochs=20), lambda n: n.project.layers[-1]),
                         (DeepONet(width=5, basis=3, epochs=20), lambda n: n.branch.layers[-1])):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hybridlab.cli.options import fitted_laws, parse_seed
+from hybridlab.cli.options import fitted_laws, gravity_option, parse_seed
 
 
 def register(commands) -> None:
@@ -25,7 +25,7 @@ def register(commands) -> None:
                      help="the law of --method fit, auto or pinn (default: chosen as auto chooses it)")
     sub.add_argument("--train-until", type=float, default=None,
                      help="fit on t <= this time in s, report the error after it (default: fit on all)")
-    sub.add_argument("--g", type=float, default=9.80665, help="gravity in m/s² (default 9.80665; the start of a fit)")
+    gravity_option(sub, standard=True, note="; the start of a fit")
     known = sub.add_mutually_exclusive_group()
     known.add_argument("--known-g", action="store_true", help="keep g at --g")
     known.add_argument("--fit-g", action="store_true",

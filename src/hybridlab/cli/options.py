@@ -35,13 +35,22 @@ def fitted_laws() -> tuple[str, ...]:
     return FITTED_LAWS
 
 
+def gravity_option(parser, standard: bool = False, note: str = "") -> None:
+    """--g in m/s²: by default the projectiles' g, or where ``standard`` standard gravity (where
+    a fit of real measurements starts), from the physics' plain data."""
+    from hybridlab.physics.constants import G, STANDARD_GRAVITY
+
+    g = STANDARD_GRAVITY if standard else G
+    parser.add_argument("--g", type=float, default=g, help=f"gravity in m/s² (default {g:g}{note})")
+
+
 def physics_options(parser: argparse.ArgumentParser) -> None:
     from hybridlab.physics.laws import NO_DRAG
 
 
     group = parser.add_argument_group("physics (SI units)")
     group.add_argument("--mass", type=float, default=1.0, help="mass in kg (default 1)")
-    group.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
+    gravity_option(group)
     group.add_argument("--height", type=float, default=0.0, help="launch height above the ground in m (default 0)")
     group.add_argument("--drag", choices=sorted(drag_laws()), default=NO_DRAG, help=f"drag law (default {NO_DRAG})")
     helps: dict[str, list[str]] = {}  # one option per coefficient name, whichever laws share it

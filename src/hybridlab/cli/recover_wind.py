@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from hybridlab.cli.options import UsageError, check_angles, parse_seed
+from hybridlab.cli.options import UsageError, check_angles, gravity_option, parse_seed
 
 
 def register(commands) -> None:
@@ -17,7 +17,7 @@ def register(commands) -> None:
     sub.add_argument("track", help="CSV or Parquet file of one track: t (s), x, y (m)[, wind (m/s)]")
     sub.add_argument("--mass", type=float, required=True, help="mass in kg")
     sub.add_argument("--k", type=float, required=True, help="linear drag coefficient in kg/s")
-    sub.add_argument("--g", type=float, default=9.81, help="gravity in m/s² (default 9.81)")
+    gravity_option(sub)
     sub.add_argument("--height", type=float, default=0.0, help="launch height in m (default 0)")
     sub.add_argument("--speed", type=float, default=None, help="launch speed in m/s, if known (with --angle)")
     sub.add_argument("--angle", type=float, default=None, help="launch angle in degrees, if known (with --speed)")

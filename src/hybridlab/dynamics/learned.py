@@ -27,7 +27,7 @@ from hybridlab.uncertainty import intervals
 #: The most tracks one training step solves by default: beyond it an epoch is a pass over
 #: shuffled mini-batches of this many tracks (a reverse-mode solve keeps its checkpoints for
 #: every track of the batch).
-BATCH = 1024
+BATCH_TRACKS = 1024
 #: The starting states are trained as corrections to their data estimate in units of 0.1 m and
 #: 0.1 m/s: Adam moves every parameter by about its learning rate per step, which in plain
 #: units would shake the starts by centimetres per step, more than the noise of the data.
@@ -100,7 +100,7 @@ class _NetworkDynamics(Dynamics):
     """A vector field with a network in it, trained with every track's starting state through
     Diffrax (Tsit5 at ``rtol``, reverse mode) on the mean squared position error: Adam
     (``epochs``, ``learning_rate``, cosine-decayed; full-batch up to ``batch_size`` tracks,
-    default :data:`BATCH`, and beyond it each epoch a pass over shuffled mini-batches of that
+    default :data:`BATCH_TRACKS`, and beyond it each epoch a pass over shuffled mini-batches of that
     many tracks, from ``seed``), then up to ``polish`` full-batch L-BFGS steps. Its
     predictive interval: the delta method in the network's last layer and the starting states
     (a last-layer Laplace approximation with a flat prior; see :class:`Dynamics`). The units:
@@ -165,7 +165,7 @@ class _NetworkDynamics(Dynamics):
         # The losses from the training's own program: a forward-only one would be compiled as well.
         self.initial_mse_ = float(training.value_and_grad(loss, params, data)[0])
         params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
-                                                           self.polish, task, self.batch_size or BATCH, self.seed)
+                                                           self.polish, task, self.batch_size or BATCH_TRACKS, self.seed)
         task.close()
         self.seconds_ = time.perf_counter() - clock
         self.network_, shift = params

@@ -16,6 +16,7 @@ from hybridlab.dynamics.discovery import discover_drag, fewest_adequate, nested_
 from hybridlab.dynamics.learned import UDE, NeuralODE
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
 from hybridlab.physics import PolynomialDrag, QuadraticDrag
+from hybridlab.physics.constants import STANDARD_GRAVITY
 from hybridlab.physics.laws import FITTED_LAWS, TERMS, term_coefficients
 from hybridlab.uncertainty import intervals
 
@@ -178,7 +179,7 @@ def nested_tests(tracks: Tracks, mass: float, g: float, candidates) -> dict[tupl
 
 def learn_drag(tracks: Tracks, mass: float, diameter: float | None = None, method: str = "auto",
                train_until: float | None = None, law: str | None = None, fit_g: bool | None = None,
-               g: float = 9.80665, epochs: int = 1500, seed: int = 0) -> LearnedDrag:
+               g: float = STANDARD_GRAVITY, epochs: int = 1500, seed: int = 0) -> LearnedDrag:
     """Learn the drag on a body of ``mass`` (kg) from ``tracks``, fitted on t ≤ ``train_until``
     (s; all of it if None) and scored on the rest.
 

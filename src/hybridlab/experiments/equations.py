@@ -17,10 +17,10 @@ from hybridlab.data import from_degrees, simulate_tracks, write_table
 from hybridlab.dynamics import TrajectoryFit
 from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
+from hybridlab.physics.constants import G
 from hybridlab.report.equations import build_equations_report
 from hybridlab.solvers import boundary_launch, inverse, pinn, relative_l2, ritz
 
-G = 9.81
 #: The lecture's shot put (15 m/s at 60°) and a baseball (40 m/s at 30°).
 SHOTS = {"shot put": (Projectile(LinearDrag(k=1.8), mass=7.26, g=G), 15.0, from_degrees(60.0)),
          "baseball": (Projectile(QuadraticDrag(c=9e-4), mass=0.145, g=G), 40.0, from_degrees(30.0))}

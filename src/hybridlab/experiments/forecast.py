@@ -22,9 +22,9 @@ from hybridlab.dynamics import UDE, NeuralODE, TrajectoryFit
 from hybridlab.files import new_directory, run_directory, write_json
 from hybridlab.forecasting import LSTM, EchoStateNetwork, constant_acceleration
 from hybridlab.physics import Projectile, QuadraticDrag
+from hybridlab.physics.constants import G
 from hybridlab.report.forecast import build_forecast_report
 
-G = 9.81
 #: The simulated shots: a baseball under quadratic drag, launched at 30–50 m/s and 0.3–1.0 rad,
 #: observed every STEP s with Gaussian noise of NOISE m on x and y.
 BASEBALL = Projectile(QuadraticDrag(c=1.2e-3), mass=0.145, g=G)

@@ -23,11 +23,12 @@ from hybridlab.inverse.regularisation import (METHODS, REGULARISED, RULE_TITLES,
 from hybridlab.inverse.wind import (Recovered, WindProblem, check_noise, check_sizes, check_track, forward_map, recover,
                                     refine, relative_error, smooth_gusts, step_gusts, wind_problem)
 from hybridlab.physics import LinearDrag, Projectile
+from hybridlab.physics.constants import G
 from hybridlab.report.gust import build_gust_report, draw_recovery
 
 #: A football-sized ball (0.43 kg, k = 0.1 kg/s: β = 0.23 /s) kicked at 25 m/s, 45°, tracked
 #: at 120 times (about 37 frames per second) with 1 cm of noise; the wind on 41 samples.
-BALL = Projectile(LinearDrag(k=0.1), mass=0.43, g=9.81)
+BALL = Projectile(LinearDrag(k=0.1), mass=0.43)
 SPEED, ANGLE, POINTS, NOISE, SAMPLES, FINER = 25.0, float(from_degrees(45.0)), 120, 0.01, 41, 4
 #: The two examples: a smooth gust and a step (m/s, t in s).
 EXAMPLES = {"smooth": lambda t: 3.0 + 4.0 * np.exp(-(((t - 1.5) / 0.5) ** 2)),
@@ -69,7 +70,7 @@ def recover_all(problem: WindProblem, methods, fine: np.ndarray, seed: int, rule
 
 
 def recover_wind_file(path: str, mass: float, k: float, out: str, *, methods=METHODS, launch=None,
-                      noise: float | None = None, samples: int | None = None, g: float = 9.81, height: float = 0.0,
+                      noise: float | None = None, samples: int | None = None, g: float = G, height: float = 0.0,
                       rule: str | None = None, seed: int = 0) -> dict:
     """Recover the wind of the track in ``path`` (t,x,y[,wind]; the optional ``wind`` column the
     true wind at each time, m/s) by each method, on ``samples`` wind samples (default SAMPLES, or

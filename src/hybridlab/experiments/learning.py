@@ -13,6 +13,7 @@ from hybridlab.dynamics import TrajectoryFit, learn_drag
 from hybridlab.dynamics.learning import (METHODS, LearnedDrag, choose_law, given_parameters, labelled, law_fit,
                                         scored, split_checked)
 from hybridlab.physics import Projectile, QuadraticDrag
+from hybridlab.physics.constants import STANDARD_GRAVITY
 from hybridlab.physics.laws import term_law
 from hybridlab.solvers import inverse
 from hybridlab.files import check_new_directory, new_directory, write_json
@@ -34,7 +35,7 @@ _DENSE = 200
 
 def learn_drag_file(path: str, mass: float, out: str, *, diameter: float | None = None, method: str = "auto",
                     train_until: float | None = None, law: str | None = None, fit_g: bool | None = None,
-                    g: float = 9.80665,
+                    g: float = STANDARD_GRAVITY,
                     epochs: int = 1500, seed: int = 0) -> LearnedDrag:
     """:func:`~hybridlab.dynamics.learn_drag` on the tracks in ``path`` (CSV or Parquet); the
     new directory ``out`` receives ``result.json``, the fitted model(s) under ``models/`` and
@@ -63,7 +64,7 @@ def learn_drag_file(path: str, mass: float, out: str, *, diameter: float | None 
 
 def learn_drag_pinn(tracks: Tracks, mass: float, diameter: float | None = None, method: str = "pinn",
                     train_until: float | None = None, law: str | None = None, fit_g: bool | None = None,
-                    g: float = 9.80665, epochs: int = 1500, seed: int = 0) -> LearnedDrag:
+                    g: float = STANDARD_GRAVITY, epochs: int = 1500, seed: int = 0) -> LearnedDrag:
     """:func:`~hybridlab.dynamics.learn_drag`'s ``pinn`` method: the parameters of ``law`` (and g
     if ``fit_g``; whichever is None chosen first as ``auto`` chooses it, by
     :func:`~hybridlab.dynamics.learning.choose_law`) by the inverse PINN

@@ -20,7 +20,7 @@ from hybridlab.physics import Projectile, QuadraticDrag
 from hybridlab.report.wind import build_wind_report
 from hybridlab.uncertainty import intervals
 
-BASEBALL = Projectile(QuadraticDrag(c=9e-4), mass=0.145, g=9.81)
+BASEBALL = Projectile(QuadraticDrag(c=9e-4), mass=0.145)
 SPEED, ANGLE, DURATION, SAMPLES = 40.0, float(from_degrees(30.0)), 2.5, 64
 #: (std m/s, length scale s) of the training family and of the shifted one.
 FAMILY, SHIFTED = (5.0, 0.5), (8.0, 0.2)

@@ -27,6 +27,7 @@ from hybridlab.networks.network import Network
 from hybridlab.networks.progress import QUIET
 from hybridlab.physics import Projectile
 from hybridlab.physics.batching import in_blocks
+from hybridlab.physics.constants import STANDARD_GRAVITY
 
 BRANCHES = ("least-speed", "low-arc", "high-arc", "none")
 #: The angle step (rad) of the central difference ∂D/∂θ ≈ (D(θ + h) − D(θ − h))/2h of the
@@ -34,7 +35,6 @@ BRANCHES = ("least-speed", "low-arc", "high-arc", "none")
 #: still a zero of the penalty; and it needs only the decoder's own (reverse-mode) gradient.
 ANGLE_STEP = 1e-3
 #: Standard gravity (m/s²): the speed scale √(g·d) of an encoder without speed bounds.
-_G = 9.80665
 
 
 class PhysicsDecoder(eqx.Module):
@@ -240,7 +240,7 @@ class EncoderDecoder(Regressor, rung=False):
         if isinstance(self.decoder, Regressor) and self.decoder.n_features_ != 2:
             raise ValueError(f"decoder: fitted on {self.decoder.n_features_} inputs; it must take speed and angle")
         self.scaler_ = Scaler.fit(y)
-        self.speed_scale_ = float(np.sqrt(_G * np.median(y)))
+        self.speed_scale_ = float(np.sqrt(STANDARD_GRAVITY * np.median(y)))
         self.decoder_ = self._decoder_arrays()
         self.encoder_ = self._new_encoder(jax.random.key(self.seed))
         data = (self.scaler_.forward(jnp.asarray(y)), jnp.asarray(y), self._launch_map(), self._decoder_function(),

@@ -72,7 +72,7 @@ class MLP(Regressor):
 
     The default recipe: two tanh layers of 32, Adam with a cosine-decayed learning rate over
     full-batch epochs (mini-batches of ``batch_size`` rows, shuffled every epoch, where the
-    training data have more: by default :data:`training.BATCH`), early stopping on a held-out
+    training data have more: by default :data:`training.BATCH_ROWS`), early stopping on a held-out
     validation fraction of the training data (the best validation parameters are kept), then an L-BFGS polish that is kept only if it
     lowers the validation loss. ``optimiser="lm"`` fits by Levenberg–Marquardt instead (the
     autograd lecture's least squares), ``"gd"`` by plain gradient descent (the shot-put
@@ -114,7 +114,7 @@ class MLP(Regressor):
     scale_output : bool
         Whether to standardise y before training.
     batch_size : int or None
-        Mini-batch rows, ≥ 1; None: ``training.BATCH`` (32768).
+        Mini-batch rows, ≥ 1; None: ``training.BATCH_ROWS`` (32768).
 
     Attributes
     ----------
@@ -283,7 +283,7 @@ class MLP(Regressor):
         if self.optimiser == "lm":
             network, converged = training.least_squares(network, residuals, train, self.lm_steps)
             return network, 0, converged
-        batch = self.batch_size or training.BATCH
+        batch = self.batch_size or training.BATCH_ROWS
         steps = self.epochs * training.batches_per_epoch(train[0].shape[0], batch)
         optimiser = training.optimiser(self.optimiser, self.learning_rate, self.schedule, steps)
         network, epochs = training.first_order(network, loss, train, validation, optimiser, self.epochs,

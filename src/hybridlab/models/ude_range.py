@@ -147,7 +147,7 @@ class UDERange(Regressor):
     network of the speed (hidden ``widths``, ``activation``), ≥ 0 along −v̂ — trained from the
     ranges alone through the event-terminated solve (:func:`flight_range`, Tsit5 at ``rtol``):
     ``epochs`` of Adam (``learning_rate``, cosine-decayed; full-batch up to ``batch_size``
-    shots, default :data:`~hybridlab.networks.training.BATCH`, beyond it shuffled mini-batches of
+    shots, default :data:`~hybridlab.networks.training.BATCH_ROWS`, beyond it shuffled mini-batches of
     that many, from ``seed``), then up to ``polish`` full-batch steps of L-BFGS, on the mean squared
     error in units of the RMS range. The magnitude's ``form`` is
     ``"power"`` by default (see :class:`NetworkDrag`): trained on the data's speeds, it must
@@ -184,7 +184,7 @@ class UDERange(Regressor):
     seed : int
         Seed of the initialisation and the mini-batches, in [0, 2**63 − 1].
     batch_size : int or None
-        Shots per mini-batch, ≥ 1; None: ``training.BATCH`` (32768).
+        Shots per mini-batch, ≥ 1; None: ``training.BATCH_ROWS`` (32768).
     law_steps : int
         Levenberg–Marquardt evaluations of the power-law start, ≥ 0 (0: no such start).
 
@@ -316,7 +316,7 @@ class UDERange(Regressor):
         params = self._power_law(network, data, *law)
         self.law_loss_ = float(training.value_and_grad(loss, params, data)[0])
         params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
-                                                            self.polish, task, self.batch_size or training.BATCH,
+                                                            self.polish, task, self.batch_size or training.BATCH_ROWS,
                                                             self.seed)
         task.close()
         self.network_, self.exponent_ = params

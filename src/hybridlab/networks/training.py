@@ -30,7 +30,7 @@ CHUNK = 100
 SHUFFLED = 1 << 23
 #: The most training rows one first-order step takes at once by default: beyond it an epoch is
 #: a pass over shuffled mini-batches of this size (about 10 MB of activations per 32 units of width).
-BATCH = 1 << 15
+BATCH_ROWS = 1 << 15
 
 
 def batches_per_epoch(n: int, batch: int | None) -> int:

@@ -168,10 +168,10 @@ class Operator(Calibrated, Estimator, rung=False):
         :func:`intervals.pointwise`."""
 
     def _designs(self, w):
-        """The design of :data:`BATCH` functions at a time: an FNO's holds m × (width + 1)
+        """The design of :data:`BATCH_FUNCTIONS` functions at a time: an FNO's holds m × (width + 1)
         numbers per function, 17 GB for 10⁶ functions at once."""
-        for first in range(0, w.shape[0], BATCH):
-            yield self._design(w[first:first + BATCH])
+        for first in range(0, w.shape[0], BATCH_FUNCTIONS):
+            yield self._design(w[first:first + BATCH_FUNCTIONS])
 
 
 def _loss(network, data):
@@ -183,15 +183,15 @@ def _loss(network, data):
 #: The most input functions one training step, or one evaluation, takes by default: beyond it
 #: an epoch is a pass over shuffled mini-batches of this size (an FNO of width 32 on 64 samples
 #: holds ~0.5 GB of activations for them).
-BATCH = 4096
+BATCH_FUNCTIONS = 4096
 
 
 def by_batches(function, w):
-    """``function`` of one input (m,) over inputs (n, m), :data:`BATCH` of them at a time, so
+    """``function`` of one input (m,) over inputs (n, m), :data:`BATCH_FUNCTIONS` of them at a time, so
     that memory does not grow with n beyond the results."""
-    if w.shape[0] <= BATCH:  # one batch: the plain vmap, without the loop's compile
+    if w.shape[0] <= BATCH_FUNCTIONS:  # one batch: the plain vmap, without the loop's compile
         return jax.vmap(function)(w)
-    return jax.lax.map(function, w, batch_size=BATCH)
+    return jax.lax.map(function, w, batch_size=BATCH_FUNCTIONS)
 
 
 @eqx.filter_jit
@@ -203,7 +203,7 @@ def apply(network, w):
 class NetworkOperator(Operator, rung=False):
     """An operator that is one network of a function (m,) → (m, 2), trained by Adam (``epochs``,
     ``learning_rate`` cosine-decayed over every step) on the mean squared scaled error: full-batch,
-    or by shuffled mini-batches of ``batch_size`` functions (default :data:`BATCH`) where there
+    or by shuffled mini-batches of ``batch_size`` functions (default :data:`BATCH_FUNCTIONS`) where there
     are more. A subclass gives ``_network()`` (untrained, from ``seed``) and keeps ``epochs``,
     ``learning_rate``, ``batch_size``, ``seed``."""
 
@@ -214,7 +214,7 @@ class NetworkOperator(Operator, rung=False):
         """The untrained network."""
 
     def _fit_scaled(self, w, y, progress: ProgressMeter) -> None:
-        batch = self.batch_size or BATCH
+        batch = self.batch_size or BATCH_FUNCTIONS
         steps = self.epochs * training.batches_per_epoch(w.shape[0], batch)
         adam = training.optimiser("adam", self.learning_rate, "cosine", steps)
         task = progress.task(self.name, self.epochs)

@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from hybridlab.physics import ballistic, batching, linear, numerical
+from hybridlab.physics.constants import G
 from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, is_traced, parameter, runtime_cause
 from hybridlab.physics.wind import Wind
@@ -22,7 +23,7 @@ SOLVERS = {"ballistic": ballistic, "linear": linear, "ode": numerical}
 MODES = ("reverse", "forward")
 #: The projectile's own parameters and their units (a drag law's coefficients come with it).
 UNITS = {"mass": "kg", "g": "m/s²", "height": "m"}
-DEFAULTS = {"mass": 1.0, "g": 9.81, "height": 0.0}
+DEFAULTS = {"mass": 1.0, "g": G, "height": 0.0}
 #: The largest float64, the limit an overflowing result names.
 FLOAT64_MAX = float(jnp.finfo(jnp.float64).max)
 
