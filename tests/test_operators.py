@@ -212,3 +212,25 @@ def test_the_network_operators_intervals_are_the_last_layer_laplace_approximatio
         fno.predict(np.zeros((3, 6)))
     with pytest.raises(ValueError, match="W has 64 samples per function, the operator was fitted on 8"):
         deeponet.predict(np.zeros((3, 64)))
+
+
+def test_the_wind_pages_figures_are_the_effects_file_curve_by_curve():
+    """report/wind.py's interactive figures: for each held-out wind its wind, then each model's
+    effect on x and on y — the file's columns, the truth solid and black, the operators dashed."""
+    from hybridlab.report.interactive import DIGITS
+    from hybridlab.report.wind import effect_lines
+
+    rng = np.random.default_rng(4)
+    t = np.tile(np.linspace(0.0, 2.5, 5), 2)
+    table = {"example": np.repeat([0.0, 1.0], 5), "t": t, "wind": rng.normal(size=10)}
+    for name in ("truth", "fno", "deeponet"):
+        table[f"{name}_dx"], table[f"{name}_dy"] = rng.normal(size=10), rng.normal(size=10)
+    figures = effect_lines(table)
+    assert [f["title"] for f in figures] == [f"held-out wind {i}{part}" for i in (1, 2)
+                                             for part in ("", ": its effect on x", ": its effect on y")]
+    second_y = figures[5]["traces"]
+    assert [(c["name"], c["dash"], c["colour"]) for c in second_y] == [("truth", False, "black"), ("fno", True, None),
+                                                                       ("deeponet", True, None)]
+    np.testing.assert_allclose(second_y[1]["y"], table["fno_dy"][5:], rtol=10.0 ** (1 - DIGITS))
+    np.testing.assert_allclose(figures[3]["traces"][0]["y"], table["wind"][5:], rtol=10.0 ** (1 - DIGITS))
+    np.testing.assert_allclose(figures[3]["traces"][0]["x"], t[5:], rtol=10.0 ** (1 - DIGITS))

@@ -176,15 +176,18 @@ def test_the_page_holds_the_run_and_nothing_external(report):
 
 
 def test_the_line_figures_of_the_other_scenarios_pages_draw(browser, tmp_path):
-    """The forecast, gust and equations pages draw their curves with lines_parts: each curve a
-    trace with its values, a hidden one listed but not drawn, names shown as text."""
+    """The forecast, gust, equations, wind and sweep pages draw their curves with lines_parts:
+    each curve a trace with its values, a hidden one listed but not drawn, points not joined
+    where asked (a sweep's seeds), names shown as text."""
     from hybridlab.report.interactive import line, lines_parts
     from hybridlab.report.page import html_page
 
     x = np.linspace(0.0, 2.0, 21)
     figures = [{"title": "errors <b>by</b> horizon", "x_label": "horizon (s)", "y_label": "RMS error (m)",
                 "log_y": True, "traces": [line("grey box", x, 0.05 + 0 * x), line("<i>esn</i>", x, 0.05 + x, dash=True),
-                                          line("least squares", x, 10 + x, hidden=True)]}]
+                                          line("least squares", x, 10 + x, hidden=True)]},
+               {"title": "seeds", "x_label": "seed", "y_label": "RMSE", "x_integers": True,
+                "traces": [line("linear", [3, 4], [0.1, 0.2], joined=False)]}]
     parts, scripts = lines_parts(figures)
     page = tmp_path / "page.html"
     page.write_text(html_page("lines", parts, scripts))
@@ -193,4 +196,6 @@ def test_the_line_figures_of_the_other_scenarios_pages_draw(browser, tmp_path):
     assert drawn == [[True, pytest.approx(0.05)], [True, pytest.approx(2.05)], ["legendonly", pytest.approx(12.0)]]
     assert browser.execute_script("return document.querySelectorAll('.js-plotly-plot b, .js-plotly-plot i').length") == 0
     assert browser.execute_script("return document.getElementById('lines-0').layout.yaxis.type") == "log"
+    seeds = browser.execute_script("var p = document.getElementById('lines-1'); return [p.data[0].mode, p.layout.xaxis.dtick]")
+    assert seeds == ["markers", 1]
     assert _errors(browser) == []

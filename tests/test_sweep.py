@@ -5,6 +5,7 @@ reported by seed while the others finish, and bad options are refused before Ray
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -91,6 +92,11 @@ def test_a_sweep_on_a_ray_head_equals_the_serial_runs(tmp_path, capsys, ray_head
     assert stats["std"] == pytest.approx(np.std(values, ddof=1), rel=1e-12)
     assert (stats["min"], stats["max"]) == (min(values), max(values))
     assert (out / "report.html").is_file() and (out / "figures" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    # The page's interactive figures: each model's value at each seed, from the runs' files.
+    data = json.loads(re.search(r'id="hybridlab-data">(.*?)</script>', (out / "report.html").read_text()).group(1))
+    figure = next(f for f in data["lines"] if f["title"] == "RMSE interp")
+    linear = next(trace for trace in figure["traces"] if trace["name"] == "linear")
+    assert figure["log_y"] and linear["x"] == [3, 4] and linear["y"] == pytest.approx(values, rel=1e-5)
     assert sorted(os.listdir(out)) == ["figures", "report.html", "seed-3", "seed-4", "summary.json"]
 
 

@@ -269,14 +269,15 @@
   function drawLines() {
     data.lines.forEach(function (figure, f) {
       var traces = figure.traces.map(function (trace) {
-        return {x: trace.x, y: trace.y, name: markup(trace.name), mode: trace.markers ? "lines+markers" : "lines",
+        return {x: trace.x, y: trace.y, name: markup(trace.name), mode: trace.joined === false ? "markers" : trace.markers ? "lines+markers" : "lines",
           line: {dash: trace.dash ? "dash" : "solid", color: trace.colour || undefined, width: trace.width || 2},
-          visible: trace.hidden ? "legendonly" : true,
+          visible: trace.hidden ? "legendonly" : true, marker: {size: trace.joined === false ? 9 : 6},
           hovertemplate: "%{x:.4g}, %{y:.4g}<extra>%{fullData.name}</extra>"};
       });
       Plotly.newPlot("lines-" + f, traces, {height: 420, margin: {t: 50}, hovermode: "closest",
         title: {x: 0.01, xanchor: "left", text: markup(figure.title)},
-        xaxis: {title: {text: markup(figure.x_label)}, type: figure.log_x ? "log" : "linear"},
+        xaxis: {title: {text: markup(figure.x_label)}, type: figure.log_x ? "log" : "linear",
+          dtick: figure.x_integers ? 1 : undefined},
         yaxis: {title: {text: markup(figure.y_label)}, type: figure.log_y ? "log" : "linear",
           scaleanchor: figure.equal ? "x" : undefined}}, CONFIG);
     });

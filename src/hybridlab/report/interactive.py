@@ -164,18 +164,19 @@ def interactive_parts(run_dir: str | os.PathLike, metrics: Metrics) -> tuple[lis
 
 
 def line(name: str, x, y, dash: bool = False, colour: str | None = None, markers: bool = False,
-         hidden: bool = False) -> dict:
+         hidden: bool = False, joined: bool = True) -> dict:
     """One curve of a line figure: ``name`` (text, shown literally), x and y (finite values; NaN
-    leaves a gap), dashed or not, an optional CSS colour, markers at the points, and ``hidden``
-    (listed in the legend, drawn after a click on it)."""
+    leaves a gap), dashed or not, an optional CSS colour, markers at the points, ``hidden``
+    (listed in the legend, drawn after a click on it), and ``joined`` (False: markers alone,
+    for points that are not a curve)."""
     return {"name": str(name), "x": _rounded(x), "y": _rounded(y), "dash": dash, "colour": colour,
-            "markers": markers, "hidden": hidden}
+            "markers": markers, "hidden": hidden, "joined": joined}
 
 
 def lines_parts(figures: list[dict]) -> tuple[list[str], list[str]]:
     """(HTML parts, CSP sources) of interactive line figures, each a dict: ``title``,
     ``x_label``, ``y_label``, ``traces`` (:func:`line`), and optionally ``log_x``, ``log_y``,
-    ``equal`` (one scale on both axes): hover values, a legend entry per curve that hides or
+    ``equal`` (one scale on both axes), ``x_integers`` (a tick at each integer): hover values, a legend entry per curve that hides or
     shows it, zoom. The pages of the scenarios that are not a ladder draw theirs so."""
     if not figures:
         return [], []

@@ -15,7 +15,8 @@ from hybridlab.files import write_bytes
 from matplotlib.figure import Figure
 
 from hybridlab.report.figures import panels, write_figure
-from hybridlab.report.page import figure_html, html_page
+from hybridlab.report.interactive import line, lines_parts
+from hybridlab.report.page import fallback_html, html_page
 
 #: The metrics drawn and tabulated, with their headings; log scale for the errors.
 SHOWN = {"rmse_interp": "RMSE interp", "rmse_extrap": "RMSE extrap", "coverage_interp": "coverage interp",
@@ -31,6 +32,7 @@ def build_sweep_report(sweep_dir: str) -> str:
     points = _per_seed(sweep_dir, summary["seeds"])
     shown = [key for key in SHOWN if any(key in metrics for metrics in summary["models"].values())]
     figure = os.path.join(sweep_dir, "figures", "sweep.png")
+    parts, scripts = lines_parts(seed_lines(summary, points, shown))
     if shown:  # no seed finished: nothing to draw
         os.makedirs(os.path.dirname(figure), exist_ok=True)
         write_figure(plot_sweep(summary, points, shown), figure)
@@ -38,17 +40,19 @@ def build_sweep_report(sweep_dir: str) -> str:
     failed = "".join(f"<li>seed {f['seed']}: {html.escape(f['error'])}</li>" for f in summary["failed"])
     page = html_page(f"Sweep of {summary['scenario']}{quick}: {len(summary['seeds'])} seeds", [
         f"<p>Seeds {', '.join(map(str, summary['seeds'])) or 'none'}: one run directory each (seed-&lt;s&gt;/, "
-        "with its own report). Each cell is the mean ± standard deviation over the seeds (n − 1); the figure "
-        "shows every seed's value beside the mean and its error bar.</p>",
+        "with its own report). Each cell is the mean ± standard deviation over the seeds (n − 1); the figures "
+        "show every seed's value (without JavaScript: beside the mean and its error bar).</p>",
         f"<p>Failed: {len(summary['failed'])}</p><ul>{failed}</ul>" if failed else "",
-        _table(summary, shown), *(["<h2>Figures</h2>", figure_html(figure)] if shown else [])])
+        _table(summary, shown),
+        *(["<h2>Every seed</h2>", "<p>Each model's value at each seed; hover for the numbers, a click on a "
+           "legend entry hides or shows its model.</p>", *parts, fallback_html(figure)] if shown else [])], scripts)
     path = os.path.join(sweep_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path
 
 
-def _per_seed(sweep_dir: str, seeds: list[int]) -> dict[str, dict[str, list[float]]]:
-    """{model: {metric: [value of each seed where it is a number]}} from the runs' metrics.json."""
+def _per_seed(sweep_dir: str, seeds: list[int]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """{model: {metric: [(seed, value) of each seed where it is a number]}} from the runs' metrics.json."""
     points: dict[str, dict[str, list[float]]] = {}
     for seed in seeds:
         with open(os.path.join(sweep_dir, f"seed-{seed}", "metrics.json"), encoding="utf-8") as handle:
@@ -56,7 +60,7 @@ def _per_seed(sweep_dir: str, seeds: list[int]) -> dict[str, dict[str, list[floa
         for name, metrics in models.items():
             for key in SHOWN:
                 if isinstance(metrics.get(key), (int, float)):
-                    points.setdefault(name, {}).setdefault(key, []).append(float(metrics[key]))
+                    points.setdefault(name, {}).setdefault(key, []).append((seed, float(metrics[key])))
     return points
 
 
@@ -80,7 +84,7 @@ def plot_sweep(summary: dict, points: dict, shown: list[str]) -> Figure:
     jitter = np.random.default_rng(0)  # where the dots sit beside each other; not data
     for ax, key in zip(axes, shown):
         for i, name in enumerate(models):
-            values = points.get(name, {}).get(key, [])
+            values = [value for _, value in points.get(name, {}).get(key, [])]
             ax.scatter(i - 0.15 + 0.1 * jitter.random(len(values)), values, s=10, color="tab:gray", alpha=0.7)
             stats = summary["models"][name].get(key)
             if stats is not None:
@@ -91,3 +95,12 @@ def plot_sweep(summary: dict, points: dict, shown: list[str]) -> Figure:
         ax.set_xticks(x, models, rotation=30, fontsize=8)
         ax.set_ylabel(SHOWN[key])
     return fig
+
+
+def seed_lines(summary: dict, points: dict, shown: list[str]) -> list[dict]:
+    """The interactive figures of a sweep: for each metric, each model's value against the seed
+    (markers; the errors on a log scale)."""
+    return [{"title": SHOWN[key], "x_label": "seed", "y_label": SHOWN[key], "log_y": key in LOG, "x_integers": True,
+             "traces": [line(name, *zip(*points[name][key]), joined=False) for name in summary["models"]
+                        if points.get(name, {}).get(key)]}
+            for key in shown]

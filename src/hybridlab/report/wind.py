@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import plot_effects, write_figure
-from hybridlab.report.page import OVERCONFIDENT, figure_html, html_page, html_table
+from hybridlab.report.interactive import line, lines_parts
+from hybridlab.report.page import OVERCONFIDENT, fallback_html, html_page, html_table
 
 
 def build_wind_report(run_dir: str) -> str:
@@ -18,7 +21,9 @@ def build_wind_report(run_dir: str) -> str:
         metrics = json.load(handle)
     figure = os.path.join(run_dir, "figures", "effects.png")
     os.makedirs(os.path.dirname(figure), exist_ok=True)
-    write_figure(plot_effects(read_csv(os.path.join(run_dir, "effects.csv"))), figure)
+    effects = read_csv(os.path.join(run_dir, "effects.csv"))
+    write_figure(plot_effects(effects), figure)
+    parts, scripts = lines_parts(effect_lines(effects))
     rows = [[name, m["effect_test"], m["effect_shifted"], m.get("effect_fine", "—"), m["whole_test"], m["fit_s"],
              m["trajectories_per_s"]] for name, m in metrics["models"].items()]
     rows.append(["physics (Diffrax, batched)", 0.0, 0.0, 0.0, 0.0, "—", metrics["physics_trajectories_per_s"]])
@@ -54,7 +59,29 @@ def build_wind_report(run_dir: str) -> str:
         f"covering less than {OVERCONFIDENT:.0%} on the rougher family is flagged.</p>",
         html_table(["operator", "interval", "coverage: held out", "rougher family", "4× resolution", "width (m): held out",
                     "rougher family", ""], trust),
-        "<h2>Figures</h2>", figure_html(figure)])
+        "<h2>Three held-out winds and their effect</h2>",
+        "<p>Each wind, then its effect on x and on y against the calm-air path: the truth (black) and each "
+        "operator's (dashed). A click on a legend entry hides or shows its curve.</p>",
+        *parts, fallback_html(figure)], scripts)
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path
+
+
+def effect_lines(table: dict[str, np.ndarray]) -> list[dict]:
+    """The interactive figures of effects.csv (see :func:`~hybridlab.report.figures.plot_effects`):
+    for each held-out wind, the wind (m/s), then its effect on x and on y (m), the truth solid and
+    each operator dashed."""
+    figures = []
+    models = [key[:-3] for key in table if key.endswith("_dx")]
+    for example in np.unique(table["example"]):
+        pick = table["example"] == example
+        t, label = table["t"][pick], f"held-out wind {int(example) + 1}"
+        figures.append({"title": label, "x_label": "t (s)", "y_label": "w (m/s)",
+                        "traces": [line("wind", t, table["wind"][pick])]})
+        for axis in ("x", "y"):
+            traces = [line(name, t, table[f"{name}_d{axis}"][pick], dash=name != "truth",
+                           colour="black" if name == "truth" else None) for name in models]
+            figures.append({"title": f"{label}: its effect on {axis}", "x_label": "t (s)", "y_label": f"Δ{axis} (m)",
+                            "traces": traces})
+    return figures
