@@ -15,6 +15,7 @@ import pytest
 import hybridlab.dynamics
 import hybridlab.forecasting
 import hybridlab.inverse.learned
+import hybridlab.inverse.regularisation
 import hybridlab.models
 import hybridlab.operators
 from hybridlab.data import simulate_tracks
@@ -53,6 +54,16 @@ def _distances():
     return (np.linspace(10.0, 40.0, 8),), (np.array([15.0, 30.0]),)
 
 
+def _regularisation():
+    """Training problems of a learned regulariser: a forward map (12, 4), six smooth winds and
+    their noisy tracks; it predicts the winds of two of them."""
+    rng = np.random.default_rng(2)
+    pa = rng.normal(size=(12, 4))
+    winds = np.cumsum(rng.normal(size=(6, 4)), axis=1)
+    data = winds @ pa.T + rng.normal(0, 0.1, (6, 12))
+    return (pa, 0.1, winds, data), (pa, data[:2], 0.1)
+
+
 def _fitted_mlp():
     X, y = _shots()[0]
     return hybridlab.models.MLP(widths=(4,), epochs=5, validation=0.0, polish=0).fit(X, y)
@@ -79,6 +90,8 @@ CASES = {
     "esn": (lambda: hybridlab.forecasting.EchoStateNetwork(size=20), _evenly_spaced),
     "lstm": (lambda: hybridlab.forecasting.LSTM(hidden=4, window=8, warmup=2, epochs=2, free_epochs=1),
              _evenly_spaced),
+    "learned-regulariser": (lambda: hybridlab.inverse.regularisation.LearnedRegulariser(steps=5),
+                            _regularisation),
     "encoder-decoder": (lambda: hybridlab.inverse.learned.EncoderDecoder(_fitted_mlp(), width=4, depth=1,
                                                                          epochs=3, polish=0), _distances),
 }
@@ -165,7 +178,8 @@ def test_a_bad_hyperparameter_is_named_and_changes_nothing(name):
 #: Data each kind of model must refuse: a NaN among the launches, the functions or the targets;
 #: an array where tracks are due.
 BAD_DATA = {_shots: (np.array([[10.0, 0.5], [np.nan, 0.7]]), np.ones(2)), _tracks: (np.zeros((4, 2)),), _evenly_spaced: (np.zeros((4, 2)),),
-            _functions: (np.array([[0.0, np.nan, 1.0]]), np.zeros((1, 3, 2))), _distances: (np.array([10.0, np.nan]),)}
+            _functions: (np.array([[0.0, np.nan, 1.0]]), np.zeros((1, 3, 2))), _distances: (np.array([10.0, np.nan]),),
+            _regularisation: (np.full((12, 4), np.nan), 0.1, np.zeros((6, 4)), np.zeros((6, 12)))}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

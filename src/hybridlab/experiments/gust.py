@@ -18,7 +18,7 @@ from hybridlab.data import from_degrees, in_file_units, to_degrees, write_table
 from hybridlab.data.formats import read_track
 from hybridlab.files import check_new_directory, new_directory, run_directory, write_json
 from hybridlab.inverse.aiming import aim, aim_sensitivity, reach
-from hybridlab.inverse.regularisation import (METHODS, REGULARISED, RULE_TITLES, learn_regulariser,
+from hybridlab.inverse.regularisation import (METHODS, REGULARISED, RULE_TITLES, LearnedRegulariser,
                                               regularisation_path)
 from hybridlab.inverse.wind import (Recovered, WindProblem, check_noise, check_sizes, check_track, forward_map, recover,
                                     refine, relative_error, smooth_gusts, step_gusts, wind_problem)
@@ -55,7 +55,8 @@ def learned_for(problem: WindProblem, fine: np.ndarray, seed: int, count: int = 
     winds = gust_family(count, np.linspace(0.0, problem.t[-1], fine.shape[1]), key)
     noise = problem.sigma * np.asarray(jax.random.normal(jax.random.fold_in(key, 2), (count, fine.shape[0])))
     pa, _ = problem.projected()
-    return learn_regulariser(pa, problem.sigma, winds[:, ::FINER], problem.project(winds @ fine.T + noise), seed)
+    return LearnedRegulariser(seed=seed).fit(pa, problem.sigma, winds[:, ::FINER],
+                                             problem.project(winds @ fine.T + noise))
 
 
 def recover_all(problem: WindProblem, methods, fine: np.ndarray, seed: int, rule: str | None = None,

@@ -14,7 +14,7 @@ import importlib
 _WHERE = {**dict.fromkeys(["Aim", "Hits", "aim", "aim_sensitivity", "reach"], "aiming"),
           **dict.fromkeys(["check_target", "speed_ceiling"], "targets"),
           **dict.fromkeys(["EncoderDecoder", "PhysicsDecoder", "evaluate_aim"], "learned"),
-          **dict.fromkeys(["METHODS", "RULES", "LearnedRegulariser", "learn_regulariser", "regularisation_path"],
+          **dict.fromkeys(["METHODS", "RULES", "LearnedRegulariser", "regularisation_path"],
                           "regularisation"),
           **dict.fromkeys(["Recovered", "WindProblem", "forward_map", "recover", "wind_problem"], "wind")}
 __all__ = sorted(_WHERE)

@@ -18,6 +18,10 @@ import optax
 import scipy.linalg
 import scipy.optimize
 
+from hybridlab.estimators.base import Estimator
+from hybridlab.estimators.params import EPOCHS, RATE, SEED
+from hybridlab.networks.progress import QUIET
+
 #: "tikhonov": B the first difference (a wind is smooth rather than small); "tikhonov-identity": B = I.
 METHODS = ("least-squares", "tikhonov", "tikhonov-identity", "tv", "learned")
 #: The methods with a weight λ, and so a path of solutions and an L-curve.
@@ -207,7 +211,7 @@ def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str, weights: np
         return Path(weights, winds, np.linalg.norm(winds @ pa.T - pd, axis=1), np.abs(np.diff(winds, axis=1)).sum(axis=1),
                     used)
     if method == "learned":
-        operator, mean = np.asarray(learned.operator), np.asarray(learned.mean)
+        operator, mean = np.asarray(learned.operator_), np.asarray(learned.mean_)
     else:
         operator, mean = (np.eye(n) if method == "tikhonov-identity" else difference(n)), np.zeros(n)
     winds = np.array([tikhonov(pa, pd, operator, weight, mean) for weight in weights])
@@ -219,26 +223,112 @@ def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str, weights: np
 
 # --- the learned regulariser -----------------------------------------------------------------
 
-class LearnedRegulariser(eqx.Module):
+class _Prior(eqx.Module):
+    """L (n, n, s/m) and μ (n, m/s) of :class:`LearnedRegulariser` as a PyTree: what its
+    training differentiates."""
+
+    operator: jax.Array
+    mean: jax.Array
+
+    def estimate(self, pa, pd, sigma) -> jax.Array:
+        """ŵ = (AᵀPA/σ² + LᵀL)⁻¹ (AᵀPd/σ² + LᵀL μ) of one projected problem (m/s)."""
+        precision = self.operator.T @ self.operator
+        normal = pa.T @ pa / sigma**2 + precision
+        return jnp.linalg.solve(normal, pa.T @ pd / sigma**2 + precision @ self.mean)
+
+
+class LearnedRegulariser(Estimator, rung=False):
     """R(w) = ‖L(w − μ)‖², learned: ŵ = argmin ‖PA w − Pd‖²/σ² + ‖L(w − μ)‖², i.e.
 
         ŵ = (AᵀPA/σ² + LᵀL)⁻¹ (AᵀPd/σ² + LᵀL μ),
 
     a Gaussian prior with precision LᵀL and mean μ (m/s) — with the noise's σ outside it, so it
-    carries to other noise levels. L (n, n) and μ are fitted by bilevel optimisation: the outer
-    loss is the mean squared error of ŵ against the true winds of training problems; the inner
-    problem is this linear solve, differentiated exactly.
+    carries to other noise levels. L (n, n) and μ are fitted by bilevel optimisation on training
+    problems (:meth:`fit`): the outer loss is the mean squared error of ŵ against their true
+    winds; the inner problem is this linear solve, differentiated exactly. The start is the best
+    Tikhonov first difference over a grid of λ (the bilevel problem in one dimension), then Adam
+    on L and μ over all problems at once. Saved and loaded as every estimator is: train once, use
+    it on new tracks of the same forward map's size.
+
+    Parameters
+    ----------
+    steps : int
+        Adam steps, ≥ 1.
+    learning_rate : float
+        Adam's step size, on L relative to its starting size, > 0.
+    seed : int
+        Seed of the tiny perturbation of L's start that breaks its symmetry.
 
     Attributes
     ----------
-    operator : jax.Array
+    operator_ : jax.Array
         L, shape (n, n), in s/m (so that ‖L(w − μ)‖² is dimensionless).
-    mean : jax.Array
+    mean_ : jax.Array
         μ, the prior mean wind, shape (n,), in m/s.
+    n_features_ : int
+        n, the wind samples.
     """
 
-    operator: jax.Array
-    mean: jax.Array
+    name = "learned-regulariser"
+    fitted_arrays = ("operator", "mean")
+    constraints = {"steps": EPOCHS, "learning_rate": RATE, "seed": SEED}
+
+    def __init__(self, *, steps: int = 1500, learning_rate: float = 1e-2, seed: int = 0):
+        self.steps, self.learning_rate, self.seed = steps, learning_rate, seed
+        self.check_params()
+
+    def fit(self, pa, sigma: float, winds, data, progress=QUIET) -> LearnedRegulariser:
+        """Fit L and μ on training problems that share one projected forward map.
+
+        Parameters
+        ----------
+        pa : array_like
+            The projected forward map PA, shape (2N, n), in s (m per m/s).
+        sigma : float
+            The noise σ of the training tracks in m, > 0.
+        winds : array_like
+            The true winds, shape (K, n), in m/s.
+        data : array_like
+            Their projected tracks Pd, noise included, shape (K, 2N), in m.
+        progress : ProgressMeter
+            Unused (one compiled loop); accepted as every fit accepts it.
+
+        Returns
+        -------
+        self : LearnedRegulariser
+
+        Raises
+        ------
+        ValueError
+            If a hyperparameter breaks its constraint, or the arrays are not finite or of those shapes, or
+            σ is not > 0.
+        """
+        return self._fit_checked(lambda: _training_problems(pa, sigma, winds, data), progress)
+
+    def _fit(self, pa, sigma, winds, data, progress) -> None:
+        n = pa.shape[1]
+        pa, winds, data = jnp.asarray(pa), jnp.asarray(winds), jnp.asarray(data)
+        start = np.vstack([difference(n), np.eye(n)[-1:] * 1e-3])
+
+        def loss(prior):
+            estimates = jax.vmap(lambda d: prior.estimate(pa, d, sigma))(data)
+            return jnp.mean((estimates - winds) ** 2) / jnp.mean(winds**2)
+
+        scales = 10.0 ** np.arange(-4.0, 4.01, 0.25) / sigma
+        tried = [float(loss(_Prior(jnp.asarray(scale * start), jnp.zeros(n)))) for scale in scales]
+        best = scales[int(np.argmin(tried))]
+        noise = 1e-3 * best * jax.random.normal(jax.random.key(self.seed), (n, n))
+        prior = _adam(loss, _Prior(jnp.asarray(best * start) + noise, jnp.mean(winds, axis=0)), self.steps,
+                      self.learning_rate)
+        self.operator_, self.mean_ = prior.operator, prior.mean
+
+    def _check_fit(self, *data) -> None:
+        if not (np.all(np.isfinite(self.operator_)) and np.all(np.isfinite(self.mean_))):
+            raise ValueError("the learned regulariser's training diverged; try a smaller learning_rate")
+
+    def _arrays_like(self):
+        n = self.n_features_
+        return {"operator": jnp.zeros((n, n)), "mean": jnp.zeros(n)}
 
     def estimate(self, pa, pd, sigma) -> jax.Array:
         """ŵ = (AᵀPA/σ² + LᵀL)⁻¹ (AᵀPd/σ² + LᵀL μ): the wind (m/s) of one projected problem.
@@ -257,54 +347,39 @@ class LearnedRegulariser(eqx.Module):
         wind : jax.Array
             ŵ, shape (n,), in m/s.
         """
-        precision = self.operator.T @ self.operator
-        normal = pa.T @ pa / sigma**2 + precision
-        return jnp.linalg.solve(normal, pa.T @ pd / sigma**2 + precision @ self.mean)
+        self._check_fitted()
+        return _Prior(self.operator_, self.mean_).estimate(pa, pd, sigma)
+
+    def predict(self, pa, data, sigma: float) -> np.ndarray:
+        """The winds (K, n) in m/s of projected tracks ``data`` (K, 2N) in m (or one, (2N,) →
+        (n,)) through the forward map ``pa`` (2N, n) with noise ``sigma`` m: :meth:`estimate`
+        of each. ValueError for arrays of other shapes or not finite, or σ not > 0."""
+        self._check_fitted()
+        single, data = np.ndim(data) == 1, np.atleast_2d(data)
+        if np.ndim(pa) != 2 or np.shape(pa)[1] != self.n_features_:
+            raise ValueError(f"pa: must have this regulariser's {self.n_features_} wind samples as its columns, "
+                             f"got shape {np.shape(pa)}")
+        pa, sigma, _, data = _training_problems(pa, sigma, np.zeros((len(data), self.n_features_)), data)[0]
+        winds = np.stack([np.asarray(self.estimate(pa, d, sigma)) for d in data])
+        return winds[0] if single else winds
+
+    def predict_interval(self, *args, **kwargs):
+        """None: the learned regulariser gives no predictive interval (a ValueError that says so)."""
+        raise ValueError("the learned regulariser has no predictive interval")
 
 
-def learn_regulariser(pa: np.ndarray, sigma: float, winds: np.ndarray, data: np.ndarray, seed: int = 0,
-                      steps: int = 1500, learning_rate: float = 1e-2) -> LearnedRegulariser:
-    """Fit L and μ on training problems: true winds (K, n) on the recovery grid and their
-    projected tracks (K, 2N) (Pd, with noise σ). The start is the best Tikhonov first
-    difference over a grid of λ (the bilevel problem in one dimension), then Adam on L and μ
-    over all problems at once. ``seed``: the tiny perturbation that breaks L's symmetry.
-
-    Parameters
-    ----------
-    pa : numpy.ndarray
-        The projected forward map PA shared by the problems, shape (2N, n), in s (m per m/s).
-    sigma : float
-        The noise σ of the training tracks in m, > 0.
-    winds : numpy.ndarray
-        The true winds, shape (K, n), in m/s.
-    data : numpy.ndarray
-        Their projected tracks Pd, noise included, shape (K, 2N), in m.
-    seed : int
-        Seed of the perturbation of L's start.
-    steps : int
-        Adam steps.
-    learning_rate : float
-        Adam's step size, on L relative to its starting size.
-
-    Returns
-    -------
-    learned : LearnedRegulariser
-        L (n, n) in s/m and μ (n,) in m/s.
-    """
-    n = pa.shape[1]
-    pa, winds, data = jnp.asarray(pa), jnp.asarray(winds), jnp.asarray(data)
-    start = np.vstack([difference(n), np.eye(n)[-1:] * 1e-3])
-
-    def loss(model):
-        estimates = jax.vmap(lambda d: model.estimate(pa, d, sigma))(data)
-        return jnp.mean((estimates - winds) ** 2) / jnp.mean(winds**2)
-
-    scales = 10.0 ** np.arange(-4.0, 4.01, 0.25) / sigma
-    tried = [float(loss(LearnedRegulariser(jnp.asarray(scale * start), jnp.zeros(n)))) for scale in scales]
-    best = scales[int(np.argmin(tried))]
-    noise = 1e-3 * best * jax.random.normal(jax.random.key(seed), (n, n))
-    model = LearnedRegulariser(jnp.asarray(best * start) + noise, jnp.mean(winds, axis=0))
-    return _adam(loss, model, steps, learning_rate)
+def _training_problems(pa, sigma, winds, data) -> tuple[tuple, int, dict, dict]:
+    """The checked (pa, σ, winds, data) of :meth:`LearnedRegulariser.fit`, with n."""
+    pa, winds, data = (np.asarray(a, dtype=np.float64) for a in (pa, winds, data))
+    if pa.ndim != 2 or not np.all(np.isfinite(pa)):
+        raise ValueError(f"pa: must be a finite (2N, n) array, got shape {pa.shape}")
+    if not (np.ndim(sigma) == 0 and np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma = {sigma!r}: must be a number > 0 (m)")
+    if winds.ndim != 2 or winds.shape[1] != pa.shape[1] or not np.all(np.isfinite(winds)):
+        raise ValueError(f"winds: must be a finite (K, {pa.shape[1]}) array, got shape {winds.shape}")
+    if data.shape != (winds.shape[0], pa.shape[0]) or not np.all(np.isfinite(data)):
+        raise ValueError(f"data: must be a finite ({winds.shape[0]}, {pa.shape[0]}) array, got shape {data.shape}")
+    return (pa, float(sigma), winds, data), pa.shape[1], {}, {}
 
 
 @eqx.filter_jit

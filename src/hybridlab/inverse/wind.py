@@ -499,9 +499,10 @@ def recover(problem: WindProblem, method: str, learned: LearnedRegulariser | Non
 
 def _check_learned(learned: LearnedRegulariser | None, samples: int) -> None:
     if learned is None:
-        raise ValueError("method 'learned': needs a LearnedRegulariser (learn_regulariser)")
-    if learned.operator.shape[0] != samples:
-        raise ValueError(f"learned: its operator is for {learned.operator.shape[0]} wind samples, "
+        raise ValueError("method 'learned': needs a LearnedRegulariser, fitted (LearnedRegulariser().fit)")
+    learned._check_fitted()
+    if learned.n_features_ != samples:
+        raise ValueError(f"learned: its operator is for {learned.n_features_} wind samples, "
                          f"the problem has {samples}")
 
 
