@@ -38,10 +38,7 @@ def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
     columns : dict of str to array_like
         A new dict: ``angle`` as float64 degrees, every other column as given (the same objects).
     """
-    columns = dict(columns)
-    if "angle" in columns:
-        columns["angle"] = to_degrees(columns["angle"])
-    return columns
+    return _angle_converted(columns, to_degrees)
 
 
 def from_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
@@ -57,9 +54,14 @@ def from_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:
     columns : dict of str to array_like
         A new dict: ``angle`` as float64 radians, every other column as given (the same objects).
     """
+    return _angle_converted(columns, from_degrees)
+
+
+def _angle_converted(columns: Mapping[str, ArrayLike], convert) -> dict[str, ArrayLike]:
+    """A copy of ``columns`` with ``angle`` (if any) converted."""
     columns = dict(columns)
     if "angle" in columns:
-        columns["angle"] = from_degrees(columns["angle"])
+        columns["angle"] = convert(columns["angle"])
     return columns
 
 
