@@ -240,3 +240,21 @@ def test_a_record_naming_another_module_is_refused_without_importing_it(module):
     with pytest.raises(ValueError, match="unknown model 'made-up'"):
         from_params({"model": "made-up", "module": module, "params": {}})
     assert set(sys.modules) == before
+
+
+def test_a_grey_boxs_default_unknowns_are_its_laws_coefficients_that_it_gives():
+    """unknown=None (PhysicsFit, TrajectoryFit, the inverse PINN): the drag law's coefficients
+    the physics gives a value > 0 — all of them where a spec names none; a polynomial law's
+    terms left at 0 are absent; no drag is refused in one line."""
+    from hybridlab.dynamics import TrajectoryFit
+    from hybridlab.models import PhysicsFit
+    from hybridlab.physics import PolynomialDrag
+
+    assert PhysicsFit().unknowns() == ("k",) and TrajectoryFit().unknowns() == ("c",)
+    assert PhysicsFit(Projectile(PolynomialDrag(k=0.3), mass=7.26)).unknowns() == ("k",)
+    assert PhysicsFit({"drag": {"law": "polynomial", "k": 0.3, "c": 1e-3}}).unknowns() == ("k", "c")
+    assert TrajectoryFit({"drag": "polynomial"}).unknowns() == ("b", "k", "c", "d")
+    for physics in (Projectile(mass=0.145), {"drag": "none"}, {"mass": 1.0}, {"drag": {"law": "linear", "k": 0.0}}):
+        with pytest.raises(ValueError, match="^unknown = None: .* no drag coefficient to fit"):
+            TrajectoryFit(physics).unknowns()
+    assert TrajectoryFit(Projectile(mass=0.145), unknown=[]).unknowns() == ()

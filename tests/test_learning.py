@@ -151,3 +151,24 @@ def test_the_drops_benchmark_reports_every_ball_with_uncertainties():
         assert all(fit["parameters"][name]["stderr"] > 0 for name in ("c", "g"))
     table = drops_table(rows, ("fit",))
     assert "0.41 (11 balls)" in table and "volleyball*" in table and table.count("g = ") == 9
+
+
+def test_the_models_lines_leave_out_the_times_its_solve_gave_no_state():
+    """A solve that runs out of steps gives non-finite states (hybridlab.dynamics): the model's
+    lines of learn-drag's figure stop there instead of failing the command after its fit."""
+    from hybridlab.experiments.learning import _dense
+
+    class Stub:  # a fitted model of two drops whose second solve fails after 0.8 s
+        tracks_, t0_, starts_ = ("ball/1", "ball/2"), np.zeros(2), np.zeros((2, 2))
+
+        def simulate(self, start, t):
+            height = np.column_stack([10.0 - 4.9 * t**2, -9.8 * t])
+            return np.where((t[:, None] > 0.8) & (start[0] == 1.0), np.nan, height)
+
+    t = np.tile(np.linspace(0.0, 1.2, 7), 2)
+    tracks = Tracks("drop", ("ball/1", "ball/2"), np.repeat([0, 1], 7), t, (10.0 - 4.9 * t**2)[:, None])
+    stub = Stub()
+    stub.starts_ = np.array([[0.0, 0.0], [1.0, 0.0]])
+    dense = _dense(stub, tracks)
+    assert dense.names == ("ball/1", "ball/2") and np.all(np.isfinite(dense.position))
+    assert dense.t[dense.rows("ball/1")].max() == 1.2 and dense.t[dense.rows("ball/2")].max() <= 0.8

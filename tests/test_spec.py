@@ -183,3 +183,22 @@ def test_a_fit_reports_its_epochs_to_the_meter():
     MLP(widths=(4,), epochs=250, validation=0.0, polish=0, restarts=2).fit(X, X[:, 0], progress=Recorder())
     # Two restarts of 250 epochs in chunks of 100: one task of 500 epochs, counted across restarts.
     assert seen == [("mlp", 500), 100, 200, 250, 350, 450, 500, "closed"]
+
+
+def test_a_law_named_by_its_terms_round_trips_and_a_misspelt_one_is_refused():
+    """physics.laws: every set of the polynomial law's terms has one name (term_law) that gives
+    the set back (term_coefficients), in TERMS' order; other spellings are refused by name."""
+    import itertools
+
+    from hybridlab.physics.laws import FITTED_LAWS, TERMS, term_coefficients, term_law
+
+    for size in range(len(TERMS) + 1):
+        for chosen in itertools.combinations(TERMS, size):
+            assert term_coefficients(term_law(chosen)) == chosen
+    assert term_law(()) == "none" and term_law(("c", "k")) == "linear+quadratic"
+    assert [term_coefficients(law) for law in FITTED_LAWS] == [(), ("k",), ("c",), ("k", "c")]
+    for bad in ("quadratic+linear", "linear+linear", "drag", ""):
+        with pytest.raises(ValueError, match="law = "):
+            term_coefficients(bad)
+    with pytest.raises(ValueError, match="coefficients = 'kc'"):
+        term_law("kc")

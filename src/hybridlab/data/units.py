@@ -15,14 +15,22 @@ from numpy.typing import ArrayLike
 
 def from_degrees(angle: ArrayLike) -> np.ndarray | np.float64:
     """θ = θ° · π/180: an angle (or array of them) in degrees as float64 radians (a NumPy
-    scalar for a scalar, bit for bit ``math.radians``)."""
-    return np.deg2rad(np.asarray(angle, dtype=np.float64))
+    scalar for a scalar, bit for bit ``math.radians``). ValueError for what is not numbers."""
+    return np.deg2rad(_numbers(angle, "degrees"))
 
 
 def to_degrees(angle: ArrayLike) -> np.ndarray | np.float64:
     """θ° = θ · 180/π: an angle (or array of them) in radians as float64 degrees (a NumPy
-    scalar for a scalar, bit for bit ``math.degrees``)."""
-    return np.rad2deg(np.asarray(angle, dtype=np.float64))
+    scalar for a scalar, bit for bit ``math.degrees``). ValueError for what is not numbers."""
+    return np.rad2deg(_numbers(angle, "radians"))
+
+
+def _numbers(angle: ArrayLike, unit: str) -> np.ndarray:
+    """``angle`` as float64, refusing text, None and booleans (NumPy would make them NaN or 1)."""
+    array = np.asarray(angle)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"angle = {angle!r}: must be a number (or numbers) in {unit}")
+    return array.astype(np.float64)
 
 
 def to_file_units(columns: Mapping[str, ArrayLike]) -> dict[str, ArrayLike]:

@@ -3,20 +3,22 @@ the physics with the names of its unknown parameters, their starting values and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from hybridlab.physics import Projectile
-from hybridlab.physics.laws import LAWS
+from hybridlab.physics.laws import LAWS, NO_DRAG
 
-#: Every drag coefficient's name: where ``unknown`` is None each of the law's starts at its guess.
+#: Every drag coefficient's name: where ``unknown`` is None and a spec names none of its law's,
+#: each starts at its guess.
 _COEFFICIENTS = tuple({name for law in LAWS.values() for name in law.coefficients})
 
 
 class FittedPhysics:
     """What a grey box shares, whatever it is fitted to: ``physics`` (a Projectile or its spec,
-    the starting values), the names ``unknown`` of its fitted parameters (None: every
-    coefficient of the drag law, :meth:`unknowns`), their ``values_`` and standard errors
-    ``stderr_``."""
+    the starting values), the names ``unknown`` of its fitted parameters (None: the drag law's
+    coefficients, :meth:`unknowns`), their ``values_`` and standard errors ``stderr_``."""
 
     #: The drag law of the physics when ``physics`` is None, the unknowns that must be named
     #: (at least one?) and the parameters that may not be (a subclass's choice).
@@ -30,12 +32,20 @@ class FittedPhysics:
         physics = {"drag": self.default_law} if self.physics is None else self.physics
         if isinstance(physics, Projectile):
             return physics
-        return Projectile.from_spec(physics, starting=_COEFFICIENTS if self.unknown is None else tuple(self.unknown))
+        if self.unknown is not None:
+            return Projectile.from_spec(physics, starting=tuple(self.unknown))
+        return Projectile.from_spec(physics, starting=() if _names_coefficients(physics) else _COEFFICIENTS)
 
     def unknowns(self) -> tuple[str, ...]:
-        """The names of the fitted parameters: ``unknown``, or where it is None every
-        coefficient of the physics' drag law (in the law's order)."""
-        return tuple(self.start().drag.coefficients) if self.unknown is None else tuple(self.unknown)
+        """The names of the fitted parameters: ``unknown``, or where it is None the drag law's
+        coefficients that the physics gives a value > 0 (a spec that names none of them: every
+        one, from its law's starting guess; a polynomial law's terms left at 0 are absent).
+        ValueError where None finds none (no drag): name the parameters to fit."""
+        if self.unknown is not None:
+            return tuple(self.unknown)
+        physics = {"drag": self.default_law} if self.physics is None else self.physics
+        # From the spec's plain numbers, not its Projectile: this runs while a load traces the arrays.
+        return drag_unknowns(physics) if isinstance(physics, Projectile) else _spec_unknowns(physics)
 
     def _check_together(self) -> None:
         super()._check_together()
@@ -54,6 +64,45 @@ class FittedPhysics:
         super()._set_metadata(metadata)
         # JSON has no infinity: an undetermined parameter's stderr is saved as null.
         self.stderr_ = [np.inf if e is None else float(e) for e in self.stderr_]
+
+
+def drag_unknowns(projectile: Projectile) -> tuple[str, ...]:
+    """A grey box's default unknowns: the drag law's coefficients that ``projectile`` gives a
+    value > 0 (in the law's order). ValueError where there is none (no drag, or every term 0)."""
+    found = tuple(name for name in projectile.drag.coefficients if float(projectile.value(name)) > 0)
+    if not found:
+        raise ValueError(f"unknown = None: {projectile.label()} has no drag coefficient to fit; name the parameters "
+                         "to fit (such as ['g'])")
+    return found
+
+
+def _spec_unknowns(spec) -> tuple[str, ...]:
+    """:func:`drag_unknowns` of a spec, read from its plain data: every coefficient of its law
+    where its ``"drag"`` names none, else those it gives a value > 0 (an invalid spec gives (),
+    and :meth:`FittedPhysics.start` says what is wrong with it)."""
+    drag = spec.get("drag", NO_DRAG) if isinstance(spec, Mapping) else None
+    law = drag.get("law") if isinstance(drag, Mapping) else drag
+    if not isinstance(law, str) or law not in LAWS:
+        return ()
+    named = {key: value for key, value in drag.items() if key != "law"} if isinstance(drag, Mapping) else {}
+    found = tuple(name for name in LAWS[law].coefficients if not named or _positive(named.get(name, 0.0)))
+    if not found:
+        raise ValueError(f"unknown = None: physics ({LAWS[law].title}) has no drag coefficient to fit; name the "
+                         "parameters to fit (such as ['g'])")
+    return found
+
+
+def _positive(value) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return True  # not a number: the spec's own check refuses it
+
+
+def _names_coefficients(spec) -> bool:
+    """Whether a spec's ``"drag"`` entry gives any coefficient a value (``{"law": …, "k": …}``)."""
+    drag = spec.get("drag") if isinstance(spec, Mapping) else None
+    return isinstance(drag, Mapping) and any(key != "law" for key in drag)
 
 
 def _check_unknown(projectile: Projectile, unknown: tuple[str, ...], required: bool = True,

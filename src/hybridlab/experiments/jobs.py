@@ -3,7 +3,9 @@ prints what it returns. Errors are ``ValueError``s that name the parameter: firs
 (``points = 1: …``) or in backquotes (```k` does not apply …``), which the CLI maps to its
 flags.
 
-Angles are radians here, as everywhere inside the library.
+The jobs take a request in file units and return their results in file units: angles in
+degrees (converted once, by :mod:`hybridlab.data.units`), as on the command line and in files;
+inside the library they are radians.
 """
 
 from __future__ import annotations
@@ -261,8 +263,8 @@ def write_trajectory(spec: Mapping, speed: float, angle: float, *, points: int, 
 
 def write_simulated(spec: Mapping, n: int, *, speed, angle, noise: float, seed: int, relative: float,
                     out: str) -> None:
-    """``n`` random shots of the projectile (``speed`` m/s and ``angle`` degrees, each one value
-    or a range), with measurement noise, written to ``out`` in chunks (:func:`~hybridlab.data.simulate_shot_chunks`): memory stays flat as n grows."""
+    """``n`` random shots of the projectile (``speed`` m/s and ``angle`` degrees, each a
+    (low, high) range), with measurement noise, written to ``out`` in chunks (:func:`~hybridlab.data.simulate_shot_chunks`): memory stays flat as n grows."""
     if not 1 <= n <= MAX_SHOTS:
         raise ValueError(f"n = {n}: must be between 1 and {MAX_SHOTS}")
     check_output_file(out, "out")

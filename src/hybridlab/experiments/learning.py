@@ -54,7 +54,9 @@ def learn_drag_file(path: str, mass: float, out: str, *, diameter: float | None 
         if result.network is not None and result.network is not result.model:
             result.network.save(os.path.join(work, "models", result.network.name))
         write_tracks(os.path.join(work, "tracks.csv"), tracks)
-        write_tracks(os.path.join(work, "model.csv"), _dense(result.model, tracks))
+        dense = _dense(result.model, tracks)
+        if dense.names:  # none where every solve failed: the figure shows the measurements alone
+            write_tracks(os.path.join(work, "model.csv"), dense)
         curves = _force_curves(result, tracks)
         if curves:
             write_table(os.path.join(work, "force.csv"), {"speed": curves[0], **curves[1]})
@@ -233,15 +235,21 @@ def _cubic_mse(train: Tracks, test: Tracks) -> float:
 
 def _dense(model, tracks: Tracks) -> Tracks:
     """The tracks of ``model`` from each track's fitted start to its last time, at
-    :data:`_DENSE` points a second (the first six tracks: a figure of more is unreadable)."""
-    times, positions = [], []
+    :data:`_DENSE` points a second (the first six tracks: a figure of more is unreadable); the
+    times where its solve gave no finite state (it ran out of steps) are left out."""
+    times, positions, names = [], [], []
     for i, name in enumerate(model.tracks_[:6]):
         t = np.linspace(model.t0_[i], tracks.t[tracks.rows(name)].max(),
                         max(2, int(_DENSE * (tracks.t[tracks.rows(name)].max() - model.t0_[i]))))
-        times.append(t)
-        positions.append(model.simulate(np.asarray(model.starts_)[i], t)[:, :tracks.dim])
-    index = np.concatenate([np.full(len(t), i) for i, t in enumerate(times)])
-    return Tracks(tracks.kind, tuple(model.tracks_[:6]), index, np.concatenate(times), np.concatenate(positions))
+        position = np.asarray(model.simulate(np.asarray(model.starts_)[i], t))[:, :tracks.dim]
+        finite = np.all(np.isfinite(position), axis=1)
+        if finite.any():
+            times.append(t[finite])
+            positions.append(position[finite])
+            names.append(name)
+    index = np.concatenate([np.full(len(t), i) for i, t in enumerate(times)]) if times else np.zeros(0, int)
+    return Tracks(tracks.kind, tuple(names), index, np.concatenate(times) if times else np.zeros(0),
+                  np.concatenate(positions) if positions else np.zeros((0, tracks.dim)))
 
 
 def _force_curves(result: LearnedDrag, tracks: Tracks):

@@ -34,7 +34,6 @@ BRANCHES = ("least-speed", "low-arc", "high-arc", "none")
 #: branch penalties: exact for a quadratic D(θ), so the least-speed shot, where ∂D/∂θ = 0, is
 #: still a zero of the penalty; and it needs only the decoder's own (reverse-mode) gradient.
 ANGLE_STEP = 1e-3
-#: Standard gravity (m/s²): the speed scale √(g·d) of an encoder without speed bounds.
 
 
 class PhysicsDecoder(eqx.Module):
@@ -240,6 +239,7 @@ class EncoderDecoder(Regressor, rung=False):
         if isinstance(self.decoder, Regressor) and self.decoder.n_features_ != 2:
             raise ValueError(f"decoder: fitted on {self.decoder.n_features_} inputs; it must take speed and angle")
         self.scaler_ = Scaler.fit(y)
+        # The speed scale √(g·d) of the targets, at standard gravity (the encoder knows no physics).
         self.speed_scale_ = float(np.sqrt(STANDARD_GRAVITY * np.median(y)))
         self.decoder_ = self._decoder_arrays()
         self.encoder_ = self._new_encoder(jax.random.key(self.seed))

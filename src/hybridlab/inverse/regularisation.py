@@ -211,6 +211,7 @@ def regularisation_path(pa: np.ndarray, pd: np.ndarray, method: str, weights: np
         return Path(weights, winds, np.linalg.norm(winds @ pa.T - pd, axis=1), np.abs(np.diff(winds, axis=1)).sum(axis=1),
                     used)
     if method == "learned":
+        learned._check_fitted()
         operator, mean = np.asarray(learned.operator_), np.asarray(learned.mean_)
     else:
         operator, mean = (np.eye(n) if method == "tikhonov-identity" else difference(n)), np.zeros(n)
@@ -296,6 +297,7 @@ class LearnedRegulariser(Estimator, rung=False):
         Returns
         -------
         self : LearnedRegulariser
+            Fitted: ``operator_`` and ``mean_`` set.
 
         Raises
         ------
@@ -356,6 +358,8 @@ class LearnedRegulariser(Estimator, rung=False):
         of each. ValueError for arrays of other shapes or not finite, or σ not > 0."""
         self._check_fitted()
         single, data = np.ndim(data) == 1, np.atleast_2d(data)
+        if not len(data):
+            raise ValueError("data: no track to recover a wind from")
         if np.ndim(pa) != 2 or np.shape(pa)[1] != self.n_features_:
             raise ValueError(f"pa: must have this regulariser's {self.n_features_} wind samples as its columns, "
                              f"got shape {np.shape(pa)}")
@@ -373,9 +377,10 @@ def _training_problems(pa, sigma, winds, data) -> tuple[tuple, int, dict, dict]:
     pa, winds, data = (np.asarray(a, dtype=np.float64) for a in (pa, winds, data))
     if pa.ndim != 2 or not np.all(np.isfinite(pa)):
         raise ValueError(f"pa: must be a finite (2N, n) array, got shape {pa.shape}")
-    if not (np.ndim(sigma) == 0 and np.isfinite(sigma) and sigma > 0):
+    number = isinstance(sigma, int | float | np.integer | np.floating) and not isinstance(sigma, bool | np.bool_)
+    if not (number and np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma = {sigma!r}: must be a number > 0 (m)")
-    if winds.ndim != 2 or winds.shape[1] != pa.shape[1] or not np.all(np.isfinite(winds)):
+    if winds.ndim != 2 or not len(winds) or winds.shape[1] != pa.shape[1] or not np.all(np.isfinite(winds)):
         raise ValueError(f"winds: must be a finite (K, {pa.shape[1]}) array, got shape {winds.shape}")
     if data.shape != (winds.shape[0], pa.shape[0]) or not np.all(np.isfinite(data)):
         raise ValueError(f"data: must be a finite ({winds.shape[0]}, {pa.shape[0]}) array, got shape {data.shape}")

@@ -52,7 +52,7 @@ class BasisRegression(Regressor):
 
     Library: every product of one factor per variable; a variable named in ``angles`` (rad)
     contributes 1, sin(kθ), cos(kθ) for k = 1..``harmonics``; any other contributes powers
-    0..``degree``. So for (v, θ): 1, v, v**2, sin(theta), v**2*sin(2*theta), …
+    0..``degree``. So for (v, θ): ``1``, ``v``, ``v**2``, ``sin(theta)``, ``v**2*sin(2*theta)``, …
 
     STLSQ works on columns and target scaled to unit root-mean-square, so that the
     threshold λ is relative: a term is dropped when its contribution is below λ times the
@@ -62,12 +62,12 @@ class BasisRegression(Regressor):
 
     Before STLSQ (and its cross-validation), the terms the shots cannot tell apart from
     simpler terms are set aside (:func:`independent_terms`): on shots that all share one angle,
-    sin(theta) is a multiple of 1 and v*cos(2*theta) one of v; on identical shots every term is
+    ``sin(theta)`` is a multiple of ``1`` and ``v*cos(2*theta)`` one of ``v``; on identical shots every term is
     a multiple of 1. Such a term gets the coefficient 0 and is listed in ``aliased_`` (and
     ``summary()["diagnostics"]["aliased"]``): {term: [the kept terms it is a combination of on
     these shots]}, [] for a term that is 0 on every shot. Without this the unit-RMS scaling
-    would make cos(2*theta) at 45° (6e-17) the constant 1 and could fit 30 m as
-    2.4e16*cos(2*theta). Designs that vary both inputs over ordinary ranges alias nothing and
+    would make ``cos(2*theta)`` at 45° (6e-17) the constant 1 and could fit 30 m as
+    ``2.4e16*cos(2*theta)``. Designs that vary both inputs over ordinary ranges alias nothing and
     fit exactly as without it; a narrow one (angles within 40..50°, speeds within 20..21 m/s)
     may alias the highest terms, and fewer shots than terms keep at most one term per shot.
 
@@ -224,7 +224,7 @@ class BasisRegression(Regressor):
         self.hessian_ = hessian_report(standardised_loss, jnp.asarray(coefficients * scale), (design / scale, y))
 
     def terms(self) -> dict[str, float]:
-        """The kept terms and their coefficients, {"v**2*sin(2*theta)": 0.1019, …}.
+        """The kept terms and their coefficients, ``{"v**2*sin(2*theta)": 0.1019, …}``.
 
         Returns
         -------

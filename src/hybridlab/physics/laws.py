@@ -67,6 +67,8 @@ FITTED_LAWS = ("none", "linear", "quadratic", "linear+quadratic")
 def term_law(coefficients) -> str:
     """The name of the polynomial law with these coefficients' terms ("k", "c" → "linear+quadratic";
     none → "none"). ValueError naming a coefficient the polynomial law does not have."""
+    if isinstance(coefficients, str):
+        raise ValueError(f"coefficients = {coefficients!r}: must be a collection of names, such as ('k', 'c')")
     coefficients = set(coefficients)
     for name in coefficients:
         if name not in TERMS:
@@ -76,11 +78,17 @@ def term_law(coefficients) -> str:
 
 def term_coefficients(law: str) -> tuple[str, ...]:
     """The coefficients of the polynomial law named by its terms, in the order of :data:`TERMS`
-    ("linear+quadratic" → ("k", "c"); "none" → ()). ValueError naming a word that is no term."""
+    ("linear+quadratic" → ("k", "c"); "none" → ()): the inverse of :func:`term_law`.
+    ValueError naming a word that is no term, or a name :func:`term_law` does not write (a term
+    twice, or out of order)."""
     if law == NO_TERMS:
         return ()
     words = {word: name for name, (word, _) in TERMS.items()}
-    for word in law.split("+"):
+    for word in law.split("+") if isinstance(law, str) else [law]:
         if word not in words:
             raise ValueError(f"law = {law!r}: {word!r} is not one of the terms {', '.join(words)}")
-    return tuple(name for word, name in words.items() if word in law.split("+"))
+    coefficients = tuple(name for word, name in words.items() if word in law.split("+"))
+    if term_law(coefficients) != law:
+        raise ValueError(f"law = {law!r}: write it {term_law(coefficients)!r} (each term once, in the order "
+                         f"{'+'.join(words)})")
+    return coefficients

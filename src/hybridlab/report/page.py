@@ -148,7 +148,7 @@ def _uncertainty_table(metrics: Metrics) -> str:
     far fewer than 90 % off the data."""
     unit = (metrics.get("units") or {}).get(metrics["output"])
     u = f" ({html.escape(str(unit))})" if unit else ""
-    heads = ["rung", "interval", "coverage interp", "coverage extrap", f"width interp{u}", f"width extrap{u}", "",
+    heads = ["rung", "interval", "coverage interp", "coverage extrap", f"width interp{u}", f"width extrap{u}", "trust off the data",
              "amplification interp", "amplification extrap"]
     rows = []
     for name, model in metrics["models"].items():

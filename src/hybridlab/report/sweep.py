@@ -100,7 +100,8 @@ def plot_sweep(summary: dict, points: dict, shown: list[str]) -> Figure:
 def seed_lines(summary: dict, points: dict, shown: list[str]) -> list[dict]:
     """The interactive figures of a sweep: for each metric, each model's value against the seed
     (markers; the errors on a log scale)."""
-    return [{"title": SHOWN[key], "x_label": "seed", "y_label": SHOWN[key], "log_y": key in LOG, "x_integers": True,
+    few = len(summary["seeds"]) <= 30  # a tick per seed while they fit
+    return [{"title": SHOWN[key], "x_label": "seed", "y_label": SHOWN[key], "log_y": key in LOG, "x_integers": few,
              "traces": [line(name, *zip(*points[name][key]), joined=False) for name in summary["models"]
                         if points.get(name, {}).get(key)]}
             for key in shown]

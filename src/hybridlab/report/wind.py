@@ -58,7 +58,7 @@ def build_wind_report(run_dir: str) -> str:
         "least-squares interval). An operator "
         f"covering less than {OVERCONFIDENT:.0%} on the rougher family is flagged.</p>",
         html_table(["operator", "interval", "coverage: held out", "rougher family", "4× resolution", "width (m): held out",
-                    "rougher family", ""], trust),
+                    "rougher family", "trust off the data"], trust),
         "<h2>Three held-out winds and their effect</h2>",
         "<p>Each wind, then its effect on x and on y against the calm-air path: the truth (black) and each "
         "operator's (dashed). A click on a legend entry hides or shows its curve.</p>",

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.data import Tracks
+from hybridlab.estimators.grey import drag_unknowns
 from hybridlab.networks import training
 from hybridlab.networks.network import Network
 from hybridlab.physics import Projectile
@@ -149,9 +150,9 @@ def _starts(nets, prob: InverseProblem) -> np.ndarray:
 def learn(tracks: Tracks, projectile: Projectile, unknown=None, *, widths=(32, 32), points: int = 64,
           epochs: int = 3000, polish: int = 2000, learning_rate: float = 1e-2, scaled: bool = True,
           weight: float = 1.0, seed: int = 0) -> InverseSolution:
-    """Fit the parameters ``unknown`` of ``projectile`` (the rest known; None: every coefficient
-    of its drag law) to ``tracks``."""
-    unknown = tuple(projectile.drag.coefficients) if unknown is None else unknown
+    """Fit the parameters ``unknown`` of ``projectile`` (the rest known; None: its drag law's
+    coefficients of value > 0, as a grey box's default) to ``tracks``."""
+    unknown = drag_unknowns(projectile) if unknown is None else unknown
     prob = inverse_problem(tracks, projectile, unknown, points, scaled, weight)
     keys = jax.random.split(jax.random.key(seed), len(tracks))
     nets = eqx.filter_vmap(lambda k: Network(1, tuple(widths), "tanh", "glorot", k, n_out=tracks.dim).zero_last())(keys)
