@@ -328,3 +328,28 @@ def test_the_gust_scenario_writes_its_report(tmp_path):
     assert examples["step"]["tv"]["relative_error"] < examples["step"]["tikhonov"]["relative_error"]
     assert examples["smooth"]["tikhonov"]["relative_error"] < examples["smooth"]["tv"]["relative_error"]
     assert min(family["least-squares"]["median"] for family in metrics["families"].values()) > 2.0
+
+
+def test_the_gust_pages_lcurves_and_conditioning_are_the_files_numbers():
+    """report/gust.py's interactive figures: an L-curve per method (its own penalty's unit), a
+    curve per example and the chosen λ as a lone point; the singular values and the aim's
+    conditioning, from metrics.json."""
+    from hybridlab.report.gust import conditioning_lines, lcurve_lines
+
+    residual, penalty = np.geomspace(0.1, 1.0, 4), np.geomspace(100.0, 1.0, 4)
+    curves = {"example": np.array(["smooth"] * 4 + ["step"] * 4 + ["smooth"] * 4),
+              "method": np.array(["tikhonov"] * 8 + ["tv"] * 4), "residual": np.tile(residual, 3),
+              "penalty": np.tile(penalty, 3), "lambda": np.tile([1e-2, 1e-3, 1e-4, 1e-5], 3),
+              "chosen": np.array([0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0])}
+    tikhonov, tv = lcurve_lines(curves)
+    assert (tikhonov["title"], tv["y_label"], tv["log_x"], tv["log_y"]) == ("L-curve: tikhonov", "‖∇w‖₁ (m/s)", True,
+                                                                            True)
+    names = [trace["name"] for trace in tikhonov["traces"]]
+    assert names == ["smooth", "smooth: chosen λ = 0.001", "step", "step: chosen λ = 0.0001"]
+    chosen = tikhonov["traces"][3]
+    assert not chosen["joined"] and chosen["x"] == [pytest.approx(residual[2])] and chosen["y"] == [
+        pytest.approx(penalty[2])]
+    values, aim = conditioning_lines({"singular_values": [4.0, 2.0, 0.5], "aim": {
+        "speed": 25.0, "reach": 40.0, "gap": [0.1, 1.0], "low": [-3.0, -1.0], "high": [2.0, 0.5]}})
+    assert values["title"].endswith("condition number 8") and values["traces"][0]["x"] == [1, 2, 3]
+    assert [t["y"] for t in aim["traces"]] == [[3.0, 1.0], [2.0, 0.5]] and aim["traces"][1]["dash"]

@@ -12,9 +12,12 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import TRUTH_STYLE, panels, write_figure
-from hybridlab.report.interactive import line, lines_parts
-from hybridlab.report.page import fallback_html, figure_html, html_page, html_table
+from hybridlab.report.interactive import line, line_container, lines_parts
+from hybridlab.report.page import fallback_html, html_page, html_table
 
+#: Each method's penalty as an L-curve's axis says it (the learned ‖L(w − μ)‖ is in units of
+#: the prior's spread: no unit); Tikhonov's first difference ‖∇w‖ otherwise.
+_PENALTIES = {"tv": "‖∇w‖₁ (m/s)", "tikhonov-identity": "‖w‖ (m/s)", "learned": "‖L(w − μ)‖"}
 _STYLES = {"least-squares": ":", "tikhonov": "--", "tikhonov-identity": "-.", "tv": "--", "learned": "--"}
 
 
@@ -50,9 +53,7 @@ def plot_lcurves(curves: dict[str, np.ndarray]):
         ax.loglog(residual, penalty, marker=".", color="C0")
         ax.loglog(residual[chosen], penalty[chosen], marker="o", markersize=9, linestyle="none", color="C3",
                   label=f"chosen: λ = {curves['lambda'][pick][chosen][0]:.2g}")
-        # The learned penalty ‖L(w − μ)‖ is in units of the prior's spread (no unit).
-        what = {"tv": "‖∇w‖₁ (m/s)", "tikhonov-identity": "‖w‖ (m/s)", "learned": "‖L(w − μ)‖"}.get(method,
-                                                                                               "‖∇w‖ (m/s)")
+        what = _PENALTIES.get(method, "‖∇w‖ (m/s)")
         ax.set(title=f"{example}: {method}", xlabel="residual (m)", ylabel=what)
         # A residual spans less than a decade: label 1, 2 and 5 × 10^k only, so labels neither vanish nor crowd.
         ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
@@ -105,6 +106,34 @@ def _wind_lines(t: np.ndarray, example: str, columns: dict[str, np.ndarray]) -> 
             "y_label": "wind w (m/s)", "traces": traces}
 
 
+def lcurve_lines(curves: dict[str, np.ndarray]) -> list[dict]:
+    """The interactive L-curves of lcurve.csv (see :func:`plot_lcurves`): one figure per method
+    (its penalty's unit is its own), a curve per example and the λ its rule chose as a point."""
+    figures = []
+    for method in dict.fromkeys(curves["method"]):
+        traces = []
+        for example in dict.fromkeys(curves["example"][curves["method"] == method]):
+            pick = (curves["example"] == example) & (curves["method"] == method)
+            chosen = pick & (curves["chosen"] > 0)
+            traces += [line(example, curves["residual"][pick], curves["penalty"][pick], markers=True),
+                       line(f"{example}: chosen λ = {curves['lambda'][chosen][0]:.2g}", curves["residual"][chosen],
+                            curves["penalty"][chosen], joined=False)]
+        figures.append({"title": f"L-curve: {method}", "x_label": "residual (m)", "y_label": _PENALTIES.get(
+            method, "‖∇w‖ (m/s)"), "log_x": True, "log_y": True, "traces": traces})
+    return figures
+
+
+def conditioning_lines(metrics: dict) -> list[dict]:
+    """The interactive twins of :func:`plot_singular_values` and :func:`plot_aim_conditioning`."""
+    values, aim = np.asarray(metrics["singular_values"]), metrics["aim"]
+    return [{"title": f"forward map: condition number {values[0] / values[-1]:.3g}", "x_label": "index",
+             "y_label": "singular value of PA (m per m/s)", "log_y": True,
+             "traces": [line("singular value", np.arange(1, len(values) + 1), values, markers=True)]},
+            {"title": f"aiming at {aim['speed']:g} m/s: reach {aim['reach']:.4g} m", "x_label": "reach − distance (m)",
+             "y_label": "|dθ/dd| (degrees per m)", "log_x": True, "log_y": True,
+             "traces": [line(f"{arc} arc", aim["gap"], np.abs(aim[arc]), dash=arc == "high") for arc in ("low", "high")]}]
+
+
 def build_gust_report(run_dir: str) -> str:
     """Draw the figures from winds.csv, lcurve.csv and metrics.json; write report.html."""
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
@@ -120,8 +149,13 @@ def build_gust_report(run_dir: str) -> str:
     paths = [os.path.join(figures, name) for name in ("winds.png", "lcurve.png", "singular_values.png",
                                                       "aim_conditioning.png")]
     write_figure(plot_winds(table["t"], winds), paths[0])
-    parts, scripts = lines_parts([_wind_lines(table["t"], example, columns) for example, columns in winds.items()])
-    write_figure(plot_lcurves(read_csv(os.path.join(run_dir, "lcurve.csv"), text=("example", "method"))), paths[1])
+    curves = read_csv(os.path.join(run_dir, "lcurve.csv"), text=("example", "method"))
+    drawn = ([_wind_lines(table["t"], example, columns) for example, columns in winds.items()], lcurve_lines(curves),
+             conditioning_lines(metrics))
+    parts, scripts = lines_parts([figure for group in drawn for figure in group])
+    first = np.cumsum([0, *map(len, drawn)])  # each group's first figure: its containers go to its section
+    shown = [[line_container(i) for i in range(first[g], first[g + 1])] for g in range(len(drawn))]
+    write_figure(plot_lcurves(curves), paths[1])
     write_figure(plot_singular_values(np.asarray(metrics["singular_values"])), paths[2])
     write_figure(plot_aim_conditioning(metrics["aim"]), paths[3])
     methods = list(next(iter(metrics["examples"].values())))
@@ -149,15 +183,16 @@ def build_gust_report(run_dir: str) -> str:
         "<p>Early winds and the launch velocity move the track alike (both add a multiple of "
         "1 − e<sup>−βt</sup> early on), and the last samples barely move it before it ends: there no "
         "method can do better than its regulariser's guess.</p>",
-        "<h2>The recovered winds</h2>", *parts,
-        "<h2>Figures</h2>", fallback_html(paths[0]), figure_html(paths[1]),
+        "<h2>The recovered winds</h2>", *shown[0], fallback_html(paths[0]),
+        "<h2>The L-curves</h2>", "<p>Each method's residual against its penalty along its path of λ (log–log), "
+        "the λ its rule chose marked.</p>", *shown[1], fallback_html(paths[1]),
         "<h2>Conditioning of the inverse problems</h2>",
         f"<p>The wind problem: the singular values of the forward map (the launch projected out) fall by a "
         f"factor {values[0] / values[-1]:.3g}; least squares divides the noise by the smallest. Aiming: a target "
         f"{aim['gap'][0]:.2g} m short of the reach at {aim['speed']:g} m/s moves the angle by "
         f"{abs(aim['low'][0]):.3g}° per m of distance error, one {aim['gap'][-1]:.3g} m short by "
         f"{abs(aim['low'][-1]):.3g}° per m: near the maximum range, aim is ill-conditioned.</p>",
-        *[figure_html(path) for path in paths[2:]]], scripts)
+        *shown[2], *[fallback_html(path) for path in paths[2:]], *parts[1:]], scripts)
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path

@@ -180,7 +180,13 @@ def lines_parts(figures: list[dict]) -> tuple[list[str], list[str]]:
     shows it, zoom. The pages of the scenarios that are not a ladder draw theirs so."""
     if not figures:
         return [], []
-    return _drawn("".join(f'<div id="lines-{i}"></div>' for i in range(len(figures))), {"lines": figures})
+    return _drawn("".join(line_container(i) for i in range(len(figures))), {"lines": figures})
+
+
+def line_container(i: int) -> str:
+    """Where the ``i``-th figure of :func:`lines_parts` is drawn: a page that spreads its
+    figures over several sections places these itself and keeps the rest of the parts."""
+    return f'<div id="lines-{i}"></div>'
 
 
 @functools.lru_cache(maxsize=1)
