@@ -134,16 +134,22 @@ def conditioning_lines(metrics: dict) -> list[dict]:
              "traces": [line(f"{arc} arc", aim["gap"], np.abs(aim[arc]), dash=arc == "high") for arc in ("low", "high")]}]
 
 
+def _by_example(table: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """winds.csv's columns "<example>:<method>" as {example: {method: wind}}."""
+    winds: dict[str, dict[str, np.ndarray]] = {}
+    for key, values in table.items():
+        if key != "t":
+            example, method = key.split(":", 1)
+            winds.setdefault(example, {})[method] = values
+    return winds
+
+
 def build_gust_report(run_dir: str) -> str:
     """Draw the figures from winds.csv, lcurve.csv and metrics.json; write report.html."""
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
         metrics = json.load(handle)
     table = read_csv(os.path.join(run_dir, "winds.csv"))
-    winds = {}
-    for key, values in table.items():
-        if key != "t":
-            example, method = key.split(":", 1)
-            winds.setdefault(example, {})[method] = values
+    winds = _by_example(table)
     figures = os.path.join(run_dir, "figures")
     os.makedirs(figures, exist_ok=True)
     paths = [os.path.join(figures, name) for name in ("winds.png", "lcurve.png", "singular_values.png",
