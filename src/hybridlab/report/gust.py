@@ -159,8 +159,8 @@ def build_gust_report(run_dir: str) -> str:
     drawn = ([_wind_lines(table["t"], example, columns) for example, columns in winds.items()], lcurve_lines(curves),
              conditioning_lines(metrics))
     parts, scripts = lines_parts([figure for group in drawn for figure in group])
-    first = np.cumsum([0, *map(len, drawn)])  # each group's first figure: its containers go to its section
-    shown = [[line_container(i) for i in range(first[g], first[g + 1])] for g in range(len(drawn))]
+    starts = np.cumsum([0, *map(len, drawn)])  # each group's first figure: its containers go to its section
+    shown = [[line_container(i) for i in range(starts[g], starts[g + 1])] for g in range(len(drawn))]
     write_figure(plot_lcurves(curves), paths[1])
     write_figure(plot_singular_values(np.asarray(metrics["singular_values"])), paths[2])
     write_figure(plot_aim_conditioning(metrics["aim"]), paths[3])
