@@ -219,6 +219,16 @@ def test_the_forecast_run_writes_its_files_and_a_report_rebuilt_from_them(tmp_pa
     assert esn["dash"]  # a data-only rung; a horizon it did not forecast is a gap (null)
     np.testing.assert_allclose(np.array(esn["y"], dtype=float), errors["rmse"][rows], rtol=1e-9, equal_nan=True)
     assert "<noscript><figure>" in text and "script-src 'sha256-" in text
+    # The forecast tracks too, from tracks.csv and forecasts.csv: a rung's forecast and its band's outline.
+    forecasts = read_csv(run / "forecasts.csv", text=("rung", "track"))
+    shown = next(f for f in figures if f["title"].startswith("track "))
+    name = shown["title"][len("track "):]
+    rows = (forecasts["track"] == name) & (forecasts["rung"] == "echo state network")
+    traces = {trace["name"]: trace for trace in shown["traces"]}
+    np.testing.assert_allclose(np.array(traces["echo state network"]["y"], dtype=float), forecasts["y"][rows],
+                               rtol=1e-9, equal_nan=True)
+    band = traces["echo state network: band"]
+    assert band["hidden"] and len(band["x"]) == 2 * rows.sum() and not traces["measured (observed)"]["joined"]
 
 
 def test_the_drops_benchmark_scores_the_esn_on_the_measured_heights_after_the_split():

@@ -12,8 +12,8 @@ from scipy import stats
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import panels, write_figure
-from hybridlab.report.interactive import line, lines_parts
-from hybridlab.report.page import fallback_html, figure_html, html_page, html_table
+from hybridlab.report.interactive import line, line_container, lines_parts
+from hybridlab.report.page import fallback_html, html_page, html_table
 
 #: Test tracks drawn with every rung's forecast.
 SHOWN = 3
@@ -42,9 +42,7 @@ def plot_forecast_tracks(tracks: dict, forecasts: dict, level_z: float):
     """Height against time for SHOWN test tracks (the last one launched off the training
     launches, where there are such): observed points, the measured rest, each rung's forecast
     with its band ŷ ± z·s."""
-    names = list(dict.fromkeys(tracks["track"]))
-    off = [name for name in names if name.startswith("off/")]
-    names = [name for name in names if name not in off][:SHOWN - min(1, len(off))] + off[:1]
+    names = _shown(tracks)
     fig, axes = panels(len(names), width=5.0, height=3.8)
     for ax, name in zip(axes, names):
         for part, style in (("observed", {"color": "black", "s": 14}),
@@ -63,6 +61,41 @@ def plot_forecast_tracks(tracks: dict, forecasts: dict, level_z: float):
         ax.set_ylim(-0.15 * top, 1.25 * top)
     axes[0].legend(fontsize=7)
     return fig
+
+
+#: Matplotlib's default colours ("C0" …), so that a rung has the colour of the PNG.
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf")
+
+
+def _shown(tracks: dict) -> list[str]:
+    """The test tracks the figures show: the first :data:`SHOWN`, the last of them launched off
+    the training launches where there are such."""
+    names = list(dict.fromkeys(tracks["track"]))
+    off = [name for name in names if name.startswith("off/")]
+    return [name for name in names if name not in off][:SHOWN - min(1, len(off))] + off[:1]
+
+
+def track_lines(tracks: dict, forecasts: dict, level_z: float) -> list[dict]:
+    """The interactive twin of :func:`plot_forecast_tracks`: for each shown track, the observed
+    and the later measured points, each rung's forecast (dashed: the data-only ones) and, listed
+    but hidden until clicked, the outline of its band ŷ ± z·s."""
+    figures = []
+    for name in _shown(tracks):
+        traces = []
+        for part, colour in (("observed", "black"), ("later", "gray")):
+            rows = (tracks["track"] == name) & (tracks["part"] == part)
+            traces.append(line(f"measured ({part})", tracks["t"][rows], tracks["y"][rows], colour=colour,
+                               joined=False))
+        for i, rung in enumerate(dict.fromkeys(forecasts["rung"])):
+            rows = (forecasts["track"] == name) & (forecasts["rung"] == rung)
+            t, y, s = (forecasts[key][rows] for key in ("t", "y", "std_y"))
+            colour = _PALETTE[i % len(_PALETTE)]  # a rung and its band in one colour
+            traces += [line(rung, t, y, dash=rung in DATA_ONLY, colour=colour),
+                       line(f"{rung}: band", np.r_[t, t[::-1]], np.r_[y + level_z * s, (y - level_z * s)[::-1]],
+                            dash=True, colour=colour, hidden=True)]
+        figures.append({"title": f"track {name}", "x_label": "t (s)", "y_label": "height y (m)", "traces": traces})
+    return figures
 
 
 def _rung_rows(metrics: dict) -> list[list]:
@@ -155,11 +188,10 @@ def build_forecast_report(run_dir: str) -> str:
         write_figure(fig, figures[-1])
     sets = [("family", "on test tracks like the training ones")] + (
         [("off", "on test tracks launched faster than any training one")] if np.any(errors["set"] == "off") else [])
-    parts, scripts = lines_parts([_error_lines(_of_set(errors, label), metrics["noise"], metrics["band"], title)
-                                  for label, title in sets])
-    # The error figures are drawn in the browser; their PNGs only without JavaScript.
-    static = [path for path in figures if os.path.basename(path) == "forecast_tracks.png"]
-    fallback = [fallback_html(path) for path in figures if path not in static]
+    lines = [_error_lines(_of_set(errors, label), metrics["noise"], metrics["band"], title) for label, title in sets]
+    parts, scripts = lines_parts(lines + track_lines(tracks, forecasts, z))
+    errors_shown = [line_container(i) for i in range(len(lines))]
+    tracks_shown = [line_container(i) for i in range(len(lines), len(lines) + len(_shown(tracks)))]
     last = min(m["last_s"] for m in metrics["rungs"].values())
     quick = " (quick run)" if metrics.get("quick") else ""
     page = html_page(f"Forecasting a track from its past — seed {metrics['seed']}{quick}", [
@@ -173,8 +205,9 @@ def build_forecast_report(run_dir: str) -> str:
                    _rung_rows(metrics)),
         f"<p><b>Where each can be trusted.</b> {trust_words(metrics)}</p>",
         *_off_part(metrics),
-        "<h2>RMS error against the horizon</h2>", *parts,
-        "<h2>Figures</h2>", *fallback, *(figure_html(path) for path in static)], scripts)
+        "<h2>RMS error against the horizon</h2>", *errors_shown,
+        "<h2>Forecast tracks</h2>", "<p>A click on a rung's band in the legend draws its outline.</p>", *tracks_shown,
+        *(fallback_html(path) for path in figures), *parts[1:]], scripts)
     path = os.path.join(run_dir, "report.html")
     write_bytes(path, page.encode("utf-8"))
     return path
