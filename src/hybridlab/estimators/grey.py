@@ -29,12 +29,16 @@ class FittedPhysics:
     def start(self) -> Projectile:
         """The Projectile with the starting values: ``physics`` (``{"drag": default_law}`` when
         None), an unknown coefficient it leaves out at its law's starting guess."""
-        physics = {"drag": self.default_law} if self.physics is None else self.physics
+        physics = self._physics()
         if isinstance(physics, Projectile):
             return physics
         if self.unknown is not None:
             return Projectile.from_spec(physics, starting=tuple(self.unknown))
-        return Projectile.from_spec(physics, starting=() if _names_coefficients(physics) else _COEFFICIENTS)
+        return Projectile.from_spec(physics, starting=() if _drag_entry(physics)[1] else _COEFFICIENTS)
+
+    def _physics(self):
+        """``physics``, or ``{"drag": default_law}`` where it is None."""
+        return {"drag": self.default_law} if self.physics is None else self.physics
 
     def unknowns(self) -> tuple[str, ...]:
         """The names of the fitted parameters: ``unknown``, or where it is None the drag law's
@@ -43,7 +47,7 @@ class FittedPhysics:
         ValueError where None finds none (no drag): name the parameters to fit."""
         if self.unknown is not None:
             return tuple(self.unknown)
-        physics = {"drag": self.default_law} if self.physics is None else self.physics
+        physics = self._physics()
         # From the spec's plain numbers, not its Projectile: this runs while a load traces the arrays.
         return drag_unknowns(physics) if isinstance(physics, Projectile) else _spec_unknowns(physics)
 
@@ -80,11 +84,9 @@ def _spec_unknowns(spec) -> tuple[str, ...]:
     """:func:`drag_unknowns` of a spec, read from its plain data: every coefficient of its law
     where its ``"drag"`` names none, else those it gives a value > 0 (an invalid spec gives (),
     and :meth:`FittedPhysics.start` says what is wrong with it)."""
-    drag = spec.get("drag", NO_DRAG) if isinstance(spec, Mapping) else None
-    law = drag.get("law") if isinstance(drag, Mapping) else drag
+    law, named = _drag_entry(spec)
     if not isinstance(law, str) or law not in LAWS:
         return ()
-    named = {key: value for key, value in drag.items() if key != "law"} if isinstance(drag, Mapping) else {}
     found = tuple(name for name in LAWS[law].coefficients if not named or _positive(named.get(name, 0.0)))
     if not found:
         raise ValueError(f"unknown = None: physics ({LAWS[law].title}) has no drag coefficient to fit; name the "
@@ -99,10 +101,13 @@ def _positive(value) -> bool:
         return True  # not a number: the spec's own check refuses it
 
 
-def _names_coefficients(spec) -> bool:
-    """Whether a spec's ``"drag"`` entry gives any coefficient a value (``{"law": …, "k": …}``)."""
-    drag = spec.get("drag") if isinstance(spec, Mapping) else None
-    return isinstance(drag, Mapping) and any(key != "law" for key in drag)
+def _drag_entry(spec) -> tuple[object, dict]:
+    """(the law's name, {coefficient: value} it gives) of a spec's ``"drag"`` (a name, or
+    ``{"law": …, "k": …}``), read without checking (:meth:`Projectile.from_spec` checks)."""
+    drag = spec.get("drag", NO_DRAG) if isinstance(spec, Mapping) else None
+    if isinstance(drag, Mapping):
+        return drag.get("law"), {key: value for key, value in drag.items() if key != "law"}
+    return drag, {}
 
 
 def _check_unknown(projectile: Projectile, unknown: tuple[str, ...], required: bool = True,

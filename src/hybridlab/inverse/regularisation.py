@@ -364,7 +364,8 @@ class LearnedRegulariser(Estimator, rung=False):
             raise ValueError(f"pa: must have this regulariser's {self.n_features_} wind samples as its columns, "
                              f"got shape {np.shape(pa)}")
         pa, sigma, _, data = _training_problems(pa, sigma, np.zeros((len(data), self.n_features_)), data)[0]
-        winds = np.stack([np.asarray(self.estimate(pa, d, sigma)) for d in data])
+        prior = _Prior(self.operator_, self.mean_)
+        winds = np.asarray(jax.vmap(prior.estimate, in_axes=(None, 0, None))(pa, data, sigma))
         return winds[0] if single else winds
 
     def predict_interval(self, *args, **kwargs):

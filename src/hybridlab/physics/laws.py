@@ -61,7 +61,7 @@ TERMS: dict[str, tuple[str, int]] = {"b": ("constant", 0), "k": ("linear", 1), "
 #: in the order of :data:`TERMS` ("linear+quadratic": k|v| + c|v|²), or "none" for no term.
 NO_TERMS = "none"
 #: The laws a fit from tracks names and chooses among (``learn-drag --law``), by their terms.
-FITTED_LAWS = ("none", "linear", "quadratic", "linear+quadratic")
+FITTED_LAWS = (NO_TERMS, "linear", "quadratic", "linear+quadratic")
 
 
 def term_law(coefficients) -> str:
@@ -84,10 +84,11 @@ def term_coefficients(law: str) -> tuple[str, ...]:
     if law == NO_TERMS:
         return ()
     words = {word: name for name, (word, _) in TERMS.items()}
-    for word in law.split("+") if isinstance(law, str) else [law]:
+    given = law.split("+") if isinstance(law, str) else [law]
+    for word in given:
         if word not in words:
             raise ValueError(f"law = {law!r}: {word!r} is not one of the terms {', '.join(words)}")
-    coefficients = tuple(name for word, name in words.items() if word in law.split("+"))
+    coefficients = tuple(name for word, name in words.items() if word in given)
     if term_law(coefficients) != law:
         raise ValueError(f"law = {law!r}: write it {term_law(coefficients)!r} (each term once, in the order "
                          f"{'+'.join(words)})")

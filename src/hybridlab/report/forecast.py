@@ -63,11 +63,6 @@ def plot_forecast_tracks(tracks: dict, forecasts: dict, level_z: float):
     return fig
 
 
-#: Matplotlib's default colours ("C0" …), so that a rung has the colour of the PNG.
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-            "#17becf")
-
-
 def _shown(tracks: dict) -> list[str]:
     """The test tracks the figures show: the first :data:`SHOWN`, the last of them launched off
     the training launches where there are such."""
@@ -90,10 +85,10 @@ def track_lines(tracks: dict, forecasts: dict, level_z: float) -> list[dict]:
         for i, rung in enumerate(dict.fromkeys(forecasts["rung"])):
             rows = (forecasts["track"] == name) & (forecasts["rung"] == rung)
             t, y, s = (forecasts[key][rows] for key in ("t", "y", "std_y"))
-            colour = _PALETTE[i % len(_PALETTE)]  # a rung and its band in one colour
-            traces += [line(rung, t, y, dash=rung in DATA_ONLY, colour=colour),
+            # A rung and its band in one colour, the rung's in the PNG (Matplotlib's "Ci").
+            traces += [line(rung, t, y, dash=rung in DATA_ONLY, colour=i),
                        line(f"{rung}: band", np.r_[t, t[::-1]], np.r_[y + level_z * s, (y - level_z * s)[::-1]],
-                            dash=True, colour=colour, hidden=True)]
+                            dash=True, colour=i, hidden=True)]
         figures.append({"title": f"track {name}", "x_label": "t (s)", "y_label": "height y (m)", "traces": traces})
     return figures
 

@@ -270,7 +270,8 @@
     data.lines.forEach(function (figure, f) {
       var traces = figure.traces.map(function (trace) {
         return {x: trace.x, y: trace.y, name: markup(trace.name), mode: trace.joined === false ? "markers" : trace.markers ? "lines+markers" : "lines",
-          line: {dash: trace.dash ? "dash" : "solid", color: trace.colour || undefined, width: trace.width || 2},
+          line: {dash: trace.dash ? "dash" : "solid", width: trace.width || 2,
+            color: typeof trace.colour === "number" ? COLOURS[trace.colour % COLOURS.length] : trace.colour || undefined},
           visible: trace.hidden ? "legendonly" : true, marker: {size: trace.joined === false ? 9 : 6},
           hovertemplate: "%{x:.4g}, %{y:.4g}<extra>%{fullData.name}</extra>"};
       });

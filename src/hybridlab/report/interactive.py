@@ -163,10 +163,11 @@ def interactive_parts(run_dir: str | os.PathLike, metrics: Metrics) -> tuple[lis
     return _drawn(section(data), data)
 
 
-def line(name: str, x, y, dash: bool = False, colour: str | None = None, markers: bool = False,
+def line(name: str, x, y, dash: bool = False, colour: str | int | None = None, markers: bool = False,
          hidden: bool = False, joined: bool = True) -> dict:
     """One curve of a line figure: ``name`` (text, shown literally), x and y (finite values; NaN
-    leaves a gap), dashed or not, an optional CSS colour, markers at the points, ``hidden``
+    leaves a gap), dashed or not, an optional colour (CSS, or i: the page's i-th, as Matplotlib's
+    "Ci"), markers at the points, ``hidden``
     (listed in the legend, drawn after a click on it), and ``joined`` (False: markers alone,
     for points that are not a curve)."""
     return {"name": str(name), "x": _rounded(x), "y": _rounded(y), "dash": dash, "colour": colour,
