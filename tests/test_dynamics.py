@@ -140,11 +140,11 @@ def test_the_trajectory_fit_interval_is_the_delta_method_and_covers_new_measurem
     np.testing.assert_allclose(J[:, 0], d_c.reshape(-1), rtol=1e-5, atol=1e-5 * np.abs(d_c).max())
     np.testing.assert_allclose(K[:, 2], d_v.reshape(-1), rtol=1e-5, atol=1e-5)
     # The fit calibrated from Levenberg–Marquardt's Jacobian; the per-track solves give the same.
-    fitted, blocks = model.interval_, model.interval_blocks_
-    again = model._calibrate(baseball_tracks)
-    assert again["dof"] == fitted["dof"] == 2 * len(baseball_tracks.t) - 2 - 6 * 4
-    np.testing.assert_allclose(again["covariance"], fitted["covariance"], rtol=1e-6)
-    for new, old in zip(model.interval_blocks_, blocks):
+    fitted = model.interval_
+    again = model._fit_interval(baseball_tracks)
+    assert again.dof == fitted.dof == 2 * len(baseball_tracks.t) - 2 - 6 * 4
+    np.testing.assert_allclose(again.covariance, fitted.covariance, rtol=1e-6)
+    for new, old in [(again.gain, fitted.gain), (again.start, fitted.start)]:
         np.testing.assert_allclose(new, old, rtol=1e-6, atol=1e-12)
     # New measurements of the true tracks (fresh noise, σ = 5 cm): about 90 % inside.
     clean = simulate_tracks(BASEBALL, 6, 15, (30, 50), (0.3, 1.0), 0.0, jax.random.key(0))
@@ -155,7 +155,7 @@ def test_the_trajectory_fit_interval_is_the_delta_method_and_covers_new_measurem
     # Forecast beyond a track's last point, the model's share of the interval widens with the time ahead.
     later = Tracks("shot", ("2",), np.zeros(3, int), one.t[-1] + np.array([0.0, 0.5, 1.0]), np.zeros((3, 2)))
     _, std = model.predict(later, return_std=True)
-    model_share = std[:, 0] ** 2 - model.interval_["noise"] ** 2
+    model_share = std[:, 0] ** 2 - model.interval_.noise ** 2
     assert np.all(np.diff(model_share) > 0) and model_share[-1] > 1.5 * model_share[0]
 
 
@@ -175,8 +175,8 @@ def test_the_ude_drag_only_takes_energy_and_training_lowers_the_error(tmp_path, 
     # residuals' RMS with the parameters' degrees of freedom taken off.
     residual = longer.predict(few) - few.position
     dof = residual.size - (longer.network_.layers[-1].weight.size + 1 + 2 * 4)
-    assert longer.interval_["dof"] == dof
-    np.testing.assert_allclose(longer.interval_["noise"], np.sqrt(np.sum(residual**2) / dof), rtol=1e-10)
+    assert longer.interval_.dof == dof
+    np.testing.assert_allclose(longer.interval_.noise, np.sqrt(np.sum(residual**2) / dof), rtol=1e-10)
     np.testing.assert_array_equal(back.predict_interval(few)[0], longer.predict_interval(few)[0])
 
 

@@ -103,7 +103,7 @@ def test_the_grouped_delta_method_is_the_full_pseudo_inverse_without_forming_it(
     # and every row's s, both written out with NumPy's pseudo-inverse of the dense JᵀJ. The
     # groups are worked on 3 at a time (the last chunk short).
     from hybridlab.uncertainty import intervals
-    from hybridlab.uncertainty.intervals import delta_calibration, grouped_calibration, grouped_std, predictive_std
+    from hybridlab.uncertainty.intervals import Delta, GroupedDelta
 
     monkeypatch.setattr(intervals, "GROUP_CHUNK", 3)
 
@@ -118,10 +118,83 @@ def test_the_grouped_delta_method_is_the_full_pseudo_inverse_without_forming_it(
         dense[row, 3 + g * q: 3 + (g + 1) * q] = K[row]
     B = np.stack([J[group == g].T @ K[group == g] for g in range(7)])
     D = np.stack([K[group == g].T @ K[group == g] for g in range(7)])
-    calibration, gain, start = grouped_calibration(J.T @ J, B, D, residual, "delta")
-    reference = delta_calibration(dense, residual, "delta")
-    assert calibration["dof"] == reference["dof"] == group.size - 3 - 7 * q
-    assert calibration["noise"] == pytest.approx(reference["noise"], rel=1e-12)
-    np.testing.assert_allclose(calibration["covariance"], np.asarray(reference["covariance"])[:3, :3], rtol=1e-8)
-    np.testing.assert_allclose(grouped_std(calibration, gain, start, J, K, group), predictive_std(reference, dense),
-                               rtol=1e-9)
+    grouped = GroupedDelta.from_grams(J.T @ J, B, D, residual, "delta")
+    reference = Delta.from_residuals(dense, residual, "delta")
+    assert grouped.dof == reference.dof == group.size - 3 - 7 * q
+    assert grouped.noise == pytest.approx(reference.noise, rel=1e-12)
+    np.testing.assert_allclose(grouped.covariance, np.asarray(reference.covariance)[:3, :3], rtol=1e-8)
+    np.testing.assert_allclose(grouped.std(J, K, group), reference.std(dense), rtol=1e-9)
+
+
+def _spd(rng, p):
+    a = rng.normal(size=(p, p))
+    return a @ a.T + p * np.eye(p)
+
+
+def _kinds(rng):
+    """One interval of each kind, its arrays random, and what its ``variance`` is asked at."""
+    from hybridlab.operators.intervals import Pointwise, Separable, pointwise, separable
+    from hybridlab.uncertainty.intervals import ByHorizon, Delta, GroupedDelta, NoiseOnly
+
+    noise = rng.uniform(0.1, 1.0)
+    return {
+        "noise": (NoiseOnly(method="jackknife", dof=None, noise=noise), ()),
+        "delta": (Delta(method="delta", dof=5, noise=noise, covariance=_spd(rng, 3)), (rng.normal(size=(4, 3)),)),
+        "grouped-delta": (GroupedDelta(method="delta", dof=7, noise=noise, covariance=_spd(rng, 3),
+                                       gain=rng.normal(size=(2, 3, 2)), start=np.stack([_spd(rng, 2)] * 2)),
+                          (rng.normal(size=(4, 3)), rng.normal(size=(4, 2)), np.array([0, 1, 1, 0]))),
+        "by-horizon": (ByHorizon(method="empirical", dof=None, spread=rng.uniform(0.1, 1, size=(5, 2))), (3,)),
+        "separable-laplace": (Separable(method="laplace", dof=4, noise=rng.uniform(0.1, 1, (6, 2)),
+                                        features_inverse=_spd(rng, 3), basis_inverse=np.stack([_spd(rng, 4)] * 2)),
+                              (separable(rng.normal(size=(2, 3)), rng.normal(size=(6, 4))),)),
+        "pointwise-laplace": (Pointwise(method="laplace", dof=None, noise=rng.uniform(0.1, 1, (6, 2)),
+                                        precision_inverse=np.stack([_spd(rng, 3)] * 2)),
+                              (pointwise(rng.normal(size=(2, 6, 3))),)),
+    }
+
+
+def test_every_kind_of_interval_is_its_arrays_in_the_arrays_file_and_its_kind_in_json(tmp_path):
+    import json
+
+    import equinox as eqx
+
+    from hybridlab.uncertainty.intervals import Interval
+
+    kinds = _kinds(np.random.default_rng(5))
+    assert sorted(kinds) == sorted(Interval.kinds)  # a new kind is tested here too
+    for kind, (interval, at) in kinds.items():
+        description = json.loads(json.dumps(interval.describe()))
+        assert description["kind"] == kind and set(description) == {"kind", "method", "dof", "shapes"}
+        eqx.tree_serialise_leaves(tmp_path / kind, interval)
+        back = eqx.tree_deserialise_leaves(tmp_path / kind, Interval.like(description))
+        assert type(back) is type(interval) and (back.method, back.dof) == (interval.method, interval.dof)
+        np.testing.assert_array_equal(back.variance(*at), interval.variance(*at))
+        np.testing.assert_array_equal(back.std(*at), np.sqrt(interval.variance(*at)))
+        assert np.all(interval.variance(*at) > 0)
+        expected = stats.norm.ppf(0.95) if interval.dof is None else stats.t.ppf(0.95, interval.dof)
+        assert back.quantile(0.9) == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize("damage", [
+    {"kind": "gaussian-process"}, {"method": 3}, {"dof": 0}, {"dof": 2.5}, {"shapes": {"noise": []}},
+    {"shapes": {"noise": [], "covariance": [-1, 2]}}, {"shapes": {"noise": [], "covariance": "3x3"}}])
+def test_a_damaged_interval_description_is_refused(damage):
+    from hybridlab.uncertainty.intervals import Delta, Interval
+
+    description = {**Delta(method="delta", dof=3, noise=1.0, covariance=np.eye(2)).describe(), **damage}
+    with pytest.raises(ValueError, match="interval"):
+        Interval.like(description)
+
+
+def test_a_model_of_the_earlier_file_format_is_refused_in_one_line_naming_it(tmp_path):
+    import json
+
+    model = LinearRegression().fit(X_LINE, Y_LINE)
+    model.save(tmp_path / "linear")
+    record = json.loads((tmp_path / "linear" / "model.json").read_text())
+    assert record["format"] == 3 and record["fitted"]["interval"]["kind"] == "delta"
+    record["format"] = 2
+    (tmp_path / "linear" / "model.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="saved in format 2; this hybridlab reads format 3") as error:
+        load(tmp_path / "linear")
+    assert "\n" not in str(error.value)

@@ -177,7 +177,7 @@ def _laplace_by_brute_force(model, train, new, last):
 
         return np.asarray(jax.jacfwd(outputs)(theta))  # (n, m, 2, p)
 
-    noise2 = (np.asarray(model.interval_["noise"]) ** 2)[None]
+    noise2 = (np.asarray(model.interval_.noise) ** 2)[None]
     J = jacobian(train)
     covariance = np.linalg.pinv(np.einsum("ioap,ioaq->pq", J / noise2[..., None], J), rcond=1e-13)
     J = jacobian(new)
@@ -196,7 +196,7 @@ def test_the_network_operators_intervals_are_the_last_layer_laplace_approximatio
         model.fit(W, Y)
         dof = 40 - (model.width + 1 if model.name == "deeponet" else 0)
         noise = np.sqrt(np.sum((model.predict(W) - Y) ** 2, axis=0) / dof)
-        np.testing.assert_allclose(np.asarray(model.interval_["noise"]) * model.output_scale_, noise, rtol=1e-8)
+        np.testing.assert_allclose(np.asarray(model.interval_.noise) * model.output_scale_, noise, rtol=1e-8)
         weights = lambda n, last=last: (last(n).weight, last(n).bias)  # noqa: E731
         for inputs in (W[:5], 4 * W[5:10]):
             _, std = model.predict(inputs, return_std=True)

@@ -94,7 +94,7 @@ def test_learn_drag_auto_on_free_fall_fits_no_drag_with_g_known_as_least_squares
     assert printed["mse_test"] == pytest.approx(np.mean((expected - test.position) ** 2), rel=1e-5)
     assert 0 <= printed["coverage_test"] <= 1 and 0 < printed["width_test"] < np.inf
     model = load(out / "models" / "trajectory-fit")
-    assert model.unknown == () and model.interval_["covariance"] == []
+    assert model.unknown == () and model.interval_.covariance.shape == (0, 0)
     predicted, std = model.predict(test, return_std=True)
     np.testing.assert_allclose(predicted, expected, atol=1e-6)
     np.testing.assert_allclose(std, expected_std, rtol=1e-5)

@@ -13,7 +13,7 @@ import numpy as np
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
-from hybridlab.estimators import Calibrated, Estimator
+from hybridlab.estimators import Estimator, WithInterval
 from hybridlab.networks.progress import QUIET, ProgressMeter
 from hybridlab.uncertainty import intervals
 
@@ -26,7 +26,7 @@ TRACK_BLOCK = 256
 _VALUES = diffrax.ForwardMode()
 
 
-class Dynamics(Calibrated, Estimator, rung=False):
+class Dynamics(WithInterval, Estimator, rung=False):
     """A model of ds/dt fitted to trajectories: ``fit(tracks)``, ``simulate(initial_state, t)``,
     ``predict(tracks[, return_std])``, ``predict_interval(tracks, level)``, ``summary()``,
     ``save``/``load`` (JSON + arrays, no pickle).
@@ -41,9 +41,8 @@ class Dynamics(Calibrated, Estimator, rung=False):
     the position residuals (every coordinate one observation), σ̂² = ‖r‖²/(n − p),
     Σ = σ̂²(JᵀJ)⁺, and a new measurement's s² = jᵀΣj + σ̂² at each coordinate of each point.
     A point depends on θ and on its own track's start only, so Σ is computed and kept in
-    blocks (:func:`~hybridlab.uncertainty.intervals.grouped_calibration`): Σ_θθ, and per track
-    the gain G and the start's covariance C (saved as arrays), which grow linearly with the
-    number of tracks. It widens where the trajectory's sensitivity to what was fitted grows:
+    blocks (:class:`~hybridlab.uncertainty.intervals.GroupedDelta`): Σ_θθ, and per track the
+    gain G and the start's covariance C, which grow linearly with the number of tracks. It widens where the trajectory's sensitivity to what was fitted grows:
     with time since the start, and off the speeds the data held as far as the linearisation
     sees it.
 
@@ -57,8 +56,8 @@ class Dynamics(Calibrated, Estimator, rung=False):
         Each track's first observation time in s.
     n_features_ : int
         dim, the number of position components of the tracks (2 for (x, y), 1 for a drop).
-    interval_blocks_ : tuple of jax.Array or None
-        The interval's per-track blocks (G (m, p, q), C (m, q, q)); None without an interval.
+    interval_ : GroupedDelta or None
+        The predictive interval (None: none).
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -127,12 +126,11 @@ class Dynamics(Calibrated, Estimator, rung=False):
     #: Whether the starting states are fitted parameters (their sensitivities enter the interval).
     fits_start = True
 
-    def _calibrate(self, tracks: Tracks) -> dict:
-        """The delta method's calibration on the training ``tracks``; sets the per-track
-        blocks ``interval_blocks_`` (G, C)."""
+    def _fit_interval(self, tracks: Tracks) -> intervals.GroupedDelta:
+        """The delta method on the training ``tracks``, θ and every track's starting state."""
         residual = self.predict(tracks) - tracks.position
         blocks = ((J, K, group) for J, K, group, _ in self._sensitivity_blocks(tracks))
-        return self._calibrate_grams(*self._grams(blocks), residual)
+        return intervals.GroupedDelta.from_grams(*self._grams(blocks), residual, self.interval_method)
 
     def _grams(self, blocks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(JᵀJ (p, p), per fitted track J_gᵀK_g (m, p, q) and K_gᵀK_g (m, q, q)) summed over
@@ -147,35 +145,6 @@ class Dynamics(Calibrated, Estimator, rung=False):
             np.add.at(B, group, J[:, :, None] * K[:, None, :])
             np.add.at(D, group, K[:, :, None] * K[:, None, :])
         return A, B, D
-
-    def _calibrate_grams(self, A, B, D, residual) -> dict:
-        """The calibration of :func:`~hybridlab.uncertainty.intervals.grouped_calibration` from the
-        Gram blocks and the training residuals; sets ``interval_blocks_``."""
-        calibration, gain, start = intervals.grouped_calibration(A, B, D, np.reshape(residual, -1),
-                                                                 self.interval_method)
-        self.interval_blocks_ = (jnp.asarray(gain), jnp.asarray(start))
-        return calibration
-
-    def _arrays(self):
-        blocks = getattr(self, "interval_blocks_", None)
-        return {**super()._arrays(), **({"interval_blocks": blocks} if blocks is not None else {})}
-
-    def _set_arrays(self, arrays) -> None:
-        super()._set_arrays(arrays)
-        self.interval_blocks_ = arrays.get("interval_blocks")
-
-    def _interval_like(self) -> dict:
-        """The placeholder of the interval's per-track blocks (G, C), for a subclass's
-        ``_arrays_like``: none where the model has no interval."""
-        if self.interval_ is None:
-            return {}
-        m, p, q = len(self.tracks_), len(self.interval_["covariance"]), 2 * self.n_features_ * self.fits_start
-        return {"interval_blocks": (jnp.zeros((m, p, q)), jnp.zeros((m, q, q)))}
-
-    def _set_metadata(self, metadata) -> None:
-        super()._set_metadata(metadata)
-        if self.interval_ is not None and not self.interval_.get("grouped"):
-            self.interval_ = None  # saved with the full covariance, before the per-track blocks: not read
 
     def simulate(self, initial_state, t) -> np.ndarray:
         """States (P, 2·dim) — positions (m) then velocities (m/s) — at the times ``t`` (P,),
@@ -237,11 +206,10 @@ class Dynamics(Calibrated, Estimator, rung=False):
         positions = self.states(tracks)[:, :tracks.dim]
         if not return_std:
             return positions
-        calibration = self._interval()
-        gain, start = (np.asarray(a) for a in self.interval_blocks_)
+        interval = self._interval()
         std = np.empty(positions.size)
         for J, K, group, rows in self._sensitivity_blocks(tracks):
-            std[rows] = intervals.grouped_std(calibration, gain, start, J, K, group)
+            std[rows] = interval.std(J, K, group)
         return positions, np.reshape(std, positions.shape)
 
     def states(self, tracks: Tracks) -> np.ndarray:

@@ -174,7 +174,7 @@ class _NetworkDynamics(Dynamics):
 
     def _arrays_like(self):
         return {"network": self._network(self.n_features_, jax.random.key(0)),
-                "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_)), **self._interval_like()}
+                "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
 
     def summary(self):
         out = super().summary()

@@ -18,6 +18,7 @@ from hybridlab.estimators.grey import FittedPhysics
 from hybridlab.estimators.params import PHYSICS, UNKNOWN, TOLERANCE, Boolean, Integer, OneOf, Real
 from hybridlab.networks import training
 from hybridlab.physics import QuadraticDrag
+from hybridlab.uncertainty import intervals
 from hybridlab.uncertainty.diagnostics import standard_errors
 
 LOSSES = ("linear", "soft_l1")
@@ -174,7 +175,8 @@ class TrajectoryFit(FittedPhysics, Dynamics):
             group = np.repeat(np.arange(len(tracks)), mask.shape[1] * tracks.dim)[observed]
             K = J[np.arange(len(J))[:, None], q + group[:, None] * 2 * tracks.dim + np.arange(2 * tracks.dim)] \
                 if self.fit_start else J[:, :0]
-            self.interval_ = self._calibrate_grams(*self._grams([(J[:, :q], K, group)]), residual)
+            self.interval_ = intervals.GroupedDelta.from_grams(*self._grams([(J[:, :q], K, group)]), residual,
+                                                              self.interval_method)
 
     def force(self, speed) -> np.ndarray:
         """The fitted law's drag force magnitude |F| (N) at ``speed`` (m/s).
@@ -200,8 +202,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         return -np.asarray(fx)
 
     def _arrays_like(self):
-        return {"values": jnp.zeros(len(self.unknowns())), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_)),
-                **self._interval_like()}
+        return {"values": jnp.zeros(len(self.unknowns())), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
 
     def summary(self):
         """Facts about the fitted model (see ``Estimator.summary``), with the fitted physics.

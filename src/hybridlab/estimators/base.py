@@ -2,7 +2,7 @@
 
 ``fit(data) -> self`` runs one skeleton, written here once (:meth:`Estimator._fit_checked`):
 check the hyperparameters and the data → mark the model fitted to the data's size and context →
-``_fit`` → check what was fitted → calibrate the predictive interval; a failure anywhere
+``_fit`` → check what was fitted → fit the predictive interval; a failure anywhere
 leaves the model unfitted (every attribute ending in ``_`` removed). Hyperparameters are
 keyword-only arguments of ``__init__`` (the physics, where a class has one, may come first),
 stored untouched and checked against the class's declared ``constraints``
@@ -157,8 +157,8 @@ class Estimator(abc.ABC):
         """The one fit skeleton. ``check()`` checks the room's data and returns (data, n_features,
         context, known): the checked data (a tuple), the size of one input, the facts about the
         data and the fitted facts known from it before the fit. Then ``_fit(*data, progress)``,
-        :meth:`_check_fit` and the predictive interval (``_calibrate(*data)``, unless ``_fit`` set
-        one). On any failure, the data's check included, the model is left unfitted."""
+        :meth:`_check_fit` and the predictive interval (``_fit_interval(*data)``, unless ``_fit``
+        set one). On any failure, the data's check included, the model is left unfitted."""
         self._unfit()
         try:
             self.check_params()
@@ -166,12 +166,12 @@ class Estimator(abc.ABC):
             self.context_, self.n_features_ = _json_object("context", context), int(n_features)
             for name, value in known.items():
                 setattr(self, name, value)
-            self.interval_ = None  # a fit may calibrate its interval with what it computed anyway
+            self.interval_ = None  # a fit may set its interval from what it computed anyway
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked next
                 self._fit(*data, progress)
             self._check_fit(*data)
             if self.interval_ is None:
-                self.interval_ = self._calibrate(*data)
+                self.interval_ = self._fit_interval(*data)
         except BaseException:
             self._unfit()
             raise
@@ -184,8 +184,8 @@ class Estimator(abc.ABC):
     def _check_fit(self, *data) -> None:
         """ValueError if what was fitted cannot be used (nothing checked by default)."""
 
-    def _calibrate(self, *data) -> dict | None:
-        """The predictive interval's calibration from the training data (None: no interval)."""
+    def _fit_interval(self, *data) -> intervals.Interval | None:
+        """The predictive interval from the training data (None: no interval)."""
         return None
 
     def _unfit(self) -> None:
@@ -284,7 +284,11 @@ class Estimator(abc.ABC):
 
     @abc.abstractmethod
     def _arrays_like(self):
-        """A placeholder with the structure and shapes of :meth:`_arrays` (for loading)."""
+        """A placeholder with the structure and shapes of the fitted arrays (for loading)."""
+
+    def _saved_like(self):
+        """A placeholder with the structure and shapes of :meth:`_arrays`, all that is saved."""
+        return self._arrays_like()
 
     def _arrays(self):
         return {name: getattr(self, name + "_") for name in self.fitted_arrays}
@@ -309,16 +313,16 @@ class Estimator(abc.ABC):
         return f"{type(self).__name__}({arguments})"
 
 
-class Calibrated:
+class WithInterval:
     """A model with a predictive interval: ``predict(data, return_std=True)`` gives the
     predictive standard deviation s of a new measurement, :meth:`predict_interval` the interval
-    ŷ ± t·s; the calibration (``interval_``, a dict with at least ``method`` and ``dof``, see
-    :mod:`hybridlab.uncertainty.intervals`) is saved with the model.
+    ŷ ± t·s. The interval (``interval_``, an :class:`~hybridlab.uncertainty.intervals.Interval`)
+    is saved with the model: its arrays with the fitted arrays, its kind in ``model.json``.
 
     Attributes
     ----------
-    interval_ : dict or None
-        The interval's calibration (None: the model has no interval).
+    interval_ : Interval or None
+        The predictive interval (None: the model has no interval).
     """
 
     #: How the predictive interval is made, in words (the summary and the report say it).
@@ -351,22 +355,37 @@ class Calibrated:
         return self._interval_around(*self.predict(data, return_std=True), level)
 
     def _interval_around(self, predicted, std, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """ŷ ± t·s: the ``level`` interval of the calibration's quantile t."""
-        half = intervals.quantile(self._interval(), level) * std
+        """ŷ ± t·s: the ``level`` interval of the interval's quantile t."""
+        half = self._interval().quantile(level) * std
         return predicted - half, predicted + half
 
-    def _interval(self) -> dict:
-        calibration = getattr(self, "interval_", None)
-        if calibration is None:
+    def _interval(self) -> intervals.Interval:
+        interval = getattr(self, "interval_", None)
+        if interval is None:
             raise ValueError(f"model {self.name!r} has no predictive interval")
-        return calibration
+        return interval
+
+    def _arrays(self):
+        interval = getattr(self, "interval_", None)
+        return {**super()._arrays(), **({"interval": interval} if interval is not None else {})}
+
+    def _saved_like(self):
+        saved = getattr(self, "_saved_interval", None)
+        return {**super()._saved_like(), **({"interval": intervals.Interval.like(saved)} if saved else {})}
+
+    def _set_arrays(self, arrays) -> None:
+        self.interval_ = arrays.get("interval")
+        super()._set_arrays({name: value for name, value in arrays.items() if name != "interval"})
 
     def _metadata(self) -> dict[str, Any]:
-        return {**super()._metadata(), "interval": getattr(self, "interval_", None)}
+        interval = getattr(self, "interval_", None)
+        return {**super()._metadata(), "interval": None if interval is None else interval.describe()}
 
     def _set_metadata(self, metadata: dict[str, Any]) -> None:
-        # A model saved before intervals existed has none: predict(..., return_std=True) says so.
-        self.interval_ = metadata.get("interval")
+        # The interval's kind and shapes (checked by _saved_like): its arrays are read into their
+        # placeholder next.
+        self._saved_interval = metadata.get("interval")
+        self.interval_ = None
         super()._set_metadata({name: value for name, value in metadata.items() if name != "interval"})
 
 

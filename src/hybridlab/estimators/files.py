@@ -25,20 +25,15 @@ import numpy as np
 from hybridlab.estimators.base import LOADABLE, Estimator, _json_object
 from hybridlab.files import new_directory, not_regular, open_regular, replace_atomically, write_json
 
-FORMAT_VERSION = 2
+#: 3: the predictive interval's arrays in arrays.eqx, its kind and shapes in model.json (2 held it
+#: as JSON lists, in a schema per kind).
+FORMAT_VERSION = 3
 #: The deepest nesting of a model.json read: a record's hyperparameters, physics and
 #: diagnostics nest a few levels; a hostile one must not be walked down a thousand.
 MAX_DEPTH = 32
 #: The largest model.json read, in bytes: a record holds hyperparameters and diagnostics (the
 #: arrays are in arrays.eqx), some kilobytes; a hostile file must not fill the memory.
 MAX_RECORD_BYTES = 16 * 2**20
-#: Where the classes above the rungs live, for files of format 2 written before the records named
-#: their module (the rungs register when hybridlab.models is imported).
-_WRITTEN_BEFORE_MODULES = {**dict.fromkeys(["neural-ode", "ude-tracks"], "hybridlab.dynamics.learned"),
-                           "trajectory-fit": "hybridlab.dynamics.trajectory_fit",
-                           "deeponet": "hybridlab.operators.deeponet", "fno": "hybridlab.operators.fno",
-                           "linear-operator": "hybridlab.operators.linear",
-                           "encoder-decoder": "hybridlab.inverse.learned"}
 _MODULE_NAME = re.compile(r"hybridlab(\.[a-z_][a-z0-9_]*)+")
 
 
@@ -79,7 +74,7 @@ def estimator_class(name, module=None) -> type[Estimator]:
     hybridlab, or a ``__main__``, is refused unimported). ValueError for any other name or module."""
     if not isinstance(name, str):
         raise ValueError(f"unknown model {name!r}")
-    module = module if module is not None else _WRITTEN_BEFORE_MODULES.get(name, "hybridlab.models")
+    module = module if module is not None else "hybridlab.models"  # a record written by hand: a rung
     if name not in LOADABLE:
         if not (isinstance(module, str) and _MODULE_NAME.fullmatch(module) and "__main__" not in module
                 and _found(module)):
@@ -210,13 +205,13 @@ def load(directory: str | os.PathLike) -> Estimator:
                          "fit it again with this version")
     try:
         model = restore(record)
-        shapes = eqx.filter_eval_shape(model._arrays_like)  # what model.json promises, nothing allocated
+        shapes = eqx.filter_eval_shape(model._saved_like)  # what model.json promises, nothing allocated
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:  # written by hand or elsewhere
         cause = f"{error}" if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
         raise ValueError(f"{path}: damaged model record ({cause})") from None
     arrays_path = os.path.join(directory, "arrays.eqx")
     _check_size(arrays_path, shapes)
-    like = model._arrays_like()
+    like = model._saved_like()
     try:
         arrays = eqx.tree_deserialise_leaves(arrays_path, like)
     except (OSError, RuntimeError, ValueError) as error:  # Equinox reports a shape mismatch as RuntimeError

@@ -26,7 +26,7 @@ so is a track whose positions or steps lie outside the training tracks' (:meth:`
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -34,8 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.data import Tracks
-from hybridlab.estimators import Calibrated, Estimator
+from hybridlab.estimators import Estimator, WithInterval
 from hybridlab.networks.progress import QUIET, ProgressMeter
+from hybridlab.uncertainty.intervals import ByHorizon
 
 #: How far a step may be from the median step (relative) for the tracks to count as evenly spaced.
 STEP_TOLERANCE = 0.1
@@ -73,7 +74,7 @@ def check_steps(tracks: Tracks, dt: float | None = None) -> float:
     return reference
 
 
-class Forecaster(Calibrated, Estimator, rung=False):
+class Forecaster(WithInterval, Estimator, rung=False):
     """Base of the data-only forecasters (see the module's docstring): a subclass implements
     ``_train(positions, counts, progress)`` and ``_cell()`` (the fitted recurrence), and keeps
     ``validation`` and ``seed``.
@@ -90,7 +91,7 @@ class Forecaster(Calibrated, Estimator, rung=False):
         σ_Δ, the steps' root mean square per coordinate, in m.
     horizon_ : int
         The longest forecast calibrated, in steps of ``dt_``.
-    horizon_std_ : jax.Array
+    interval_ : ByHorizon
         s_k, shape (horizon_, dim), in m: the predictive standard deviation k steps ahead.
     held_out_ : int
         Tracks held out for the interval (0: calibrated on the fitted tracks).
@@ -186,7 +187,7 @@ class Forecaster(Calibrated, Estimator, rung=False):
         return inputs, targets, jnp.asarray(mask)
 
     def _calibrate_horizons(self, positions: np.ndarray, counts: np.ndarray) -> None:
-        """Set ``horizon_std_`` (H, dim) and ``horizon_`` = H from free runs of the held-out tracks."""
+        """Set ``interval_`` (s_k, H × dim) and ``horizon_`` = H from free runs of the held-out tracks."""
         least = self.least_observed()
         cuts = [(i, c) for i, n in enumerate(counts) if n > least
                 for c in np.unique(np.linspace(least, n - 1, CUTS).astype(int))]
@@ -206,9 +207,8 @@ class Forecaster(Calibrated, Estimator, rung=False):
             raise ValueError(f"the held-out tracks give fewer than {LEAST_SAMPLES} one-step forecasts: "
                              "give more or longer tracks")
         rms = np.sqrt(np.sum(error**2, axis=0)[:horizon] / samples[:horizon, None])
-        self.horizon_std_ = jnp.asarray(np.maximum.accumulate(rms, axis=0))
         self.horizon_ = horizon
-        self.interval_ = {"method": self.interval_method, "dof": None, "covariance": None}
+        self.interval_ = ByHorizon(method=self.interval_method, dof=None, spread=np.maximum.accumulate(rms, axis=0))
 
     def _positions(self, positions, counts, horizon: int):
         """Forecast positions (m, horizon, dim) after the first ``counts`` points of each track."""
@@ -309,7 +309,7 @@ class Forecaster(Calibrated, Estimator, rung=False):
         predicted[strayed] = np.nan
         if not return_std:
             return predicted
-        std = np.broadcast_to(np.asarray(self.horizon_std_)[:horizon], predicted.shape).copy()
+        std = np.broadcast_to(self._interval().std(horizon), predicted.shape).copy()
         std[strayed] = np.nan
         return predicted, std
 
@@ -345,16 +345,6 @@ class Forecaster(Calibrated, Estimator, rung=False):
             As ``predict()``, or if ``level`` is not in (0, 1).
         """
         return self._interval_around(*self.predict(observed, horizon, return_std=True), level)
-
-    def _arrays(self):
-        return {**super()._arrays(), "horizon_std": self.horizon_std_}
-
-    def _set_arrays(self, arrays) -> None:
-        super()._set_arrays(arrays)
-        self.horizon_std_ = arrays["horizon_std"]
-
-    def _horizon_like(self) -> dict[str, Any]:
-        return {"horizon_std": jnp.zeros((self.horizon_, self.n_features_))}
 
     def least_observed(self) -> int:
         """The fewest observed points of a track a forecast is made from (and checked from).

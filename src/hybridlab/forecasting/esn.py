@@ -157,7 +157,7 @@ class EchoStateNetwork(Forecaster):
     def _arrays_like(self):
         dim, size = self.n_features_, self.size
         return {"reservoir": Reservoir(jnp.zeros((size, size)), jnp.zeros((size, 1 + 2 * dim)),
-                                       jnp.zeros((size + 1, dim)), jnp.zeros(())), **self._horizon_like()}
+                                       jnp.zeros((size + 1, dim)), jnp.zeros(()))}
 
     def n_params(self) -> int:
         """The read-out's weights: the reservoir is drawn, not fitted.

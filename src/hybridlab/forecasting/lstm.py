@@ -196,7 +196,7 @@ class LSTM(Forecaster):
         return self.recurrent_
 
     def _arrays_like(self):
-        return {"recurrent": self._untrained(), **self._horizon_like()}
+        return {"recurrent": self._untrained()}
 
     def summary(self):
         """Facts about the fitted model (see ``Estimator.summary``), with the recurrence and the losses.

@@ -298,7 +298,7 @@ class EncoderDecoder(Regressor, rung=False):
 
     # Persistence: the fitted decoder travels inside the encoder's record and arrays -------------
     def _arrays_like(self):
-        decoder = self.decoder._arrays_like() if isinstance(self.decoder, Regressor) else None
+        decoder = self.decoder._saved_like() if isinstance(self.decoder, Regressor) else None
         return {"scaler": Scaler.like(None), "encoder": self._new_encoder(jax.random.key(0)), "decoder": decoder}
 
     def _set_arrays(self, arrays):

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.estimators import Calibrated, Estimator
+from hybridlab.estimators import Estimator, WithInterval
 from hybridlab.networks.progress import QUIET, ProgressMeter
 from hybridlab.physics.batching import in_blocks
 from hybridlab.uncertainty import intervals
@@ -83,7 +83,7 @@ class Scaler(eqx.Module):
         return z * self.scale + self.mean
 
 
-class Regressor(Calibrated, Estimator):
+class Regressor(WithInterval, Estimator):
     """Base class of every rung of the ladder: ``fit(X, y)``, ``predict(X)`` on launches X
     (n, d) and observations y (n,), besides :class:`Estimator`'s persistence and summary.
     A subclass implements ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()``.
@@ -94,8 +94,8 @@ class Regressor(Calibrated, Estimator):
         Number of columns d of the training X.
     context_ : dict
         The ``context`` given to ``fit()`` (JSON-able facts about the data).
-    interval_ : dict or None
-        The predictive interval's calibration (None: no interval).
+    interval_ : Interval or None
+        The predictive interval (None: no interval).
     """
 
     #: Whether ``_predict`` is a JAX function of its input and the fitted arrays (so that
@@ -191,17 +191,16 @@ class Regressor(Calibrated, Estimator):
                                dtype=np.float64)
         if not return_std:
             return predicted
-        calibration = self._interval()
-        J = None if calibration["covariance"] is None else self._sensitivities(X)
-        return predicted, np.broadcast_to(intervals.predictive_std(calibration, J), predicted.shape).copy()
+        std = self._interval().std(self._sensitivities(X))
+        return predicted, np.broadcast_to(std, predicted.shape).copy()
 
-    def _calibrate(self, X, y) -> dict | None:
-        """The interval's calibration from the training data: the delta method on
-        :meth:`_sensitivities`; None (no interval) for a model without them."""
+    def _fit_interval(self, X, y) -> intervals.Interval | None:
+        """The interval from the training data: the delta method on :meth:`_sensitivities`;
+        None (no interval) for a model without them."""
         J = self._sensitivities(X)
         if J is None:
             return None
-        return intervals.delta_calibration(J, self.predict(X) - y, self.interval_method)
+        return intervals.Delta.from_residuals(J, self.predict(X) - y, self.interval_method)
 
     def _sensitivities(self, X) -> np.ndarray | None:
         """∂ŷ/∂θ (n, p) at checked X for the parameters θ the interval is linearised in (None:

@@ -8,7 +8,7 @@ from scipy.spatial import cKDTree
 
 from hybridlab.estimators.params import Integer
 from hybridlab.models.base import Regressor, Scaler
-from hybridlab.uncertainty.intervals import jackknife_calibration
+from hybridlab.uncertainty.intervals import NoiseOnly
 
 
 class NearestNeighbour(Regressor):
@@ -67,12 +67,12 @@ class NearestNeighbour(Regressor):
         _, index = self.tree_.query(np.asarray(self.scaler_.forward(jnp.asarray(X))), k=self.k)
         return np.asarray(self.y_)[index.reshape(len(X), self.k)].mean(axis=1)
 
-    def _calibrate(self, X, y):
+    def _fit_interval(self, X, y):
         """The jackknife: each training shot predicted from its k nearest *other* shots."""
         _, index = self.tree_.query(np.asarray(self.scaler_.forward(jnp.asarray(X))), k=self.k + 1)
         index = index.reshape(len(X), self.k + 1)
         others = np.array([[j for j in row if j != i][:self.k] for i, row in enumerate(index)])
-        return jackknife_calibration(np.asarray(self.y_)[others].mean(axis=1) - y)
+        return NoiseOnly.jackknife(np.asarray(self.y_)[others].mean(axis=1) - y, self.interval_method)
 
     def _arrays_like(self):
         n = self.n_train_

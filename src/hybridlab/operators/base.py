@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from hybridlab.estimators import Calibrated, Estimator
+from hybridlab.estimators import Estimator, WithInterval
 from hybridlab.networks import training
 from hybridlab.networks.progress import QUIET, ProgressMeter
 from hybridlab.operators import intervals
@@ -44,7 +44,7 @@ def check_functions(W, Y=None, samples: int | None = None):
     return W, Y
 
 
-class Operator(Calibrated, Estimator, rung=False):
+class Operator(WithInterval, Estimator, rung=False):
     """Base class of the operators: a subclass implements ``_fit_scaled(w, y, progress)`` (w the
     scaled inputs (n, m), y the scaled outputs (n, m, 2)), ``_predict_scaled(w)`` and
     ``_design(w)``, the features its predictive interval is linear in (see
@@ -102,10 +102,10 @@ class Operator(Calibrated, Estimator, rung=False):
         self.output_scale_ = (Y - Y.mean(axis=0)).std(axis=(0, 1)).tolist()
         self._fit_scaled(jnp.asarray(W / self.input_scale_), jnp.asarray(self._scale(Y)), progress)
 
-    def _calibrate(self, W, Y) -> dict:
+    def _fit_interval(self, W, Y) -> intervals.Separable | intervals.Pointwise:
         w = jnp.asarray(W / self.input_scale_)
         residual = np.asarray(self._predict_scaled(w)) - self._scale(Y)
-        return intervals.calibrate(self._designs(w), residual, self.interval_method)
+        return intervals.fit_interval(self._designs(w), residual, self.interval_method)
 
     def predict(self, W, return_std: bool = False):
         """Y (n, m, 2) in the output's units for W (n, m); with ``return_std``, also the
@@ -136,8 +136,8 @@ class Operator(Calibrated, Estimator, rung=False):
         predicted = np.asarray(self._predict_scaled(w)) * np.asarray(self.output_scale_) + self._mean(W.shape[1])
         if not return_std:
             return predicted
-        calibration = self._interval()
-        variance = np.concatenate([intervals.variance(calibration, design) for design in self._designs(w)])
+        interval = self._interval()
+        variance = np.concatenate([interval.variance(design) for design in self._designs(w)])
         return predicted, np.sqrt(variance) * np.asarray(self.output_scale_)
 
     #: Whether the operator takes inputs on another grid than its training one (the FNO).

@@ -25,7 +25,12 @@ Two shapes of z, one per kind of operator:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import jax
 import numpy as np
+
+from hybridlab.uncertainty.intervals import Interval
 
 #: The noise of a sample is at least this share of the mean noise: the launch point's is zero.
 NOISE_FLOOR = 1e-8
@@ -41,11 +46,62 @@ def _noise(residual: np.ndarray, dof: int) -> np.ndarray:
     return np.maximum(mean_square, NOISE_FLOOR * mean_square.mean())
 
 
-def calibrate(designs, residual: np.ndarray, method: str) -> dict:
-    """The calibration (JSON-able) from the training design, given as ``designs`` of
-    consecutive blocks of the functions (:func:`separable` or :func:`pointwise`, one kind),
-    and residuals (n, m, 2), in scaled units. Only the designs' Gram matrices are kept (hᵀh,
-    or Σ_i z_o(w_i) z_o(w_i)ᵀ per sample o), so memory does not grow with n."""
+class Separable(Interval):
+    """The Laplace interval of a separable design z_o(w) = τ_o ⊗ h(w):
+    s²_{oa}(w) = (hᵀH⁻¹h)(τ_oᵀ T_a⁻¹ τ_o) + σ̂²_{oa}, in scaled output units.
+
+    Attributes
+    ----------
+    noise : jax.Array
+        σ̂ per training sample and coordinate, shape (m, 2).
+    features_inverse : jax.Array
+        H⁻¹, shape (p_h, p_h).
+    basis_inverse : jax.Array
+        T_a⁻¹ per coordinate a, shape (2, p_τ, p_τ).
+    """
+
+    noise: jax.Array
+    features_inverse: jax.Array
+    basis_inverse: jax.Array
+    kind: ClassVar[str] = "separable-laplace"
+
+    def variance(self, design: dict) -> np.ndarray:
+        """s² (n, m, 2) for the separable ``design`` of the functions asked about (on the
+        training grid or another: the noise is interpolated in time)."""
+        h, tau = design["features"], design["basis"]
+        leverage = np.einsum("ip,pq,iq->i", h, np.asarray(self.features_inverse), h)
+        spread = np.einsum("op,apq,oq->oa", tau, np.asarray(self.basis_inverse), tau)  # (m, 2)
+        return leverage[:, None, None] * spread[None] + _on_grid(np.asarray(self.noise) ** 2, tau.shape[0])[None]
+
+
+class Pointwise(Interval):
+    """The Laplace interval of per-sample features z_o(w) (the FNO's projection):
+    s²_{oa}(w) = z_o(w)ᵀ P_a⁻¹ z_o(w) + σ̂²_{oa}, in scaled output units; t Gaussian.
+
+    Attributes
+    ----------
+    noise : jax.Array
+        σ̂ per training sample and coordinate, shape (m, 2).
+    precision_inverse : jax.Array
+        P_a⁻¹ per coordinate a, shape (2, p, p).
+    """
+
+    noise: jax.Array
+    precision_inverse: jax.Array
+    kind: ClassVar[str] = "pointwise-laplace"
+
+    def variance(self, design: dict) -> np.ndarray:
+        """s² (n, m, 2) for the pointwise ``design`` of the functions asked about."""
+        z = design["features"]
+        return (np.einsum("iop,apq,ioq->ioa", z, np.asarray(self.precision_inverse), z)
+                + _on_grid(np.asarray(self.noise) ** 2, z.shape[1])[None])
+
+
+def fit_interval(designs, residual: np.ndarray, method: str) -> Separable | Pointwise:
+    """The interval from the training design, given as ``designs`` of consecutive blocks of
+    the functions (:func:`separable` or :func:`pointwise`, one kind), and residuals (n, m, 2),
+    in scaled units. Only the designs' Gram matrices are kept (hᵀh, or Σ_i z_o(w_i) z_o(w_i)ᵀ
+    per sample o), so memory does not grow with n."""
     residual = np.asarray(residual, dtype=np.float64)
     n = residual.shape[0]
     designs = iter(designs)
@@ -57,37 +113,18 @@ def calibrate(designs, residual: np.ndarray, method: str) -> dict:
         tau = first["basis"]
         dof = n - gram.shape[0]
         noise2 = _noise(residual, dof)
-        blocks = {"features_inverse": _pinv(gram).tolist(),
-                  "basis_inverse": [_pinv(tau.T @ (tau / noise2[:, a, None])).tolist() for a in range(2)]}
-    else:
-        dof = None  # n·m points against p weights: Gaussian
-        noise2 = _noise(residual, n)
-        blocks = {"precision_inverse": [_pinv(np.einsum("opq,o->pq", gram, 1 / noise2[:, a])).tolist()
-                                        for a in range(2)]}
-    return {"method": method, "kind": first["kind"], "noise": np.sqrt(noise2).tolist(),
-            "dof": dof if dof is None else max(dof, 1), **blocks}
+        basis = np.stack([_pinv(tau.T @ (tau / noise2[:, a, None])) for a in range(2)])
+        return Separable(method=method, dof=max(dof, 1), noise=np.sqrt(noise2), features_inverse=_pinv(gram),
+                         basis_inverse=basis)
+    noise2 = _noise(residual, n)  # n·m points against p weights: Gaussian
+    precision = np.stack([_pinv(np.einsum("opq,o->pq", gram, 1 / noise2[:, a])) for a in range(2)])
+    return Pointwise(method=method, dof=None, noise=np.sqrt(noise2), precision_inverse=precision)
 
 
 def _gram(design: dict) -> np.ndarray:
     """hᵀh (p_h, p_h) of a separable design; Σ_i z_io z_ioᵀ (m, p, p) of a pointwise one."""
     z = design["features"]
     return z.T @ z if design["kind"] == "separable" else np.einsum("iop,ioq->opq", z, z)
-
-
-def variance(calibration: dict, design: dict) -> np.ndarray:
-    """s² (n, m, 2) of a new measurement for the ``design`` of the functions asked about (on
-    the training grid or another: the noise is interpolated in time)."""
-    m = design["basis"].shape[0] if design["kind"] == "separable" else design["features"].shape[1]
-    noise2 = _on_grid(np.asarray(calibration["noise"]) ** 2, m)
-    if design["kind"] == "separable":
-        h, tau = design["features"], design["basis"]
-        leverage = np.einsum("ip,pq,iq->i", h, np.asarray(calibration["features_inverse"]), h)
-        spread = np.stack([np.einsum("op,pq,oq->o", tau, np.asarray(inverse), tau)
-                           for inverse in calibration["basis_inverse"]], axis=1)  # (m, 2)
-        return leverage[:, None, None] * spread[None] + noise2[None]
-    z = design["features"]
-    return np.stack([np.einsum("iop,pq,ioq->io", z, np.asarray(inverse), z)
-                     for inverse in calibration["precision_inverse"]], axis=2) + noise2[None]
 
 
 def _on_grid(values: np.ndarray, m: int) -> np.ndarray:
