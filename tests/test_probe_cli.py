@@ -107,7 +107,7 @@ def _nested(depth):
     (lambda r: r["context"].update(height=None), "context height = None: must be a finite number (m)"),
     (lambda r: r["params"].update(k=50), "k = 50: more neighbours than the 3 training shots"),
     (lambda r: r["params"].update(k=_nested(450)), "nested more than 32 levels deep"),
-    (lambda r: r.update(format=99), "a model saved in format 99; this hybridlab reads format 2"),
+    (lambda r: r.update(format=99), "a model saved in format 99; this hybridlab reads format 3"),
 ])
 def test_a_hostile_model_file_is_one_line(tmp_path, capsys, nearest_model, change, says):
     model, shots = nearest_model
