@@ -60,8 +60,8 @@ def forward():
             solution = pinn.shot(p, speed, angle, scaled=scaled)
             print(json.dumps({"part": "forward", "case": name, "scaled": scaled, "horizon_s": horizon,
                               "rel_l2": relative_l2(solution, p, speed, angle, horizon),
-                              "train_s": solution.seconds, "exact_cold_s": cold, "exact_warm_s": warm,
-                              "final_loss": solution.history["lbfgs"][-1]}), flush=True)
+                              "train_s": solution.train_seconds_, "exact_cold_s": cold, "exact_warm_s": warm,
+                              "final_loss": solution.history_["lbfgs"][-1]}), flush=True)
 
 
 def boundary():
@@ -74,7 +74,7 @@ def boundary():
         found = solution.launch()
         print(json.dumps({"part": "boundary", "method": method, "target": target,
                           "rel_l2": relative_l2(solution, SHOT_PUT, exact_speed, exact_angle, 2.0),
-                          "train_s": solution.seconds, "launch": found,
+                          "train_s": solution.train_seconds_, "launch": found,
                           "exact_launch": [exact_speed, exact_angle],
                           "aim_arcs_at_that_speed_deg": [float(np.rad2deg(arcs.low)), float(np.rad2deg(arcs.high))],
                           "launch_angle_deg": float(np.rad2deg(found[1]))}), flush=True)

@@ -18,6 +18,7 @@ import hybridlab.inverse.learned
 import hybridlab.inverse.regularisation
 import hybridlab.models
 import hybridlab.operators
+import hybridlab.solvers
 from hybridlab.data import simulate_tracks
 from hybridlab.estimators import LOADABLE, load
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
@@ -64,6 +65,16 @@ def _regularisation():
     return (pa, 0.1, winds, data), (pa, data[:2], 0.1)
 
 
+def _initial_value():
+    """A shot put launched at (10, 10) m/s, solved over 1.5 s; positions at three times."""
+    return (1.5, (10.0, 10.0)), (np.array([0.0, 0.7, 1.5]),)
+
+
+def _boundary_value():
+    """A shot put from the ground to (12, 3) m in 1.5 s; positions at three times."""
+    return (1.5, (12.0, 3.0)), (np.array([0.0, 0.7, 1.5]),)
+
+
 def _fitted_mlp():
     X, y = _shots()[0]
     return hybridlab.models.MLP(widths=(4,), epochs=5, validation=0.0, polish=0).fit(X, y)
@@ -92,6 +103,9 @@ CASES = {
              _evenly_spaced),
     "learned-regulariser": (lambda: hybridlab.inverse.regularisation.LearnedRegulariser(steps=5),
                             _regularisation),
+    "pinn": (lambda: hybridlab.solvers.PINN(SHOTS, widths=(4,), points=8, epochs=3, polish=2), _initial_value),
+    "deep-ritz": (lambda: hybridlab.solvers.DeepRitz(SHOTS, widths=(4,), points=8, epochs=3, polish=2),
+                  _boundary_value),
     "encoder-decoder": (lambda: hybridlab.inverse.learned.EncoderDecoder(_fitted_mlp(), width=4, depth=1,
                                                                          epochs=3, polish=0), _distances),
 }
@@ -120,8 +134,11 @@ def case(request):
 
 
 def _predictions(model, query):
-    """Predictions and, where the model has one, its 90 % interval (None where it says it has none)."""
+    """Predictions and, where the model has one, its 90 % interval (None where it says it has none,
+    or where the class has no intervals at all: the learned regulariser, the network solvers)."""
     predicted = model.predict(*query)
+    if not hasattr(model, "predict_interval"):
+        return predicted, None
     try:
         interval = model.predict_interval(*query)
     except ValueError as error:
@@ -179,7 +196,8 @@ def test_a_bad_hyperparameter_is_named_and_changes_nothing(name):
 #: an array where tracks are due.
 BAD_DATA = {_shots: (np.array([[10.0, 0.5], [np.nan, 0.7]]), np.ones(2)), _tracks: (np.zeros((4, 2)),), _evenly_spaced: (np.zeros((4, 2)),),
             _functions: (np.array([[0.0, np.nan, 1.0]]), np.zeros((1, 3, 2))), _distances: (np.array([10.0, np.nan]),),
-            _regularisation: (np.full((12, 4), np.nan), 0.1, np.zeros((6, 4)), np.zeros((6, 12)))}
+            _regularisation: (np.full((12, 4), np.nan), 0.1, np.zeros((6, 4)), np.zeros((6, 12))),
+            _initial_value: (1.5, (np.nan, 10.0)), _boundary_value: (1.5, (12.0, -3.0))}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -44,7 +44,7 @@ def run_equations(out: str | None = None, seed: int = 0, quick: bool = False, ec
             solution = pinn.shot(p, speed, angle, horizon, **steps)
             metrics["forward"][case] = _scored(solution, p, speed, angle, horizon, echo, f"forward {case}")
             _add_paths(paths, f"{case}: pinn", solution, p, speed, angle, horizon)
-            losses += _losses(f"{case}: pinn", solution.history)
+            losses += _losses(f"{case}: pinn", solution.history_)
         metrics["boundary"] = _boundary(steps, paths, losses, echo)
         metrics["inverse"] = _inverse(steps, seed, losses, echo)
         write_table(os.path.join(work, "paths.csv"), _columns(paths))
@@ -65,8 +65,8 @@ def _scored(solution, p, speed, angle, horizon, echo, label) -> dict:
     p.trajectory(speed, angle, times)
     exact = time.perf_counter() - clock
     error = relative_l2(solution, p, speed, angle, horizon)
-    echo(f"  {label:<26} relative L2 {error:.2e}, trained in {solution.seconds:5.1f} s (exact: {exact:.3f} s)")
-    return {"rel_l2": error, "train_s": solution.seconds, "exact_s": exact, "launch": list(solution.launch()),
+    echo(f"  {label:<26} relative L2 {error:.2e}, trained in {solution.train_seconds_:5.1f} s (exact: {exact:.3f} s)")
+    return {"rel_l2": error, "train_s": solution.train_seconds_, "exact_s": exact, "launch": list(solution.launch()),
             "horizon": horizon}
 
 
@@ -79,7 +79,7 @@ def _boundary(steps, paths, losses, echo) -> dict:
         solution = module.boundary_shot(p, target, BOUNDARY_TIME, **steps)
         out[method] = _scored(solution, p, exact_speed, exact_angle, BOUNDARY_TIME, echo, f"boundary {method}")
         _add_paths(paths, f"boundary: {method}", solution, p, exact_speed, exact_angle, BOUNDARY_TIME)
-        losses += _losses(f"boundary: {method}", solution.history)
+        losses += _losses(f"boundary: {method}", solution.history_)
     return out
 
 

@@ -12,7 +12,7 @@ from hybridlab.data import from_degrees, in_file_units, write_table
 from hybridlab.experiments.jobs import MAX_ROWS
 from hybridlab.files import check_output_file
 from hybridlab.physics import Projectile
-from hybridlab.solvers import Solution, boundary_launch, pinn, relative_l2, ritz
+from hybridlab.solvers import NetworkSolver, boundary_launch, pinn, relative_l2, ritz
 
 METHODS = ("exact", "pinn", "ritz")
 
@@ -67,7 +67,7 @@ def _launch(p: Projectile, speed, angle, to, horizon) -> tuple[float, float]:
     return speed, angle
 
 
-def _network(p: Projectile, method: str, speed, angle, to, horizon, **steps) -> Solution | None:
+def _network(p: Projectile, method: str, speed, angle, to, horizon, **steps) -> NetworkSolver | None:
     """The network ``method``'s solution; None for the exact one. Given no horizon, the PINN
     takes the flight time, and its messages name the speed that set it."""
     if method == "exact":

@@ -368,10 +368,6 @@ class LearnedRegulariser(Estimator, rung=False):
         winds = np.asarray(jax.vmap(prior.estimate, in_axes=(None, 0, None))(pa, data, sigma))
         return winds[0] if single else winds
 
-    def predict_interval(self, *args, **kwargs):
-        """None: the learned regulariser gives no predictive interval (a ValueError that says so)."""
-        raise ValueError("the learned regulariser has no predictive interval")
-
 
 def _training_problems(pa, sigma, winds, data) -> tuple[tuple, int, dict, dict]:
     """The checked (pa, σ, winds, data) of :meth:`LearnedRegulariser.fit`, with n."""

@@ -3,6 +3,8 @@ inverse) and the Deep Ritz method, each beside the exact answer."""
 
 from hybridlab.solvers import pinn, ritz
 from hybridlab.solvers.exact import boundary_launch, relative_l2
-from hybridlab.solvers.path import Solution
+from hybridlab.solvers.path import NetworkSolver
+from hybridlab.solvers.pinn import PINN
+from hybridlab.solvers.ritz import DeepRitz
 
-__all__ = ["Solution", "boundary_launch", "pinn", "relative_l2", "ritz"]
+__all__ = ["DeepRitz", "NetworkSolver", "PINN", "boundary_launch", "pinn", "relative_l2", "ritz"]

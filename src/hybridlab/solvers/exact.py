@@ -101,7 +101,7 @@ def relative_l2(solution, p: Projectile, speed: float, angle: float, horizon: fl
 
     Parameters
     ----------
-    solution : Solution
+    solution : NetworkSolver
         A network solution (anything with ``trajectory(t) -> (x, y)``, times in s, positions in m).
     p : Projectile
         The exact physics.

@@ -14,14 +14,17 @@ with S = 1 (scaled) or T, N a network from τ to R².
 
 from __future__ import annotations
 
-import dataclasses
 import time
+from collections.abc import Callable
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hybridlab.estimators import Estimator
+from hybridlab.estimators.params import PHYSICS, RATE, SEED, WIDTHS, Boolean, Integer
 from hybridlab.networks import training
 from hybridlab.networks.network import Network
 from hybridlab.physics import Projectile
@@ -30,6 +33,7 @@ KINDS = ("initial", "boundary")
 #: The most Adam epochs, and the most L-BFGS steps, of one training: a bound on its time (each
 #: is about a millisecond; Adam's epochs run in compiled chunks, which no signal interrupts).
 MAX_STEPS = 100_000
+_STEPS = Integer(0, MAX_STEPS, what=f"an integer between 0 and {MAX_STEPS}")
 
 
 class Problem(eqx.Module):
@@ -67,6 +71,16 @@ def fall(projectile: Projectile, horizon: float, given: str | None = None, least
         raise ValueError(f"{given}: g T², the scale of the path's fall over T = {horizon:.3g} s, {flows} float64 "
                          f"(T must be {span} s)")
     return float(length)
+
+
+def check_velocity(velocity) -> np.ndarray:
+    """The launch velocity (v_x, v_y) in m/s as an array: a ValueError naming ``velocity``
+    unless it is two finite numbers."""
+    velocity = np.asarray(velocity, float)
+    if velocity.shape != (2,) or not np.all(np.isfinite(velocity)):
+        raise ValueError(f"velocity = {tuple(velocity.ravel().tolist())}: must be two finite numbers (v_x, v_y) "
+                         "in m/s")
+    return velocity
 
 
 def check_target(to) -> np.ndarray:
@@ -170,36 +184,143 @@ def launch(net: Network, prob: Problem) -> tuple[float, float]:
     return float(np.hypot(*v)), float(np.arctan2(v[1], v[0]))
 
 
-@dataclasses.dataclass
-class Solution:
-    """A network solution of one shot: ``method`` ("pinn" or "ritz"), its network and
-    :class:`Problem`, the loss ``history`` ({"adam": [(epoch, loss), …] every
-    training.CHUNK epochs, "lbfgs": [loss at the start and after each step]}) and the training ``seconds``
-    (compilation included).
+class NetworkSolver(Estimator, rung=False):
+    """A network solution of one shot, as an estimator: ``fit(horizon, ...)`` trains the path
+    network N on the shot's conditions (Adam, cosine-decayed from ``learning_rate`` over
+    ``epochs``, then up to ``polish`` L-BFGS steps, SciPy's); ``predict(t)`` gives its positions.
+    A subclass sets ``loss(network, problem)`` (the residual, or the action) and ``fit``.
 
     Parameters
     ----------
-    method : str
-        ``"pinn"`` or ``"ritz"``.
-    network : Network
+    physics : Projectile or dict or None
+        The shot's physics (or its spec), launched from (0, h), h its height in m; None: no drag.
+    widths : sequence of int
+        Hidden layer widths of the network N (tanh).
+    points : int
+        Gauss–Legendre nodes of the quadrature, an integer ≥ 2.
+    epochs : int
+        Adam epochs (cosine-decayed), an integer in [0, 100000].
+    polish : int
+        The most L-BFGS steps after Adam (fewer where the loss is flat to rounding), an integer in
+        [0, 100000]; ``epochs`` + ``polish`` > 0.
+    learning_rate : float
+        Adam's initial step size, > 0.
+    scaled : bool
+        Whether to work in the problem's units (τ = t/T, r̂ = r/(g T²)); False: SI units (the ablation).
+    seed : int
+        Seed of the network's initialisation.
+
+    Attributes
+    ----------
+    network_ : Network
         The trained network N (τ ↦ R²).
-    problem : Problem
-        The shot in solver units: its conditions, the time unit (s) and length unit (m), the quadrature.
-    history : dict
-        The loss history: ``"adam"`` [(epoch, loss), …] every 100 epochs, ``"lbfgs"`` [loss at the start and
-        after each step].
-    seconds : float
+    problem_ : Problem
+        The shot in solver units, rebuilt from the physics and ``context_`` (the kind, the horizon
+        T in s, the start in m and the launch velocity in m/s or the target in m).
+    history_ : dict
+        The loss history: ``"adam"`` [(epoch, loss), …] every 100 epochs, ``"lbfgs"`` [loss at the
+        start and after each step].
+    train_seconds_ : float
         Training time in s, compilation included.
     """
 
-    method: str
-    network: Network
-    problem: Problem
-    history: dict
-    seconds: float
+    fitted_arrays = ("network",)
+    fitted_facts = ("history", "train_seconds")
+    constraints = {"physics": PHYSICS, "widths": WIDTHS, "points": Integer(2), "epochs": _STEPS,
+                   "polish": _STEPS, "learning_rate": RATE, "scaled": Boolean(), "seed": SEED}
+    #: How the network is trained: loss(network, problem), a scalar to minimise.
+    loss: ClassVar[Callable]
+
+    def __init__(self, physics=None, *, widths=(32, 32), points=128, epochs=2000, polish=2000,
+                 learning_rate=1e-2, scaled=True, seed=0):
+        self.physics, self.widths, self.points, self.epochs = physics, widths, points, epochs
+        self.polish, self.learning_rate, self.scaled, self.seed = polish, learning_rate, scaled, seed
+        self.check_params()
+
+    def _check_together(self) -> None:
+        if self.epochs + self.polish == 0:
+            raise ValueError("epochs + polish = 0: nothing would be trained")
+        self.projectile()
+
+    def projectile(self) -> Projectile:
+        """The shot's Projectile: ``physics``, or the one its spec describes (no drag for None).
+
+        Returns
+        -------
+        projectile : Projectile
+            The physics the network solves.
+        """
+        return self.physics if isinstance(self.physics, Projectile) else Projectile.from_spec(self.physics or {})
+
+    def _fit_shot(self, kind: str, conditions, horizon, given: str | None = None) -> NetworkSolver:
+        """Fit to the shot of ``kind`` over [0, ``horizon``] s: ``conditions`` the launch
+        velocity (m/s) or the target (m); ``given`` what set the horizon (its messages)."""
+        def check():
+            if kind == "initial":
+                check_velocity(conditions)
+            context = {"kind": kind, "horizon": float(horizon), "conditions": np.asarray(conditions, float).tolist()}
+            return (self._problem(context, given),), 1, context, {}
+        return self._fit_checked(check)
+
+    def _problem(self, context: dict, given: str | None = None) -> Problem:
+        p = self.projectile()
+        return problem(p, context["kind"], (0.0, float(p.height)), context["conditions"], context["horizon"],
+                       self.points, self.scaled, given)
+
+    def _fit(self, prob: Problem, progress) -> None:
+        self.problem_, self.history_ = prob, {"adam": [], "lbfgs": []}
+        clock = time.perf_counter()
+        net = network(self.widths, self.seed)
+        if self.epochs:
+            adam = training.optimiser("adam", float(self.learning_rate), "cosine", int(self.epochs))
+            record = lambda done, params: self.history_["adam"].append(  # noqa: E731
+                (done, float(training.evaluate(type(self).loss, params, prob))))
+            net, _ = training.first_order(net, type(self).loss, prob, None, adam, int(self.epochs), None, None, record)
+        if self.polish:
+            net, values = training.lbfgs(net, type(self).loss, prob, int(self.polish), True)
+            self.history_["lbfgs"] = np.asarray(values).tolist()
+        self.network_, self.train_seconds_ = net, time.perf_counter() - clock
+
+    def _check_fit(self, prob: Problem) -> None:
+        final = float(training.evaluate(type(self).loss, self.network_, prob))
+        if not np.isfinite(final):
+            start, slope = (", ".join(f"{v:.3g}" for v in np.asarray(a)) for a in (prob.start, prob.slope))
+            raise ValueError(f"the {self.name} training diverged (its loss became {final}): the shot's conditions in "
+                             f"the solver's units, start ({start}) and slope ({slope}), are too far from order 1")
+
+    def _arrays_like(self):
+        return {"network": network(self.widths, self.seed)}
+
+    def _set_metadata(self, metadata) -> None:
+        super()._set_metadata(metadata)
+        self.problem_ = self._problem(self.context_)  # a damaged context is refused here, on load
+
+    def predict(self, t) -> np.ndarray:
+        """Positions (x, y) in m at times t (s).
+
+        Parameters
+        ----------
+        t : array_like
+            Times in s, a scalar or shape (P,), finite.
+
+        Returns
+        -------
+        positions : numpy.ndarray
+            Shape (P, 2) (P = 1 for a scalar): x downrange and y the height, in m.
+
+        Raises
+        ------
+        ValueError
+            If the solver is not fitted or a time is not finite.
+        """
+        self._check_fitted()
+        t = np.atleast_1d(np.asarray(t, float))
+        if t.ndim != 1 or not np.all(np.isfinite(t)):
+            raise ValueError(f"t: must be finite times in s, a scalar or one axis (got shape {t.shape})")
+        return np.column_stack(trajectory(self.network_, self.problem_, t))
 
     def trajectory(self, t) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) in m at times t (s).
+        """(x, y) in m at times t (s): :meth:`predict`'s columns.
 
         Parameters
         ----------
@@ -213,10 +334,11 @@ class Solution:
         y : numpy.ndarray
             Heights in m, shape (P,).
         """
-        return trajectory(self.network, self.problem, t)
+        positions = self.predict(t)
+        return positions[:, 0], positions[:, 1]
 
     def launch(self) -> tuple[float, float]:
-        """(speed m/s, angle rad) at t = 0.
+        """(speed m/s, angle rad) of the path at t = 0.
 
         Returns
         -------
@@ -225,33 +347,5 @@ class Solution:
         angle : float
             Launch angle in rad above the horizontal.
         """
-        return launch(self.network, self.problem)
-
-
-def train(method: str, loss, prob: Problem, widths, epochs: int, polish: int, learning_rate: float,
-          seed: int) -> Solution:
-    """Minimise ``loss(network, problem)`` over the network: Adam (cosine-decayed from
-    ``learning_rate`` over ``epochs``), then up to ``polish`` L-BFGS steps (SciPy's,
-    :func:`~hybridlab.networks.training.lbfgs`)."""
-    for name, value in (("epochs", epochs), ("polish", polish)):
-        if int(value) != value or not 0 <= value <= MAX_STEPS:
-            raise ValueError(f"{name} = {value!r}: must be an integer between 0 and {MAX_STEPS}")
-    if epochs + polish == 0:
-        raise ValueError("epochs + polish = 0: nothing would be trained")
-    net = network(widths, seed)
-    history = {"adam": [], "lbfgs": []}
-    clock = time.perf_counter()
-    if epochs:
-        adam = training.optimiser("adam", float(learning_rate), "cosine", int(epochs))
-        record = lambda done, params: history["adam"].append(  # noqa: E731
-            (done, float(training.evaluate(loss, params, prob))))
-        net, _ = training.first_order(net, loss, prob, None, adam, int(epochs), None, None, record)
-    if polish:
-        net, values = training.lbfgs(net, loss, prob, int(polish), True)
-        history["lbfgs"] = np.asarray(values).tolist()
-    final = float(training.evaluate(loss, net, prob))
-    if not np.isfinite(final):
-        start, slope = (", ".join(f"{v:.3g}" for v in np.asarray(a)) for a in (prob.start, prob.slope))
-        raise ValueError(f"the {method} training diverged (its loss became {final}): the shot's conditions in the "
-                         f"solver's units, start ({start}) and slope ({slope}), are too far from order 1")
-    return Solution(method, net, prob, history, time.perf_counter() - clock)
+        self._check_fitted()
+        return launch(self.network_, self.problem_)

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from hybridlab.physics import Projectile
-from hybridlab.solvers.path import Problem, Solution, mean_square, problem, residual, train
+from hybridlab.solvers.path import NetworkSolver, Problem, mean_square, residual
 
 
 def residual_loss(net, prob: Problem):
@@ -34,11 +34,58 @@ def residual_loss(net, prob: Problem):
     return mean_square(jax.vmap(lambda tau: residual(net, prob, tau))(prob.nodes), prob)
 
 
-def shot(projectile: Projectile, speed: float, angle: float, horizon: float | None = None, *, widths=(32, 32),
-         points: int = 128, epochs: int = 2000, polish: int = 2000, learning_rate: float = 1e-2,
-         scaled: bool = True, seed: int = 0) -> Solution:
-    """The initial-value shot: launched from (0, h) at ``speed`` (m/s) and ``angle`` (rad), on
-    [0, ``horizon``] s (default: its flight time).
+class PINN(NetworkSolver):
+    """The physics-informed network of one shot: N trained to make Newton's law's residual
+    vanish over the path (:func:`residual_loss`), with the shot's conditions built in. Fit the
+    initial-value shot (``velocity``) or the boundary-value one (``to``); the hyperparameters are
+    :class:`~hybridlab.solvers.path.NetworkSolver`'s.
+
+    Examples
+    --------
+    >>> solver = PINN(shot_put, epochs=500, polish=500).fit(2.0, velocity=(7.5, 13.0))  # doctest: +SKIP
+    >>> solver.predict([0.0, 1.0, 2.0])  # (3, 2) positions in m  # doctest: +SKIP
+    """
+
+    name = "pinn"
+    loss = staticmethod(residual_loss)
+
+    def fit(self, horizon: float, velocity=None, to=None) -> PINN:
+        """Train on the shot over [0, ``horizon``] s from (0, h): launched at ``velocity`` or
+        reaching ``to`` at the horizon (exactly one of the two).
+
+        Parameters
+        ----------
+        horizon : float
+            The end T of the path in s, finite and > 0.
+        velocity : array_like, optional
+            The launch velocity (v_x, v_y) in m/s: the initial-value shot.
+        to : array_like, optional
+            The target (X, Y) in m, X ≥ 0 downrange and Y ≥ 0 above the ground: the boundary-value shot.
+
+        Returns
+        -------
+        self : PINN
+            The fitted solver.
+
+        Raises
+        ------
+        ValueError
+            If not exactly one of ``velocity`` and ``to`` is given, it is not two finite numbers (a target also
+            X, Y ≥ 0), g T² is not a normal float64, a hyperparameter is out of range, or the training diverges.
+        """
+        return self._fit_conditions(horizon, velocity, to)
+
+    def _fit_conditions(self, horizon, velocity, to, given: str | None = None) -> PINN:
+        if (velocity is None) == (to is None):
+            raise ValueError("velocity, to: give exactly one (the launch velocity, or the target at the horizon)")
+        if to is not None:
+            return self._fit_shot("boundary", to, horizon, given)
+        return self._fit_shot("initial", velocity, horizon, given)
+
+
+def shot(projectile: Projectile, speed: float, angle: float, horizon: float | None = None, **hyperparameters) -> PINN:
+    """The PINN of the initial-value shot: launched from (0, h) at ``speed`` (m/s) and
+    ``angle`` (rad), on [0, ``horizon``] s (default: its flight time).
 
     Parameters
     ----------
@@ -50,32 +97,19 @@ def shot(projectile: Projectile, speed: float, angle: float, horizon: float | No
         Launch angle in rad above the horizontal.
     horizon : float, optional
         The end T of the path in s, finite and > 0; None: the shot's flight time.
-    widths : sequence of int
-        Hidden layer widths of the network N (tanh).
-    points : int
-        Gauss–Legendre nodes of the quadrature, an integer ≥ 2.
-    epochs : int
-        Adam epochs (cosine-decayed), an integer in [0, 100000].
-    polish : int
-        The most L-BFGS steps after Adam (fewer where the loss is flat to rounding), an integer in [0, 100000];
-        ``epochs`` + ``polish`` > 0.
-    learning_rate : float
-        Adam's initial step size.
-    scaled : bool
-        Whether to work in the problem's units (τ = t/T, r̂ = r/(g T²)); False: SI units (the ablation).
-    seed : int
-        Seed of the network's initialisation.
+    **hyperparameters
+        :class:`PINN`'s (``widths``, ``points``, ``epochs``, ``polish``, ``learning_rate``, ``scaled``, ``seed``).
 
     Returns
     -------
-    solution : Solution
-        The trained network, its problem, the loss history and the training time (s).
+    solver : PINN
+        Fitted: its network, problem, loss history and training time (s).
 
     Raises
     ------
     ValueError
         If ``horizon`` is None and the launch is invalid or lands at once (flight time 0), g T² is not a normal
-        float64, ``points``, ``epochs`` or ``polish`` is out of range, or the training diverges.
+        float64, a hyperparameter is out of range, or the training diverges.
     """
     given = None  # the horizon the caller gave names itself
     if horizon is None:
@@ -85,15 +119,11 @@ def shot(projectile: Projectile, speed: float, angle: float, horizon: float | No
             raise ValueError(f"speed = {speed!r}: a launch at this speed and angle lands at once (flight time 0 s), "
                              "so there is no path to solve; give a horizon `time`")
     velocity = (speed * np.cos(angle), speed * np.sin(angle))
-    prob = problem(projectile, "initial", (0.0, float(projectile.height)), velocity, float(horizon), points, scaled,
-                   given)
-    return train("pinn", residual_loss, prob, widths, epochs, polish, learning_rate, seed)
+    return PINN(projectile, **hyperparameters)._fit_conditions(float(horizon), velocity, None, given)
 
 
-def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32), points: int = 128,
-                  epochs: int = 2000, polish: int = 2000, learning_rate: float = 1e-2, scaled: bool = True,
-                  seed: int = 0) -> Solution:
-    """The boundary-value shot: from (0, h) to ``to`` = (X, Y) m in ``horizon`` s.
+def boundary_shot(projectile: Projectile, to, horizon: float, **hyperparameters) -> PINN:
+    """The PINN of the boundary-value shot: from (0, h) to ``to`` = (X, Y) m in ``horizon`` s.
 
     Parameters
     ----------
@@ -103,32 +133,18 @@ def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32)
         The target (X, Y) in m: X ≥ 0 downrange, Y ≥ 0 above the ground, both finite.
     horizon : float
         The time T in s to reach it, finite and > 0.
-    widths : sequence of int
-        Hidden layer widths of the network N (tanh).
-    points : int
-        Gauss–Legendre nodes of the quadrature, an integer ≥ 2.
-    epochs : int
-        Adam epochs (cosine-decayed), an integer in [0, 100000].
-    polish : int
-        The most L-BFGS steps after Adam (fewer where the loss is flat to rounding), an integer in [0, 100000];
-        ``epochs`` + ``polish`` > 0.
-    learning_rate : float
-        Adam's initial step size.
-    scaled : bool
-        Whether to work in the problem's units (τ = t/T, r̂ = r/(g T²)); False: SI units (the ablation).
-    seed : int
-        Seed of the network's initialisation.
+    **hyperparameters
+        :class:`PINN`'s (``widths``, ``points``, ``epochs``, ``polish``, ``learning_rate``, ``scaled``, ``seed``).
 
     Returns
     -------
-    solution : Solution
-        The trained network, its problem, the loss history and the training time (s).
+    solver : PINN
+        Fitted: its network, problem, loss history and training time (s).
 
     Raises
     ------
     ValueError
-        If the target is not two finite numbers with X, Y ≥ 0, g T² is not a normal float64, ``points``, ``epochs``
-        or ``polish`` is out of range, or the training diverges.
+        If the target is not two finite numbers with X, Y ≥ 0, g T² is not a normal float64, a hyperparameter is
+        out of range, or the training diverges.
     """
-    prob = problem(projectile, "boundary", (0.0, float(projectile.height)), to, float(horizon), points, scaled)
-    return train("pinn", residual_loss, prob, widths, epochs, polish, learning_rate, seed)
+    return PINN(projectile, **hyperparameters).fit(horizon, to=to)

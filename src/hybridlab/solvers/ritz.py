@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
-from hybridlab.solvers.path import Problem, Solution, position, problem, train, velocity
+from hybridlab.solvers.path import NetworkSolver, Problem, position, velocity
 
 
 def _rate(p: Projectile):
@@ -65,11 +65,48 @@ def check_action(projectile) -> None:
                          "Ritz method needs an action, which only linear drag (or none) has; use the PINN")
 
 
-def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32), points: int = 128,
-                  epochs: int = 2000, polish: int = 2000, learning_rate: float = 1e-2, scaled: bool = True,
-                  seed: int = 0) -> Solution:
-    """The boundary-value shot from (0, h) to ``to`` = (X, Y) m in ``horizon`` s as the
-    action's minimiser. Linear drag or none (any wind); ValueError for another law.
+class DeepRitz(NetworkSolver):
+    """The Deep Ritz method of one boundary-value shot: N trained to minimise the
+    Caldirola–Kanai :func:`action` of the path from (0, h) to the target, the straight line plus
+    τ(S − τ)·N(τ). Linear drag or none (any wind): the physics is refused at ``fit`` otherwise.
+    The hyperparameters are :class:`~hybridlab.solvers.path.NetworkSolver`'s.
+    """
+
+    name = "deep-ritz"
+    loss = staticmethod(action)
+
+    def _check_together(self) -> None:
+        super()._check_together()
+        check_action(self.projectile())
+
+    def fit(self, horizon: float, to) -> DeepRitz:
+        """Train on the shot from (0, h) to ``to`` in ``horizon`` s.
+
+        Parameters
+        ----------
+        horizon : float
+            The time T in s to reach the target, finite and > 0.
+        to : array_like
+            The target (X, Y) in m: X ≥ 0 downrange, Y ≥ 0 above the ground, both finite.
+
+        Returns
+        -------
+        self : DeepRitz
+            The fitted solver.
+
+        Raises
+        ------
+        ValueError
+            If the target is not two finite numbers with X, Y ≥ 0, g T² is not a normal float64, a hyperparameter
+            is out of range, or the training diverges.
+        """
+        return self._fit_shot("boundary", to, horizon)
+
+
+def boundary_shot(projectile: Projectile, to, horizon: float, **hyperparameters) -> DeepRitz:
+    """The Deep Ritz solution of the boundary-value shot from (0, h) to ``to`` = (X, Y) m in
+    ``horizon`` s, as the action's minimiser. Linear drag or none (any wind); ValueError for
+    another law.
 
     Parameters
     ----------
@@ -79,33 +116,19 @@ def boundary_shot(projectile: Projectile, to, horizon: float, *, widths=(32, 32)
         The target (X, Y) in m: X ≥ 0 downrange, Y ≥ 0 above the ground, both finite.
     horizon : float
         The time T in s to reach it, finite and > 0.
-    widths : sequence of int
-        Hidden layer widths of the network N (tanh).
-    points : int
-        Gauss–Legendre nodes of the quadrature, an integer ≥ 2.
-    epochs : int
-        Adam epochs (cosine-decayed), an integer in [0, 100000].
-    polish : int
-        The most L-BFGS steps after Adam (fewer where the loss is flat to rounding), an integer in [0, 100000];
-        ``epochs`` + ``polish`` > 0.
-    learning_rate : float
-        Adam's initial step size.
-    scaled : bool
-        Whether to work in the problem's units (τ = t/T, r̂ = r/(g T²)); False: SI units (the ablation).
-    seed : int
-        Seed of the network's initialisation.
+    **hyperparameters
+        :class:`DeepRitz`'s (``widths``, ``points``, ``epochs``, ``polish``, ``learning_rate``, ``scaled``,
+        ``seed``).
 
     Returns
     -------
-    solution : Solution
-        The trained network, its problem, the loss history and the training time (s).
+    solver : DeepRitz
+        Fitted: its network, problem, loss history and training time (s).
 
     Raises
     ------
     ValueError
         If the drag law is neither linear nor none, the target is not two finite numbers with X, Y ≥ 0, g T² is
-        not a normal float64, ``points``, ``epochs`` or ``polish`` is out of range, or the training diverges.
+        not a normal float64, a hyperparameter is out of range, or the training diverges.
     """
-    check_action(projectile)
-    prob = problem(projectile, "boundary", (0.0, float(projectile.height)), to, float(horizon), points, scaled)
-    return train("ritz", action, prob, widths, epochs, polish, learning_rate, seed)
+    return DeepRitz(projectile, **hyperparameters).fit(horizon, to)
