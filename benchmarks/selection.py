@@ -77,10 +77,10 @@ def draw(rng) -> dict:
                               "height": 0.0 if kind == "shot" else 1e4})
     if kind == "shot":
         times = np.asarray(p.flight_time(speeds, angles))[:, None] * np.linspace(0, 1, points)
-        clean = np.stack([np.asarray(p.path(v, a, t)) for v, a, t in zip(speeds, angles, times)])
+        clean = np.stack([np.asarray(p.positions(v, a, t)) for v, a, t in zip(speeds, angles, times)])
     else:
         times = np.tile(np.linspace(0.0, duration, points), (n_tracks, 1))
-        y = np.asarray(p.path(0.0, -np.pi / 2, times[0]))[:, 1]
+        y = np.asarray(p.positions(0.0, -np.pi / 2, times[0]))[:, 1]
         # Every drop the same fall, ending 1 m above the ground (the air does not vary with height).
         clean = np.tile((y - y[-1] + 1.0)[None, :, None], (n_tracks, 1, 1))
     size = float(np.max(np.ptp(clean, axis=1)))

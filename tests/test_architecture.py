@@ -211,3 +211,17 @@ def test_g_is_written_once():
              for node in ast.walk(ast.parse(path.read_text()))
              if isinstance(node, ast.Constant) and node.value in (9.81, 9.80665) and not isinstance(node.value, bool)}
     assert {name for name, _ in found} == {"physics/constants.py"}
+
+
+def test_no_public_function_outside_physics_abbreviates_the_projectile():
+    """One name per concept (issue 31 §5): a public function of a room above physics/ takes the
+    projectile as ``projectile``, never ``p`` (the names of the physics: ARCHITECTURE.md)."""
+    import ast
+
+    package = ROOT / "src" / "hybridlab"
+    found = [(path.relative_to(package).as_posix(), node.name) for path in package.rglob("*.py")
+             if path.relative_to(package).parts[0] != "physics"
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+             and "p" in [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]]
+    assert found == []

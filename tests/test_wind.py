@@ -178,11 +178,12 @@ def test_aiming_refuses_a_wind_it_does_not_model():
         reach(windy, 20.0)
 
 
-def test_a_path_is_the_trajectory_on_a_grid_from_one_solve():
+def test_positions_are_the_trajectory_on_a_grid_from_one_solve():
     t = np.linspace(0.0, 3.0, 40)
     for p in (Projectile(QuadraticDrag(c=9e-4), mass=0.145, wind=Wind(PROFILE, DURATION)),
               Projectile(LinearDrag(k=1.8), mass=7.26, height=2.0, wind=-3.0)):
         x, y = p.trajectory(40.0, 0.5, t)
-        np.testing.assert_allclose(np.asarray(p.path(40.0, 0.5, t)), np.stack([x, y], axis=1), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(p.positions(40.0, 0.5, t)), np.stack([x, y], axis=1),
+                                   rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="t must increase"):
-        Projectile().path(10.0, 0.5, [0.0, 1.0, 0.5])
+        Projectile().positions(10.0, 0.5, [0.0, 1.0, 0.5])

@@ -348,7 +348,7 @@ def _every_step(projectile: Projectile, launches: np.ndarray, step: float, noise
 @eqx.filter_jit
 def _paths(projectile: Projectile, speed, angle, times):
     """Positions (b, P, 2) of b shots at their times (b, P): one solve per shot that saves at
-    every time (:meth:`Projectile.path`), not one per point."""
+    every time (:meth:`Projectile.positions`), not one per point."""
     return jax.vmap(projectile.path)(speed, angle, times)
 
 

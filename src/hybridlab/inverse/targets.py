@@ -26,25 +26,25 @@ _RESOLVED = 1e-6
 _FASTEST = 1e300
 
 
-def log_speeds(p, distance, level):
+def log_speeds(projectile, distance, level):
     """(ln v₀, ln v_max): the least speed without drag, v₀² = g (z + √(d² + z²)) — a lower
     bound: drag only lowers a path — and the ceiling of every search, :data:`_FASTEST` (or v₀
     above it). In logarithms: g (z + √(d² + z²)) overflows for targets float64 holds."""
-    rise = level - p.height
+    rise = level - projectile.height
     length = jnp.hypot(distance, rise)
     # z + √(d² + z²) below the launch point as d²/(√(d² + z²) − z), which cancels no digits.
     lift = jnp.where(rise >= 0, length + rise, distance * (distance / (length - rise)))
-    vacuum = 0.5 * (jnp.log(p.g) + jnp.log(lift))
+    vacuum = 0.5 * (jnp.log(projectile.g) + jnp.log(lift))
     return vacuum, jnp.maximum(vacuum, jnp.log(_FASTEST))
 
 
-def target_level(p, target_height) -> jax.Array:
+def target_level(projectile, target_height) -> jax.Array:
     """The target's height above the ground, h + z (m); ValueError naming ``target_height``
     unless it is finite and the target not below the ground, and for a projectile in a wind
     (:func:`check_still_air`: every aim asks for the target's level)."""
-    check_still_air(p)
+    check_still_air(projectile)
     rise = as_float("target_height", target_height)
-    level = p.height + rise
+    level = projectile.height + rise
     check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
           "finite, with the target at or above the ground (height + target_height >= 0)")
     return level
@@ -62,17 +62,17 @@ def given_speed(speed) -> jax.Array:
     return check("speed", speed, lambda xp, v: ~xp.isfinite(v) | (v <= 0), "finite and > 0")
 
 
-def check_scale(p, distance, level, speed=None) -> None:
+def check_scale(projectile, distance, level, speed=None) -> None:
     """ValueError (eagerly) for a target (d > 0) too far from or too near the launch point to aim
     at in float64, or a given speed too fast or too slow for it. The slopes of its paths form
     products d·v of a distance and a speed (the given one, or the least without drag, v₀), which
     over- or underflow beyond 1e±:data:`_SCALE` m²/s; at a given speed v the angle of the low arc
     goes as (v₀/v)², and the slopes at the farthest reach as d·v·(v/v₀)²."""
-    if is_traced(distance, level, speed, *jax.tree.leaves(p)):
+    if is_traced(distance, level, speed, *jax.tree.leaves(projectile)):
         return
-    length = np.hypot(distance, np.asarray(level - p.height))
-    _check_height(p, length)
-    least = np.exp(np.asarray(log_speeds(p, distance, level)[0]))
+    length = np.hypot(distance, np.asarray(level - projectile.height))
+    _check_height(projectile, length)
+    least = np.exp(np.asarray(log_speeds(projectile, distance, level)[0]))
     launch = least if speed is None else np.asarray(speed)
     with np.errstate(divide="ignore", invalid="ignore"):
         slopes, ratio = np.log10(length) + np.log10(launch), 2 * (np.log10(launch) - np.log10(least))
@@ -85,24 +85,24 @@ def check_scale(p, distance, level, speed=None) -> None:
         bad = bad & (np.asarray(distance) > 0)
         if bad.any():
             i = int(np.argmax(bad))
-            _refuse_scale(p, distance[i], level[i], None if speed is None else launch[i], over, cause)
+            _refuse_scale(projectile, distance[i], level[i], None if speed is None else launch[i], over, cause)
 
 
-def _check_height(p, length) -> None:
+def _check_height(projectile, length) -> None:
     """ValueError for a launch height above ground more than :data:`_HEIGHTS` times a target's
     distance ``length`` (m, > 0) from the launch point: heights are measured from the ground,
     and their rounding there hides the target's."""
-    bad = (length > 0) & (float(p.height) / _HEIGHTS > length)
+    bad = (length > 0) & (float(projectile.height) / _HEIGHTS > length)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"height = {float(p.height):g}: a launch this high rounds heights to "
-                         f"{np.spacing(float(p.height)):.3g} m, too coarse for float64 to aim at a target "
+        raise ValueError(f"height = {float(projectile.height):g}: a launch this high rounds heights to "
+                         f"{np.spacing(float(projectile.height)):.3g} m, too coarse for float64 to aim at a target "
                          f"{length[i]:.3g} m from it")
 
 
-def _refuse_scale(p, distance, level, speed, over, cause) -> None:
+def _refuse_scale(projectile, distance, level, speed, over, cause) -> None:
     """The ValueError of :func:`check_scale` for one target, naming the speed where given."""
-    rise = float(level - p.height)
+    rise = float(level - projectile.height)
     length = float(np.hypot(distance, rise))
     how = f"({cause})"
     if speed is not None:
@@ -110,33 +110,33 @@ def _refuse_scale(p, distance, level, speed, over, cause) -> None:
                          f"{length:.3g} m from the launch point {how}")
     name, value = ("distance", float(distance)) if distance >= abs(rise) else ("target_height", rise)
     raise ValueError(f"{name} = {value:g}: a target {length:.3g} m from the launch point is too "
-                     f"{'far' if over else 'near'} to aim at in float64 under g = {float(p.g):g} m/s² {how}")
+                     f"{'far' if over else 'near'} to aim at in float64 under g = {float(projectile.g):g} m/s² {how}")
 
 
-def check_reach_scale(p, speed) -> None:
+def check_reach_scale(projectile, speed) -> None:
     """ValueError (eagerly) for a speed whose reach (~v²/g) makes the slopes there, products
     ~v³/g of a distance and a speed, over- or underflow (beyond 1e±:data:`_SCALE` m²/s)."""
-    if is_traced(speed, *jax.tree.leaves(p)):
+    if is_traced(speed, *jax.tree.leaves(projectile)):
         return
     with np.errstate(divide="ignore"):
-        exponent = 3 * np.log10(np.asarray(speed)) - np.log10(float(p.g))
+        exponent = 3 * np.log10(np.asarray(speed)) - np.log10(float(projectile.g))
     bad = ~(np.abs(exponent) <= _SCALE)
     if bad.any():
         i = np.unravel_index(int(np.argmax(bad)), bad.shape)
         over = exponent[i] > 0
         raise ValueError(f"speed = {float(np.asarray(speed)[i]):g}: too {'fast' if over else 'slow'} for float64 under "
-                         f"g = {float(p.g):g} m/s² (the slopes at its farthest reach "
+                         f"g = {float(projectile.g):g} m/s² (the slopes at its farthest reach "
                          f"{'overflow' if over else 'underflow'})")
 
 
-def check_resolved(p, distance, level, miss) -> None:
+def check_resolved(projectile, distance, level, miss) -> None:
     """ValueError (eagerly) where the least-speed shot found passes farther from its target
     than 1e-6 of the target's distance from the launch point: float64 cannot resolve it (drag
     so strong that the least speed lies within rounding of the speed below which no angle gets
     to d, or paths whose slopes overflow)."""
-    if is_traced(miss, distance, level, *jax.tree.leaves(p)):
+    if is_traced(miss, distance, level, *jax.tree.leaves(projectile)):
         return
-    length = np.hypot(distance, np.asarray(level - p.height))
+    length = np.hypot(distance, np.asarray(level - projectile.height))
     bad = np.abs(np.asarray(miss)) > _RESOLVED * length
     if bad.any():
         i = int(np.argmax(bad))
@@ -201,11 +201,10 @@ def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=N
         distance and a speed, beyond 1e±300 m²/s), or a given speed is too fast or too slow for its target; and
         also if the projectile has a wind (the target's level is checked as :func:`aim` checks it).
     """
-    p = projectile
-    values = [target_distance(distance), target_level(p, target_height)]
+    values = [target_distance(distance), target_level(projectile, target_height)]
     values += [] if speed is None else [given_speed(speed)]
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in values))
-    check_scale(p, *(jnp.broadcast_to(a, shape).reshape(-1) for a in values))
+    check_scale(projectile, *(jnp.broadcast_to(a, shape).reshape(-1) for a in values))
 
 
 def check_still_air(projectile) -> None:

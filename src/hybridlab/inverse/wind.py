@@ -8,7 +8,7 @@ launch velocity u = (u_x, u_y):
     y(t) = h + u_y (1 − e^{−βt})/β − g (t − (1 − e^{−βt})/β)/β,
 
 so with w linear between n samples on [0, t_N] the track d ∈ R^{2N} (x at the N times, then y)
-is d = A w + C u + b + noise. A and C are the Jacobian of the physics (:meth:`Projectile.path`,
+is d = A w + C u + b + noise. A and C are the Jacobian of the physics (:meth:`Projectile.positions`,
 reverse mode through the ODE solve), exact because the map is affine; b is the track of a
 launch at rest in calm air. The smoothing kernel (1 − e^{−β(t−s)}) makes A's singular values
 fall steeply: recovering w is differentiating the track twice, and least squares amplifies the
@@ -63,7 +63,7 @@ def _track_jacobian(projectile: Projectile, t, samples, velocity):
         # From the ground: the height only shifts y (the caller adds it), and a large one
         # would set the solve's scales.
         windy = Projectile(projectile.drag, mass=projectile.mass, g=projectile.g, wind=Wind(w, t[-1]))
-        positions = numerical.path(windy, jnp.hypot(u[0], u[1]), jnp.arctan2(u[1], u[0]), t, numerical.FORWARD)
+        positions = numerical.positions(windy, jnp.hypot(u[0], u[1]), jnp.arctan2(u[1], u[0]), t, numerical.FORWARD)
         positions = positions.T.reshape(-1)
         return positions, positions
     # Forward mode through the solve's steps (Diffrax's ForwardMode): about as many inputs (n + 2)

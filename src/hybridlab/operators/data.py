@@ -60,7 +60,7 @@ def gaussian_profiles(n: int, points: int, duration: float, std: float, length_s
 @eqx.filter_jit
 def _paths(base: Projectile, samples, speed, angle, times):
     def one(s):
-        return eqx.tree_at(lambda p: p.wind.samples, base, s).path(speed, angle, times)
+        return eqx.tree_at(lambda p: p.wind.samples, base, s).positions(speed, angle, times)
 
     return jax.vmap(one)(samples)
 

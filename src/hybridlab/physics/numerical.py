@@ -279,7 +279,7 @@ def trajectory(p, speed, angle, t, adjoint=REVERSE):
     return x, p.height + y
 
 
-def path(p, speed, angle, ts, adjoint=REVERSE):
+def positions(p, speed, angle, ts, adjoint=REVERSE):
     """Positions (P, 2) in m at the increasing times ``ts`` (P,) (s, from 0) of free flight, from
     one solve that saves at every time (:func:`trajectory` solves once per time); within a
     drag-only fast phase, its closed form."""

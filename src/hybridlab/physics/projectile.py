@@ -367,7 +367,7 @@ class Projectile(eqx.Module):
         x, y = self._per_shot(_motion(self).trajectory, *arrays)
         return self._verified({"position x": (x, "m", False), "position y": (y, "m", False)}, arrays)
 
-    def path(self, speed: ArrayLike, angle: ArrayLike, t: ArrayLike) -> Float[Array, "P 2"]:
+    def positions(self, speed: ArrayLike, angle: ArrayLike, t: ArrayLike) -> Float[Array, "P 2"]:
         """Positions (P, 2) in m of one shot (scalar ``speed``, ``angle``) at the increasing times
         ``t`` (P,) ≥ 0 (s) of free flight: :meth:`trajectory` on a grid, from one ODE solve that
         saves at every time (a closed form where one exists) — the fast way to tabulate many
@@ -402,12 +402,12 @@ class Projectile(eqx.Module):
             if np.any(np.diff(np.asarray(t)) <= 0):
                 raise ValueError("t must increase")
         if speed.ndim or angle.ndim:
-            raise ValueError("path: speed and angle must be scalars (vmap over shots)")
+            raise ValueError("positions: speed and angle must be scalars (vmap over shots)")
         motion = _motion(self)
         if is_traced(*jax.tree.leaves((self, speed, angle, t))):
-            return _path(self, speed, angle, t, motion)
+            return _positions(self, speed, angle, t, motion)
         try:
-            return jax.block_until_ready(_compiled_path(self, speed, angle, t, motion))
+            return jax.block_until_ready(_compiled_positions(self, speed, angle, t, motion))
         except eqx.EquinoxRuntimeError as error:
             raise ValueError(f"{self._title()}: {runtime_cause(error).rstrip('.')}") from None
 
@@ -658,15 +658,15 @@ def _forward(mode: str, p, arrays) -> bool:
     return mode == "forward" or not is_traced(*jax.tree.leaves((p, arrays)))
 
 
-def _path(p, speed, angle, t, motion):
+def _positions(p, speed, angle, t, motion):
     """(P, 2) positions of one shot at times t: one ODE solve, or the closed form at every time."""
     if motion is numerical:
-        return numerical.path(p, speed, angle, t)
+        return numerical.positions(p, speed, angle, t)
     return jnp.stack(motion.trajectory(p, speed, angle, t), axis=-1)
 
 
 #: Compiled once per solver module (static), law type and shape.
-_compiled_path = eqx.filter_jit(_path)
+_compiled_positions = eqx.filter_jit(_positions)
 
 
 def _problem(name: str, value: float, unit: str) -> str:

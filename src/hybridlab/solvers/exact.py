@@ -36,14 +36,14 @@ def _miss(velocity, args):
     return jnp.stack([x - to[0], y - to[1]])
 
 
-def boundary_launch(p: Projectile, to, horizon: float) -> tuple[float, float]:
-    """(speed m/s, angle rad) that takes ``p`` from (0, h) to ``to`` = (X, Y) m in ``horizon``
+def boundary_launch(projectile: Projectile, to, horizon: float) -> tuple[float, float]:
+    """(speed m/s, angle rad) that takes ``projectile`` from (0, h) to ``to`` = (X, Y) m in ``horizon``
     s. ValueError for a target below the ground or behind the launch, a horizon whose fall
     g T² overflows, or a launch that does (a horizon too short for the distance).
 
     Parameters
     ----------
-    p : Projectile
+    projectile : Projectile
         The projectile, launched from (0, h), h its height in m.
     to : array_like
         The target (X, Y) in m: X ≥ 0 downrange, Y ≥ 0 above the ground, both finite.
@@ -64,12 +64,12 @@ def boundary_launch(p: Projectile, to, horizon: float) -> tuple[float, float]:
         (under another law or a wind) Gauss–Newton does not converge in 64 steps.
     """
     to = check_target(to)
-    fall(p, horizon)  # the path's scale, before any arithmetic on it
-    if type(p.drag) in (LinearDrag, NoDrag) and p.wind is None:
-        v = _closed_form(p, to, horizon)
+    fall(projectile, horizon)  # the path's scale, before any arithmetic on it
+    if type(projectile.drag) in (LinearDrag, NoDrag) and projectile.wind is None:
+        v = _closed_form(projectile, to, horizon)
     else:
-        v = _gauss_newton(p, to, horizon, _closed_form(Projectile(NoDrag(), mass=p.mass, g=p.g, height=p.height),
-                                                       to, horizon))
+        vacuum = Projectile(NoDrag(), mass=projectile.mass, g=projectile.g, height=projectile.height)
+        v = _gauss_newton(projectile, to, horizon, _closed_form(vacuum, to, horizon))
     if not np.all(np.isfinite(v)):
         raise ValueError(f"time = {horizon!r}: the launch that reaches ({to[0]:g}, {to[1]:g}) m in {horizon:.3g} s "
                          "overflows float64 (the horizon is too short for the distance)")
@@ -95,7 +95,8 @@ def _gauss_newton(p: Projectile, to: np.ndarray, horizon: float, guess: np.ndarr
     return np.asarray(found.value)
 
 
-def relative_l2(solution, p: Projectile, speed: float, angle: float, horizon: float, points: int = 1001) -> float:
+def relative_l2(solution, projectile: Projectile, speed: float, angle: float, horizon: float,
+                points: int = 1001) -> float:
     """‖r_net − r_exact‖ / ‖r_exact‖ over ``points`` equally spaced times on [0, horizon] (both
     coordinates), r_exact the physics' trajectory of the launch (speed, angle).
 
@@ -103,7 +104,7 @@ def relative_l2(solution, p: Projectile, speed: float, angle: float, horizon: fl
     ----------
     solution : NetworkSolver
         A network solution (anything with ``trajectory(t) -> (x, y)``, times in s, positions in m).
-    p : Projectile
+    projectile : Projectile
         The exact physics.
     speed : float
         Launch speed in m/s.
@@ -122,12 +123,12 @@ def relative_l2(solution, p: Projectile, speed: float, angle: float, horizon: fl
     Raises
     ------
     ValueError
-        If the launch is out of ``p``'s domain, the solve fails or a position is not finite (as
+        If the launch is out of ``projectile``'s domain, the solve fails or a position is not finite (as
         :meth:`Projectile.trajectory` checks them).
     """
     t = np.linspace(0.0, horizon, points)
     net = np.stack(solution.trajectory(t))
-    exact = np.stack([np.asarray(a) for a in p.trajectory(speed, angle, jnp.asarray(t))])
+    exact = np.stack([np.asarray(a) for a in projectile.trajectory(speed, angle, jnp.asarray(t))])
     # Both in units of the exact path's largest coordinate: squares of a long path overflow.
     scale = np.max(np.abs(exact))
     return float(np.linalg.norm((net - exact) / scale) / np.linalg.norm(exact / scale))

@@ -144,15 +144,15 @@ def acceleration(net: Network, prob: Problem, tau):
     return jax.jacfwd(lambda s: velocity(net, prob, s))(tau)
 
 
-def newton(p: Projectile, t, v):
+def newton(projectile: Projectile, t, v):
     """The acceleration (m/s², (dim,)) Newton's law gives at time t (s) and velocity v (m/s):
     drag on the air-relative velocity over the mass, and gravity along the last axis; dim 2 for
     a shot, 1 for a vertical drop (v_x = 0, no wind)."""
     if v.shape[0] == 1:
-        return jnp.stack([p.drag.force(jnp.zeros_like(v[0]), v[0])[1]]) / p.mass - p.g
-    wind = 0.0 if p.wind is None else p.wind(t)
-    fx, fy = p.drag.force(v[0] - wind, v[1])
-    return jnp.stack([fx, fy]) / p.mass - jnp.stack([0.0, p.g])
+        return jnp.stack([projectile.drag.force(jnp.zeros_like(v[0]), v[0])[1]]) / projectile.mass - projectile.g
+    wind = 0.0 if projectile.wind is None else projectile.wind(t)
+    fx, fy = projectile.drag.force(v[0] - wind, v[1])
+    return jnp.stack([fx, fy]) / projectile.mass - jnp.stack([0.0, projectile.g])
 
 
 def force_per_mass(prob: Problem, tau, rate):
