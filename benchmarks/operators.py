@@ -9,7 +9,7 @@ random field (mean 0, std 5 m/s, squared-exponential length 0.5 s); 2 000 for tr
 resolution test: the test family on 256 samples (key 4). Error: the relative L2 error of the
 wind's effect, ‖(Ŷ − Y_calm) − (Y − Y_calm)‖ / ‖Y − Y_calm‖ over a whole set, beside the
 whole trajectory's. Throughput: trajectories per second on the 500 test profiles, warm (after
-one call), against the physics (`Projectile.path`: Dopri8 at 1e-12, one solve per profile,
+one call), against the physics (`Projectile.positions`: Dopri8 at 1e-12, one solve per profile,
 vmapped).
 
 Usage: python benchmarks/operators.py [--fno-epochs 500] [--deeponet-epochs 2000]

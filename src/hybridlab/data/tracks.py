@@ -349,7 +349,7 @@ def _every_step(projectile: Projectile, launches: np.ndarray, step: float, noise
 def _paths(projectile: Projectile, speed, angle, times):
     """Positions (b, P, 2) of b shots at their times (b, P): one solve per shot that saves at
     every time (:meth:`Projectile.positions`), not one per point."""
-    return jax.vmap(projectile.path)(speed, angle, times)
+    return jax.vmap(projectile.positions)(speed, angle, times)
 
 
 def join_tracks(*parts: Tracks) -> Tracks:
