@@ -195,6 +195,16 @@ def test_the_ude_trains_by_mini_batches_of_tracks(baseball_tracks):
         UDE(batch_size=0)
 
 
+def test_a_training_that_diverges_is_refused_and_leaves_nothing_fitted(baseball_tracks):
+    # Adam at a step size of 1e3 throws the network's weights far out: the drag's solve fails and
+    # the loss is not finite. It used to be kept as a fit that predicts inf everywhere.
+    wild = UDE({"mass": 0.145}, widths=(8,), epochs=60, learning_rate=1e3)
+    with pytest.raises(ValueError, match=r"^the ude-tracks training diverged \(its loss became (inf|nan)\); try a "
+                                         "smaller learning_rate than 1000$"):
+        wild.fit(baseball_tracks.select(["0", "1"]))
+    assert not hasattr(wild, "network_") and not hasattr(wild, "n_features_")
+
+
 @pytest.mark.slow  # compile-bound; the UDE's test trains and reloads the same network-in-the-field machinery
 def test_the_neural_ode_learns_the_whole_field_and_reloads(tmp_path, baseball_tracks):
     few = baseball_tracks.select(["0", "1"])

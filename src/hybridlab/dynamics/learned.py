@@ -172,6 +172,13 @@ class _NetworkDynamics(Dynamics):
         self.starts_ = guess + _START_UNIT * shift
         self.train_mse_ = float(training.value_and_grad(loss, params, data)[0])
 
+    def _check_fit(self, tracks: Tracks) -> None:
+        """ValueError where the training diverged: a loss that is not finite at the end (Adam's
+        steps can leave every finite point; the model would predict NaN or inf everywhere)."""
+        if not np.isfinite(self.train_mse_):
+            raise ValueError(f"the {self.name} training diverged (its loss became {self.train_mse_}); try a smaller "
+                             f"learning_rate than {self.learning_rate:g}")
+
     def _arrays_like(self):
         return {"network": self._network(self.n_features_, jax.random.key(0)),
                 "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
