@@ -169,3 +169,18 @@ def test_the_equations_scenario_writes_its_report(tmp_path):
 def test_the_equations_scenario_has_no_models_to_choose(tmp_path, capsys):
     assert main(["run", "--scenario", "equations", "--models", "mlp", "--out", str(tmp_path / "eq")]) == 2
     assert "no model ladder" in capsys.readouterr().err and not (tmp_path / "eq").exists()
+
+
+def test_a_solver_refuses_what_is_not_a_shot_before_training():
+    from hybridlab.solvers import PINN, DeepRitz
+
+    with pytest.raises(ValueError, match=r"^horizon: must be a number, the time T in s \(got a ndarray of shape \(3,\)\)$"):
+        PINN(SHOT_PUT).fit(np.ones(3), velocity=(1.0, 1.0))
+    with pytest.raises(ValueError, match="^velocity, to: give exactly one"):
+        PINN(SHOT_PUT).fit(2.0, velocity=(1.0, 1.0), to=(3.0, 0.0))
+    with pytest.raises(ValueError, match=r"^velocity = \(1.0, nan\): must be two finite numbers"):
+        PINN(SHOT_PUT).fit(2.0, velocity=(1.0, np.nan))
+    with pytest.raises(ValueError, match=r"^drag = 'quadratic': the Deep Ritz method needs an action"):
+        DeepRitz(Projectile(QuadraticDrag(c=9e-4), mass=0.145))
+    with pytest.raises(ValueError, match="^epochs \\+ polish = 0: nothing would be trained"):
+        PINN(SHOT_PUT, epochs=0, polish=0)

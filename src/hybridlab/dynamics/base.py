@@ -60,10 +60,6 @@ class Dynamics(WithInterval, Estimator, rung=False):
         The predictive interval (None: none).
     """
 
-    def __init_subclass__(cls, **kwargs):
-        # Loadable, never a rung of the range ladder: they model trajectories, not ranges.
-        super().__init_subclass__(rung=False, **kwargs)
-
     #: Tolerance of the solves of :meth:`simulate` and :meth:`predict` (m, m/s).
     rtol: float
 

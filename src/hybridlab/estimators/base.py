@@ -36,7 +36,8 @@ class Estimator(abc.ABC):
     common part (:class:`hybridlab.models.Regressor` is the ladder's contract on top of it).
 
     A subclass sets ``name`` (its key in :data:`LOADABLE`, in files and on the command line; a
-    rung of the ladder, unless the class is declared with ``rung=False``, is in :data:`REGISTRY` too),
+    rung of the ladder, unless the class or a base of it is declared with ``rung=False``, is in
+    :data:`REGISTRY` too),
     keeps every argument of ``__init__`` as an attribute of the same name, untouched, declares
     what each may be in ``constraints`` (and a rule that ties several together in
     :meth:`_check_together`), implements ``_fit`` and ``_arrays_like()`` (a placeholder of the
@@ -59,11 +60,17 @@ class Estimator(abc.ABC):
     #: Each ``__init__`` argument's rule (see :mod:`hybridlab.estimators.params`).
     constraints: ClassVar[dict[str, Any]] = {}
 
-    def __init_subclass__(cls, rung: bool = True, **kwargs):
+    #: Whether a named subclass is a rung of the ladder: a family declared with ``rung=False``
+    #: (the dynamics, the operators, the forecasters, the solvers) passes it to its classes.
+    rung: ClassVar[bool] = True
+
+    def __init_subclass__(cls, rung: bool | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
+        if rung is not None:
+            cls.rung = rung
         if "name" in cls.__dict__:
             LOADABLE[cls.name] = cls
-            if rung:
+            if cls.rung:
                 REGISTRY[cls.name] = cls
 
     # Parameters -----------------------------------------------------------------------------

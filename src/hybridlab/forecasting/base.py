@@ -104,9 +104,6 @@ class Forecaster(WithInterval, Estimator, rung=False):
     interval_method: ClassVar[str] = "empirical, by horizon, from free runs of held-out tracks"
     fitted_facts = ("dt", "mean", "scale", "step_scale", "horizon", "held_out", "input_low", "input_high")
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(rung=False, **kwargs)  # loadable, never a rung of the range ladder
-
     def fit(self, tracks: Tracks, progress: ProgressMeter = QUIET) -> Forecaster:
         """Learn the next step from ``tracks`` (evenly spaced, each at least 3 points); returns self.
 

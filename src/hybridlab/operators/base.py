@@ -64,10 +64,6 @@ class Operator(WithInterval, Estimator, rung=False):
 
     fitted_facts = ("input_scale", "output_mean", "output_scale")
 
-    def __init_subclass__(cls, rung: bool = False, **kwargs):
-        # An operator is loadable but never a rung of the ladder (it maps functions, not launches).
-        super().__init_subclass__(rung=rung, **kwargs)
-
     def fit(self, W, Y, progress: ProgressMeter = QUIET) -> Operator:
         """Fit to input functions W and output functions Y on one grid; returns self.
 
@@ -200,7 +196,7 @@ def apply(network, w):
     return by_batches(network, w)
 
 
-class NetworkOperator(Operator, rung=False):
+class NetworkOperator(Operator):
     """An operator that is one network of a function (m,) → (m, 2), trained by Adam (``epochs``,
     ``learning_rate`` cosine-decayed over every step) on the mean squared scaled error: full-batch,
     or by shuffled mini-batches of ``batch_size`` functions (default :data:`BATCH_FUNCTIONS`) where there

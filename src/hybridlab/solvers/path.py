@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.estimators import Estimator
-from hybridlab.estimators.params import PHYSICS, RATE, SEED, WIDTHS, Boolean, Integer
+from hybridlab.estimators.params import PHYSICS, RATE, SEED, WIDTHS, Boolean, Integer, is_real
 from hybridlab.networks import training
 from hybridlab.networks.network import Network
 from hybridlab.physics import Projectile
@@ -256,6 +256,9 @@ class NetworkSolver(Estimator, rung=False):
         """Fit to the shot of ``kind`` over [0, ``horizon``] s: ``conditions`` the launch
         velocity (m/s) or the target (m); ``given`` what set the horizon (its messages)."""
         def check():
+            if not is_real(horizon):
+                raise ValueError(f"horizon: must be a number, the time T in s (got a {type(horizon).__name__} of "
+                                 f"shape {np.shape(horizon)})")
             if kind == "initial":
                 check_velocity(conditions)
             context = {"kind": kind, "horizon": float(horizon), "conditions": np.asarray(conditions, float).tolist()}
