@@ -38,7 +38,7 @@ def test_a_pinn_solves_the_lecture_shot_put():
     error = _error(solution, speed * np.cos(angle), speed * np.sin(angle), horizon)
     assert error < 1e-4  # the target is 1e-3
     assert relative_l2(solution, SHOT_PUT, speed, angle, horizon) == pytest.approx(error, rel=1e-3)
-    assert solution.history["lbfgs"][-1] < solution.history["adam"][0][1]
+    assert solution.history_["lbfgs"][-1] < solution.history_["adam"][0][1]
 
 
 def test_the_boundary_value_shot_has_its_closed_form_launch_and_deep_ritz_finds_its_path():
@@ -184,3 +184,40 @@ def test_a_solver_refuses_what_is_not_a_shot_before_training():
         DeepRitz(Projectile(QuadraticDrag(c=9e-4), mass=0.145))
     with pytest.raises(ValueError, match="^epochs \\+ polish = 0: nothing would be trained"):
         PINN(SHOT_PUT, epochs=0, polish=0)
+
+
+@pytest.fixture(scope="module")
+def saved_pinn(tmp_path_factory):
+    from hybridlab.solvers import PINN
+
+    directory = tmp_path_factory.mktemp("solver") / "pinn"
+    PINN(SHOT_PUT, widths=(4,), points=8, epochs=3, polish=2).fit(1.5, velocity=(10.0, 10.0)).save(directory)
+    return directory
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda r: r["context"].update(conditions=[1.0]), r"velocity: must be two finite numbers .* \(got shape \(1,\)\)"),
+    (lambda r: r["context"].update(conditions=["1", "2"]), r"velocity: must be two finite numbers .*\(got not numbers\)"),
+    (lambda r: r["context"].update(horizon=True), "horizon: must be a number"),
+    (lambda r: r["context"].update(horizon=10**400), "horizon = 100000000000…: overflows float64"),
+    (lambda r: r["context"].update(kind="final"), "kind = 'final'"),
+    (lambda r: r["params"].update(points=10**6), "points = 1000000: must be an integer between 2 and 4096"),
+    (lambda r: r.update(model="deep-ritz", module="hybridlab.solvers.ritz"), "the deep-ritz solves a shot of kind"),
+])
+def test_a_damaged_solver_record_is_refused_on_load_in_one_line(saved_pinn, tmp_path, edit, says):
+    import json
+    import shutil
+
+    from hybridlab.estimators import load
+
+    shutil.copytree(saved_pinn, tmp_path / "x")
+    record = json.loads((saved_pinn / "model.json").read_text())
+    edit(record)
+    (tmp_path / "x" / "model.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=f"damaged model record .*{says}") as refused:
+        load(tmp_path / "x")
+    assert "\n" not in str(refused.value)
+    again = load(saved_pinn)  # the undamaged record: its times are its horizon's
+    assert again.predict([0.0, 1.5]).shape == (2, 2)
+    with pytest.raises(ValueError, match=r"^t = 1.6: the solution is a path over \[0, 1.5\] s"):
+        again.predict([0.0, 1.6])

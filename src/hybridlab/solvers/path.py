@@ -34,6 +34,9 @@ KINDS = ("initial", "boundary")
 #: is about a millisecond; Adam's epochs run in compiled chunks, which no signal interrupts).
 MAX_STEPS = 100_000
 _STEPS = Integer(0, MAX_STEPS, what=f"an integer between 0 and {MAX_STEPS}")
+#: The most Gauss–Legendre nodes of a path's quadrature: NumPy's rule solves an eigenproblem of
+#: that size (4096 nodes: a second), and a network needs far fewer (128 by default).
+MAX_POINTS = 4096
 
 
 class Problem(eqx.Module):
@@ -73,14 +76,27 @@ def fall(projectile: Projectile, horizon: float, given: str | None = None, least
     return float(length)
 
 
+def _pair(name: str, value, what: str) -> np.ndarray:
+    """``value`` as two finite float64 numbers: a one-line ValueError naming ``name`` (its
+    values shown only where there are two of them) otherwise."""
+    try:
+        pair = np.asarray(value)
+    except (TypeError, ValueError):  # a ragged list
+        pair = None
+    if pair is not None and pair.dtype.kind not in "iuf":  # strings, booleans, objects are not numbers
+        pair = None
+    if pair is None or pair.shape != (2,):
+        shape = "not numbers" if pair is None else f"shape {pair.shape}"
+        raise ValueError(f"{name}: must be two finite numbers {what} (got {shape})")
+    if not np.all(np.isfinite(pair)):
+        raise ValueError(f"{name} = {tuple(pair.tolist())}: must be two finite numbers {what}")
+    return pair.astype(float)
+
+
 def check_velocity(velocity) -> np.ndarray:
     """The launch velocity (v_x, v_y) in m/s as an array: a ValueError naming ``velocity``
     unless it is two finite numbers."""
-    velocity = np.asarray(velocity, float)
-    if velocity.shape != (2,) or not np.all(np.isfinite(velocity)):
-        raise ValueError(f"velocity = {tuple(velocity.ravel().tolist())}: must be two finite numbers (v_x, v_y) "
-                         "in m/s")
-    return velocity
+    return _pair("velocity", velocity, "(v_x, v_y) in m/s")
 
 
 def check_target(to) -> np.ndarray:
@@ -88,9 +104,7 @@ def check_target(to) -> np.ndarray:
     and Y >= 0 (the height above the ground), both finite. A path from a launch at or above the
     ground to such a target never dips below the ground: its height rises and then falls (v_y
     cannot turn from falling to rising while gravity pulls), so its lowest points are its ends."""
-    to = np.asarray(to, float)
-    if to.shape != (2,) or not np.all(np.isfinite(to)):
-        raise ValueError(f"to = {tuple(to.ravel().tolist())}: must be two finite numbers (X, Y) in m")
+    to = _pair("to", to, "(X, Y) in m")
     shown = f"to = ({to[0]:g}, {to[1]:g})"
     if to[1] < 0:
         raise ValueError(f"{shown}: the target is below the ground (Y is its height above the ground, in m)")
@@ -107,10 +121,16 @@ def problem(projectile: Projectile, kind: str, start, end_or_velocity, horizon: 
     messages of :func:`fall` (default ``time = T``)."""
     if kind not in KINDS:
         raise ValueError(f"kind = {kind!r}: must be one of {KINDS}")
-    if int(points) != points or points < 2:
-        raise ValueError(f"points = {points!r}: must be an integer >= 2")
-    if kind == "boundary":
-        check_target(end_or_velocity)
+    if int(points) != points or not 2 <= points <= MAX_POINTS:
+        raise ValueError(f"points = {points!r}: must be an integer between 2 and {MAX_POINTS}")
+    if not is_real(horizon):
+        raise ValueError(f"horizon: must be a number, the time T in s (got a {type(horizon).__name__} of shape "
+                         f"{np.shape(horizon)})")
+    (check_target if kind == "boundary" else check_velocity)(end_or_velocity)
+    try:
+        horizon = float(horizon)
+    except OverflowError:  # an integer beyond float64
+        raise ValueError(f"horizon = {str(horizon)[:12]}…: overflows float64 (s)") from None
     fallen = fall(projectile, horizon, given, least=np.finfo(float).tiny)
     time, length = (horizon, fallen) if scaled else (1.0, 1.0)
     span = horizon / time
@@ -226,10 +246,12 @@ class NetworkSolver(Estimator, rung=False):
 
     fitted_arrays = ("network",)
     fitted_facts = ("history", "train_seconds")
-    constraints = {"physics": PHYSICS, "widths": WIDTHS, "points": Integer(2), "epochs": _STEPS,
+    constraints = {"physics": PHYSICS, "widths": WIDTHS, "points": Integer(2, MAX_POINTS, what=f"an integer between 2 and {MAX_POINTS}"), "epochs": _STEPS,
                    "polish": _STEPS, "learning_rate": RATE, "scaled": Boolean(), "seed": SEED}
     #: How the network is trained: loss(network, problem), a scalar to minimise.
     loss: ClassVar[Callable]
+    #: The kinds of shot the method solves.
+    kinds: ClassVar[tuple[str, ...]] = KINDS
 
     def __init__(self, physics=None, *, widths=(32, 32), points=128, epochs=2000, polish=2000,
                  learning_rate=1e-2, scaled=True, seed=0):
@@ -256,18 +278,19 @@ class NetworkSolver(Estimator, rung=False):
         """Fit to the shot of ``kind`` over [0, ``horizon``] s: ``conditions`` the launch
         velocity (m/s) or the target (m); ``given`` what set the horizon (its messages)."""
         def check():
-            if not is_real(horizon):
-                raise ValueError(f"horizon: must be a number, the time T in s (got a {type(horizon).__name__} of "
-                                 f"shape {np.shape(horizon)})")
-            if kind == "initial":
-                check_velocity(conditions)
-            context = {"kind": kind, "horizon": float(horizon), "conditions": np.asarray(conditions, float).tolist()}
-            return (self._problem(context, given),), 1, context, {}
+            context = {"kind": kind, "horizon": horizon, "conditions": conditions}
+            prob = self._problem(context, given)  # checks them all
+            context.update(horizon=float(horizon), conditions=np.asarray(conditions, float).tolist())
+            return (prob,), 1, context, {}
         return self._fit_checked(check)
 
     def _problem(self, context: dict, given: str | None = None) -> Problem:
+        """The shot's :class:`Problem` from ``context`` (kind, horizon, conditions), each checked:
+        a record written by hand or damaged is refused here, on load."""
+        if context.get("kind") not in self.kinds:
+            raise ValueError(f"kind = {context.get('kind')!r}: the {self.name} solves a shot of kind {self.kinds}")
         p = self.projectile()
-        return problem(p, context["kind"], (0.0, float(p.height)), context["conditions"], context["horizon"],
+        return problem(p, context["kind"], (0.0, float(p.height)), context.get("conditions"), context.get("horizon"),
                        self.points, self.scaled, given)
 
     def _fit(self, prob: Problem, progress) -> None:
@@ -304,7 +327,7 @@ class NetworkSolver(Estimator, rung=False):
         Parameters
         ----------
         t : array_like
-            Times in s, a scalar or shape (P,), finite.
+            Times in s, a scalar or shape (P,), in [0, T] (T the horizon it was fitted over).
 
         Returns
         -------
@@ -314,12 +337,17 @@ class NetworkSolver(Estimator, rung=False):
         Raises
         ------
         ValueError
-            If the solver is not fitted or a time is not finite.
+            If the solver is not fitted or a time is not finite or outside [0, T].
         """
         self._check_fitted()
         t = np.atleast_1d(np.asarray(t, float))
         if t.ndim != 1 or not np.all(np.isfinite(t)):
             raise ValueError(f"t: must be finite times in s, a scalar or one axis (got shape {t.shape})")
+        horizon = self.context_["horizon"]
+        if np.any((t < 0) | (t > horizon)):
+            bad = float(t[(t < 0) | (t > horizon)][0])
+            raise ValueError(f"t = {bad:g}: the solution is a path over [0, {horizon:g}] s, its horizon; solve "
+                             "over a longer one to see further")
         return np.column_stack(trajectory(self.network_, self.problem_, t))
 
     def trajectory(self, t) -> tuple[np.ndarray, np.ndarray]:

@@ -74,6 +74,7 @@ class DeepRitz(NetworkSolver):
 
     name = "deep-ritz"
     loss = staticmethod(action)
+    kinds = ("boundary",)
 
     def _check_together(self) -> None:
         super()._check_together()
