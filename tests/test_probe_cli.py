@@ -118,6 +118,17 @@ def test_a_hostile_model_file_is_one_line(tmp_path, capsys, nearest_model, chang
     assert "damaged" not in err or "format" not in err and len(err) < 300
 
 
+def test_predict_refuses_a_model_that_is_not_a_rung_in_one_line(tmp_path, capsys, nearest_model):
+    from hybridlab.operators import LinearOperator
+
+    _, shots = nearest_model
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 4))
+    LinearOperator().fit(W, np.stack([W, 2 * W], axis=-1)).save(tmp_path / "operator")
+    assert_refused(capsys, tmp_path, "predict", tmp_path / "operator", shots, "--out", tmp_path / "p.csv",
+                   says="a saved 'linear-operator' model, which does not predict ranges from launches")
+
+
 @pytest.mark.parametrize("argv, says", [
     (["simulate", "--tracks", "2", "--points", "0", "--out", "t.csv"], "--points 0: must be >= 2"),
     (["run", "--out", "", "--quick"], "--out '': not a new directory's name"),

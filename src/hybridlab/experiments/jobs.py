@@ -376,6 +376,9 @@ def predict_file(model_dir: str, shots: str, out: str) -> None:
 
     check_output_file(out, "out")
     model = load(model_dir)
+    if not type(model).rung:  # a track, function or shot model: it does not predict ranges
+        raise ValueError(f"model_dir {model_dir!r}: a saved {model.name!r} model, which does not predict ranges from "
+                         "launches; predict takes a model of the ladder (hybridlab fit, or a run's models/<name>)")
     columns = read_shots(shots, require=("speed", "angle"), file_units=True, keep_other=True)
     check_heights(shots, columns, launch_height(model), predicting=True)
     launches = from_file_units(columns)
