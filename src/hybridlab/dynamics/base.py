@@ -42,7 +42,8 @@ class Dynamics(WithInterval, Estimator, rung=False):
     Σ = σ̂²(JᵀJ)⁺, and a new measurement's s² = jᵀΣj + σ̂² at each coordinate of each point.
     A point depends on θ and on its own track's start only, so Σ is computed and kept in
     blocks (:class:`~hybridlab.uncertainty.intervals.GroupedDelta`): Σ_θθ, and per track the
-    gain G and the start's covariance C, which grow linearly with the number of tracks. It widens where the trajectory's sensitivity to what was fitted grows:
+    gain G and the start's covariance C, which grow linearly with the number of tracks. It
+    widens where the trajectory's sensitivity to what was fitted grows:
     with time since the start, and off the speeds the data held as far as the linearisation
     sees it.
 

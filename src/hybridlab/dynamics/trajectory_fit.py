@@ -202,7 +202,8 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         return -np.asarray(fx)
 
     def _arrays_like(self):
-        return {"values": jnp.zeros(len(self.unknowns())), "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
+        return {"values": jnp.zeros(len(self.unknowns())),
+                "starts": jnp.zeros((len(self.tracks_), 2 * self.n_features_))}
 
     def summary(self):
         """Facts about the fitted model (see ``Estimator.summary``), with the fitted physics.

@@ -37,6 +37,7 @@ _STEPS = Integer(0, MAX_STEPS, what=f"an integer between 0 and {MAX_STEPS}")
 #: The most Gauss–Legendre nodes of a path's quadrature: NumPy's rule solves an eigenproblem of
 #: that size (4096 nodes: a second), and a network needs far fewer (128 by default).
 MAX_POINTS = 4096
+_POINTS = Integer(2, MAX_POINTS, what=f"an integer between 2 and {MAX_POINTS}")
 
 
 class Problem(eqx.Module):
@@ -117,12 +118,9 @@ def problem(projectile: Projectile, kind: str, start, end_or_velocity, horizon: 
             scaled: bool = True, given: str | None = None) -> Problem:
     """The :class:`Problem` of a shot of ``projectile`` over [0, ``horizon``] s from ``start``
     (x, y) in m, to ``end_or_velocity`` (x, y) in m (boundary) or launched at it (v_x, v_y) in
-    m/s (initial); ``points`` Gauss–Legendre nodes. ``given``: what set the horizon, for the
-    messages of :func:`fall` (default ``time = T``)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind = {kind!r}: must be one of {KINDS}")
-    if int(points) != points or not 2 <= points <= MAX_POINTS:
-        raise ValueError(f"points = {points!r}: must be an integer between 2 and {MAX_POINTS}")
+    m/s (initial); ``points`` Gauss–Legendre nodes (``kind`` and ``points`` checked by the
+    solver that calls it). ``given``: what set the horizon, for the messages of :func:`fall`
+    (default ``time = T``)."""
     if not is_real(horizon):
         raise ValueError(f"horizon: must be a number, the time T in s (got a {type(horizon).__name__} of shape "
                          f"{np.shape(horizon)})")
@@ -246,7 +244,7 @@ class NetworkSolver(Estimator, rung=False):
 
     fitted_arrays = ("network",)
     fitted_facts = ("history", "train_seconds")
-    constraints = {"physics": PHYSICS, "widths": WIDTHS, "points": Integer(2, MAX_POINTS, what=f"an integer between 2 and {MAX_POINTS}"), "epochs": _STEPS,
+    constraints = {"physics": PHYSICS, "widths": WIDTHS, "points": _POINTS, "epochs": _STEPS,
                    "polish": _STEPS, "learning_rate": RATE, "scaled": Boolean(), "seed": SEED}
     #: How the network is trained: loss(network, problem), a scalar to minimise.
     loss: ClassVar[Callable]

@@ -106,7 +106,8 @@ class Interval(eqx.Module):
         :meth:`describe`), its arrays zeros: the placeholder its saved arrays are read into.
         ValueError for a description that is not one."""
         if not isinstance(description, dict) or description.get("kind") not in Interval.kinds:
-            raise ValueError(f"interval {str(description)[:80]}: unknown kind; known: {', '.join(sorted(Interval.kinds))}")
+            raise ValueError(f"interval {str(description)[:80]}: unknown kind; known: "
+                             f"{', '.join(sorted(Interval.kinds))}")
         cls = Interval.kinds[description["kind"]]
         method, dof, shapes = description.get("method"), description.get("dof"), description.get("shapes")
         if not isinstance(method, str) or not (dof is None or type(dof) is int and dof >= 1):
