@@ -118,3 +118,15 @@ def test_an_unreadable_cache_entry_is_compiled_again(tmp_path):
     assert f'"directory": "{tmp_path / "cache"}"' in info.stdout
     off = _hybridlab({**environment, "HYBRIDLAB_CACHE": "off"}, "info")
     assert "not kept between processes" in off.stdout
+
+
+def test_an_entry_that_cannot_be_written_is_silent(tmp_path):
+    # Another program's entry without its access time (JAX's unbounded cache writes none): the
+    # bounded cache's eviction fails on it at every write, and JAX warns; the answer is the same,
+    # and stderr stays empty.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "foreign-cache").write_bytes(b"not a program")
+    result = _hybridlab({"HYBRIDLAB_CACHE": str(cache), "HYBRIDLAB_DAEMON": "off"}, *SHOT)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert float(result.stdout) == pytest.approx(_linear_range(30, np.deg2rad(40), 0.45, 7.26), rel=1e-10)

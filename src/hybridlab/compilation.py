@@ -63,8 +63,10 @@ def configure(environ=os.environ) -> None:
     path = directory(environ)
     if path is None:
         return
-    # An unreadable entry is compiled again, with the same answer: nothing to tell the user.
-    warnings.filterwarnings("ignore", message="Error reading persistent compilation cache entry")
+    # An unreadable entry is compiled again, and an entry that cannot be written (a full disk, an
+    # entry another program wrote without its access time) is compiled in the next process, with
+    # the same answer: nothing to tell the user.
+    warnings.filterwarnings("ignore", message="Error (reading|writing) persistent compilation cache entry")
     environ["JAX_COMPILATION_CACHE_DIR"] = str(path)
     environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(MAX_BYTES))
     environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", str(MIN_COMPILE_SECONDS))
