@@ -3,7 +3,7 @@ inverse) and the Deep Ritz method, each beside the exact answer."""
 
 from hybridlab.solvers import pinn, ritz
 from hybridlab.solvers.exact import boundary_launch, relative_l2
-from hybridlab.solvers.path import NetworkSolver
+from hybridlab.solvers.trial import NetworkSolver
 from hybridlab.solvers.pinn import PINN
 from hybridlab.solvers.ritz import DeepRitz
 

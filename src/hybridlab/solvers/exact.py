@@ -16,7 +16,7 @@ import optimistix as optx
 
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
 from hybridlab.physics.linear import phi1, phi2
-from hybridlab.solvers.path import check_target, fall
+from hybridlab.solvers.trial import check_target, fall
 
 
 def _closed_form(p: Projectile, to, horizon: float):

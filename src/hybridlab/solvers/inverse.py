@@ -4,7 +4,7 @@ law's residual as the physics term.
 Each track i gets its own path r̂_i(τ) = q_i(τ) + N_i(τ): q_i the least-squares quadratic
 through its points (a start the data already like) and N_i a network (the networks of all
 tracks are stacked and trained at once). The unknowns are u = ln(p/p₀). The loss, in the
-problem's own units (:mod:`hybridlab.solvers.path`: τ = (t − t₀,i)/T, r̂ = r/L, L = g T², T the
+problem's own units (:mod:`hybridlab.solvers.trial`: τ = (t − t₀,i)/T, r̂ = r/L, L = g T², T the
 longest track's span), is
 
     mean over points |r̂_i(τ_ij) − r̂_ij|²  +  λ · mean over tracks (1/S_i) ∫₀^{S_i} |r̂_i'' − a T²/L|² dτ,
@@ -30,7 +30,7 @@ from hybridlab.estimators.grey import drag_unknowns
 from hybridlab.networks import training
 from hybridlab.networks.network import Network
 from hybridlab.physics import Projectile
-from hybridlab.solvers.path import newton
+from hybridlab.solvers.trial import newton
 
 
 class InverseProblem(eqx.Module):

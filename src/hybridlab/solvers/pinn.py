@@ -1,6 +1,6 @@
 """Physics-informed networks (PINNs) that solve the projectile's equation of motion.
 
-The path is a network of time with its conditions built in (:mod:`hybridlab.solvers.path`:
+The path is a network of time with its conditions built in (:mod:`hybridlab.solvers.trial`:
 the problem's own units, hard initial or boundary conditions), trained to make Newton's law's
 residual vanish: the loss is its mean square over [0, T], (1/S) ∫ |r̂'' − a T²/L|² dτ, by
 Gauss–Legendre quadrature — one term, nothing to balance for the forward problem. Adam, then
@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from hybridlab.physics import Projectile
-from hybridlab.solvers.path import NetworkSolver, Problem, mean_square, residual
+from hybridlab.solvers.trial import NetworkSolver, Problem, mean_square, residual
 
 
 def residual_loss(net, prob: Problem):
@@ -38,7 +38,7 @@ class PINN(NetworkSolver):
     """The physics-informed network of one shot: N trained to make Newton's law's residual
     vanish over the path (:func:`residual_loss`), with the shot's conditions built in. Fit the
     initial-value shot (``velocity``) or the boundary-value one (``to``); the hyperparameters are
-    :class:`~hybridlab.solvers.path.NetworkSolver`'s.
+    :class:`~hybridlab.solvers.trial.NetworkSolver`'s.
 
     Examples
     --------

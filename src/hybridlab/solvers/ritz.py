@@ -8,7 +8,7 @@ Caldirola–Kanai action, per unit mass,
 has m r̈ = −k (ṙ − w x̂) − m g ŷ as its Euler–Lagrange equation (d/dt(e^{bt} ẋ) = b w e^{bt}:
 ẍ + b ẋ = b w; d/dt(e^{bt} ẏ) = −g e^{bt}: ÿ + b ẏ = −g), and it is convex in the path, so its
 minimiser with both ends fixed is the unique solution. In the solver's units
-(:mod:`hybridlab.solvers.path`; τ = t/T_u, r̂ = r/L):
+(:mod:`hybridlab.solvers.trial`; τ = t/T_u, r̂ = r/L):
 
     Ŝ = ∫ e^{β(τ − S)} (½ |r̂'|² − γ ŷ + β ŵ x̂) dτ,   β = b T_u, γ = g T_u²/L, ŵ = w T_u/L
 
@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from hybridlab.physics import LinearDrag, NoDrag, Projectile
-from hybridlab.solvers.path import NetworkSolver, Problem, position, velocity
+from hybridlab.solvers.trial import NetworkSolver, Problem, position, velocity
 
 
 def _rate(p: Projectile):
@@ -69,7 +69,7 @@ class DeepRitz(NetworkSolver):
     """The Deep Ritz method of one boundary-value shot: N trained to minimise the
     Caldirola–Kanai :func:`action` of the path from (0, h) to the target, the straight line plus
     τ(S − τ)·N(τ). Linear drag or none (any wind): the physics is refused at ``fit`` otherwise.
-    The hyperparameters are :class:`~hybridlab.solvers.path.NetworkSolver`'s.
+    The hyperparameters are :class:`~hybridlab.solvers.trial.NetworkSolver`'s.
     """
 
     name = "deep-ritz"

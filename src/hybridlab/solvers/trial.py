@@ -1,4 +1,5 @@
-"""A shot's path as a network of time, its conditions built in, in the problem's own units.
+"""The trial solution (Lagaris et al., 1998): a shot's trajectory as a network of time, its
+conditions built in, in the problem's own units; and the base of the network solvers.
 
 Scales (the loss balance of every network solver here): time τ = t/T ∈ [0, 1], T the horizon
 (s), and positions r̂ = r/L with L = g T² (m). Newton's law m r̈ = F(ṙ − w(t) x̂) − m g ŷ
@@ -6,7 +7,7 @@ then reads r̂'' = a(r̂' L/T, τ T)/g with gravity's share exactly −ŷ, and a
 [0, 1] with outputs of order 1 can represent any shot, from a 10 m lob to a 150 m drive.
 ``scaled=False`` (the ablation) keeps SI units: τ = t in s on [0, T], r̂ = r in m.
 
-The conditions are built into the path (hard constraints), so no loss term has to hold them:
+The conditions are built into the trial solution (hard constraints), so no loss term has to hold them:
     initial value (``"initial"``):   r̂(τ) = r̂₀ + v̂₀ τ + τ² N(τ)
     boundary value (``"boundary"``): r̂(τ) = r̂_A + (r̂_B − r̂_A) τ/S + τ (S − τ) N(τ)
 with S = 1 (scaled) or T, N a network from τ to R².
