@@ -63,8 +63,9 @@ def reservoir_states(cell: Reservoir, inputs):
 def ridge_readout(states, targets, weights, ridge):
     """W_out = (XᵀDX + λI)⁻¹ XᵀDY with X = [1, states] (n, N + 1), D = diag(``weights``) (0 or 1:
     the rows learned from), Y the targets (n, d): ridge regression in closed form."""
-    # Xᵀ laid out (N + 1, n), each row scaled by √D: XLA's CPU product Xᵀ X of a row-major X
-    # took 1.7× as long as Xᵀ (Xᵀ)ᵀ (115 against 65 ms for n = 9440, N = 300, the transpose included).
+    # Xᵀ laid out (N + 1, n), each of its columns (a row of X) scaled by √D: XLA's CPU product
+    # Xᵀ X of a row-major X took 1.7× as long as Xᵀ (Xᵀ)ᵀ (115 against 65 ms for n = 9440,
+    # N = 300, the transpose included).
     root = jnp.sqrt(weights)
     Xt = jnp.concatenate([root[None, :], states.T * root], axis=0)
     gram = Xt @ Xt.T + ridge * jnp.eye(Xt.shape[0])
