@@ -10,12 +10,13 @@ import tempfile
 # the elemental emitters before them, and the concurrency-optimised scheduler and copy insertion's
 # region analysis cost more than they save on programs run once: those three off halve XLA's
 # compile time again (tests/test_dynamics.py, one process: compiling 28.0 -> 12.0 s, the file
-# 59.9 -> 38.9 s; the suite 8 min 26 s -> 4 min 53 s). Results move at the level of rounding only (the accuracy tests hold either way).
+# 59.9 -> 38.9 s; the suite 8 min 26 s -> 4 min 53 s). Results move at the level of rounding
+# only (the accuracy tests hold either way).
 # HYBRIDLAB_TEST_XLA=default keeps XLA's defaults, the compilation a user's process gets
 # (`make test-all` runs so).
 _FAST_COMPILE = ("--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
-                   "--xla_cpu_use_fusion_emitters=false --xla_cpu_copy_insertion_use_region_analysis=false "
-                   "--xla_cpu_enable_concurrency_optimized_scheduler=false")
+                 "--xla_cpu_use_fusion_emitters=false --xla_cpu_copy_insertion_use_region_analysis=false "
+                 "--xla_cpu_enable_concurrency_optimized_scheduler=false")
 if os.environ.get("HYBRIDLAB_TEST_XLA") != "default" and _FAST_COMPILE not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
 
