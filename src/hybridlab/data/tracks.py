@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.data.shots import uniform_design
 from hybridlab.physics import Projectile
+from hybridlab.physics.compiling import by_motion
 
 #: Tracks simulated at once (the last block padded): memory stays bounded by a block however
 #: many tracks are asked for, and one compiled solve serves every block.
@@ -345,7 +345,7 @@ def _every_step(projectile: Projectile, launches: np.ndarray, step: float, noise
                   np.broadcast_to(times, inside.shape)[inside], position)
 
 
-@eqx.filter_jit
+@by_motion
 def _paths(projectile: Projectile, speed, angle, times):
     """Positions (b, P, 2) of b shots at their times (b, P): one solve per shot that saves at
     every time (:meth:`Projectile.positions`), not one per point."""

@@ -15,6 +15,7 @@ from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.estimators import Estimator, WithInterval
 from hybridlab.networks.progress import QUIET, ProgressMeter
+from hybridlab.physics.compiling import solve_jit
 from hybridlab.uncertainty import intervals
 
 #: Tracks whose sensitivities are computed at once (the last block padded): one compiled
@@ -24,6 +25,8 @@ TRACK_BLOCK = 256
 #: loop over the steps, traces and compiles in less time than the default checkpointed one, and
 #: its states are the same (the adjoint changes only how a derivative would be taken).
 _VALUES = diffrax.ForwardMode()
+#: The solves of a fitted model's predictions, compiled as solves are.
+_solve, _solve_tracks = solve_jit(motion.solve), solve_jit(motion.solve_tracks)
 
 
 class Dynamics(WithInterval, Estimator, rung=False):
@@ -172,7 +175,7 @@ class Dynamics(WithInterval, Estimator, rung=False):
                              "components (positions, then velocities)")
         if t.ndim != 1 or t.size < 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
             raise ValueError("t must be a 1-D array of finite, increasing times (s)")
-        return np.asarray(motion.solve(self.field(), jnp.asarray(s0), jnp.asarray(t), self.rtol, _VALUES))
+        return np.asarray(_solve(self.field(), jnp.asarray(s0), jnp.asarray(t), self.rtol, _VALUES))
 
     def predict(self, tracks: Tracks, return_std: bool = False):
         """Positions (n, dim) at the rows of ``tracks`` (tracks this model was fitted on, by name;
@@ -229,7 +232,7 @@ class Dynamics(WithInterval, Estimator, rung=False):
             time.
         """
         index, ts, mask, order = self._query(tracks)
-        states = motion.solve_tracks(self.field(), jnp.asarray(self.starts_)[index], ts, self.rtol, _VALUES)
+        states = _solve_tracks(self.field(), jnp.asarray(self.starts_)[index], ts, self.rtol, _VALUES)
         out = np.empty((len(tracks.t), 2 * tracks.dim))
         out[order] = np.asarray(states[:, 1:])[mask]
         return out
@@ -303,7 +306,7 @@ class Dynamics(WithInterval, Estimator, rung=False):
         return float(np.mean((self.predict(tracks) - tracks.position) ** 2))
 
 
-@eqx.filter_jit
+@solve_jit
 def _position_jacobian(parametrised, theta, starts, ts, rtol, dim):
     """(∂x/∂θ (b, 1 + P, dim, p), ∂x/∂s₀ (b, 1 + P, dim, 2·dim)) of the positions x of each
     of b tracks, solved from its start ``starts`` (b, 2·dim) at its times ``ts`` (b, 1 + P):

@@ -163,14 +163,14 @@ class _NetworkDynamics(Dynamics):
         task = progress.task(self.name, self.epochs)
         clock = time.perf_counter()
         # The losses from the training's own program: a forward-only one would be compiled as well.
-        self.initial_mse_ = float(training.value_and_grad(loss, params, data)[0])
+        self.initial_mse_ = float(training.value_and_grad(loss, params, data, solves=True)[0])
         params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
                                                            self.polish, task, self.batch_size or BATCH_TRACKS, self.seed)
         task.close()
         self.seconds_ = time.perf_counter() - clock
         self.network_, shift = params
         self.starts_ = guess + _START_UNIT * shift
-        self.train_mse_ = float(training.value_and_grad(loss, params, data)[0])
+        self.train_mse_ = float(training.value_and_grad(loss, params, data, solves=True)[0])
 
     def _check_fit(self, tracks: Tracks) -> None:
         """ValueError where the training diverged: a loss that is not finite at the end (Adam's

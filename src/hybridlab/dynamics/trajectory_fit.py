@@ -18,6 +18,7 @@ from hybridlab.estimators.grey import FittedPhysics
 from hybridlab.estimators.params import PHYSICS, UNKNOWN, TOLERANCE, Boolean, Integer, OneOf, Real
 from hybridlab.networks import training
 from hybridlab.physics import QuadraticDrag
+from hybridlab.physics.compiling import solve_jit
 from hybridlab.uncertainty import intervals
 from hybridlab.uncertainty.diagnostics import standard_errors
 
@@ -260,7 +261,7 @@ def _residuals(names: tuple[str, ...], fit_start: bool, loss: str, rtol: float):
     return residuals
 
 
-@eqx.filter_jit
+@solve_jit
 def _jacobian(residuals, params, data):
     """(r, ∂r/∂params) at params, the parameters flattened (physics unknowns first)."""
     flat, unravel = ravel_pytree(params)

@@ -56,6 +56,7 @@ from hybridlab.inverse.targets import (check_reach_scale, check_resolved, check_
                                        target_distance, target_level)
 from hybridlab.physics import Projectile
 from hybridlab.physics.batching import padded
+from hybridlab.physics.compiling import by_motion
 from hybridlab.physics.validation import as_float, check, is_traced
 
 # Brackets that are only searched (:func:`search_bracket`), as (relative, absolute) widths: the angle of
@@ -324,7 +325,7 @@ def _arcs_one_jvp(primals, tangents):
     return arcs, tuple(change(angle) for angle in arcs)
 
 
-@eqx.filter_jit
+@by_motion
 def _hits(p, speed, distance, level, upright=True):
     """:class:`Hits` (see :func:`aim`); the vertical shots only if ``upright`` (a target at d = 0)."""
     vertical = distance == 0
@@ -373,7 +374,7 @@ def _vertical_least_one(p, level):
     return jnp.where(found, jnp.exp(high), jnp.nan)
 
 
-@eqx.filter_jit
+@by_motion
 def _speeds(p, angle, distance, level, wanted=True, upright=True):
     """The speeds that hit at these angles (see :func:`aim`), where ``wanted``; the vertical shot
     only if ``upright`` (a target at d = 0)."""
@@ -438,7 +439,7 @@ def _envelope_one(p, fixed, level, by_speed):
     return tuple(jnp.where(by_speed, a, b) for a, b in zip(least, farthest))
 
 
-@eqx.filter_jit
+@by_motion
 def _on_envelope(p, fixed, level, by_speed, needed):
     """:func:`_envelope_one` for lanes of targets and speeds, where ``needed`` (NaN elsewhere):
     the least speeds and the reaches as lanes of one compiled program (an aim at a speed out of
@@ -485,7 +486,7 @@ def _least(p, distance, level, fractions, upright=True):
     return _least_rest(p, distance, level, log_speed, angle, miss, fractions, upright)
 
 
-@eqx.filter_jit
+@by_motion
 def _least_rest(p, distance, level, log_speed, angle, miss, fractions, upright):
     """:func:`_least` after the search on the envelope: the vertical shots (if ``upright``)
     and the curves."""
@@ -512,7 +513,7 @@ def _curve(p, distance, level, fractions, wanted, upright):
     return angles, speeds.reshape(n, k)
 
 
-@eqx.filter_jit
+@by_motion
 def _under_apex(p, speed, level):
     """Whether each height ``level`` is at most the apex of its ``speed``."""
     return level <= jax.vmap(partial(_apex, p))(speed)

@@ -42,6 +42,7 @@ import numpy as np
 from hybridlab.inverse.regularisation import (DEFAULT_RULES, METHODS, RULES, LearnedRegulariser, Path, least_squares,
                                               regularisation_path)
 from hybridlab.physics import LinearDrag, Projectile, Wind, numerical
+from hybridlab.physics.compiling import solve_jit
 
 #: The most track points N and wind samples n of one problem: the forward map's Jacobian costs
 #: 2N solves over n samples, and the learned regulariser n³ per training problem (at the
@@ -55,7 +56,7 @@ _RELAXATIONS = (1e-8, 1e4)
 _FARTHEST, _FINEST = 1e50, 1e-50
 
 
-@eqx.filter_jit
+@solve_jit
 def _track_jacobian(projectile: Projectile, t, samples, velocity):
     """(value, (∂/∂w, ∂/∂u)) of the track (2N,) — x then y at times t — as a function of the
     wind samples (over [0, t_N]) and the launch velocity (u_x, u_y) in m/s."""

@@ -12,6 +12,7 @@ from hybridlab.estimators.params import PHYSICS, SEED, UNKNOWN, Integer
 from hybridlab.models.base import Regressor
 from hybridlab.networks import training
 from hybridlab.physics import LinearDrag
+from hybridlab.physics.compiling import by_motion
 from hybridlab.physics.batching import in_blocks
 from hybridlab.physics.validation import is_traced
 from hybridlab.uncertainty.diagnostics import best_of, hessian_report, standard_errors
@@ -205,11 +206,12 @@ def _moves_predictions(J_u) -> bool:
     return bool(np.all(effect > 1e-8))
 
 
-@eqx.filter_jit
+@by_motion
 def _range_jacobian(start, unknown, values, X):
     """[R, ∂R/∂p] (n, 1 + q): the ranges and their sensitivity to the fitted parameters, from
     one forward-mode solve (a fresh process compiles this one program, not a second one for
-    the ranges alone: under an ODE law each is seconds of compiling)."""
+    the ranges alone: under an ODE law each is seconds of compiling; it is compiled as solves
+    are there)."""
     def ranges(v):
         predicted = start.replace(unknown, v).range(X[:, 0], X[:, 1], mode="forward")
         return predicted, predicted

@@ -26,6 +26,7 @@ from hybridlab.networks.drag import FORMS, NetworkDrag, drag_network
 from hybridlab.networks.network import ACTIVATIONS
 from hybridlab.physics import NoDrag, Projectile
 from hybridlab.physics.batching import BLOCK, in_blocks
+from hybridlab.physics.compiling import solve_jit
 from hybridlab.uncertainty import intervals
 
 #: Solver steps allowed per flight: tens are needed at the training tolerance.
@@ -123,10 +124,10 @@ def _objective(form: str):
         of = lambda u: law_residuals((u[0], u[1]), data)  # noqa: E731
         return of(law), jax.jacfwd(of)(law)
 
-    return eqx.filter_jit(ranges), loss, eqx.filter_jit(law_linearised), eqx.filter_jit(law_losses)
+    return solve_jit(ranges), loss, solve_jit(law_linearised), solve_jit(law_losses)
 
 
-@eqx.filter_jit
+@solve_jit
 def _last_layer_jacobian(form: str, params, data):
     """∂D/∂(W_L, b_L) (n, p): the ranges' sensitivity to the drag network's last layer, by
     forward mode through the solves (one tangent per last-layer parameter, where reverse mode
@@ -312,16 +313,16 @@ class UDERange(Regressor):
         clock = time.perf_counter()
         network = drag_network(tuple(self.widths), self.activation, jax.random.key(self.seed), self.form)
         # The losses from the training's own program: a forward-only one would be compiled as well.
-        self.initial_loss_ = float(training.value_and_grad(loss, (network, jnp.zeros(())), data)[0])
+        self.initial_loss_ = float(training.value_and_grad(loss, (network, jnp.zeros(())), data, solves=True)[0])
         params = self._power_law(network, data, *law)
-        self.law_loss_ = float(training.value_and_grad(loss, params, data)[0])
+        self.law_loss_ = float(training.value_and_grad(loss, params, data, solves=True)[0])
         params, self.epochs_run_ = training.adam_then_lbfgs(params, loss, data, self.learning_rate, self.epochs,
                                                             self.polish, task, self.batch_size or training.BATCH_ROWS,
                                                             self.seed)
         task.close()
         self.network_, self.exponent_ = params
         self.train_seconds_ = time.perf_counter() - clock
-        self.train_loss_ = float(training.value_and_grad(loss, params, data)[0])
+        self.train_loss_ = float(training.value_and_grad(loss, params, data, solves=True)[0])
         if not np.isfinite(self.train_loss_):
             raise ValueError("the UDE's training diverged; try a smaller learning_rate")
 

@@ -23,6 +23,8 @@ import optimistix as optx
 import scipy.optimize
 from jax.flatten_util import ravel_pytree
 
+from hybridlab.physics.compiling import compiled
+
 #: Epochs compiled into one scan between early-stopping checks and progress reports.
 CHUNK = 100
 #: The most row indices of shuffles held at once (32 MB): a chunk of mini-batch epochs is
@@ -137,11 +139,15 @@ def _minibatch_chunk(params, state, loss, data, optimiser, batch, orders):
     return params, state
 
 
-@eqx.filter_jit
-def value_and_grad(loss, params, data):
-    """(loss(params, data), ∇ of it in params), compiled once per loss and shape: the program
-    that :func:`adam_then_lbfgs`'s steps and :func:`lbfgs`'s evaluations all call (one for the
-    full data, and one more for the mini-batches' shape where Adam takes mini-batches)."""
+def value_and_grad(loss, params, data, solves: bool = False):
+    """(loss(params, data), ∇ of it in params), compiled once per loss and shape — as a solve is
+    where ``solves`` (an ODE solve inside the loss; :mod:`hybridlab.physics.compiling`): the
+    program that :func:`adam_then_lbfgs`'s steps and :func:`lbfgs`'s evaluations all call (one
+    for the full data, and one more for the mini-batches' shape where Adam takes mini-batches)."""
+    return compiled(_value_and_grad, solves)(loss, params, data)
+
+
+def _value_and_grad(loss, params, data):
     return jax.value_and_grad(loss)(params, data)
 
 
@@ -156,7 +162,7 @@ def stepped(params, loss, data, optimiser, epochs: int, task=None, batch: int | 
     shuffled mini-batches from ``seed`` — one :func:`value_and_grad` call at a time. For a loss
     whose gradient is costly to compile (an ODE solve and its adjoint inside): a chunk of
     steps compiled as one scan is another copy of that gradient, and the L-BFGS that follows
-    calls :func:`value_and_grad` anyway. Returns (params, epochs run)."""
+    calls :func:`value_and_grad` anyway (both compiled as solves are). Returns (params, epochs run)."""
     state = optimiser.init(params)
     n = data[0].shape[0]
     count = batches_per_epoch(n, batch)
@@ -169,7 +175,7 @@ def stepped(params, loss, data, optimiser, epochs: int, task=None, batch: int | 
             order = shuffles.permutation(n)[: count * batch].reshape(count, batch)
             batches = [tuple(a[rows] if r else a for a, r in zip(data, rowwise)) for rows in order]
         for part in batches:
-            _, grads = value_and_grad(loss, params, part)
+            _, grads = value_and_grad(loss, params, part, solves=True)
             params, state = _step(optimiser, params, state, grads)
         if task is not None:
             task.update(epoch + 1)
@@ -188,13 +194,13 @@ def adam_then_lbfgs(params, loss, data, learning_rate: float, epochs: int, polis
     steps = epochs if batch is None else epochs * batches_per_epoch(data[0].shape[0], batch)
     adam = optimiser("adam", learning_rate, "cosine", steps)
     params, done = stepped(params, loss, data, adam, epochs, task, batch, seed)
-    return (lbfgs(params, loss, data, polish) if polish else params), done
+    return (lbfgs(params, loss, data, polish, solves=True) if polish else params), done
 
 
-def lbfgs(params, loss, data, steps: int, history: bool = False):
+def lbfgs(params, loss, data, steps: int, history: bool = False, solves: bool = False):
     """Up to ``steps`` iterations of L-BFGS on ``loss(·, data)``: SciPy's L-BFGS-B without
     bounds (memory 10, the Moré–Thuente line search; what ``scipy.optimize.minimize`` runs),
-    each evaluation one call of the compiled :func:`value_and_grad`, in float64 whatever the
+    each evaluation one call of the compiled :func:`value_and_grad` (``solves``: see there), in float64 whatever the
     parameters' dtype. It stops early only where the line search finds no lower loss (the loss
     flat to rounding, or a trial point whose loss is not finite: the last finite point is
     kept): the tolerances are 0, since a loss of 1e-6 would meet SciPy's default at the first
@@ -204,7 +210,7 @@ def lbfgs(params, loss, data, steps: int, history: bool = False):
     flat, unravel = ravel_pytree(params)
 
     def objective(x):
-        value, grads = value_and_grad(loss, unravel(jnp.asarray(x, dtype=flat.dtype)), data)
+        value, grads = value_and_grad(loss, unravel(jnp.asarray(x, dtype=flat.dtype)), data, solves)
         return float(value), np.asarray(ravel_pytree(grads)[0], dtype=np.float64)
 
     values = []

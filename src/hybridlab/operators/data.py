@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.physics import Projectile, Wind
+from hybridlab.physics.compiling import by_motion
 
 #: Added to the covariance's diagonal (in units of its variance) so that its Cholesky factor
 #: exists in float64: the squared-exponential kernel on a fine grid is numerically singular.
@@ -57,7 +58,7 @@ def gaussian_profiles(n: int, points: int, duration: float, std: float, length_s
     return np.asarray(jax.random.normal(key, (int(n), t.size), jnp.float64)) @ factor.T
 
 
-@eqx.filter_jit
+@by_motion
 def _paths(base: Projectile, samples, speed, angle, times):
     def one(s):
         return eqx.tree_at(lambda p: p.wind.samples, base, s).positions(speed, angle, times)

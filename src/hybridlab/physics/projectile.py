@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from hybridlab.physics import ballistic, batching, linear, numerical
+from hybridlab.physics.compiling import compiled
 from hybridlab.physics.constants import G
 from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, is_traced, parameter, runtime_cause
@@ -38,12 +39,11 @@ def _motion(p):
     return SOLVERS[kind]
 
 
-@eqx.filter_jit
 def _vectorised(function, projectile, *arrays):
     """``function(projectile, *scalars)`` mapped over equally shaped arrays.
 
-    Compiled once per (function, drag law type, shape): later projectiles with other parameter
-    values reuse the compiled program.
+    Compiled (:func:`_compiled`) once per (function, drag law type, shape): later projectiles
+    with other parameter values reuse the compiled program.
     """
     shape = arrays[0].shape
     flat = [a.reshape(-1) for a in arrays]
@@ -292,13 +292,14 @@ class Projectile(eqx.Module):
         """Apply a per-shot scalar function over broadcast arrays (one vmap, one solve).
 
         Eagerly, a failed solve becomes a one-line ``ValueError`` with its cause."""
+        vectorised = compiled(_vectorised, self.solved_numerically())
         if is_traced(*jax.tree.leaves((self, arrays))):
-            return _vectorised(function, self, *arrays)
+            return vectorised(function, self, *arrays)  # (a nested program: see solve_jit)
         limit = getattr(_motion(self), "limit", lambda p: None)(self)
         if limit is not None:
             raise ValueError(f"{self._title()}: {limit}, for {self._parameters(arrays, None)}")
         try:
-            return batching.padded(lambda *xs: _vectorised(function, self, *xs), *arrays)
+            return batching.padded(lambda *xs: vectorised(function, self, *xs), *arrays)
         except eqx.EquinoxRuntimeError as error:
             cause = runtime_cause(error).rstrip(".")  # Diffrax's sentences end in a full stop
             raise ValueError(f"{self._title()}: {cause}, for {self._parameters(arrays, None)}") from None
@@ -317,6 +318,12 @@ class Projectile(eqx.Module):
                 raise ValueError(f"{self._title()}: {_problem(name, value[index], unit)}, for "
                                  f"{self._parameters(arrays, index)}")
         return values
+
+    def solved_numerically(self) -> bool:
+        """Whether this projectile's motion is an ODE solve (a drag law without a closed form,
+        or linear drag under a changing wind), not a closed form: a program that computes it
+        is then compiled as solves are (:mod:`hybridlab.physics.compiling`)."""
+        return _motion(self) is numerical
 
     def _title(self) -> str:
         return getattr(self.drag, "title", type(self.drag).__name__)
@@ -407,7 +414,8 @@ class Projectile(eqx.Module):
         if is_traced(*jax.tree.leaves((self, speed, angle, t))):
             return _positions(self, speed, angle, t, motion)
         try:
-            return jax.block_until_ready(_compiled_positions(self, speed, angle, t, motion))
+            program = compiled(_positions, motion is numerical)
+            return jax.block_until_ready(program(self, speed, angle, t, motion))
         except eqx.EquinoxRuntimeError as error:
             raise ValueError(f"{self._title()}: {runtime_cause(error).rstrip('.')}") from None
 
@@ -664,9 +672,6 @@ def _positions(p, speed, angle, t, motion):
         return numerical.positions(p, speed, angle, t)
     return jnp.stack(motion.trajectory(p, speed, angle, t), axis=-1)
 
-
-#: Compiled once per solver module (static), law type and shape.
-_compiled_positions = eqx.filter_jit(_positions)
 
 
 def _problem(name: str, value: float, unit: str) -> str:

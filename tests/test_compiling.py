@@ -1,0 +1,65 @@
+"""How programs that carry an ODE solve are compiled (hybridlab.physics.compiling)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hybridlab.physics import LinearDrag, NoDrag, Projectile, QuadraticDrag, Wind
+from hybridlab.physics.compiling import SOLVE_OPTIONS, by_motion, compiled, solve_jit
+
+
+def test_xla_accepts_the_solve_options():
+    # A jaxlib that no longer knows the option refuses it at compile time: this says so.
+    program = jax.jit(lambda x: jnp.sin(x) * 2.0, compiler_options=SOLVE_OPTIONS)
+    assert float(program(jnp.asarray(0.5))) == pytest.approx(2 * np.sin(0.5), rel=1e-15)
+    with pytest.raises(Exception, match="xla_cpu_no_such_option"):
+        jax.jit(lambda x: x + 1.0, compiler_options={"xla_cpu_no_such_option": False})(jnp.asarray(1.0))
+
+
+def test_solve_jit_works_eagerly_and_inside_another_program():
+    @solve_jit
+    def cube(x):
+        return x**3
+
+    assert float(cube(jnp.asarray(2.0))) == 8.0
+    # JAX takes compile options only at the top level: nested, the function must not pass them.
+    assert float(jax.jit(lambda x: cube(x) + 1.0)(jnp.asarray(2.0))) == 9.0
+    assert float(jax.grad(lambda x: cube(x))(jnp.asarray(2.0))) == pytest.approx(12.0, rel=1e-15)
+    assert np.allclose(jax.vmap(cube)(jnp.arange(3.0)), [0.0, 1.0, 8.0], rtol=0, atol=0)
+
+
+def test_one_compiled_wrapper_per_function_and_kind():
+    traces = []
+
+    def double(x):
+        traces.append(1)  # runs once per trace
+        return 2 * x
+
+    for _ in range(3):
+        assert float(compiled(double, True)(jnp.asarray(1.5))) == 3.0
+    assert len(traces) == 1
+    assert float(compiled(double, False)(jnp.asarray(1.5))) == 3.0
+    assert len(traces) == 2
+
+
+@pytest.mark.parametrize(("projectile", "solved"), [
+    (Projectile(NoDrag()), False),  # the parabola
+    (Projectile(LinearDrag(k=0.1), mass=0.4), False),  # Lambert W
+    (Projectile(LinearDrag(k=0.1), mass=0.4, wind=3.0), False),  # still closed in a constant wind
+    (Projectile(LinearDrag(k=0.1), mass=0.4, wind=Wind(np.array([0.0, 2.0, 1.0]), 2.0)), True),
+    (Projectile(QuadraticDrag(c=9e-4), mass=0.145), True),  # no closed form in 2-D
+])
+def test_a_program_is_compiled_as_a_solve_exactly_where_the_motion_has_no_closed_form(projectile, solved):
+    assert projectile.solved_numerically() is solved
+    kinds = []
+
+    @by_motion
+    def flight(p, speed, angle):
+        kinds.append(p.solved_numerically())
+        return p.range(speed, angle)
+
+    expected = np.asarray(projectile.range(jnp.asarray([20.0, 30.0]), jnp.asarray([0.5, 0.9])))
+    assert np.allclose(flight(projectile, jnp.asarray([20.0, 30.0]), jnp.asarray([0.5, 0.9])), expected,
+                       rtol=1e-12, atol=0)
+    assert kinds == [solved]
