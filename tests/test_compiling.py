@@ -63,3 +63,29 @@ def test_a_program_is_compiled_as_a_solve_exactly_where_the_motion_has_no_closed
     assert np.allclose(flight(projectile, jnp.asarray([20.0, 30.0]), jnp.asarray([0.5, 0.9])), expected,
                        rtol=1e-12, atol=0)
     assert kinds == [solved]
+
+
+def test_the_physics_fit_program_under_an_ode_law_holds_no_host_callback_so_the_disk_cache_keeps_it():
+    # JAX's persistent cache writes no program that calls back into Python (Equinox's runtime
+    # checks, Diffrax's throw=True); the checked range does, which this test would see.
+    from hybridlab.models.physics_fit import _range_jacobian
+
+    p = Projectile(QuadraticDrag(c=9e-4), mass=0.145)
+    X = jnp.array([[30.0, 0.6], [40.0, 0.3]])
+    lowered = _range_jacobian.lower(p, ("c",), jnp.array([9e-4]), X).as_text()
+    assert "callback" not in lowered
+    checked = jax.jit(lambda v: p.range(v, 0.5, mode="forward")).lower(40.0).as_text()
+    assert "callback" in checked  # what the test looks for is there when a check is
+
+
+def test_range_valid_is_the_checked_range_where_the_launches_are_valid():
+    p = Projectile(QuadraticDrag(c=9e-4), mass=0.145, height=2.0)
+    speed, angle = p.launches([10.0, 35.0, 50.0], [-0.3, 0.4, 1.2])
+    for mode in ("reverse", "forward"):
+        assert np.array_equal(p.range_valid(speed, angle, mode), p.range(speed, angle, mode))
+    linear = Projectile(LinearDrag(k=0.1), mass=0.4)
+    assert np.array_equal(linear.range_valid(*linear.launches(20.0, 0.7)), linear.range(20.0, 0.7))
+    with pytest.raises(ValueError, match=r"angle\[1\] = 1.7: must be in \[0, pi/2\]"):
+        linear.launches([20.0, 20.0], [0.5, 1.7])
+    with pytest.raises(ValueError, match="mode"):
+        p.range_valid(speed, angle, "sideways")

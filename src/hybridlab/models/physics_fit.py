@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -143,10 +142,9 @@ class PhysicsFit(FittedPhysics, Regressor):
         ``checked``: ranges that are not all finite are a ValueError in one line (else returned
         as they are)."""
         start = self.start()
-        try:
-            linear = in_blocks(lambda block: _range_jacobian(start, self.unknowns(), values, jnp.asarray(block)), X)
-        except eqx.EquinoxRuntimeError:
-            linear = np.full((len(X), 1 + len(self.unknowns())), np.nan)
+        # The launches checked here, once: the compiled program checks nothing (see _range_jacobian).
+        start.replace(self.unknowns(), values).launches(X[:, 0], X[:, 1])
+        linear = in_blocks(lambda block: _range_jacobian(start, self.unknowns(), values, jnp.asarray(block)), X)
         if not checked or np.isfinite(linear[:, 0]).all():
             return linear
         # The compiled program does not check its results: the eager solve says in one line what
@@ -211,9 +209,11 @@ def _range_jacobian(start, unknown, values, X):
     """[R, ∂R/∂p] (n, 1 + q): the ranges and their sensitivity to the fitted parameters, from
     one forward-mode solve (a fresh process compiles this one program, not a second one for
     the ranges alone: under an ODE law each is seconds of compiling; it is compiled as solves
-    are there)."""
+    are there). Unchecked (NaN where a solve fails; :meth:`PhysicsFit._linear` checks the
+    launches before and the results after): a program without host callbacks, which JAX's
+    persistent cache keeps for the next process."""
     def ranges(v):
-        predicted = start.replace(unknown, v).range(X[:, 0], X[:, 1], mode="forward")
+        predicted = start.replace(unknown, v).range_valid(X[:, 0], X[:, 1], mode="forward")
         return predicted, predicted
 
     jacobian, predicted = jax.jacfwd(ranges, has_aux=True)(values)

@@ -346,8 +346,9 @@ def _brief_landing(p, speed, angle, scales):
     return (t0 + t) * time_scale, x * length_scale, vx * v_scale, vy * v_scale
 
 
-def landing(p, speed, angle, adjoint=REVERSE):
-    """(T, x, vx, vy) when the shot reaches y = 0: flight time (s), range (m), velocity (m/s)."""
+def landing(p, speed, angle, adjoint=REVERSE, checked=True):
+    """(T, x, vx, vy) when the shot reaches y = 0: flight time (s), range (m), velocity (m/s)
+    (``checked``: see :func:`_solve`)."""
     grounded = (p.height == 0) & (speed * jnp.sin(angle) <= 0)
     # A shot from the ground that does not rise lands at once; its (unused) solve gets a
     # valid launch instead, so that its event fires.
@@ -364,7 +365,7 @@ def landing(p, speed, angle, adjoint=REVERSE):
     rest = jnp.where(shallow, 0.0, (p.height - depth * length_scale) / v_scale)
     early = descent > depth
     # A landing within the drag-only phase gives its (unused) solve a ground it reaches.
-    t, state, _ = _crossing(p, speed, angle, _HEIGHT, jnp.where(early, descent + 1.0, depth), adjoint)
+    t, state, _ = _crossing(p, speed, angle, _HEIGHT, jnp.where(early, descent + 1.0, depth), adjoint, checked)
     x, _, vx, vy = state
     solved = (t * time_scale + rest, x * length_scale, vx * v_scale, vy * v_scale)
     landed = tuple(jnp.where(early, a, b) for a, b in zip(_early_landing(early, angle, depth, log_v0, scales), solved))
@@ -394,12 +395,16 @@ def apex(p, speed, angle, adjoint=REVERSE, checked=True):
 apex_unchecked = functools.partial(apex, checked=False)
 
 
-def landing_forward(p, speed, angle):
+def landing_forward(p, speed, angle, checked=True):
     """:func:`landing` through a solve differentiated in forward mode (``jax.jvp``,
     ``jax.jacfwd``), not reverse: for the Jacobian of many shots with respect to a few
     parameters, 1.4-2.3x faster than per-shot gradients and half the compile
     (benchmarks/physics_fit_jacobian.py)."""
-    return landing(p, speed, angle, adjoint=FORWARD)
+    return landing(p, speed, angle, adjoint=FORWARD, checked=checked)
+
+
+landing_unchecked = functools.partial(landing, checked=False)
+landing_forward_unchecked = functools.partial(landing_forward, checked=False)
 
 
 def height_at(p, speed, angle, distance, adjoint=REVERSE):

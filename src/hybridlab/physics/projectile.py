@@ -480,6 +480,66 @@ class Projectile(eqx.Module):
         return self._verified({"flight time": (time, "s", time < 0), "range": (distance, "m", self._behind(distance))},
                               arrays)[1]
 
+    def range_valid(self, speed: Array, angle: Array, mode: str = "reverse") -> Array:
+        """:meth:`range` of float64 arrays of one shape that are valid by construction (checked
+        by :meth:`launches`), unchecked: NaN where an ODE solve fails, and a compiled program
+        that calls it carries no runtime checks, which are host callbacks (JAX's persistent
+        cache keeps no program with one).
+
+        Parameters
+        ----------
+        speed : jax.Array
+            Launch speed in m/s, float64, finite and ≥ 0.
+        angle : jax.Array
+            Launch angle in rad, float64, of the shape of ``speed``, in the launch's domain.
+        mode : {"reverse", "forward"}
+            How an ODE solve is differentiated: reverse mode (``jax.grad``) or forward mode (``jax.jvp``).
+
+        Returns
+        -------
+        distance : jax.Array
+            Range D in m, of the shape of ``speed`` (NaN where a solve fails).
+
+        Raises
+        ------
+        ValueError
+            If ``mode`` is not one of the two; eagerly, if the projectile is beyond the solver's reach.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
+        motion = _motion(self)
+        if motion is numerical:
+            forward = _forward(mode, self, (speed, angle))
+            solve = numerical.landing_forward_unchecked if forward else numerical.landing_unchecked
+        else:
+            solve = motion.landing
+        return self._per_shot(solve, speed, angle)[1]
+
+    def launches(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Array, Array]:
+        """Speed and angle as float64 arrays of one (broadcast) shape, checked as every method
+        checks them: eagerly a ``ValueError`` naming the first that is not finite, a speed
+        below 0 or an angle outside the launch's domain ([0, π/2] rad from the ground,
+        [−π/2, π/2] from a height).
+
+        Parameters
+        ----------
+        speed : array_like
+            Launch speed v in m/s.
+        angle : array_like
+            Launch angle θ in rad above the horizontal.
+
+        Returns
+        -------
+        speed, angle : jax.Array
+            Float64, of the broadcast shape.
+
+        Raises
+        ------
+        ValueError
+            As above, or if they do not broadcast together.
+        """
+        return tuple(self._shots(speed, angle))
+
     def apex(self, speed: ArrayLike, angle: ArrayLike) -> tuple[Float[Array, "..."], Float[Array, "..."]]:
         """Highest point (x, y) in m, where v_y = 0; the launch point (0, h) when θ ≤ 0.
 
