@@ -200,11 +200,11 @@ def adam_then_lbfgs(params, loss, data, learning_rate: float, epochs: int, polis
 def lbfgs(params, loss, data, steps: int, history: bool = False, solves: bool = False):
     """Up to ``steps`` iterations of L-BFGS on ``loss(·, data)``: SciPy's L-BFGS-B without
     bounds (memory 10, the Moré–Thuente line search; what ``scipy.optimize.minimize`` runs),
-    each evaluation one call of the compiled :func:`value_and_grad` (``solves``: see there), in float64 whatever the
-    parameters' dtype. It stops early only where the line search finds no lower loss (the loss
-    flat to rounding, or a trial point whose loss is not finite: the last finite point is
-    kept): the tolerances are 0, since a loss of 1e-6 would meet SciPy's default at the first
-    step. With ``history``, (params, the loss at the start and after each iteration).
+    each evaluation one call of the compiled :func:`value_and_grad` (``solves``: see there), in
+    float64 whatever the parameters' dtype. It stops early only where the line search finds no
+    lower loss (the loss flat to rounding, or a trial point whose loss is not finite: the last
+    finite point is kept): the tolerances are 0, since a loss of 1e-6 would meet SciPy's default
+    at the first step. With ``history``, (params, the loss at the start and after each iteration).
     A whole loop compiled as one program (Optax's L-BFGS and zoom line search) holds two more
     copies of the gradient: under an ODE law its compile took 15 s of a 50-s fit."""
     flat, unravel = ravel_pytree(params)
