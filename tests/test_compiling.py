@@ -1,7 +1,5 @@
 """How programs that carry an ODE solve are compiled (hybridlab.physics.compiling)."""
 
-import logging
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -91,19 +89,3 @@ def test_range_valid_is_scipys_range_and_the_launches_are_checked_before():
         linear.launches([20.0, 20.0], [0.5, 1.7])
     with pytest.raises(ValueError, match="mode"):
         p.range_valid(speed, angle, "sideways")
-
-
-def test_an_eager_range_under_an_ode_law_compiles_no_program_with_a_host_callback(caplog):
-    # An eager range runs its solves unchecked (checked again only where one failed: see
-    # test_validation's failed solve), so the persistent cache keeps its program. A headwind
-    # gives a program no other test compiles; JAX logs why it does not write an entry.
-    c, mass = 7e-4, 0.2
-    p = Projectile(QuadraticDrag(c=c), mass=mass, wind=-1.5)
-    with caplog.at_level(logging.DEBUG, logger="jax._src.compiler"), jax.log_compiles():
-        distance = p.range(jnp.asarray([33.0, 21.0]), jnp.asarray([0.61, 1.1]))
-        jax.jit(lambda x: eqx.error_if(x, x < 0, "negative"))(jnp.asarray(1.0))  # one that has a callback
-    messages = [record.getMessage() for record in caplog.records]
-    assert any("_vectorised" in m and m.startswith("Compiling") for m in messages)  # compiled here, not before
-    refused = [m for m in messages if "because it uses host callbacks" in m]
-    assert len(refused) == 1 and "lambda" in refused[0]
-    assert np.all(np.isfinite(distance)) and np.all(distance > 0)

@@ -420,23 +420,12 @@ class Projectile(eqx.Module):
             raise ValueError(f"{self._title()}: {runtime_cause(error).rstrip('.')}") from None
 
     def _landing(self, speed, angle, mode):
-        """(T, x, v_x, v_y) of each shot and the checked arrays. Eagerly under an ODE law, the
-        solves run unchecked first — a program without host callbacks, which JAX's persistent
-        cache keeps for the next process — and only where one failed (NaN) checked, for its
-        cause in one line."""
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
         motion = _motion(self)
         arrays = self._shots(speed, angle)
-        if motion is not numerical:
-            return self._per_shot(motion.landing, *arrays), arrays
-        forward = _forward(mode, self, arrays)
-        if not is_traced(*jax.tree.leaves((self, arrays))):
-            landed = self._per_shot(numerical.landing_forward_unchecked if forward else numerical.landing_unchecked,
-                                    *arrays)
-            if all(np.isfinite(np.asarray(value)).all() for value in landed):
-                return landed, arrays
-        return self._per_shot(numerical.landing_forward if forward else numerical.landing, *arrays), arrays
+        solve = numerical.landing_forward if motion is numerical and _forward(mode, self, arrays) else motion.landing
+        return self._per_shot(solve, *arrays), arrays
 
     def flight_time(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
         """Time T (s) at which the shot reaches the ground, y(T) = 0.
