@@ -19,6 +19,7 @@ import jax
 #: XLA options of a program whose work is an ODE solve.
 SOLVE_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
+
 def solve_jit(function):
     """``eqx.filter_jit(function)`` compiled with :data:`SOLVE_OPTIONS`; a decorator. Called
     inside another transformation (a traced argument), a nested ``eqx.filter_jit`` without
@@ -49,12 +50,12 @@ def by_motion(function):
     the motion of its first argument, a :class:`~hybridlab.physics.Projectile`, is solved
     (``projectile.solved_numerically()``)."""
 
+    def program(projectile):
+        return compiled(function, projectile.solved_numerically())
+
     @functools.wraps(function)
     def call(projectile, *args, **kwargs):
-        return compiled(function, projectile.solved_numerically())(projectile, *args, **kwargs)
+        return program(projectile)(projectile, *args, **kwargs)
 
-    def lower(projectile, *args, **kwargs):  # ahead of time, as eqx.filter_jit's
-        return compiled(function, projectile.solved_numerically()).lower(projectile, *args, **kwargs)
-
-    call.lower = lower
+    call.lower = lambda projectile, *args, **kwargs: program(projectile).lower(projectile, *args, **kwargs)
     return call

@@ -42,7 +42,7 @@ def _motion(p):
 def _vectorised(function, projectile, *arrays):
     """``function(projectile, *scalars)`` mapped over equally shaped arrays.
 
-    Compiled (:func:`_compiled`) once per (function, drag law type, shape): later projectiles
+    Compiled (:func:`~hybridlab.physics.compiling.compiled`) once per (function, drag law type, shape): later projectiles
     with other parameter values reuse the compiled program.
     """
     shape = arrays[0].shape
