@@ -11,15 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from hybridlab.physics import ballistic, batching, linear, numerical
+from hybridlab.physics import ballistic, batching, linear
 from hybridlab.physics.compiling import compiled
 from hybridlab.physics.constants import G
 from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, is_traced, parameter, runtime_cause
 from hybridlab.physics.wind import Wind
 
-#: How each kind of motion is solved (see ``AbstractDrag.motion``).
-SOLVERS = {"ballistic": ballistic, "linear": linear, "ode": numerical}
+#: The motions solved in closed form (see ``AbstractDrag.motion``); "ode" is solved numerically.
+CLOSED_FORMS = {"ballistic": ballistic, "linear": linear}
 #: How a solve may be differentiated (see ``Projectile``).
 MODES = ("reverse", "forward")
 #: The projectile's own parameters and their units (a drag law's coefficients come with it).
@@ -36,7 +36,21 @@ def _motion(p):
     kind = p.drag.solved_by() if isinstance(p.drag, AbstractDrag) else "ode"
     if kind == "linear" and p.wind is not None and not p.wind.constant:
         kind = "ode"
-    return SOLVERS[kind]
+    return _ode() if kind == "ode" else CLOSED_FORMS[kind]
+
+
+def _ode():
+    """The ODE solve's module, imported on first use: it imports Diffrax and Optimistix (0.5 s of a
+    process's start, benchmarks/RESULTS.md), which a process that evaluates only closed forms
+    never needs."""
+    from hybridlab.physics import numerical
+
+    return numerical
+
+
+def _solves(motion) -> bool:
+    """Whether ``motion`` (a module of :func:`_motion`) is the ODE solve."""
+    return motion is not ballistic and motion is not linear
 
 
 def _vectorised(function, projectile, *arrays):
@@ -323,7 +337,7 @@ class Projectile(eqx.Module):
         """Whether this projectile's motion is an ODE solve (a drag law without a closed form,
         or linear drag under a changing wind), not a closed form: a program that computes it
         is then compiled as solves are (:mod:`hybridlab.physics.compiling`)."""
-        return _motion(self) is numerical
+        return _solves(_motion(self))
 
     def _title(self) -> str:
         return getattr(self.drag, "title", type(self.drag).__name__)
@@ -414,7 +428,7 @@ class Projectile(eqx.Module):
         if is_traced(*jax.tree.leaves((self, speed, angle, t))):
             return _positions(self, speed, angle, t, motion)
         try:
-            program = compiled(_positions, motion is numerical)
+            program = compiled(_positions, _solves(motion))
             return jax.block_until_ready(program(self, speed, angle, t, motion))
         except eqx.EquinoxRuntimeError as error:
             raise ValueError(f"{self._title()}: {runtime_cause(error).rstrip('.')}") from None
@@ -424,7 +438,7 @@ class Projectile(eqx.Module):
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
         motion = _motion(self)
         arrays = self._shots(speed, angle)
-        solve = numerical.landing_forward if motion is numerical and _forward(mode, self, arrays) else motion.landing
+        solve = motion.landing_forward if _solves(motion) and _forward(mode, self, arrays) else motion.landing
         return self._per_shot(solve, *arrays), arrays
 
     def flight_time(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
@@ -508,9 +522,9 @@ class Projectile(eqx.Module):
         if mode not in MODES:
             raise ValueError(f"mode = {mode!r}: must be one of {MODES}")
         motion = _motion(self)
-        if motion is numerical:
+        if _solves(motion):
             forward = _forward(mode, self, (speed, angle))
-            solve = numerical.landing_forward_unchecked if forward else numerical.landing_unchecked
+            solve = motion.landing_forward_unchecked if forward else motion.landing_unchecked
         else:
             solve = motion.landing
         return self._per_shot(solve, speed, angle)[1]
@@ -592,7 +606,7 @@ class Projectile(eqx.Module):
             1e-300 m/s, m).
         """
         motion = _motion(self)
-        return self._per_shot(numerical.apex_unchecked if motion is numerical else motion.apex, speed, angle)
+        return self._per_shot(motion.apex_unchecked if _solves(motion) else motion.apex, speed, angle)
 
     def _steepest(self):
         """The largest impact angle below the horizontal: π/2, or π under a wind that may blow
@@ -677,9 +691,9 @@ class Projectile(eqx.Module):
         """
         # Under a wind x(t) may turn back, and linear drag's closed form for x = d no longer holds.
         motion = _motion(self)
-        motion = numerical if motion is linear and self.wind is not None else motion
+        motion = _ode() if motion is linear and self.wind is not None else motion
         arrays = (speed, angle, distance)
-        solve = numerical.height_at_forward if motion is numerical and _forward(mode, self, arrays) else motion.height_at
+        solve = motion.height_at_forward if _solves(motion) and _forward(mode, self, arrays) else motion.height_at
         return self._per_shot(solve, *arrays)
 
     def impact(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> tuple[Float[Array, "..."],
@@ -728,8 +742,8 @@ def _forward(mode: str, p, arrays) -> bool:
 
 def _positions(p, speed, angle, t, motion):
     """(P, 2) positions of one shot at times t: one ODE solve, or the closed form at every time."""
-    if motion is numerical:
-        return numerical.positions(p, speed, angle, t)
+    if _solves(motion):
+        return motion.positions(p, speed, angle, t)
     return jnp.stack(motion.trajectory(p, speed, angle, t), axis=-1)
 
 
