@@ -10,6 +10,7 @@ from hybridlab import compilation, daemon, stopping
 
 def main() -> None:
     compilation.configure()  # before JAX's import, which reads it
+    compilation.collect_less()
     with stopping.catching():
         try:
             if daemon.wanted(sys.argv[1:]):

@@ -24,6 +24,7 @@ JAX does not keep programs that call back into Python (Equinox's runtime checks,
 
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 from importlib import metadata
@@ -33,6 +34,8 @@ from pathlib import Path
 ENVIRONMENT = "HYBRIDLAB_CACHE"
 #: The cache's bound in bytes (JAX evicts the least recently used entries beyond it).
 MAX_BYTES = 1 << 30
+#: Python's cyclic collector's thresholds in a ``hybridlab`` process (CPython's default: 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 20)
 #: Programs that compile faster than this are not kept. Every one is: reading an entry costs
 #: about a millisecond, and even the tiny eager programs (a comparison, a cast) compile in 10–50 ms.
 MIN_COMPILE_SECONDS = 0.0
@@ -70,6 +73,15 @@ def configure(environ=os.environ) -> None:
     environ["JAX_COMPILATION_CACHE_DIR"] = str(path)
     environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(MAX_BYTES))
     environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", str(MIN_COMPILE_SECONDS))
+
+
+def collect_less() -> None:
+    """Set :data:`GC_THRESHOLDS` for this process. Tracing a program allocates many short-lived
+    objects, and at CPython's default the collector ran 699 times in a cold ``aim`` and took 1.0 s of
+    its 15 s, 0.2 s at these; the test suite's ``tests/test_aiming.py`` spent 6.1 s of 67 s in it,
+    2.5 s at these, at the same peak memory (benchmarks/RESULTS.md). Only the ``hybridlab``
+    process sets it: a program that imports the library keeps its own."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def usage() -> dict:

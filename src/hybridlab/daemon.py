@@ -250,6 +250,7 @@ def serve(address: str) -> None:
     from hybridlab import compilation, stopping
 
     compilation.configure()
+    compilation.collect_less()
     import jax  # noqa: F401
 
     from hybridlab import cli
