@@ -667,6 +667,17 @@ def test_every_rung_is_covered_by_the_round_trip():
                                                               "ude"}
 
 
+def test_each_rung_is_found_by_name_in_its_own_module():
+    # fit --model NAME imports only that rung's module (the others' imports cost 1.5 s).
+    from hybridlab.models import RUNGS, rung
+
+    assert set(RUNGS) == set(REGISTRY)
+    for name, module in RUNGS.items():
+        assert rung(name) is REGISTRY[name] and rung(name).__module__ == f"hybridlab.models.{module}"
+    with pytest.raises(ValueError, match="model = 'ridge': choose from nearest, linear, mlp, basis, physics"):
+        rung("ridge")
+
+
 @pytest.fixture
 def saved_linear(linear_model, tmp_path):
     linear_model.save(tmp_path)
