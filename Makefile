@@ -9,7 +9,7 @@ $(PY):
 
 # Installs into the venv with uv where it can be had (pip installs it in seconds), else with pip:
 # the same releases, in 20 s where pip takes 1 min 40 s with nothing downloaded before
-# (benchmarks/RESULTS.md, "Installation"). Byte code compiled at installation, as pip does: a
+# (benchmarks/RESULTS.md, "Cold start, part 7"). Byte code compiled at installation, as pip does: a
 # machine that writes none (PYTHONDONTWRITEBYTECODE) would otherwise compile JAX at every import.
 INSTALL = { $(PY) -m pip install --quiet uv && $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) $(1); } \
 	|| $(PY) -m pip install --quiet $(1)
