@@ -11,6 +11,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -172,11 +173,27 @@ def test_a_rejected_parquet_file_exits_2_not_abort(tmp_path):
     assert child.returncode == 2 and err.count("\n") == 1 and "column 'speed'" in err, err
 
 
+def _wait_until_catching(child, seconds=30.0):
+    """Until ``child`` catches SIGTERM (Linux's /proc/PID/status, SigCgt), which Python does not by
+    default: its handlers are in, and the imports (JAX's alone take a second) are under way. A
+    fixed sleep sent the signal before the interpreter had started on a loaded machine."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{child.pid}/status").read_text()
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught >> (signal.SIGTERM - 1) & 1:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the child caught no SIGTERM within {seconds} s")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/PID/status (Linux)")
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_stop_during_the_imports_is_one_line(tmp_path, number):
     """Ctrl-C while JAX is imported printed a KeyboardInterrupt traceback from inside it."""
     child = _command("range", "--speed", "15", "--angle", "30", "--drag", "quadratic", "--c", "0.001", cwd=tmp_path)
-    time.sleep(0.3)
+    _wait_until_catching(child)
+    time.sleep(0.3)  # into the imports, which take over a second
     child.send_signal(number)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 128 + number and out == ""
