@@ -13,17 +13,22 @@ data of the same shape reuses the compiled program.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-import optimistix as optx
 import scipy.optimize
 from jax.flatten_util import ravel_pytree
 
 from hybridlab.physics.compiling import compiled
+
+if TYPE_CHECKING:
+    import optax
+
+# Optax and Optimistix (0.4 s of a process's imports) are imported by the loops that use them:
+# a physics fit's process runs MINPACK only.
 
 #: Epochs compiled into one scan between early-stopping checks and progress reports.
 CHUNK = 100
@@ -46,6 +51,8 @@ def optimiser(kind: str, learning_rate: float, schedule: str, epochs: int) -> op
     """Adam (``"adam"``) or plain gradient descent (``"gd"``) at ``learning_rate``, constant or
     cosine-decayed to 1e-3 of it over ``epochs``. Cached: the same settings give the same
     object, which is what lets a compiled training step be reused."""
+    import optax
+
     rate = optax.cosine_decay_schedule(learning_rate, epochs, alpha=1e-3) if schedule == "cosine" else learning_rate
     return optax.adam(rate) if kind == "adam" else optax.sgd(rate)
 
@@ -105,6 +112,8 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
 
 @eqx.filter_jit
 def _chunk(params, state, loss, data, optimiser, steps):
+    import optax
+
     def step(carry, _):
         params, state = carry
         grads = jax.grad(loss)(params, data)
@@ -119,6 +128,8 @@ def _chunk(params, state, loss, data, optimiser, steps):
 def _minibatch_chunk(params, state, loss, data, optimiser, batch, orders):
     """One epoch of mini-batch steps per row of ``orders`` (epochs, ⌊n/batch⌋·batch): the
     rows in that order, cut into batches of ``batch`` rows."""
+    import optax
+
     count = orders.shape[1] // batch
     rowwise = tuple(a.ndim > 0 for a in data)
 
@@ -153,6 +164,8 @@ def _value_and_grad(loss, params, data):
 
 @eqx.filter_jit
 def _step(optimiser, params, state, grads):
+    import optax
+
     updates, state = optimiser.update(grads, state, params)
     return optax.apply_updates(params, updates), state
 
@@ -234,6 +247,8 @@ def least_squares(params, residuals, data, steps: int):
     reached: a run that stops at the step limit is kept (the lecture's fit is, too) and
     reported by ``converged``.
     """
+    import optimistix as optx
+
     solution = _lm(params, residuals, data, steps)
     return solution.value, bool(solution.result == optx.RESULTS.successful)
 
@@ -273,6 +288,8 @@ def minpack(linearised, x0, steps: int):
 
 @eqx.filter_jit
 def _lm(params, residuals, data, steps):
+    import optimistix as optx
+
     solver = optx.LevenbergMarquardt(rtol=1e-12, atol=1e-12)
     return optx.least_squares(residuals, solver, params, data, max_steps=steps, throw=False)
 
