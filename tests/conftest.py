@@ -25,10 +25,19 @@ import jax  # noqa: E402
 
 import hybridlab  # noqa: F401, E402  (switches JAX to float64 before any test builds an array)
 from hybridlab import compilation  # noqa: E402
+from hybridlab.physics import compiling  # noqa: E402
 
 # The collector's thresholds of a hybridlab process: tracing allocates many short-lived objects
 # (tests/test_aiming.py spent 6.1 s of 67 s collecting at CPython's default, 2.5 s at these).
 compilation.collect_less()
+
+# XLA's backend level 0 (_FAST_COMPILE) everywhere but in the programs that carry an ODE solve
+# (compiled with compiling.SOLVE_OPTIONS, which JAX applies over XLA_FLAGS): a solve is a loop of
+# many small steps, which at level 0 ran about 4x slower (the UDE's power-law start, 91 laws x 60
+# solves: 2.5 -> 11 s) and compiled no faster (its first call 16.4 s at level 3, 23.5 s at 0). The
+# suite 7 min 58 s -> 7 min 7 s (benchmarks/RESULTS.md, "The test suite, part 3").
+if os.environ.get("HYBRIDLAB_TEST_XLA") != "default":
+    compiling.SOLVE_OPTIONS["xla_backend_optimization_level"] = 3
 
 # JAX compiles on first call; a per-example deadline would time compilation, not the code.
 hypothesis.settings.register_profile("hybridlab", deadline=None, max_examples=40, derandomize=True)
