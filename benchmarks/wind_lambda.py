@@ -229,6 +229,16 @@ def worst(row: dict, method: str) -> float:
     return entry["errors"][entry["chosen"][DEFAULT_RULES[method]]] / min(entry["errors"])
 
 
+def keep(found: list[dict], rows: str | None, index: int) -> None:
+    """Append gust ``index``'s rows to the JSON-lines file ``rows`` (None: nowhere); JAX's caches
+    cleared every 10 gusts (each gust's shapes compile programs of their own)."""
+    if rows:
+        with open(rows, "a") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in found)
+    if (index + 1) % 10 == 0:
+        jax.clear_caches()
+
+
 def read(files) -> list[dict]:
     return [json.loads(line) for name in files for line in open(name) if line.strip()]
 
@@ -253,11 +263,7 @@ def main() -> None:
     for index in range(args.start, count):
         found = case(index, args.tuning)
         rows += found
-        if args.rows:
-            with open(args.rows, "a") as handle:
-                handle.writelines(json.dumps(row) + "\n" for row in found)
-        if (index + 1) % 10 == 0:
-            jax.clear_caches()
+        keep(found, args.rows, index)
         print(f"gust {index} ({found[0]['kind']}), the worst ratio to the best λ of the three noise levels: " + ", ".join(
             f"{m} {max(worst(r, m) for r in found):.2f}" for m in REGULARISED), flush=True)
     print(f"{time.perf_counter() - clock:.0f} s")

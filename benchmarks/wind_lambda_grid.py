@@ -17,7 +17,6 @@ Usage: python benchmarks/wind_lambda_grid.py --gusts 60 [--start I] --rows FILE
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import jax
@@ -27,7 +26,7 @@ from hybridlab.experiments.gust import FINER, forward_maps, learned_for
 from hybridlab.inverse.regularisation import least_squares, regularisation_path
 from hybridlab.inverse.wind import wind_problem
 from hybridlab.physics import LinearDrag, Projectile
-from wind_lambda import NOISES, POINTS, SAMPLES, draw, gust, rms
+from wind_lambda import NOISES, POINTS, SAMPLES, draw, gust, keep, read, rms
 
 PER_DECADE = 16
 METHODS = ("tv", "learned", "tikhonov")
@@ -133,7 +132,7 @@ def main() -> None:
     parser.add_argument("--report", nargs="*", default=None, help="only the table, from these rows")
     args = parser.parse_args()
     if args.report is not None:
-        report([json.loads(line) for name in args.report for line in open(name) if line.strip()])
+        report(read(args.report))
         return
     jax.config.update("jax_enable_x64", True)
     rows = []
@@ -141,11 +140,7 @@ def main() -> None:
         clock = time.perf_counter()
         found = case(index)
         rows += found
-        if args.rows:
-            with open(args.rows, "a") as handle:
-                handle.writelines(json.dumps(row) + "\n" for row in found)
-        if (index + 1) % 10 == 0:
-            jax.clear_caches()
+        keep(found, args.rows, index)
         print(f"gust {index} ({found[0]['kind']}) in {time.perf_counter() - clock:.0f} s", flush=True)
     report(rows)
 
