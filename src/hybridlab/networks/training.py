@@ -24,11 +24,10 @@ from jax.flatten_util import ravel_pytree
 
 from hybridlab.physics.compiling import compiled
 
-if TYPE_CHECKING:
-    import optax
-
 # Optax and Optimistix (0.4 s of a process's imports) are imported by the loops that use them:
 # a physics fit's process runs MINPACK only.
+if TYPE_CHECKING:
+    import optax
 
 #: Epochs compiled into one scan between early-stopping checks and progress reports.
 CHUNK = 100

@@ -50,7 +50,7 @@ def _ode():
 
 def _solves(motion) -> bool:
     """Whether ``motion`` (a module of :func:`_motion`) is the ODE solve."""
-    return all(motion is not form for form in CLOSED_FORMS.values())
+    return motion not in CLOSED_FORMS.values()
 
 
 def _vectorised(function, projectile, *arrays):
