@@ -20,7 +20,7 @@ import hybridlab.models
 import hybridlab.operators
 import hybridlab.solvers
 from hybridlab.data import simulate_tracks
-from hybridlab.estimators import LOADABLE, load
+from hybridlab.estimators import LOADABLE, WithInterval, load
 from hybridlab.physics import LinearDrag, Projectile, QuadraticDrag
 
 SHOTS = Projectile(LinearDrag(0.2), mass=1.0)
@@ -114,7 +114,21 @@ FIRST = {"physics", "prior", "decoder"}
 
 
 def test_every_loadable_class_has_a_case():
+    assert hybridlab.models.REGISTRY  # reading it imports every rung (they are imported on first use)
     assert set(CASES) == set(LOADABLE)
+
+
+def test_predict_and_its_interval_are_written_once():
+    """Every model with an interval predicts through WithInterval.predict (a family gives its
+    steps), and its interval through WithInterval.predict_interval; the forecasters only add
+    their horizon to the latter's arguments."""
+    assert hybridlab.models.REGISTRY
+    with_interval = [cls for cls in LOADABLE.values() if issubclass(cls, WithInterval)]
+    assert len(with_interval) >= 15
+    for cls in with_interval:
+        assert cls.predict is WithInterval.predict, cls.__name__
+        forecaster = issubclass(cls, hybridlab.forecasting.base.Forecaster)
+        assert (cls.predict_interval is WithInterval.predict_interval) != forecaster, cls.__name__
 
 
 #: The classes whose fit solves ODEs: compiling them takes 6–16 s each, and the reload of each is

@@ -49,7 +49,7 @@ def cuberoot(tmp_path_factory):
 
 def test_run_directory_holds_every_result_file(shotput):
     out, metrics = shotput
-    for name in ("metrics.json", "predictions.csv", "grid.csv", "curves.csv", "paths.csv", "report.html",
+    for name in ("metrics.json", "predictions.csv", "grid.csv", "curves.csv", "trajectories.csv", "report.html",
                  "figures/maps.png", "figures/errors.png", "figures/curves.png", "figures/rmse.png"):
         assert (out / name).is_file(), name
     assert sorted(os.listdir(out / "models")) == ["hybrid", "mlp", "physics"]

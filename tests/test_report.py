@@ -242,7 +242,7 @@ def test_two_input_page_draws_its_figures_interactively_and_keeps_the_pngs(run_2
     for name in names:
         assert_coloured((run_2d / "figures" / name).read_bytes(), COLOURED[name])
     data = page_data_of(run_2d)
-    assert set(data) >= {"grid", "curves", "rmse"} and "paths" not in data  # no paths.csv in this run
+    assert set(data) >= {"grid", "curves", "rmse"} and "trajectories" not in data  # no trajectories.csv in this run
 
 
 def page_data_of(run):
@@ -272,14 +272,14 @@ def test_the_launch_explorer_has_the_true_path_of_every_launch(tmp_path):
     t = np.linspace(0.0, 1.0, points)
     speed, angle = np.repeat(grid["speed"], points), np.repeat(grid["angle"], points)
     x = speed * np.cos(np.deg2rad(angle)) * np.tile(t, grid["speed"].size)
-    write_csv(directory / "paths.csv", {"speed": speed, "angle": angle, "t": np.tile(t, grid["speed"].size),
+    write_csv(directory / "trajectories.csv", {"speed": speed, "angle": angle, "t": np.tile(t, grid["speed"].size),
                                         "x": x, "y": np.zeros_like(x)})
     build_report(directory)
     data = page_data_of(directory)
     xs, ys = data["grid"]["x"], data["grid"]["y"]
-    assert len(data["paths"]) == len(xs) * len(ys)
+    assert len(data["trajectories"]) == len(xs) * len(ys)
     j, i = 3, 7  # the path at angle index j, speed index i is the one of that launch
-    path_x, _ = data["paths"][j * len(xs) + i]
+    path_x, _ = data["trajectories"][j * len(xs) + i]
     assert path_x == pytest.approx(xs[i] * np.cos(np.deg2rad(ys[j])) * t)
 
 

@@ -91,7 +91,7 @@ def test_the_speed_slider_shows_what_the_saved_model_predicts(report, browser):
     browser.find_element(By.ID, "angle-slider").send_keys(*[Keys.ARROW_LEFT] * 4)
     j = int(browser.find_element(By.ID, "angle-slider").get_attribute("value"))
     angle = np.unique(grid["angle"])[j]
-    x, y = browser.execute_script("var d = document.getElementById('explorer-path').data[0]; return [d.x, d.y]")
+    x, y = browser.execute_script("var d = document.getElementById('explorer-trajectory').data[0]; return [d.x, d.y]")
     truth = grid["true"][(grid["speed"] == speed) & (grid["angle"] == angle)][0]
     assert x[-1] == pytest.approx(truth, rel=1e-8) and abs(y[-1]) < 1e-6
     assert np.degrees(np.arctan2(y[1], x[1])) < angle  # the first chord lies below the launch direction
@@ -171,7 +171,7 @@ def test_text_from_the_files_is_shown_as_text_not_markup(report, browser, tmp_pa
 def test_the_page_holds_the_run_and_nothing_external(report):
     text = (report / "report.html").read_text()
     data = json.loads(text.split('id="hybridlab-data">')[1].split("</script>")[0])
-    assert sorted(data["models"]) == ["linear", "nearest"] and len(data["paths"]) == len(data["grid"]["x"]) ** 2
+    assert sorted(data["models"]) == ["linear", "nearest"] and len(data["trajectories"]) == len(data["grid"]["x"]) ** 2
     assert "http://" not in text.split("<script>")[0] and "script-src 'sha256-" in text
 
 

@@ -157,13 +157,14 @@ def test_the_equations_scenario_writes_its_report(tmp_path):
     from hybridlab.experiments.equations import run_equations
 
     metrics = run_equations(str(tmp_path / "eq"), quick=True, echo=lambda line: None)
-    for name in ("metrics.json", "paths.csv", "losses.csv", "report.html", "figures/paths.png", "figures/losses.png"):
+    for name in ("metrics.json", "trajectories.csv", "losses.csv", "report.html", "figures/trajectories.png",
+                 "figures/losses.png"):
         assert (tmp_path / "eq" / name).is_file(), name
     assert all(m["rel_l2"] < 1e-3 for m in metrics["forward"].values())
     assert metrics["boundary"]["ritz"]["rel_l2"] < 1e-4
     inverse = metrics["inverse"]
     assert inverse["pinn"]["k"] == pytest.approx(inverse["trajectory_fit"]["k"], rel=0.03)
-    assert (tmp_path / "eq" / "figures" / "paths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "eq" / "figures" / "trajectories.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_equations_scenario_has_no_models_to_choose(tmp_path, capsys):

@@ -32,7 +32,12 @@ _solve, _solve_tracks = solve_jit(motion.solve), solve_jit(motion.solve_tracks)
 class Dynamics(WithInterval, Estimator, rung=False):
     """A model of ds/dt fitted to trajectories: ``fit(tracks)``, ``simulate(initial_state, t)``,
     ``predict(tracks[, return_std])``, ``predict_interval(tracks, level)``, ``summary()``,
-    ``save``/``load`` (JSON + arrays, no pickle).
+    ``save``/``load`` (JSON + arrays, no pickle). ``predict`` (:meth:`WithInterval.predict`)
+    gives the positions (n, dim) in m at the rows of ``tracks`` — tracks this model was fitted
+    on, by name, at any times at or after their first fitted time — continued from their fitted
+    starting states, and with ``return_std`` the predictive standard deviation (n, dim) of a new
+    measurement of each coordinate; a track not fitted, or a time before its first, is a
+    ValueError.
 
     A subclass implements ``_fit(tracks, progress)``, which sets ``starts_`` (m, 2·dim), the
     fitted state of each track at its first time (``t0_``, with ``tracks_`` the names),
@@ -177,40 +182,18 @@ class Dynamics(WithInterval, Estimator, rung=False):
             raise ValueError("t must be a 1-D array of finite, increasing times (s)")
         return np.asarray(_solve(self.field(), jnp.asarray(s0), jnp.asarray(t), self.rtol, _VALUES))
 
-    def predict(self, tracks: Tracks, return_std: bool = False):
-        """Positions (n, dim) at the rows of ``tracks`` (tracks this model was fitted on, by name;
-        at any times after their first), continued from their fitted starting states; with
-        ``return_std``, also the predictive standard deviation (n, dim) of a new measurement of
-        each coordinate (noise included).
+    def _checked(self, tracks) -> tuple:
+        return (tracks,)  # checked by _query, which the prediction and its interval ask
 
-        Parameters
-        ----------
-        tracks : Tracks
-            Rows (n) of fitted tracks, by name, at times (s) at or after each track's first fitted time.
-        return_std : bool
-            Whether to return the predictive standard deviation too.
+    def _predicted(self, tracks: Tracks) -> np.ndarray:
+        return self.states(tracks)[:, :tracks.dim]
 
-        Returns
-        -------
-        positions : numpy.ndarray
-            Shape (n, dim), in m, in the rows' order.
-        std : numpy.ndarray
-            Only with ``return_std``: shape (n, dim), in m.
-
-        Raises
-        ------
-        ValueError
-            If the model is not fitted, a track was not fitted, a time is before its track's first fitted time,
-            or ``return_std`` is asked of a model without an interval.
-        """
-        positions = self.states(tracks)[:, :tracks.dim]
-        if not return_std:
-            return positions
+    def _std(self, predicted, tracks: Tracks) -> np.ndarray:
         interval = self._interval()
-        std = np.empty(positions.size)
+        std = np.empty(predicted.size)
         for J, K, group, rows in self._sensitivity_blocks(tracks):
             std[rows] = interval.std(J, K, group)
-        return positions, np.reshape(std, positions.shape)
+        return np.reshape(std, predicted.shape)
 
     def states(self, tracks: Tracks) -> np.ndarray:
         """States (n, 2·dim), positions then velocities, as :meth:`predict` gives positions.

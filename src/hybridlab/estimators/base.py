@@ -326,6 +326,11 @@ class WithInterval:
     ŷ ± t·s. The interval (``interval_``, an :class:`~hybridlab.uncertainty.intervals.Interval`)
     is saved with the model: its arrays with the fitted arrays, its kind in ``model.json``.
 
+    :meth:`predict` is written here once; a family gives its three steps: ``_checked(*data)``
+    (the data checked and converted, as a tuple), ``_predicted(*checked)`` (the prediction) and
+    ``_std(predicted, *checked)`` (s, shaped as the prediction; :meth:`_interval` raises for a
+    model without one).
+
     Attributes
     ----------
     interval_ : Interval or None
@@ -334,6 +339,55 @@ class WithInterval:
 
     #: How the predictive interval is made, in words (the summary and the report say it).
     interval_method: ClassVar[str] = "delta method"
+
+    def predict(self, *data, return_std: bool = False):
+        """The prediction at ``data``; with ``return_std``, also the predictive standard
+        deviation s of a new measurement there (noise included; see
+        :mod:`hybridlab.uncertainty.intervals`), shaped as the prediction and in its unit.
+
+        Parameters
+        ----------
+        *data
+            What the model predicts at: launches X (n, d) for a rung of the ladder (target distances (n,)
+            for the learned aim); rows of fitted tracks (a ``Tracks``) for a dynamics model; input
+            functions W (n, m) for an operator; observed tracks and a horizon (steps) for a forecaster.
+        return_std : bool
+            Whether to return the predictive standard deviation too.
+
+        Returns
+        -------
+        predicted : numpy.ndarray
+            The prediction, float64: the observations (n,) in the unit of y (m for a range); positions
+            (n, dim) in m; output functions (n, m, 2) in their unit; positions (m, horizon, dim) in m, NaN
+            from the first step that leaves the training inputs' range; launches (n, 2), speed (m/s) and
+            angle (rad).
+        std : numpy.ndarray
+            Only with ``return_std``: shaped as ``predicted``, in its unit (NaN where it is NaN).
+
+        Raises
+        ------
+        ValueError
+            If the model is not fitted, the data is not what the model takes (the message names it), or
+            ``return_std`` is asked of a model without a predictive interval.
+        """
+        self._check_fitted()
+        checked = self._checked(*data)
+        predicted = self._predicted(*checked)
+        if not return_std:
+            return predicted
+        return predicted, self._std(predicted, *checked)
+
+    def _checked(self, *data) -> tuple:
+        """``data`` checked (a ValueError naming what is wrong) and converted for the next steps."""
+        raise NotImplementedError
+
+    def _predicted(self, *checked) -> np.ndarray:
+        """The prediction at checked data."""
+        raise NotImplementedError
+
+    def _std(self, predicted: np.ndarray, *checked) -> np.ndarray:
+        """The predictive standard deviation at checked data, shaped as ``predicted``."""
+        raise NotImplementedError
 
     def predict_interval(self, data, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """(low, high), shaped as ``predict(data)``: the ``level`` predictive interval ŷ ± t·s

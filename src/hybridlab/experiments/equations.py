@@ -2,7 +2,7 @@
 with the exact solver on the same shots — the PINN forward (the lecture's shot put, a baseball
 under quadratic drag), the boundary-value shot by Deep Ritz, the PINN and the exact closed
 form, and the inverse PINN beside the grey-box fit — with errors, times and each loss term's
-curve, written as a run directory (metrics.json, paths.csv, losses.csv, figures, report.html).
+curve, written as a run directory (metrics.json, trajectories.csv, losses.csv, figures, report.html).
 """
 
 from __future__ import annotations
@@ -37,17 +37,17 @@ def run_equations(out: str | None = None, seed: int = 0, quick: bool = False, ec
     out = run_directory(out, "equations")
     steps = {"epochs": 500 if quick else 2000, "polish": 500 if quick else 2000, "seed": seed}
     metrics = {"scenario": "equations", "seed": seed, "quick": quick, "forward": {}, "boundary": {}, "inverse": {}}
-    paths, losses = {}, []
+    trajectories, losses = {}, []
     with new_directory(out) as work:
         for case, (p, speed, angle) in SHOTS.items():
             horizon = float(p.flight_time(speed, angle))
             solution = pinn.shot(p, speed, angle, horizon, **steps)
             metrics["forward"][case] = _scored(solution, p, speed, angle, horizon, echo, f"forward {case}")
-            _add_paths(paths, f"{case}: pinn", solution, p, speed, angle, horizon)
+            _add_trajectory(trajectories, f"{case}: pinn", solution, p, speed, angle, horizon)
             losses += _losses(f"{case}: pinn", solution.history_)
-        metrics["boundary"] = _boundary(steps, paths, losses, echo)
+        metrics["boundary"] = _boundary(steps, trajectories, losses, echo)
         metrics["inverse"] = _inverse(steps, seed, losses, echo)
-        write_table(os.path.join(work, "paths.csv"), _columns(paths))
+        write_table(os.path.join(work, "trajectories.csv"), _columns(trajectories))
         write_table(os.path.join(work, "losses.csv"), {key: [row[i] for row in losses] for i, key in
                                                        enumerate(("run", "optimiser", "step", "term", "value"))})
         write_json(os.path.join(work, "metrics.json"), metrics)
@@ -70,7 +70,7 @@ def _scored(solution, p, speed, angle, horizon, echo, label) -> dict:
             "horizon": horizon}
 
 
-def _boundary(steps, paths, losses, echo) -> dict:
+def _boundary(steps, trajectories, losses, echo) -> dict:
     p, speed, angle = SHOTS["shot put"]
     target = [float(c) for c in p.trajectory(speed, angle, BOUNDARY_TIME)]
     exact_speed, exact_angle = boundary_launch(p, target, BOUNDARY_TIME)
@@ -78,7 +78,7 @@ def _boundary(steps, paths, losses, echo) -> dict:
     for method, module in (("ritz", ritz), ("pinn", pinn)):
         solution = module.boundary_shot(p, target, BOUNDARY_TIME, **steps)
         out[method] = _scored(solution, p, exact_speed, exact_angle, BOUNDARY_TIME, echo, f"boundary {method}")
-        _add_paths(paths, f"boundary: {method}", solution, p, exact_speed, exact_angle, BOUNDARY_TIME)
+        _add_trajectory(trajectories, f"boundary: {method}", solution, p, exact_speed, exact_angle, BOUNDARY_TIME)
         losses += _losses(f"boundary: {method}", solution.history_)
     return out
 
@@ -104,17 +104,17 @@ def _inverse(steps, seed, losses, echo) -> dict:
             "trajectory_fit": {"k": k_fit, "stderr": grey.stderr_[0], "seconds": grey_s}}
 
 
-def _add_paths(paths, label, solution, p, speed, angle, horizon) -> None:
+def _add_trajectory(trajectories, label, solution, p, speed, angle, horizon) -> None:
     t = np.linspace(0.0, horizon, _TIMES)
     x, y = solution.trajectory(t)
     ex, ey = (np.asarray(a) for a in p.trajectory(speed, angle, t))
-    paths[label] = (t, x, y, ex, ey)
+    trajectories[label] = (t, x, y, ex, ey)
 
 
-def _columns(paths) -> dict:
-    """paths.csv: one row per (run, time): t, the network's x and y, the exact x and y."""
-    runs = [label for label, rows in paths.items() for _ in rows[0]]
-    stacked = [np.concatenate([rows[i] for rows in paths.values()]) for i in range(5)]
+def _columns(trajectories) -> dict:
+    """trajectories.csv: one row per (run, time): t, the network's x and y, the exact x and y."""
+    runs = [label for label, rows in trajectories.items() for _ in rows[0]]
+    stacked = [np.concatenate([rows[i] for rows in trajectories.values()]) for i in range(5)]
     return dict(zip(("run", "t", "x", "y", "exact_x", "exact_y"), [runs, *stacked]))
 
 

@@ -230,18 +230,18 @@ def aim_figure(spec: Mapping, summary: Mapping, plot: str, speed: float | None =
         shots.append(("least speed", least, True))
     if summary["closest"] is not None:
         shots.append(("closest approach", {"speed": speed, "angle": summary["closest"]["angle"]}, False))
-    paths = {}
+    trajectories = {}
     try:
         for label, shot, hit in shots:
             angle = from_degrees(shot["angle"])
             t = np.linspace(0.0, float(p.flight_time(shot["speed"], angle)), points)
             x, y = p.trajectory(shot["speed"], angle, t)
             name = f"{label}: {shot['speed']:.4g} m/s at {shot['angle']:.4g}°"
-            paths[name] = (np.asarray(x), np.asarray(y), hit)
+            trajectories[name] = (np.asarray(x), np.asarray(y), hit)
     except ValueError as error:
-        raise ValueError(f"`plot` {plot}: cannot draw the paths: {error}") from None
+        raise ValueError(f"`plot` {plot}: cannot draw the trajectories: {error}") from None
     target = (summary["target"]["distance"], float(p.height) + summary["target"]["height"])
-    return plot_aim(target, paths)
+    return plot_aim(target, trajectories)
 
 
 def write_trajectory(spec: Mapping, speed: float, angle: float, *, points: int, out: str, noise: float = 0.0,

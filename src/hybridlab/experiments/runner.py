@@ -134,9 +134,9 @@ def _run_into(work, spec, ladder, seed, quick, progress, echo, apart=()) -> dict
     if grid is not None:
         tables["grid"] = _inputs_table(spec, grid)
         inputs["grid"] = grid
-        paths = _paths_table(spec, grid)
-        if paths is not None:
-            tables["paths"] = paths
+        trajectories = _trajectories_table(spec, grid)
+        if trajectories is not None:
+            tables["trajectories"] = trajectories
     # The launch height of a projectile scenario's shots, saved with each model for predict.
     truth = getattr(spec, "truth", None)
     context = {"height": float(truth.height)} if truth is not None else {}
@@ -256,12 +256,12 @@ def _forces_table(spec, fitted: dict) -> dict | None:
     return {"speed": speed, "true": -np.asarray(fx), **{name: model.force(speed) for name, model in learned.items()}}
 
 
-#: Points along each map launch's true path (paths.csv), landing included.
+#: Points along each map launch's true trajectory (trajectories.csv), landing included.
 PATH_POINTS = 20
 
 
-def _paths_table(spec, grid: np.ndarray) -> dict | None:
-    """The true path of every launch of the map, for the report's launch explorer: file columns
+def _trajectories_table(spec, grid: np.ndarray) -> dict | None:
+    """The true trajectory of every launch of the map, for the report's launch explorer: file columns
     (speed m/s, angle degrees, t s, x m, y m) at :data:`PATH_POINTS` equal times from the
     launch to the landing; None where the scenario has no projectile."""
     truth = getattr(spec, "truth", None)

@@ -75,9 +75,15 @@ def check_steps(tracks: Tracks, dt: float | None = None) -> float:
 
 
 class Forecaster(WithInterval, Estimator, rung=False):
-    """Base of the data-only forecasters (see the module's docstring): a subclass implements
-    ``_train(positions, counts, progress)`` and ``_cell()`` (the fitted recurrence), and keeps
-    ``validation`` and ``seed``.
+    """Base of the data-only forecasters (see the module's docstring): ``fit(tracks)``;
+    ``predict(observed, horizon[, return_std])`` (:meth:`WithInterval.predict`): the positions
+    (m, horizon, dim) in m of each observed track (a ``Tracks`` of the fitted dim, steps within
+    10 % of ``dt_``, at least :meth:`least_observed` points) at k·``dt_`` after its last point,
+    k = 1 … ``horizon`` (at most :attr:`horizon_`), NaN from the first step whose position or
+    step leaves the training inputs' range widened by :data:`WIDER` of it; with ``return_std``,
+    s_k (m, horizon, dim). A track the model never saw the like of (:meth:`seen`) is a
+    ValueError. A subclass implements ``_train(positions, counts, progress)`` and ``_cell()``
+    (the fitted recurrence), and keeps ``validation`` and ``seed``.
 
     Attributes
     ----------
@@ -248,40 +254,8 @@ class Forecaster(WithInterval, Estimator, rung=False):
         margin = WIDER * (high - low)
         return np.any((inputs < low - margin) | (inputs > high + margin), axis=-1)
 
-    def predict(self, observed: Tracks, horizon: int, return_std: bool = False):
-        """Positions (m, horizon, dim) in m of each observed track at ``horizon`` steps of ``dt_``
-        after its last point (k·dt_, k = 1 … horizon); with ``return_std``, also the predictive
-        standard deviation (m, horizon, dim) of a measurement there. NaN from the first step
-        whose forecast position or step leaves the range of the training inputs (widened by
-        :data:`WIDER` of it): the free run has gone where the model never was. ValueError for a
-        horizon past :attr:`horizon_`, tracks not spaced by ``dt_``, or an observed track the
-        model never saw the like of (:meth:`seen`).
-
-        Parameters
-        ----------
-        observed : Tracks
-            The observed parts of m tracks: positions (m) at times (s) spaced by ``dt_``, each of at least
-            ``least_observed()`` points.
-        horizon : int
-            Steps to forecast, from 1 to ``horizon_``.
-        return_std : bool
-            Whether to return the predictive standard deviation too.
-
-        Returns
-        -------
-        positions : numpy.ndarray
-            Shape (m, horizon, dim), in m (NaN from the first step that leaves the training inputs' range).
-        std : numpy.ndarray
-            Only with ``return_std``: shape (m, horizon, dim), in m.
-
-        Raises
-        ------
-        ValueError
-            If the model is not fitted, ``observed`` is not a ``Tracks`` of the fitted dim, ``horizon`` is
-            out of range, the steps are not within 10 % of ``dt_``, a track lies outside the training inputs'
-            range, or a track has too few points.
-        """
-        self._check_fitted()
+    def _checked(self, observed, horizon) -> tuple:
+        """(padded positions, counts, horizon) of valid ``observed`` tracks (see :meth:`predict`)."""
         if not isinstance(observed, Tracks):
             raise ValueError(f"observed must be a hybridlab.data.Tracks, got {type(observed).__name__}")
         if observed.dim != self.n_features_:
@@ -301,14 +275,17 @@ class Forecaster(WithInterval, Estimator, rung=False):
             short = observed.names[int(np.argmin(counts))]
             raise ValueError(f"track {short!r} has {counts.min()} observed points: this {type(self).__name__} "
                              f"forecasts from at least {self.least_observed()} (its interval was checked from there)")
-        predicted = np.array(self._positions(positions, counts, int(horizon)))  # a writable copy
-        strayed = self._strayed(np.asarray(last_real(positions, counts)), predicted)
-        predicted[strayed] = np.nan
-        if not return_std:
-            return predicted
+        return positions, counts, int(horizon)
+
+    def _predicted(self, positions, counts, horizon) -> np.ndarray:
+        predicted = np.array(self._positions(positions, counts, horizon))  # a writable copy
+        predicted[self._strayed(np.asarray(last_real(positions, counts)), predicted)] = np.nan
+        return predicted
+
+    def _std(self, predicted, positions, counts, horizon) -> np.ndarray:
         std = np.broadcast_to(self._interval().std(horizon), predicted.shape).copy()
-        std[strayed] = np.nan
-        return predicted, std
+        std[np.isnan(predicted)] = np.nan  # where the free run strayed
+        return std
 
     def _strayed(self, last: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         """(m, horizon): the steps of a free run from the first one whose position or step lies

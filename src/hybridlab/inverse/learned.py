@@ -99,7 +99,9 @@ class EncoderDecoder(Regressor, rung=False):
     ``decoder``: a fitted differentiable rung of the ladder (its :meth:`~Regressor.as_function`;
     X columns speed and angle in rad), a fitted ``PhysicsFit``, or a ``Projectile`` (or its
     spec): the physics itself. It is frozen, and saved with the encoder. ``predict(d)`` returns
-    (n, 2): speed (m/s), angle (rad).
+    (n, 2): speed (m/s), angle (rad), for target distances d (m, finite and > 0, flattened to
+    (n,)). The encoder has no predictive interval: ``return_std`` (and so ``predict_interval``)
+    is a ValueError that says so.
 
     Parameters
     ----------
@@ -208,29 +210,8 @@ class EncoderDecoder(Regressor, rung=False):
 
         return self._fit_checked(check, progress)
 
-    def predict(self, distances, return_std: bool = False) -> np.ndarray:
-        """Launches (n, 2) for target ``distances`` (m, > 0): speed (m/s), angle (rad). The
-        encoder has no predictive interval: ``return_std`` (and so ``predict_interval``) is a
-        ValueError that says so.
-
-        Parameters
-        ----------
-        distances : array_like
-            Target distances in m, finite and > 0 (flattened to (n,)).
-        return_std : bool
-            Must be False: the encoder has no interval.
-
-        Returns
-        -------
-        launches : numpy.ndarray
-            Shape (n, 2): speed (m/s), angle (rad).
-
-        Raises
-        ------
-        ValueError
-            If the model is not fitted, a distance is not finite and > 0, or ``return_std`` is True.
-        """
-        return super().predict(_distances(distances)[:, None], return_std)
+    def _checked(self, distances) -> tuple:
+        return super()._checked(_distances(distances)[:, None])
 
     def _fit(self, X, y, progress):
         if isinstance(self.decoder, dict) and "model" in self.decoder:

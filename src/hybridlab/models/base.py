@@ -84,9 +84,12 @@ class Scaler(eqx.Module):
 
 
 class Regressor(WithInterval, Estimator):
-    """Base class of every rung of the ladder: ``fit(X, y)``, ``predict(X)`` on launches X
-    (n, d) and observations y (n,), besides :class:`Estimator`'s persistence and summary.
-    A subclass implements ``_fit(X, y, progress)``, ``_predict(X)`` and ``_arrays_like()``.
+    """Base class of every rung of the ladder: ``fit(X, y)`` on launches X (n, d) and
+    observations y (n,); ``predict(X[, return_std])``: ŷ (n,) in the unit of y for launches X
+    (n, d) of the fitted d, finite, and with ``return_std`` the predictive standard deviation s
+    (n,) of a new measurement (:meth:`WithInterval.predict`); besides :class:`Estimator`'s
+    persistence and summary. A subclass implements ``_fit(X, y, progress)``, ``_predict(X)`` and
+    ``_arrays_like()``, and ``_sensitivities(X)`` for an interval by the delta method.
 
     Attributes
     ----------
@@ -159,40 +162,15 @@ class Regressor(WithInterval, Estimator):
         raise ValueError(f"the {self.name} fit overflowed float64 (fitted numbers are not finite): the shots' "
                          f"values reach {largest:.3g}; rescale them")
 
-    def predict(self, X, return_std: bool = False):
-        """Predicted observations (n,) for launches X (n, d), float64; with ``return_std``,
-        also the predictive standard deviation s (n,) of a new measurement there (noise
-        included; see :mod:`hybridlab.uncertainty.intervals`). ValueError for ``return_std`` on a
-        model saved without an interval.
+    def _checked(self, X) -> tuple:
+        return (check_inputs(X, self.n_features_),)
 
-        Parameters
-        ----------
-        X : array_like
-            Launches, shape (n, d), finite, d the number of columns fitted on.
-        return_std : bool
-            Whether to return the predictive standard deviation too.
+    def _predicted(self, X) -> np.ndarray:
+        return np.asarray(in_blocks(self._predict, X) if self.predicts_in_blocks else self._predict(X),
+                          dtype=np.float64)
 
-        Returns
-        -------
-        predicted : numpy.ndarray
-            Predictions, shape (n,), float64, in the unit of y (m for a range).
-        std : numpy.ndarray
-            Only with ``return_std``: the predictive standard deviation, shape (n,), in the unit of y.
-
-        Raises
-        ------
-        ValueError
-            If the model is not fitted, X is not a finite (n, d) array of the fitted d, or ``return_std`` is
-            asked of a model without an interval.
-        """
-        self._check_fitted()
-        X = check_inputs(X, self.n_features_)
-        predicted = np.asarray(in_blocks(self._predict, X) if self.predicts_in_blocks else self._predict(X),
-                               dtype=np.float64)
-        if not return_std:
-            return predicted
-        std = self._interval().std(self._sensitivities(X))
-        return predicted, np.broadcast_to(std, predicted.shape).copy()
+    def _std(self, predicted, X) -> np.ndarray:
+        return np.broadcast_to(self._interval().std(self._sensitivities(X)), predicted.shape).copy()
 
     def _fit_interval(self, X, y) -> intervals.Interval | None:
         """The interval from the training data: the delta method on :meth:`_sensitivities`;

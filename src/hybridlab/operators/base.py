@@ -45,10 +45,13 @@ def check_functions(W, Y=None, samples: int | None = None):
 
 
 class Operator(WithInterval, Estimator, rung=False):
-    """Base class of the operators: a subclass implements ``_fit_scaled(w, y, progress)`` (w the
-    scaled inputs (n, m), y the scaled outputs (n, m, 2)), ``_predict_scaled(w)`` and
-    ``_design(w)``, the features its predictive interval is linear in (see
-    :mod:`hybridlab.operators.intervals`).
+    """Base class of the operators: ``fit(W, Y)``; ``predict(W[, return_std])``
+    (:meth:`WithInterval.predict`): the outputs Y (n, m, 2) in their unit for input functions W
+    (n, m), finite, on the training grid (any grid for a resolution-free operator), and with
+    ``return_std`` the predictive standard deviation (n, m, 2) of each output sample. A subclass
+    implements ``_fit_scaled(w, y, progress)`` (w the scaled inputs (n, m), y the scaled outputs
+    (n, m, 2)), ``_predict_scaled(w)`` and ``_design(w)``, the features its predictive interval
+    is linear in (see :mod:`hybridlab.operators.intervals`).
 
     Attributes
     ----------
@@ -103,38 +106,17 @@ class Operator(WithInterval, Estimator, rung=False):
         residual = np.asarray(self._predict_scaled(w)) - self._scale(Y)
         return intervals.fit_interval(self._designs(w), residual, self.interval_method)
 
-    def predict(self, W, return_std: bool = False):
-        """Y (n, m, 2) in the output's units for W (n, m); with ``return_std``, also the
-        predictive standard deviation (n, m, 2) of each output sample.
-
-        Parameters
-        ----------
-        W : array_like
-            Input functions, shape (n, m), finite (m the training grid's, unless the operator is resolution-free).
-        return_std : bool
-            Whether to return the predictive standard deviation too.
-
-        Returns
-        -------
-        Y : numpy.ndarray
-            Predicted outputs, shape (n, m, 2), in the outputs' unit (m).
-        std : numpy.ndarray
-            Only with ``return_std``: shape (n, m, 2), in the outputs' unit.
-
-        Raises
-        ------
-        ValueError
-            If the operator is not fitted, W is not as above, or it has no predictive interval.
-        """
-        self._check_fitted()
+    def _checked(self, W) -> tuple:
         W = check_functions(W, samples=None if self.resolution_free else self.n_features_)
-        w = jnp.asarray(W / self.input_scale_)
-        predicted = np.asarray(self._predict_scaled(w)) * np.asarray(self.output_scale_) + self._mean(W.shape[1])
-        if not return_std:
-            return predicted
+        return W, jnp.asarray(W / self.input_scale_)
+
+    def _predicted(self, W, w) -> np.ndarray:
+        return np.asarray(self._predict_scaled(w)) * np.asarray(self.output_scale_) + self._mean(W.shape[1])
+
+    def _std(self, predicted, W, w) -> np.ndarray:
         interval = self._interval()
         variance = np.concatenate([interval.variance(design) for design in self._designs(w)])
-        return predicted, np.sqrt(variance) * np.asarray(self.output_scale_)
+        return np.sqrt(variance) * np.asarray(self.output_scale_)
 
     #: Whether the operator takes inputs on another grid than its training one (the FNO).
     resolution_free = False

@@ -1,5 +1,5 @@
 """The report of ``hybridlab run --scenario equations``: the networks that solve the equations
-beside the exact answer (tables of errors and times, the paths, the loss curves)."""
+beside the exact answer (tables of errors and times, the trajectories, the loss curves)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
-from hybridlab.report.figures import plot_losses, plot_paths, write_figure
+from hybridlab.report.figures import plot_losses, plot_trajectories, write_figure
 from hybridlab.report.interactive import line, lines_parts
 from hybridlab.report.page import fallback_html, html_page, html_table
 
@@ -46,9 +46,9 @@ def _curves(losses: dict[str, np.ndarray]) -> dict[str, list]:
     return out
 
 
-def _path_lines(run: str, path: dict) -> dict:
-    """The interactive figure of one run's path: the network's (dashed) over the exact one."""
-    return {"title": f"{run}: the path", "x_label": "x (m)", "y_label": "y (m)", "equal": True,
+def _trajectory_lines(run: str, path: dict) -> dict:
+    """The interactive figure of one run's trajectory: the network's (dashed) over the exact one."""
+    return {"title": f"{run}: the trajectory", "x_label": "x (m)", "y_label": "y (m)", "equal": True,
             "traces": [line("exact", path["exact_x"], path["exact_y"], colour="black"),
                        line("network", path["x"], path["y"], dash=True)]}
 
@@ -60,19 +60,20 @@ def _loss_lines(run: str, curves: list) -> dict:
 
 
 def build_equations_report(run_dir: str) -> str:
-    """Draw paths.png and losses.png from the run's CSV files and write report.html."""
+    """Draw trajectories.png and losses.png from the run's CSV files and write report.html."""
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
         metrics = json.load(handle)
-    table = read_csv(os.path.join(run_dir, "paths.csv"), text=("run",))
-    paths = {run: {key: table[key][table["run"] == run] for key in ("t", "x", "y", "exact_x", "exact_y")}
-             for run in dict.fromkeys(table["run"])}
+    table = read_csv(os.path.join(run_dir, "trajectories.csv"), text=("run",))
+    trajectories = {run: {key: table[key][table["run"] == run] for key in ("t", "x", "y", "exact_x", "exact_y")}
+                    for run in dict.fromkeys(table["run"])}
     losses = read_csv(os.path.join(run_dir, "losses.csv"), text=("run", "optimiser", "term"))
     figures = []
-    for name, fig in (("paths.png", plot_paths(paths)), ("losses.png", plot_losses(_curves(losses)))):
+    drawn = (("trajectories.png", plot_trajectories(trajectories)), ("losses.png", plot_losses(_curves(losses))))
+    for name, fig in drawn:
         os.makedirs(os.path.join(run_dir, "figures"), exist_ok=True)
         figures.append(os.path.join(run_dir, "figures", name))
         write_figure(fig, figures[-1])
-    parts, scripts = lines_parts([*(_path_lines(run, path) for run, path in paths.items()),
+    parts, scripts = lines_parts([*(_trajectory_lines(run, path) for run, path in trajectories.items()),
                                   *(_loss_lines(run, curves) for run, curves in _curves(losses).items())])
     inverse = metrics["inverse"]
     quick = " (quick run)" if metrics.get("quick") else ""

@@ -269,12 +269,12 @@ def plot_aiming(metrics: Metrics, table: dict) -> Figure:
     return fig
 
 
-def plot_aim(target: tuple[float, float], paths: dict[str, tuple[np.ndarray, np.ndarray, bool]]) -> Figure:
+def plot_aim(target: tuple[float, float], trajectories: dict[str, tuple[np.ndarray, np.ndarray, bool]]) -> Figure:
     """The shots that aim at ``target`` (distance, height above the ground, m): for each label,
-    its path (x, y in m) from launch to landing, dashed where it is not a hit (the least-speed
+    its trajectory (x, y in m) from launch to landing, dashed where it is not a hit (the least-speed
     shot beside other solutions, or the closest approach to a target out of reach)."""
     fig, (ax,) = panels(1, width=7.0, height=4.2)
-    for label, (x, y, hit) in paths.items():
+    for label, (x, y, hit) in trajectories.items():
         ax.plot(x, y, linestyle="-" if hit else "--", label=label)
     ax.plot(*target, marker="*", markersize=14, color="black", linestyle="none", label="target")
     ax.axhline(0.0, color="0.6", linewidth=0.8)
@@ -373,12 +373,12 @@ def plot_force(speed: np.ndarray, curves: dict[str, np.ndarray], title: str) -> 
     return fig
 
 
-def plot_paths(paths: dict[str, dict[str, np.ndarray]]) -> Figure:
+def plot_trajectories(trajectories: dict[str, dict[str, np.ndarray]]) -> Figure:
     """One panel per run ({label: {"x", "y", "exact_x", "exact_y", "t"}} in m and s): the
-    network's path dashed over the exact one, and on a twin axis the distance between them
+    network's trajectory dashed over the exact one, and on a twin axis the distance between them
     against time (log scale)."""
-    fig, axes = panels(len(paths), width=4.6, height=3.6)
-    for ax, (label, run) in zip(axes, paths.items()):
+    fig, axes = panels(len(trajectories), width=4.6, height=3.6)
+    for ax, (label, run) in zip(axes, trajectories.items()):
         ax.plot(run["exact_x"], run["exact_y"], **TRUTH_STYLE)
         ax.plot(run["x"], run["y"], "--", color="C1", label="network")
         ax.set(title=label, xlabel="x (m)", ylabel="y (m)")

@@ -55,7 +55,7 @@
       fillcolor: "rgba(0,0,0,0.07)", line: {width: 0}}] : [];
   }
 
-  // --- the launch explorer: sliders, the table, the marker, the speed curve, the path ---
+  // --- the launch explorer: sliders, the table, the marker, the speed curve, the trajectory ---
   var state = {i: 0, j: 0};  // speed index (columns), angle index (rows) of data.grid
   var hidden = {};
 
@@ -128,13 +128,14 @@
   }
 
   function drawPath() {
-    if (!data.paths) return;
-    var path = data.paths[state.j * data.grid.x.length + state.i];
-    var layout = {height: 400, margin: {t: 40}, title: {x: 0.01, xanchor: "left", text: "the true path of the chosen launch"},
+    if (!data.trajectories) return;
+    var path = data.trajectories[state.j * data.grid.x.length + state.i];
+    var layout = {height: 400, margin: {t: 40},
+                  title: {x: 0.01, xanchor: "left", text: "the true trajectory of the chosen launch"},
       xaxis: {title: {text: "x (m)"}}, yaxis: {title: {text: "y (m)"}, scaleanchor: "x"}};
-    var traces = path ? [{x: path[0], y: path[1], mode: "lines+markers", line: {color: "black"}, name: "path",
+    var traces = path ? [{x: path[0], y: path[1], mode: "lines+markers", line: {color: "black"}, name: "trajectory",
       hovertemplate: "x %{x:.4g} m<br>y %{y:.4g} m<extra></extra>"}] : [];
-    Plotly.react("explorer-path", traces, layout, CONFIG);
+    Plotly.react("explorer-trajectory", traces, layout, CONFIG);
   }
 
   function updateTable() {
@@ -217,7 +218,7 @@
     root.appendChild(table);
     var plots = element("div", {class: "plots"});
     plots.appendChild(element("div", {id: "explorer-speed"}));
-    plots.appendChild(element("div", {id: "explorer-path"}));
+    plots.appendChild(element("div", {id: "explorer-trajectory"}));
     root.appendChild(plots);
     document.getElementById("maps").appendChild(element("div", {id: "maps-plot"}));
     ["speed-slider", "angle-slider"].forEach(function (id) {

@@ -3,7 +3,7 @@ run's files alone: the maps of the truth, each model and each model's error, wit
 the curves with their predictive bands; the errors in and out of the training region; and a
 launch explorer — sliders for speed and angle that move a marker across the maps and set every
 model's predicted output beside the truth, a toggle per model, and the true path of the chosen
-launch (``paths.csv``).
+launch (``trajectories.csv``).
 
 The page stays one self-contained file that works offline: Plotly's library (from the
 ``plotly`` package) and the explorer's script (``interactive.js`` beside this module) are
@@ -94,13 +94,13 @@ def _curves(metrics: Metrics, curves: dict) -> dict:
     return out
 
 
-def _paths(metrics: Metrics, paths: dict, grid: dict) -> list:
-    """The true path of every map launch, in the map's order (by angle, then speed): [[x…], [y…]]."""
+def _trajectories(metrics: Metrics, table: dict, grid: dict) -> list:
+    """The true trajectory of every map launch, in the map's order (by angle, then speed): [[x…], [y…]]."""
     first, second = metrics["inputs"]
     xs, ys = grid["x"], grid["y"]
-    keys = list(zip(paths[first], paths[second]))
+    keys = list(zip(table[first], table[second]))
     by_launch: dict = {}
-    for key, x, y in zip(keys, paths["x"], paths["y"]):
+    for key, x, y in zip(keys, table["x"], table["y"]):
         by_launch.setdefault(key, ([], []))
         by_launch[key][0].append(x)
         by_launch[key][1].append(y)
@@ -110,7 +110,7 @@ def _paths(metrics: Metrics, paths: dict, grid: dict) -> list:
 
 
 def page_data(run_dir: str | os.PathLike, metrics: Metrics) -> dict | None:
-    """What the page's script draws, from the run's grid.csv, curves.csv, paths.csv and
+    """What the page's script draws, from the run's grid.csv, curves.csv, trajectories.csv and
     metrics.json; None when the run has none of them."""
     run_dir = os.fspath(run_dir)
     units = metrics.get("units") or {}
@@ -122,9 +122,9 @@ def page_data(run_dir: str | os.PathLike, metrics: Metrics) -> dict | None:
     grid_path, curves_path = os.path.join(run_dir, "grid.csv"), os.path.join(run_dir, "curves.csv")
     if len(metrics["inputs"]) == 2 and os.path.isfile(grid_path):
         data["grid"] = _grid(metrics, read_csv(grid_path))
-        paths_path = os.path.join(run_dir, "paths.csv")
-        if os.path.isfile(paths_path):
-            data["paths"] = _paths(metrics, read_csv(paths_path), data["grid"])
+        trajectories_path = os.path.join(run_dir, "trajectories.csv")
+        if os.path.isfile(trajectories_path):
+            data["trajectories"] = _trajectories(metrics, read_csv(trajectories_path), data["grid"])
     if os.path.isfile(curves_path):
         data["curves"] = _curves(metrics, read_csv(curves_path))
     return data if "grid" in data or "curves" in data else None
@@ -141,8 +141,8 @@ def section(data: dict) -> str:
     """The containers the script fills, in page order: only those the run has data for."""
     parts = []
     if "grid" in data:
-        path = (" the path is the true one" if "paths" in data else
-                " (this run has no paths.csv: no path is drawn)")
+        path = (" the trajectory is the true one" if "trajectories" in data else
+                " (this run has no trajectories.csv: no trajectory is drawn)")
         parts += ["<h2>Explore</h2>",
                   "<p>Move the sliders to choose a launch: the marker moves across the map, the table gives every "
                   f"model's prediction beside the truth, and{path}. Hover over any map or curve for its values; a box "

@@ -31,9 +31,9 @@ CAPTIONS = {
     " training region.",
     "forces.png": "The drag force against the speed: the true law, and what each force-learning model (the"
     " UDE) learned from the ranges alone; shaded: the training launches' speeds.",
-    "paths.png": "Each network's path (dashed) over the exact one (solid), and its distance from it"
+    "trajectories.png": "Each network's trajectory (dashed) over the exact one (solid), and its distance from it"
     " (log scale, right-hand axes).",
-    "effects.png": "Three held-out winds and their effect on the trajectory (against the calm-air path):"
+    "effects.png": "Three held-out winds and their effect on the trajectory (against the calm-air trajectory):"
     " the physics (solid) and each operator (dashed).",
     "losses.png": "The loss of each network during training: Adam every 100 epochs (each term of the"
     " inverse PINN apart), then L-BFGS, step by step; the Ritz action shifted by its final value.",
