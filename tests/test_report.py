@@ -265,20 +265,21 @@ def test_the_interactive_maps_hold_the_grid_by_angle_and_speed(run_2d):
     assert at45["true"] == pytest.approx(vacuum_range(np.array(at45["x"]), 45.0), rel=1e-8)  # 10 digits sent
 
 
-def test_the_launch_explorer_has_the_true_path_of_every_launch(tmp_path):
+@pytest.mark.parametrize("table", ["trajectories.csv", "paths.csv"])  # paths.csv: a run written before the rename
+def test_the_launch_explorer_has_the_true_trajectory_of_every_launch(tmp_path, table):
     directory = make_run_2d(tmp_path)
     grid = read_csv(directory / "grid.csv")
     points = 5
     t = np.linspace(0.0, 1.0, points)
     speed, angle = np.repeat(grid["speed"], points), np.repeat(grid["angle"], points)
     x = speed * np.cos(np.deg2rad(angle)) * np.tile(t, grid["speed"].size)
-    write_csv(directory / "trajectories.csv", {"speed": speed, "angle": angle, "t": np.tile(t, grid["speed"].size),
-                                        "x": x, "y": np.zeros_like(x)})
+    write_csv(directory / table, {"speed": speed, "angle": angle, "t": np.tile(t, grid["speed"].size),
+                                  "x": x, "y": np.zeros_like(x)})
     build_report(directory)
     data = page_data_of(directory)
     xs, ys = data["grid"]["x"], data["grid"]["y"]
     assert len(data["trajectories"]) == len(xs) * len(ys)
-    j, i = 3, 7  # the path at angle index j, speed index i is the one of that launch
+    j, i = 3, 7  # the trajectory at angle index j, speed index i is the one of that launch
     path_x, _ = data["trajectories"][j * len(xs) + i]
     assert path_x == pytest.approx(xs[i] * np.cos(np.deg2rad(ys[j])) * t)
 

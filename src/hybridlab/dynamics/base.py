@@ -180,7 +180,7 @@ class Dynamics(WithInterval, Estimator, rung=False):
                              "components (positions, then velocities)")
         if t.ndim != 1 or t.size < 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
             raise ValueError("t must be a 1-D array of finite, increasing times (s)")
-        return np.asarray(_solve(self.field(), jnp.asarray(s0), jnp.asarray(t), self.rtol, _VALUES))
+        return np.asarray(_solve(self.field(), s0, t, self.rtol, _VALUES))
 
     def _checked(self, tracks) -> tuple:
         return (tracks,)  # checked by _query, which the prediction and its interval ask
@@ -215,9 +215,10 @@ class Dynamics(WithInterval, Estimator, rung=False):
             time.
         """
         index, ts, mask, order = self._query(tracks)
-        states = _solve_tracks(self.field(), jnp.asarray(self.starts_)[index], ts, self.rtol, _VALUES)
+        # Indexed and cut in NumPy: each eager JAX gather or slice would compile a program.
+        states = _solve_tracks(self.field(), np.asarray(self.starts_)[index], ts, self.rtol, _VALUES)
         out = np.empty((len(tracks.t), 2 * tracks.dim))
-        out[order] = np.asarray(states[:, 1:])[mask]
+        out[order] = np.asarray(states)[:, 1:][mask]
         return out
 
     def _sensitivity_blocks(self, tracks: Tracks):
@@ -266,7 +267,7 @@ class Dynamics(WithInterval, Estimator, rung=False):
                              f"first fitted time {t0[tracks.track[row]]:g} s")
         # Each track from its fitted start, in a width shared by data sets of similar sizes.
         t, _, mask = tracks.padded(motion.width(np.bincount(tracks.track).max() + 1) - 1)
-        return index, jnp.asarray(np.column_stack([t0, t])), mask, np.argsort(tracks.track, kind="stable")
+        return index, np.column_stack([t0, t]), mask, np.argsort(tracks.track, kind="stable")
 
     def mse(self, tracks: Tracks) -> float:
         """Mean squared position error (m², per coordinate) of :meth:`predict` on ``tracks``.

@@ -203,4 +203,4 @@ def padded(tracks: Tracks):
         Shape (m, P): True at a track's own points.
     """
     t, position, mask = tracks.padded(width(np.bincount(tracks.track).max()))
-    return jnp.asarray(t), jnp.asarray(position), jnp.asarray(mask)
+    return jax.device_put((t, position, mask))  # (jnp.asarray would compile a program for each)

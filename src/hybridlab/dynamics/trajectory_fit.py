@@ -142,22 +142,25 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         # Every parameter the law could leave unknown is in the program, the known ones frozen
         # by `active`: fits of one law with any choice of unknowns share one compiled program.
         names = tuple(name for name in start.units() if name != "height")
-        active = np.array([name in self.unknowns() for name in names])
-        p0 = jnp.stack([start.value(name) for name in names])
-        guess = jnp.asarray(motion.starting_states(tracks))
+        active = np.array([name in self.unknowns() for name in names], dtype=float)
+        # The program's inputs made in NumPy: each eager JAX operation would compile a program.
+        p0 = np.array([float(start.value(name)) for name in names])
+        guess = np.asarray(motion.starting_states(tracks), dtype=np.float64)
         ts, position, mask = motion.padded(tracks)
-        data = (start, p0, jnp.asarray(active, float), guess, ts, position, mask, jnp.asarray(self.f_scale))
+        data = (start, p0, active, guess, ts, position, mask, np.asarray(self.f_scale, dtype=np.float64))
         residuals = _residuals(names, self.fit_start, self.loss, self.rtol)
-        params = (jnp.zeros(len(names)), jnp.zeros_like(guess) if self.fit_start else jnp.zeros((0,)))
-        flat, unravel = ravel_pytree(params)
+
+        def unravel(x):  # the flat parameters as (u, the starting states' shift), in NumPy
+            return x[:len(names)], x[len(names):].reshape(guess.shape if self.fit_start else (0,))
+
         # Levenberg–Marquardt on the residuals and Jacobian of the program the standard errors
         # need anyway (no second program with the solves inside).
-        found, converged = training.minpack(lambda x: _jacobian(residuals, unravel(jnp.asarray(x)), data), flat,
-                                            self.steps)
-        u, shift = unravel(jnp.asarray(found))
+        flat = np.zeros(len(names) + (guess.size if self.fit_start else 0))
+        found, converged = training.minpack(lambda x: _jacobian(residuals, unravel(x), data), flat, self.steps)
+        u, shift = unravel(np.asarray(found))
         order = [names.index(name) for name in self.unknowns()]
-        self.values_ = (p0 * jnp.exp(u))[np.asarray(order, int)]
-        self.starts_ = guess + shift if self.fit_start else guess
+        self.values_ = jax.device_put((p0 * np.exp(u))[np.asarray(order, int)])
+        self.starts_ = jax.device_put(guess + shift if self.fit_start else guess)
         self.converged_ = bool(converged)
         r, J = _jacobian(residuals, (u, shift), data)
         r, J = np.asarray(r), np.asarray(J)
@@ -199,8 +202,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         """
         self._check_fitted()
         speed = np.atleast_1d(np.asarray(speed, dtype=np.float64))
-        fx, _ = self.fitted().drag.force(jnp.asarray(speed), jnp.zeros_like(speed))
-        return -np.asarray(fx)
+        return -np.asarray(_force(self.fitted().drag, speed))
 
     def _arrays_like(self):
         return {"values": jnp.zeros(len(self.unknowns())),
@@ -259,6 +261,13 @@ def _residuals(names: tuple[str, ...], fit_start: bool, loss: str, rtol: float):
         return r.reshape(-1)
 
     return residuals
+
+
+@eqx.filter_jit
+def _force(drag, speed):
+    """The x component of the drag force (N) on a projectile moving along x at ``speed`` (m/s):
+    one program (the law's operations run eagerly would compile one each)."""
+    return drag.force(speed, jnp.zeros_like(speed))[0]
 
 
 @solve_jit

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import jax
 import numpy as np
 
 from hybridlab.physics import Projectile
 from hybridlab.physics.laws import LAWS, NO_DRAG
+from hybridlab.physics.validation import is_traced
 
 #: Every drag coefficient's name: where ``unknown`` is None and a spec names none of its law's,
 #: each starts at its guess.
@@ -57,7 +59,10 @@ class FittedPhysics:
 
     def fitted(self) -> Projectile:
         """The Projectile with the fitted parameter values."""
-        return self.start().replace(self.unknowns(), self.values_)
+        values = self.values_
+        if not is_traced(values):  # split in NumPy: iterating a JAX array compiles a program
+            values = jax.device_put(list(np.asarray(values)))
+        return self.start().replace(self.unknowns(), values)
 
     def physics_estimates(self) -> dict[str, dict[str, float]]:
         """{name: {"value": estimate, "stderr": standard error}} in SI units."""

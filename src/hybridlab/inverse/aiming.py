@@ -49,15 +49,16 @@ from functools import partial
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from hybridlab.inverse.search import (bracket_going, bracket_point, bracket_start, bracket_update, bracketed_root,
                                       climb_and_polish, only, polish_going, polish_start, polish_update, search_bracket)
 from hybridlab.inverse.targets import (check_reach_scale, check_resolved, check_scale, given_speed, log_speeds,
                                        target_distance, target_level)
 from hybridlab.physics import Projectile
-from hybridlab.physics.batching import padded
+from hybridlab.physics.batching import lanes, padded, shaped
 from hybridlab.physics.compiling import by_motion
-from hybridlab.physics.validation import as_float, check, is_traced
+from hybridlab.physics.validation import array_module, as_float, check, is_traced
 
 # Brackets that are only searched (:func:`search_bracket`), as (relative, absolute) widths: the angle of
 # the highest path to 1e-8 (near the maximum the height is off by the square of the angle's
@@ -522,9 +523,10 @@ def _under_apex(p, speed, level):
 def _reach(p, speed, level, above=True):
     """:func:`reach`'s search (:func:`_on_envelope`); the apex solves (is the height above every
     path?) only if ``above`` (a target above the launch point: no path's apex is below it)."""
-    under = _under_apex(p, speed, level) if above else jnp.ones_like(speed, dtype=bool)
-    distance, angle, _ = _on_envelope(p, speed, level, jnp.zeros_like(speed, dtype=bool), under)
-    return distance, jnp.where(under, angle, jnp.pi / 2)
+    xp = array_module(p, speed, level)  # NumPy when concrete: no program compiled for the masks
+    under = _under_apex(p, speed, level) if above else xp.ones_like(speed, dtype=bool)
+    distance, angle, _ = _on_envelope(p, speed, level, xp.zeros_like(speed, dtype=bool), under)
+    return distance, xp.where(xp.asarray(under), xp.asarray(angle), np.pi / 2)
 
 
 def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Array, jax.Array]:
@@ -561,12 +563,10 @@ def reach(projectile: Projectile, speed, *, target_height=0.0) -> tuple[jax.Arra
     speed = given_speed(speed)
     level = target_level(p, target_height)
     check_reach_scale(p, speed)
-    shape = jnp.broadcast_shapes(jnp.shape(speed), jnp.shape(level))
+    shape = np.broadcast_shapes(np.shape(speed), np.shape(level))
     # The apex's solve is compiled only for a target above the launch point (or heights traced).
-    above = is_traced(level, p.height) or bool(jnp.any(level > p.height))
-    distance, angle = padded(lambda *lanes: _reach(p, *lanes, above),
-                             *(jnp.broadcast_to(a, shape).reshape(-1) for a in (speed, level)))
-    return distance.reshape(shape), angle.reshape(shape)
+    above = is_traced(level, p.height) or bool(np.any(np.asarray(level) > float(p.height)))
+    return padded(lambda *shots: _reach(p, *shots, above), *lanes(shape, speed, level), shape=shape)
 
 
 def aim_sensitivity(projectile: Projectile, speed, angle, distance) -> jax.Array:
@@ -672,25 +672,24 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
     distance = target_distance(distance)
     level = target_level(p, target_height)
     given = [as_float(name, value) for name, value in (("speed", speed), ("angle", angle)) if value is not None]
-    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in (distance, level, *given)))
-    distance, level = (jnp.broadcast_to(a, shape).reshape(-1) for a in (distance, level))
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (distance, level, *given)))
+    distance, level = lanes(shape, distance, level)
     # The vertical shots' solves are compiled only for a target at d = 0 (or distances traced).
-    upright = is_traced(distance) or bool(jnp.any(distance == 0))
+    upright = is_traced(distance) or bool(np.any(distance == 0))
     if speed is not None:
-        v = jnp.broadcast_to(given_speed(given[0]), shape).reshape(-1)
+        (v,) = lanes(shape, given_speed(given[0]))
         check_scale(p, distance, level, v)
-        hits = padded(lambda *lanes: _hits(p, *lanes, upright), v, distance, level)
-        return jax.tree.map(lambda a: a.reshape(shape), hits)
+        return padded(lambda *shots: _hits(p, *shots, upright), v, distance, level, shape=shape)
     if angle is not None:
         lowest = float(_lowest_angle(p))
-        theta = check("angle", given[0], ~(given[0] >= lowest) | ~(given[0] < jnp.pi / 2),
+        theta = check("angle", given[0], lambda xp, a: ~(a >= lowest) | ~(a < np.pi / 2),
                       "in [0, pi/2) from the ground, in (-pi/2, pi/2) from a height")
-        theta = jnp.broadcast_to(theta, shape).reshape(-1)
+        (theta,) = lanes(shape, theta)
         check_scale(p, distance, level)
-        return padded(lambda *lanes: _speeds(p, *lanes, upright=upright), theta, distance, level).reshape(shape)
+        return padded(lambda *shots: _speeds(p, *shots, upright=upright), theta, distance, level, shape=shape)
     check_scale(p, distance, level)
-    fractions = (jnp.arange(curve_points) + 0.5) / curve_points
-    v, theta, miss, angles, speeds = padded(lambda *lanes: _least(p, *lanes, fractions, upright), distance, level)
+    fractions = (np.arange(curve_points) + 0.5) / curve_points
+    v, theta, miss, angles, speeds = padded(lambda *shots: _least(p, *shots, fractions, upright), distance, level)
     check_resolved(p, distance, level, miss)
-    return Aim(v.reshape(shape), theta.reshape(shape), angles.reshape(*shape, -1), speeds.reshape(*shape, -1))
+    return Aim(*(shaped(a, shape) for a in (v, theta, angles, speeds)))
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.physics import Projectile
-from hybridlab.physics.validation import as_float, check, is_traced
+from hybridlab.physics.validation import array_module, as_float, check, is_traced
 
 # Products of a distance and a speed (m²/s) that the slopes of paths form: beyond 1e±300 they
 # over- or underflow float64 (without drag, targets within ~1e±199 m of the launch point at 9.81 m/s²).
@@ -30,12 +30,14 @@ def log_speeds(projectile, distance, level):
     """(ln v₀, ln v_max): the least speed without drag, v₀² = g (z + √(d² + z²)) — a lower
     bound: drag only lowers a path — and the ceiling of every search, :data:`_FASTEST` (or v₀
     above it). In logarithms: g (z + √(d² + z²)) overflows for targets float64 holds."""
-    rise = level - projectile.height
-    length = jnp.hypot(distance, rise)
+    xp = array_module(projectile, distance, level)
+    distance, rise = xp.asarray(distance), xp.asarray(level) - xp.asarray(projectile.height)
+    length = xp.hypot(distance, rise)
     # z + √(d² + z²) below the launch point as d²/(√(d² + z²) − z), which cancels no digits.
-    lift = jnp.where(rise >= 0, length + rise, distance * (distance / (length - rise)))
-    vacuum = 0.5 * (jnp.log(projectile.g) + jnp.log(lift))
-    return vacuum, jnp.maximum(vacuum, jnp.log(_FASTEST))
+    with np.errstate(divide="ignore", invalid="ignore"):  # in NumPy too: the branch not taken may divide by 0
+        lift = xp.where(rise >= 0, length + rise, distance * (distance / (length - rise)))
+        vacuum = 0.5 * (xp.log(xp.asarray(projectile.g)) + xp.log(lift))
+    return vacuum, xp.maximum(vacuum, np.log(_FASTEST))
 
 
 def target_level(projectile, target_height) -> jax.Array:
@@ -44,8 +46,9 @@ def target_level(projectile, target_height) -> jax.Array:
     (:func:`check_still_air`: every aim asks for the target's level)."""
     check_still_air(projectile)
     rise = as_float("target_height", target_height)
-    level = projectile.height + rise
-    check("target_height", rise, ~jnp.isfinite(level) | (level < 0),
+    xp = array_module(projectile, rise)
+    level = xp.asarray(projectile.height) + xp.asarray(rise)
+    check("target_height", rise, ~xp.isfinite(level) | (level < 0),
           "finite, with the target at or above the ground (height + target_height >= 0)")
     return level
 
@@ -70,7 +73,7 @@ def check_scale(projectile, distance, level, speed=None) -> None:
     goes as (v₀/v)², and the slopes at the farthest reach as d·v·(v/v₀)²."""
     if is_traced(distance, level, speed, *jax.tree.leaves(projectile)):
         return
-    length = np.hypot(distance, np.asarray(level - projectile.height))
+    length = np.hypot(distance, np.asarray(level) - float(projectile.height))
     _check_height(projectile, length)
     least = np.exp(np.asarray(log_speeds(projectile, distance, level)[0]))
     launch = least if speed is None else np.asarray(speed)
@@ -136,7 +139,7 @@ def check_resolved(projectile, distance, level, miss) -> None:
     to d, or paths whose slopes overflow)."""
     if is_traced(miss, distance, level, *jax.tree.leaves(projectile)):
         return
-    length = np.hypot(distance, np.asarray(level - projectile.height))
+    length = np.hypot(distance, np.asarray(level) - float(projectile.height))
     bad = np.abs(np.asarray(miss)) > _RESOLVED * length
     if bad.any():
         i = int(np.argmax(bad))
@@ -172,7 +175,9 @@ def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax
         puts the target below the ground.
     """
     vacuum, _ = log_speeds(projectile, target_distance(distance), target_level(projectile, target_height))
-    return jnp.maximum(jnp.exp(vacuum), _FASTEST)
+    if is_traced(vacuum):
+        return jnp.maximum(jnp.exp(vacuum), _FASTEST)
+    return jax.device_put(np.maximum(np.exp(vacuum), _FASTEST))  # computed in NumPy: no program compiled
 
 
 def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=None) -> None:
@@ -203,8 +208,8 @@ def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=N
     """
     values = [target_distance(distance), target_level(projectile, target_height)]
     values += [] if speed is None else [given_speed(speed)]
-    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in values))
-    check_scale(projectile, *(jnp.broadcast_to(a, shape).reshape(-1) for a in values))
+    shape = np.broadcast_shapes(*(np.shape(a) for a in values))
+    check_scale(projectile, *(np.broadcast_to(np.asarray(a), shape).reshape(-1) for a in values))
 
 
 def check_still_air(projectile) -> None:

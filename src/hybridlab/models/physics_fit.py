@@ -96,9 +96,10 @@ class PhysicsFit(FittedPhysics, Regressor):
         if X.shape[1] != 2:
             raise ValueError(f"X must have 2 columns (speed m/s, angle rad), got {X.shape[1]}")
         start = self.start()
-        p0 = jnp.stack([start.value(name) for name in self.unknowns()])
-        # Everything that varies from fit to fit is data (arrays), so the compiled solve is reused.
-        data = (start, jnp.asarray(X), jnp.asarray(y), p0, jnp.asarray(float(np.std(y)) or 1.0))
+        # Everything that varies from fit to fit is data (arrays), so the compiled solve is reused;
+        # made in NumPy (each eager JAX operation would compile a program of its own).
+        p0 = np.array([float(start.value(name)) for name in self.unknowns()])
+        data = (start, X, y, p0, float(np.std(y)) or 1.0)
         # The start checked (a bad launch or a failed solve is a ValueError in one line); the
         # trial steps are not: one whose ranges are not finite is rejected.
         fits = [training.minpack(lambda u: self._linearised(u, data, checked=bool(np.array_equal(u, u0))),
@@ -106,14 +107,14 @@ class PhysicsFit(FittedPhysics, Regressor):
         # r and J at each optimum: the losses that pick the best restart, the standard errors,
         # and the Hessian's gradients all come from them.
         linearised = [self._linearised(u, data) for u, _ in fits]
-        best, self.restarts_ = best_of([float(jnp.mean(r**2)) for r, _ in linearised],
-                                       [p0 * jnp.exp(u) for u, _ in fits], self.restarts > 1)
+        best, self.restarts_ = best_of([float(np.mean(r**2)) for r, _ in linearised],
+                                       [p0 * np.exp(u) for u, _ in fits], self.restarts > 1)
         u, converged = fits[best]
-        self.values_ = p0 * jnp.exp(u)
+        self.values_ = jax.device_put(p0 * np.exp(u))
         r, J_u = linearised[best]
         self.converged_ = bool(converged) and _moves_predictions(J_u)
         # Back to SI units: D − y = σ_y r and ∂D/∂p = σ_y (∂r/∂u) / p, as u = log(p/p₀).
-        scale = float(data[-1])
+        scale = data[-1]
         residual, J = scale * np.asarray(r), scale * np.asarray(J_u) / np.asarray(self.values_)
         self.stderr_ = standard_errors(J, residual).tolist()
         self.train_rmse_ = float(np.sqrt(np.mean(residual**2)))
@@ -132,19 +133,19 @@ class PhysicsFit(FittedPhysics, Regressor):
         the programs that the predictions and the interval compile anyway (``checked``: see
         :meth:`_linear`)."""
         _, X, y, p0, scale = data
-        values = p0 * jnp.exp(jnp.asarray(u))
-        linear = self._linear(values, np.asarray(X), checked)
-        return (linear[:, 0] - np.asarray(y)) / float(scale), linear[:, 1:] * np.asarray(values) / float(scale)
+        values = p0 * np.exp(np.asarray(u))
+        linear = self._linear(values, X, checked)
+        return (linear[:, 0] - y) / scale, linear[:, 1:] * values / scale
 
     def _linear(self, values, X, checked=True):
         """[D, ∂D/∂p] (n, 1 + q) at parameter ``values``, in blocks: one compiled program per
         law and unknowns serves the predictions, the fit's linearisation and the intervals.
         ``checked``: ranges that are not all finite are a ValueError in one line (else returned
         as they are)."""
-        start = self.start()
+        start, values = self.start(), np.asarray(values)  # (NumPy: split without a compiled program)
         # The launches checked here, once: the compiled program checks nothing (see _range_jacobian).
         start.replace(self.unknowns(), values).launches(X[:, 0], X[:, 1])
-        linear = in_blocks(lambda block: _range_jacobian(start, self.unknowns(), values, jnp.asarray(block)), X)
+        linear = in_blocks(lambda block: _range_jacobian(start, self.unknowns(), values, block), X)
         if not checked or np.isfinite(linear[:, 0]).all():
             return linear
         # The compiled program does not check its results: the eager solve says in one line what
@@ -156,7 +157,7 @@ class PhysicsFit(FittedPhysics, Regressor):
         """Log-parameter starts: the given guesses (u = 0), then seeded draws u ~ N(0, 1)."""
         q = len(self.unknowns())
         draws = np.random.default_rng(self.seed).normal(size=(self.restarts - 1, q))
-        return [jnp.zeros(q)] + [jnp.asarray(u) for u in draws]
+        return [np.zeros(q)] + list(draws)
 
     def _predict(self, X):
         # Traced (a decoder inside a loss): the reverse-mode range, which a gradient goes through.

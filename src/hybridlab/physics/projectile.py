@@ -53,6 +53,11 @@ def _solves(motion) -> bool:
     return motion not in CLOSED_FORMS.values()
 
 
+def _negative(value: np.ndarray) -> np.ndarray:
+    """Where a checked result (NumPy) is below 0."""
+    return value < 0
+
+
 def _vectorised(function, projectile, *arrays):
     """``function(projectile, *scalars)`` mapped over equally shaped arrays.
 
@@ -300,7 +305,11 @@ class Projectile(eqx.Module):
             angle = check("angle", angle, lambda xp, a: ~(xp.isfinite(a) & (a >= lowest) & (a <= xp.pi / 2)),
                           requirement)
         more = [check(extra, m, lambda xp, v: ~xp.isfinite(v) | (v < 0), "finite and >= 0") for m in more]
-        return jnp.broadcast_arrays(speed, angle, *more)
+        if is_traced(speed, angle, *more):
+            return jnp.broadcast_arrays(speed, angle, *more)
+        # Broadcast in NumPy, then on the device: jnp.broadcast_arrays compiles a program per shape.
+        shape = np.broadcast_shapes(*shapes)
+        return jax.device_put([np.broadcast_to(np.asarray(a), shape) for a in (speed, angle, *more)])
 
     def _per_shot(self, function, *arrays):
         """Apply a per-shot scalar function over broadcast arrays (one vmap, one solve).
@@ -320,13 +329,14 @@ class Projectile(eqx.Module):
 
     def _verified(self, results, arrays):
         """``results`` ({name: (value, unit, bad)}) as a tuple, or eagerly a one-line
-        ``ValueError`` for the first shot where one is not finite or ``bad``."""
+        ``ValueError`` for the first shot where one is not finite or ``bad`` (a mask, or a
+        function of the value in NumPy: no program compiled for the test)."""
         values = tuple(value for value, _, _ in results.values())
         if is_traced(*jax.tree.leaves((self, values, arrays))):
             return values
         for name, (value, unit, bad) in results.items():
             value = np.asarray(value)
-            wrong = ~np.isfinite(value) | np.asarray(bad)
+            wrong = ~np.isfinite(value) | np.asarray(bad(value) if callable(bad) else bad)
             if wrong.any():
                 index = tuple(np.argwhere(wrong)[0]) if value.ndim else ()
                 raise ValueError(f"{self._title()}: {_problem(name, value[index], unit)}, for "
@@ -465,7 +475,7 @@ class Projectile(eqx.Module):
             is not finite and valid; ``mode`` is not one of the two.
         """
         (time, *_), arrays = self._landing(speed, angle, mode)
-        return self._verified({"flight time": (time, "s", time < 0)}, arrays)[0]
+        return self._verified({"flight time": (time, "s", _negative)}, arrays)[0]
 
     def range(self, speed: ArrayLike, angle: ArrayLike, mode: str = "reverse") -> Float[Array, "..."]:
         """Horizontal distance D = x(T) (m) from the launch point to the landing point.
@@ -491,7 +501,7 @@ class Projectile(eqx.Module):
             is not finite and valid; ``mode`` is not one of the two.
         """
         (time, distance, *_), arrays = self._landing(speed, angle, mode)
-        return self._verified({"flight time": (time, "s", time < 0), "range": (distance, "m", self._behind(distance))},
+        return self._verified({"flight time": (time, "s", _negative), "range": (distance, "m", self._behind)},
                               arrays)[1]
 
     def range_valid(self, speed: Array, angle: Array, mode: str = "reverse") -> Array:
@@ -579,7 +589,7 @@ class Projectile(eqx.Module):
         """
         arrays = self._shots(speed, angle)
         x, y = self._per_shot(_motion(self).apex, *arrays)
-        return self._verified({"apex distance": (x, "m", self._behind(x)), "apex height": (y, "m", y < 0)}, arrays)
+        return self._verified({"apex distance": (x, "m", self._behind), "apex height": (y, "m", _negative)}, arrays)
 
     def apex_valid(self, speed: Array, angle: Array) -> tuple[Array, Array]:
         """:meth:`apex` of float64 arrays of one shape that are valid by construction, unchecked
@@ -614,8 +624,8 @@ class Projectile(eqx.Module):
         return jnp.pi / 2 if self.wind is None else jnp.pi
 
     def _behind(self, distance):
-        """Where a horizontal distance is out of its range: below 0, which only a wind allows."""
-        return distance < 0 if self.wind is None else False
+        """Where a horizontal distance (NumPy) is out of its range: below 0, which only a wind allows."""
+        return _negative(distance) if self.wind is None else False
 
     def height_at(self, speed: ArrayLike, angle: ArrayLike, distance: ArrayLike,
                   mode: str = "reverse") -> Float[Array, "..."]:

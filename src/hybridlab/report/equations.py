@@ -11,7 +11,7 @@ import numpy as np
 from hybridlab.data.formats import read_csv
 from hybridlab.files import write_bytes
 from hybridlab.report.figures import plot_losses, plot_trajectories, write_figure
-from hybridlab.report.interactive import line, lines_parts
+from hybridlab.report.interactive import line, lines_parts, trajectories_file
 from hybridlab.report.page import fallback_html, html_page, html_table
 
 
@@ -63,7 +63,7 @@ def build_equations_report(run_dir: str) -> str:
     """Draw trajectories.png and losses.png from the run's CSV files and write report.html."""
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as handle:
         metrics = json.load(handle)
-    table = read_csv(os.path.join(run_dir, "trajectories.csv"), text=("run",))
+    table = read_csv(trajectories_file(run_dir), text=("run",))
     trajectories = {run: {key: table[key][table["run"] == run] for key in ("t", "x", "y", "exact_x", "exact_y")}
                     for run in dict.fromkeys(table["run"])}
     losses = read_csv(os.path.join(run_dir, "losses.csv"), text=("run", "optimiser", "term"))

@@ -109,6 +109,14 @@ def _trajectories(metrics: Metrics, table: dict, grid: dict) -> list:
             for y in ys for x in xs]
 
 
+def trajectories_file(run_dir: str) -> str:
+    """The run's table of trajectories: ``trajectories.csv``, or ``paths.csv`` in a run directory
+    written before the table was renamed (such a run can still be rebuilt)."""
+    path = os.path.join(run_dir, "trajectories.csv")
+    older = os.path.join(run_dir, "paths.csv")
+    return older if not os.path.isfile(path) and os.path.isfile(older) else path
+
+
 def page_data(run_dir: str | os.PathLike, metrics: Metrics) -> dict | None:
     """What the page's script draws, from the run's grid.csv, curves.csv, trajectories.csv and
     metrics.json; None when the run has none of them."""
@@ -122,7 +130,7 @@ def page_data(run_dir: str | os.PathLike, metrics: Metrics) -> dict | None:
     grid_path, curves_path = os.path.join(run_dir, "grid.csv"), os.path.join(run_dir, "curves.csv")
     if len(metrics["inputs"]) == 2 and os.path.isfile(grid_path):
         data["grid"] = _grid(metrics, read_csv(grid_path))
-        trajectories_path = os.path.join(run_dir, "trajectories.csv")
+        trajectories_path = trajectories_file(run_dir)
         if os.path.isfile(trajectories_path):
             data["trajectories"] = _trajectories(metrics, read_csv(trajectories_path), data["grid"])
     if os.path.isfile(curves_path):

@@ -32,7 +32,9 @@ def hessian_report(loss, params, data=(), mode: str = "forward-over-reverse", gr
     caller has compiled already), else ``jax.grad`` of the loss.
     Skipped (``{"skipped": reason}``) above MAX_PARAMS parameters.
     """
-    flat, unravel = ravel_pytree(params)
+    # A flat NumPy vector as it is (ravel_pytree would compile programs to flatten it).
+    flat, unravel = (params, lambda f: f) if isinstance(params, np.ndarray) and params.ndim == 1 \
+        else ravel_pytree(params)
     n = int(flat.size)
     if n == 0:  # nothing fitted (e.g. every basis term thresholded away): no directions at all
         return {"n_params": 0, "near_zero": 0, "tolerance": NEAR_ZERO, "largest": [], "smallest": [],
