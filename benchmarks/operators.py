@@ -26,14 +26,14 @@ import numpy as np
 
 import hybridlab as hl
 from hybridlab.experiments.jobs import select_device
-from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
+from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_trajectories
 
 BASEBALL = hl.Projectile(hl.QuadraticDrag(c=9e-4), mass=0.145, g=9.81)
 SPEED, ANGLE, DURATION = 40.0, np.deg2rad(30.0), 2.5
 
 
-def _paths(profiles):
-    return wind_paths(BASEBALL, SPEED, ANGLE, profiles, DURATION)
+def _trajectories(profiles):
+    return wind_trajectories(BASEBALL, SPEED, ANGLE, profiles, DURATION)
 
 
 def _errors(predicted, truth, calm) -> dict:
@@ -60,10 +60,10 @@ def main() -> None:
             "test": gaussian_profiles(500, 64, DURATION, 5.0, 0.5, jax.random.key(2)),
             "shifted": gaussian_profiles(500, 64, DURATION, 8.0, 0.2, jax.random.key(3)),
             "fine": gaussian_profiles(500, 256, DURATION, 5.0, 0.5, jax.random.key(4))}
-    truth = {name: _paths(profiles) for name, profiles in sets.items()}
-    calm = {m: _paths(np.zeros((1, m)))[0] for m in (64, 256)}
+    truth = {name: _trajectories(profiles) for name, profiles in sets.items()}
+    calm = {m: _trajectories(np.zeros((1, m)))[0] for m in (64, 256)}
     print(json.dumps({"part": "data", "seconds": time.perf_counter() - clock}), flush=True)
-    physics_rate = _throughput(_paths, sets["test"])
+    physics_rate = _throughput(_trajectories, sets["test"])
     models = {"linear": LinearOperator(), "deeponet": DeepONet(epochs=args.deeponet_epochs),
               "fno": FNO(epochs=args.fno_epochs)}
     for name, model in models.items():

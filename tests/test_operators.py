@@ -10,7 +10,7 @@ from jax.flatten_util import ravel_pytree
 from scipy import stats
 
 from hybridlab.models import load
-from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
+from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_trajectories
 from hybridlab.operators import base as operators_base
 from hybridlab.physics import Projectile, QuadraticDrag, Wind
 
@@ -26,7 +26,7 @@ def test_gaussian_profiles_have_the_squared_exponential_covariance():
 @pytest.mark.slow
 def test_wind_paths_are_the_physics_for_each_profile():
     profiles = gaussian_profiles(3, 16, 2.5, 5.0, 0.5, jax.random.key(1))
-    paths = wind_paths(Projectile(QuadraticDrag(c=9e-4), mass=0.145), 40.0, 0.5, profiles, 2.5)
+    paths = wind_trajectories(Projectile(QuadraticDrag(c=9e-4), mass=0.145), 40.0, 0.5, profiles, 2.5)
     t = np.linspace(0.0, 2.5, 16)
     for profile, path in zip(profiles, paths):
         p = Projectile(QuadraticDrag(c=9e-4), mass=0.145, wind=Wind(profile, 2.5))

@@ -23,7 +23,7 @@ def register(commands) -> None:
     physics_options(sub)
     sub.add_argument("--json", action="store_true", help="print the answer as JSON (angles in degrees)")
     sub.add_argument("--curve", default=None, help="CSV or Parquet file for the solution curve (angle, speed)")
-    sub.add_argument("--plot", default=None, help="PNG file: the paths of every solution to the target")
+    sub.add_argument("--plot", default=None, help="PNG file: the trajectories of every solution to the target")
     sub.set_defaults(run=run)
 
 

@@ -12,7 +12,7 @@ def register(commands) -> None:
         "solve", help="one shot solved exactly, by a PINN or by the Deep Ritz method",
         description="Solve the initial-value shot (--speed, --angle, on [0, --time], default the flight time) or "
                     "the boundary-value one (--to X Y: at (X, Y) m after --time s) by --method, beside the exact "
-                    "path; write t (s), x (m), y (m). " + LAUNCH_HELP,
+                    "trajectory; write t (s), x (m), y (m). " + LAUNCH_HELP,
     )
     sub.add_argument("--method", choices=("exact", "pinn", "ritz"), default="exact",
                      help="exact (the physics), pinn (physics-informed network) or ritz (Deep Ritz: boundary value, "
@@ -54,4 +54,4 @@ def run(args) -> None:
         return
     launch = result["launch"]
     print(f"{result['method']}: launch {launch['speed']:.8g} m/s at {launch['angle']:.8g}°; relative L2 error "
-          f"against the exact path {result['rel_l2_vs_exact']:.3g}; {result['seconds']:.2f} s")
+          f"against the exact trajectory {result['rel_l2_vs_exact']:.3g}; {result['seconds']:.2f} s")

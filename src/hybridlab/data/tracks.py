@@ -322,7 +322,7 @@ def simulate_tracks(projectile: Projectile, n: int, points: int, speed, angle, n
     for v, theta in (block.T for block in np.split(padded, len(padded) // size)):
         times = np.asarray(projectile.flight_time(v, theta))[:, None] * fractions
         t.append(times)
-        position.append(np.asarray(_paths(projectile, v, theta, times)))
+        position.append(np.asarray(_trajectories(projectile, v, theta, times)))
     t, position = np.concatenate(t)[:int(n)], np.concatenate(position)[:int(n)]
     position = position.reshape(-1, 2)
     position = position + float(noise) * np.asarray(jax.random.normal(k_noise, position.shape, jnp.float64))
@@ -338,7 +338,7 @@ def _every_step(projectile: Projectile, launches: np.ndarray, step: float, noise
     flight = np.asarray(projectile.flight_time(launches[:, 0], launches[:, 1]))
     times = np.arange(int(np.ceil(flight.max() / step)) + 1) * step
     inside = times[None, :] < flight[:, None]
-    paths = np.asarray(_paths(projectile, launches[:, 0], launches[:, 1], np.broadcast_to(times, inside.shape)))
+    paths = np.asarray(_trajectories(projectile, launches[:, 0], launches[:, 1], np.broadcast_to(times, inside.shape)))
     position = paths[inside] + noise * np.asarray(jax.random.normal(key, (int(inside.sum()), 2), jnp.float64))
     track = np.repeat(np.arange(len(launches)), inside.sum(axis=1))
     return Tracks("shot", tuple(str(i) for i in range(len(launches))), track,
@@ -346,7 +346,7 @@ def _every_step(projectile: Projectile, launches: np.ndarray, step: float, noise
 
 
 @by_motion
-def _paths(projectile: Projectile, speed, angle, times):
+def _trajectories(projectile: Projectile, speed, angle, times):
     """Positions (b, P, 2) of b shots at their times (b, P): one solve per shot that saves at
     every time (:meth:`Projectile.positions`), not one per point."""
     return jax.vmap(projectile.positions)(speed, angle, times)

@@ -257,20 +257,21 @@ def _forces_table(spec, fitted: dict) -> dict | None:
 
 
 #: Points along each map launch's true trajectory (trajectories.csv), landing included.
-PATH_POINTS = 20
+TRAJECTORY_POINTS = 20
 
 
 def _trajectories_table(spec, grid: np.ndarray) -> dict | None:
     """The true trajectory of every launch of the map, for the report's launch explorer: file columns
-    (speed m/s, angle degrees, t s, x m, y m) at :data:`PATH_POINTS` equal times from the
+    (speed m/s, angle degrees, t s, x m, y m) at :data:`TRAJECTORY_POINTS` equal times from the
     launch to the landing; None where the scenario has no projectile."""
     truth = getattr(spec, "truth", None)
     if truth is None:
         return None
     speed, angle = grid[:, 0], grid[:, 1]
-    t = np.asarray(truth.flight_time(speed, angle))[:, None] * np.linspace(0.0, 1.0, PATH_POINTS)
+    t = np.asarray(truth.flight_time(speed, angle))[:, None] * np.linspace(0.0, 1.0, TRAJECTORY_POINTS)
     x, y = truth.trajectory(speed[:, None], angle[:, None], t)
-    columns = to_file_units({"speed": np.repeat(speed, PATH_POINTS), "angle": np.repeat(angle, PATH_POINTS)})
+    launches = {"speed": np.repeat(speed, TRAJECTORY_POINTS), "angle": np.repeat(angle, TRAJECTORY_POINTS)}
+    columns = to_file_units(launches)
     return columns | {"t": t.ravel(), "x": np.asarray(x).ravel(), "y": np.asarray(y).ravel()}
 
 

@@ -49,7 +49,7 @@ def solve_shot(spec: Mapping, method: str, *, speed: float | None, angle: float 
     error = 0.0 if solution is None else relative_l2(solution, p, speed, angle, horizon)
     if not (np.all(np.isfinite([*launched, error])) and np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError(f"the {method} solution is not finite (launch speed {launched[0]:.3g} m/s, error "
-                         f"{error:.3g}): its path overflows float64")
+                         f"{error:.3g}): its trajectory overflows float64")
     if out is not None:
         write_table(out, {"t": t, "x": np.asarray(x), "y": np.asarray(y)})
     return in_file_units({"method": method, "launch": {"speed": launched[0], "angle": launched[1]},
@@ -58,12 +58,12 @@ def solve_shot(spec: Mapping, method: str, *, speed: float | None, angle: float 
 
 def _launch(p: Projectile, speed, angle, to, horizon) -> tuple[float, float]:
     """(speed m/s, angle rad): the boundary-value shot's exact launch to ``to``, or the given
-    one, whose horizon must not pass its landing (the path would go through the ground)."""
+    one, whose horizon must not pass its landing (the trajectory would go through the ground)."""
     if to is not None:
         return boundary_launch(p, to, horizon)
     if horizon is not None and horizon > (landing := float(p.flight_time(speed, angle))):
         raise ValueError(f"time = {horizon!r}: the shot lands after {landing:.10g} s; a longer horizon would take its "
-                         "path through the ground")
+                         "trajectory through the ground")
     return speed, angle
 
 

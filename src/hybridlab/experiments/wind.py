@@ -15,7 +15,7 @@ import numpy as np
 
 from hybridlab.data import from_degrees, write_table
 from hybridlab.files import new_directory, run_directory, write_json
-from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_paths
+from hybridlab.operators import FNO, DeepONet, LinearOperator, gaussian_profiles, wind_trajectories
 from hybridlab.physics import Projectile, QuadraticDrag
 from hybridlab.report.wind import build_wind_report
 from hybridlab.uncertainty import intervals
@@ -37,13 +37,13 @@ def run_wind(out: str | None = None, seed: int = 0, quick: bool = False, echo=pr
             "shifted": gaussian_profiles(n["test"], SAMPLES, DURATION, *SHIFTED, keys[2]),
             "fine": gaussian_profiles(n["test"], 4 * SAMPLES, DURATION, *FAMILY, keys[3])}
     clock = time.perf_counter()
-    truth = {name: _paths(profiles) for name, profiles in sets.items()}
-    echo(f"  physics paths of {sum(len(s) for s in sets.values())} winds in {time.perf_counter() - clock:.1f} s")
-    calm = {m: _paths(np.zeros((1, m)))[0] for m in (SAMPLES, 4 * SAMPLES)}
+    truth = {name: _trajectories(profiles) for name, profiles in sets.items()}
+    echo(f"  physics trajectories of {sum(len(s) for s in sets.values())} winds in {time.perf_counter() - clock:.1f} s")
+    calm = {m: _trajectories(np.zeros((1, m)))[0] for m in (SAMPLES, 4 * SAMPLES)}
     models = {"linear": LinearOperator(), "deeponet": DeepONet(epochs=500 if quick else 2000, seed=seed),
               "fno": FNO(epochs=100 if quick else 500, seed=seed)}
     metrics = {"scenario": "wind", "seed": seed, "quick": quick, "n": n, "family": FAMILY, "shifted": SHIFTED,
-               "physics_trajectories_per_s": _rate(_paths, sets["test"]), "models": {}}
+               "physics_trajectories_per_s": _rate(_trajectories, sets["test"]), "models": {}}
     examples = {"t": np.linspace(0.0, DURATION, SAMPLES), "wind": sets["test"][:3],
                 "truth": truth["test"][:3] - calm[SAMPLES]}
     with new_directory(out) as work:
@@ -73,8 +73,8 @@ def run_wind(out: str | None = None, seed: int = 0, quick: bool = False, echo=pr
     return metrics
 
 
-def _paths(profiles):
-    return wind_paths(BASEBALL, SPEED, ANGLE, profiles, DURATION)
+def _trajectories(profiles):
+    return wind_trajectories(BASEBALL, SPEED, ANGLE, profiles, DURATION)
 
 
 def _errors(predicted, truth, calm) -> tuple[float, float]:

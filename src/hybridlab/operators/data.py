@@ -59,14 +59,14 @@ def gaussian_profiles(n: int, points: int, duration: float, std: float, length_s
 
 
 @by_motion
-def _paths(base: Projectile, samples, speed, angle, times):
+def _trajectories(base: Projectile, samples, speed, angle, times):
     def one(s):
         return eqx.tree_at(lambda p: p.wind.samples, base, s).positions(speed, angle, times)
 
     return jax.vmap(one)(samples)
 
 
-def wind_paths(projectile: Projectile, speed: float, angle: float, profiles, duration: float) -> np.ndarray:
+def wind_trajectories(projectile: Projectile, speed: float, angle: float, profiles, duration: float) -> np.ndarray:
     """(n, m, 2): the positions (m) of ``projectile`` launched at ``speed`` (m/s), ``angle``
     (rad), at the m sample times of each wind profile (``profiles`` (n, m) in m/s over
     [0, ``duration``] s), free flight (not stopped at the ground); one batched solve.
@@ -104,4 +104,5 @@ def wind_paths(projectile: Projectile, speed: float, angle: float, profiles, dur
     base = Projectile(projectile.drag, mass=projectile.mass, g=projectile.g, height=projectile.height,
                       wind=Wind(profiles[0], duration))
     times = jnp.linspace(0.0, duration, profiles.shape[1])
-    return np.asarray(_paths(base, jnp.asarray(profiles), jnp.asarray(speed, float), jnp.asarray(angle, float), times))
+    return np.asarray(_trajectories(base, jnp.asarray(profiles), jnp.asarray(speed, float), jnp.asarray(angle, float),
+                                    times))
