@@ -11,6 +11,7 @@ import functools
 import time
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,6 +45,13 @@ def plain(network, z, aux):
     """The black box's output map: N(z) (``aux`` unused)."""
     del aux
     return network(z)
+
+
+@eqx.filter_jit
+def _output(x_scaler, y_scaler, network, X, dtype):
+    """ŷ = the y scaler's inverse of N(z), z the x scaler's forward of X in the network's
+    ``dtype``: one program (run eagerly, each operation would compile one)."""
+    return y_scaler.inverse(plain(network, x_scaler.forward(X).astype(dtype), None).astype(jnp.float64))
 
 
 @functools.lru_cache(maxsize=None)
@@ -239,8 +247,9 @@ class MLP(Regressor):
             The kept network, epochs run, convergence, restarts, training loss, Hessian report and time (s).
         """
         dtype = DTYPES[self.dtype]
-        data = tuple(jnp.asarray(a).astype(dtype) for a in (z, aux, target))
-        train, validation = self._split(data)
+        # Cast and split in NumPy, then on the device (eager JAX indexing compiles programs).
+        train, validation = self._split(tuple(np.asarray(a).astype(dtype) for a in (z, aux, target)))
+        train, validation = jax.device_put((train, validation))
         loss, residuals = objectives(output)
         start = time.perf_counter()
         task = progress.task(self.name, self.epochs * self.restarts)
@@ -265,7 +274,7 @@ class MLP(Regressor):
         if n <= HESSIAN_ROWS:
             return data
         rows = np.sort(np.random.default_rng(self.seed).choice(n, HESSIAN_ROWS, replace=False))
-        return tuple(a[rows] for a in data)
+        return tuple(np.asarray(a)[rows] for a in data)  # (NumPy: an eager JAX gather compiles a program)
 
     def _split(self, data):
         """Training and validation parts (a seeded shuffle) of the standardised data."""
@@ -317,8 +326,7 @@ class MLP(Regressor):
 
     # Prediction, persistence, summary --------------------------------------------------------
     def _predict(self, X):
-        z = self.x_scaler_.forward(jnp.asarray(X)).astype(DTYPES[self.dtype])
-        return self.y_scaler_.inverse(plain(self.network_, z, None).astype(jnp.float64))
+        return _output(self.x_scaler_, self.y_scaler_, self.network_, X, DTYPES[self.dtype])
 
     def _sensitivities(self, X):
         return last_layer_jacobian(self, X)

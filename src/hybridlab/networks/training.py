@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
-from jax.flatten_util import ravel_pytree
 
 from hybridlab.physics.compiling import compiled
 
@@ -77,7 +76,7 @@ def first_order(params, loss, train, validation, optimiser, epochs: int, patienc
     the best parameters are those at the end of a chunk and patience counts whole chunks.
     Returns (params, epochs run).
     """
-    state = optimiser.init(params)
+    state = _init(optimiser, params)
     best, best_loss, since, done = params, np.inf, 0, 0
     shuffles = np.random.default_rng(seed)
     while done < epochs:
@@ -162,6 +161,12 @@ def _value_and_grad(loss, params, data):
 
 
 @eqx.filter_jit
+def _init(optimiser, params):
+    """The optimiser's state for ``params``: one program (its zeros made eagerly compile one each)."""
+    return optimiser.init(params)
+
+
+@eqx.filter_jit
 def _step(optimiser, params, state, grads):
     import optax
 
@@ -175,7 +180,7 @@ def stepped(params, loss, data, optimiser, epochs: int, task=None, batch: int | 
     whose gradient is costly to compile (an ODE solve and its adjoint inside): a chunk of
     steps compiled as one scan is another copy of that gradient, and the L-BFGS that follows
     calls :func:`value_and_grad` anyway (both compiled as solves are). Returns (params, epochs run)."""
-    state = optimiser.init(params)
+    state = _init(optimiser, params)
     n = data[0].shape[0]
     count = batches_per_epoch(n, batch)
     rowwise = tuple(a.ndim > 0 for a in data)
@@ -219,25 +224,40 @@ def lbfgs(params, loss, data, steps: int, history: bool = False, solves: bool = 
     at the first step. With ``history``, (params, the loss at the start and after each iteration).
     A whole loop compiled as one program (Optax's L-BFGS and zoom line search) holds two more
     copies of the gradient: under an ODE law its compile took 15 s of a 50-s fit."""
-    flat, unravel = ravel_pytree(params)
+    x0, unravel = _flat(params)
 
     def objective(x):
-        value, grads = value_and_grad(loss, unravel(jnp.asarray(x, dtype=flat.dtype)), data, solves)
-        return float(value), np.asarray(ravel_pytree(grads)[0], dtype=np.float64)
+        value, grads = value_and_grad(loss, unravel(x), data, solves)
+        return float(value), _flat(grads)[0]
 
     values = []
 
     def record(intermediate_result):
         values.append(float(intermediate_result.fun))
 
-    x0 = np.asarray(flat, dtype=np.float64)
     if history:
         values.append(objective(x0)[0])
     result = scipy.optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", callback=record,
                                      options={"maxiter": steps, "maxfun": max(15_000, 25 * steps), "ftol": 0.0,
                                               "gtol": 0.0})
-    params = unravel(jnp.asarray(result.x, dtype=flat.dtype))
+    params = unravel(result.x)
     return (params, values) if history else params
+
+
+def _flat(tree):
+    """(x, unravel): the array leaves of ``tree`` as one float64 NumPy vector, and its inverse
+    (each leaf back in its shape and dtype, on the device) — ``ravel_pytree``'s, in NumPy, whose
+    JAX operations would compile programs of their own."""
+    leaves, treedef = jax.tree.flatten(tree)
+    leaves = [np.asarray(leaf) for leaf in leaves]
+    cuts = np.cumsum([leaf.size for leaf in leaves])[:-1]
+
+    def unravel(x):
+        parts = np.split(np.asarray(x), cuts)
+        return jax.tree.unflatten(treedef, jax.device_put([part.reshape(leaf.shape).astype(leaf.dtype)
+                                                          for part, leaf in zip(parts, leaves)]))
+
+    return np.concatenate([leaf.ravel() for leaf in leaves]).astype(np.float64) if leaves else np.zeros(0), unravel
 
 
 def least_squares(params, residuals, data, steps: int):

@@ -192,15 +192,29 @@ def mean_square(values, prob: Problem):
 
 def trajectory(net: Network, prob: Problem, t) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) in m at times t (s)."""
-    tau = jnp.atleast_1d(jnp.asarray(t, float)) / prob.time
-    r = jax.vmap(lambda s: position(net, prob, s))(tau) * prob.length
-    return np.asarray(r[:, 0]), np.asarray(r[:, 1])
+    r = np.asarray(_positions(net, prob, t))
+    return r[:, 0], r[:, 1]
 
 
 def launch(net: Network, prob: Problem) -> tuple[float, float]:
     """(speed m/s, angle rad) of the path at t = 0."""
-    v = np.asarray(velocity(net, prob, jnp.asarray(0.0))) * float(prob.length / prob.time)
+    v = np.asarray(_launch_velocity(net, prob))
     return float(np.hypot(*v)), float(np.arctan2(v[1], v[0]))
+
+
+# The network's evaluations as programs: run eagerly, each of their operations (and of the
+# forward-mode derivative) would compile one of its own, some 60 in all.
+@eqx.filter_jit
+def _positions(net: Network, prob: Problem, t):
+    """r̂ (P, 2) in m at times t (s)."""
+    tau = jnp.atleast_1d(jnp.asarray(t, float)) / prob.time
+    return jax.vmap(lambda s: position(net, prob, s))(tau) * prob.length
+
+
+@eqx.filter_jit
+def _launch_velocity(net: Network, prob: Problem):
+    """The velocity (2,) in m/s at t = 0."""
+    return velocity(net, prob, jnp.asarray(0.0)) * (prob.length / prob.time)
 
 
 class NetworkSolver(Estimator, rung=False):
