@@ -212,6 +212,11 @@ BAD_DATA = {_shots: (np.array([[10.0, 0.5], [np.nan, 0.7]]), np.ones(2)), _track
             _functions: (np.array([[0.0, np.nan, 1.0]]), np.zeros((1, 3, 2))), _distances: (np.array([10.0, np.nan]),),
             _regularisation: (np.full((12, 4), np.nan), 0.1, np.zeros((6, 4)), np.zeros((6, 12))),
             _initial_value: (1.5, (np.nan, 10.0)), _boundary_value: (1.5, (12.0, -3.0))}
+#: What the refusal names: the argument, and the element where one is bad.
+NAMED = {_shots: r"^X\[1, 0\] = nan", _tracks: r"^tracks must be a hybridlab\.data\.Tracks",
+         _evenly_spaced: r"^tracks must be a hybridlab\.data\.Tracks", _functions: r"^W\[0, 1\] = nan",
+         _distances: r"^distances\[1\] = nan", _regularisation: r"^pa: must be a finite",
+         _initial_value: r"^velocity = \(nan, 10\.0\)", _boundary_value: r"^to = \(12, -3\): the target is below"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -219,7 +224,7 @@ def test_bad_data_is_refused_and_leaves_the_model_unfitted(name):
     make, data = CASES[name]
     model = make()
     model.n_features_, model.context_, model.stale_ = 2, {}, "from an earlier fit"  # as if fitted before
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=NAMED[data]):
         model.fit(*BAD_DATA[data])
     with pytest.raises(ValueError, match="not fitted yet"):
         model._check_fitted()
