@@ -24,7 +24,7 @@ def test_gaussian_profiles_have_the_squared_exponential_covariance():
 
 
 @pytest.mark.slow
-def test_wind_paths_are_the_physics_for_each_profile():
+def test_wind_trajectories_are_the_physics_for_each_profile():
     profiles = gaussian_profiles(3, 16, 2.5, 5.0, 0.5, jax.random.key(1))
     paths = wind_trajectories(Projectile(QuadraticDrag(c=9e-4), mass=0.145), 40.0, 0.5, profiles, 2.5)
     t = np.linspace(0.0, 2.5, 16)

@@ -31,7 +31,7 @@ _solve, _solve_tracks = solve_jit(motion.solve), solve_jit(motion.solve_tracks)
 
 class Dynamics(WithInterval, Estimator, rung=False):
     """A model of ds/dt fitted to trajectories: ``fit(tracks)``, ``simulate(initial_state, t)``,
-    ``predict(tracks[, return_std])``, ``predict_interval(tracks, level)``, ``summary()``,
+    ``predict(tracks, return_std=False)``, ``predict_interval(tracks, level)``, ``summary()``,
     ``save``/``load`` (JSON + arrays, no pickle). ``predict`` (:meth:`WithInterval.predict`)
     gives the positions (n, dim) in m at the rows of ``tracks`` — tracks this model was fitted
     on, by name, at any times at or after their first fitted time — continued from their fitted

@@ -352,7 +352,7 @@ class WithInterval:
             for the learned aim); rows of fitted tracks (a ``Tracks``) for a dynamics model; input
             functions W (n, m) for an operator; observed tracks and a horizon (steps) for a forecaster.
         return_std : bool
-            Whether to return the predictive standard deviation too.
+            Whether to return the predictive standard deviation too (keyword only).
 
         Returns
         -------
@@ -370,6 +370,8 @@ class WithInterval:
             If the model is not fitted, the data is not what the model takes (the message names it), or
             ``return_std`` is asked of a model without a predictive interval.
         """
+        if data and isinstance(data[-1], (bool, np.bool_)):
+            raise TypeError("return_std is a keyword argument: predict(..., return_std=True)")
         self._check_fitted()
         checked = self._checked(*data)
         predicted = self._predicted(*checked)

@@ -186,7 +186,7 @@ def write_aim_files(spec: Mapping, summary: Mapping, *, curve: str | None = None
     """The files of an :func:`aim_summary` (made with ``speed``, if given): at ``curve`` the
     solution curve {(θ, v)} to its target, a CSV or Parquet file of ``angle`` (degrees) and
     ``speed`` (m/s) across the angles that can reach it (no rows for a target out of reach); at
-    ``plot`` a PNG of its paths (see :func:`aim_figure`). Both are made before either is
+    ``plot`` a PNG of its trajectories (see :func:`aim_figure`). Both are made before either is
     written, and a failure leaves neither."""
     from hybridlab.files import replace_atomically
     from hybridlab.inverse import aim
@@ -217,7 +217,7 @@ def write_aim_files(spec: Mapping, summary: Mapping, *, curve: str | None = None
 
 
 def aim_figure(spec: Mapping, summary: Mapping, plot: str, speed: float | None = None, points: int = 200):
-    """The paths of an :func:`aim_summary` (angles in degrees) from launch to landing: every
+    """The trajectories of an :func:`aim_summary` (angles in degrees) from launch to landing: every
     solution, the least-speed shot (which hits too, at its own speed) and, for a target out of
     reach of the given ``speed``, the closest approach (dashed). ValueError naming ``plot`` (the
     file it is for) where a path cannot be drawn (a position beyond float64's range)."""

@@ -76,7 +76,7 @@ def check_steps(tracks: Tracks, dt: float | None = None) -> float:
 
 class Forecaster(WithInterval, Estimator, rung=False):
     """Base of the data-only forecasters (see the module's docstring): ``fit(tracks)``;
-    ``predict(observed, horizon[, return_std])`` (:meth:`WithInterval.predict`): the positions
+    ``predict(observed, horizon, return_std=False)`` (:meth:`WithInterval.predict`): the positions
     (m, horizon, dim) in m of each observed track (a ``Tracks`` of the fitted dim, steps within
     10 % of ``dt_``, at least :meth:`least_observed` points) at k·``dt_`` after its last point,
     k = 1 … ``horizon`` (at most :attr:`horizon_`), NaN from the first step whose position or

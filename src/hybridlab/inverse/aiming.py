@@ -688,7 +688,7 @@ def aim(projectile: Projectile, distance, *, target_height=0.0, speed=None, angl
         check_scale(p, distance, level)
         return padded(lambda *shots: _speeds(p, *shots, upright=upright), theta, distance, level, shape=shape)
     check_scale(p, distance, level)
-    fractions = (np.arange(curve_points) + 0.5) / curve_points
+    fractions = (np.arange(curve_points) + 0.5) * (1.0 / max(curve_points, 1))  # as XLA divides by a constant
     v, theta, miss, angles, speeds = padded(lambda *shots: _least(p, *shots, fractions, upright), distance, level)
     check_resolved(p, distance, level, miss)
     return Aim(*(shaped(a, shape) for a in (v, theta, angles, speeds)))

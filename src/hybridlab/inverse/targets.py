@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hybridlab.physics import Projectile
+from hybridlab.physics.batching import lanes
 from hybridlab.physics.validation import array_module, as_float, check, is_traced
 
 # Products of a distance and a speed (m²/s) that the slopes of paths form: beyond 1e±300 they
@@ -209,7 +210,7 @@ def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=N
     values = [target_distance(distance), target_level(projectile, target_height)]
     values += [] if speed is None else [given_speed(speed)]
     shape = np.broadcast_shapes(*(np.shape(a) for a in values))
-    check_scale(projectile, *(np.broadcast_to(np.asarray(a), shape).reshape(-1) for a in values))
+    check_scale(projectile, *lanes(shape, *values))
 
 
 def check_still_air(projectile) -> None:

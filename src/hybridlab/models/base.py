@@ -87,7 +87,7 @@ class Scaler(eqx.Module):
 
 class Regressor(WithInterval, Estimator):
     """Base class of every rung of the ladder: ``fit(X, y)`` on launches X (n, d) and
-    observations y (n,); ``predict(X[, return_std])``: ŷ (n,) in the unit of y for launches X
+    observations y (n,); ``predict(X, return_std=False)``: ŷ (n,) in the unit of y for launches X
     (n, d) of the fitted d, finite, and with ``return_std`` the predictive standard deviation s
     (n,) of a new measurement (:meth:`WithInterval.predict`); besides :class:`Estimator`'s
     persistence and summary. A subclass implements ``_fit(X, y, progress)``, ``_predict(X)`` and

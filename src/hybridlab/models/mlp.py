@@ -11,7 +11,6 @@ import functools
 import time
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -45,13 +44,6 @@ def plain(network, z, aux):
     """The black box's output map: N(z) (``aux`` unused)."""
     del aux
     return network(z)
-
-
-@eqx.filter_jit
-def _output(x_scaler, y_scaler, network, X, dtype):
-    """ŷ = the y scaler's inverse of N(z), z the x scaler's forward of X in the network's
-    ``dtype``: one program (run eagerly, each operation would compile one)."""
-    return y_scaler.inverse(plain(network, x_scaler.forward(X).astype(dtype), None).astype(jnp.float64))
 
 
 @functools.lru_cache(maxsize=None)
@@ -326,7 +318,8 @@ class MLP(Regressor):
 
     # Prediction, persistence, summary --------------------------------------------------------
     def _predict(self, X):
-        return _output(self.x_scaler_, self.y_scaler_, self.network_, X, DTYPES[self.dtype])
+        z = self.x_scaler_.forward(jnp.asarray(X)).astype(DTYPES[self.dtype])
+        return self.y_scaler_.inverse(plain(self.network_, z, None).astype(jnp.float64))
 
     def _sensitivities(self, X):
         return last_layer_jacobian(self, X)

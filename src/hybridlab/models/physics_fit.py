@@ -17,6 +17,13 @@ from hybridlab.physics.validation import is_traced
 from hybridlab.uncertainty.diagnostics import best_of, hessian_report, standard_errors
 
 
+@jax.jit
+def _values(p0, u):
+    """p = p₀ eᵘ in JAX, one program: NumPy's exp differs from XLA's in the last bit, which the fit's
+    iterations carry into its results."""
+    return p0 * jnp.exp(u)
+
+
 class PhysicsFit(FittedPhysics, Regressor):
     """ŷ = D(v, θ; p): the range of a ``Projectile`` whose parameters named in ``unknown``
     (any of its drag law's coefficients, mass, g, height) are fitted by Levenberg–Marquardt
@@ -107,10 +114,10 @@ class PhysicsFit(FittedPhysics, Regressor):
         # r and J at each optimum: the losses that pick the best restart, the standard errors,
         # and the Hessian's gradients all come from them.
         linearised = [self._linearised(u, data) for u, _ in fits]
-        best, self.restarts_ = best_of([float(np.mean(r**2)) for r, _ in linearised],
-                                       [p0 * np.exp(u) for u, _ in fits], self.restarts > 1)
+        best, self.restarts_ = best_of([float(jnp.mean(r**2)) for r, _ in linearised],
+                                       [_values(p0, u) for u, _ in fits], self.restarts > 1)
         u, converged = fits[best]
-        self.values_ = jax.device_put(p0 * np.exp(u))
+        self.values_ = _values(p0, u)
         r, J_u = linearised[best]
         self.converged_ = bool(converged) and _moves_predictions(J_u)
         # Back to SI units: D − y = σ_y r and ∂D/∂p = σ_y (∂r/∂u) / p, as u = log(p/p₀).
@@ -133,7 +140,7 @@ class PhysicsFit(FittedPhysics, Regressor):
         the programs that the predictions and the interval compile anyway (``checked``: see
         :meth:`_linear`)."""
         _, X, y, p0, scale = data
-        values = p0 * np.exp(np.asarray(u))
+        values = np.asarray(_values(p0, u))
         linear = self._linear(values, X, checked)
         return (linear[:, 0] - y) / scale, linear[:, 1:] * values / scale
 

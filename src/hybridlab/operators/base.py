@@ -45,7 +45,7 @@ def check_functions(W, Y=None, samples: int | None = None):
 
 
 class Operator(WithInterval, Estimator, rung=False):
-    """Base class of the operators: ``fit(W, Y)``; ``predict(W[, return_std])``
+    """Base class of the operators: ``fit(W, Y)``; ``predict(W, return_std=False)``
     (:meth:`WithInterval.predict`): the outputs Y (n, m, 2) in their unit for input functions W
     (n, m), finite, on the training grid (any grid for a resolution-free operator), and with
     ``return_std`` the predictive standard deviation (n, m, 2) of each output sample. A subclass

@@ -127,7 +127,7 @@
     });
   }
 
-  function drawPath() {
+  function drawTrajectory() {
     if (!data.trajectories) return;
     var path = data.trajectories[state.j * data.grid.x.length + state.i];
     var layout = {height: 400, margin: {t: 40},
@@ -165,7 +165,7 @@
     updateTable();
     Plotly.restyle("maps-plot", {x: [[data.grid.x[state.i]]], y: [[data.grid.y[state.j]]]}, [1]);
     drawSpeedCurve();
-    drawPath();
+    drawTrajectory();
   }
 
   function slider(id, name, values, index) {

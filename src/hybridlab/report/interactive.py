@@ -2,7 +2,7 @@
 run's files alone: the maps of the truth, each model and each model's error, with hover values;
 the curves with their predictive bands; the errors in and out of the training region; and a
 launch explorer — sliders for speed and angle that move a marker across the maps and set every
-model's predicted output beside the truth, a toggle per model, and the true path of the chosen
+model's predicted output beside the truth, a toggle per model, and the true trajectory of the chosen
 launch (``trajectories.csv``).
 
 The page stays one self-contained file that works offline: Plotly's library (from the
