@@ -14,7 +14,7 @@ from jax.flatten_util import ravel_pytree
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
 from hybridlab.dynamics.base import Dynamics
-from hybridlab.estimators.grey import FittedPhysics
+from hybridlab.estimators.grey import FittedPhysics, from_log
 from hybridlab.estimators.params import PHYSICS, UNKNOWN, TOLERANCE, Boolean, Integer, OneOf, Real
 from hybridlab.networks import training
 from hybridlab.physics import QuadraticDrag
@@ -159,7 +159,7 @@ class TrajectoryFit(FittedPhysics, Dynamics):
         found, converged = training.minpack(lambda x: _jacobian(residuals, unravel(x), data), flat, self.steps)
         u, shift = unravel(np.asarray(found))
         order = [names.index(name) for name in self.unknowns()]
-        self.values_ = jax.device_put((p0 * np.exp(u))[np.asarray(order, int)])
+        self.values_ = from_log(p0[order], u[order])
         self.starts_ = jax.device_put(guess + shift if self.fit_start else guess)
         self.converged_ = bool(converged)
         r, J = _jacobian(residuals, (u, shift), data)

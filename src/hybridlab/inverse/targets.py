@@ -176,9 +176,9 @@ def speed_ceiling(projectile: Projectile, distance, *, target_height=0.0) -> jax
         puts the target below the ground.
     """
     vacuum, _ = log_speeds(projectile, target_distance(distance), target_level(projectile, target_height))
-    if is_traced(vacuum):
-        return jnp.maximum(jnp.exp(vacuum), _FASTEST)
-    return jax.device_put(np.maximum(np.exp(vacuum), _FASTEST))  # computed in NumPy: no program compiled
+    xp = array_module(vacuum)  # NumPy when concrete: no program compiled
+    ceiling = xp.maximum(xp.exp(vacuum), _FASTEST)
+    return ceiling if xp is jnp else jax.device_put(ceiling)
 
 
 def check_target(projectile: Projectile, distance, *, target_height=0.0, speed=None) -> None:

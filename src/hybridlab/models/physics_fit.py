@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hybridlab.estimators.grey import FittedPhysics
+from hybridlab.estimators.grey import FittedPhysics, from_log
 from hybridlab.estimators.params import PHYSICS, SEED, UNKNOWN, Integer
 from hybridlab.models.base import Regressor
 from hybridlab.networks import training
@@ -15,13 +15,6 @@ from hybridlab.physics.compiling import by_motion
 from hybridlab.physics.batching import in_blocks
 from hybridlab.physics.validation import is_traced
 from hybridlab.uncertainty.diagnostics import best_of, hessian_report, standard_errors
-
-
-@jax.jit
-def _values(p0, u):
-    """p = p₀ eᵘ in JAX, one program: NumPy's exp differs from XLA's in the last bit, which the fit's
-    iterations carry into its results."""
-    return p0 * jnp.exp(u)
 
 
 class PhysicsFit(FittedPhysics, Regressor):
@@ -115,9 +108,9 @@ class PhysicsFit(FittedPhysics, Regressor):
         # and the Hessian's gradients all come from them.
         linearised = [self._linearised(u, data) for u, _ in fits]
         best, self.restarts_ = best_of([float(jnp.mean(r**2)) for r, _ in linearised],
-                                       [_values(p0, u) for u, _ in fits], self.restarts > 1)
+                                       [from_log(p0, u) for u, _ in fits], self.restarts > 1)
         u, converged = fits[best]
-        self.values_ = _values(p0, u)
+        self.values_ = from_log(p0, u)
         r, J_u = linearised[best]
         self.converged_ = bool(converged) and _moves_predictions(J_u)
         # Back to SI units: D − y = σ_y r and ∂D/∂p = σ_y (∂r/∂u) / p, as u = log(p/p₀).
@@ -140,7 +133,7 @@ class PhysicsFit(FittedPhysics, Regressor):
         the programs that the predictions and the interval compile anyway (``checked``: see
         :meth:`_linear`)."""
         _, X, y, p0, scale = data
-        values = np.asarray(_values(p0, u))
+        values = np.asarray(from_log(p0, u))
         linear = self._linear(values, X, checked)
         return (linear[:, 0] - y) / scale, linear[:, 1:] * values / scale
 

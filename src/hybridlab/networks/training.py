@@ -228,7 +228,7 @@ def lbfgs(params, loss, data, steps: int, history: bool = False, solves: bool = 
 
     def objective(x):
         value, grads = value_and_grad(loss, unravel(x), data, solves)
-        return float(value), _flat(grads)[0]
+        return float(value), _ravel(grads)
 
     values = []
 
@@ -257,7 +257,13 @@ def _flat(tree):
         return jax.tree.unflatten(treedef, jax.device_put([part.reshape(leaf.shape).astype(leaf.dtype)
                                                           for part, leaf in zip(parts, leaves)]))
 
-    return np.concatenate([leaf.ravel() for leaf in leaves]).astype(np.float64) if leaves else np.zeros(0), unravel
+    return _ravel(tree), unravel
+
+
+def _ravel(tree) -> np.ndarray:
+    """The array leaves of ``tree`` as one float64 NumPy vector (:func:`_flat`'s x)."""
+    leaves = [np.asarray(leaf).ravel() for leaf in jax.tree.leaves(tree)]
+    return np.concatenate(leaves).astype(np.float64) if leaves else np.zeros(0)
 
 
 def least_squares(params, residuals, data, steps: int):
