@@ -30,6 +30,7 @@ import numpy as np
 
 from hybridlab.data import Tracks, join_tracks
 from hybridlab.dynamics import UDE, motion
+from hybridlab.physics import newton
 from hybridlab.dynamics.learned import _START_UNIT
 from hybridlab.experiments.forecast import BASEBALL, SETS, STEP, simulated
 from hybridlab.networks import training
@@ -74,7 +75,7 @@ class ShootingLoss(eqx.Module):
         network, shift = params
         ts, position, mask, guess, following, has_next = data
         starts = guess + _START_UNIT * shift
-        states = motion.solve_tracks(self.build(network, self.scales), starts, ts, self.rtol)
+        states = newton.solve_tracks(self.build(network, self.scales), starts, ts, self.rtol)
         dim = position.shape[-1]
         error = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
         gap = states[:, -1] - starts[following]  # padding repeats a segment's last time

@@ -2,11 +2,11 @@
 
 Setup (identical in both scripts): the data of ude_tracks_data.make_data(0) — 20 baseball
 tracks × 30 points on one grid t = linspace(0, 1, 30) s, σ = 5 cm, true drag c v² with
-c = 9e-4 kg/m, m = 0.145 kg. Model: the field motion.Newton(NetworkDrag(N, 45, g), g), i.e.
+c = 9e-4 kg/m, m = 0.145 kg. Model: the field newton.Newton(NetworkDrag(N, 45, g), g), i.e.
 dv/dt = −g ŷ − g·softplus(N(|v|/45))·v̂, N = drag_network((32, 32), "softplus", key(0)) — a
 1-32-32-1 softplus network whose last layer starts at weights 0 and bias log(expm1(0.05)).
 The initial states are known (not trained). Loss: mean squared position error over all
-tracks, points and both coordinates. Solve: motion.solve_tracks — Tsit5 at rtol = atol = 1e-6,
+tracks, points and both coordinates. Solve: newton.solve_tracks — Tsit5 at rtol = atol = 1e-6,
 vmapped over the tracks (a step size per track), reverse mode through the solve
 (RecursiveCheckpointAdjoint). Full-batch Adam, lr 1e-2, constant
 (training.optimiser("adam", lr, None, epochs)). The engines differ only in the solve: Tsit5
@@ -48,7 +48,7 @@ import numpy as np
 import optax
 
 import hybridlab  # noqa: F401  (float64)
-from hybridlab.dynamics import motion
+from hybridlab.physics import newton
 from hybridlab.networks import training
 from hybridlab.networks.drag import NetworkDrag, drag_network
 
@@ -59,13 +59,13 @@ RTOL = 1e-6
 
 
 def field(network, g):
-    return motion.Newton(NetworkDrag(network, jnp.asarray(45.0), g), g)
+    return newton.Newton(NetworkDrag(network, jnp.asarray(45.0), g), g)
 
 
 def loss(network, data):
     """Mean squared position error (m², per coordinate)."""
     s0, ts, position, g = data
-    states = motion.solve_tracks(field(network, g), s0, ts, RTOL)
+    states = newton.solve_tracks(field(network, g), s0, ts, RTOL)
     return jnp.mean((states[..., :2] - position) ** 2)
 
 

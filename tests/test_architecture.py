@@ -139,6 +139,7 @@ OTHER_MEANINGS = {
     ("experiments/scenarios.py", "linear"): "the linear-regression rung's name",
     ("experiments/wind.py", "linear"): "the linear operator's name",
     ("inverse/learned.py", "none"): "the learned aim's branch without a penalty",
+    ("inverse/regularisation.py", "constant"): "a learning-rate schedule",
     ("models/__init__.py", "linear"): "the linear-regression rung's name (its module, imported on first use)",
     ("models/linear.py", "linear"): "the rung's name",
     ("models/mlp.py", "constant"): "a learning-rate schedule",

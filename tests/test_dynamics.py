@@ -9,6 +9,7 @@ from scipy.integrate import solve_ivp
 
 from hybridlab.data import Tracks, simulate_tracks
 from hybridlab.dynamics import UDE, NeuralODE, TrajectoryFit, discover_drag, motion
+from hybridlab.physics import newton
 from hybridlab.models import load
 from hybridlab.physics import Projectile, QuadraticDrag
 
@@ -21,7 +22,7 @@ def baseball_tracks():
 
 
 def test_the_solve_matches_scipy_in_2d_and_for_a_drop():
-    field = motion.Newton(motion.LawDrag(BASEBALL), BASEBALL.g)
+    field = newton.Newton(newton.LawDrag(BASEBALL), BASEBALL.g)
     t = np.linspace(0.0, 3.0, 7)
     s0 = np.array([1.0, 2.0, 30.0, 12.0])
 
@@ -30,9 +31,9 @@ def test_the_solve_matches_scipy_in_2d_and_for_a_drop():
         return [s[2], s[3], a * s[2], a * s[3] - float(BASEBALL.g)]
 
     ref = solve_ivp(rhs, (0, 3), s0, t_eval=t, rtol=1e-12, atol=1e-12, method="DOP853").y.T
-    np.testing.assert_allclose(motion.solve(field, jnp.asarray(s0), jnp.asarray(t), 1e-10), ref, atol=1e-7)
+    np.testing.assert_allclose(newton.solve(field, jnp.asarray(s0), jnp.asarray(t), 1e-10), ref, atol=1e-7)
     # A drop: (height, velocity), drag against the motion (upwards while falling).
-    drop = motion.solve(field, jnp.array([40.0, 0.0]), jnp.asarray(t), 1e-10)
+    drop = newton.solve(field, jnp.array([40.0, 0.0]), jnp.asarray(t), 1e-10)
     ref = solve_ivp(lambda _, s: [s[1], -float(BASEBALL.g) + 1.2e-3 / 0.145 * s[1] ** 2], (0, 3), [40.0, 0.0],
                     t_eval=t, rtol=1e-12, atol=1e-12, method="DOP853").y.T
     np.testing.assert_allclose(drop, ref, atol=1e-7)
@@ -224,9 +225,9 @@ class _LearnedCurve:
     physics = Projectile(QuadraticDrag(c=1e-3), mass=0.145).to_spec()
 
     def __init__(self, tracks):
-        field = motion.Newton(motion.LawDrag(BASEBALL), BASEBALL.g)
+        field = newton.Newton(newton.LawDrag(BASEBALL), BASEBALL.g)
         t, _, mask = tracks.padded()
-        states = motion.solve_tracks(field, jnp.asarray(motion.starting_states(tracks)), jnp.asarray(t), 1e-8)
+        states = newton.solve_tracks(field, jnp.asarray(motion.starting_states(tracks)), jnp.asarray(t), 1e-8)
         self._states = np.asarray(states)[mask]
 
     def states(self, tracks):

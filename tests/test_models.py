@@ -358,7 +358,7 @@ def test_basis_aliases_nothing_on_shots_that_vary_speed_and_angle(basis_model, c
 
 
 def test_basis_keeps_the_earlier_of_two_terms_the_shots_cannot_tell_apart():
-    from hybridlab.models.basis import independent_terms
+    from hybridlab.sparse import independent_terms
 
     rng = np.random.default_rng(10)
     x, z = rng.uniform(1, 2, (2, 30))

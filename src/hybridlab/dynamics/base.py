@@ -13,6 +13,7 @@ import numpy as np
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
+from hybridlab.physics import newton
 from hybridlab.estimators import Estimator, WithInterval
 from hybridlab.networks.progress import QUIET, ProgressMeter
 from hybridlab.physics.compiling import solve_jit
@@ -26,7 +27,7 @@ TRACK_BLOCK = 256
 #: its states are the same (the adjoint changes only how a derivative would be taken).
 _VALUES = diffrax.ForwardMode()
 #: The solves of a fitted model's predictions, compiled as solves are.
-_solve, _solve_tracks = solve_jit(motion.solve), solve_jit(motion.solve_tracks)
+_solve, _solve_tracks = solve_jit(newton.solve), solve_jit(newton.solve_tracks)
 
 
 class Dynamics(WithInterval, Estimator, rung=False):
@@ -297,6 +298,6 @@ def _position_jacobian(parametrised, theta, starts, ts, rtol, dim):
     forward mode (Diffrax's ForwardMode), one tangent per parameter, each track on its own."""
 
     def positions(theta, start, t):
-        return motion.solve(parametrised(theta), start, t, rtol, diffrax.ForwardMode())[:, :dim]
+        return newton.solve(parametrised(theta), start, t, rtol, diffrax.ForwardMode())[:, :dim]
 
     return jax.vmap(jax.jacfwd(positions, argnums=(0, 1)), in_axes=(None, 0, 0))(theta, starts, ts)

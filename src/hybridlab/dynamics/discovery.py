@@ -12,7 +12,7 @@ import scipy.stats
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics.trajectory_fit import TrajectoryFit
-from hybridlab.models.basis import stlsq
+from hybridlab.sparse import stlsq
 from hybridlab.physics import DRAG_LAWS, PolynomialDrag, Projectile
 from hybridlab.physics.laws import term_law
 
@@ -68,7 +68,7 @@ def discover_drag(model, tracks: Tracks, threshold: float = 0.05, library=tuple(
     tracks choose.
 
     1. The force F(|v|) (N) is read at the speeds the fitted tracks pass through, and
-       sequentially thresholded least squares (:func:`hybridlab.models.basis.stlsq`) fits
+       sequentially thresholded least squares (:func:`hybridlab.sparse.stlsq`) fits
        F ≈ Σ ξ_j |v|^{p_j} over the ``library`` terms, every column and F scaled to unit RMS,
        so that ``threshold`` is the smallest share of the force a kept term may carry (a term
        with ξ_j ≤ 0 would push, not drag, and is dropped): it keeps m terms.

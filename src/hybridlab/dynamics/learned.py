@@ -16,6 +16,7 @@ from jax.flatten_util import ravel_pytree
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
+from hybridlab.physics import newton
 from hybridlab.dynamics.base import Dynamics
 from hybridlab.networks import training
 from hybridlab.estimators.params import BATCH_SIZE, EPOCHS, PHYSICS, RATE, SEED, STEPS, TOLERANCE, WIDTHS, OneOf
@@ -68,13 +69,13 @@ class NetworkField(eqx.Module):
 def _ude_field(network, scales):
     """The UDE's field from its network and (V, L, g), the drag's magnitude of softplus form."""
     speed, _, g = scales
-    return motion.Newton(NetworkDrag(network, speed, g), g)
+    return newton.Newton(NetworkDrag(network, speed, g), g)
 
 
 def _ude_power_field(network, scales):
     """The UDE's field, the drag's magnitude of power form (see :class:`NetworkDrag`)."""
     speed, _, g = scales
-    return motion.Newton(NetworkDrag(network, speed, g, "power"), g)
+    return newton.Newton(NetworkDrag(network, speed, g, "power"), g)
 
 
 def _neural_field(network, scales):
@@ -413,7 +414,7 @@ class TrackLoss(eqx.Module):
     def __call__(self, params, data):
         network, shift = params
         ts, position, mask, guess, index = data
-        states = motion.solve_tracks(self.build(network, self.scales), guess + _START_UNIT * shift[index], ts, self.rtol)
+        states = newton.solve_tracks(self.build(network, self.scales), guess + _START_UNIT * shift[index], ts, self.rtol)
         dim = position.shape[-1]
         error = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
         return jnp.sum(error**2) / (jnp.sum(mask) * dim)

@@ -13,6 +13,7 @@ from jax.flatten_util import ravel_pytree
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
+from hybridlab.physics import newton
 from hybridlab.dynamics.base import Dynamics
 from hybridlab.estimators.grey import FittedPhysics, from_log
 from hybridlab.estimators.params import PHYSICS, UNKNOWN, TOLERANCE, Boolean, Integer, OneOf, Real
@@ -107,11 +108,11 @@ class TrajectoryFit(FittedPhysics, Dynamics):
 
         Returns
         -------
-        field : motion.Newton
+        field : newton.Newton
             Maps a state (2·dim,), positions (m) then velocities (m/s), to ds/dt.
         """
         p = self.fitted()
-        return motion.Newton(motion.LawDrag(p), p.g)
+        return newton.Newton(newton.LawDrag(p), p.g)
 
     def parametrised(self):
         """(θ, F): the fitted values (q,) in SI units and the field as a function of them.
@@ -237,7 +238,7 @@ class LawField(eqx.Module):
 
     def __call__(self, theta):
         p = self.projectile.replace(self.names, theta)
-        return motion.Newton(motion.LawDrag(p), p.g)
+        return newton.Newton(newton.LawDrag(p), p.g)
 
 
 @functools.lru_cache(maxsize=None)
@@ -251,7 +252,7 @@ def _residuals(names: tuple[str, ...], fit_start: bool, loss: str, rtol: float):
         u, shift = params
         p = start.replace(names, p0 * jnp.exp(u * active))
         s0 = guess + shift if fit_start else guess
-        states = motion.solve_tracks(motion.Newton(motion.LawDrag(p), p.g), s0, ts, rtol, diffrax.ForwardMode())
+        states = newton.solve_tracks(newton.Newton(newton.LawDrag(p), p.g), s0, ts, rtol, diffrax.ForwardMode())
         dim = position.shape[-1]
         r = jnp.where(mask[..., None], states[..., :dim] - position, 0.0)
         if loss == "soft_l1":

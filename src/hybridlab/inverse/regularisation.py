@@ -14,12 +14,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import scipy.linalg
 import scipy.optimize
 
 from hybridlab.estimators.base import Estimator
 from hybridlab.estimators.params import EPOCHS, RATE, SEED
+from hybridlab.networks import training
 from hybridlab.networks.progress import QUIET
 
 #: "tikhonov": B the first difference (a wind is smooth rather than small); "tikhonov-identity": B = I.
@@ -309,20 +309,23 @@ class LearnedRegulariser(Estimator, rung=False):
 
     def _fit(self, pa, sigma, winds, data, progress) -> None:
         n = pa.shape[1]
-        pa, winds, data = jnp.asarray(pa), jnp.asarray(winds), jnp.asarray(data)
         start = np.vstack([difference(n), np.eye(n)[-1:] * 1e-3])
-
-        def loss(prior):
-            estimates = jax.vmap(lambda d: prior.estimate(pa, d, sigma))(data)
-            return jnp.mean((estimates - winds) ** 2) / jnp.mean(winds**2)
-
+        problems = tuple(jax.device_put(a) for a in (pa, np.float64(sigma), winds, data))
+        # The start's scale: the best Tikhonov first difference on a grid of λ, one compiled loss.
         scales = 10.0 ** np.arange(-4.0, 4.01, 0.25) / sigma
-        tried = [float(loss(_Prior(jnp.asarray(scale * start), jnp.zeros(n)))) for scale in scales]
+        unit = problems + (jax.device_put(np.float64(1.0)),)
+        tried = [float(training.evaluate(_loss, _Prior(jax.device_put(scale * start), jax.device_put(np.zeros(n))),
+                                         unit)) for scale in scales]
         best = scales[int(np.argmin(tried))]
-        noise = 1e-3 * best * jax.random.normal(jax.random.key(self.seed), (n, n))
-        prior = _adam(loss, _Prior(jnp.asarray(best * start) + noise, jnp.mean(winds, axis=0)), self.steps,
-                      self.learning_rate)
-        self.operator_, self.mean_ = prior.operator, prior.mean
+        noise = 1e-3 * best * np.asarray(jax.random.normal(jax.random.key(self.seed), (n, n)))
+        # Adam on L relative to its starting size (each step scaled to it), μ as it is.
+        operator = best * start + noise
+        size = np.max(np.abs(operator))
+        relative = _Prior(jax.device_put(operator / size), jax.device_put(np.mean(winds, axis=0)))
+        adam = training.optimiser("adam", self.learning_rate, "constant", self.steps)
+        prior, _ = training.first_order(relative, _loss, problems + (jax.device_put(size),), None, adam,
+                                        self.steps, None)
+        self.operator_, self.mean_ = jax.device_put(np.asarray(prior.operator) * size), prior.mean
 
     def _check_fit(self, *data) -> None:
         if not (np.all(np.isfinite(self.operator_)) and np.all(np.isfinite(self.mean_))):
@@ -384,21 +387,10 @@ def _training_problems(pa, sigma, winds, data) -> tuple[tuple, int, dict, dict]:
     return (pa, float(sigma), winds, data), pa.shape[1], {}, {}
 
 
-@eqx.filter_jit
-def _adam(loss, model, steps, learning_rate):
-    """Adam on the relative parameters (each step scaled to the starting size of L)."""
-    scale = jnp.max(jnp.abs(model.operator))
-    optimiser = optax.adam(learning_rate)
-
-    def relative(params):
-        return loss(eqx.tree_at(lambda m: m.operator, params, params.operator * scale))
-
-    def step(carry, _):
-        params, state = carry
-        grads = jax.grad(relative)(params)
-        updates, state = optimiser.update(grads, state)
-        return (optax.apply_updates(params, updates), state), None
-
-    params = eqx.tree_at(lambda m: m.operator, model, model.operator / scale)
-    (params, _), _ = jax.lax.scan(step, (params, optimiser.init(params)), None, length=steps)
-    return eqx.tree_at(lambda m: m.operator, params, params.operator * scale)
+def _loss(prior, problems):
+    """The training's loss: the mean squared error of ŵ over the problems relative to the
+    winds' mean square, with L in units of ``scale`` (``problems`` = (PA, σ, winds, Pd, scale))."""
+    pa, sigma, winds, data, scale = problems
+    prior = _Prior(prior.operator * scale, prior.mean)
+    estimates = jax.vmap(lambda d: prior.estimate(pa, d, sigma))(data)
+    return jnp.mean((estimates - winds) ** 2) / jnp.mean(winds**2)

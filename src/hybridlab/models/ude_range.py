@@ -16,7 +16,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from hybridlab.models.base import Regressor, check_inputs, check_targets
@@ -24,7 +23,7 @@ from hybridlab.networks import training
 from hybridlab.estimators.params import BATCH_SIZE, EPOCHS, PHYSICS, RATE, SEED, STEPS, TOLERANCE, WIDTHS, OneOf
 from hybridlab.networks.drag import FORMS, NetworkDrag, drag_network
 from hybridlab.networks.network import ACTIVATIONS
-from hybridlab.physics import NoDrag, Projectile
+from hybridlab.physics import NoDrag, Projectile, newton
 from hybridlab.physics.batching import BLOCK, in_blocks
 from hybridlab.physics.compiling import solve_jit
 from hybridlab.uncertainty import intervals
@@ -33,27 +32,20 @@ from hybridlab.uncertainty import intervals
 MAX_STEPS = 256
 
 
+class _Field(eqx.Module):
+    """ds/dt of s = (x, y, v_x, v_y): (v, a(v) − g ŷ), g the network drag's own. (The dynamics'
+    :class:`~hybridlab.physics.newton.Newton` is the same field with g apart and v sliced once:
+    its gradients differ in the last bit, which training amplifies to millimetres.)"""
 
+    drag: NetworkDrag
 
-def _field(t, s, drag):
-    """ds/dt of s = (x, y, v_x, v_y): (v, a(v) − g ŷ)."""
-    del t
-    return jnp.concatenate([s[2:], drag(s[2:]).at[1].add(-drag.g)])
-
-
-def _ground(t, y, args, **kwargs):
-    del t, args, kwargs
-    return y[1]
-
-
-#: Landing: the height crossing 0 downwards, located by Newton's method on the dense solution.
-_LANDING = diffrax.Event(_ground, root_finder=optx.Newton(rtol=1e-10, atol=1e-10), direction=False)
+    def __call__(self, s):
+        return jnp.concatenate([s[2:], self.drag(s[2:]).at[1].add(-self.drag.g)])
 
 
 def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float, adjoint=diffrax.RecursiveCheckpointAdjoint()):
     """(range in m, landed) of one launch at ``speed`` (m/s), ``angle`` (rad) from ``height``
-    (m) under gravity and ``drag``: Tsit5 at relative and absolute tolerance ``rtol`` until the
-    landing event, then one Newton step x − y·v_x/v_y onto y = 0 (its derivative is the
+    (m) under gravity and ``drag``: :func:`hybridlab.physics.newton.land` at ``rtol``, then one Newton step x − y·v_x/v_y onto y = 0 (its derivative is the
     implicit-function value whatever the event's). A flight that has not landed after
     4(v + √(2 g h))/g + 1 s (longer than any under a drag ≥ 0 of moderate size) or
     :data:`MAX_STEPS` steps gives the distance it covered, with ``landed`` False: short of the
@@ -64,12 +56,7 @@ def flight_range(drag: NetworkDrag, height, speed, angle, rtol: float, adjoint=d
     default (``diffrax.ForwardMode()`` for forward mode)."""
     s0 = jnp.stack([0.0, height, speed * jnp.cos(angle), speed * jnp.sin(angle)])
     t_max = 4 * (speed + jnp.sqrt(2 * drag.g * height)) / drag.g + 1.0
-    solution = diffrax.diffeqsolve(
-        diffrax.ODETerm(_field), diffrax.Tsit5(), 0.0, t_max, None, s0, args=drag, saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol), event=_LANDING, max_steps=MAX_STEPS,
-        throw=False, adjoint=adjoint)
-    x, y, vx, vy = solution.ys[-1]
-    landed = solution.event_mask & (solution.result == diffrax.RESULTS.event_occurred)
+    (x, y, vx, vy), landed = newton.land(_Field(drag), s0, t_max, rtol, MAX_STEPS, adjoint)
     # The Newton step only where it is one: elsewhere v_y may be 0 (a divide by zero, even in
     # the branch not taken, poisons the gradient).
     step = jnp.where(landed, y * vx / jnp.where(landed, vy, 1.0), 0.0)
