@@ -89,3 +89,35 @@ def test_range_valid_is_scipys_range_and_the_launches_are_checked_before():
         linear.launches([20.0, 20.0], [0.5, 1.7])
     with pytest.raises(ValueError, match="mode"):
         p.range_valid(speed, angle, "sideways")
+
+
+def test_an_eager_solve_runs_its_program_without_host_callbacks_which_gives_the_checked_values(monkeypatch):
+    # JAX's persistent cache keeps no program that calls back into Python (Equinox's runtime checks,
+    # Diffrax's throw=True): an eager flight, apex or trajectory under an ODE law runs the unchecked
+    # program of numerical.UNCHECKED, which must give the checked program's values bit for bit.
+    from hybridlab.physics import numerical
+    from hybridlab.physics.projectile import _vectorised
+
+    p = Projectile(QuadraticDrag(9e-4), mass=0.145, height=1.0)
+    speed, angle = jax.device_put(np.linspace(5.0, 80.0, 8)), jax.device_put(np.linspace(-0.3, 1.4, 8))
+    times = jax.device_put(np.linspace(0.1, 3.0, 8))
+    program = compiled(_vectorised, True)
+    values = {}
+    for checked, unchecked in numerical.UNCHECKED.items():
+        args = (p, speed, angle) + ((times,) if checked is numerical.trajectory else ())
+        assert "callback" not in program.lower(unchecked, *args).as_text(), checked.__name__
+        if checked is numerical.landing_forward:  # what an eager range runs
+            assert "callback" in program.lower(checked, *args).as_text()  # what is looked for is there
+            values[checked] = jax.tree.leaves(program(checked, *args))
+            for ours, reference in zip(jax.tree.leaves(program(unchecked, *args)), values[checked]):
+                np.testing.assert_array_equal(np.asarray(ours), np.asarray(reference))
+    # And an eager range goes through it.
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return numerical.landing_forward_unchecked(*args, **kwargs)
+
+    monkeypatch.setitem(numerical.UNCHECKED, numerical.landing_forward, counted)
+    np.testing.assert_array_equal(np.asarray(p.range(speed, angle)), np.asarray(values[numerical.landing_forward][1]))
+    assert calls

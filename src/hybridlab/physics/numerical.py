@@ -86,7 +86,9 @@ def _terminal_speed(p):
 def limit(p) -> str | None:
     """Why the scaled solve cannot represent this projectile (concrete values), or None: a
     terminal speed √(m g/c) or length m/c below 1e-300 (m/s, m)."""
-    if not math.isfinite(float(_terminal_speed(p))):
+    # No terminal speed (c = 0 or none declared): nothing to represent. Read from the concrete
+    # c, not computed: an eager √(mg/c) would compile three programs.
+    if getattr(p.drag, "terminal_speed", None) is None or not float(p.drag.c) > 0:
         return None
     mass, g, c = (math.log10(float(x)) for x in (p.mass, p.g, p.drag.c))
     for name, exponent, unit in [("terminal speed √(mass·g/c)", 0.5 * (mass + g - c), "m/s"),
@@ -264,15 +266,16 @@ def _crossing(p, speed, angle, component, level=0.0, adjoint=REVERSE, checked=Tr
     return t, state, scales
 
 
-def trajectory(p, speed, angle, t, adjoint=REVERSE):
+def trajectory(p, speed, angle, t, adjoint=REVERSE, checked=True):
     """Position (x, y) in m at time t (s), by integrating to t (free flight, not stopped at y = 0);
-    within a drag-only phase, s̃ = ln(1 + ṽ₀ t̃) along the launch direction."""
+    within a drag-only phase, s̃ = ln(1 + ṽ₀ t̃) along the launch direction (``checked``: see
+    :func:`_solve`)."""
     v_scale, time_scale, length_scale = _scales(p, speed)
     t0, _, log_v0, _ = _launch(speed, angle, v_scale, p.wind is None)
     scaled = t / time_scale
     solved = scaled > t0
     # diffeqsolve needs t1 > t0; before t0 the closed form holds anyway.
-    _, state, _ = _solve(p, speed, angle, jnp.where(solved, scaled, t0 + 1.0), adjoint=adjoint)
+    _, state, _ = _solve(p, speed, angle, jnp.where(solved, scaled, t0 + 1.0), adjoint=adjoint, checked=checked)
     early = jnp.where(scaled > 0, jnp.logaddexp(0.0, log_v0 + jnp.log(jnp.where(scaled > 0, scaled, 1.0))), 0.0)
     early_position = early * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
     x, y = jnp.where(solved, state[:2], early_position) * length_scale
@@ -405,6 +408,14 @@ def landing_forward(p, speed, angle, checked=True):
 
 landing_unchecked = functools.partial(landing, checked=False)
 landing_forward_unchecked = functools.partial(landing_forward, checked=False)
+trajectory_unchecked = functools.partial(trajectory, checked=False)
+
+#: Each checked per-shot solve and its program without runtime checks (NaN where a solve fails),
+#: which gives the same values bit for bit where it succeeds: an eager call runs the latter,
+#: which JAX's persistent cache keeps (it keeps no program with a host callback), and the
+#: former only where a value is not finite, for the failure's one-line cause.
+UNCHECKED = {landing: landing_unchecked, landing_forward: landing_forward_unchecked, apex: apex_unchecked,
+             trajectory: trajectory_unchecked}
 
 
 def height_at(p, speed, angle, distance, adjoint=REVERSE):

@@ -321,6 +321,11 @@ class Projectile(eqx.Module):
         limit = getattr(_motion(self), "limit", lambda p: None)(self)
         if limit is not None:
             raise ValueError(f"{self._title()}: {limit}, for {self._parameters(arrays, None)}")
+        unchecked = getattr(_motion(self), "UNCHECKED", {}).get(function)
+        if unchecked is not None:  # the cacheable program first (numerical.UNCHECKED)
+            results = batching.padded(lambda *xs: vectorised(unchecked, self, *xs), *arrays)
+            if all(np.isfinite(result).all() for result in jax.tree.leaves(results)):
+                return results
         try:
             return batching.padded(lambda *xs: vectorised(function, self, *xs), *arrays)
         except eqx.EquinoxRuntimeError as error:
