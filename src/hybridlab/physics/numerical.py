@@ -413,7 +413,8 @@ trajectory_unchecked = functools.partial(trajectory, checked=False)
 #: Each checked per-shot solve and its program without runtime checks (NaN where a solve fails),
 #: which gives the same values bit for bit where it succeeds: an eager call runs the latter,
 #: which JAX's persistent cache keeps (it keeps no program with a host callback), and the
-#: former only where a value is not finite, for the failure's one-line cause.
+#: former only where a value is NaN (a failed solve's), for the failure's one-line cause: a
+#: second compiled program on that path.
 UNCHECKED = {landing: landing_unchecked, landing_forward: landing_forward_unchecked, apex: apex_unchecked,
              trajectory: trajectory_unchecked}
 

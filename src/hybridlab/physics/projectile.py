@@ -324,7 +324,9 @@ class Projectile(eqx.Module):
         unchecked = getattr(_motion(self), "UNCHECKED", {}).get(function)
         if unchecked is not None:  # the cacheable program first (numerical.UNCHECKED)
             results = batching.padded(lambda *xs: vectorised(unchecked, self, *xs), *arrays)
-            if all(np.isfinite(result).all() for result in jax.tree.leaves(results)):
+            # A failed solve gives NaN there; an overflow alone (±inf), which the checked program
+            # would give too, is reported by the caller's checks.
+            if not any(np.isnan(result).any() for result in jax.tree.leaves(results)):
                 return results
         try:
             return batching.padded(lambda *xs: vectorised(function, self, *xs), *arrays)
