@@ -121,3 +121,40 @@ def test_an_eager_solve_runs_its_program_without_host_callbacks_which_gives_the_
     monkeypatch.setitem(numerical.UNCHECKED, numerical.landing_forward, counted)
     np.testing.assert_array_equal(np.asarray(p.range(speed, angle)), np.asarray(values[numerical.landing_forward][1]))
     assert calls
+
+
+def _force(p, x):
+    return p.drag.force(x, 2.0 * x)[0] / p.mass + p.g
+
+
+def test_a_kept_traced_program_is_read_back_in_place_of_a_trace_and_a_broken_one_is_traced_again(monkeypatch,
+                                                                                                  tmp_path):
+    # hybridlab.physics.exporting: what a later process reads instead of tracing gives what the
+    # program gives; a truncated entry is traced and written again; a user's own law, or no
+    # directory, is not kept.
+    from hybridlab.physics import exporting
+
+    p, x = Projectile(QuadraticDrag(9e-4), mass=0.145), jax.device_put(np.linspace(1.0, 50.0, 7))
+    reference = np.asarray(jax.jit(_force)(p, x))
+    monkeypatch.delenv(exporting.ENVIRONMENT, raising=False)
+    assert exporting.call(_force, "test force", {}, p, x) is None
+    monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(exporting, "_LOADED", {})
+    np.testing.assert_array_equal(np.asarray(exporting.call(_force, "test force", {}, p, x)), reference)
+    (entry,) = tmp_path.iterdir()
+    traced = []
+    monkeypatch.setattr(exporting, "_LOADED", {})  # as a new process
+    monkeypatch.setattr(exporting, "_export", lambda *args: traced.append(1))  # must not be traced again
+    np.testing.assert_array_equal(np.asarray(exporting.call(_force, "test force", {}, p, x)), reference)
+    assert not traced
+    monkeypatch.undo()
+    monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(exporting, "_LOADED", {})
+    entry.write_bytes(entry.read_bytes()[:100])  # truncated
+    np.testing.assert_array_equal(np.asarray(exporting.call(_force, "test force", {}, p, x)), reference)
+    assert entry.stat().st_size > 100  # written again
+
+    class Own(QuadraticDrag):
+        pass
+
+    assert exporting.call(_force, "test force", {}, Projectile(Own(9e-4), mass=0.145), x) is None

@@ -19,7 +19,9 @@ read (a truncated or foreign file) is a miss: the program is compiled again, wit
 answer (the ``hybridlab`` process silences JAX's warning about it).
 
 JAX does not keep programs that call back into Python (Equinox's runtime checks, Diffrax's
-``throw=True``): those are compiled in every process.
+``throw=True``): those are compiled in every process. Beside the cache, in ``exported/``
+(``HYBRIDLAB_EXPORTED``), the physics keeps its eager solves' traced programs
+(:mod:`hybridlab.physics.exporting`): a later process reads them instead of tracing.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ def configure(environ=os.environ) -> None:
     # the same answer: nothing to tell the user.
     warnings.filterwarnings("ignore", message="Error (reading|writing) persistent compilation cache entry")
     environ["JAX_COMPILATION_CACHE_DIR"] = str(path)
+    # And the traced programs that skip a solve's trace (hybridlab.physics.exporting, which reads
+    # this name: physics imports nothing of ours).
+    environ.setdefault("HYBRIDLAB_EXPORTED", str(path / "exported"))
     environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(MAX_BYTES))
     environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", str(MIN_COMPILE_SECONDS))
 
@@ -92,6 +97,6 @@ def usage() -> dict:
     path = jax.config.jax_compilation_cache_dir
     if not path:
         return {"directory": None, "entries": 0, "bytes": 0}
-    files = [f for f in Path(path).iterdir() if f.is_file()] if Path(path).is_dir() else []
+    files = [f for f in Path(path).rglob("*") if f.is_file()] if Path(path).is_dir() else []
     return {"directory": str(path), "entries": sum(1 for f in files if f.name.endswith("-cache")),
             "bytes": sum(f.stat().st_size for f in files)}
