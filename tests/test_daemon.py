@@ -130,3 +130,15 @@ def test_an_entry_that_cannot_be_written_is_silent(tmp_path):
     result = _hybridlab({"HYBRIDLAB_CACHE": str(cache), "HYBRIDLAB_DAEMON": "off"}, *SHOT)
     assert (result.returncode, result.stderr) == (0, "")
     assert float(result.stdout) == pytest.approx(_linear_range(30, np.deg2rad(40), 0.45, 7.26), rel=1e-10)
+
+
+def test_the_hybridlab_process_keeps_traced_programs_beside_its_cache_and_none_when_it_is_off(tmp_path):
+    from hybridlab import compilation
+    from hybridlab.physics import exporting
+
+    environ = {"HYBRIDLAB_CACHE": str(tmp_path / "cache")}
+    compilation.configure(environ)
+    assert environ[exporting.ENVIRONMENT] == str(tmp_path / "cache" / "exported")
+    environ = {"HYBRIDLAB_CACHE": "off"}
+    compilation.configure(environ)
+    assert exporting.ENVIRONMENT not in environ
