@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hybridlab import LinearDrag, Projectile, QuadraticDrag
+from hybridlab.physics import PolynomialDrag
 
 
 @pytest.mark.parametrize(
@@ -98,3 +99,13 @@ def test_unrepresentable_results_are_refused_in_one_line_naming_the_parameters()
     assert "\n" not in str(error.value) and "angle" not in str(error.value)
     with pytest.raises(ValueError, match=r"terminal length mass/c = 1e-600 m is below 1e-300 m.*c = 1e\+300"):
         Projectile(QuadraticDrag(1e300), mass=1e-300, g=9.81).range(10.0, 0.5)
+
+
+def test_a_failed_rough_solve_is_refused_not_answered_from_mid_flight():
+    # The rough solve that finds the landing's time fails (its step limit) on a launch at 1.7e5 m/s
+    # into a constant drag of 1 N: the eager call runs the unchecked program first, which must give
+    # NaN there (not the accurate solve's crossing at whatever time the rough one stopped: 0.0023 s,
+    # where SciPy's Radau lands it at 2.37 s), so that the checked program names the cause.
+    p = Projectile(PolynomialDrag(b=1.0, d=1e-5), mass=0.145, height=50.0)
+    with pytest.raises(ValueError, match=r"^polynomial drag: The maximum number of solver steps was reached"):
+        p.flight_time(169608.51554520664, -0.12819242020842656)

@@ -88,7 +88,7 @@ def limit(p) -> str | None:
     terminal speed √(m g/c) or length m/c below 1e-300 (m/s, m)."""
     # No terminal speed (c = 0 or none declared): nothing to represent. Read from the concrete
     # c, not computed: an eager √(mg/c) would compile three programs.
-    if getattr(p.drag, "terminal_speed", None) is None or not float(p.drag.c) > 0:
+    if getattr(p.drag, "terminal_speed", None) is None or not float(getattr(p.drag, "c", 0.0)) > 0:
         return None
     mass, g, c = (math.log10(float(x)) for x in (p.mass, p.g, p.drag.c))
     for name, exponent, unit in [("terminal speed √(mass·g/c)", 0.5 * (mass + g - c), "m/s"),
@@ -258,11 +258,16 @@ def _crossing(p, speed, angle, component, level=0.0, adjoint=REVERSE, checked=Tr
     # to the step limit. Raised by _LIFT, the condition starts positive and the crossing moves
     # by a negligible amount (the accurate solve and the Newton step place it exactly).
     lift = _LIFT if component == _HEIGHT else 0.0
-    rough_time, _, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=_event(component),
-                              level=jax.lax.stop_gradient(level) + lift, checked=checked)
+    rough_time, rough, _ = _solve(*_constant((p, speed, angle)), _T_MAX, controller=_ROUGH, event=_event(component),
+                                  level=jax.lax.stop_gradient(level) + lift, checked=checked)
     t, state, scales = _solve(p, speed, angle, jax.lax.stop_gradient(rough_time), adjoint=adjoint, level=level,
                               checked=checked)
     t, state = _newton(p, t, state, scales, component, level)
+    if not checked:
+        # A failed rough solve (NaN state) leaves its time finite, and the accurate solve to it
+        # would place a crossing mid-flight: NaN, as a failed accurate solve gives.
+        failed = jnp.any(jnp.isnan(rough))
+        t, state = jnp.where(failed, jnp.nan, t), jnp.where(failed, jnp.nan, state)
     return t, state, scales
 
 
