@@ -93,9 +93,9 @@ def _directory() -> pathlib.Path | None:
 
 def _ours(treedef) -> bool:
     """Whether every class in ``treedef`` is of this room (whose sources are in the key)."""
-    kind = treedef.node_data()
-    if kind is not None and isinstance(kind[0], type) and kind[0].__module__.split(".")[:2] != ["hybridlab", "physics"] \
-            and kind[0] not in (tuple, list, dict, type(None)):
+    kind = treedef.node_data()  # None for a leaf, else (the node's type, its static data)
+    module = kind[0].__module__ if kind is not None and isinstance(kind[0], type) else "builtins"
+    if module != "builtins" and not module.startswith("hybridlab.physics."):
         return False
     return all(_ours(child) for child in treedef.children())
 
