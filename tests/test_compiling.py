@@ -1,5 +1,7 @@
 """How programs that carry an ODE solve are compiled (hybridlab.physics.compiling)."""
 
+import os
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -158,3 +160,57 @@ def test_a_kept_traced_program_is_read_back_in_place_of_a_trace_and_a_broken_one
         pass
 
     assert exporting.call(_force, "test force", {}, Projectile(Own(9e-4), mass=0.145), x) is None
+
+
+def _scaled(p, x, power=1, sign="+"):
+    return (1.0 if sign == "+" else -1.0) * p.drag.force(x, x)[0] ** power
+
+
+def _checked(x):
+    return eqx.error_if(x, x < 0, "negative")
+
+
+def test_kept_programs_key_their_plain_arguments_refuse_callbacks_and_closures_and_stay_bounded(monkeypatch,
+                                                                                                tmp_path):
+    # hybridlab.physics.exporting with plain arguments compiled in (as eqx.filter_jit does): each
+    # value is a program of its own, read back as it was; a program that calls back into Python
+    # (an Equinox check) is refused once, and an empty entry tells a later process so without a
+    # trace; a closure is never kept; the directory stays within its bound, least recent first.
+    from hybridlab.physics import exporting
+
+    monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(exporting, "_LOADED", {})
+    p, x = Projectile(QuadraticDrag(9e-4), mass=0.145), jax.device_put(np.linspace(1.0, 50.0, 7))
+    references = {}
+    for power, sign in ((1, "+"), (2, "+"), (2, "-")):
+        references[power, sign] = np.asarray(eqx.filter_jit(_scaled)(p, x, power, sign=sign))
+        np.testing.assert_array_equal(np.asarray(exporting.call(_scaled, "scaled", {}, p, x, power, sign=sign)),
+                                      references[power, sign])
+    assert references[2, "-"][0] == -references[2, "+"][0] == -2 * (9e-4 * 1.0**2) ** 2
+    assert len(list(tmp_path.iterdir())) == 3
+    monkeypatch.setattr(exporting, "_LOADED", {})  # as a new process: all three read back, none traced
+    monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
+    np.testing.assert_array_equal(np.asarray(exporting.call(_scaled, "scaled", {}, p, x, 2, sign="-")),
+                                  references[2, "-"])
+    monkeypatch.undo()
+    monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(exporting, "_LOADED", {})
+    assert exporting.call(_checked, "checked", {}, x) is None
+    (refused,) = [path for path in tmp_path.iterdir() if path.stat().st_size == 0]
+    monkeypatch.setattr(exporting, "_LOADED", {})
+    monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
+    assert exporting.call(_checked, "checked", {}, x) is None
+    offset = 1.0
+    assert exporting.call(lambda x: x + offset, "closure", {}, x) is None
+    monkeypatch.undo()
+    monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(exporting, "_LOADED", {})
+    oldest = min((path for path in tmp_path.iterdir() if path.stat().st_size), key=lambda path: path.stat().st_mtime)
+    os.utime(oldest, (1.0, 1.0))
+    bound = sum(path.stat().st_size for path in tmp_path.iterdir())
+    monkeypatch.setattr(exporting, "MAX_BYTES", bound)
+    before = set(tmp_path.iterdir())
+    exporting.call(_scaled, "scaled", {}, p, x, 3)  # a fourth program: the least recent ones go
+    (new,) = set(tmp_path.iterdir()) - before
+    assert not oldest.exists() and refused.exists() and new.exists()
+    assert sum(path.stat().st_size for path in tmp_path.iterdir()) <= bound

@@ -20,7 +20,7 @@ answer (the ``hybridlab`` process silences JAX's warning about it).
 
 JAX does not keep programs that call back into Python (Equinox's runtime checks, Diffrax's
 ``throw=True``): those are compiled in every process. Beside the cache, in ``exported/``
-(``HYBRIDLAB_EXPORTED``), the physics keeps its eager solves' traced programs
+(``HYBRIDLAB_EXPORTED``), the physics keeps its solves' traced programs
 (:mod:`hybridlab.physics.exporting`): a later process reads them instead of tracing.
 """
 

@@ -16,42 +16,52 @@ import functools
 import equinox as eqx
 import jax
 
+from hybridlab.physics import exporting
+
 #: XLA options of a program whose work is an ODE solve.
 SOLVE_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
-def solve_jit(function):
+def solve_jit(function, keep: bool = False):
     """``eqx.filter_jit(function)`` compiled with :data:`SOLVE_OPTIONS`; a decorator. Called
     inside another transformation (a traced argument), a nested ``eqx.filter_jit`` without
-    them: JAX takes compile options only at the top level, where the outer program's apply."""
+    them: JAX takes compile options only at the top level, where the outer program's apply.
+    ``keep``: called on concrete values, its traced program is kept between processes where it
+    can be (:mod:`~hybridlab.physics.exporting`: a solve's trace is seconds) — for a function
+    whose program calls nothing back into Python (no runtime check), as a program that does
+    cannot be kept and would be traced twice on its first run."""
     top = eqx.filter_jit(function, compiler_options=SOLVE_OPTIONS)
     nested = eqx.filter_jit(function)
+    name = exporting.name_of(function)
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        traced = any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, kwargs)))
-        return (nested if traced else top)(*args, **kwargs)
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, kwargs))):
+            return nested(*args, **kwargs)
+        kept = exporting.call(function, name, SOLVE_OPTIONS, *args, **kwargs) if keep else None
+        return top(*args, **kwargs) if kept is None else kept
 
     call.lower = top.lower  # ahead of time, as eqx.filter_jit's
     return call
 
 
 @functools.lru_cache(maxsize=None)
-def compiled(function, solves: bool):
+def compiled(function, solves: bool, keep: bool = False):
     """``function`` under ``eqx.filter_jit``, with :data:`SOLVE_OPTIONS` where it ``solves`` an
     ODE (for a function whose motion is a closed form for some projectiles and a solve for
-    others), else with XLA's defaults: one wrapper per (function, solves), so that each keeps
-    its compiled programs."""
-    return solve_jit(function) if solves else eqx.filter_jit(function)
+    others; its traced program ``keep``-t as :func:`solve_jit` says), else with XLA's defaults:
+    one wrapper per (function, solves, keep), so that each keeps its compiled programs."""
+    return solve_jit(function, keep) if solves else eqx.filter_jit(function)
 
 
 def by_motion(function):
     """Decorator: ``function(projectile, *args, **kwargs)`` compiled by :func:`compiled` as
     the motion of its first argument, a :class:`~hybridlab.physics.Projectile`, is solved
-    (``projectile.solved_numerically()``)."""
+    (``projectile.solved_numerically()``), its solve's traced program kept between processes: the
+    functions so compiled (a search, a fit's sensitivities) solve without runtime checks."""
 
     def program(projectile):
-        return compiled(function, projectile.solved_numerically())
+        return compiled(function, projectile.solved_numerically(), keep=True)
 
     @functools.wraps(function)
     def call(projectile, *args, **kwargs):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from hybridlab.physics import ballistic, batching, exporting, linear
-from hybridlab.physics.compiling import SOLVE_OPTIONS, compiled
+from hybridlab.physics import ballistic, batching, linear
+from hybridlab.physics.compiling import compiled
 from hybridlab.physics.constants import G
 from hybridlab.physics.drag import DRAG_LAWS, AbstractDrag, NoDrag, speed_of
 from hybridlab.physics.validation import as_float, check, is_traced, parameter, runtime_cause
@@ -69,14 +68,6 @@ def _vectorised(function, projectile, *arrays):
     flat = [a.reshape(-1) for a in arrays]
     result = jax.vmap(lambda *xs: function(projectile, *xs))(*flat)
     return jax.tree.map(lambda r: r.reshape(shape), result)
-
-
-def _kept(vectorised, function, projectile, *arrays):
-    """``vectorised(function, projectile, *arrays)`` (:func:`_vectorised` compiled for a solve),
-    through its traced program kept between processes where one can be (:mod:`exporting`)."""
-    kept = exporting.call(functools.partial(_vectorised, function), f"_vectorised {exporting.name_of(function)}",
-                          SOLVE_OPTIONS, projectile, *arrays)
-    return vectorised(function, projectile, *arrays) if kept is None else kept
 
 
 class Projectile(eqx.Module):
@@ -331,8 +322,9 @@ class Projectile(eqx.Module):
         if limit is not None:
             raise ValueError(f"{self._title()}: {limit}, for {self._parameters(arrays, None)}")
         unchecked = getattr(_motion(self), "UNCHECKED", {}).get(function)
-        if unchecked is not None:  # the cacheable program first (numerical.UNCHECKED)
-            results = batching.padded(lambda *xs: _kept(vectorised, unchecked, self, *xs), *arrays)
+        if unchecked is not None:  # the cacheable program first (numerical.UNCHECKED), its trace kept
+            kept = compiled(_vectorised, True, keep=True)
+            results = batching.padded(lambda *xs: kept(unchecked, self, *xs), *arrays)
             # A failed solve gives NaN there; an overflow alone (±inf), which the checked program
             # would give too, is reported by the caller's checks.
             if not any(np.isnan(result).any() for result in jax.tree.leaves(results)):
