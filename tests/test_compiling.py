@@ -125,92 +125,116 @@ def test_an_eager_solve_runs_its_program_without_host_callbacks_which_gives_the_
     assert calls
 
 
-def _force(p, x):
-    return p.drag.force(x, 2.0 * x)[0] / p.mass + p.g
-
-
 def test_a_kept_traced_program_is_read_back_in_place_of_a_trace_and_a_broken_one_is_traced_again(monkeypatch,
                                                                                                   tmp_path):
     # hybridlab.physics.exporting: what a later process reads instead of tracing gives what the
     # program gives; a truncated entry is traced and written again; a user's own law, or no
     # directory, is not kept.
-    from hybridlab.physics import exporting
+    from hybridlab.physics import ballistic, exporting
 
-    p, x = Projectile(QuadraticDrag(9e-4), mass=0.145), jax.device_put(np.linspace(1.0, 50.0, 7))
-    reference = np.asarray(jax.jit(_force)(p, x))
+    p, speed, angle = Projectile(QuadraticDrag(9e-4), mass=0.145), jax.device_put(np.linspace(1.0, 50.0, 7)), 0.6
+    angle = jax.device_put(np.full(7, angle))
+    reference = np.asarray(jax.jit(ballistic.landing)(p, speed, angle)[1])
     monkeypatch.delenv(exporting.ENVIRONMENT, raising=False)
-    assert exporting.call(_force, "test force", {}, p, x) is None
+    assert exporting.call(ballistic.landing, "test landing", {}, p, speed, angle) is None
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
-    np.testing.assert_array_equal(np.asarray(exporting.call(_force, "test force", {}, p, x)), reference)
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, "test landing", {}, p, speed, angle)[1]),
+                                  reference)
     (entry,) = tmp_path.iterdir()
-    traced = []
     monkeypatch.setattr(exporting, "_LOADED", {})  # as a new process
-    monkeypatch.setattr(exporting, "_export", lambda *args: traced.append(1))  # must not be traced again
-    np.testing.assert_array_equal(np.asarray(exporting.call(_force, "test force", {}, p, x)), reference)
-    assert not traced
+    monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, "test landing", {}, p, speed, angle)[1]),
+                                  reference)
     monkeypatch.undo()
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
     entry.write_bytes(entry.read_bytes()[:100])  # truncated
-    np.testing.assert_array_equal(np.asarray(exporting.call(_force, "test force", {}, p, x)), reference)
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, "test landing", {}, p, speed, angle)[1]),
+                                  reference)
     assert entry.stat().st_size > 100  # written again
 
     class Own(QuadraticDrag):
         pass
 
-    assert exporting.call(_force, "test force", {}, Projectile(Own(9e-4), mass=0.145), x) is None
-
-
-def _scaled(p, x, power=1, sign="+"):
-    return (1.0 if sign == "+" else -1.0) * p.drag.force(x, x)[0] ** power
-
-
-def _checked(x):
-    return eqx.error_if(x, x < 0, "negative")
+    assert exporting.call(ballistic.landing, "test landing", {}, Projectile(Own(9e-4), mass=0.145), speed, angle) is None
 
 
 def test_kept_programs_key_their_plain_arguments_refuse_callbacks_and_closures_and_stay_bounded(monkeypatch,
                                                                                                 tmp_path):
     # hybridlab.physics.exporting with plain arguments compiled in (as eqx.filter_jit does): each
-    # value is a program of its own, read back as it was; a program that calls back into Python
-    # (an Equinox check) is refused once, and an empty entry tells a later process so without a
-    # trace; a closure is never kept; the directory stays within its bound, least recent first.
-    from hybridlab.physics import exporting
+    # value is a program of its own (an int and a float apart), read back as it was; a program
+    # that calls back into Python (an Equinox check) is refused once, and an empty entry tells a
+    # later process so without a trace; a closure, a bound method, a function outside hybridlab
+    # and its libraries are never kept; the directory stays within its bound, least recent first.
+    from hybridlab.physics import ballistic, exporting
 
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
-    p, x = Projectile(QuadraticDrag(9e-4), mass=0.145), jax.device_put(np.linspace(1.0, 50.0, 7))
+    p, speed, angle = Projectile(mass=0.145), jax.device_put(np.linspace(1.0, 50.0, 7)), jax.device_put(np.full(7, 0.6))
     references = {}
-    for power, sign in ((1, "+"), (2, "+"), (2, "-")):
-        references[power, sign] = np.asarray(eqx.filter_jit(_scaled)(p, x, power, sign=sign))
-        np.testing.assert_array_equal(np.asarray(exporting.call(_scaled, "scaled", {}, p, x, power, sign=sign)),
-                                      references[power, sign])
-    assert references[2, "-"][0] == -references[2, "+"][0] == -2 * (9e-4 * 1.0**2) ** 2
+    for t in (0.5, 1, 1.0):
+        references[t] = np.asarray(eqx.filter_jit(ballistic.trajectory)(p, speed, angle, t))
+        np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, t)),
+                                      references[t])
     assert len(list(tmp_path.iterdir())) == 3
-    monkeypatch.setattr(exporting, "_LOADED", {})  # as a new process: all three read back, none traced
+    np.testing.assert_allclose(references[0.5][1], speed * np.sin(0.6) * 0.5 - 9.81 / 8, rtol=1e-14)
+    monkeypatch.setattr(exporting, "_LOADED", {})  # as a new process: read back, none traced
     monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
-    np.testing.assert_array_equal(np.asarray(exporting.call(_scaled, "scaled", {}, p, x, 2, sign="-")),
-                                  references[2, "-"])
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, 0.5)),
+                                  references[0.5])
     monkeypatch.undo()
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
-    assert exporting.call(_checked, "checked", {}, x) is None
+    assert exporting.call(eqx.error_if, "checked", {}, speed, speed < 0, "negative") is None
     (refused,) = [path for path in tmp_path.iterdir() if path.stat().st_size == 0]
     monkeypatch.setattr(exporting, "_LOADED", {})
     monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
-    assert exporting.call(_checked, "checked", {}, x) is None
-    offset = 1.0
-    assert exporting.call(lambda x: x + offset, "closure", {}, x) is None
+    assert exporting.call(eqx.error_if, "checked", {}, speed, speed < 0, "negative") is None
+    offset = jnp.ones(7)
+
+    def shifted(x):
+        return x + offset
+
+    class Shift(eqx.Module):
+        by: float
+
+        def apply(self, x):
+            return x + self.by
+
+    assert shifted.__closure__ and exporting.call(shifted, "closure", {}, speed) is None
+    assert exporting.call(Shift(1.0).apply, "method", {}, speed) is None
+    assert exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, Shift(1.0).apply) is None
+    assert exporting.call(_outside, "outside", {}, speed) is None
     monkeypatch.undo()
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
     oldest = min((path for path in tmp_path.iterdir() if path.stat().st_size), key=lambda path: path.stat().st_mtime)
     os.utime(oldest, (1.0, 1.0))
-    bound = sum(path.stat().st_size for path in tmp_path.iterdir())
+    bound = sum(max(path.stat().st_size, 4096) for path in tmp_path.iterdir())
     monkeypatch.setattr(exporting, "MAX_BYTES", bound)
     before = set(tmp_path.iterdir())
-    exporting.call(_scaled, "scaled", {}, p, x, 3)  # a fourth program: the least recent ones go
+    exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, 2.0)  # one more: the least recent go
     (new,) = set(tmp_path.iterdir()) - before
     assert not oldest.exists() and refused.exists() and new.exists()
-    assert sum(path.stat().st_size for path in tmp_path.iterdir()) <= bound
+    assert sum(max(path.stat().st_size, 4096) for path in tmp_path.iterdir()) <= bound
+
+
+def _outside(x):
+    return 2.0 * x
+
+
+def test_by_motion_keeps_a_solves_trace_only_where_asked(monkeypatch, tmp_path):
+    # A function compiled by_motion(keep=True) under an ODE law goes through the kept programs
+    # (one entry written; the answer the compiled program's, bit for bit); by default nothing is kept.
+    from hybridlab.physics import exporting, numerical
+
+    monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
+    monkeypatch.setattr(exporting, "_LOADED", {})
+    p, speed, angle = Projectile(QuadraticDrag(9e-4), mass=0.145), jnp.asarray(40.0), jnp.asarray(0.6)
+    plain = by_motion(numerical.landing_unchecked)(p, speed, angle)
+    assert not list(tmp_path.iterdir())
+    kept = by_motion(keep=True)(numerical.landing_unchecked)(p, speed, angle)
+    assert len(list(tmp_path.iterdir())) == 1
+    for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(kept)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -375,7 +375,7 @@ def _vertical_least_one(p, level):
     return jnp.where(found, jnp.exp(high), jnp.nan)
 
 
-@by_motion
+@by_motion(keep=True)
 def _speeds(p, angle, distance, level, wanted=True, upright=True):
     """The speeds that hit at these angles (see :func:`aim`), where ``wanted``; the vertical shot
     only if ``upright`` (a target at d = 0)."""
@@ -440,7 +440,7 @@ def _envelope_one(p, fixed, level, by_speed):
     return tuple(jnp.where(by_speed, a, b) for a, b in zip(least, farthest))
 
 
-@by_motion
+@by_motion(keep=True)
 def _on_envelope(p, fixed, level, by_speed, needed):
     """:func:`_envelope_one` for lanes of targets and speeds, where ``needed`` (NaN elsewhere):
     the least speeds and the reaches as lanes of one compiled program (an aim at a speed out of
@@ -487,7 +487,7 @@ def _least(p, distance, level, fractions, upright=True):
     return _least_rest(p, distance, level, log_speed, angle, miss, fractions, upright)
 
 
-@by_motion
+@by_motion(keep=True)
 def _least_rest(p, distance, level, log_speed, angle, miss, fractions, upright):
     """:func:`_least` after the search on the envelope: the vertical shots (if ``upright``)
     and the curves."""
@@ -514,7 +514,7 @@ def _curve(p, distance, level, fractions, wanted, upright):
     return angles, speeds.reshape(n, k)
 
 
-@by_motion
+@by_motion(keep=True)
 def _under_apex(p, speed, level):
     """Whether each height ``level`` is at most the apex of its ``speed``."""
     return level <= jax.vmap(partial(_apex, p))(speed)

@@ -205,7 +205,7 @@ def _moves_predictions(J_u) -> bool:
     return bool(np.all(effect > 1e-8))
 
 
-@by_motion
+@by_motion(keep=True)
 def _range_jacobian(start, unknown, values, X):
     """[R, ∂R/∂p] (n, 1 + q): the ranges and their sensitivity to the fitted parameters, from
     one forward-mode solve (a fresh process compiles this one program, not a second one for

@@ -54,14 +54,17 @@ def compiled(function, solves: bool, keep: bool = False):
     return solve_jit(function, keep) if solves else eqx.filter_jit(function)
 
 
-def by_motion(function):
-    """Decorator: ``function(projectile, *args, **kwargs)`` compiled by :func:`compiled` as
-    the motion of its first argument, a :class:`~hybridlab.physics.Projectile`, is solved
-    (``projectile.solved_numerically()``), its solve's traced program kept between processes: the
-    functions so compiled (a search, a fit's sensitivities) solve without runtime checks."""
+def by_motion(function=None, *, keep: bool = False):
+    """Decorator (``@by_motion`` or ``@by_motion(keep=True)``): ``function(projectile, *args,
+    **kwargs)`` compiled by :func:`compiled` as the motion of its first argument, a
+    :class:`~hybridlab.physics.Projectile`, is solved (``projectile.solved_numerically()``);
+    ``keep``: its solve's traced program kept between processes (for a function that solves
+    without runtime checks and returns arrays: see :func:`solve_jit`)."""
+    if function is None:
+        return functools.partial(by_motion, keep=keep)
 
     def program(projectile):
-        return compiled(function, projectile.solved_numerically(), keep=True)
+        return compiled(function, projectile.solved_numerically(), keep)
 
     @functools.wraps(function)
     def call(projectile, *args, **kwargs):

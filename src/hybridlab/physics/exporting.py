@@ -29,7 +29,9 @@ import hashlib
 import importlib.metadata
 import os
 import pathlib
+import re
 import tempfile
+import types
 
 import equinox as eqx
 import jax
@@ -45,6 +47,9 @@ _LOADED: dict[str, object] = {}
 _REFUSED = object()
 #: The kept programs' bound in bytes: beyond it the least recently used are removed.
 MAX_BYTES = 256 << 20
+#: Static data whose text does not show its value: an object by its address, an array by its
+#: shape or summarised (NumPy's ``...``), a module's arrays by their dtype and shape.
+_SUMMARISED = re.compile(r" at 0x|array\(|Array\(|\.\.\.|\b[fiu](8|16|32|64)\[|\bbool\[")
 #: The libraries whose code a kept program was traced through.
 _TRACED_THROUGH = ("jax", "jaxlib", "equinox", "diffrax", "optimistix", "lineax")
 
@@ -118,8 +123,10 @@ def _plain(value) -> str | None:
     if isinstance(value, functools.partial):
         plain = not value.args and _plain(value.func) and all(_plain(v) for v in value.keywords.values())
         return name_of(value) if plain else None
-    if callable(value) and getattr(value, "__closure__", None) is None \
-            and "<" not in getattr(value, "__qualname__", "<"):
+    # A function by its name: one of hybridlab's or of a library traced through (their code is in
+    # the key), at module level, closing over nothing (not a bound method: its object is not).
+    if isinstance(value, types.FunctionType) and value.__closure__ is None and "<" not in value.__qualname__ \
+            and value.__module__.split(".")[0] in ("hybridlab", *_TRACED_THROUGH):
         return name_of(value)
     return None
 
@@ -136,7 +143,7 @@ def _ours(treedef) -> bool:
     object shown by its address, such as a network's activation function, is not)."""
     kind = treedef.node_data()  # None for a leaf, else (the node's type, its static data)
     module = kind[0].__module__ if kind is not None and isinstance(kind[0], type) else "builtins"
-    if module.split(".")[0] not in ("builtins", "hybridlab", *_TRACED_THROUGH) or " at 0x" in repr(kind):
+    if module.split(".")[0] not in ("builtins", "hybridlab", *_TRACED_THROUGH) or _SUMMARISED.search(repr(kind)):
         return False
     return all(_ours(child) for child in treedef.children())
 
@@ -144,7 +151,8 @@ def _ours(treedef) -> bool:
 def _key(name: str, treedef, arrays, static) -> str:
     """The program's key: what it is, its inputs' structure, shapes and dtypes, the values
     compiled in, and what it was traced with."""
-    parts = (name, str(treedef), [(array.shape, str(array.dtype)) for array in arrays], static,
+    inputs = [(array.shape, str(array.dtype), bool(getattr(array, "weak_type", False))) for array in arrays]
+    parts = (name, str(treedef), inputs, static,
              jax.default_backend(), jax.config.jax_enable_x64, _environment())
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -157,6 +165,8 @@ def _environment() -> str:
     package = pathlib.Path(__file__).parents[1]
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+    # Equinox's error mode decides whether a runtime check is a host callback or a NaN.
+    digest.update(f"EQX_ON_ERROR {os.environ.get('EQX_ON_ERROR', 'raise')}".encode())
     for library in _TRACED_THROUGH:
         try:
             digest.update(f"{library} {importlib.metadata.version(library)}".encode())
@@ -208,7 +218,8 @@ def _bounded(directory: pathlib.Path) -> None:
     entries = []
     for path in directory.iterdir():
         try:
-            entries.append((path.stat().st_mtime, path.stat().st_size, path))
+            stat = path.stat()  # an empty entry (a refusal) counts as a file system block
+            entries.append((stat.st_mtime, max(stat.st_size, 4096), path))
         except OSError:
             continue
     total = sum(size for _, size, _ in entries)
