@@ -136,28 +136,28 @@ def test_a_kept_traced_program_is_read_back_in_place_of_a_trace_and_a_broken_one
     angle = jax.device_put(np.full(7, angle))
     reference = np.asarray(jax.jit(ballistic.landing)(p, speed, angle)[1])
     monkeypatch.delenv(exporting.ENVIRONMENT, raising=False)
-    assert exporting.call(ballistic.landing, "test landing", {}, p, speed, angle) is None
+    assert exporting.call(ballistic.landing, {}, p, speed, angle) is None
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
-    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, "test landing", {}, p, speed, angle)[1]),
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, {}, p, speed, angle)[1]),
                                   reference)
     (entry,) = tmp_path.iterdir()
     monkeypatch.setattr(exporting, "_LOADED", {})  # as a new process
     monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
-    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, "test landing", {}, p, speed, angle)[1]),
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, {}, p, speed, angle)[1]),
                                   reference)
     monkeypatch.undo()
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
     entry.write_bytes(entry.read_bytes()[:100])  # truncated
-    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, "test landing", {}, p, speed, angle)[1]),
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.landing, {}, p, speed, angle)[1]),
                                   reference)
     assert entry.stat().st_size > 100  # written again
 
     class Own(QuadraticDrag):
         pass
 
-    assert exporting.call(ballistic.landing, "test landing", {}, Projectile(Own(9e-4), mass=0.145), speed, angle) is None
+    assert exporting.call(ballistic.landing, {}, Projectile(Own(9e-4), mass=0.145), speed, angle) is None
 
 
 def test_kept_programs_key_their_plain_arguments_refuse_callbacks_and_closures_and_stay_bounded(monkeypatch,
@@ -175,22 +175,22 @@ def test_kept_programs_key_their_plain_arguments_refuse_callbacks_and_closures_a
     references = {}
     for t in (0.5, 1, 1.0):
         references[t] = np.asarray(eqx.filter_jit(ballistic.trajectory)(p, speed, angle, t))
-        np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, t)),
+        np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.trajectory, {}, p, speed, angle, t)),
                                       references[t])
     assert len(list(tmp_path.iterdir())) == 3
     np.testing.assert_allclose(references[0.5][1], speed * np.sin(0.6) * 0.5 - 9.81 / 8, rtol=1e-14)
     monkeypatch.setattr(exporting, "_LOADED", {})  # as a new process: read back, none traced
     monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
-    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, 0.5)),
+    np.testing.assert_array_equal(np.asarray(exporting.call(ballistic.trajectory, {}, p, speed, angle, 0.5)),
                                   references[0.5])
     monkeypatch.undo()
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
-    assert exporting.call(eqx.error_if, "checked", {}, speed, speed < 0, "negative") is None
+    assert exporting.call(eqx.error_if, {}, speed, speed < 0, "negative") is None
     (refused,) = [path for path in tmp_path.iterdir() if path.stat().st_size == 0]
     monkeypatch.setattr(exporting, "_LOADED", {})
     monkeypatch.setattr(exporting, "_export", lambda *args: pytest.fail("traced again"))
-    assert exporting.call(eqx.error_if, "checked", {}, speed, speed < 0, "negative") is None
+    assert exporting.call(eqx.error_if, {}, speed, speed < 0, "negative") is None
     offset = jnp.ones(7)
 
     def shifted(x):
@@ -202,10 +202,10 @@ def test_kept_programs_key_their_plain_arguments_refuse_callbacks_and_closures_a
         def apply(self, x):
             return x + self.by
 
-    assert shifted.__closure__ and exporting.call(shifted, "closure", {}, speed) is None
-    assert exporting.call(Shift(1.0).apply, "method", {}, speed) is None
-    assert exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, Shift(1.0).apply) is None
-    assert exporting.call(_outside, "outside", {}, speed) is None
+    assert shifted.__closure__ and exporting.call(shifted, {}, speed) is None
+    assert exporting.call(Shift(1.0).apply, {}, speed) is None
+    assert exporting.call(ballistic.trajectory, {}, p, speed, angle, Shift(1.0).apply) is None
+    assert exporting.call(_outside, {}, speed) is None
     monkeypatch.undo()
     monkeypatch.setenv(exporting.ENVIRONMENT, str(tmp_path))
     monkeypatch.setattr(exporting, "_LOADED", {})
@@ -214,7 +214,7 @@ def test_kept_programs_key_their_plain_arguments_refuse_callbacks_and_closures_a
     bound = sum(max(path.stat().st_size, 4096) for path in tmp_path.iterdir())
     monkeypatch.setattr(exporting, "MAX_BYTES", bound)
     before = set(tmp_path.iterdir())
-    exporting.call(ballistic.trajectory, "path", {}, p, speed, angle, 2.0)  # one more: the least recent go
+    exporting.call(ballistic.trajectory, {}, p, speed, angle, 2.0)  # one more: the least recent go
     (new,) = set(tmp_path.iterdir()) - before
     assert not oldest.exists() and refused.exists() and new.exists()
     assert sum(max(path.stat().st_size, 4096) for path in tmp_path.iterdir()) <= bound

@@ -13,12 +13,11 @@ from jax.flatten_util import ravel_pytree
 
 from hybridlab.data import Tracks
 from hybridlab.dynamics import motion
-from hybridlab.physics import newton
 from hybridlab.dynamics.base import Dynamics
 from hybridlab.estimators.grey import FittedPhysics, from_log
 from hybridlab.estimators.params import PHYSICS, UNKNOWN, TOLERANCE, Boolean, Integer, OneOf, Real
 from hybridlab.networks import training
-from hybridlab.physics import QuadraticDrag
+from hybridlab.physics import QuadraticDrag, newton
 from hybridlab.physics.compiling import solve_jit
 from hybridlab.uncertainty import intervals
 from hybridlab.uncertainty.diagnostics import standard_errors

@@ -18,13 +18,13 @@ from hybridlab.physics.validation import is_traced
 _COEFFICIENTS = tuple({name for law in LAWS.values() for name in law.coefficients})
 
 
-
 @jax.jit
 def from_log(p0, u):
     """The fitted values p = p₀ eᵘ of a grey box fitted in u = log(p/p₀): in JAX, one program
     (NumPy's exp differs from XLA's in the last bit, which a fit's iterations carry into its
     results)."""
     return p0 * jnp.exp(u)
+
 
 class FittedPhysics:
     """What a grey box shares, whatever it is fitted to: ``physics`` (a Projectile or its spec,

@@ -32,13 +32,12 @@ def solve_jit(function, keep: bool = False):
     cannot be kept and would be traced twice on its first run."""
     top = eqx.filter_jit(function, compiler_options=SOLVE_OPTIONS)
     nested = eqx.filter_jit(function)
-    name = exporting.name_of(function)
 
     @functools.wraps(function)
     def call(*args, **kwargs):
         if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, kwargs))):
             return nested(*args, **kwargs)
-        kept = exporting.call(function, name, SOLVE_OPTIONS, *args, **kwargs) if keep else None
+        kept = exporting.call(function, SOLVE_OPTIONS, *args, **kwargs) if keep else None
         return top(*args, **kwargs) if kept is None else kept
 
     call.lower = top.lower  # ahead of time, as eqx.filter_jit's

@@ -54,7 +54,7 @@ _SUMMARISED = re.compile(r" at 0x|array\(|Array\(|\.\.\.|\b[fiu](8|16|32|64)\[|\
 _TRACED_THROUGH = ("jax", "jaxlib", "equinox", "diffrax", "optimistix", "lineax")
 
 
-def call(function, name: str, options: dict, *args, **kwargs):
+def call(function, options: dict, *args, **kwargs):
     """``function(*args, **kwargs)`` compiled with XLA ``options``, its traced program kept
     between processes where it can be (see the module), else None (the caller compiles it as
     usual).
@@ -62,15 +62,15 @@ def call(function, name: str, options: dict, *args, **kwargs):
     Parameters
     ----------
     function : callable
-        A pure function of its arguments, the same for the same ``name``.
-    name : str
-        What ``function`` is, stable across processes (not an object's address).
+        A pure function of its arguments: a module-level function of hybridlab or of a library
+        traced through, or a ``functools.partial`` of one with plain keywords (named by it in the
+        key; anything else is not kept).
     options : dict
         XLA's compile options for the program.
     *args, **kwargs
         PyTrees whose leaves are arrays (the program's inputs) or plain values (``None``,
-        ``bool``, ``int``, ``float``, ``str``, or a module-level function: compiled in, as
-        ``equinox.filter_jit`` does, and part of the key).
+        ``bool``, ``int``, ``float``, ``str``, tuples of them, or functions as ``function``:
+        compiled in, as ``equinox.filter_jit`` does, and part of the key).
 
     Returns
     -------
@@ -78,8 +78,8 @@ def call(function, name: str, options: dict, *args, **kwargs):
         What ``function(*args, **kwargs)`` returns, bit for bit as its own compiled program gives
         it, or None where no program can be kept.
     """
-    directory = _directory()
-    if directory is None or _plain(function) is None:
+    directory, name = _directory(), _plain(function)
+    if directory is None or name is None:
         return None
     leaves, treedef = jax.tree.flatten((args, kwargs))
     dynamic = [i for i, leaf in enumerate(leaves) if eqx.is_array(leaf)]
@@ -103,14 +103,6 @@ def call(function, name: str, options: dict, *args, **kwargs):
     return None if program is _REFUSED else program(*arrays)
 
 
-def name_of(function) -> str:
-    """A function's name stable across processes: module, qualified name and, for a
-    ``functools.partial``, its fixed keywords."""
-    if isinstance(function, functools.partial):
-        return f"{name_of(function.func)}{[(name, _plain(value)) for name, value in sorted(function.keywords.items())]}"
-    return f"{function.__module__}.{function.__qualname__}"
-
-
 def _plain(value) -> str | None:
     """``value``, a static leaf of a program's inputs, as text stable across processes (its
     type and exact ``repr``; a module-level function by its name), or None where it has none
@@ -120,14 +112,15 @@ def _plain(value) -> str | None:
     if isinstance(value, tuple):
         plain = [_plain(item) for item in value]
         return None if None in plain else f"({', '.join(plain)})"
-    if isinstance(value, functools.partial):
-        plain = not value.args and _plain(value.func) and all(_plain(v) for v in value.keywords.values())
-        return name_of(value) if plain else None
+    if isinstance(value, functools.partial):  # its function and its fixed keywords
+        function, keywords = _plain(value.func), [(name, _plain(v)) for name, v in sorted(value.keywords.items())]
+        plain = not value.args and function is not None and all(text is not None for _, text in keywords)
+        return f"{function}{keywords}" if plain else None
     # A function by its name: one of hybridlab's or of a library traced through (their code is in
     # the key), at module level, closing over nothing (not a bound method: its object is not).
     if isinstance(value, types.FunctionType) and value.__closure__ is None and "<" not in value.__qualname__ \
             and value.__module__.split(".")[0] in ("hybridlab", *_TRACED_THROUGH):
-        return name_of(value)
+        return f"{value.__module__}.{value.__qualname__}"
     return None
 
 
